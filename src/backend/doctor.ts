@@ -1,0 +1,74 @@
+/** Facts for `rnn doctor`: which backend is in use and why, versions, threads, directories. */
+import * as os from 'node:os';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { loadBackend, cpuThreads, type BackendOptions } from './index.js';
+import { readNativeStatus, type NativeStatus } from './native/setup.js';
+
+/** Inputs of {@link diagnose}, resolved by the CLI. */
+export interface DoctorOptions {
+  /** Project root (holds package.json and node_modules). */
+  projectDir: string;
+  /** Dataset cache directory. */
+  dataDir: string;
+  /** Models directory. */
+  modelsDir: string;
+  /** Cache for libtensorflow and compiled bindings. */
+  cacheDir: string;
+  /** Value of TF_ENABLE_ONEDNN_OPTS in the environment (undefined when unset). */
+  onednnOpts: string | undefined;
+  /** How to load the backend. */
+  backend: BackendOptions;
+}
+
+/** The doctor's findings; `ok` is false when the native backend is not in use. */
+export interface DoctorReport {
+  ok: boolean;
+  backend: { name: string; package: string; native: boolean; gpu: boolean; reason: string; nativeError?: string };
+  versions: { rnn: string; node: string; tfjs: string; tfjsNode?: string; tensorflow?: string };
+  libtensorflow: { source?: string; setup?: NativeStatus };
+  cpu: { threads: number; model: string };
+  onednn: { TF_ENABLE_ONEDNN_OPTS: string | null; meaning: string };
+  dirs: { data: string; models: string; cache: string };
+  /** How to get the native backend, when it is not in use. */
+  fix?: string;
+}
+
+async function packageVersion(file: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await fsp.readFile(file, 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function diagnose(opts: DoctorOptions): Promise<DoctorReport> {
+  const b = await loadBackend(opts.backend);
+  const setup = await readNativeStatus(opts.projectDir);
+  const onednn = opts.onednnOpts;
+  const report: DoctorReport = {
+    ok: b.native,
+    backend: { name: b.name, package: b.packageName, native: b.native, gpu: b.gpu, reason: b.reason, nativeError: b.nativeError },
+    versions: {
+      rnn: (await packageVersion(path.join(opts.projectDir, 'package.json'))) ?? 'unknown',
+      node: process.versions.node,
+      tfjs: b.tfjsVersion,
+      tfjsNode: await packageVersion(path.join(opts.projectDir, 'node_modules/@tensorflow/tfjs-node/package.json')),
+      tensorflow: b.tfVersion,
+    },
+    libtensorflow: { source: b.native ? (setup?.ok ? setup.libtensorflowSource : 'tfjs-node install') : undefined, setup },
+    cpu: { threads: cpuThreads(), model: os.cpus()[0]?.model.trim() ?? 'unknown' },
+    onednn: {
+      TF_ENABLE_ONEDNN_OPTS: onednn ?? null,
+      meaning:
+        onednn === undefined ? "unset: on, TensorFlow's default on x86 Linux; set it to 0 to turn oneDNN off" : /^(1|true)$/i.test(onednn) ? 'oneDNN optimizations on' : 'oneDNN optimizations off',
+    },
+    dirs: { data: opts.dataDir, models: opts.modelsDir, cache: opts.cacheDir },
+  };
+  if (!b.native) {
+    report.fix = setup?.error
+      ? `${setup.error.fix}`
+      : 'Run `npm run setup-native` to provision libtensorflow and build the tfjs-node binding';
+  }
+  return report;
+}

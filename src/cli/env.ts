@@ -1,0 +1,63 @@
+/**
+ * Everything the CLI takes from the environment, resolved in one function. Core modules receive
+ * these values as options and never read process.env themselves.
+ */
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Settings taken from environment variables. */
+export interface CliEnv {
+  /** Root of the rnn package (holds package.json and node_modules). */
+  projectDir: string;
+  /** Dataset cache (RNN_DATA_DIR, default `./data`). */
+  dataDir: string;
+  /** Models directory (RNN_MODELS_DIR, default `./models`). */
+  modelsDir: string;
+  /** Cache for libtensorflow and compiled bindings (RNN_CACHE_DIR, default `$XDG_CACHE_HOME/rnn` or `~/.cache/rnn`). */
+  cacheDir: string;
+  /** RNN_REQUIRE_NATIVE=1: fail instead of falling back to pure-JS tfjs. */
+  requireNative: boolean;
+  /** TF_ENABLE_ONEDNN_OPTS as set (undefined when unset). */
+  onednnOpts: string | undefined;
+  /** RNN_LIBTENSORFLOW: a libtensorflow directory, .tar.gz or .whl to build against. */
+  libtensorflow: string | undefined;
+  /** RNN_PIP: the pip command (split on spaces), e.g. `python3 -m pip`; undefined means autodetect. */
+  pip: string[] | undefined;
+  /** How to run npm: npm's own CLI when we run inside an npm script, else `npm` from PATH. */
+  npm: string[];
+  /** Whether colours are allowed on stderr/stdout at all (NO_COLOR unset). */
+  colorAllowed: boolean;
+}
+
+/** The package root: three levels above dist/src/cli. */
+export function packageRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+}
+
+export function resolveCliEnv(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): CliEnv {
+  const cacheBase = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  const truthy = (v: string | undefined): boolean => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+  return {
+    projectDir: packageRoot(),
+    dataDir: path.resolve(cwd, env.RNN_DATA_DIR || 'data'),
+    modelsDir: path.resolve(cwd, env.RNN_MODELS_DIR || 'models'),
+    cacheDir: path.resolve(cwd, env.RNN_CACHE_DIR || path.join(cacheBase, 'rnn')),
+    requireNative: truthy(env.RNN_REQUIRE_NATIVE),
+    onednnOpts: env.TF_ENABLE_ONEDNN_OPTS,
+    libtensorflow: env.RNN_LIBTENSORFLOW || undefined,
+    pip: env.RNN_PIP ? env.RNN_PIP.trim().split(/\s+/) : undefined,
+    npm: env.npm_execpath && /npm-cli\.js$/.test(env.npm_execpath) ? [process.execPath, env.npm_execpath] : ['npm'],
+    colorAllowed: !('NO_COLOR' in env) || env.NO_COLOR === undefined,
+  };
+}
+
+/** npm's `nodedir` (headers for node-gyp): from npm's script environment, else `npm config get nodedir`. */
+export function npmNodedir(env: NodeJS.ProcessEnv, npm: string[]): string | undefined {
+  if (env.npm_config_nodedir) return env.npm_config_nodedir;
+  const [cmd, ...pre] = npm;
+  const r = spawnSync(cmd!, [...pre, 'config', 'get', 'nodedir'], { encoding: 'utf8', env });
+  const v = r.status === 0 ? r.stdout.trim() : '';
+  return v && v !== 'undefined' && v !== 'null' ? v : undefined;
+}

@@ -1,0 +1,104 @@
+/**
+ * The rnn command line. The only place that reads argv, sets the exit code and prints errors.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { isUserError } from '../errors.js';
+import { resolveCliEnv, packageRoot } from './env.js';
+import { chalkFor, type Io } from './render.js';
+import type { CliContext } from './context.js';
+import { resolveBackendOptions, type BackendPreference } from '../backend/index.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerSetupNative } from './commands/setup-native.js';
+
+const EXAMPLES = `
+Examples:
+  $ rnn doctor                      which TensorFlow backend runs, and why
+  $ rnn doctor --json               the same as JSON
+  $ rnn setup-native --force        rebuild the native backend (libtensorflow + binding)
+
+Environment:
+  RNN_REQUIRE_NATIVE=1   fail instead of falling back to pure-JS tfjs
+  RNN_LIBTENSORFLOW      libtensorflow directory, .tar.gz or .whl for setup-native
+  RNN_CACHE_DIR          cache for libtensorflow and compiled bindings (default ~/.cache/rnn)
+  NO_COLOR               no colours
+`;
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Builds the program; exported for tests. */
+export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: BackendPreference }): Command {
+  const program = new Command();
+  program
+    .name('rnn')
+    .description('Train, evaluate and serve SimpleRNN / LSTM / GRU sentiment classifiers for movie reviews (TensorFlow.js on Node)')
+    .version(version(), '-V, --version')
+    .option('--debug', 'show stack traces and native build output')
+    .option('--no-color', 'no colours in output')
+    .addOption(new Option('--backend <name>', 'TensorFlow backend').choices(['auto', 'native', 'gpu', 'cpu']).default('auto'))
+    .option('--gpu', 'use @tensorflow/tfjs-node-gpu (same as --backend gpu)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXAMPLES)
+    .configureOutput({
+      writeOut: (s) => ctx.io.out.write(s),
+      writeErr: (s) => ctx.io.err.write(s),
+    })
+    .exitOverride()
+    .hook('preAction', (thisCommand) => {
+      const o = thisCommand.opts<{ debug?: boolean; backend: BackendPreference; gpu?: boolean }>();
+      state.debug = o.debug === true;
+      state.backend = o.gpu ? 'gpu' : o.backend;
+    });
+  registerDoctor(program, ctx);
+  registerSetupNative(program, ctx);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<number> {
+  const cliEnv = resolveCliEnv(env);
+  const colorAllowed = cliEnv.colorAllowed && !argv.includes('--no-color');
+  const state = { debug: argv.includes('--debug'), backend: 'auto' as BackendPreference };
+  const ctx: CliContext = {
+    io,
+    env: cliEnv,
+    processEnv: env,
+    chalkOut: chalkFor(io.out, colorAllowed),
+    chalkErr: chalkFor(io.err, colorAllowed),
+    debug: () => state.debug,
+    backend: () => resolveBackendOptions({ prefer: state.backend, requireNative: cliEnv.requireNative, verbose: state.debug }),
+  };
+  const program = buildProgram(ctx, state);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander already printed its message (help and version exit with code 0).
+      return e.exitCode === 0 ? 0 : 1;
+    }
+    const c = ctx.chalkErr;
+    if (isUserError(e)) {
+      io.err.write(`${c.red('error:')} ${e.line}\n`);
+      if (state.debug && e.stack) io.err.write(`${e.stack}\n`);
+      return 1;
+    }
+    const err = e as Error;
+    io.err.write(`${c.red('error:')} ${err?.message ?? String(e)}. This is a bug in rnn: rerun with --debug and report the output\n`);
+    if (state.debug && err?.stack) io.err.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+/** Entry point for bin/rnn: the one place the process exits. */
+export async function run(): Promise<void> {
+  const code = await main(process.argv.slice(2), { out: process.stdout, err: process.stderr }, process.env);
+  process.stdout.write('', () => process.exit(code));
+}

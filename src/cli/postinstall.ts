@@ -1,0 +1,25 @@
+/**
+ * npm postinstall: make the native backend work when tfjs-node's own install could not.
+ * It never fails `npm install`: problems end in one warning and the pure-JS fallback.
+ */
+import { setupNative } from '../backend/native/setup.js';
+import { chalkFor } from './render.js';
+import { resolveCliEnv } from './env.js';
+import { setupOptionsFromEnv, setupProgress, renderSetupResult } from './native-setup-render.js';
+
+async function postinstall(): Promise<void> {
+  const env = process.env;
+  const cli = resolveCliEnv(env);
+  const c = chalkFor(process.stderr, cli.colorAllowed);
+  if (env.RNN_SKIP_NATIVE_SETUP && env.RNN_SKIP_NATIVE_SETUP !== '0') {
+    process.stderr.write('rnn: RNN_SKIP_NATIVE_SETUP is set: skipping the native backend setup\n');
+    return;
+  }
+  const verbose = /^(1|true)$/i.test(env.RNN_DEBUG ?? '');
+  const status = await setupNative({ ...setupOptionsFromEnv(env, false, cli), ...setupProgress(process.stderr, c, verbose) });
+  process.stderr.write(renderSetupResult(status, c));
+}
+
+postinstall().catch((e: unknown) => {
+  process.stderr.write(`rnn: warning: native backend setup crashed: ${(e as Error)?.stack ?? String(e)}\n`);
+});

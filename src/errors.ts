@@ -1,0 +1,24 @@
+/**
+ * An error the user can fix. The CLI prints it as `error: <what failed>. <how to fix>`
+ * on stderr and exits 1, without a stack trace unless `--debug` is given.
+ */
+export class UserError extends Error {
+  /** What the user can do about it, one sentence. */
+  readonly fix: string;
+
+  constructor(what: string, fix: string, options?: { cause?: unknown }) {
+    super(what, options);
+    this.name = 'UserError';
+    this.fix = fix;
+  }
+
+  /** The one-line rendering used on stderr (without the `error: ` prefix). */
+  get line(): string {
+    const what = this.message.trim().replace(/\.+$/, '');
+    return `${what}. ${this.fix}`;
+  }
+}
+
+export function isUserError(e: unknown): e is UserError {
+  return e instanceof UserError;
+}

@@ -1,0 +1,94 @@
+/**
+ * The native setup's failure paths end in a status with one clear message and a fix, and the
+ * status is written for `rnn doctor`. (The success path runs for real in `npm install`/`npm ci`
+ * and is checked by test/backend/index.test.ts and test/cli/doctor.test.ts in CI.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { setupNative, readNativeStatus, type NativeSetupOptions } from '../../../src/backend/native/setup.js';
+import { tempDir } from '../../helpers.js';
+
+async function fakeProject(): Promise<string> {
+  const dir = await tempDir();
+  // A tfjs-node package without a built binding: the setup must not try npm, and the probe fails.
+  const pkg = path.join(dir, 'node_modules/@tensorflow/tfjs-node');
+  await fsp.mkdir(pkg, { recursive: true });
+  await fsp.writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-node', version: '4.22.0', main: 'index.js' }));
+  await fsp.writeFile(path.join(pkg, 'index.js'), "throw new Error('binding not built');");
+  return dir;
+}
+
+const cases: Array<{ name: string; opts: (dir: string) => Promise<Partial<NativeSetupOptions>>; what: (dir: string) => string; fix: RegExp }> = [
+  {
+    name: 'RNN_LIBTENSORFLOW names a path that does not exist',
+    opts: async () => ({ userSource: '/nonexistent/libtensorflow' }),
+    what: () => 'RNN_LIBTENSORFLOW=/nonexistent/libtensorflow does not exist',
+    fix: /^Point RNN_LIBTENSORFLOW at a libtensorflow directory/,
+  },
+  {
+    name: 'RNN_LIBTENSORFLOW names a directory without libtensorflow',
+    opts: async (dir) => {
+      await fsp.mkdir(path.join(dir, 'empty'));
+      return { userSource: path.join(dir, 'empty') };
+    },
+    what: (dir) => `RNN_LIBTENSORFLOW=${path.join(dir, 'empty')} holds no libtensorflow (expected lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`,
+    fix: /^Point RNN_LIBTENSORFLOW/,
+  },
+  {
+    name: 'RNN_LIBTENSORFLOW names a file of another kind',
+    opts: async (dir) => {
+      await fsp.writeFile(path.join(dir, 'lib.zip'), 'x');
+      return { userSource: path.join(dir, 'lib.zip') };
+    },
+    what: (dir) => `RNN_LIBTENSORFLOW=${path.join(dir, 'lib.zip')} is neither a directory, a .tar.gz nor a .whl`,
+    fix: /^Point RNN_LIBTENSORFLOW/,
+  },
+  {
+    name: 'RNN_LIBTENSORFLOW names a corrupt tarball',
+    opts: async (dir) => {
+      await fsp.writeFile(path.join(dir, 'libtensorflow.tar.gz'), 'not a tarball');
+      return { userSource: path.join(dir, 'libtensorflow.tar.gz') };
+    },
+    what: (dir) => `RNN_LIBTENSORFLOW=${path.join(dir, 'libtensorflow.tar.gz')} could not be extracted: TAR_BAD_ARCHIVE: Unrecognized archive format`,
+    fix: /^Download the libtensorflow tarball again/,
+  },
+  {
+    name: 'no pip to fetch the wheel',
+    opts: async () => ({ pip: ['/nonexistent/pip'] }),
+    what: () => 'the pip command `/nonexistent/pip` does not run',
+    fix: /^Set RNN_PIP to a working pip/,
+  },
+  {
+    name: 'pip cannot reach an index that has the wheel',
+    opts: async (dir) => {
+      const pip = path.join(dir, 'pip');
+      await fsp.writeFile(pip, '#!/bin/sh\nif [ "$1" = --version ]; then echo pip 99; exit 0; fi\necho "ERROR: No matching distribution found for tensorflow-cpu==2.21.0" >&2\nexit 1\n', { mode: 0o755 });
+      return { pip: [pip] };
+    },
+    what: (dir) => `\`${path.join(dir, 'pip')} download tensorflow-cpu==2.21.0\` failed (exit 1): ERROR: No matching distribution found for tensorflow-cpu==2.21.0`,
+    fix: /^Check that pip reaches a package index/,
+  },
+];
+
+for (const c of cases) {
+  test(`setup-native fails clearly when ${c.name}`, async () => {
+    const dir = await fakeProject();
+    const status = await setupNative({
+      projectDir: dir,
+      cacheDir: path.join(dir, 'cache'),
+      npm: ['false'],
+      force: false,
+      env: process.env,
+      onProgress: () => {},
+      onOutput: () => {},
+      ...(await c.opts(dir)),
+    });
+    assert.equal(status.ok, false);
+    assert.equal(status.error?.what, c.what(dir));
+    assert.match(status.error?.fix ?? '', c.fix);
+    assert.deepEqual(await readNativeStatus(dir), status, 'the status is recorded for rnn doctor');
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+}

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { runCli, ROOT, REQUIRE_NATIVE } from '../helpers.js';
+
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+
+test('rnn --version prints the package version', async () => {
+  const r = await runCli(['--version']);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, `${pkg.version}\n`);
+});
+
+test('rnn --help lists the commands and examples', async () => {
+  const r = await runCli(['--help']);
+  assert.equal(r.code, 0);
+  for (const s of ['doctor', 'setup-native', 'Examples:', '$ rnn doctor', 'RNN_REQUIRE_NATIVE=1']) assert.ok(r.stdout.includes(s), `help lacks ${s}`);
+});
+
+const usageErrors: Array<{ args: string[]; stderr: string }> = [
+  { args: ['frobnicate'], stderr: "error: unknown command 'frobnicate'\n(run with --help for usage)\n" },
+  { args: ['--backend', 'tpu', 'doctor'], stderr: "error: option '--backend <name>' argument 'tpu' is invalid. Allowed choices are auto, native, gpu, cpu.\n(run with --help for usage)\n" },
+];
+for (const c of usageErrors) {
+  test(`rnn ${c.args.join(' ')} is a usage error with exit 1`, async () => {
+    const r = await runCli(c.args);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, c.stderr);
+    assert.equal(r.stdout, '');
+  });
+}
+
+test('rnn doctor reports the backend; exits 0 exactly when it is native', async () => {
+  const r = await runCli(['doctor', '--json']);
+  const report = JSON.parse(r.stdout) as { ok: boolean; backend: { name: string; native: boolean }; versions: { tfjs: string; rnn: string } };
+  assert.equal(report.versions.tfjs, '4.22.0');
+  assert.equal(report.versions.rnn, pkg.version);
+  assert.equal(r.code, report.ok ? 0 : 1);
+  if (REQUIRE_NATIVE) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(report.backend.name, 'tensorflow');
+    // TF_CPP_MIN_LOG_LEVEL=2 keeps TensorFlow's INFO lines (e.g. cpu_feature_guard) away. TensorFlow 2.21
+    // still prints one oneDNN notice before its logging is configured; that one cannot be silenced from JS.
+    assert.doesNotMatch(r.stderr, /cpu_feature_guard/);
+  }
+});
+
+test('rnn doctor with pure JS forced explains and exits 1', async () => {
+  const r = await runCli(['--backend', 'cpu', 'doctor']);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /backend\s+✗ cpu \(@tensorflow\/tfjs\): pure JS was requested/);
+  assert.match(r.stderr, /^error: the native TensorFlow backend is not available: /);
+});
