@@ -17,6 +17,9 @@ export interface CliContext {
   chalkErr: ChalkInstance;
   /** True when --debug was given. */
   debug: () => boolean;
+  /** Standard input (predict reads reviews from it) and whether it is a terminal. */
+  stdin: NodeJS.ReadableStream;
+  stdinIsTTY: boolean;
   /** Backend options from global flags and the environment. */
   backend: () => BackendOptions;
 }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_IMDB_URL } from '../data/index.js';
 
 /** Settings taken from environment variables. */
 export interface CliEnv {
@@ -27,6 +28,8 @@ export interface CliEnv {
   pip: string[] | undefined;
   /** How to run npm: npm's own CLI when we run inside an npm script, else `npm` from PATH. */
   npm: string[];
+  /** Default dataset source: RNN_IMDB_URL (URL or local path) or the Stanford URL. */
+  imdbSource: string;
   /** Whether colours are allowed on stderr/stdout at all (NO_COLOR unset). */
   colorAllowed: boolean;
 }
@@ -49,6 +52,7 @@ export function resolveCliEnv(env: NodeJS.ProcessEnv = process.env, cwd: string 
     libtensorflow: env.RNN_LIBTENSORFLOW || undefined,
     pip: env.RNN_PIP ? env.RNN_PIP.trim().split(/\s+/) : undefined,
     npm: env.npm_execpath && /npm-cli\.js$/.test(env.npm_execpath) ? [process.execPath, env.npm_execpath] : ['npm'],
+    imdbSource: env.RNN_IMDB_URL || DEFAULT_IMDB_URL,
     colorAllowed: !('NO_COLOR' in env) || env.NO_COLOR === undefined,
   };
 }

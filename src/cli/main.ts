@@ -2,10 +2,13 @@
  * The rnn command line. The only place that reads argv, sets the exit code and prints errors.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { isUserError } from '../errors.js';
-import { resolveCliEnv, packageRoot } from './env.js';
+import { resolveCliEnv } from './env.js';
+import { packageVersion } from './version.js';
+import { registerTrain } from './commands/train.js';
+import { registerEval } from './commands/eval.js';
+import { registerPredict } from './commands/predict.js';
+import { registerData } from './commands/data.js';
 import { chalkFor, type Io } from './render.js';
 import type { CliContext } from './context.js';
 import { resolveBackendOptions, type BackendPreference } from '../backend/index.js';
@@ -14,24 +17,25 @@ import { registerSetupNative } from './commands/setup-native.js';
 
 const EXAMPLES = `
 Examples:
+  $ rnn train --cell lstm           train on IMDB (downloaded once into data/), save to models/lstm
+  $ rnn train --cell gru --epochs 1 --limit 5000 --data aclImdb_v1.tar.gz
+  $ rnn eval                        score models/latest on the test split
+  $ rnn predict "A moving, beautifully acted film."
+  $ cat reviews.txt | rnn predict --json
+  $ rnn data --data reviews.csv     dataset statistics
   $ rnn doctor                      which TensorFlow backend runs, and why
   $ rnn doctor --json               the same as JSON
   $ rnn setup-native --force        rebuild the native backend (libtensorflow + binding)
 
 Environment:
+  RNN_IMDB_URL           default dataset (URL or path) instead of the Stanford URL
+  RNN_DATA_DIR           download cache (default ./data); RNN_MODELS_DIR models (default ./models)
   RNN_REQUIRE_NATIVE=1   fail instead of falling back to pure-JS tfjs
   RNN_LIBTENSORFLOW      libtensorflow directory, .tar.gz or .whl for setup-native
   RNN_CACHE_DIR          cache for libtensorflow and compiled bindings (default ~/.cache/rnn)
   NO_COLOR               no colours
 `;
 
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Builds the program; exported for tests. */
 export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: BackendPreference }): Command {
@@ -39,7 +43,7 @@ export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: 
   program
     .name('rnn')
     .description('Train, evaluate and serve SimpleRNN / LSTM / GRU sentiment classifiers for movie reviews (TensorFlow.js on Node)')
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option('--debug', 'show stack traces and native build output')
     .option('--no-color', 'no colours in output')
     .addOption(new Option('--backend <name>', 'TensorFlow backend').choices(['auto', 'native', 'gpu', 'cpu']).default('auto'))
@@ -56,13 +60,17 @@ export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: 
       state.debug = o.debug === true;
       state.backend = o.gpu ? 'gpu' : o.backend;
     });
+  registerTrain(program, ctx);
+  registerEval(program, ctx);
+  registerPredict(program, ctx);
+  registerData(program, ctx);
   registerDoctor(program, ctx);
   registerSetupNative(program, ctx);
   return program;
 }
 
 /** Runs the CLI and returns the exit code. */
-export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<number> {
+export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin): Promise<number> {
   const cliEnv = resolveCliEnv(env);
   const colorAllowed = cliEnv.colorAllowed && !argv.includes('--no-color');
   const state = { debug: argv.includes('--debug'), backend: 'auto' as BackendPreference };
@@ -73,6 +81,8 @@ export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv): Prom
     chalkOut: chalkFor(io.out, colorAllowed),
     chalkErr: chalkFor(io.err, colorAllowed),
     debug: () => state.debug,
+    stdin,
+    stdinIsTTY: stdin.isTTY === true,
     backend: () => resolveBackendOptions({ prefer: state.backend, requireNative: cliEnv.requireNative, verbose: state.debug }),
   };
   const program = buildProgram(ctx, state);

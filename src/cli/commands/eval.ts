@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { loadBackend } from '../../backend/index.js';
+import { evaluateModel } from '../../eval/index.js';
+import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
+import { mulberry32, shuffleInPlace } from '../../util/random.js';
+import type { CliContext } from '../context.js';
+import { positiveInt } from '../options.js';
+import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
+import { StatusLine, bar } from '../progress.js';
+import { keyValues } from '../render.js';
+import { UserError } from '../../errors.js';
+import type { Metrics } from '../../eval/metrics.js';
+
+interface EvalFlags extends DataFlags {
+  model?: string;
+  limit?: number;
+  batchSize?: number;
+  json?: boolean;
+}
+
+/** The fixed seed of `--limit`'s subset, so every model is scored on the same reviews. */
+export const EVAL_SUBSET_SEED = 20110626;
+
+export function registerEval(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('eval')
+    .description('score a saved model on the test split: loss, accuracy, precision, recall, F1, ROC-AUC, confusion matrix')
+    .option('--model <dir>', 'model directory (default models/latest)')
+    .option('--limit <n>', 'score a fixed random subset of N test reviews (same subset for every model)', positiveInt)
+    .option('--batch-size <n>', 'reviews per inference batch (default 256)', positiveInt)
+    .option('--json', 'print the results as JSON');
+  addDataOptions(cmd).action(async (flags: EvalFlags) => {
+    const status = new StatusLine(ctx.io.err);
+    const backend = await loadBackend(ctx.backend());
+    const dir = await resolveModelDir(ctx.env.modelsDir, flags.model);
+    const m = await loadModelDir(backend.tf, dir);
+    const data = await loadDataForCli(ctx, flags, ['test'], status);
+    let reviews = data.test;
+    if (reviews.length === 0) throw new UserError('the test data has no reviews', 'Pass --data with labeled test reviews');
+    if (flags.limit !== undefined && flags.limit < reviews.length) {
+      reviews = [...reviews];
+      shuffleInPlace(reviews, mulberry32(EVAL_SUBSET_SEED));
+      reviews = reviews.slice(0, flags.limit);
+    }
+    status.note(ctx.chalkErr.dim(`scoring ${reviews.length} reviews with ${m.dir} (${m.metadata.cell})`));
+    const r = await evaluateModel(backend.tf, m, reviews, flags.batchSize ?? 256, (done, total) => status.update(`predicting ${bar(done, total)} ${done}/${total}`));
+    status.clear();
+    m.model.dispose();
+    const result = { model: m.dir, cell: m.metadata.cell, data: { ...data.source, reviews: reviews.length }, ...r.metrics, seconds: r.seconds, samplesPerSec: r.samplesPerSec };
+    ctx.io.out.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderEval(result, r.metrics));
+  });
+}
+
+function pct(x: number): string {
+  return Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(2)}%`;
+}
+
+function renderEval(r: { model: string; cell: string; data: { path: string; reviews: number }; samplesPerSec: number; seconds: number }, m: Metrics): string {
+  const c = m.confusion;
+  const w = Math.max(String(c.tn).length, String(c.fp).length, String(c.fn).length, String(c.tp).length, 9);
+  return (
+    keyValues([
+      ['model', `${r.model} (${r.cell})`],
+      ['data', `${r.data.reviews} test reviews from ${r.data.path}`],
+      ['loss', m.loss.toFixed(4)],
+      ['accuracy', pct(m.accuracy)],
+      ['precision', pct(m.precision)],
+      ['recall', pct(m.recall)],
+      ['F1', pct(m.f1)],
+      ['ROC-AUC', Number.isNaN(m.rocAuc) ? 'n/a (one class only)' : m.rocAuc.toFixed(4)],
+      ['speed', `${r.samplesPerSec.toFixed(0)} reviews/s (${r.seconds.toFixed(1)} s)`],
+    ]) +
+    `  confusion matrix   ${'pred neg'.padStart(w)}  ${'pred pos'.padStart(w)}\n` +
+    `    actual negative  ${String(c.tn).padStart(w)}  ${String(c.fp).padStart(w)}\n` +
+    `    actual positive  ${String(c.fn).padStart(w)}  ${String(c.tp).padStart(w)}\n`
+  );
+}

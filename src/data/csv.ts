@@ -1,0 +1,99 @@
+/** Labeled reviews from CSV (e.g. Kaggle's "IMDB Dataset.csv": `review,sentiment` with positive/negative). */
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { parse } from 'csv-parse';
+import { UserError } from '../errors.js';
+import { cleanReview, type Review } from './types.js';
+
+/** Options of {@link readCsv}. */
+export interface CsvOptions {
+  /** Column holding the review; default: the first of review, text, sentence, content. */
+  textColumn?: string;
+  /** Column holding the label; default: the first of sentiment, label, polarity, target. */
+  labelColumn?: string;
+}
+
+const TEXT_COLUMNS = ['review', 'text', 'sentence', 'content'];
+const LABEL_COLUMNS = ['sentiment', 'label', 'polarity', 'target'];
+const LABELS: Record<string, 0 | 1> = { positive: 1, pos: 1, '1': 1, negative: 0, neg: 0, '0': 0 };
+
+/** Maps a label cell to 0/1, or undefined for values we do not know. */
+export function parseLabel(value: string): 0 | 1 | undefined {
+  return LABELS[value.trim().toLowerCase()];
+}
+
+function pickColumn(header: string[], wanted: string | undefined, candidates: string[], what: string, flag: string, file: string): number {
+  const lower = header.map((h) => h.trim().toLowerCase());
+  if (wanted !== undefined) {
+    const i = lower.indexOf(wanted.trim().toLowerCase());
+    if (i < 0) throw new UserError(`${file} has no column "${wanted}" (columns: ${header.join(', ')})`, `Pass ${flag} with one of those columns`);
+    return i;
+  }
+  const i = lower.findIndex((h) => candidates.includes(h));
+  if (i < 0) {
+    throw new UserError(`${file} has no ${what} column (looked for ${candidates.join(', ')}; columns: ${header.join(', ')})`, `Pass ${flag} to name it`);
+  }
+  return i;
+}
+
+/** Streams a CSV with a header row into reviews. */
+export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ reviews: Review[]; sha256: string; bytes: number }> {
+  const reviews: Review[] = [];
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const input = createReadStream(file);
+  input.on('data', (c) => {
+    hash.update(c as Buffer);
+    bytes += (c as Buffer).length;
+  });
+  const parser = input.pipe(parse({ bom: true, relax_quotes: false, skip_empty_lines: true }));
+  let textIdx = -1;
+  let labelIdx = -1;
+  let line = 0;
+  try {
+    for await (const row of parser as AsyncIterable<string[]>) {
+      line++;
+      if (line === 1) {
+        textIdx = pickColumn(row, opts.textColumn, TEXT_COLUMNS, 'text', '--text-column', file);
+        labelIdx = pickColumn(row, opts.labelColumn, LABEL_COLUMNS, 'label', '--label-column', file);
+        continue;
+      }
+      const rawLabel = row[labelIdx] ?? '';
+      const label = parseLabel(rawLabel);
+      if (label === undefined) {
+        throw new UserError(`${file} row ${line}: unknown label "${rawLabel}"`, 'Labels must be positive/negative, pos/neg or 1/0');
+      }
+      reviews.push({ text: cleanReview(row[textIdx] ?? ''), label, id: `${file}:${line}` });
+    }
+  } catch (e) {
+    input.destroy();
+    if (e instanceof UserError) throw e;
+    const err = e as Error & { code?: string };
+    if (err.code === 'ENOENT') throw new UserError(`${file} does not exist`, 'Check the path given to --data');
+    throw new UserError(`${file} is not valid CSV: ${err.message}`, 'Fix the file (a header row, then one quoted review per row)');
+  }
+  if (reviews.length === 0) throw new UserError(`${file} has no reviews`, 'Use a CSV with a header row and at least one labeled review');
+  return { reviews, sha256: hash.digest('hex'), bytes };
+}
+
+/** Streams just the text column of a CSV (for `rnn predict --file x.csv`); labels are not needed. */
+export async function* readCsvTexts(file: string, textColumn?: string): AsyncGenerator<string> {
+  const parser = createReadStream(file).pipe(parse({ bom: true, skip_empty_lines: true }));
+  let idx = -1;
+  let first = true;
+  try {
+    for await (const row of parser as AsyncIterable<string[]>) {
+      if (first) {
+        idx = pickColumn(row, textColumn, TEXT_COLUMNS, 'text', '--text-column', file);
+        first = false;
+        continue;
+      }
+      yield row[idx] ?? '';
+    }
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const err = e as Error & { code?: string };
+    if (err.code === 'ENOENT') throw new UserError(`${file} does not exist`, 'Check the path given to --file');
+    throw new UserError(`${file} is not valid CSV: ${err.message}`, 'Fix the file (a header row, then one quoted review per row)');
+  }
+}

@@ -1,0 +1,101 @@
+/** Reading the Stanford aclImdb layout (`{train,test}/{pos,neg}/<id>_<rating>.txt`) from a tarball or a directory. */
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import * as tar from 'tar';
+import { UserError } from '../errors.js';
+import { cleanReview, type LoadedData, type Review, type Split } from './types.js';
+
+const ENTRY = /(?:^|\/)(train|test)\/(pos|neg)\/(\d+)_(\d+)\.txt$/;
+const decoder = new TextDecoder('utf-8');
+
+interface Raw extends Review {
+  split: Split;
+  num: number;
+}
+
+function toRaw(rel: string, body: Buffer): Raw | undefined {
+  const m = ENTRY.exec(rel);
+  if (!m) return undefined;
+  const [, split, label, num] = m;
+  return { split: split as Split, label: label === 'pos' ? 1 : 0, num: Number(num), id: `${split}/${label}/${path.basename(rel)}`, text: cleanReview(decoder.decode(body)) };
+}
+
+/** Deterministic order whatever the archive or file system order: negatives then positives, by file number. */
+function finish(raws: Raw[], what: string, splits: readonly Split[]): Pick<LoadedData, 'train' | 'test'> {
+  raws.sort((a, b) => a.label - b.label || a.num - b.num);
+  const out = { train: [] as Review[], test: [] as Review[] };
+  for (const r of raws) out[r.split].push({ text: r.text, label: r.label, id: r.id });
+  for (const s of splits) {
+    if (out[s].length === 0) {
+      throw new UserError(`${what} has no ${s} reviews (expected ${s}/pos/*.txt and ${s}/neg/*.txt)`, 'Point --data at the aclImdb directory or aclImdb_v1.tar.gz');
+    }
+  }
+  return out;
+}
+
+/** Streams reviews out of an aclImdb tarball without unpacking it (no entry can be written anywhere). */
+export async function readImdbTarball(file: string, splits: readonly Split[]): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; bytes: number }> {
+  const raws: Raw[] = [];
+  const hash = createHash('sha256');
+  let bytes = 0;
+  await new Promise<void>((resolve, reject) => {
+    const parser = new tar.Parser({
+      strict: true,
+      onReadEntry: (entry) => {
+        const keep = entry.type === 'File' && ENTRY.test(entry.path) && splits.includes(ENTRY.exec(entry.path)![1] as Split);
+        if (!keep) {
+          entry.resume();
+          return;
+        }
+        const chunks: Buffer[] = [];
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => {
+          const r = toRaw(entry.path, Buffer.concat(chunks));
+          if (r) raws.push(r);
+        });
+      },
+    });
+    const input = createReadStream(file);
+    input.on('data', (c) => {
+      hash.update(c as Buffer);
+      bytes += (c as Buffer).length;
+    });
+    input.on('error', (e) => reject(new UserError(`cannot read ${file}: ${e.message}`, 'Check the path given to --data')));
+    parser.on('error', (e: Error) =>
+      reject(new UserError(`${file} is not a readable aclImdb tarball: ${e.message}`, 'Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory')),
+    );
+    parser.on('close', () => resolve());
+    input.pipe(parser);
+  });
+  return { ...finish(raws, file, splits), sha256: hash.digest('hex'), bytes };
+}
+
+/** Reads an extracted aclImdb directory (the directory itself or one that contains `aclImdb/`). */
+export async function readImdbDir(dir: string, splits: readonly Split[]): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; root: string }> {
+  let root = dir;
+  if (!(await isDir(path.join(root, 'train'))) && !(await isDir(path.join(root, 'test'))) && (await isDir(path.join(dir, 'aclImdb')))) {
+    root = path.join(dir, 'aclImdb');
+  }
+  const raws: Raw[] = [];
+  const listing = createHash('sha256');
+  for (const split of splits) {
+    for (const label of ['neg', 'pos']) {
+      const sub = path.join(root, split, label);
+      const files = await fsp.readdir(sub).catch(() => [] as string[]);
+      for (const f of files.sort()) {
+        const rel = `${split}/${label}/${f}`;
+        if (!ENTRY.test(rel)) continue;
+        const body = await fsp.readFile(path.join(sub, f));
+        listing.update(`${rel}\0${body.length}\n`);
+        const r = toRaw(rel, body);
+        if (r) raws.push(r);
+      }
+    }
+  }
+  return { ...finish(raws, dir, splits), sha256: listing.digest('hex'), root };
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return (await fsp.stat(p).catch(() => undefined))?.isDirectory() ?? false;
+}

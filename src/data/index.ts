@@ -1,0 +1,67 @@
+/** One entry point for datasets: `--data` (directory, tarball, URL, CSV) or the default IMDB download. */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors.js';
+import { readImdbDir, readImdbTarball } from './imdb.js';
+import { readCsv, type CsvOptions } from './csv.js';
+import { cachedDownload, type DownloadProgress } from './download.js';
+import type { LoadedData, Split } from './types.js';
+
+export * from './types.js';
+
+/** The official Stanford Large Movie Review Dataset. */
+export const DEFAULT_IMDB_URL = 'https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz';
+
+/** Options of {@link loadData}. */
+export interface LoadDataOptions extends CsvOptions {
+  /** `--data`: an aclImdb directory, a .tar.gz (path or http(s) URL) or a .csv; undefined means the default source. */
+  data?: string;
+  /** The default source when `data` is undefined: RNN_IMDB_URL or the Stanford URL (a local path works too). */
+  defaultSource: string;
+  /** Which splits are needed (a CSV fills the first one). */
+  splits: readonly Split[];
+  /** Download cache directory. */
+  dataDir: string;
+  /** Download progress. */
+  onDownload?: DownloadProgress;
+  /** One line per step (download, read). */
+  onStep?: (message: string) => void;
+}
+
+function isUrl(s: string): boolean {
+  return /^https?:\/\//i.test(s);
+}
+
+export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
+  const spec = opts.data ?? opts.defaultSource;
+  const step = opts.onStep ?? (() => {});
+  if (isUrl(spec)) {
+    step(`fetching ${spec} (cached in ${opts.dataDir})`);
+    const got = await cachedDownload(spec, opts.dataDir, opts.onDownload);
+    step(got.fromCache ? `using the cached ${got.file}` : `downloaded ${got.meta.bytes} bytes to ${got.file}`);
+    const r = await readImdbTarball(got.file, opts.splits);
+    return { source: { kind: 'tarball', path: got.file, url: spec, sha256: r.sha256, bytes: r.bytes }, train: r.train, test: r.test };
+  }
+  const file = path.resolve(spec.startsWith('file://') ? new URL(spec).pathname : spec);
+  const st = await fsp.stat(file).catch(() => undefined);
+  if (!st) {
+    throw new UserError(`${spec} does not exist`, 'Pass --data with an aclImdb directory, aclImdb_v1.tar.gz, an http(s) URL or a CSV file');
+  }
+  if (st.isDirectory()) {
+    step(`reading ${file}`);
+    const r = await readImdbDir(file, opts.splits);
+    return { source: { kind: 'dir', path: r.root, sha256: r.sha256 }, train: r.train, test: r.test };
+  }
+  if (/\.csv$/i.test(file)) {
+    step(`reading ${file}`);
+    const r = await readCsv(file, opts);
+    const first = opts.splits[0] ?? 'train';
+    return { source: { kind: 'csv', path: file, sha256: r.sha256, bytes: r.bytes }, train: first === 'train' ? r.reviews : [], test: first === 'test' ? r.reviews : [] };
+  }
+  if (/\.(tar\.gz|tgz)$/i.test(file)) {
+    step(`reading ${file}`);
+    const r = await readImdbTarball(file, opts.splits);
+    return { source: { kind: 'tarball', path: file, sha256: r.sha256, bytes: r.bytes }, train: r.train, test: r.test };
+  }
+  throw new UserError(`${spec} is not a dataset rnn reads`, 'Pass --data with an aclImdb directory, an aclImdb_v1.tar.gz, an http(s) URL or a .csv file');
+}

@@ -1,0 +1,53 @@
+/** Dataset statistics for `rnn data`: counts per split and label, review lengths, share truncated. Pure. */
+import { Tokenizer, textToWordSequence } from '../text/tokenizer.js';
+import type { LoadedData, Review, Split } from './types.js';
+
+export interface SplitStats {
+  reviews: number;
+  positive: number;
+  negative: number;
+  /** Words per review (Keras tokenization): percentiles. */
+  words: { min: number; p50: number; p90: number; p95: number; max: number; mean: number };
+  /** Share of reviews with more than `maxlen` ids (vocabulary of `numWords`, fitted on train): these get truncated. */
+  truncatedShare: number;
+}
+
+export interface DataStats {
+  maxlen: number;
+  numWords: number;
+  /** Distinct words in the training split. */
+  vocabulary: number;
+  splits: Partial<Record<Split, SplitStats>>;
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))]!;
+}
+
+export function datasetStats(data: LoadedData, maxlen: number, numWords: number): DataStats {
+  const tok = new Tokenizer({ numWords }).fitOnTexts((data.train.length ? data.train : data.test).map((r) => r.text));
+  const stats: DataStats = { maxlen, numWords, vocabulary: tok.wordIndex.size, splits: {} };
+  for (const split of ['train', 'test'] as const) {
+    const reviews: Review[] = data[split];
+    if (reviews.length === 0) continue;
+    const lengths = reviews.map((r) => textToWordSequence(r.text).length).sort((a, b) => a - b);
+    const truncated = reviews.filter((r) => tok.textToSequenceWithStats(r.text).ids.length > maxlen).length;
+    const positive = reviews.filter((r) => r.label === 1).length;
+    stats.splits[split] = {
+      reviews: reviews.length,
+      positive,
+      negative: reviews.length - positive,
+      words: {
+        min: lengths[0]!,
+        p50: percentile(lengths, 0.5),
+        p90: percentile(lengths, 0.9),
+        p95: percentile(lengths, 0.95),
+        max: lengths.at(-1)!,
+        mean: lengths.reduce((a, b) => a + b, 0) / lengths.length,
+      },
+      truncatedShare: truncated / reviews.length,
+    };
+  }
+  return stats;
+}

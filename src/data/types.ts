@@ -1,0 +1,37 @@
+/** One labeled review. */
+export interface Review {
+  /** Review text with HTML line breaks already replaced by spaces. */
+  text: string;
+  /** 1 = positive, 0 = negative. */
+  label: 0 | 1;
+  /** Where it came from, e.g. `train/pos/0_9.txt` or `reviews.csv:12`. */
+  id: string;
+}
+
+export type Split = 'train' | 'test';
+
+/** Where a dataset was read from, recorded in a model's metadata. */
+export interface DataSourceInfo {
+  /** `tarball` (aclImdb_v1.tar.gz), `dir` (an aclImdb directory), `csv`. */
+  kind: 'tarball' | 'dir' | 'csv';
+  /** Absolute path that was read. */
+  path: string;
+  /** The URL it was downloaded from, when it was. */
+  url?: string;
+  /** SHA-256 of the file (tarball, CSV) or of the sorted file listing with sizes (directory). */
+  sha256: string;
+  /** Size in bytes (files only). */
+  bytes?: number;
+}
+
+/** Reviews per split plus where they came from. */
+export interface LoadedData {
+  source: DataSourceInfo;
+  train: Review[];
+  test: Review[];
+}
+
+/** Replaces the HTML line breaks of IMDB reviews (`<br />`) with spaces. */
+export function cleanReview(text: string): string {
+  return text.replace(/<br\s*\/?>/gi, ' ');
+}

@@ -1,0 +1,199 @@
+/**
+ * The model directory: `model.json` + `weights.bin` (the tfjs layers-model format, loadable with stock
+ * `tf.loadLayersModel('file://…/model.json')`), `tokenizer.json` (Keras's Tokenizer JSON) and
+ * `metadata.json`. Written to a temporary sibling and renamed into place, so a crash never leaves a
+ * half-written model where a good one was.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { LayersModel, io } from '@tensorflow/tfjs';
+import type { TF } from '../backend/index.js';
+import { UserError } from '../errors.js';
+import { Tokenizer } from '../text/tokenizer.js';
+import { replaceDir, tempSibling } from '../util/fs.js';
+import type { DataSourceInfo } from '../data/index.js';
+import type { EpochLog, TrainOptions } from '../train/index.js';
+
+export const METADATA_FORMAT_VERSION = 1;
+
+/** metadata.json: what produced the model and how it did. */
+export interface ModelMetadata {
+  formatVersion: number;
+  createdAt: string;
+  cell: TrainOptions['cell'];
+  /** Every option training ran with. */
+  hyperParameters: TrainOptions;
+  /** How texts become ids; eval and predict use exactly this. */
+  preprocessing: {
+    tokenizer: 'keras.preprocessing.text.Tokenizer';
+    numWords: number;
+    maxlen: number;
+    padding: TrainOptions['padding'];
+    truncating: TrainOptions['truncating'];
+    oovToken: string | null;
+    htmlLineBreaks: 'replaced by spaces';
+    /** SHA-256 of tokenizer.json, so a tokenizer from another model is caught. */
+    tokenizerSha256: string;
+  };
+  dataset: DataSourceInfo & { trainReviews: number; validationReviews: number; truncatedShare: number };
+  params: { total: number; trainable: number };
+  history: EpochLog[];
+  timings: { tokenizeSeconds: number; trainSeconds: number; totalSeconds: number; secondsPerEpoch: number };
+  samplesPerSec: number;
+  backend: { name: string; tensorflow?: string };
+  versions: { rnn: string; tfjs: string; node: string };
+}
+
+/** A loaded model directory. */
+export interface ModelDir {
+  dir: string;
+  model: LayersModel;
+  tokenizer: Tokenizer;
+  metadata: ModelMetadata;
+}
+
+const WEIGHTS = 'weights.bin';
+
+function sha256(s: string | Uint8Array): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** Serializes the tokenizer as saved (so the hash in metadata matches the file). */
+export function tokenizerFileText(tokenizer: Tokenizer): string {
+  return JSON.stringify(tokenizer.toJSON()) + '\n';
+}
+
+/** Writes the model directory atomically; `metadata.preprocessing.tokenizerSha256` is filled in here. */
+export async function saveModelDir(tf: TF, dir: string, model: LayersModel, tokenizer: Tokenizer, metadata: Omit<ModelMetadata, 'preprocessing'> & { preprocessing: Omit<ModelMetadata['preprocessing'], 'tokenizerSha256'> }): Promise<ModelMetadata> {
+  const target = path.resolve(dir);
+  await fsp.mkdir(path.dirname(target), { recursive: true });
+  const staged = tempSibling(target);
+  await fsp.mkdir(staged);
+  try {
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts: io.ModelArtifacts) => {
+        const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
+        const modelJson = {
+          modelTopology: artifacts.modelTopology,
+          format: artifacts.format,
+          generatedBy: artifacts.generatedBy,
+          convertedBy: artifacts.convertedBy ?? null,
+          ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+          weightsManifest: [{ paths: [WEIGHTS], weights: artifacts.weightSpecs }],
+        };
+        await fsp.writeFile(path.join(staged, WEIGHTS), weights);
+        await fsp.writeFile(path.join(staged, 'model.json'), JSON.stringify(modelJson));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+      }),
+    );
+    const tokText = tokenizerFileText(tokenizer);
+    const full: ModelMetadata = { ...metadata, preprocessing: { ...metadata.preprocessing, tokenizerSha256: sha256(tokText) } };
+    await fsp.writeFile(path.join(staged, 'tokenizer.json'), tokText);
+    await fsp.writeFile(path.join(staged, 'metadata.json'), JSON.stringify(full, null, 2) + '\n');
+    await replaceDir(staged, target);
+    return full;
+  } finally {
+    await fsp.rm(staged, { recursive: true, force: true });
+  }
+}
+
+async function readText(file: string, fix: string): Promise<string> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new UserError(code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${(e as Error).message}`, fix, { cause: e });
+  }
+}
+
+function parseJson<T>(text: string, file: string, fix: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON (${(e as Error).message})`, fix);
+  }
+}
+
+/** Loads and cross-checks a model directory; every problem is a UserError naming the file. */
+export async function loadModelDir(tf: TF, dir: string): Promise<ModelDir> {
+  const abs = path.resolve(dir);
+  const st = await fsp.stat(abs).catch(() => undefined);
+  if (!st?.isDirectory()) throw new UserError(`model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
+  const retrain = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
+  const modelFile = path.join(abs, 'model.json');
+  const modelJson = parseJson<io.ModelJSON>(await readText(modelFile, retrain), modelFile, retrain);
+  if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
+    throw new UserError(`${modelFile} is not a tfjs layers model (no modelTopology or weightsManifest)`, retrain);
+  }
+  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+    const specs = manifest.flatMap((g) => g.weights);
+    const buffers: Uint8Array[] = [];
+    for (const group of manifest) {
+      for (const p of group.paths) {
+        const file = path.join(abs, p);
+        const buf = await fsp.readFile(file).catch((e: Error & { code?: string }) => {
+          throw new UserError(e.code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${e.message}`, retrain);
+        });
+        buffers.push(buf);
+      }
+    }
+    const data = Buffer.concat(buffers);
+    const expected = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+    if (data.byteLength !== expected) {
+      throw new UserError(`the weights of ${abs} are ${data.byteLength} bytes, model.json expects ${expected}`, retrain);
+    }
+    return [specs, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)];
+  });
+  let model: LayersModel;
+  try {
+    model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (e) {
+    throw new UserError(`${modelFile} could not be loaded: ${(e as Error).message.split('\n')[0]}`, retrain);
+  }
+  const tokFile = path.join(abs, 'tokenizer.json');
+  const tokText = await readText(tokFile, retrain);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = Tokenizer.fromJSON(parseJson(tokText, tokFile, retrain));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${tokFile} is not a tokenizer: ${(e as Error).message}`, retrain);
+  }
+  const metaFile = path.join(abs, 'metadata.json');
+  const metadata = parseJson<ModelMetadata>(await readText(metaFile, retrain), metaFile, retrain);
+  if (metadata.formatVersion !== METADATA_FORMAT_VERSION) {
+    throw new UserError(`${metaFile} has format version ${metadata.formatVersion}; this rnn reads version ${METADATA_FORMAT_VERSION}`, 'Retrain the model with this version of rnn');
+  }
+  if (sha256(tokText) !== metadata.preprocessing?.tokenizerSha256) {
+    throw new UserError(`${tokFile} is not the tokenizer this model was trained with (its hash differs from metadata.json)`, 'Copy the tokenizer.json that was saved with the model, or retrain');
+  }
+  const inputShape = model.inputs[0]?.shape;
+  if (inputShape && inputShape[1] !== null && inputShape[1] !== metadata.preprocessing.maxlen) {
+    throw new UserError(`${modelFile} takes sequences of ${inputShape[1]} ids but metadata.json says maxlen ${metadata.preprocessing.maxlen}`, retrain);
+  }
+  return { dir: abs, model, tokenizer, metadata };
+}
+
+/** `models/latest`: a symlink to the newest model, replaced atomically. */
+export async function pointLatest(modelsDir: string, target: string): Promise<void> {
+  const link = path.join(modelsDir, 'latest');
+  const rel = path.relative(modelsDir, path.resolve(target));
+  const dest = rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(target) : rel;
+  await fsp.mkdir(modelsDir, { recursive: true });
+  const tmp = tempSibling(link);
+  await fsp.symlink(dest, tmp);
+  await fsp.rename(tmp, link);
+}
+
+/** The directory `rnn eval`/`predict` use without --model: `models/latest`. */
+export async function resolveModelDir(modelsDir: string, explicit: string | undefined): Promise<string> {
+  if (explicit) return path.resolve(explicit);
+  const link = path.join(modelsDir, 'latest');
+  try {
+    return path.resolve(modelsDir, await fsp.readlink(link));
+  } catch {
+    throw new UserError(`no trained model in ${modelsDir} (models/latest is missing)`, 'Train one with `rnn train --cell lstm`, or pass --model DIR');
+  }
+}
+

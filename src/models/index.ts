@@ -1,0 +1,95 @@
+/**
+ * The seed's Sequential model: Embedding(vocab → dim, input length maxlen) → SimpleRNN/LSTM/GRU(units)
+ * → Dense(1, sigmoid), with Keras's defaults where tfjs differs (sigmoid recurrent activation, LSTM
+ * unit_forget_bias). Built from stock tfjs-layers so a saved model loads with `tf.loadLayersModel`.
+ */
+import type { TF } from '../backend/index.js';
+import type { LayersModel } from '@tensorflow/tfjs';
+
+export const CELLS = ['simplernn', 'lstm', 'gru'] as const;
+export type CellType = (typeof CELLS)[number];
+
+/** Architecture options; the defaults are the seed's. */
+export interface ModelOptions {
+  /** Recurrent cell. */
+  cell: CellType;
+  /** Embedding input size: ids 0..vocabSize-1 (Keras `num_words`). */
+  vocabSize: number;
+  /** Embedding output size. */
+  embeddingDim: number;
+  /** Sequence length the model takes. */
+  maxlen: number;
+  /** Units of the recurrent layer. */
+  units: number;
+  /** Seed for the weight initializers. */
+  seed: number;
+}
+
+export const MODEL_DEFAULTS: Omit<ModelOptions, 'cell' | 'seed'> = { vocabSize: 10000, embeddingDim: 100, maxlen: 256, units: 128 };
+
+/** One row of {@link summarize}. */
+export interface LayerSummary {
+  name: string;
+  className: string;
+  outputShape: (number | null)[];
+  params: number;
+}
+
+export function buildModel(tf: TF, o: ModelOptions): LayersModel {
+  return withoutOrthogonalWarning(() => build(tf, o));
+}
+
+function build(tf: TF, o: ModelOptions): LayersModel {
+  const common = {
+    units: o.units,
+    kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 2 }),
+    recurrentInitializer: tf.initializers.orthogonal({ seed: o.seed + 3 }),
+  };
+  const rnn =
+    o.cell === 'lstm'
+      ? tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid', unitForgetBias: true, name: 'lstm' })
+      : o.cell === 'gru'
+        ? tf.layers.gru({ ...common, recurrentActivation: 'sigmoid', name: 'gru' })
+        : tf.layers.simpleRNN({ ...common, name: 'simple_rnn' });
+  const model = tf.sequential({
+    name: `imdb_${o.cell}`,
+    layers: [
+      tf.layers.embedding({
+        inputDim: o.vocabSize,
+        outputDim: o.embeddingDim,
+        inputLength: o.maxlen,
+        embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: o.seed + 1 }),
+        name: 'embedding',
+      }),
+      rnn,
+      tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 4 }), name: 'dense' }),
+    ],
+  });
+  return model;
+}
+
+/** tfjs warns on every orthogonal initialization above 2000 elements; the seed's 128×128 (×3, ×4) is one. */
+function withoutOrthogonalWarning<T>(fn: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('Orthogonal initializer')) return;
+    warn(...args);
+  };
+  try {
+    return fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** Layer rows like Keras's `model.summary()`. */
+export function summarize(model: LayersModel): { layers: LayerSummary[]; totalParams: number; trainableParams: number } {
+  const layers = model.layers.map((l) => ({
+    name: l.name,
+    className: l.getClassName(),
+    outputShape: l.outputShape as (number | null)[],
+    params: l.countParams(),
+  }));
+  const trainable = model.trainableWeights.reduce((s, w) => s + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
+  return { layers, totalParams: layers.reduce((s, l) => s + l.params, 0), trainableParams: trainable };
+}

@@ -1,0 +1,33 @@
+/** Keras `pad_sequences` semantics. Pure: no tfjs. */
+
+/** Where to pad or cut: before the sequence (`pre`, Keras's default) or after it (`post`). */
+export type PadSide = 'pre' | 'post';
+
+/** Options of {@link padSequences}. */
+export interface PadOptions {
+  /** Length of every output row (`maxlen`). */
+  maxlen: number;
+  /** Where padding goes (`padding`). */
+  padding: PadSide;
+  /** Which end is cut from longer sequences (`truncating`): `pre` keeps the last maxlen ids. */
+  truncating: PadSide;
+  /** The pad id (`value`). */
+  value: number;
+}
+
+export function resolvePadOptions(o: Partial<PadOptions> & { maxlen: number }): PadOptions {
+  return { maxlen: o.maxlen, padding: o.padding ?? 'pre', truncating: o.truncating ?? 'pre', value: o.value ?? 0 };
+}
+
+/** Pads/truncates into one row-major Int32Array of shape [sequences.length, maxlen]. */
+export function padSequences(sequences: readonly (readonly number[])[], options: Partial<PadOptions> & { maxlen: number }): Int32Array {
+  const { maxlen, padding, truncating, value } = resolvePadOptions(options);
+  const out = new Int32Array(sequences.length * maxlen).fill(value);
+  sequences.forEach((s, row) => {
+    if (s.length === 0) return;
+    const trunc = s.length <= maxlen ? s : truncating === 'pre' ? s.slice(s.length - maxlen) : s.slice(0, maxlen);
+    const start = row * maxlen + (padding === 'pre' ? maxlen - trunc.length : 0);
+    for (let i = 0; i < trunc.length; i++) out[start + i] = trunc[i]!;
+  });
+  return out;
+}

@@ -1,0 +1,53 @@
+/** Every error a user can provoke: one line with a fix on stderr, exit 1, no stack trace, stdout empty. */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { runCli, tempDir, ROOT } from '../helpers.js';
+
+let work = '';
+let env: NodeJS.ProcessEnv = {};
+before(async () => {
+  work = await tempDir('rnn-errors-');
+  env = { RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data'), RNN_IMDB_URL: 'http://nonexistent.invalid/aclImdb_v1.tar.gz' };
+  await fsp.writeFile(path.join(work, 'nocol.csv'), 'body,sentiment\nnice,positive\n');
+  await fsp.writeFile(path.join(work, 'empty.csv'), 'review,sentiment\n');
+});
+
+const usage = '\n(run with --help for usage)\n';
+const cases: Array<{ name: string; args: (w: string) => string[]; stderr: (w: string) => string | RegExp; input?: string }> = [
+  { name: 'unknown cell', args: () => ['train', '--cell', 'foo'], stderr: () => "error: option '--cell <cell>' argument 'foo' is invalid. Allowed cells are simplernn, lstm, gru." + usage },
+  { name: '--epochs 0', args: () => ['train', '--cell', 'lstm', '--epochs', '0'], stderr: () => "error: option '--epochs <n>' argument '0' is invalid. Expected a whole number of at least 1." + usage },
+  { name: '--batch-size -1', args: () => ['train', '--cell', 'lstm', '--batch-size', '-1'], stderr: () => "error: option '--batch-size <n>' argument '-1' is invalid. Expected a whole number of at least 1." + usage },
+  { name: '--maxlen abc', args: () => ['train', '--cell', 'gru', '--maxlen', 'abc'], stderr: () => "error: option '--maxlen <n>' argument 'abc' is invalid. Expected a whole number of at least 1." + usage },
+  { name: '--validation-split 1', args: () => ['train', '--cell', 'gru', '--validation-split', '1'], stderr: () => "error: option '--validation-split <f>' argument '1' is invalid. Expected a number from 0 up to (not including) 1." + usage },
+  { name: '--lr 0', args: () => ['train', '--cell', 'gru', '--lr', '0'], stderr: () => "error: option '--lr <rate>' argument '0' is invalid. Expected a number greater than 0." + usage },
+  { name: 'no --cell', args: () => ['train'], stderr: () => "error: required option '--cell <cell>' not specified" + usage },
+  { name: 'missing data file', args: () => ['train', '--cell', 'lstm', '--data', '/nonexistent/reviews.csv'], stderr: () => 'error: /nonexistent/reviews.csv does not exist. Pass --data with an aclImdb directory, aclImdb_v1.tar.gz, an http(s) URL or a CSV file\n' },
+  { name: 'bad CSV column', args: (w) => ['train', '--cell', 'lstm', '--data', path.join(w, 'nocol.csv')], stderr: (w) => `error: ${path.join(w, 'nocol.csv')} has no text column (looked for review, text, sentence, content; columns: body, sentiment). Pass --text-column to name it\n` },
+  { name: 'empty dataset', args: (w) => ['train', '--cell', 'lstm', '--data', path.join(w, 'empty.csv')], stderr: (w) => `error: ${path.join(w, 'empty.csv')} has no reviews. Use a CSV with a header row and at least one labeled review\n` },
+  { name: 'offline with no source', args: () => ['data'], stderr: () => /^error: could not download http:\/\/nonexistent\.invalid\/aclImdb_v1\.tar\.gz: \S+\. Pass --data with an aclImdb directory, aclImdb_v1\.tar\.gz or a CSV file, or set RNN_IMDB_URL to a reachable copy\n$/ },
+  { name: 'eval with no trained model', args: () => ['eval'], stderr: (w) => `error: no trained model in ${path.join(w, 'models')} (models/latest is missing). Train one with \`rnn train --cell lstm\`, or pass --model DIR\n` },
+  { name: 'predict with a missing model', args: (w) => ['predict', '--model', path.join(w, 'nope'), 'great'], stderr: (w) => `error: model directory ${path.join(w, 'nope')} does not exist. Train one with \`rnn train\` or pass --model DIR\n` },
+  { name: 'predict with empty stdin', args: () => ['predict', '--model', path.join(ROOT, 'nope')], input: '\n\n', stderr: () => 'error: the input held no reviews. Give at least one non-empty line\n' },
+  { name: 'predict with texts and --file', args: () => ['predict', '--file', 'x.txt', 'great'], stderr: () => 'error: both review texts and --file were given. Pass either texts or --file\n' },
+];
+
+for (const c of cases) {
+  test(`${c.name}: one line with a fix, exit 1`, async () => {
+    const r = await runCli(c.args(work), { env, input: c.input });
+    assert.equal(r.code, 1);
+    const stderr = r.stderr.replace(/^WARNING: All log messages before absl.*\n|^I0000 .*port\.cc.*\n/gm, '');
+    const want = c.stderr(work);
+    if (typeof want === 'string') assert.equal(stderr, want);
+    else assert.match(stderr, want);
+    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(r.stdout, '');
+  });
+}
+
+test('--debug adds the stack trace', async () => {
+  const r = await runCli(['--debug', 'eval'], { env });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: no trained model in .*\n(.*\n)*\s+at /);
+});

@@ -1,0 +1,110 @@
+/**
+ * The whole pipeline through the real CLI on real IMDB reviews from ../shared/data: train each cell on a
+ * small subset, check that it learned (accuracy on 1,000 held-out test reviews clearly above chance),
+ * then reload the saved model with stock `tf.loadLayersModel` and check predictions are identical.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Tensor } from '@tensorflow/tfjs';
+import { runCli, tempDir, IMDB_TARBALL, REQUIRE_NATIVE } from '../helpers.js';
+import { loadBackend, type TF } from '../../src/backend/index.js';
+import { readImdbTarball } from '../../src/data/imdb.js';
+import { Tokenizer } from '../../src/text/tokenizer.js';
+import { padSequences } from '../../src/text/pad.js';
+import type { Review } from '../../src/data/index.js';
+
+let tf: TF;
+let native = false;
+let work = '';
+let env: NodeJS.ProcessEnv = {};
+let testReviews: Review[] = [];
+before(async () => {
+  const b = await loadBackend({ requireNative: REQUIRE_NATIVE });
+  tf = b.tf;
+  native = b.native;
+  work = await tempDir('rnn-pipeline-');
+  env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
+  testReviews = (await readImdbTarball(IMDB_TARBALL, ['test'])).test;
+});
+
+// Settings per cell that learn within about a minute on 2 cores. SimpleRNN learns least on small data (that is
+// the lesson of the seed), so it gets a shorter maxlen and a lower bar. With 1,000 balanced reviews the
+// accuracy of guessing has a standard deviation of 1.6 points, so 58% is 5 standard deviations above chance.
+// Measured with seed 1 on the native backend: LSTM 0.7+, GRU 0.699, SimpleRNN see the test's diagnostics.
+const cells = [
+  { cell: 'lstm', args: ['--limit', '4000', '--maxlen', '100', '--epochs', '2'], minAccuracy: 0.65 },
+  { cell: 'gru', args: ['--limit', '4000', '--maxlen', '100', '--epochs', '2'], minAccuracy: 0.65 },
+  { cell: 'simplernn', args: ['--limit', '6000', '--maxlen', '50', '--epochs', '2'], minAccuracy: 0.58 },
+];
+
+for (const c of cells) {
+  test(`rnn train --cell ${c.cell} learns, saves, and the model reloads with stock tfjs`, async (t) => {
+    if (!native) return t.skip('the native backend is needed to train in reasonable time');
+    const out = path.join(work, 'models', c.cell);
+    const tr = await runCli(['train', '--cell', c.cell, ...c.args, '--seed', '1', '--json'], { env });
+    assert.equal(tr.code, 0, tr.stderr);
+    const lines = tr.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const epochs = Number(c.args[c.args.indexOf('--epochs') + 1]);
+    assert.equal(lines.length, epochs + 1, 'one JSON object per epoch, then the saved model');
+    for (const [i, e] of lines.slice(0, epochs).entries()) {
+      assert.equal(e.epoch, i + 1);
+      for (const k of ['loss', 'acc', 'val_loss', 'val_acc', 'seconds', 'samplesPerSec']) assert.equal(typeof e[k], 'number', k);
+    }
+    assert.equal(lines.at(-1).saved, out);
+    assert.match(tr.stderr, /Total params: [\d,]+/);
+    assert.equal(await fsp.readlink(path.join(work, 'models', 'latest')), c.cell, 'models/latest points at the new model');
+
+    const meta = JSON.parse(await fsp.readFile(path.join(out, 'metadata.json'), 'utf8'));
+    assert.equal(meta.cell, c.cell);
+    assert.equal(meta.hyperParameters.seed, 1);
+    assert.equal(meta.dataset.sha256, 'fc54c888266ce6c4982bf09ba642be3160fb34eb228f3760339d53bf7004a900');
+    assert.equal(meta.history.length, epochs);
+    assert.equal(meta.backend.name, 'tensorflow');
+
+    // Learning happened: held-out test reviews (eval uses the default model, models/latest).
+    const ev = await runCli(['eval', '--limit', '1000', '--json'], { env });
+    assert.equal(ev.code, 0, ev.stderr);
+    const res = JSON.parse(ev.stdout);
+    assert.equal(res.model, out);
+    assert.equal(res.data.reviews, 1000);
+    t.diagnostic(`${c.cell}: test accuracy ${res.accuracy}, ROC-AUC ${res.rocAuc}`);
+    assert.ok(res.accuracy >= c.minAccuracy, `${c.cell} test accuracy ${res.accuracy} < ${c.minAccuracy}`);
+    assert.ok(res.rocAuc > 0.6, `ROC-AUC ${res.rocAuc}`);
+
+    // rnn predict vs the stock loader on the same reviews: identical probabilities.
+    const sample = testReviews.filter((_, i) => i % 2500 === 0).map((r) => r.text.replace(/\n/g, ' '));
+    const pr = await runCli(['predict', '--json'], { env, input: sample.join('\n') + '\n' });
+    assert.equal(pr.code, 0, pr.stderr);
+    const preds = pr.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(preds.length, sample.length);
+    const stock = await tf.loadLayersModel(`file://${path.join(out, 'model.json')}`);
+    const tok = Tokenizer.fromJSON(JSON.parse(await fsp.readFile(path.join(out, 'tokenizer.json'), 'utf8')));
+    const maxlen = meta.preprocessing.maxlen;
+    const x = padSequences(tok.textsToSequences(sample), { maxlen });
+    const probs = tf.tidy(() => [...(stock.predict(tf.tensor2d(x, [sample.length, maxlen], 'int32')) as Tensor).dataSync()]);
+    stock.dispose();
+    preds.forEach((p, i) => {
+      assert.equal(p.probability, probs[i], `review ${i}`);
+      assert.equal(p.label, probs[i]! > 0.5 ? 'positive' : 'negative');
+    });
+  });
+}
+
+test('the same --seed gives the same history; another seed does not', async (t) => {
+  if (!native) return t.skip('the native backend is needed to train');
+  const run = async (seed: string): Promise<unknown[]> => {
+    const r = await runCli(['train', '--cell', 'simplernn', '--limit', '600', '--maxlen', '30', '--units', '16', '--epochs', '2', '--seed', seed, '--out', path.join(work, `seed-${seed}`), '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim().split('\n').slice(0, 2).map((l) => {
+      const { loss, acc, val_loss, val_acc } = JSON.parse(l);
+      return { loss, acc, val_loss, val_acc };
+    });
+  };
+  const a = await run('5');
+  const b = await run('5');
+  const c = await run('6');
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});

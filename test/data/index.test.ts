@@ -1,0 +1,178 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { createReadStream, promises as fsp, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadData, cleanReview } from '../../src/data/index.js';
+import { readCsv, parseLabel } from '../../src/data/csv.js';
+import { UserError } from '../../src/errors.js';
+import { IMDB_TARBALL, ROOT, tempDir } from '../helpers.js';
+
+/** SHA-256 of ../shared/data/aclImdb_v1.tar.gz as stated in ../shared/README.md. */
+const SHARED_SHA256 = 'fc54c888266ce6c4982bf09ba642be3160fb34eb228f3760339d53bf7004a900';
+
+async function rejectsWith(p: Promise<unknown>, what: string | RegExp, fix?: RegExp): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
+    if (typeof what === 'string') assert.equal(e.message, what);
+    else assert.match(e.message, what);
+    if (fix) assert.match(e.fix, fix);
+    return true;
+  });
+}
+
+test('the aclImdb tarball gives 25,000 + 25,000 balanced reviews, <br /> removed, in a fixed order', async () => {
+  const d = await loadData({ data: IMDB_TARBALL, defaultSource: 'unused', splits: ['train', 'test'], dataDir: await tempDir() });
+  assert.equal(d.source.kind, 'tarball');
+  assert.equal(d.source.sha256, SHARED_SHA256);
+  for (const split of [d.train, d.test]) {
+    assert.equal(split.length, 25000);
+    assert.equal(split.filter((r) => r.label === 1).length, 12500);
+  }
+  assert.equal(d.train[0]!.id, 'train/neg/0_3.txt');
+  assert.equal(d.train[12500]!.id, 'train/pos/0_9.txt');
+  assert.ok(d.train.every((r) => !/<br\s*\/?>/i.test(r.text)));
+});
+
+test('an extracted aclImdb directory reads the same reviews as the tarball', async () => {
+  const dir = await tempDir();
+  // Extract two small folders with the system tar (test setup only), then read them as a directory.
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync('tar', ['xzf', IMDB_TARBALL, '-C', dir, '--wildcards', 'aclImdb/test/pos/1*_*.txt', 'aclImdb/test/neg/1*_*.txt']);
+  assert.equal(r.status, 0, String(r.stderr));
+  const fromDir = await loadData({ data: dir, defaultSource: 'unused', splits: ['test'], dataDir: dir });
+  const fromTar = await loadData({ data: IMDB_TARBALL, defaultSource: 'unused', splits: ['test'], dataDir: dir });
+  const subset = fromTar.test.filter((x) => /\/1\d*_\d+\.txt$/.test(x.id));
+  assert.equal(fromDir.source.kind, 'dir');
+  assert.deepEqual(fromDir.test, subset);
+  await rejectsWith(loadData({ data: dir, defaultSource: 'unused', splits: ['train'], dataDir: dir }), `${dir} has no train reviews (expected train/pos/*.txt and train/neg/*.txt)`);
+});
+
+test('CSV in the Kaggle form (review,sentiment) with <br /> removed', async () => {
+  const file = path.join(ROOT, 'test/fixtures/reviews.csv');
+  const r = await readCsv(file);
+  assert.deepEqual(
+    r.reviews.map((x) => [x.text, x.label]),
+    [
+      ['A warm, funny film.  I loved it.', 1],
+      ['Dull and far too long, with wooden acting.', 0],
+      ['Brilliant cast, and a script that sparkles!', 1],
+    ],
+  );
+});
+
+const labelCases: Array<[string, 0 | 1 | undefined]> = [
+  ['positive', 1], ['Negative', 0], ['pos', 1], ['NEG', 0], ['1', 1], ['0', 0], [' positive ', 1], ['maybe', undefined], ['', undefined],
+];
+for (const [v, want] of labelCases) test(`CSV label ${JSON.stringify(v)} → ${want}`, () => assert.equal(parseLabel(v), want));
+
+const csvErrors: Array<{ name: string; body: string; opts?: { textColumn?: string; labelColumn?: string }; what: (f: string) => string; fix: RegExp }> = [
+  { name: 'no text column', body: 'body,sentiment\nx,positive\n', what: (f) => `${f} has no text column (looked for review, text, sentence, content; columns: body, sentiment)`, fix: /^Pass --text-column/ },
+  { name: 'a renamed label column', body: 'review,stars\nx,positive\n', what: (f) => `${f} has no label column (looked for sentiment, label, polarity, target; columns: review, stars)`, fix: /^Pass --label-column/ },
+  { name: 'a named column that is missing', body: 'review,sentiment\nx,positive\n', opts: { textColumn: 'body' }, what: (f) => `${f} has no column "body" (columns: review, sentiment)`, fix: /^Pass --text-column/ },
+  { name: 'an unknown label', body: 'review,sentiment\nx,positive\ny,meh\n', what: (f) => `${f} row 3: unknown label "meh"`, fix: /^Labels must be positive\/negative/ },
+  { name: 'only a header', body: 'review,sentiment\n', what: (f) => `${f} has no reviews`, fix: /^Use a CSV with a header row/ },
+];
+for (const c of csvErrors) {
+  test(`CSV with ${c.name} is a clear error`, async () => {
+    const f = path.join(await tempDir(), 'x.csv');
+    await fsp.writeFile(f, c.body);
+    await rejectsWith(readCsv(f, c.opts), c.what(f), c.fix);
+  });
+}
+
+test('CSV columns can be named; real reviews round-trip through CSV', async () => {
+  const d = await loadData({ data: IMDB_TARBALL, defaultSource: 'unused', splits: ['test'], dataDir: await tempDir() });
+  const rows = d.test.slice(0, 20).concat(d.test.slice(-20));
+  const f = path.join(await tempDir(), 'imdb.csv');
+  const q = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+  await fsp.writeFile(f, 'id,body,label\n' + rows.map((r, i) => `${i},${q(r.text)},${r.label}`).join('\n') + '\n');
+  const got = await loadData({ data: f, defaultSource: 'unused', splits: ['test'], dataDir: path.dirname(f), textColumn: 'body', labelColumn: 'label' });
+  assert.equal(got.source.kind, 'csv');
+  assert.deepEqual(got.test.map((r) => [r.text, r.label]), rows.map((r) => [r.text, r.label]));
+});
+
+test('cleanReview replaces every form of <br>', () => {
+  assert.equal(cleanReview('a<br />b<br/>c<BR>d'), 'a b c d');
+});
+
+const sourceErrors: Array<{ data: string; what: string; fix: RegExp }> = [
+  { data: '/nonexistent/imdb', what: '/nonexistent/imdb does not exist', fix: /^Pass --data with an aclImdb directory/ },
+  { data: path.join(ROOT, 'package.json'), what: `${path.join(ROOT, 'package.json')} is not a dataset rnn reads`, fix: /^Pass --data/ },
+];
+for (const c of sourceErrors) {
+  test(`--data ${c.data} is a clear error`, async () => {
+    await rejectsWith(loadData({ data: c.data, defaultSource: 'unused', splits: ['train'], dataDir: await tempDir() }), c.what, c.fix);
+  });
+}
+
+test('a corrupt tarball is a clear error', async () => {
+  const f = path.join(await tempDir(), 'aclImdb_v1.tar.gz');
+  await fsp.writeFile(f, Buffer.alloc(4096, 7));
+  await rejectsWith(loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }), new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable aclImdb tarball: `), /^Download aclImdb_v1\.tar\.gz again/);
+});
+
+// A loopback HTTP server serving the real tarball, so the download path runs for real.
+let server: Server;
+let base = '';
+let hits = 0;
+before(async () => {
+  const size = statSync(IMDB_TARBALL).size;
+  server = createServer((req, res) => {
+    if (req.url === '/data/aclImdb_v1.tar.gz') {
+      hits++;
+      res.writeHead(200, { 'content-length': String(size), 'content-type': 'application/gzip' });
+      createReadStream(IMDB_TARBALL).pipe(res);
+    } else if (req.url === '/short/aclImdb_v1.tar.gz') {
+      res.writeHead(200, { 'content-length': String(size) });
+      res.end(Buffer.alloc(1000));
+    } else if (req.url === '/loop/aclImdb_v1.tar.gz') {
+      res.writeHead(302, { location: '/loop/aclImdb_v1.tar.gz' });
+      res.end();
+    } else {
+      res.writeHead(404);
+      res.end('not found');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+});
+after(() => server.close());
+
+test('the default source (RNN_IMDB_URL) is downloaded once over HTTP, verified, cached and reused', async () => {
+  const dataDir = await tempDir();
+  const url = `${base}/data/aclImdb_v1.tar.gz`;
+  const steps: string[] = [];
+  let progressed = 0;
+  const first = await loadData({ defaultSource: url, splits: ['test'], dataDir, onStep: (m) => steps.push(m), onDownload: (got) => (progressed = got) });
+  assert.equal(first.test.length, 25000);
+  assert.equal(first.source.url, url);
+  assert.equal(first.source.sha256, SHARED_SHA256);
+  assert.equal(progressed, statSync(IMDB_TARBALL).size);
+  const cached = JSON.parse(await fsp.readFile(path.join(dataDir, 'aclImdb_v1.tar.gz.source.json'), 'utf8'));
+  assert.equal(cached.sha256, SHARED_SHA256);
+  const second = await loadData({ defaultSource: url, splits: ['test'], dataDir, onStep: (m) => steps.push(m) });
+  assert.equal(second.test.length, 25000);
+  assert.equal(hits, 1, 'the second load uses the cache');
+  assert.ok(steps.includes(`using the cached ${path.join(dataDir, 'aclImdb_v1.tar.gz')}`), steps.join('\n'));
+});
+
+const httpErrors: Array<{ path: string; what: (u: string) => string | RegExp }> = [
+  { path: '/missing/aclImdb_v1.tar.gz', what: (u) => `could not download ${u}: HTTP 404 Not Found` },
+  { path: '/short/aclImdb_v1.tar.gz', what: (u) => new RegExp(`^download of ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} (is incomplete: got 1000 of \\d+ bytes|broke off after 1000 bytes: .*)$`) },
+  { path: '/loop/aclImdb_v1.tar.gz', what: (u) => new RegExp(`^could not download ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `) },
+];
+for (const c of httpErrors) {
+  test(`HTTP ${c.path.split('/')[1]} is a clear error and leaves nothing in the cache`, async () => {
+    const dataDir = await tempDir();
+    const url = base + c.path;
+    await rejectsWith(loadData({ defaultSource: url, splits: ['train'], dataDir }), c.what(url));
+    assert.deepEqual(await fsp.readdir(dataDir), []);
+  });
+}
+
+test('offline with no source: one error naming --data and RNN_IMDB_URL', async () => {
+  const url = 'http://nonexistent.invalid/aclImdb_v1.tar.gz';
+  await rejectsWith(loadData({ defaultSource: url, splits: ['train'], dataDir: await tempDir() }), new RegExp(`^could not download ${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `), /--data .*RNN_IMDB_URL/);
+});

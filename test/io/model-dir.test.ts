@@ -1,0 +1,145 @@
+/**
+ * Model directories: save → load with stock `tf.loadLayersModel` (native `file://` handler and the pure-JS
+ * cpu backend) → identical predictions, for all three cells; every broken directory is a clear UserError.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import { loadBackend, type TF } from '../../src/backend/index.js';
+import { buildModel, CELLS, type CellType } from '../../src/models/index.js';
+import { saveModelDir, loadModelDir, type ModelMetadata } from '../../src/io/model-dir.js';
+import { resolveTrainOptions } from '../../src/train/index.js';
+import { Tokenizer } from '../../src/text/tokenizer.js';
+import { UserError } from '../../src/errors.js';
+import { REQUIRE_NATIVE, tempDir } from '../helpers.js';
+
+let tf: TF;
+let native = false;
+before(async () => {
+  const b = await loadBackend({ requireNative: REQUIRE_NATIVE });
+  tf = b.tf;
+  native = b.native;
+});
+
+const MAXLEN = 12;
+
+function metadataFor(cell: CellType): Parameters<typeof saveModelDir>[4] {
+  const o = resolveTrainOptions({ cell, maxlen: MAXLEN, vocabSize: 50, units: 8, embeddingDim: 6, seed: 3 });
+  return {
+    formatVersion: 1,
+    createdAt: new Date(0).toISOString(),
+    cell,
+    hyperParameters: o,
+    preprocessing: { tokenizer: 'keras.preprocessing.text.Tokenizer', numWords: 50, maxlen: MAXLEN, padding: 'pre', truncating: 'pre', oovToken: null, htmlLineBreaks: 'replaced by spaces' },
+    dataset: { kind: 'csv', path: '/x.csv', sha256: '0', trainReviews: 1, validationReviews: 0, truncatedShare: 0 },
+    params: { total: 0, trainable: 0 },
+    history: [],
+    timings: { tokenizeSeconds: 0, trainSeconds: 0, totalSeconds: 0, secondsPerEpoch: 0 },
+    samplesPerSec: 0,
+    backend: { name: 'test' },
+    versions: { rnn: 'test', tfjs: 'test', node: process.versions.node },
+  } satisfies Omit<ModelMetadata, 'preprocessing'> & { preprocessing: Omit<ModelMetadata['preprocessing'], 'tokenizerSha256'> };
+}
+
+function predict(model: LayersModel, x: Int32Array): number[] {
+  return tf.tidy(() => [...((model.predict(tf.tensor2d(x, [x.length / MAXLEN, MAXLEN], 'int32')) as Tensor).dataSync())]);
+}
+
+const x = Int32Array.from({ length: 5 * MAXLEN }, (_, i) => (i * 13) % 50);
+const tokenizer = new Tokenizer({ numWords: 50 }).fitOnTexts(['a good film', 'a bad film']);
+
+async function savedModel(cell: CellType): Promise<{ dir: string; model: LayersModel }> {
+  const model = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 3 });
+  const dir = path.join(await tempDir(), cell);
+  await saveModelDir(tf, dir, model, tokenizer, metadataFor(cell));
+  return { dir, model };
+}
+
+for (const cell of CELLS) {
+  test(`${cell}: save → stock tf.loadLayersModel → identical predictions (native file:// and pure-JS cpu)`, async () => {
+    const { dir, model } = await savedModel(cell);
+    assert.deepEqual((await fsp.readdir(dir)).sort(), ['metadata.json', 'model.json', 'tokenizer.json', 'weights.bin']);
+    const want = predict(model, x);
+    const stock: LayersModel[] = [];
+    if (native) {
+      stock.push(await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`));
+    }
+    // Any tfjs runtime: the pure-JS cpu backend, loading the same files from memory as a browser would over HTTP.
+    const json = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
+    const weights = await fsp.readFile(path.join(dir, 'weights.bin'));
+    const previous = tf.getBackend();
+    await tf.setBackend('cpu');
+    try {
+      const cpuModel = await tf.loadLayersModel(
+        tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }),
+      );
+      const got = predict(cpuModel, x);
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `cpu backend: ${got[i]} vs ${want[i]}`);
+      cpuModel.dispose();
+    } finally {
+      await tf.setBackend(previous);
+    }
+    for (const m of stock) {
+      assert.equal(m.layers[1]!.getClassName(), { simplernn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' }[cell]);
+      assert.deepEqual(predict(m, x), want);
+      m.dispose();
+    }
+    const ours = await loadModelDir(tf, dir);
+    assert.deepEqual(predict(ours.model, x), want);
+    assert.deepEqual([...ours.tokenizer.wordIndex], [...tokenizer.wordIndex]);
+    ours.model.dispose();
+    model.dispose();
+  });
+}
+
+test('the saved LSTM/GRU keep Keras semantics: sigmoid recurrent activation, LSTM unit_forget_bias', async () => {
+  const { dir, model } = await savedModel('lstm');
+  const json = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
+  const lstm = json.modelTopology.config.layers.find((l: { class_name: string }) => l.class_name === 'LSTM');
+  assert.equal(lstm.config.recurrent_activation, 'sigmoid');
+  assert.equal(lstm.config.unit_forget_bias, true);
+  model.dispose();
+});
+
+const breakages: Array<{ name: string; breakIt: (dir: string) => Promise<void>; what: (dir: string) => string | RegExp }> = [
+  { name: 'missing model.json', breakIt: (d) => fsp.rm(path.join(d, 'model.json')), what: (d) => `${path.join(d, 'model.json')} is missing` },
+  { name: 'corrupt model.json', breakIt: (d) => fsp.writeFile(path.join(d, 'model.json'), '{"modelTopology":'), what: (d) => new RegExp(`^${esc(path.join(d, 'model.json'))} is not valid JSON \\(`) },
+  { name: 'missing weights', breakIt: (d) => fsp.rm(path.join(d, 'weights.bin')), what: (d) => `${path.join(d, 'weights.bin')} is missing` },
+  { name: 'short weights', breakIt: (d) => fsp.truncate(path.join(d, 'weights.bin'), 100), what: (d) => new RegExp(`^the weights of ${esc(d)} are 100 bytes, model.json expects \\d+$`) },
+  { name: 'missing tokenizer', breakIt: (d) => fsp.rm(path.join(d, 'tokenizer.json')), what: (d) => `${path.join(d, 'tokenizer.json')} is missing` },
+  {
+    name: 'a tokenizer from another model',
+    breakIt: (d) => fsp.writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(new Tokenizer({ numWords: 50 }).fitOnTexts(['other words']).toJSON())),
+    what: (d) => `${path.join(d, 'tokenizer.json')} is not the tokenizer this model was trained with (its hash differs from metadata.json)`,
+  },
+  { name: 'no directory', breakIt: (d) => fsp.rm(d, { recursive: true }), what: (d) => `model directory ${d} does not exist` },
+];
+function esc(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+for (const b of breakages) {
+  test(`a model directory with ${b.name} is a clear error`, async () => {
+    const { dir, model } = await savedModel('simplernn');
+    model.dispose();
+    await b.breakIt(dir);
+    await assert.rejects(loadModelDir(tf, dir), (e: unknown) => {
+      assert.ok(e instanceof UserError, String(e));
+      const want = b.what(dir);
+      if (typeof want === 'string') assert.equal(e.message, want);
+      else assert.match(e.message, want);
+      return true;
+    });
+  });
+}
+
+test('saving over an existing model replaces it whole', async () => {
+  const { dir, model } = await savedModel('gru');
+  const other = buildModel(tf, { cell: 'gru', vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 99 });
+  await saveModelDir(tf, dir, other, tokenizer, metadataFor('gru'));
+  const loaded = await loadModelDir(tf, dir);
+  assert.deepEqual(predict(loaded.model, x), predict(other, x));
+  assert.deepEqual((await fsp.readdir(path.dirname(dir))).filter((f) => f.startsWith('.')), [], 'no temporary directories left behind');
+  for (const m of [model, other, loaded.model]) m.dispose();
+});
