@@ -4,20 +4,42 @@ import type { ProgressEvent } from '../backend/native/libtensorflow.js';
 import { type NativeSetupOptions, type NativeStatus } from '../backend/native/setup.js';
 import { resolveCliEnv, npmNodedir, type CliEnv } from './env.js';
 import { PURE_JS_SLOWDOWN } from '../backend/index.js';
+import { StatusLine } from './progress.js';
 
-/** Progress callbacks that print `rnn: <step>` lines with elapsed time; child output only when verbose or downloading. */
-export function setupProgress(err: NodeJS.WritableStream, c: ChalkInstance, verbose: boolean): Pick<NativeSetupOptions, 'onProgress' | 'onOutput'> {
+/**
+ * Progress callbacks that print `rnn [t] <step>` lines; on a TTY a ticking "still working" line follows the
+ * long steps (extract, compile). Child output is shown only when verbose or while pip downloads. Call
+ * `stop()` when the setup is over.
+ */
+export function setupProgress(err: NodeJS.WritableStream & { isTTY?: boolean }, c: ChalkInstance, verbose: boolean): Pick<NativeSetupOptions, 'onProgress' | 'onOutput'> & { stop: () => void } {
   const t0 = Date.now();
+  const status = new StatusLine(err);
   let step = '';
+  let ticker: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    if (ticker) clearInterval(ticker);
+    ticker = undefined;
+    status.clear();
+  };
   return {
     onProgress: (e: ProgressEvent) => {
+      stop();
       step = e.step;
       const secs = ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
-      err.write(`${c.dim(`rnn [${secs}s]`)} ${e.message}\n`);
+      status.log(`${c.dim(`rnn [${secs}s]`)} ${e.message}`);
+      if (e.step === 'extract' || e.step === 'compile') {
+        const started = Date.now();
+        ticker = setInterval(() => status.update(c.dim(`      ${e.step === 'compile' ? 'compiling' : 'extracting'}… ${Math.round((Date.now() - started) / 1000)}s`), true), 1000);
+        ticker.unref();
+      }
     },
     onOutput: (chunk: string) => {
-      if (verbose || step === 'download' || step === 'npm') err.write(chunk);
+      if (verbose || step === 'download' || step === 'npm') {
+        status.clear();
+        err.write(chunk);
+      }
     },
+    stop,
   };
 }
 

@@ -16,7 +16,9 @@ async function postinstall(): Promise<void> {
     return;
   }
   const verbose = /^(1|true)$/i.test(env.RNN_DEBUG ?? '');
-  const status = await setupNative({ ...setupOptionsFromEnv(env, false, cli), ...setupProgress(process.stderr, c, verbose) });
+  const progress = setupProgress(process.stderr, c, verbose);
+  const status = await setupNative({ ...setupOptionsFromEnv(env, false, cli), ...progress });
+  progress.stop();
   process.stderr.write(renderSetupResult(status, c));
 }
 

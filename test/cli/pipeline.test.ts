@@ -108,3 +108,33 @@ test('the same --seed gives the same history; another seed does not', async (t) 
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
+
+test('rnn predict reads --file (text lines or CSV) and stdin alike', async (t) => {
+  if (!native) return t.skip('needs the LSTM trained above');
+  const model = path.join(work, 'models', 'lstm');
+  const texts = ['A moving, beautifully acted film.', 'Terrible. Boring plot, awful acting, a waste of time.', 'zzzz qqqq'];
+  const txt = path.join(work, 'reviews.txt');
+  const csv = path.join(work, 'reviews.csv');
+  await fsp.writeFile(txt, texts.join('\n') + '\n');
+  await fsp.writeFile(csv, 'id,review\n' + texts.map((x, i) => `${i},"${x}"`).join('\n') + '\n');
+  const outs = await Promise.all([
+    runCli(['predict', '--model', model, '--json', '--file', txt], { env }),
+    runCli(['predict', '--model', model, '--json', '--file', csv], { env }),
+    runCli(['predict', '--model', model, '--json'], { env, input: texts.join('\n') }),
+    runCli(['predict', '--model', model, '--json', ...texts], { env }),
+  ]);
+  for (const o of outs) assert.equal(o.code, 0, o.stderr);
+  const parsed = outs.map((o) => o.stdout.trim().split('\n').map((l) => JSON.parse(l)));
+  for (const p of parsed.slice(1)) assert.deepEqual(p, parsed[0]);
+  assert.deepEqual(parsed[0]!.map((p: { text: string }) => p.text), texts);
+  assert.deepEqual(parsed[0]![2], { ...parsed[0]![2], words: 2, unknownWords: 2, truncatedIds: 0 });
+  // Without the native backend (pure-JS tfjs), predict still works and agrees.
+  const cpu = await runCli(['--backend', 'cpu', 'predict', '--model', model, '--json', ...texts], { env });
+  assert.equal(cpu.code, 0, cpu.stderr);
+  cpu.stdout.trim().split('\n').map((l) => JSON.parse(l)).forEach((p, i) => {
+    assert.equal(p.label, parsed[0]![i].label);
+    assert.ok(Math.abs(p.probability - parsed[0]![i].probability) < 1e-5);
+  });
+  const human = await runCli(['predict', '--model', model, texts[2]!], { env });
+  assert.match(human.stdout, /^(positive|negative)  0\.\d{4}  "zzzz qqqq"  \(2 of 2 words unknown\)\n$/);
+});

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { createHash } from 'node:crypto';
 import { UserError, isUserError } from '../../errors.js';
-import { exists, linkOrCopy, readJsonIfExists, writeJsonAtomic } from '../../util/fs.js';
+import { exists, linkOrCopy, readJsonIfExists, tempSibling, writeJsonAtomic } from '../../util/fs.js';
 import { provisionLibtensorflow, stageIntoTfjsNode, type ProgressEvent } from './libtensorflow.js';
 import { run, type OutputSink } from './proc.js';
 
@@ -179,7 +179,11 @@ async function buildBinding(tfjsNodeDir: string, libKey: string, opts: NativeSet
   if (marker && (await exists(path.join(cacheEntry, 'tfjs_binding.node')))) {
     const dest = path.join(tfjsNodeDir, marker.relPath);
     await fsp.mkdir(path.dirname(dest), { recursive: true });
-    await fsp.copyFile(path.join(cacheEntry, 'tfjs_binding.node'), dest);
+    // Copy beside and rename over: a running rnn has the old binding mapped, and overwriting it in place
+    // would crash that process (SIGBUS); a rename leaves its inode alone.
+    const tmp = tempSibling(dest);
+    await fsp.copyFile(path.join(cacheEntry, 'tfjs_binding.node'), tmp);
+    await fsp.rename(tmp, dest);
     const probe = await probeBinding(opts.projectDir, opts.env);
     if (probe.ok) {
       opts.onProgress({ step: 'compile', message: `reused the binding compiled earlier (${cacheEntry})` });
@@ -187,6 +191,9 @@ async function buildBinding(tfjsNodeDir: string, libKey: string, opts: NativeSet
     }
   }
   opts.onProgress({ step: 'compile', message: 'compiling the tfjs-node binding from source (about 20 s)' });
+  // Unlink (never overwrite) a binding a running process may have mapped; the build writes a new file.
+  const old = await findBuiltBinding(tfjsNodeDir);
+  if (old) await fsp.rm(path.join(tfjsNodeDir, old), { force: true });
   const nodePreGyp = path.join(opts.projectDir, 'node_modules', '@mapbox', 'node-pre-gyp', 'bin', 'node-pre-gyp');
   const binDir = path.join(opts.projectDir, 'node_modules', '.bin');
   const env: NodeJS.ProcessEnv = { ...opts.env, PATH: `${binDir}${path.delimiter}${opts.env.PATH ?? ''}` };

@@ -11,10 +11,9 @@ export function registerSetupNative(program: Command, ctx: CliContext): void {
     .option('--force', 'set up again even if the native backend already works')
     .option('--json', 'print the resulting status as JSON on stdout')
     .action(async (opts: { force?: boolean; json?: boolean }) => {
-      const status = await setupNative({
-        ...setupOptionsFromEnv(ctx.processEnv, opts.force === true, ctx.env),
-        ...setupProgress(ctx.io.err, ctx.chalkErr, ctx.debug()),
-      });
+      const progress = setupProgress(ctx.io.err, ctx.chalkErr, ctx.debug());
+      const status = await setupNative({ ...setupOptionsFromEnv(ctx.processEnv, opts.force === true, ctx.env), ...progress });
+      progress.stop();
       if (opts.json) ctx.io.out.write(JSON.stringify(status, null, 2) + '\n');
       if (!status.ok) throw new UserError(`native setup failed: ${status.error!.what}`, status.error!.fix);
       ctx.io.err.write(renderSetupResult(status, ctx.chalkErr));

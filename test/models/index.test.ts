@@ -1,0 +1,41 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadBackend, type TF } from '../../src/backend/index.js';
+import { buildModel, summarize, CELLS } from '../../src/models/index.js';
+import { REQUIRE_NATIVE } from '../helpers.js';
+
+let tf: TF;
+before(async () => {
+  tf = (await loadBackend({ requireNative: REQUIRE_NATIVE })).tf;
+});
+
+// Parameter counts of the seed's model (vocab 10000, dim 100, maxlen 256, 128 units), as Keras 3.15.1 counts them:
+//   keras.Sequential([keras.Input((256,)), keras.layers.Embedding(10000, 100), keras.layers.LSTM(128),
+//                     keras.layers.Dense(1, activation='sigmoid')]) → [l.count_params() for l in m.layers]
+// gives 1,000,000 / 117,248 / 129 (SimpleRNN: 29,312). Keras's default GRU has reset_after=True and 88,320;
+// tfjs's GRU is keras.layers.GRU(128, reset_after=False), which Keras counts as 87,936.
+const counts = { simplernn: 29312, lstm: 117248, gru: 87936 } as const;
+for (const cell of CELLS) {
+  test(`the seed's ${cell} model: shapes and parameter counts`, () => {
+    const m = buildModel(tf, { cell, vocabSize: 10000, embeddingDim: 100, maxlen: 256, units: 128, seed: 1 });
+    const s = summarize(m);
+    assert.deepEqual(s.layers.map((l) => [l.className, l.outputShape, l.params]), [
+      ['Embedding', [null, 256, 100], 1000000],
+      [{ simplernn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' }[cell], [null, 128], counts[cell]],
+      ['Dense', [null, 1], 129],
+    ]);
+    assert.equal(s.totalParams, 1000000 + counts[cell] + 129);
+    assert.equal(s.trainableParams, s.totalParams);
+    m.dispose();
+  });
+}
+
+test('the same seed gives the same initial weights', () => {
+  const a = buildModel(tf, { cell: 'lstm', vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 9 });
+  const b = buildModel(tf, { cell: 'lstm', vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 9 });
+  const wa = a.getWeights().map((w) => [...w.dataSync()]);
+  const wb = b.getWeights().map((w) => [...w.dataSync()]);
+  assert.deepEqual(wa, wb);
+  a.dispose();
+  b.dispose();
+});
