@@ -52,7 +52,7 @@ const require = createRequire(import.meta.url);
 let loaded: LoadedBackend | undefined;
 
 /** Estimated slowdown of pure-JS training against the native backend (LSTM, measured: see README). */
-export const PURE_JS_SLOWDOWN = 'about 100x slower';
+export const PURE_JS_SLOWDOWN = 'more than 100x slower';
 
 function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!;

@@ -30,7 +30,7 @@ export interface CliEnv {
   npm: string[];
   /** Default dataset source: RNN_IMDB_URL (URL or local path) or the Stanford URL. */
   imdbSource: string;
-  /** Whether colours are allowed on stderr/stdout at all (NO_COLOR unset). */
+  /** Whether colours are allowed at all: NO_COLOR unset or empty (no-color.org). */
   colorAllowed: boolean;
 }
 
@@ -53,7 +53,7 @@ export function resolveCliEnv(env: NodeJS.ProcessEnv = process.env, cwd: string 
     pip: env.RNN_PIP ? env.RNN_PIP.trim().split(/\s+/) : undefined,
     npm: env.npm_execpath && /npm-cli\.js$/.test(env.npm_execpath) ? [process.execPath, env.npm_execpath] : ['npm'],
     imdbSource: env.RNN_IMDB_URL || DEFAULT_IMDB_URL,
-    colorAllowed: !('NO_COLOR' in env) || env.NO_COLOR === undefined,
+    colorAllowed: !env.NO_COLOR,
   };
 }
 

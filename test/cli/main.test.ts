@@ -52,3 +52,15 @@ test('rnn doctor with pure JS forced explains and exits 1', async () => {
   assert.match(r.stdout, /backend\s+✗ cpu \(@tensorflow\/tfjs\): pure JS was requested/);
   assert.match(r.stderr, /^error: the native TensorFlow backend is not available: /);
 });
+
+test('rnn train on pure-JS tfjs warns loudly before it starts, then trains', async () => {
+  const { tempDir, IMDB_TARBALL } = await import('../helpers.js');
+  const work = await tempDir();
+  const r = await runCli(
+    ['--backend', 'cpu', 'train', '--cell', 'lstm', '--limit', '40', '--maxlen', '8', '--units', '4', '--embedding-dim', '4', '--vocab-size', '100', '--epochs', '1', '--seed', '1', '--out', `${work}/m`],
+    { env: { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: work } },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^warning: training on pure-JS tfjs \(pure JS was requested\) is more than 100x slower than the native backend\. Run `npm run setup-native`; `rnn doctor` says why it is missing\.$/m);
+  assert.match(r.stdout, /^saved lstm model to .*\/m \(acc [\d.]+, val_acc [\d.]+, [\d.]+ samples\/s, seed 1\)\n$/);
+});
