@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { loadBackend, cpuThreads, type BackendOptions } from './index.js';
 import { readNativeStatus, type NativeStatus } from './native/setup.js';
+import { fusedKernels } from '../models/fused.js';
 
 /** Inputs of {@link diagnose}, resolved by the CLI. */
 export interface DoctorOptions {
@@ -28,6 +29,8 @@ export interface DoctorReport {
   versions: { rnn: string; node: string; tfjs: string; tfjsNode?: string; tensorflow?: string };
   libtensorflow: { source?: string; setup?: NativeStatus };
   cpu: { threads: number; model: string };
+  /** What rnn's fused recurrent layers run on with this backend. */
+  recurrentKernels: string;
   onednn: { TF_ENABLE_ONEDNN_OPTS: string | null; meaning: string };
   dirs: { data: string; models: string; cache: string };
   /** How to get the native backend, when it is not in use. */
@@ -58,6 +61,7 @@ export async function diagnose(opts: DoctorOptions): Promise<DoctorReport> {
     },
     libtensorflow: { source: b.native ? (setup?.ok ? setup.libtensorflowSource : 'tfjs-node install') : undefined, setup },
     cpu: { threads: cpuThreads(), model: os.cpus()[0]?.model.trim() ?? 'unknown' },
+    recurrentKernels: `fused layers on ${fusedKernels(b.tf)}`,
     onednn: {
       TF_ENABLE_ONEDNN_OPTS: onednn ?? null,
       meaning:

@@ -9,6 +9,7 @@ import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerPredict } from './commands/predict.js';
 import { registerData } from './commands/data.js';
+import { registerBench } from './commands/bench.js';
 import { chalkFor, type Io } from './render.js';
 import type { CliContext } from './context.js';
 import { resolveBackendOptions, type BackendPreference } from '../backend/index.js';
@@ -64,6 +65,7 @@ export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: 
   registerEval(program, ctx);
   registerPredict(program, ctx);
   registerData(program, ctx);
+  registerBench(program, ctx);
   registerDoctor(program, ctx);
   registerSetupNative(program, ctx);
   return program;

@@ -1,6 +1,6 @@
 /** Commander option parsers: flags are validated here, with messages that say what is allowed. */
 import { InvalidArgumentError } from 'commander';
-import { CELLS, type CellType } from '../models/index.js';
+import { CELLS, RECURRENT_IMPLS, type CellType, type RecurrentImpl } from '../models/index.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -30,4 +30,9 @@ export function cell(value: string): CellType {
   const v = value.toLowerCase();
   if (!(CELLS as readonly string[]).includes(v)) throw new InvalidArgumentError(`Allowed cells are ${CELLS.join(', ')}.`);
   return v as CellType;
+}
+
+export function recurrentImpl(value: string): RecurrentImpl {
+  if (!(RECURRENT_IMPLS as readonly string[]).includes(value)) throw new InvalidArgumentError(`Allowed values are ${RECURRENT_IMPLS.join(', ')}.`);
+  return value as RecurrentImpl;
 }

@@ -14,6 +14,8 @@ import { Tokenizer } from '../text/tokenizer.js';
 import { replaceDir, tempSibling } from '../util/fs.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { EpochLog, TrainOptions } from '../train/index.js';
+import { fuseRecurrentLayers } from '../models/fused.js';
+import type { RecurrentImpl } from '../models/index.js';
 
 export const METADATA_FORMAT_VERSION = 1;
 
@@ -41,7 +43,7 @@ export interface ModelMetadata {
   history: EpochLog[];
   timings: { tokenizeSeconds: number; trainSeconds: number; totalSeconds: number; secondsPerEpoch: number };
   samplesPerSec: number;
-  backend: { name: string; tensorflow?: string };
+  backend: { name: string; tensorflow?: string; recurrentKernels?: string };
   versions: { rnn: string; tfjs: string; node: string };
 }
 
@@ -115,8 +117,11 @@ function parseJson<T>(text: string, file: string, fix: string): T {
   }
 }
 
-/** Loads and cross-checks a model directory; every problem is a UserError naming the file. */
-export async function loadModelDir(tf: TF, dir: string): Promise<ModelDir> {
+/**
+ * Loads and cross-checks a model directory; every problem is a UserError naming the file. The model is
+ * loaded with stock tfjs-layers, then (unless `layers` is `stock`) its recurrent layer runs the fused op.
+ */
+export async function loadModelDir(tf: TF, dir: string, layers: RecurrentImpl = 'fused'): Promise<ModelDir> {
   const abs = path.resolve(dir);
   const st = await fsp.stat(abs).catch(() => undefined);
   if (!st?.isDirectory()) throw new UserError(`model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
@@ -172,6 +177,7 @@ export async function loadModelDir(tf: TF, dir: string): Promise<ModelDir> {
   if (inputShape && inputShape[1] !== null && inputShape[1] !== metadata.preprocessing.maxlen) {
     throw new UserError(`${modelFile} takes sequences of ${inputShape[1]} ids but metadata.json says maxlen ${metadata.preprocessing.maxlen}`, retrain);
   }
+  if (layers === 'fused') fuseRecurrentLayers(tf, model);
   return { dir: abs, model, tokenizer, metadata };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { TF } from '../backend/index.js';
 import type { LayersModel } from '@tensorflow/tfjs';
+import { fuseRecurrentLayers } from './fused.js';
 
 export const CELLS = ['simplernn', 'lstm', 'gru'] as const;
 export type CellType = (typeof CELLS)[number];
@@ -23,9 +24,14 @@ export interface ModelOptions {
   units: number;
   /** Seed for the weight initializers. */
   seed: number;
+  /** `fused`: the recurrent layer runs rnn's fused forward/backward (same weights and saved form); `stock`: tfjs-layers as is. */
+  layers: RecurrentImpl;
 }
 
-export const MODEL_DEFAULTS: Omit<ModelOptions, 'cell' | 'seed'> = { vocabSize: 10000, embeddingDim: 100, maxlen: 256, units: 128 };
+export const RECURRENT_IMPLS = ['fused', 'stock'] as const;
+export type RecurrentImpl = (typeof RECURRENT_IMPLS)[number];
+
+export const MODEL_DEFAULTS: Omit<ModelOptions, 'cell' | 'seed'> = { vocabSize: 10000, embeddingDim: 100, maxlen: 256, units: 128, layers: 'fused' };
 
 /** One row of {@link summarize}. */
 export interface LayerSummary {
@@ -36,7 +42,9 @@ export interface LayerSummary {
 }
 
 export function buildModel(tf: TF, o: ModelOptions): LayersModel {
-  return withoutOrthogonalWarning(() => build(tf, o));
+  const model = withoutOrthogonalWarning(() => build(tf, o));
+  if (o.layers === 'fused') fuseRecurrentLayers(tf, model);
+  return model;
 }
 
 function build(tf: TF, o: ModelOptions): LayersModel {

@@ -8,7 +8,7 @@ import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { padSequences, type PadSide } from '../text/pad.js';
-import { buildModel, MODEL_DEFAULTS, type CellType } from '../models/index.js';
+import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '../models/index.js';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 
 /** Everything `rnn train` can set. Defaults: {@link resolveTrainOptions}. */
@@ -41,6 +41,8 @@ export interface TrainOptions {
   truncating: PadSide;
   /** Tokenizer OOV token (Keras default none: unknown words are dropped). */
   oovToken: string | null;
+  /** Recurrent implementation: rnn's fused layer (default) or stock tfjs-layers; the saved model is the same. */
+  layers: RecurrentImpl;
 }
 
 export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType }): TrainOptions {
@@ -59,6 +61,7 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     padding: o.padding ?? 'pre',
     truncating: o.truncating ?? 'pre',
     oovToken: o.oovToken ?? null,
+    layers: o.layers ?? MODEL_DEFAULTS.layers,
   };
 }
 
@@ -146,7 +149,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
   const yVal = Float32Array.from(valSet, (r) => r.label);
   const tokenizeSeconds = seconds(t0);
 
-  const model = buildModel(tf, { cell: o.cell, vocabSize: o.vocabSize, embeddingDim: o.embeddingDim, maxlen: o.maxlen, units: o.units, seed: o.seed });
+  const model = buildModel(tf, { cell: o.cell, vocabSize: o.vocabSize, embeddingDim: o.embeddingDim, maxlen: o.maxlen, units: o.units, seed: o.seed, layers: o.layers });
   model.compile({ optimizer: tf.train.adam(o.lr), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
   cb.onModel?.(model);
 

@@ -1,7 +1,8 @@
 /**
  * The whole pipeline through the real CLI on real IMDB reviews from ../shared/data: train each cell on a
  * small subset, check that it learned (accuracy on 1,000 held-out test reviews clearly above chance),
- * then reload the saved model with stock `tf.loadLayersModel` and check predictions are identical.
+ * then reload the saved model with stock `tf.loadLayersModel` (stock layers, where rnn runs its fused ones)
+ * and check the predictions agree within 1e-5.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,7 +87,7 @@ for (const c of cells) {
     const probs = tf.tidy(() => [...(stock.predict(tf.tensor2d(x, [sample.length, maxlen], 'int32')) as Tensor).dataSync()]);
     stock.dispose();
     preds.forEach((p, i) => {
-      assert.equal(p.probability, probs[i], `review ${i}`);
+      assert.ok(Math.abs(p.probability - probs[i]!) < 1e-5, `review ${i}: rnn predict ${p.probability}, stock ${probs[i]}`);
       assert.equal(p.label, probs[i]! > 0.5 ? 'positive' : 'negative');
     });
   });

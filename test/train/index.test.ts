@@ -18,7 +18,7 @@ test('defaults are the seed\'s: 3 epochs, batch 64, adam 1e-3, split 0.2, vocab 
   const o = resolveTrainOptions({ cell: 'lstm', seed: 1 });
   assert.deepEqual(o, {
     cell: 'lstm', epochs: 3, batchSize: 64, lr: 1e-3, validationSplit: 0.2, seed: 1, limit: undefined, vocabSize: 10000,
-    embeddingDim: 100, maxlen: 256, units: 128, padding: 'pre', truncating: 'pre', oovToken: null,
+    embeddingDim: 100, maxlen: 256, units: 128, padding: 'pre', truncating: 'pre', oovToken: null, layers: 'fused',
   });
 });
 

@@ -42,6 +42,7 @@ export function renderDoctor(r: DoctorReport, c: ChalkInstance): string {
     ['TensorFlow', tfLine],
     ['versions', `rnn ${r.versions.rnn}, tfjs ${r.versions.tfjs}, tfjs-node ${r.versions.tfjsNode ?? c.dim('not installed')}, node ${r.versions.node}`],
     ['CPU threads', `${r.cpu.threads} (${r.cpu.model})`],
+    ['RNN kernels', r.recurrentKernels],
     ['oneDNN', `TF_ENABLE_ONEDNN_OPTS=${r.onednn.TF_ENABLE_ONEDNN_OPTS ?? ''} (${r.onednn.meaning})`],
     ['data cache', r.dirs.data],
     ['models', r.dirs.models],

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import type { RecurrentImpl } from '../../models/index.js';
 import { loadBackend } from '../../backend/index.js';
 import { evaluateModel } from '../../eval/index.js';
 import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
 import { mulberry32, shuffleInPlace } from '../../util/random.js';
 import type { CliContext } from '../context.js';
-import { positiveInt } from '../options.js';
+import { positiveInt, recurrentImpl } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
 import { StatusLine, bar } from '../progress.js';
 import { keyValues } from '../render.js';
@@ -13,6 +14,7 @@ import type { Metrics } from '../../eval/metrics.js';
 
 interface EvalFlags extends DataFlags {
   model?: string;
+  layers?: RecurrentImpl;
   limit?: number;
   batchSize?: number;
   json?: boolean;
@@ -26,6 +28,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .command('eval')
     .description('score a saved model on the test split: loss, accuracy, precision, recall, F1, ROC-AUC, confusion matrix')
     .option('--model <dir>', 'model directory (default models/latest)')
+    .option('--layers <impl>', 'recurrent implementation: fused (default) or stock tfjs-layers', recurrentImpl)
     .option('--limit <n>', 'score a fixed random subset of N test reviews (same subset for every model)', positiveInt)
     .option('--batch-size <n>', 'reviews per inference batch (default 256)', positiveInt)
     .option('--json', 'print the results as JSON');
@@ -33,7 +36,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     const status = new StatusLine(ctx.io.err);
     const backend = await loadBackend(ctx.backend());
     const dir = await resolveModelDir(ctx.env.modelsDir, flags.model);
-    const m = await loadModelDir(backend.tf, dir);
+    const m = await loadModelDir(backend.tf, dir, flags.layers);
     const data = await loadDataForCli(ctx, flags, ['test'], status);
     let reviews = data.test;
     if (reviews.length === 0) throw new UserError('the test data has no reviews', 'Pass --data with labeled test reviews');

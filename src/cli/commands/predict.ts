@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { RecurrentImpl } from '../../models/index.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { loadBackend } from '../../backend/index.js';
@@ -7,10 +8,12 @@ import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
 import { readCsvTexts } from '../../data/csv.js';
 import type { CliContext } from '../context.js';
 import { UserError } from '../../errors.js';
+import { recurrentImpl } from '../options.js';
 import type { ChalkInstance } from 'chalk';
 
 interface PredictFlags {
   model?: string;
+  layers?: RecurrentImpl;
   file?: string;
   textColumn?: string;
   json?: boolean;
@@ -29,6 +32,7 @@ export function registerPredict(program: Command, ctx: CliContext): void {
     .description('label new reviews: arguments, --file (one review per line, or a CSV), or stdin (one per line)')
     .argument('[texts...]', 'review texts')
     .option('--model <dir>', 'model directory (default models/latest)')
+    .option('--layers <impl>', 'recurrent implementation: fused (default) or stock tfjs-layers', recurrentImpl)
     .option('--file <path>', 'reviews to label: a .txt file (one per line) or a .csv file (see --text-column)')
     .option('--text-column <name>', 'CSV column holding the review (default: review, text, sentence or content)')
     .option('--json', 'one JSON object per review (JSON Lines)')
@@ -49,7 +53,7 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       const first = await it.next();
       if (first.done) throw new UserError('the input held no reviews', 'Give at least one non-empty line');
       const backend = await loadBackend(ctx.backend());
-      const m = await loadModelDir(backend.tf, await resolveModelDir(ctx.env.modelsDir, flags.model));
+      const m = await loadModelDir(backend.tf, await resolveModelDir(ctx.env.modelsDir, flags.model), flags.layers);
       let chunk: string[] = [first.value];
       let count = 0;
       const flush = (): void => {

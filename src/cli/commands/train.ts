@@ -2,10 +2,11 @@ import { Option, type Command } from 'commander';
 import * as path from 'node:path';
 import { loadBackend, PURE_JS_SLOWDOWN } from '../../backend/index.js';
 import { train, resolveTrainOptions, type EpochLog, type TrainOptions } from '../../train/index.js';
-import { summarize, type CellType } from '../../models/index.js';
+import { summarize, type CellType, type RecurrentImpl } from '../../models/index.js';
+import { fusedKernels } from '../../models/fused.js';
 import { saveModelDir, pointLatest } from '../../io/model-dir.js';
 import type { CliContext } from '../context.js';
-import { cell, fraction, positiveFloat, positiveInt, nonNegativeInt } from '../options.js';
+import { cell, fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
 import { StatusLine, bar, formatDuration } from '../progress.js';
 import { renderSummary } from '../render-model.js';
@@ -28,6 +29,7 @@ interface TrainFlags extends DataFlags {
   padding?: 'pre' | 'post';
   truncating?: 'pre' | 'post';
   oovToken?: string;
+  layers?: RecurrentImpl;
   json?: boolean;
 }
 
@@ -55,6 +57,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .addOption(new Option('--padding <side>', "where padding goes (Keras default 'pre')").choices(['pre', 'post']))
     .addOption(new Option('--truncating <side>', "which end long reviews lose (Keras default 'pre')").choices(['pre', 'post']))
     .option('--oov-token <token>', 'tokenizer oov_token (default none: unknown words are dropped, as in Keras)')
+    .option('--layers <impl>', 'recurrent implementation: fused (rnn\'s fast forward/backward, default) or stock (tfjs-layers); the saved model is the same', recurrentImpl)
     .option('--json', 'one JSON object per epoch on stdout, then one for the saved model');
   addDataOptions(cmd).action(async (flags: TrainFlags) => {
     const c = ctx.chalkErr;
@@ -110,7 +113,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         secondsPerEpoch: result.history.reduce((a, e) => a + e.seconds, 0) / Math.max(1, result.history.length),
       },
       samplesPerSec: result.samplesPerSec,
-      backend: { name: backend.name, tensorflow: backend.tfVersion },
+      backend: { name: backend.name, tensorflow: backend.tfVersion, recurrentKernels: options.layers === 'fused' ? fusedKernels(backend.tf) : 'stock tfjs-layers' },
       versions: { rnn: packageVersion(), tfjs: backend.tfjsVersion, node: process.versions.node },
     });
     await pointLatest(ctx.env.modelsDir, out);

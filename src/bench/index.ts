@@ -1,0 +1,86 @@
+/**
+ * Throughput of the seed model with stock tfjs-layers vs rnn's fused recurrent layers, measured side by
+ * side in one process on real IMDB batches: train samples/s (trainOnBatch: forward, backward, adam) and
+ * predict samples/s. Returns figures; prints nothing.
+ */
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { TF } from '../backend/index.js';
+import type { Review } from '../data/index.js';
+import { Tokenizer } from '../text/tokenizer.js';
+import { padSequences } from '../text/pad.js';
+import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '../models/index.js';
+import { fuseRecurrentLayers } from '../models/fused.js';
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  /** Cells to measure. */
+  cells: CellType[];
+  /** Reviews per batch (the seed's 64). */
+  batchSize: number;
+  /** Timed training batches per implementation (after warm-up batches). */
+  trainBatches: number;
+  /** Timed prediction batches per implementation. */
+  predictBatches: number;
+  /** Untimed batches first (graph and kernel warm-up). */
+  warmup: number;
+  /** Sequence length (the seed's 256). */
+  maxlen: number;
+}
+
+export interface BenchRow {
+  cell: CellType;
+  impl: RecurrentImpl;
+  trainSamplesPerSec: number;
+  predictSamplesPerSec: number;
+}
+
+export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptions, onProgress?: (m: string) => void): Promise<BenchRow[]> {
+  const tok = new Tokenizer({ numWords: MODEL_DEFAULTS.vocabSize }).fitOnTexts(reviews.map((r) => r.text));
+  const need = o.batchSize * (o.warmup + Math.max(o.trainBatches, o.predictBatches));
+  const used = reviews.slice(0, need);
+  const x = padSequences(tok.textsToSequences(used.map((r) => r.text)), { maxlen: o.maxlen });
+  const y = Float32Array.from(used, (r) => r.label);
+  const batch = (k: number): { xs: Tensor; ys: Tensor } => {
+    const n = Math.floor(used.length / o.batchSize);
+    const j = k % n;
+    return {
+      xs: tf.tensor2d(x.subarray(j * o.batchSize * o.maxlen, (j + 1) * o.batchSize * o.maxlen), [o.batchSize, o.maxlen], 'int32'),
+      ys: tf.tensor2d(y.subarray(j * o.batchSize, (j + 1) * o.batchSize), [o.batchSize, 1]),
+    };
+  };
+  const rows: BenchRow[] = [];
+  for (const cell of o.cells) {
+    const stock = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' });
+    const fused = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' });
+    fused.setWeights(stock.getWeights());
+    fuseRecurrentLayers(tf, fused);
+    for (const [impl, model] of [['stock', stock], ['fused', fused]] as Array<[RecurrentImpl, LayersModel]>) {
+      onProgress?.(`${cell} ${impl}: training`);
+      model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+      const train = await timeBatches(o.warmup, o.trainBatches, async (k) => {
+        const { xs, ys } = batch(k);
+        await model.trainOnBatch(xs, ys);
+        xs.dispose();
+        ys.dispose();
+      });
+      onProgress?.(`${cell} ${impl}: predicting`);
+      const predict = await timeBatches(o.warmup, o.predictBatches, async (k) => {
+        const { xs, ys } = batch(k);
+        tf.tidy(() => (model.predict(xs) as Tensor).dataSync());
+        xs.dispose();
+        ys.dispose();
+      });
+      rows.push({ cell, impl, trainSamplesPerSec: (o.trainBatches * o.batchSize) / train, predictSamplesPerSec: (o.predictBatches * o.batchSize) / predict });
+    }
+    stock.dispose();
+    fused.dispose();
+  }
+  return rows;
+}
+
+async function timeBatches(warmup: number, timed: number, step: (k: number) => Promise<void>): Promise<number> {
+  for (let k = 0; k < warmup; k++) await step(k);
+  const t0 = performance.now();
+  for (let k = 0; k < timed; k++) await step(warmup + k);
+  return (performance.now() - t0) / 1000;
+}

@@ -1,0 +1,132 @@
+/**
+ * Gradient parity of the fused layers against stock tfjs-layers with identical weights: the output, the
+ * gradient with respect to the input sequence and every weight gradient agree within 1e-4, for every cell
+ * and several shapes (batch 1, sequence length 1, …), on the loaded backend and on pure-JS cpu.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Tensor, Tensor3D, LayersModel, SymbolicTensor, Variable, Scalar } from '@tensorflow/tfjs';
+import { loadBackend, type TF } from '../../src/backend/index.js';
+import { fuseRecurrentLayers, fusable, fusedKernels } from '../../src/models/fused.js';
+import { CELLS, type CellType } from '../../src/models/index.js';
+import { REQUIRE_NATIVE } from '../helpers.js';
+
+let tf: TF;
+before(async () => {
+  tf = (await loadBackend({ requireNative: REQUIRE_NATIVE })).tf;
+});
+
+function layerFor(cell: CellType, units: number, seed: number) {
+  const common = {
+    units,
+    kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: seed + 2 }),
+  };
+  return cell === 'lstm'
+    ? tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid' })
+    : cell === 'gru'
+      ? tf.layers.gru({ ...common, recurrentActivation: 'sigmoid' })
+      : tf.layers.simpleRNN(common);
+}
+
+function modelFor(cell: CellType, T: number, D: number, U: number): LayersModel {
+  const input = tf.input({ shape: [T, D] });
+  return tf.model({ inputs: input, outputs: layerFor(cell, U, 7).apply(input) as SymbolicTensor });
+}
+
+/**
+ * The stock computation. For one timestep it is the stock cell on a zero state: stock tfjs-layers cannot
+ * differentiate a whole RNN layer over a length-1 sequence (its unstack gradient throws), the cell can.
+ */
+function stockApply(model: LayersModel): (x: Tensor) => Tensor {
+  return (x: Tensor) => {
+    const [B, T, D] = x.shape as [number, number, number];
+    if (T > 1) return model.apply(x) as Tensor;
+    const layer = model.layers[1] as unknown as { cell: { call(i: Tensor[], k: object): Tensor[]; stateSize: number | number[]; units: number } };
+    const states = Array.isArray(layer.cell.stateSize) ? layer.cell.stateSize.length : 1;
+    const zeros = Array.from({ length: states }, () => tf.zeros([B, layer.cell.units]));
+    return layer.cell.call([tf.reshape(x, [B, D]), ...zeros], {})[0]!;
+  };
+}
+
+/** Output, d(sum(output · w))/d input and /d every weight. */
+function outputsAndGrads(model: LayersModel, x: Tensor3D, apply: (x: Tensor) => Tensor = (xx) => model.apply(xx) as Tensor): { y: number[]; dx: number[]; dws: number[][] } {
+  return tf.tidy(() => {
+    const w = tf.randomUniform([1, model.outputs[0]!.shape[1] as number], -1, 1, 'float32', 3);
+    const f = (xx: Tensor) => tf.sum(tf.mul(apply(xx), w));
+    const y = [...apply(x).dataSync()];
+    const dx = [...tf.grad(f)(x).dataSync()];
+    const vars = model.trainableWeights.map((v) => (v as unknown as { val: Variable }).val);
+    const { grads } = tf.variableGrads(() => f(x) as Scalar, vars);
+    const dws = vars.map((v) => [...grads[v.name]!.dataSync()]);
+    return { y, dx, dws };
+  });
+}
+
+function maxAbsDiff(a: number[], b: number[]): number {
+  assert.equal(a.length, b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+}
+
+const shapes: Array<[number, number, number, number]> = [
+  // [batch, timesteps, input dim, units]
+  [1, 1, 3, 2],
+  [1, 7, 4, 5],
+  [3, 1, 5, 4],
+  [4, 12, 6, 8],
+  [16, 40, 10, 16],
+];
+
+for (const backend of ['loaded', 'cpu'] as const) {
+  for (const cell of CELLS) {
+    for (const [B, T, D, U] of shapes) {
+      test(`${cell} fused = stock on ${backend} backend: batch ${B}, ${T} steps, ${D} → ${U}`, async () => {
+        const previous = tf.getBackend();
+        if (backend === 'cpu') await tf.setBackend('cpu');
+        try {
+          const stock = modelFor(cell, T, D, U);
+          const fused = modelFor(cell, T, D, U);
+          fused.setWeights(stock.getWeights());
+          assert.ok(fusable(fused.layers[1]!));
+          assert.equal(fuseRecurrentLayers(tf, fused).length, 1);
+          const x = tf.randomNormal([B, T, D], 0, 1, 'float32', B * 100 + T) as Tensor3D;
+          const a = outputsAndGrads(stock, x, stockApply(stock));
+          const before = tf.memory().numTensors;
+          const b = outputsAndGrads(fused, x);
+          assert.equal(tf.memory().numTensors, before, 'the fused forward and backward leave no tensors behind');
+          assert.ok(maxAbsDiff(a.y, b.y) < 1e-5, `output differs by ${maxAbsDiff(a.y, b.y)}`);
+          assert.ok(maxAbsDiff(a.dx, b.dx) < 1e-4, `input gradient differs by ${maxAbsDiff(a.dx, b.dx)}`);
+          a.dws.forEach((g, i) => assert.ok(maxAbsDiff(g, b.dws[i]!) < 1e-4, `weight ${i} gradient differs by ${maxAbsDiff(g, b.dws[i]!)}`));
+          x.dispose();
+          stock.dispose();
+          fused.dispose();
+        } finally {
+          await tf.setBackend(previous);
+        }
+      });
+    }
+  }
+}
+
+test('on the native backend the fused LSTM/GRU run TensorFlow\'s block-cell kernels; on cpu, tfjs ops', async () => {
+  if (REQUIRE_NATIVE) assert.equal(fusedKernels(tf), 'TensorFlow LSTMBlockCell/GRUBlockCell kernels');
+  const previous = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    assert.equal(fusedKernels(tf), 'tfjs ops');
+  } finally {
+    await tf.setBackend(previous);
+  }
+});
+
+test('unsupported configurations keep the stock call', () => {
+  for (const layer of [
+    tf.layers.lstm({ units: 2, returnSequences: true, recurrentActivation: 'sigmoid' }),
+    tf.layers.lstm({ units: 2 }), // tfjs's hardSigmoid default
+    tf.layers.gru({ units: 2, recurrentActivation: 'sigmoid', dropout: 0.1 }),
+    tf.layers.simpleRNN({ units: 2, activation: 'relu' }),
+  ]) {
+    assert.equal(fusable(layer), false, JSON.stringify(layer.getConfig()));
+  }
+});
