@@ -1,0 +1,72 @@
+"""Keras reference for `npm run bench`: the seed model in Keras 3 / TensorFlow, same shapes and batches.
+
+Trains (train_on_batch: forward, backward, adam) and predicts the seed model — Embedding(10000 -> 100,
+input length 256) -> SimpleRNN/LSTM/GRU(128) -> Dense(1, sigmoid) — on real IMDB reviews tokenized with
+Keras's Tokenizer (num_words=10000) and padded to 256, at batch 64, and prints samples/s per cell as JSON.
+
+    python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install tensorflow-cpu==2.21.0
+    /tmp/kvenv/bin/python src/bench/keras_reference.py ../shared/data/aclImdb_v1.tar.gz
+"""
+import json
+import os
+import re
+import sys
+import tarfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import keras  # noqa: E402
+from keras.src.legacy.preprocessing.text import Tokenizer  # noqa: E402
+from keras.utils import pad_sequences  # noqa: E402
+
+BATCH, MAXLEN, WARMUP, TRAIN_BATCHES, PREDICT_BATCHES = 64, 256, 2, 10, 20
+ENTRY = re.compile(r"(?:^|/)train/(pos|neg)/(\d+)_\d+\.txt$")
+
+
+def reviews(path, n):
+    out = []
+    with tarfile.open(path) as tf:
+        for m in tf:
+            g = ENTRY.search(m.name)
+            if m.isfile() and g:
+                out.append((0 if g[1] == "neg" else 1, int(g[2]), tf.extractfile(m).read().decode("utf-8").replace("<br />", " ")))
+    out.sort(key=lambda r: (r[0], r[1]))
+    # rnn's bench takes the first reviews of its (negatives first) order; interleave so both labels appear.
+    neg = [r for r in out if r[0] == 0]
+    pos = [r for r in out if r[0] == 1]
+    mixed = [r for pair in zip(neg, pos) for r in pair][:n]
+    return [r[2] for r in mixed], np.array([r[0] for r in mixed], dtype="float32")
+
+
+def main():
+    need = BATCH * (WARMUP + max(TRAIN_BATCHES, PREDICT_BATCHES))
+    texts, labels = reviews(sys.argv[1], need)
+    tok = Tokenizer(num_words=10000)
+    tok.fit_on_texts(texts)
+    x = pad_sequences(tok.texts_to_sequences(texts), maxlen=MAXLEN)
+    rows = {}
+    for name, layer in [("simplernn", keras.layers.SimpleRNN), ("lstm", keras.layers.LSTM), ("gru", keras.layers.GRU)]:
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((MAXLEN,), dtype="int32"), keras.layers.Embedding(10000, 100), layer(128), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+        batch = lambda k: (x[(k % (need // BATCH)) * BATCH:][:BATCH], labels[(k % (need // BATCH)) * BATCH:][:BATCH])
+        for k in range(WARMUP):
+            model.train_on_batch(*batch(k))
+        t0 = time.perf_counter()
+        for k in range(TRAIN_BATCHES):
+            model.train_on_batch(*batch(WARMUP + k))
+        train = TRAIN_BATCHES * BATCH / (time.perf_counter() - t0)
+        for k in range(WARMUP):
+            model.predict_on_batch(batch(k)[0])
+        t0 = time.perf_counter()
+        for k in range(PREDICT_BATCHES):
+            model.predict_on_batch(batch(WARMUP + k)[0])
+        predict = PREDICT_BATCHES * BATCH / (time.perf_counter() - t0)
+        rows[name] = {"trainSamplesPerSec": train, "predictSamplesPerSec": predict}
+    print(json.dumps({"keras": keras.__version__, "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
