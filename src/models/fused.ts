@@ -6,7 +6,10 @@
  * Why: stock tfjs-layers runs each timestep as a dozen small ops forward and again on the gradient tape;
  * at tfjs-node's 20–30 µs per op that, not arithmetic, is the cost. Here all timesteps' input projections
  * are one large matMul before the loop, a step is only h·R plus the gate math, and the weight and input
- * gradients are single large matMuls over the stacked per-step gate gradients after the loop.
+ * gradients are single large matMuls over the stacked per-step gate gradients after the loop. On the
+ * native backend LSTM and GRU steps are TensorFlow's own LSTMBlockCell / GRUBlockCell kernels (and their
+ * Grad kernels), and SimpleRNN's per-step ops are TensorFlow ops called by name; on other backends
+ * everything is tfjs ops.
  *
  * Supported configuration (anything else keeps the stock `call`): returnSequences, returnState,
  * goBackwards, stateful false; no dropout; bias on; activation tanh; recurrent activation sigmoid
@@ -314,7 +317,7 @@ export function lstmKernelOp(tf: TF, k: NativeKernels): Op {
   };
   return tf.customGrad((...args: unknown[]) => {
     const [x, W, R, bias, save] = args as [Tensor3D, Tensor2D, Tensor2D, Tensor1D, (t: Tensor[]) => void];
-    const [B, , D] = x.shape;
+    const B = x.shape[0];
     const U = R.shape[0];
     const { h, stacks } = tf.tidy(() => {
       const p = packed(W, R, bias, U);
@@ -330,7 +333,6 @@ export function lstmKernelOp(tf: TF, k: NativeKernels): Op {
       }
       return { h: h as Tensor2D, stacks: seq.map((s) => tf.stack(s)) };
     });
-    void D;
     save([x, W, R, bias, ...stacks]);
     for (const t of stacks) t.dispose();
     return {
@@ -381,11 +383,10 @@ export function lstmKernelOp(tf: TF, k: NativeKernels): Op {
  */
 export function gruKernelOp(tf: TF, k: NativeKernels): Op {
   const attrs = [{ name: 'T', type: k.binding.TF_ATTR_TYPE, value: k.binding.TF_FLOAT }];
-  const packed = (W: Tensor2D, R: Tensor2D, bias: Tensor1D, U: number) => {
+  const packed = (W: Tensor2D, R: Tensor2D, bias: Tensor1D) => {
     const [wz, wr, wh] = tf.split(W, 3, 1) as Tensor2D[];
     const [rz, rr, rh] = tf.split(R, 3, 1) as Tensor2D[];
     const [bz, br, bh] = tf.split(bias, 3, 0) as Tensor1D[];
-    void U;
     return {
       wru: tf.concat([tf.concat([wr!, wz!], 1), tf.concat([rr!, rz!], 1)], 0) as Tensor2D,
       wc: tf.concat([wh!, rh!], 0) as Tensor2D,
@@ -398,7 +399,7 @@ export function gruKernelOp(tf: TF, k: NativeKernels): Op {
     const [B] = x.shape;
     const U = R.shape[0];
     const { h, stacks } = tf.tidy(() => {
-      const p = packed(W, R, bias, U);
+      const p = packed(W, R, bias);
       const xs = tf.unstack(tf.transpose(x, [1, 0, 2]));
       let h: Tensor = tf.zeros([B, U]);
       const seq: Tensor[][] = [[], [], [], []];
@@ -416,7 +417,7 @@ export function gruKernelOp(tf: TF, k: NativeKernels): Op {
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs3, Ws, Rs, bs, Rg, Ug, Cg, Hs] = saved as Tensor3D[];
         const [Bn, T, Dn] = xs3!.shape;
-        const p = packed(Ws as unknown as Tensor2D, Rs as unknown as Tensor2D, bs as unknown as Tensor1D, U);
+        const p = packed(Ws as unknown as Tensor2D, Rs as unknown as Tensor2D, bs as unknown as Tensor1D);
         const xs = tf.unstack(tf.transpose(xs3!, [1, 0, 2]));
         const Hprev = previous(tf, Hs!);
         const hPrev = tf.unstack(Hprev);
