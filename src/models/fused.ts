@@ -48,6 +48,15 @@ function weightGrads(tf: TF, x: Tensor3D, W: Tensor2D, dZ: Tensor2D): { dx: Tens
   return { dx, dW, db };
 }
 
+/** [dx, dW, dR, db] from the per-step pre-activation gradients of a cell whose recurrent input is h_{t-1}. */
+function gradsFromSteps(tf: TF, x: Tensor3D, W: Tensor2D, H: Tensor3D, dzs: Tensor[], G: number): Tensor[] {
+  const [T, B, U] = H.shape;
+  const dZ = tf.reshape(tf.stack(dzs), [T * B, G]) as Tensor2D;
+  const dR = tf.matMul(tf.reshape(previous(tf, H), [T * B, U]), dZ, true, false);
+  const { dx, dW, db } = weightGrads(tf, x, W, dZ);
+  return [dx, dW, dR, db];
+}
+
 /** All timesteps' input projections x·W + b as T tensors [B, G]. */
 function projectInputs(tf: TF, x: Tensor3D, W: Tensor2D, b: Tensor1D): Tensor2D[] {
   const [B, T] = x.shape;
@@ -110,7 +119,7 @@ export function simpleRnnOp(tf: TF): Op {
       value: h,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs, Ws, Rs, Hs] = saved as [Tensor3D, Tensor2D, Tensor2D, Tensor3D];
-        const [T, B, U] = Hs.shape;
+        const [T, , U] = Hs.shape;
         const D = tf.unstack(tf.sub(1, tf.square(Hs))) as Tensor2D[];
         const dzs: Tensor2D[] = new Array(T);
         let dh = dy as Tensor2D;
@@ -119,10 +128,7 @@ export function simpleRnnOp(tf: TF): Op {
           dzs[t] = dz;
           if (t > 0) dh = op.matMul(dz, Rs, false, true);
         }
-        const dZ = tf.reshape(tf.stack(dzs), [T * B, U]) as Tensor2D;
-        const dR = tf.matMul(tf.reshape(previous(tf, Hs), [T * B, U]), dZ, true, false);
-        const { dx, dW, db } = weightGrads(tf, xs, Ws, dZ);
-        return [dx, dW, dR, db];
+        return gradsFromSteps(tf, xs, Ws, Hs, dzs, U);
       },
     };
   }) as unknown as Op;
@@ -163,7 +169,7 @@ export function lstmOp(tf: TF): Op {
       value: h,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs, Ws, Rs, Ss, Cs, Hs] = saved as [Tensor3D, Tensor2D, Tensor2D, Tensor3D, Tensor3D, Tensor3D];
-        const [T, B] = Cs.shape;
+        const T = Cs.shape[0];
         const TC = tf.tanh(Cs);
         const tc = tf.unstack(TC) as Tensor2D[];
         const dtc = tf.unstack(tf.sub(1, tf.square(TC))) as Tensor2D[];
@@ -191,10 +197,7 @@ export function lstmOp(tf: TF): Op {
             dc = tf.mul(dct, fS[t]!) as Tensor2D;
           }
         }
-        const dZ = tf.reshape(tf.stack(dzs), [T * B, 4 * U]) as Tensor2D;
-        const dR = tf.matMul(tf.reshape(previous(tf, Hs), [T * B, U]), dZ, true, false);
-        const { dx, dW, db } = weightGrads(tf, xs, Ws, dZ);
-        return [dx, dW, dR, db];
+        return gradsFromSteps(tf, xs, Ws, Hs, dzs, 4 * U);
       },
     };
   }) as unknown as Op;
