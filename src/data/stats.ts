@@ -1,5 +1,5 @@
 /** Dataset statistics for `rnn data`: counts per split and label, review lengths, share truncated. Pure. */
-import { Tokenizer, textToWordSequence } from '../text/tokenizer.js';
+import { Tokenizer } from '../text/tokenizer.js';
 import type { LoadedData, Review, Split } from './types.js';
 
 export interface SplitStats {
@@ -31,8 +31,9 @@ export function datasetStats(data: LoadedData, maxlen: number, numWords: number)
   for (const split of ['train', 'test'] as const) {
     const reviews: Review[] = data[split];
     if (reviews.length === 0) continue;
-    const lengths = reviews.map((r) => textToWordSequence(r.text).length).sort((a, b) => a - b);
-    const truncated = reviews.filter((r) => tok.textToSequenceWithStats(r.text).ids.length > maxlen).length;
+    const seqs = reviews.map((r) => tok.textToSequenceWithStats(r.text));
+    const lengths = seqs.map((s) => s.words).sort((a, b) => a - b);
+    const truncated = seqs.filter((s) => s.ids.length > maxlen).length;
     const positive = reviews.filter((r) => r.label === 1).length;
     stats.splits[split] = {
       reviews: reviews.length,

@@ -4,6 +4,7 @@ import type { Review } from '../data/index.js';
 import { cleanReview } from '../data/index.js';
 import type { ModelDir } from '../io/model-dir.js';
 import { encode, predictArrays } from '../train/index.js';
+import { padSequences } from '../text/pad.js';
 import { computeMetrics, type Metrics } from './metrics.js';
 
 export interface EvalResult {
@@ -38,9 +39,8 @@ export interface Prediction {
 
 export function predictTexts(tf: TF, m: ModelDir, texts: readonly string[], batchSize = 256): Prediction[] {
   const pre = m.metadata.preprocessing;
-  const cleaned = texts.map(cleanReview);
-  const stats = cleaned.map((t) => m.tokenizer.textToSequenceWithStats(t));
-  const { x } = encode(m.tokenizer, cleaned, pre);
+  const stats = texts.map((t) => m.tokenizer.textToSequenceWithStats(cleanReview(t)));
+  const x = padSequences(stats.map((s) => s.ids), pre);
   const probs = predictArrays(tf, m.model, x, pre.maxlen, batchSize);
   return stats.map((s, i) => ({
     label: probs[i]! > 0.5 ? 'positive' : 'negative',
