@@ -1,5 +1,4 @@
 /** Classification metrics on plain arrays (no tfjs): the numbers `rnn eval` reports. */
-import { lossAndAccuracy } from '../train/index.js';
 
 /** Binary classification metrics at threshold 0.5 (positive = label 1). */
 export interface Metrics {
@@ -55,4 +54,18 @@ export function rocAuc(probs: ArrayLike<number>, labels: ArrayLike<number>): num
   const neg = n - pos;
   if (pos === 0 || neg === 0) return Number.NaN;
   return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/** Keras's binary cross-entropy (probabilities clipped to [1e-7, 1 - 1e-7]) and accuracy at 0.5. */
+export function lossAndAccuracy(probs: Float32Array, labels: ArrayLike<number>): { loss: number; acc: number } {
+  const eps = 1e-7;
+  let loss = 0;
+  let correct = 0;
+  for (let i = 0; i < probs.length; i++) {
+    const p = Math.min(1 - eps, Math.max(eps, probs[i]!));
+    const y = labels[i]!;
+    loss += -(y * Math.log(p) + (1 - y) * Math.log(1 - p));
+    if ((probs[i]! > 0.5 ? 1 : 0) === y) correct++;
+  }
+  return { loss: loss / probs.length, acc: correct / probs.length };
 }

@@ -13,7 +13,8 @@ import { UserError } from '../errors.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { replaceDir, tempSibling } from '../util/fs.js';
 import type { DataSourceInfo } from '../data/index.js';
-import type { EpochLog, TrainOptions } from '../train/index.js';
+import type { EpochLog, TrainOptions, TrainResult } from '../train/index.js';
+import { summarize } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import type { RecurrentImpl } from '../models/index.js';
 
@@ -47,6 +48,47 @@ export interface ModelMetadata {
   versions: { rnn: string; tfjs: string; node: string };
 }
 
+/** metadata.json before saving (the tokenizer hash is added by {@link saveModelDir}). */
+export type UnsavedMetadata = Omit<ModelMetadata, 'preprocessing'> & { preprocessing: Omit<ModelMetadata['preprocessing'], 'tokenizerSha256'> };
+
+/** The metadata of a finished training run. */
+export function trainingMetadata(
+  result: TrainResult,
+  source: DataSourceInfo,
+  backend: ModelMetadata['backend'],
+  versions: ModelMetadata['versions'],
+): UnsavedMetadata {
+  const o = result.options;
+  const s = summarize(result.model);
+  return {
+    formatVersion: METADATA_FORMAT_VERSION,
+    createdAt: new Date().toISOString(),
+    cell: o.cell,
+    hyperParameters: o,
+    preprocessing: {
+      tokenizer: 'keras.preprocessing.text.Tokenizer',
+      numWords: o.vocabSize,
+      maxlen: o.maxlen,
+      padding: o.padding,
+      truncating: o.truncating,
+      oovToken: o.oovToken,
+      htmlLineBreaks: 'replaced by spaces',
+    },
+    dataset: { ...source, trainReviews: result.counts.train, validationReviews: result.counts.validation, truncatedShare: result.truncatedShare },
+    params: { total: s.totalParams, trainable: s.trainableParams },
+    history: result.history,
+    timings: {
+      tokenizeSeconds: result.seconds.tokenize,
+      trainSeconds: result.seconds.train,
+      totalSeconds: result.seconds.total,
+      secondsPerEpoch: result.history.reduce((a, e) => a + e.seconds, 0) / Math.max(1, result.history.length),
+    },
+    samplesPerSec: result.samplesPerSec,
+    backend,
+    versions,
+  };
+}
+
 /** A loaded model directory. */
 export interface ModelDir {
   dir: string;
@@ -67,7 +109,7 @@ export function tokenizerFileText(tokenizer: Tokenizer): string {
 }
 
 /** Writes the model directory atomically; `metadata.preprocessing.tokenizerSha256` is filled in here. */
-export async function saveModelDir(tf: TF, dir: string, model: LayersModel, tokenizer: Tokenizer, metadata: Omit<ModelMetadata, 'preprocessing'> & { preprocessing: Omit<ModelMetadata['preprocessing'], 'tokenizerSha256'> }): Promise<ModelMetadata> {
+export async function saveModelDir(tf: TF, dir: string, model: LayersModel, tokenizer: Tokenizer, metadata: UnsavedMetadata): Promise<ModelMetadata> {
   const target = path.resolve(dir);
   await fsp.mkdir(path.dirname(target), { recursive: true });
   const staged = tempSibling(target);

@@ -10,6 +10,7 @@ import { Tokenizer } from '../text/tokenizer.js';
 import { padSequences, type PadSide } from '../text/pad.js';
 import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '../models/index.js';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
+import { lossAndAccuracy } from '../eval/metrics.js';
 
 /** Everything `rnn train` can set. Defaults: {@link resolveTrainOptions}. */
 export interface TrainOptions {
@@ -227,19 +228,6 @@ export function predictArrays(tf: TF, model: LayersModel, x: Int32Array, maxlen:
   return out;
 }
 
-/** Keras's binary cross-entropy (probabilities clipped to [1e-7, 1 - 1e-7]) and accuracy at 0.5. */
-export function lossAndAccuracy(probs: Float32Array, labels: ArrayLike<number>): { loss: number; acc: number } {
-  const eps = 1e-7;
-  let loss = 0;
-  let correct = 0;
-  for (let i = 0; i < probs.length; i++) {
-    const p = Math.min(1 - eps, Math.max(eps, probs[i]!));
-    const y = labels[i]!;
-    loss += -(y * Math.log(p) + (1 - y) * Math.log(1 - p));
-    if ((probs[i]! > 0.5 ? 1 : 0) === y) correct++;
-  }
-  return { loss: loss / probs.length, acc: correct / probs.length };
-}
 
 function evaluateArrays(tf: TF, model: LayersModel, x: Int32Array, y: Float32Array, maxlen: number, batchSize: number): { loss: number; acc: number } {
   return lossAndAccuracy(predictArrays(tf, model, x, maxlen, batchSize), y);

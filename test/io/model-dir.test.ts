@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { loadBackend, type TF } from '../../src/backend/index.js';
 import { buildModel, CELLS, type CellType } from '../../src/models/index.js';
-import { saveModelDir, loadModelDir, type ModelMetadata } from '../../src/io/model-dir.js';
+import { saveModelDir, loadModelDir, type UnsavedMetadata } from '../../src/io/model-dir.js';
 import { resolveTrainOptions } from '../../src/train/index.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { UserError } from '../../src/errors.js';
@@ -41,7 +41,7 @@ function metadataFor(cell: CellType): Parameters<typeof saveModelDir>[4] {
     samplesPerSec: 0,
     backend: { name: 'test' },
     versions: { rnn: 'test', tfjs: 'test', node: process.versions.node },
-  } satisfies Omit<ModelMetadata, 'preprocessing'> & { preprocessing: Omit<ModelMetadata['preprocessing'], 'tokenizerSha256'> };
+  } satisfies UnsavedMetadata;
 }
 
 function predict(model: LayersModel, x: Int32Array): number[] {

@@ -4,7 +4,7 @@ import { loadBackend, PURE_JS_SLOWDOWN } from '../../backend/index.js';
 import { train, resolveTrainOptions, type EpochLog, type TrainOptions } from '../../train/index.js';
 import { summarize, type CellType, type RecurrentImpl } from '../../models/index.js';
 import { fusedKernels } from '../../models/fused.js';
-import { saveModelDir, pointLatest } from '../../io/model-dir.js';
+import { saveModelDir, pointLatest, trainingMetadata } from '../../io/model-dir.js';
 import type { CliContext } from '../context.js';
 import { cell, fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
@@ -88,34 +88,18 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         if (flags.json) ctx.io.out.write(JSON.stringify(e) + '\n');
       },
     });
-    const s = summarize(result.model);
-    const meta = await saveModelDir(backend.tf, out, result.model, result.tokenizer, {
-      formatVersion: 1,
-      createdAt: new Date().toISOString(),
-      cell: options.cell,
-      hyperParameters: options,
-      preprocessing: {
-        tokenizer: 'keras.preprocessing.text.Tokenizer',
-        numWords: options.vocabSize,
-        maxlen: options.maxlen,
-        padding: options.padding,
-        truncating: options.truncating,
-        oovToken: options.oovToken,
-        htmlLineBreaks: 'replaced by spaces',
-      },
-      dataset: { ...data.source, trainReviews: result.counts.train, validationReviews: result.counts.validation, truncatedShare: result.truncatedShare },
-      params: { total: s.totalParams, trainable: s.trainableParams },
-      history: result.history,
-      timings: {
-        tokenizeSeconds: result.seconds.tokenize,
-        trainSeconds: result.seconds.train,
-        totalSeconds: result.seconds.total,
-        secondsPerEpoch: result.history.reduce((a, e) => a + e.seconds, 0) / Math.max(1, result.history.length),
-      },
-      samplesPerSec: result.samplesPerSec,
-      backend: { name: backend.name, tensorflow: backend.tfVersion, recurrentKernels: options.layers === 'fused' ? fusedKernels(backend.tf) : 'stock tfjs-layers' },
-      versions: { rnn: packageVersion(), tfjs: backend.tfjsVersion, node: process.versions.node },
-    });
+    const meta = await saveModelDir(
+      backend.tf,
+      out,
+      result.model,
+      result.tokenizer,
+      trainingMetadata(
+        result,
+        data.source,
+        { name: backend.name, tensorflow: backend.tfVersion, recurrentKernels: options.layers === 'fused' ? fusedKernels(backend.tf) : 'stock tfjs-layers' },
+        { rnn: packageVersion(), tfjs: backend.tfjsVersion, node: process.versions.node },
+      ),
+    );
     await pointLatest(ctx.env.modelsDir, out);
     result.model.dispose();
     const last = result.history.at(-1);
