@@ -15,6 +15,8 @@ import type { CliContext } from './context.js';
 import { resolveBackendOptions, type BackendPreference } from '../backend/index.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerSetupNative } from './commands/setup-native.js';
+import { registerInfo } from './commands/info.js';
+import { registerCompare } from './commands/compare.js';
 
 const EXAMPLES = `
 Examples:
@@ -66,6 +68,8 @@ export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: 
   registerPredict(program, ctx);
   registerData(program, ctx);
   registerBench(program, ctx);
+  registerCompare(program, ctx);
+  registerInfo(program, ctx);
   registerDoctor(program, ctx);
   registerSetupNative(program, ctx);
   return program;

@@ -1,6 +1,7 @@
 /** Commander option parsers: flags are validated here, with messages that say what is allowed. */
 import { InvalidArgumentError } from 'commander';
 import { CELLS, RECURRENT_IMPLS, type CellType, type RecurrentImpl } from '../models/index.js';
+import { LR_SCHEDULE_DEFAULTS, MONITORS, type LrSchedule, type Monitor } from '../train/control.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -35,4 +36,55 @@ export function cell(value: string): CellType {
 export function recurrentImpl(value: string): RecurrentImpl {
   if (!(RECURRENT_IMPLS as readonly string[]).includes(value)) throw new InvalidArgumentError(`Allowed values are ${RECURRENT_IMPLS.join(', ')}.`);
   return value as RecurrentImpl;
+}
+
+export function monitor(value: string): Monitor {
+  if (!(MONITORS as readonly string[]).includes(value)) throw new InvalidArgumentError(`Allowed metrics are ${MONITORS.join(', ')}.`);
+  return value as Monitor;
+}
+
+const SCHEDULE_USAGE = 'Expected constant, plateau[:FACTOR[:PATIENCE]], exponential[:GAMMA] or cosine (e.g. plateau:0.5:1).';
+
+/** `--lr-schedule`: constant | plateau[:FACTOR[:PATIENCE]] | exponential[:GAMMA] | cosine. */
+export function lrSchedule(value: string): LrSchedule {
+  const [kind, ...args] = value.trim().toLowerCase().split(':');
+  const num = (s: string | undefined, ok: (n: number) => boolean): number | undefined => {
+    if (s === undefined) return undefined;
+    const n = Number(s);
+    if (s.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(SCHEDULE_USAGE);
+    return n;
+  };
+  const factorOk = (n: number): boolean => n > 0 && n < 1;
+  switch (kind) {
+    case 'constant':
+    case 'cosine':
+      if (args.length > 0) break;
+      return kind === 'constant' ? { kind } : { kind, ...LR_SCHEDULE_DEFAULTS.cosine };
+    case 'plateau': {
+      if (args.length > 2) break;
+      const d = LR_SCHEDULE_DEFAULTS.plateau;
+      return {
+        kind,
+        factor: num(args[0], factorOk) ?? d.factor,
+        patience: num(args[1], (n) => Number.isInteger(n) && n >= 1) ?? d.patience,
+        minLr: d.minLr,
+      };
+    }
+    case 'exponential':
+      if (args.length > 1) break;
+      return { kind, gamma: num(args[0], factorOk) ?? LR_SCHEDULE_DEFAULTS.exponential.gamma };
+  }
+  throw new InvalidArgumentError(SCHEDULE_USAGE);
+}
+
+/** `--cells simplernn,lstm,gru`: distinct cells in the order given. */
+export function cellList(value: string): CellType[] {
+  const parts = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  if (parts.length === 0) throw new InvalidArgumentError(`Expected a comma-separated list of ${CELLS.join(', ')}.`);
+  const out: CellType[] = [];
+  for (const p of parts) {
+    if (!(CELLS as readonly string[]).includes(p)) throw new InvalidArgumentError(`Unknown cell "${p}"; allowed cells are ${CELLS.join(', ')}.`);
+    if (!out.includes(p as CellType)) out.push(p as CellType);
+  }
+  return out;
 }

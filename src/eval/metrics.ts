@@ -69,3 +69,38 @@ export function lossAndAccuracy(probs: Float32Array, labels: ArrayLike<number>):
   }
   return { loss: loss / probs.length, acc: correct / probs.length };
 }
+
+/** Accuracy of the reviews whose length (in words) falls in [min, max]. */
+export interface LengthBucket {
+  /** Inclusive bounds in words; `max` null means no upper bound. */
+  min: number;
+  max: number | null;
+  count: number;
+  /** NaN when the bucket is empty. */
+  accuracy: number;
+}
+
+/** Length buckets around maxlen: up to maxlen/2, up to maxlen, up to 2·maxlen, longer (truncated ones start above maxlen). */
+export function lengthBounds(maxlen: number): [number, number | null][] {
+  const half = Math.floor(maxlen / 2);
+  return [
+    [0, half],
+    [half + 1, maxlen],
+    [maxlen + 1, 2 * maxlen],
+    [2 * maxlen + 1, null],
+  ];
+}
+
+export function accuracyByLength(probs: ArrayLike<number>, labels: ArrayLike<number>, words: ArrayLike<number>, bounds: [number, number | null][]): LengthBucket[] {
+  return bounds.map(([min, max]) => {
+    let count = 0;
+    let correct = 0;
+    for (let i = 0; i < probs.length; i++) {
+      const w = words[i]!;
+      if (w < min || (max !== null && w > max)) continue;
+      count++;
+      if ((probs[i]! > 0.5 ? 1 : 0) === labels[i]) correct++;
+    }
+    return { min, max, count, accuracy: count > 0 ? correct / count : Number.NaN };
+  });
+}

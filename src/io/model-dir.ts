@@ -17,6 +17,8 @@ import type { EpochLog, TrainOptions, TrainResult } from '../train/index.js';
 import { summarize } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import type { RecurrentImpl } from '../models/index.js';
+import { learningCurvesSvg } from '../report/curves.js';
+import type { Monitor } from '../train/control.js';
 
 export const METADATA_FORMAT_VERSION = 1;
 
@@ -42,6 +44,18 @@ export interface ModelMetadata {
   dataset: DataSourceInfo & { trainReviews: number; validationReviews: number; truncatedShare: number };
   params: { total: number; trainable: number };
   history: EpochLog[];
+  /** Which epoch's weights model.json holds, and why (absent in models from rnn 0.1 before early stopping). */
+  weights?: {
+    /** The epoch whose weights are saved. */
+    epoch: number;
+    /** The best epoch by `monitor`. */
+    bestEpoch: number;
+    monitor: Monitor;
+    /** True when training ended early (--early-stopping). */
+    stoppedEarly: boolean;
+    /** Sub-directory holding the last epoch's model when it is not the one saved here (e.g. `last`). */
+    lastCheckpoint: string | null;
+  };
   timings: { tokenizeSeconds: number; trainSeconds: number; totalSeconds: number; secondsPerEpoch: number };
   samplesPerSec: number;
   backend: { name: string; tensorflow?: string; recurrentKernels?: string };
@@ -77,6 +91,13 @@ export function trainingMetadata(
     dataset: { ...source, trainReviews: result.counts.train, validationReviews: result.counts.validation, truncatedShare: result.truncatedShare },
     params: { total: s.totalParams, trainable: s.trainableParams },
     history: result.history,
+    weights: {
+      epoch: result.weightsEpoch,
+      bestEpoch: result.bestEpoch,
+      monitor: o.monitor,
+      stoppedEarly: result.stoppedEarly,
+      lastCheckpoint: result.lastWeights ? LAST_CHECKPOINT : null,
+    },
     timings: {
       tokenizeSeconds: result.seconds.tokenize,
       trainSeconds: result.seconds.train,
@@ -98,6 +119,10 @@ export interface ModelDir {
 }
 
 const WEIGHTS = 'weights.bin';
+/** Sub-directory of a model directory with the last epoch's model, when the best epoch's is the main one. */
+export const LAST_CHECKPOINT = 'last';
+/** Learning curves written beside the model. */
+export const HISTORY_SVG = 'history.svg';
 
 function sha256(s: string | Uint8Array): string {
   return createHash('sha256').update(s).digest('hex');
@@ -108,33 +133,69 @@ export function tokenizerFileText(tokenizer: Tokenizer): string {
   return JSON.stringify(tokenizer.toJSON()) + '\n';
 }
 
-/** Writes the model directory atomically; `metadata.preprocessing.tokenizerSha256` is filled in here. */
-export async function saveModelDir(tf: TF, dir: string, model: LayersModel, tokenizer: Tokenizer, metadata: UnsavedMetadata): Promise<ModelMetadata> {
+async function writeModelFiles(tf: TF, dir: string, model: LayersModel): Promise<void> {
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts: io.ModelArtifacts) => {
+      const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
+      const modelJson = {
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+        weightsManifest: [{ paths: [WEIGHTS], weights: artifacts.weightSpecs }],
+      };
+      await fsp.writeFile(path.join(dir, WEIGHTS), weights);
+      await fsp.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+    }),
+  );
+}
+
+/** What else {@link saveModelDir} writes. */
+export interface SaveExtras {
+  /** The last epoch's weights (model.weights order) when the model holds an earlier, better epoch: saved under `last/`. */
+  lastWeights?: Float32Array[];
+}
+
+/**
+ * Writes the model directory atomically (a temporary sibling renamed into place): the model, tokenizer,
+ * metadata (its tokenizer hash filled in here), `history.svg`, and `last/` when the last epoch is not the
+ * one saved.
+ */
+export async function saveModelDir(tf: TF, dir: string, model: LayersModel, tokenizer: Tokenizer, metadata: UnsavedMetadata, extras: SaveExtras = {}): Promise<ModelMetadata> {
   const target = path.resolve(dir);
   await fsp.mkdir(path.dirname(target), { recursive: true });
   const staged = tempSibling(target);
   await fsp.mkdir(staged);
   try {
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts: io.ModelArtifacts) => {
-        const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
-        const modelJson = {
-          modelTopology: artifacts.modelTopology,
-          format: artifacts.format,
-          generatedBy: artifacts.generatedBy,
-          convertedBy: artifacts.convertedBy ?? null,
-          ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
-          weightsManifest: [{ paths: [WEIGHTS], weights: artifacts.weightSpecs }],
-        };
-        await fsp.writeFile(path.join(staged, WEIGHTS), weights);
-        await fsp.writeFile(path.join(staged, 'model.json'), JSON.stringify(modelJson));
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
-      }),
-    );
+    await writeModelFiles(tf, staged, model);
     const tokText = tokenizerFileText(tokenizer);
     const full: ModelMetadata = { ...metadata, preprocessing: { ...metadata.preprocessing, tokenizerSha256: sha256(tokText) } };
     await fsp.writeFile(path.join(staged, 'tokenizer.json'), tokText);
     await fsp.writeFile(path.join(staged, 'metadata.json'), JSON.stringify(full, null, 2) + '\n');
+    if (full.history.length > 0) {
+      const w = full.weights;
+      const title = `${full.cell} · ${full.dataset.trainReviews.toLocaleString('en-US')} training reviews · ${full.history.length} epoch${full.history.length === 1 ? '' : 's'}` + (w ? ` · best epoch ${w.bestEpoch} by ${w.monitor}` : '');
+      await fsp.writeFile(path.join(staged, HISTORY_SVG), learningCurvesSvg(full.history, { title, bestEpoch: w?.bestEpoch }));
+    }
+    if (extras.lastWeights) {
+      const last = path.join(staged, LAST_CHECKPOINT);
+      await fsp.mkdir(last);
+      const saved = model.getWeights().map((t) => t.clone());
+      const lastTensors = extras.lastWeights.map((v, i) => tf.tensor(v, saved[i]!.shape, saved[i]!.dtype));
+      try {
+        model.setWeights(lastTensors);
+        await writeModelFiles(tf, last, model);
+      } finally {
+        model.setWeights(saved);
+        [...saved, ...lastTensors].forEach((t) => t.dispose());
+      }
+      const lastEpoch = full.history.length;
+      const lastMeta: ModelMetadata = { ...full, weights: full.weights && { ...full.weights, epoch: lastEpoch, lastCheckpoint: null } };
+      await fsp.writeFile(path.join(last, 'tokenizer.json'), tokText);
+      await fsp.writeFile(path.join(last, 'metadata.json'), JSON.stringify(lastMeta, null, 2) + '\n');
+    }
     await replaceDir(staged, target);
     return full;
   } finally {

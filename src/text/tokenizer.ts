@@ -81,7 +81,8 @@ export class Tokenizer {
     this.options = resolveTokenizerOptions(options);
   }
 
-  private words(text: string): string[] {
+  /** The words Keras's tokenization makes of a text (`text_to_word_sequence` with this tokenizer's options). */
+  textToWords(text: string): string[] {
     return textToWordSequence(text, this.options.filters, this.options.lower, this.options.split);
   }
 
@@ -89,7 +90,7 @@ export class Tokenizer {
   fitOnTexts(texts: Iterable<string>): this {
     for (const text of texts) {
       this.documentCount++;
-      const seq = this.words(text);
+      const seq = this.textToWords(text);
       for (const w of seq) this.wordCounts.set(w, (this.wordCounts.get(w) ?? 0) + 1);
       for (const w of new Set(seq)) this.wordDocs.set(w, (this.wordDocs.get(w) ?? 0) + 1);
     }
@@ -117,7 +118,7 @@ export class Tokenizer {
     const oovIndex = oovToken === null ? undefined : this.wordIndex.get(oovToken);
     const ids: number[] = [];
     let unknown = 0;
-    const seq = this.words(text);
+    const seq = this.textToWords(text);
     for (const w of seq) {
       const i = this.wordIndex.get(w);
       if (i !== undefined) {

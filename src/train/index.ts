@@ -11,6 +11,7 @@ import { padSequences, type PadSide } from '../text/pad.js';
 import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '../models/index.js';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
+import { BestTracker, LrScheduler, type LrSchedule, type Monitor } from './control.js';
 
 /** Everything `rnn train` can set. Defaults: {@link resolveTrainOptions}. */
 export interface TrainOptions {
@@ -44,6 +45,14 @@ export interface TrainOptions {
   oovToken: string | null;
   /** Recurrent implementation: rnn's fused layer (default) or stock tfjs-layers; the saved model is the same. */
   layers: RecurrentImpl;
+  /** Epoch metric that decides the best epoch (default val_acc; acc without a validation split). */
+  monitor: Monitor;
+  /** End training with the weights of the best epoch rather than the last (default true). */
+  restoreBest: boolean;
+  /** Stop after this many epochs without improvement of `monitor` (undefined: never). */
+  earlyStopping?: number;
+  /** Learning rate per epoch (default constant). */
+  lrSchedule: LrSchedule;
 }
 
 export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType }): TrainOptions {
@@ -63,6 +72,10 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     truncating: o.truncating ?? 'pre',
     oovToken: o.oovToken ?? null,
     layers: o.layers ?? MODEL_DEFAULTS.layers,
+    monitor: o.monitor ?? ((o.validationSplit ?? 0.2) > 0 ? 'val_acc' : 'acc'),
+    restoreBest: o.restoreBest ?? true,
+    earlyStopping: o.earlyStopping,
+    lrSchedule: o.lrSchedule ?? { kind: 'constant' },
   };
 }
 
@@ -73,6 +86,10 @@ export interface EpochLog {
   acc: number;
   val_loss?: number;
   val_acc?: number;
+  /** Learning rate the epoch trained with. */
+  lr: number;
+  /** True when the monitored metric improved on every earlier epoch's. */
+  best: boolean;
   /** Wall time of the epoch including validation. */
   seconds: number;
   /** Training samples per second (gradient steps only). */
@@ -112,21 +129,31 @@ export interface TrainResult {
   seconds: { tokenize: number; train: number; total: number };
   /** Mean training samples per second over all epochs. */
   samplesPerSec: number;
+  /** Epoch whose weights the model holds: the best by `options.monitor` (or the last, with restoreBest off). */
+  weightsEpoch: number;
+  /** The best epoch by `options.monitor`. */
+  bestEpoch: number;
+  /** True when early stopping ended training before `options.epochs`. */
+  stoppedEarly: boolean;
+  /** The last epoch's weights (model.weights order) when the model was set back to an earlier epoch. */
+  lastWeights?: Float32Array[];
 }
 
 function seconds(since: number): number {
   return (performance.now() - since) / 1000;
 }
 
-/** Tokenizes and pads texts into a [n, maxlen] int32 buffer. */
-export function encode(tokenizer: Tokenizer, texts: readonly string[], o: Pick<TrainOptions, 'maxlen' | 'padding' | 'truncating'>): { x: Int32Array; truncated: number } {
+/** Tokenizes and pads texts into a [n, maxlen] int32 buffer; also each text's length in words. */
+export function encode(tokenizer: Tokenizer, texts: readonly string[], o: Pick<TrainOptions, 'maxlen' | 'padding' | 'truncating'>): { x: Int32Array; truncated: number; words: Int32Array } {
   let truncated = 0;
-  const seqs = texts.map((t) => {
-    const ids = tokenizer.textToSequenceWithStats(t).ids;
-    if (ids.length > o.maxlen) truncated++;
-    return ids;
+  const words = new Int32Array(texts.length);
+  const seqs = texts.map((t, i) => {
+    const s = tokenizer.textToSequenceWithStats(t);
+    words[i] = s.words;
+    if (s.ids.length > o.maxlen) truncated++;
+    return s.ids;
   });
-  return { x: padSequences(seqs, o), truncated };
+  return { x: padSequences(seqs, o), truncated, words };
 }
 
 export async function train(tf: TF, reviews: readonly Review[], options: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainResult> {
@@ -160,8 +187,16 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
   const history: EpochLog[] = [];
   const tTrain = performance.now();
   let trainOnlySeconds = 0;
+  let trainedSamples = 0;
+  const tracker = new BestTracker(o.monitor);
+  const scheduler = new LrScheduler(o.lrSchedule, o.lr, o.epochs);
+  const optimizer = model.optimizer as unknown as { learningRate: number };
+  let bestWeights: Tensor[] | undefined;
+  let stoppedEarly = false;
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     const tEpoch = performance.now();
+    const lr = scheduler.lrFor(epoch);
+    optimizer.learningRate = lr;
     shuffleInPlace(order, rand);
     let lossSum = 0;
     let accSum = 0;
@@ -190,16 +225,38 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     }
     const trainSeconds = seconds(tEpoch);
     trainOnlySeconds += trainSeconds;
-    const log: EpochLog = { epoch, loss: lossSum / seen, acc: accSum / seen, seconds: 0, samplesPerSec: seen / trainSeconds };
+    trainedSamples += seen;
+    const log: EpochLog = { epoch, loss: lossSum / seen, acc: accSum / seen, lr, best: false, seconds: 0, samplesPerSec: seen / trainSeconds };
     if (valSet.length > 0) {
       const v = evaluateArrays(tf, model, xVal.x, yVal, o.maxlen, Math.max(o.batchSize, 256));
       log.val_loss = v.loss;
       log.val_acc = v.acc;
     }
+    const value = log[o.monitor];
+    if (value === undefined) throw new Error(`monitor ${o.monitor} needs validation reviews`);
+    log.best = tracker.update(epoch, value);
+    scheduler.afterEpoch(log.best);
+    if (log.best && o.restoreBest && epoch < o.epochs) {
+      bestWeights?.forEach((w) => w.dispose());
+      bestWeights = model.getWeights().map((w) => w.clone());
+    }
     log.seconds = seconds(tEpoch);
     history.push(log);
     cb.onEpoch?.(log);
+    if (o.earlyStopping !== undefined && tracker.wait >= o.earlyStopping && epoch < o.epochs) {
+      stoppedEarly = true;
+      break;
+    }
   }
+  const lastEpoch = history.length;
+  let weightsEpoch = lastEpoch;
+  let lastWeights: Float32Array[] | undefined;
+  if (o.restoreBest && tracker.bestEpoch !== lastEpoch && bestWeights) {
+    lastWeights = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+    model.setWeights(bestWeights);
+    weightsEpoch = tracker.bestEpoch;
+  }
+  bestWeights?.forEach((w) => w.dispose());
   return {
     model,
     tokenizer,
@@ -208,7 +265,11 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     counts: { train: trainSet.length, validation: valSet.length },
     truncatedShare: n > 0 ? xTrain.truncated / n : 0,
     seconds: { tokenize: tokenizeSeconds, train: seconds(tTrain), total: seconds(t0) },
-    samplesPerSec: trainOnlySeconds > 0 ? (n * o.epochs) / trainOnlySeconds : 0,
+    samplesPerSec: trainOnlySeconds > 0 ? trainedSamples / trainOnlySeconds : 0,
+    weightsEpoch,
+    bestEpoch: tracker.bestEpoch,
+    stoppedEarly,
+    lastWeights,
   };
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeMetrics, rocAuc } from '../../src/eval/metrics.js';
+import { accuracyByLength, computeMetrics, lengthBounds, rocAuc } from '../../src/eval/metrics.js';
 
 // ROC-AUC cases. Expected values count (positive, negative) pairs ranked correctly, ties counting half, which is
 // what sklearn.metrics.roc_auc_score computes; the first case is the example in its documentation (0.75).
@@ -38,4 +38,20 @@ test('accuracy, precision, recall, F1, confusion matrix and Keras BCE', () => {
 
 test('a probability of exactly 0.5 counts as negative, like Keras binary_accuracy', () => {
   assert.deepEqual(computeMetrics([0.5], [1]).confusion, { tp: 0, fp: 0, tn: 0, fn: 1 });
+});
+
+test('lengthBounds(256): half maxlen, maxlen, twice maxlen, longer', () => {
+  assert.deepEqual(lengthBounds(256), [[0, 128], [129, 256], [257, 512], [513, null]]);
+  assert.deepEqual(lengthBounds(5), [[0, 2], [3, 5], [6, 10], [11, null]]);
+});
+
+test('accuracyByLength: each review counted in the bucket of its word count; empty buckets are NaN', () => {
+  // words:   1    2    3    6    7    20
+  // correct: yes  no   yes  yes  no   yes
+  const probs = [0.9, 0.9, 0.2, 0.7, 0.4, 0.6];
+  const labels = [1, 0, 0, 1, 1, 1];
+  const words = [1, 2, 3, 6, 7, 20];
+  const got = accuracyByLength(probs, labels, words, [[0, 2], [3, 5], [6, 10], [11, 15], [16, null]]);
+  assert.deepEqual(got.map((b) => [b.min, b.max, b.count]), [[0, 2, 2], [3, 5, 1], [6, 10, 2], [11, 15, 0], [16, null, 1]]);
+  assert.deepEqual(got.map((b) => b.accuracy), [0.5, 1, 0.5, Number.NaN, 1]);
 });

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import type { RecurrentImpl } from '../../models/index.js';
 import { loadBackend } from '../../backend/index.js';
-import { evaluateModel } from '../../eval/index.js';
+import { evaluateModel, testSubset } from '../../eval/index.js';
 import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
-import { mulberry32, shuffleInPlace } from '../../util/random.js';
 import type { CliContext } from '../context.js';
 import { positiveInt, recurrentImpl } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
@@ -11,6 +10,8 @@ import { StatusLine, bar } from '../progress.js';
 import { keyValues } from '../render.js';
 import { UserError } from '../../errors.js';
 import type { Metrics } from '../../eval/metrics.js';
+import { writeEvalRecord } from '../../io/catalog.js';
+import { renderHistory } from '../render-history.js';
 
 interface EvalFlags extends DataFlags {
   model?: string;
@@ -19,9 +20,6 @@ interface EvalFlags extends DataFlags {
   batchSize?: number;
   json?: boolean;
 }
-
-/** The fixed seed of `--limit`'s subset, so every model is scored on the same reviews. */
-export const EVAL_SUBSET_SEED = 20110626;
 
 export function registerEval(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -38,19 +36,24 @@ export function registerEval(program: Command, ctx: CliContext): void {
     const dir = await resolveModelDir(ctx.env.modelsDir, flags.model);
     const m = await loadModelDir(backend.tf, dir, flags.layers);
     const data = await loadDataForCli(ctx, flags, ['test'], status);
-    let reviews = data.test;
-    if (reviews.length === 0) throw new UserError('the test data has no reviews', 'Pass --data with labeled test reviews');
-    if (flags.limit !== undefined && flags.limit < reviews.length) {
-      reviews = [...reviews];
-      shuffleInPlace(reviews, mulberry32(EVAL_SUBSET_SEED));
-      reviews = reviews.slice(0, flags.limit);
-    }
+    if (data.test.length === 0) throw new UserError('the test data has no reviews', 'Pass --data with labeled test reviews');
+    const reviews = testSubset(data.test, flags.limit);
     status.note(ctx.chalkErr.dim(`scoring ${reviews.length} reviews with ${m.dir} (${m.metadata.cell})`));
     const r = await evaluateModel(backend.tf, m, reviews, flags.batchSize ?? 256, (done, total) => status.update(`predicting ${bar(done, total)} ${done}/${total}`));
     status.clear();
     m.model.dispose();
     const result = { model: m.dir, cell: m.metadata.cell, data: { ...data.source, reviews: reviews.length }, ...r.metrics, seconds: r.seconds, samplesPerSec: r.samplesPerSec };
-    ctx.io.out.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderEval(result, r.metrics));
+    try {
+      await writeEvalRecord(m.dir, { evaluatedAt: new Date().toISOString(), data: { path: data.source.path, reviews: reviews.length }, metrics: r.metrics, samplesPerSec: r.samplesPerSec });
+    } catch (e) {
+      status.log(ctx.chalkErr.yellow(`warning: could not record the evaluation in ${m.dir} (${(e as Error).message}); \`rnn info\` will not show it`));
+    }
+    const w = m.metadata.weights;
+    ctx.io.out.write(
+      flags.json
+        ? JSON.stringify(result, null, 2) + '\n'
+        : renderEval(result, r.metrics) + '\n' + renderHistory(m.metadata.history, ctx.chalkOut, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined),
+    );
   });
 }
 

@@ -8,7 +8,8 @@ import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
 import { readCsvTexts } from '../../data/csv.js';
 import type { CliContext } from '../context.js';
 import { UserError } from '../../errors.js';
-import { recurrentImpl } from '../options.js';
+import { positiveInt, recurrentImpl } from '../options.js';
+import { explainText, topWords, type Explanation } from '../../explain/index.js';
 import type { ChalkInstance } from 'chalk';
 
 interface PredictFlags {
@@ -16,6 +17,8 @@ interface PredictFlags {
   layers?: RecurrentImpl;
   file?: string;
   textColumn?: string;
+  explain?: boolean;
+  top?: number;
   json?: boolean;
 }
 
@@ -35,6 +38,8 @@ export function registerPredict(program: Command, ctx: CliContext): void {
     .option('--layers <impl>', 'recurrent implementation: fused (default) or stock tfjs-layers', recurrentImpl)
     .option('--file <path>', 'reviews to label: a .txt file (one per line) or a .csv file (see --text-column)')
     .option('--text-column <name>', 'CSV column holding the review (default: review, text, sentence or content)')
+    .option('--explain', "show each word's contribution (occlusion: the change in log-odds without the word), coloured green (positive) to red (negative)")
+    .option('--top <n>', 'with --explain: how many most positive and most negative words to list (default 5)', positiveInt)
     .option('--json', 'one JSON object per review (JSON Lines)')
     .action(async (texts: string[], flags: PredictFlags) => {
       let source: AsyncIterable<string> | string[];
@@ -58,6 +63,15 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       let count = 0;
       const flush = (): void => {
         if (chunk.length === 0) return;
+        if (flags.explain) {
+          for (const text of chunk) {
+            const e = explainText(backend.tf, m, text);
+            ctx.io.out.write(flags.json ? JSON.stringify({ text, ...explanationJson(e) }) + '\n' : renderExplanation(e, ctx.chalkOut, flags.top ?? 5));
+          }
+          count += chunk.length;
+          chunk = [];
+          return;
+        }
         const preds = predictTexts(backend.tf, m, chunk);
         for (let i = 0; i < chunk.length; i++) ctx.io.out.write(flags.json ? JSON.stringify({ text: chunk[i], ...preds[i] }) + '\n' : renderPrediction(chunk[i]!, preds[i]!, ctx.chalkOut));
         count += chunk.length;
@@ -86,4 +100,42 @@ export function renderPrediction(text: string, p: Prediction, c: ChalkInstance):
   if (p.truncatedIds > 0) notes.push(`${p.truncatedIds} ids truncated`);
   const snippet = text.length > 60 ? text.slice(0, 57) + '...' : text;
   return `${label}  ${p.probability.toFixed(4)}  ${JSON.stringify(snippet)}${notes.length ? c.dim(`  (${notes.join(', ')})`) : ''}\n`;
+}
+
+/** --explain --json: the prediction and every word with its contribution. */
+export function explanationJson(e: Explanation): object {
+  return {
+    label: e.label,
+    probability: e.probability,
+    method: e.method,
+    words: e.words.map((w) => ({ word: w.text, tokens: w.tokens, contribution: Number(w.contribution.toFixed(6)), probabilityWithout: w.probabilityWithout, seen: w.seen })),
+  };
+}
+
+function signed(x: number): string {
+  return `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
+}
+
+/** The review with each word coloured by its contribution, then the strongest words each way. */
+export function renderExplanation(e: Explanation, c: ChalkInstance, top: number): string {
+  const max = Math.max(1e-9, ...e.words.map((w) => Math.abs(w.contribution)));
+  const paint = (w: Explanation['words'][number]): string => {
+    if (!w.seen) return c.dim(w.text);
+    const r = w.contribution / max;
+    if (Math.abs(r) < 0.15) return w.text;
+    const col = r > 0 ? c.green : c.red;
+    return Math.abs(r) >= 0.5 ? col.bold(w.text) : col(w.text);
+  };
+  const body = e.words.map((w, i) => e.separators[i] + paint(w)).join('') + e.trailing;
+  const list = (ws: Explanation['words']): string => (ws.length ? ws.map((w) => `${w.tokens.join(' ')} ${signed(w.contribution)}`).join(', ') : '(none)');
+  const label = e.label === 'positive' ? c.green('positive') : c.red('negative');
+  const seen = e.words.filter((w) => w.seen).length;
+  const lines = [`${label}  ${e.probability.toFixed(4)}`, `  ${body.replace(/\n/g, '\n  ')}`];
+  if (seen === 0) lines.push(c.dim("  (no word of this review reached the model: none is in its vocabulary)"));
+  else {
+    lines.push(`  most positive: ${list(topWords(e, 'positive', top))}`);
+    lines.push(`  most negative: ${list(topWords(e, 'negative', top))}`);
+    lines.push(c.dim(`  contribution = change in log-odds when the word is removed; dim words never reached the model`));
+  }
+  return lines.join('\n') + '\n';
 }

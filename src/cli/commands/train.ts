@@ -1,41 +1,63 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import * as path from 'node:path';
-import { loadBackend, PURE_JS_SLOWDOWN } from '../../backend/index.js';
-import { train, resolveTrainOptions, type EpochLog, type TrainOptions } from '../../train/index.js';
-import { summarize, type CellType, type RecurrentImpl } from '../../models/index.js';
-import { fusedKernels } from '../../models/fused.js';
-import { saveModelDir, pointLatest, trainingMetadata } from '../../io/model-dir.js';
+import { loadBackend, PURE_JS_SLOWDOWN, type LoadedBackend } from '../../backend/index.js';
+import type { EpochLog, TrainCallbacks, TrainOptions } from '../../train/index.js';
+import { trainToDir, type RunEnvironment } from '../../train/run.js';
+import { summarize, type CellType } from '../../models/index.js';
+import { pointLatest } from '../../io/model-dir.js';
+import type { DataSourceInfo } from '../../data/index.js';
 import type { CliContext } from '../context.js';
-import { cell, fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl } from '../options.js';
+import { cell } from '../options.js';
+import { addTrainingOptions, trainOptionsFromFlags, type TrainingFlags } from '../train-options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
 import { StatusLine, bar, formatDuration } from '../progress.js';
 import { renderSummary } from '../render-model.js';
 import { packageVersion } from '../version.js';
 import { UserError } from '../../errors.js';
 
-interface TrainFlags extends DataFlags {
+interface TrainFlags extends DataFlags, TrainingFlags {
   cell: CellType;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  validationSplit?: number;
-  seed?: number;
-  limit?: number;
   out?: string;
-  units?: number;
-  embeddingDim?: number;
-  vocabSize?: number;
-  maxlen?: number;
-  padding?: 'pre' | 'post';
-  truncating?: 'pre' | 'post';
-  oovToken?: string;
-  layers?: RecurrentImpl;
   json?: boolean;
 }
 
-function fmt(e: EpochLog): string {
+export function formatEpoch(e: EpochLog, showLr: boolean): string {
   const val = e.val_acc !== undefined ? `  val_loss ${e.val_loss!.toFixed(4)}  val_acc ${e.val_acc.toFixed(4)}` : '';
-  return `epoch ${e.epoch}  loss ${e.loss.toFixed(4)}  acc ${e.acc.toFixed(4)}${val}  ${formatDuration(e.seconds)}  ${e.samplesPerSec.toFixed(1)} samples/s`;
+  const lr = showLr ? `  lr ${Number(e.lr.toPrecision(3))}` : '';
+  return `epoch ${e.epoch}  loss ${e.loss.toFixed(4)}  acc ${e.acc.toFixed(4)}${val}${lr}  ${formatDuration(e.seconds)}  ${e.samplesPerSec.toFixed(1)} samples/s${e.best ? '  *best' : ''}`;
+}
+
+/** Training on pure-JS tfjs works but is slow: say so, and how to fix it. */
+export function warnIfPureJs(ctx: CliContext, status: StatusLine, backend: LoadedBackend): void {
+  if (backend.native) return;
+  const c = ctx.chalkErr;
+  status.log(
+    c.yellow.bold('warning:') +
+      c.yellow(` training on pure-JS tfjs (${backend.nativeError ?? backend.reason}) is ${PURE_JS_SLOWDOWN} than the native backend. Run \`npm run setup-native\`; \`rnn doctor\` says why it is missing.`),
+  );
+}
+
+/** metadata.json's record of the backend and versions of this process. */
+export function runEnvironment(backend: LoadedBackend, source: DataSourceInfo): RunEnvironment {
+  return { source, backend: { name: backend.name, tensorflow: backend.tfVersion }, versions: { rnn: packageVersion(), tfjs: backend.tfjsVersion, node: process.versions.node } };
+}
+
+/** Training progress on stderr: the model summary, a batch status line, a line per epoch (and JSON lines on stdout). */
+export function trainingProgress(ctx: CliContext, status: StatusLine, options: TrainOptions, json: boolean, prefix = ''): TrainCallbacks {
+  const c = ctx.chalkErr;
+  const showLr = options.lrSchedule.kind !== 'constant';
+  return {
+    onStep: (m) => status.note(c.dim(prefix + m)),
+    onModel: (model) => status.log(renderSummary(summarize(model), c)),
+    onBatch: (p) =>
+      status.update(
+        `${prefix}epoch ${p.epoch}/${p.epochs} ${bar(p.batch, p.batches)} ${p.batch}/${p.batches}  loss ${p.loss.toFixed(4)}  acc ${p.acc.toFixed(4)}  ${p.samplesPerSec.toFixed(0)} samples/s  ETA ${formatDuration(p.etaSeconds)}`,
+      ),
+    onEpoch: (e) => {
+      status.log(prefix + formatEpoch(e, showLr));
+      if (json) ctx.io.out.write(JSON.stringify(e) + '\n');
+    },
+  };
 }
 
 export function registerTrain(program: Command, ctx: CliContext): void {
@@ -43,71 +65,36 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .command('train')
     .description('train a SimpleRNN, LSTM or GRU sentiment classifier and save it under models/')
     .requiredOption('--cell <cell>', 'recurrent cell: simplernn, lstm or gru', cell)
-    .option('--epochs <n>', 'passes over the training reviews (default 3)', positiveInt)
-    .option('--batch-size <n>', 'reviews per step (default 64)', positiveInt)
-    .option('--lr <rate>', 'adam learning rate (default 0.001)', positiveFloat)
-    .option('--validation-split <f>', 'share of training reviews held out for validation, like Keras (default 0.2)', fraction)
-    .option('--seed <n>', 'seed for initialization and shuffling (default: random, recorded in metadata.json)', nonNegativeInt)
-    .option('--limit <n>', 'train on the first N reviews of the seeded shuffle', positiveInt)
     .option('--out <dir>', 'model directory (default models/<cell>)')
-    .option('--units <n>', 'recurrent units (default 128)', positiveInt)
-    .option('--embedding-dim <n>', 'embedding size (default 100)', positiveInt)
-    .option('--vocab-size <n>', 'tokenizer num_words and embedding input size (default 10000)', positiveInt)
-    .option('--maxlen <n>', 'pad/truncate reviews to this many ids (default 256)', positiveInt)
-    .addOption(new Option('--padding <side>', "where padding goes (Keras default 'pre')").choices(['pre', 'post']))
-    .addOption(new Option('--truncating <side>', "which end long reviews lose (Keras default 'pre')").choices(['pre', 'post']))
-    .option('--oov-token <token>', 'tokenizer oov_token (default none: unknown words are dropped, as in Keras)')
-    .option('--layers <impl>', 'recurrent implementation: fused (rnn\'s fast forward/backward, default) or stock (tfjs-layers); the saved model is the same', recurrentImpl)
     .option('--json', 'one JSON object per epoch on stdout, then one for the saved model');
-  addDataOptions(cmd).action(async (flags: TrainFlags) => {
-    const c = ctx.chalkErr;
+  addDataOptions(addTrainingOptions(cmd)).action(async (flags: TrainFlags) => {
     const status = new StatusLine(ctx.io.err);
     const backend = await loadBackend(ctx.backend());
-    if (!backend.native) {
-      status.log(
-        c.yellow.bold('warning:') +
-          c.yellow(` training on pure-JS tfjs (${backend.nativeError ?? backend.reason}) is ${PURE_JS_SLOWDOWN} than the native backend. Run \`npm run setup-native\`; \`rnn doctor\` says why it is missing.`),
-      );
-    }
-    const options: TrainOptions = resolveTrainOptions({ ...flags, oovToken: flags.oovToken ?? null });
+    warnIfPureJs(ctx, status, backend);
+    const options = trainOptionsFromFlags(flags, flags.cell);
     const out = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, options.cell));
     if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
       throw new UserError('models/latest is reserved for the pointer to the newest model', 'Pass another --out');
     }
     const data = await loadDataForCli(ctx, flags, ['train'], status);
     if (data.train.length < 2) throw new UserError(`the training data has ${data.train.length} review(s)`, 'Use a dataset with at least two labeled reviews');
-    const result = await train(backend.tf, data.train, options, {
-      onStep: (m) => status.note(c.dim(m)),
-      onModel: (model) => status.log(renderSummary(summarize(model), c)),
-      onBatch: (p) =>
-        status.update(
-          `epoch ${p.epoch}/${p.epochs} ${bar(p.batch, p.batches)} ${p.batch}/${p.batches}  loss ${p.loss.toFixed(4)}  acc ${p.acc.toFixed(4)}  ${p.samplesPerSec.toFixed(0)} samples/s  ETA ${formatDuration(p.etaSeconds)}`,
-        ),
-      onEpoch: (e) => {
-        status.log(fmt(e));
-        if (flags.json) ctx.io.out.write(JSON.stringify(e) + '\n');
-      },
-    });
-    const meta = await saveModelDir(
-      backend.tf,
-      out,
-      result.model,
-      result.tokenizer,
-      trainingMetadata(
-        result,
-        data.source,
-        { name: backend.name, tensorflow: backend.tfVersion, recurrentKernels: options.layers === 'fused' ? fusedKernels(backend.tf) : 'stock tfjs-layers' },
-        { rnn: packageVersion(), tfjs: backend.tfjsVersion, node: process.versions.node },
-      ),
-    );
+    const { result, metadata: meta } = await trainToDir(backend.tf, data.train, options, out, runEnvironment(backend, data.source), trainingProgress(ctx, status, options, flags.json === true));
+    if (result.stoppedEarly) status.log(`early stopping: ${options.monitor} did not improve for ${options.earlyStopping} epoch(s)`);
+    if (result.weightsEpoch !== result.history.length) {
+      const best = result.history[result.weightsEpoch - 1]!;
+      status.log(`restored the weights of epoch ${result.weightsEpoch} (best ${options.monitor} ${best[options.monitor]!.toFixed(4)}); the last epoch's model is in ${path.join(out, 'last')}`);
+    }
     await pointLatest(ctx.env.modelsDir, out);
     result.model.dispose();
     const last = result.history.at(-1);
     if (flags.json) {
-      ctx.io.out.write(JSON.stringify({ saved: out, cell: meta.cell, params: meta.params, final: last, samplesPerSec: meta.samplesPerSec, seed: options.seed }) + '\n');
+      const kept = result.history[result.weightsEpoch - 1];
+      ctx.io.out.write(JSON.stringify({ saved: out, cell: meta.cell, params: meta.params, epoch: result.weightsEpoch, bestEpoch: result.bestEpoch, final: kept, last, stoppedEarly: result.stoppedEarly, samplesPerSec: meta.samplesPerSec, seed: options.seed }) + '\n');
     } else {
-      const val = last?.val_acc !== undefined ? `, val_acc ${last.val_acc.toFixed(4)}` : '';
-      ctx.io.out.write(`saved ${options.cell} model to ${out} (acc ${last?.acc.toFixed(4)}${val}, ${meta.samplesPerSec.toFixed(1)} samples/s, seed ${options.seed})\n`);
+      const kept = result.history[result.weightsEpoch - 1];
+      const val = kept?.val_acc !== undefined ? `, val_acc ${kept.val_acc.toFixed(4)}` : '';
+      const which = result.weightsEpoch === result.history.length ? '' : ` (epoch ${result.weightsEpoch} of ${result.history.length})`;
+      ctx.io.out.write(`saved ${options.cell} model${which} to ${out} (acc ${kept?.acc.toFixed(4)}${val}, ${meta.samplesPerSec.toFixed(1)} samples/s, seed ${options.seed})\n`);
     }
   });
 }

@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import type { ChalkInstance } from 'chalk';
+import * as path from 'node:path';
+import { listModels, readModelInfo, type ModelInfo, type ModelListing } from '../../io/catalog.js';
+import { resolveModelDir } from '../../io/model-dir.js';
+import { describeSchedule } from '../../train/control.js';
+import type { CliContext } from '../context.js';
+import { keyValues } from '../render.js';
+import { renderHistory } from '../render-history.js';
+import { formatDuration, megabytes } from '../progress.js';
+
+export function registerInfo(program: Command, ctx: CliContext): void {
+  program
+    .command('info')
+    .description('summarize a saved model: cell, parameters, data, training history, test metrics')
+    .option('--model <dir>', 'model directory (default models/latest)')
+    .option('--json', 'print metadata, last evaluation and files as JSON')
+    .action(async (flags: { model?: string; json?: boolean }) => {
+      const info = await readModelInfo(await resolveModelDir(ctx.env.modelsDir, flags.model));
+      ctx.io.out.write(flags.json ? JSON.stringify(info, null, 2) + '\n' : renderInfo(info, ctx.chalkOut));
+    });
+  program
+    .command('list')
+    .description('list the saved models under models/ (newest first; * marks models/latest)')
+    .option('--json', 'print the list as JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const rows = await listModels(ctx.env.modelsDir);
+      if (flags.json) {
+        ctx.io.out.write(JSON.stringify(rows.map(listingJson), null, 2) + '\n');
+        return;
+      }
+      if (rows.length === 0) {
+        ctx.io.err.write(`no models in ${ctx.env.modelsDir}; train one with \`rnn train --cell lstm\`\n`);
+        return;
+      }
+      ctx.io.out.write(renderList(rows, ctx.chalkOut));
+    });
+}
+
+const pct = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '-' : `${(v * 100).toFixed(2)}%`);
+const count = (n: number): string => n.toLocaleString('en-US');
+
+function bestEpoch(info: ModelInfo): number {
+  const m = info.metadata;
+  return m.weights?.epoch ?? m.history.length;
+}
+
+export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
+  const m = info.metadata;
+  const h = m.hyperParameters;
+  const w = m.weights;
+  const kept = m.history[bestEpoch(info) - 1];
+  const rows: [string, string][] = [
+    ['model', info.dir],
+    ['cell', `${m.cell}, ${h.units} units · ${count(m.params.total)} parameters`],
+    ['trained', `${m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · ${m.history.length} epoch(s) · ${formatDuration(m.timings.secondsPerEpoch)}/epoch · ${m.samplesPerSec.toFixed(0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`],
+    ['weights', w ? `epoch ${w.epoch} (best by ${w.monitor}: epoch ${w.bestEpoch}${w.stoppedEarly ? ', stopped early' : ''})${kept?.val_acc !== undefined ? ` · val_acc ${pct(kept.val_acc)}` : ''}` : `last epoch`],
+    ['data', `${m.dataset.path} · ${count(m.dataset.trainReviews)} training / ${count(m.dataset.validationReviews)} validation reviews · ${pct(m.dataset.truncatedShare)} truncated at ${h.maxlen}`],
+    ['preprocessing', `Keras Tokenizer num_words ${h.vocabSize}${h.oovToken ? `, oov ${h.oovToken}` : ''} · maxlen ${h.maxlen}, padding ${h.padding}, truncating ${h.truncating}`],
+    ['training', `batch ${h.batchSize}, adam lr ${h.lr} (${describeSchedule(h.lrSchedule ?? { kind: 'constant' })}), validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}`],
+  ];
+  const e = info.evaluation;
+  if (e) {
+    rows.push(['test', `accuracy ${pct(e.metrics.accuracy)} · F1 ${pct(e.metrics.f1)} · ROC-AUC ${Number.isNaN(e.metrics.rocAuc) || e.metrics.rocAuc === null ? 'n/a' : e.metrics.rocAuc.toFixed(4)} (${count(e.data.reviews)} reviews, ${e.evaluatedAt.slice(0, 10)})`]);
+  } else {
+    rows.push(['test', c.dim('not evaluated yet (run `rnn eval`)')]);
+  }
+  const files = info.files.map((f) => `${f.name} (${f.bytes >= 1e5 ? megabytes(f.bytes) : `${count(f.bytes)} B`})`);
+  if (info.lastCheckpoint) files.push(`${path.basename(info.lastCheckpoint)}/ (last epoch)`);
+  rows.push(['files', files.join(', ')]);
+  return keyValues(rows) + '\n' + renderHistory(m.history, c, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined);
+}
+
+function listingJson(r: ModelListing): object {
+  const m = r.info?.metadata;
+  return {
+    name: r.name,
+    dir: r.dir,
+    latest: r.latest,
+    ...(r.error ? { error: r.error } : {}),
+    ...(m
+      ? {
+          cell: m.cell,
+          params: m.params.total,
+          epochs: m.history.length,
+          weightsEpoch: m.weights?.epoch ?? m.history.length,
+          valAcc: m.history[(m.weights?.epoch ?? m.history.length) - 1]?.val_acc ?? null,
+          testAcc: r.info?.evaluation?.metrics.accuracy ?? null,
+          createdAt: m.createdAt,
+        }
+      : {}),
+  };
+}
+
+export function renderList(rows: ModelListing[], c: ChalkInstance): string {
+  const head = ['NAME', 'CELL', 'PARAMS', 'EPOCHS', 'VAL ACC', 'TEST ACC', 'CREATED'];
+  const cells = (r: ModelListing): string[] | undefined => {
+    const m = r.info?.metadata;
+    if (!m) return undefined;
+    const kept = m.weights?.epoch ?? m.history.length;
+    return [
+      r.name + (r.latest ? ' *' : ''),
+      m.cell,
+      count(m.params.total),
+      kept === m.history.length ? String(m.history.length) : `${kept} of ${m.history.length}`,
+      pct(m.history[kept - 1]?.val_acc),
+      pct(r.info?.evaluation?.metrics.accuracy),
+      m.createdAt.slice(0, 16).replace('T', ' '),
+    ];
+  };
+  const body = rows.map((r) => ({ r, cols: cells(r) }));
+  const names = rows.map((r) => r.name + (r.latest ? ' *' : ''));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 0 ? b.r.name.length + (b.r.latest ? 2 : 0) : (b.cols?.[i]?.length ?? 0)))));
+  const line = (r: string[]): string => r.map((v, i) => (i >= 2 && i <= 5 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  return (
+    [
+      c.bold(line(head)),
+      ...body.map((b, i) => (b.cols ? line(b.cols) : `${names[i]!.padEnd(widths[0]!)}  ${c.red(`unreadable: ${b.r.error}`)}`)),
+    ].join('\n') + '\n'
+  );
+}

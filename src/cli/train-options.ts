@@ -1,0 +1,58 @@
+/** The training flags `rnn train` and `rnn compare` share, and how they become {@link TrainOptions}. */
+import { Option, type Command } from 'commander';
+import { resolveTrainOptions, type TrainOptions } from '../train/index.js';
+import type { CellType, RecurrentImpl } from '../models/index.js';
+import type { LrSchedule, Monitor } from '../train/control.js';
+import { UserError } from '../errors.js';
+import { fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl, monitor, lrSchedule } from './options.js';
+
+export interface TrainingFlags {
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  validationSplit?: number;
+  seed?: number;
+  limit?: number;
+  units?: number;
+  embeddingDim?: number;
+  vocabSize?: number;
+  maxlen?: number;
+  padding?: 'pre' | 'post';
+  truncating?: 'pre' | 'post';
+  oovToken?: string;
+  layers?: RecurrentImpl;
+  monitor?: Monitor;
+  restoreBest: boolean;
+  earlyStopping?: number;
+  lrSchedule?: LrSchedule;
+}
+
+export function addTrainingOptions(cmd: Command): Command {
+  return cmd
+    .option('--epochs <n>', 'passes over the training reviews (default 3)', positiveInt)
+    .option('--batch-size <n>', 'reviews per step (default 64)', positiveInt)
+    .option('--lr <rate>', 'adam learning rate (default 0.001)', positiveFloat)
+    .option('--validation-split <f>', 'share of training reviews held out for validation, like Keras (default 0.2)', fraction)
+    .option('--seed <n>', 'seed for initialization and shuffling (default: random, recorded in metadata.json)', nonNegativeInt)
+    .option('--limit <n>', 'train on the first N reviews of the seeded shuffle', positiveInt)
+    .option('--units <n>', 'recurrent units (default 128)', positiveInt)
+    .option('--embedding-dim <n>', 'embedding size (default 100)', positiveInt)
+    .option('--vocab-size <n>', 'tokenizer num_words and embedding input size (default 10000)', positiveInt)
+    .option('--maxlen <n>', 'pad/truncate reviews to this many ids (default 256)', positiveInt)
+    .addOption(new Option('--padding <side>', "where padding goes (Keras default 'pre')").choices(['pre', 'post']))
+    .addOption(new Option('--truncating <side>', "which end long reviews lose (Keras default 'pre')").choices(['pre', 'post']))
+    .option('--oov-token <token>', 'tokenizer oov_token (default none: unknown words are dropped, as in Keras)')
+    .option('--layers <impl>', "recurrent implementation: fused (rnn's fast forward/backward, default) or stock (tfjs-layers); the saved model is the same", recurrentImpl)
+    .option('--monitor <metric>', 'epoch metric that picks the best epoch: val_acc (default), val_loss, acc or loss', monitor)
+    .option('--no-restore-best', "keep the last epoch's weights, not the best epoch's")
+    .option('--early-stopping <patience>', 'stop after this many epochs without improvement of --monitor', positiveInt)
+    .option('--lr-schedule <spec>', 'learning rate per epoch: constant (default), plateau[:FACTOR[:PATIENCE]] (default 0.5:1), exponential[:GAMMA] (default 0.5) or cosine', lrSchedule);
+}
+
+/** TrainOptions for one cell; flag combinations commander cannot check are UserErrors here. */
+export function trainOptionsFromFlags(flags: TrainingFlags, cell: CellType): TrainOptions {
+  if (flags.monitor?.startsWith('val_') && flags.validationSplit === 0) {
+    throw new UserError(`--monitor ${flags.monitor} needs validation reviews, but --validation-split is 0`, 'Pass --monitor acc or loss, or a --validation-split above 0');
+  }
+  return resolveTrainOptions({ ...flags, cell, oovToken: flags.oovToken ?? null });
+}

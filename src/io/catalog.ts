@@ -1,0 +1,138 @@
+/**
+ * Saved models without loading tfjs: what `rnn info` and `rnn list` show. Reads metadata.json and the
+ * last evaluation (`eval.json`, written by `rnn eval`).
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors.js';
+import { writeJsonAtomic } from '../util/fs.js';
+import type { Metrics } from '../eval/metrics.js';
+import { HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
+
+export const EVAL_RECORD = 'eval.json';
+
+/** eval.json: the last `rnn eval` of a model. */
+export interface EvalRecord {
+  evaluatedAt: string;
+  /** Where the test reviews came from and how many were scored. */
+  data: { path: string; reviews: number };
+  metrics: Metrics;
+  samplesPerSec: number;
+}
+
+/** Records an evaluation beside the model (atomically). */
+export async function writeEvalRecord(dir: string, record: EvalRecord): Promise<void> {
+  await writeJsonAtomic(path.join(dir, EVAL_RECORD), record);
+}
+
+/** A saved model as `rnn info` describes it. */
+export interface ModelInfo {
+  dir: string;
+  metadata: ModelMetadata;
+  evaluation?: EvalRecord;
+  files: { name: string; bytes: number }[];
+  /** Paths of extra artifacts present: the learning curves and the last-epoch checkpoint. */
+  historySvg?: string;
+  lastCheckpoint?: string;
+}
+
+async function readJson<T>(file: string, fix: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new UserError(code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${(e as Error).message}`, fix);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON (${(e as Error).message})`, fix);
+  }
+}
+
+export async function readModelInfo(dir: string): Promise<ModelInfo> {
+  const abs = path.resolve(dir);
+  const st = await fsp.stat(abs).catch(() => undefined);
+  if (!st?.isDirectory()) throw new UserError(`model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
+  const fix = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
+  const metadata = await readJson<ModelMetadata>(path.join(abs, 'metadata.json'), fix);
+  if (metadata.formatVersion !== METADATA_FORMAT_VERSION || typeof metadata.cell !== 'string' || !Array.isArray(metadata.history)) {
+    throw new UserError(`${path.join(abs, 'metadata.json')} is not an rnn metadata file of format version ${METADATA_FORMAT_VERSION}`, fix);
+  }
+  let evaluation: EvalRecord | undefined;
+  try {
+    evaluation = JSON.parse(await fsp.readFile(path.join(abs, EVAL_RECORD), 'utf8')) as EvalRecord;
+  } catch {
+    evaluation = undefined; // never evaluated (or the record is unreadable): info shows no test metrics
+  }
+  const files: ModelInfo['files'] = [];
+  for (const name of (await fsp.readdir(abs)).sort()) {
+    const s = await fsp.stat(path.join(abs, name));
+    if (s.isFile()) files.push({ name, bytes: s.size });
+  }
+  const has = async (p: string): Promise<string | undefined> => ((await fsp.stat(p).catch(() => undefined)) ? p : undefined);
+  return {
+    dir: abs,
+    metadata,
+    evaluation,
+    files,
+    historySvg: await has(path.join(abs, HISTORY_SVG)),
+    lastCheckpoint: await has(path.join(abs, LAST_CHECKPOINT, 'metadata.json')).then((p) => p && path.dirname(p)),
+  };
+}
+
+/** One row of `rnn list`. */
+export interface ModelListing {
+  /** Path relative to the models directory. */
+  name: string;
+  dir: string;
+  /** True for the model `models/latest` points at. */
+  latest: boolean;
+  info?: ModelInfo;
+  /** Why the directory could not be read as a model. */
+  error?: string;
+}
+
+/**
+ * Model directories under `modelsDir` (two levels deep, so `models/compare/lstm` is found), newest first.
+ * `last/` checkpoints and temporary directories are skipped; broken models are listed with their error.
+ */
+export async function listModels(modelsDir: string): Promise<ModelListing[]> {
+  const root = path.resolve(modelsDir);
+  let latest: string | undefined;
+  try {
+    latest = path.resolve(root, await fsp.readlink(path.join(root, 'latest')));
+  } catch {
+    latest = undefined;
+  }
+  const found: ModelListing[] = [];
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isDirectory() || e.name.startsWith('.') || e.name === LAST_CHECKPOINT) continue;
+      const sub = path.join(dir, e.name);
+      const hasMeta = await fsp.stat(path.join(sub, 'metadata.json')).then(
+        () => true,
+        () => false,
+      );
+      const hasModel = await fsp.stat(path.join(sub, 'model.json')).then(
+        () => true,
+        () => false,
+      );
+      if (hasMeta || hasModel) {
+        const row: ModelListing = { name: path.relative(root, sub), dir: sub, latest: sub === latest };
+        try {
+          row.info = await readModelInfo(sub);
+        } catch (err) {
+          row.error = (err as Error).message;
+        }
+        found.push(row);
+      } else if (depth < 2) {
+        await visit(sub, depth + 1);
+      }
+    }
+  };
+  await visit(root, 1);
+  return found.sort((a, b) => (b.info?.metadata.createdAt ?? '').localeCompare(a.info?.metadata.createdAt ?? '') || a.name.localeCompare(b.name));
+}

@@ -1,0 +1,111 @@
+/**
+ * Training control without tfjs: which epoch is best (the weights `rnn train` keeps), when to stop early,
+ * and the learning rate of each epoch. Pure, so the rules are tested on plain numbers.
+ */
+
+/** The epoch metric that decides which weights are best. */
+export const MONITORS = ['val_acc', 'val_loss', 'acc', 'loss'] as const;
+export type Monitor = (typeof MONITORS)[number];
+
+/** Learning-rate schedules (per epoch). */
+export type LrSchedule =
+  | { kind: 'constant' }
+  /** Keras ReduceLROnPlateau: multiply by `factor` after `patience` epochs without improvement, not below `minLr`. */
+  | { kind: 'plateau'; factor: number; patience: number; minLr: number }
+  /** lr · gamma^(epoch-1). */
+  | { kind: 'exponential'; gamma: number }
+  /** Cosine decay from lr (first epoch) towards `minLr` (reached after the last epoch). */
+  | { kind: 'cosine'; minLr: number };
+
+export const LR_SCHEDULE_DEFAULTS = {
+  plateau: { factor: 0.5, patience: 1, minLr: 1e-6 },
+  exponential: { gamma: 0.5 },
+  cosine: { minLr: 0 },
+} as const;
+
+/** `constant`, `plateau[:FACTOR[:PATIENCE]]`, `exponential[:GAMMA]` or `cosine`, as written on the command line. */
+export function describeSchedule(s: LrSchedule): string {
+  switch (s.kind) {
+    case 'constant':
+      return 'constant';
+    case 'plateau':
+      return `plateau:${s.factor}:${s.patience}`;
+    case 'exponential':
+      return `exponential:${s.gamma}`;
+    case 'cosine':
+      return 'cosine';
+  }
+}
+
+/** Whether larger is better for a monitored metric. */
+export function higherIsBetter(m: Monitor): boolean {
+  return m === 'val_acc' || m === 'acc';
+}
+
+/**
+ * Tracks the best value of the monitored metric: `update` returns true when the epoch improves on the
+ * best so far (the first epoch always does), and counts the epochs since the last improvement.
+ */
+export class BestTracker {
+  best: number | undefined;
+  bestEpoch = 0;
+  /** Epochs since the last improvement. */
+  wait = 0;
+
+  constructor(readonly monitor: Monitor) {}
+
+  update(epoch: number, value: number): boolean {
+    const better = this.best === undefined || (higherIsBetter(this.monitor) ? value > this.best : value < this.best);
+    if (better && Number.isFinite(value)) {
+      this.best = value;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      return true;
+    }
+    this.wait++;
+    return false;
+  }
+}
+
+/** Learning rate for each epoch: `lrFor(epoch)` before the epoch, `afterEpoch(improved)` after it. */
+export class LrScheduler {
+  private current: number;
+  private wait = 0;
+
+  constructor(
+    private readonly schedule: LrSchedule,
+    private readonly base: number,
+    private readonly epochs: number,
+  ) {
+    this.current = base;
+  }
+
+  /** The rate for epoch `epoch` (1-based). */
+  lrFor(epoch: number): number {
+    const s = this.schedule;
+    switch (s.kind) {
+      case 'constant':
+      case 'plateau':
+        return this.current;
+      case 'exponential':
+        return this.base * s.gamma ** (epoch - 1);
+      case 'cosine':
+        return s.minLr + ((this.base - s.minLr) * (1 + Math.cos((Math.PI * (epoch - 1)) / this.epochs))) / 2;
+    }
+  }
+
+  /** Reports whether the finished epoch improved the monitored metric (only `plateau` uses it). */
+  afterEpoch(improved: boolean): void {
+    const s = this.schedule;
+    if (s.kind !== 'plateau') return;
+    if (improved) {
+      this.wait = 0;
+      return;
+    }
+    this.wait++;
+    if (this.wait >= s.patience) {
+      this.current = Math.max(s.minLr, this.current * s.factor);
+      this.wait = 0;
+    }
+  }
+}

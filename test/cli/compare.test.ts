@@ -1,0 +1,93 @@
+/**
+ * `rnn compare` and `rnn predict --explain` through the real CLI on real IMDB reviews (small settings; the
+ * full-size run is in the README).
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { runCli, tempDir, IMDB_TARBALL, REQUIRE_NATIVE } from '../helpers.js';
+import { loadBackend } from '../../src/backend/index.js';
+import { compareMarkdown } from '../../src/compare/index.js';
+
+let native = false;
+let work = '';
+let env: NodeJS.ProcessEnv = {};
+before(async () => {
+  native = (await loadBackend({ requireNative: REQUIRE_NATIVE })).native;
+  work = await tempDir('rnn-compare-');
+  env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
+});
+
+const args = ['compare', '--cells', 'simplernn,gru', '--limit', '1500', '--maxlen', '40', '--epochs', '2', '--test-limit', '400', '--seed', '3'];
+
+test('rnn compare trains each cell on the same split, scores the same test reviews, writes report.json and report.md', async (t) => {
+  if (!native) return t.skip('the native backend is needed to train');
+  const r = await runCli([...args, '--json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const dir = path.join(work, 'models', 'compare');
+  assert.deepEqual(report.files, { json: path.join(dir, 'report.json'), markdown: path.join(dir, 'report.md') });
+  assert.deepEqual(JSON.parse(await fsp.readFile(report.files.json, 'utf8')), report);
+  assert.equal(await fsp.readFile(report.files.markdown, 'utf8'), compareMarkdown(report));
+  assert.deepEqual(report.data, { path: IMDB_TARBALL, trainReviews: 1200, validationReviews: 300, testReviews: 400 });
+  assert.equal(report.options.seed, 3);
+  assert.deepEqual(report.rows.map((x: { cell: string }) => x.cell), ['simplernn', 'gru']);
+  for (const row of report.rows) {
+    assert.equal(row.dir, path.join(dir, row.cell));
+    assert.equal(row.epochs, 2);
+    assert.equal(row.history.length, 2);
+    const best = Math.max(...row.history.map((e: { val_acc: number }) => e.val_acc));
+    assert.equal(row.bestValAcc, best);
+    assert.equal(row.weightsEpoch, row.bestValEpoch, 'the best epoch by val_acc is the one saved and scored');
+    assert.equal(row.test.count, 400);
+    assert.deepEqual(row.byLength.map((b: { min: number; max: number | null }) => [b.min, b.max]), [[0, 20], [21, 40], [41, 80], [81, null]]);
+    assert.equal(row.byLength.reduce((s: number, b: { count: number }) => s + b.count, 0), 400);
+    // The saved model, re-evaluated by rnn eval on the same subset, gives the same accuracy.
+    const ev = await runCli(['eval', '--model', row.dir, '--limit', '400', '--json'], { env });
+    assert.equal(ev.code, 0, ev.stderr);
+    assert.equal(JSON.parse(ev.stdout).accuracy, row.test.accuracy);
+  }
+  // The gated cell beats chance on held-out reviews even at this size.
+  assert.ok(report.rows[1].test.accuracy > 0.6, `gru ${report.rows[1].test.accuracy}`);
+
+  const table = await runCli(['list'], { env });
+  assert.match(table.stdout, /\ncompare\/gru +gru /);
+  assert.match(table.stdout, /\ncompare\/simplernn +simplernn /);
+});
+
+test('rnn compare prints a table, and --markdown the report', async (t) => {
+  if (!native) return t.skip('the native backend is needed to train');
+  const out = path.join(work, 'cmp2');
+  const r = await runCli([...args, '--cells', 'simplernn', '--epochs', '1', '--out', out], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.match(lines[0]!, /^1,200 training \/ 300 validation \/ 400 test reviews · 1 epochs, batch 64, maxlen 40, seed 3 · best epoch by val_acc kept$/);
+  assert.match(lines[2]!, /^cell +params +train time +samples\/s +best val acc +saved +test acc +F1 +ROC-AUC$/);
+  assert.match(lines[3]!, /^simplernn +1,029,441 +\d+s +\d+ +\d+\.\d% \(1\) +1 of 1 +\d+\.\d% +\d+\.\d% +0\.\d{3}$/);
+  assert.match(lines[5]!, /^test accuracy by length +≤ 20 words \(\d+\) +21–40 words \(\d+\) +41–80 words \(\d+\) +> 80 words \(\d+\)$/);
+  assert.equal(lines.at(-2), `reports: ${path.join(out, 'report.md')}, ${path.join(out, 'report.json')}`);
+  const md = await runCli([...args, '--cells', 'simplernn', '--epochs', '1', '--out', out, '--markdown'], { env });
+  assert.equal(md.stdout, await fsp.readFile(path.join(out, 'report.md'), 'utf8'));
+});
+
+test('rnn predict --explain: JSON words with contributions; the terminal form lists the strongest words', async (t) => {
+  if (!native) return t.skip('needs the GRU trained by rnn compare above');
+  const model = path.join(work, 'models', 'compare', 'gru');
+  const text = 'A wonderful, moving film. The acting was great!';
+  const j = await runCli(['predict', '--model', model, '--explain', '--json', text], { env });
+  assert.equal(j.code, 0, j.stderr);
+  const e = JSON.parse(j.stdout);
+  assert.equal(e.text, text);
+  assert.equal(e.method, 'occlusion');
+  assert.deepEqual(e.words.map((w: { word: string }) => w.word), ['A', 'wonderful,', 'moving', 'film.', 'The', 'acting', 'was', 'great!']);
+  assert.deepEqual(e.words[1].tokens, ['wonderful']);
+  const plain = await runCli(['predict', '--model', model, '--json', text], { env });
+  assert.equal(e.probability, JSON.parse(plain.stdout).probability, 'same probability as predict without --explain');
+  const h = await runCli(['predict', '--model', model, '--explain', '--top', '2', text, '!!! ???'], { env });
+  assert.equal(h.code, 0, h.stderr);
+  const [first, second] = h.stdout.split(/\n(?=positive|negative)/);
+  assert.match(first!, /^(positive|negative)  0\.\d{4}\n  A wonderful, moving film\. The acting was great!\n  most positive: .*\n  most negative: .*\n  contribution = change in log-odds when the word is removed; dim words never reached the model$/);
+  assert.equal((first!.match(/most positive: (.*)\n/)![1]!.match(/[+−]\d+\.\d\d/g) ?? []).length <= 2, true, '--top 2');
+  assert.match(second!, /^(positive|negative)  0\.\d{4}\n  !!! \?\?\?\n  \(no word of this review reached the model: none is in its vocabulary\)\n$/);
+});

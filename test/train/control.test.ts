@@ -1,0 +1,43 @@
+/** Best-epoch tracking, early-stopping patience and learning-rate schedules on plain numbers. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BestTracker, LrScheduler, describeSchedule, type LrSchedule, type Monitor } from '../../src/train/control.js';
+
+const trackerCases: Array<{ monitor: Monitor; values: number[]; improved: boolean[]; bestEpoch: number; wait: number }> = [
+  // SimpleRNN-like collapse measured by Keras in the issue: 74.3% → 79.7% → 52.3% validation accuracy.
+  { monitor: 'val_acc', values: [0.743, 0.797, 0.523], improved: [true, true, false], bestEpoch: 2, wait: 1 },
+  { monitor: 'val_loss', values: [0.5, 0.4, 0.45, 0.41], improved: [true, true, false, false], bestEpoch: 2, wait: 2 },
+  { monitor: 'loss', values: [0.7, 0.7, 0.6], improved: [true, false, true], bestEpoch: 3, wait: 0 },
+  { monitor: 'acc', values: [0.5, 0.6, 0.6], improved: [true, true, false], bestEpoch: 2, wait: 1 },
+  { monitor: 'val_loss', values: [Number.NaN, 0.9], improved: [false, true], bestEpoch: 2, wait: 0 },
+];
+for (const c of trackerCases) {
+  test(`BestTracker(${c.monitor}) over ${c.values.join(', ')}`, () => {
+    const t = new BestTracker(c.monitor);
+    assert.deepEqual(c.values.map((v, i) => t.update(i + 1, v)), c.improved);
+    assert.equal(t.bestEpoch, c.bestEpoch);
+    assert.equal(t.wait, c.wait);
+  });
+}
+
+const scheduleCases: Array<{ schedule: LrSchedule; spec: string; improved: boolean[]; lrs: number[] }> = [
+  { schedule: { kind: 'constant' }, spec: 'constant', improved: [true, false, false], lrs: [1e-3, 1e-3, 1e-3] },
+  { schedule: { kind: 'exponential', gamma: 0.5 }, spec: 'exponential:0.5', improved: [true, true, true], lrs: [1e-3, 5e-4, 2.5e-4] },
+  { schedule: { kind: 'cosine', minLr: 0 }, spec: 'cosine', improved: [true, true, true, true], lrs: [1e-3, 0.00085355339, 0.0005, 0.00014644661] },
+  // Keras ReduceLROnPlateau(factor=0.5, patience=1): the rate halves after each epoch without improvement.
+  { schedule: { kind: 'plateau', factor: 0.5, patience: 1, minLr: 1e-6 }, spec: 'plateau:0.5:1', improved: [true, false, true, false, false], lrs: [1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4] },
+  { schedule: { kind: 'plateau', factor: 0.1, patience: 2, minLr: 1e-6 }, spec: 'plateau:0.1:2', improved: [true, false, false, false, false, false], lrs: [1e-3, 1e-3, 1e-3, 1e-4, 1e-4, 1e-5] },
+  { schedule: { kind: 'plateau', factor: 0.1, patience: 1, minLr: 1e-6 }, spec: 'plateau:0.1:1', improved: [false, false, false, false], lrs: [1e-3, 1e-4, 1e-5, 1e-6] },
+];
+for (const c of scheduleCases) {
+  test(`LrScheduler ${c.spec}`, () => {
+    const s = new LrScheduler(c.schedule, 1e-3, c.lrs.length);
+    const got: number[] = [];
+    c.improved.forEach((imp, i) => {
+      got.push(s.lrFor(i + 1));
+      s.afterEpoch(imp);
+    });
+    got.forEach((v, i) => assert.ok(Math.abs(v - c.lrs[i]!) < 1e-11, `epoch ${i + 1}: ${v} vs ${c.lrs[i]}`));
+    assert.equal(describeSchedule(c.schedule), c.spec);
+  });
+}
