@@ -25,6 +25,11 @@ Examples:
   $ rnn eval                        score models/latest on the test split
   $ rnn predict "A moving, beautifully acted film."
   $ cat reviews.txt | rnn predict --json
+  $ rnn predict --explain "Not bad at all."   which words pushed the score, and how far
+  $ rnn compare --limit 5000 --epochs 2       SimpleRNN vs LSTM vs GRU on one split, one table
+  $ rnn train --cell lstm --epochs 10 --early-stopping 2 --lr-schedule plateau
+  $ rnn info                        what models/latest is, how it was trained, how it scored
+  $ rnn list                        every model under models/
   $ rnn data --data reviews.csv     dataset statistics
   $ rnn doctor                      which TensorFlow backend runs, and why
   $ rnn doctor --json               the same as JSON
