@@ -25,24 +25,35 @@ const OFFLINE_FIX = 'Pass --data with an aclImdb directory, aclImdb_v1.tar.gz or
  * download never becomes the cached file: it is written to a temporary sibling and renamed only
  * when its size matches Content-Length.
  */
-export async function cachedDownload(url: string, cacheDir: string, onProgress?: DownloadProgress): Promise<{ file: string; meta: CachedDownload; fromCache: boolean }> {
+export async function cachedDownload(
+  url: string,
+  cacheDir: string,
+  onProgress?: DownloadProgress,
+  expectedBytes?: number,
+): Promise<{ file: string; meta: CachedDownload; fromCache: boolean }> {
   const name = path.basename(new URL(url).pathname) || 'download';
   const file = path.join(cacheDir, name);
   const sidecar = `${file}.source.json`;
   const meta = await readJsonIfExists<CachedDownload>(sidecar);
   if (meta && meta.url === url) {
     const st = await fsp.stat(file).catch(() => undefined);
-    if (st && st.size === meta.bytes) return { file, meta, fromCache: true };
+    if (st && st.size === meta.bytes && (expectedBytes === undefined || st.size === expectedBytes)) return { file, meta, fromCache: true };
   }
   await fsp.mkdir(cacheDir, { recursive: true });
-  const got = await download(url, file, onProgress);
+  const got = await download(url, file, onProgress, expectedBytes);
   const fresh: CachedDownload = { url, bytes: got.bytes, sha256: got.sha256, downloadedAt: new Date().toISOString() };
   await writeJsonAtomic(sidecar, fresh);
   return { file, meta: fresh, fromCache: false };
 }
 
-/** Downloads `url` to `dest` atomically; follows redirects; checks status and Content-Length. */
-export async function download(url: string, dest: string, onProgress?: DownloadProgress): Promise<{ bytes: number; sha256: string }> {
+/** Forgets a cached download (the file and its record), e.g. when its contents failed verification. */
+export async function discardCached(file: string): Promise<void> {
+  await fsp.rm(file, { force: true });
+  await fsp.rm(`${file}.source.json`, { force: true });
+}
+
+/** Downloads `url` to `dest` atomically; follows redirects; checks status, Content-Length and (if known) the expected size. */
+export async function download(url: string, dest: string, onProgress?: DownloadProgress, expectedBytes?: number): Promise<{ bytes: number; sha256: string }> {
   let res: Response;
   try {
     res = await fetch(url, { redirect: 'follow' });
@@ -74,6 +85,13 @@ export async function download(url: string, dest: string, onProgress?: DownloadP
   if (total !== undefined && received !== total) {
     await fsp.rm(tmp, { force: true });
     throw new UserError(`download of ${url} is incomplete: got ${received} of ${total} bytes`, 'Run the command again; the partial file was discarded');
+  }
+  if (expectedBytes !== undefined && received !== expectedBytes) {
+    await fsp.rm(tmp, { force: true });
+    throw new UserError(
+      `download of ${url} has ${received.toLocaleString('en-US')} bytes, but the official file has ${expectedBytes.toLocaleString('en-US')}`,
+      'Run the command again (the file was discarded), or pass --data with a copy you trust',
+    );
   }
   await fsp.rename(tmp, dest);
   return { bytes: received, sha256: hash.digest('hex') };

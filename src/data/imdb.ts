@@ -34,15 +34,42 @@ function finish(raws: Raw[], what: string, splits: readonly Split[]): Pick<Loade
   return out;
 }
 
-/** Streams reviews out of an aclImdb tarball without unpacking it (no entry can be written anywhere). */
+/** Why an archive entry is unsafe to unpack (absolute path, `..`, or a link pointing outside), or undefined. */
+export function unsafeEntry(entryPath: string, type: string, linkpath?: string): string | undefined {
+  const escapes = (p: string, base: string): boolean => {
+    if (p.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(p)) return true;
+    const parts = path.posix.normalize(path.posix.join(base, p.replace(/\\/g, '/'))).split('/');
+    return parts[0] === '..';
+  };
+  if (entryPath.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(entryPath)) return `${entryPath} has an absolute path`;
+  if (entryPath.replace(/\\/g, '/').split('/').includes('..')) return `${entryPath} has a .. path segment`;
+  if ((type === 'SymbolicLink' || type === 'Link') && linkpath !== undefined) {
+    const base = type === 'SymbolicLink' ? path.posix.dirname(entryPath) : '.';
+    if (escapes(linkpath, base)) return `${entryPath} is a link to ${linkpath}, outside the archive`;
+  }
+  return undefined;
+}
+
+/**
+ * Streams reviews out of an aclImdb tarball without unpacking it, so no entry is ever written anywhere;
+ * an archive with an unsafe entry (absolute path, `..`, a link pointing outside) is still rejected, as a
+ * sign it is not the dataset.
+ */
 export async function readImdbTarball(file: string, splits: readonly Split[]): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; bytes: number }> {
   const raws: Raw[] = [];
   const hash = createHash('sha256');
   let bytes = 0;
+  let unsafe: string | undefined;
   await new Promise<void>((resolve, reject) => {
     const parser = new tar.Parser({
       strict: true,
       onReadEntry: (entry) => {
+        unsafe ??= unsafeEntry(entry.path, entry.type, entry.linkpath);
+        if (unsafe) {
+          entry.resume();
+          parser.abort(new Error(`unsafe entry: ${unsafe}`));
+          return;
+        }
         const keep = entry.type === 'File' && ENTRY.test(entry.path) && splits.includes(ENTRY.exec(entry.path)![1] as Split);
         if (!keep) {
           entry.resume();
@@ -63,7 +90,11 @@ export async function readImdbTarball(file: string, splits: readonly Split[]): P
     });
     input.on('error', (e) => reject(new UserError(`cannot read ${file}: ${e.message}`, 'Check the path given to --data')));
     parser.on('error', (e: Error) =>
-      reject(new UserError(`${file} is not a readable aclImdb tarball: ${e.message}`, 'Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory')),
+      reject(
+        unsafe
+          ? new UserError(`${file} was rejected: entry ${unsafe}`, 'Use the official aclImdb_v1.tar.gz; nothing was extracted')
+          : new UserError(`${file} is not a readable aclImdb tarball: ${e.message}`, 'Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory'),
+      ),
     );
     parser.on('close', () => resolve());
     input.pipe(parser);

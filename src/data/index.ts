@@ -4,13 +4,33 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { readImdbDir, readImdbTarball } from './imdb.js';
 import { readCsv, type CsvOptions } from './csv.js';
-import { cachedDownload, type DownloadProgress } from './download.js';
+import { cachedDownload, discardCached, type DownloadProgress } from './download.js';
 import type { LoadedData, Split } from './types.js';
 
 export * from './types.js';
 
 /** The official Stanford Large Movie Review Dataset. */
 export const DEFAULT_IMDB_URL = 'https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz';
+
+/** Size in bytes of the official aclImdb_v1.tar.gz at {@link DEFAULT_IMDB_URL} (the dataset's page). */
+export const OFFICIAL_IMDB_BYTES = 84_125_825;
+/** Labeled reviews per label in each split of the Large Movie Review Dataset. */
+export const IMDB_REVIEWS_PER_LABEL = 12_500;
+
+/**
+ * The default dataset must be the whole Large Movie Review Dataset: 12,500 positive and 12,500 negative
+ * reviews in each split requested. Returns what is wrong, or undefined.
+ */
+export function checkImdbCounts(d: Pick<LoadedData, 'train' | 'test'>, splits: readonly Split[]): string | undefined {
+  for (const s of splits) {
+    const pos = d[s].filter((r) => r.label === 1).length;
+    const neg = d[s].length - pos;
+    if (pos !== IMDB_REVIEWS_PER_LABEL || neg !== IMDB_REVIEWS_PER_LABEL) {
+      return `its ${s} split has ${pos.toLocaleString('en-US')} positive and ${neg.toLocaleString('en-US')} negative reviews, not 12,500 of each`;
+    }
+  }
+  return undefined;
+}
 
 /** Options of {@link loadData}. */
 export interface LoadDataOptions extends CsvOptions {
@@ -37,9 +57,20 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   const step = opts.onStep ?? (() => {});
   if (isUrl(spec)) {
     step(`fetching ${spec} (cached in ${opts.dataDir})`);
-    const got = await cachedDownload(spec, opts.dataDir, opts.onDownload);
+    const got = await cachedDownload(spec, opts.dataDir, opts.onDownload, spec === DEFAULT_IMDB_URL ? OFFICIAL_IMDB_BYTES : undefined);
     step(got.fromCache ? `using the cached ${got.file}` : `downloaded ${got.meta.bytes} bytes to ${got.file}`);
-    const r = await readImdbTarball(got.file, opts.splits);
+    let r: Awaited<ReturnType<typeof readImdbTarball>>;
+    try {
+      r = await readImdbTarball(got.file, opts.splits);
+    } catch (e) {
+      await discardCached(got.file); // never reuse a download that does not read
+      throw e;
+    }
+    const wrong = opts.data === undefined ? checkImdbCounts(r, opts.splits) : undefined;
+    if (wrong) {
+      await discardCached(got.file);
+      throw new UserError(`${spec} is not the complete IMDB dataset: ${wrong}`, 'The download was discarded; run again, or set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz');
+    }
     return { source: { kind: 'tarball', path: got.file, url: spec, sha256: r.sha256, bytes: r.bytes }, train: r.train, test: r.test };
   }
   const file = path.resolve(spec.startsWith('file://') ? new URL(spec).pathname : spec);
@@ -61,6 +92,8 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   if (/\.(tar\.gz|tgz)$/i.test(file)) {
     step(`reading ${file}`);
     const r = await readImdbTarball(file, opts.splits);
+    const wrong = opts.data === undefined ? checkImdbCounts(r, opts.splits) : undefined;
+    if (wrong) throw new UserError(`${file} (RNN_IMDB_URL) is not the complete IMDB dataset: ${wrong}`, 'Set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz, or pass --data');
     return { source: { kind: 'tarball', path: file, sha256: r.sha256, bytes: r.bytes }, train: r.train, test: r.test };
   }
   throw new UserError(`${spec} is not a dataset rnn reads`, 'Pass --data with an aclImdb directory, an aclImdb_v1.tar.gz, an http(s) URL or a .csv file');

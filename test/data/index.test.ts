@@ -7,6 +7,8 @@ import { loadData, cleanReview } from '../../src/data/index.js';
 import { readCsv, parseLabel } from '../../src/data/csv.js';
 import { UserError } from '../../src/errors.js';
 import { IMDB_TARBALL, ROOT, tempDir } from '../helpers.js';
+import { makeTarGz, type TarEntry } from '../tar-helpers.js';
+import { download } from '../../src/data/download.js';
 
 /** SHA-256 of ../shared/data/aclImdb_v1.tar.gz as stated in ../shared/README.md. */
 const SHARED_SHA256 = 'fc54c888266ce6c4982bf09ba642be3160fb34eb228f3760339d53bf7004a900';
@@ -112,6 +114,41 @@ test('a corrupt tarball is a clear error', async () => {
   await rejectsWith(loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }), new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable aclImdb tarball: `), /^Download aclImdb_v1\.tar\.gz again/);
 });
 
+const review = (p: string, body = 'a fine film'): TarEntry => ({ path: p, body });
+const unsafeArchives: Array<{ name: string; entries: TarEntry[]; what: string }> = [
+  { name: '../ entry', entries: [review('aclImdb/train/pos/0_9.txt'), review('../evil.txt')], what: 'entry ../evil.txt has a .. path segment' },
+  { name: 'nested ../ entry', entries: [review('aclImdb/train/../../evil.txt')], what: 'entry aclImdb/train/../../evil.txt has a .. path segment' },
+  { name: 'absolute path', entries: [review('/tmp/evil.txt')], what: 'entry /tmp/evil.txt has an absolute path' },
+  { name: 'symlink outside', entries: [{ path: 'aclImdb/train/pos/1_8.txt', type: 'SymbolicLink', linkpath: '../../../../etc/passwd' }], what: 'entry aclImdb/train/pos/1_8.txt is a link to ../../../../etc/passwd, outside the archive' },
+  { name: 'absolute symlink', entries: [{ path: 'aclImdb/x', type: 'SymbolicLink', linkpath: '/etc/passwd' }], what: 'entry aclImdb/x is a link to /etc/passwd, outside the archive' },
+  { name: 'hard link outside', entries: [{ path: 'aclImdb/h', type: 'Link', linkpath: '../secret' }], what: 'entry aclImdb/h is a link to ../secret, outside the archive' },
+];
+for (const c of unsafeArchives) {
+  test(`a tarball with an unsafe entry (${c.name}) is rejected and nothing is written`, async () => {
+    const dir = await tempDir();
+    const sub = path.join(dir, 'in');
+    await fsp.mkdir(sub);
+    const f = path.join(sub, 'aclImdb_v1.tar.gz');
+    await fsp.writeFile(f, makeTarGz(c.entries));
+    await rejectsWith(loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: sub }), `${f} was rejected: ${c.what}`, /^Use the official aclImdb_v1\.tar\.gz; nothing was extracted$/);
+    assert.deepEqual(await fsp.readdir(sub), ['aclImdb_v1.tar.gz']);
+    assert.deepEqual(await fsp.readdir(dir), ['in']);
+  });
+}
+
+test('a link that stays inside the archive is not an error (and is not read as a review)', async () => {
+  const f = path.join(await tempDir(), 'a.tar.gz');
+  await fsp.writeFile(f, makeTarGz([review('aclImdb/train/pos/0_9.txt'), review('aclImdb/train/neg/0_2.txt', 'dull'), { path: 'aclImdb/train/pos/1_9.txt', type: 'SymbolicLink', linkpath: '0_9.txt' }]));
+  const d = await loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) });
+  assert.deepEqual(d.train.map((r) => [r.id, r.label]), [['train/neg/0_2.txt', 0], ['train/pos/0_9.txt', 1]]);
+});
+
+test('a truncated tarball is a clear error', async () => {
+  const f = path.join(await tempDir(), 'aclImdb_v1.tar.gz');
+  await fsp.writeFile(f, (await fsp.readFile(IMDB_TARBALL)).subarray(0, 1_000_000));
+  await rejectsWith(loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }), `${f} is not a readable aclImdb tarball: zlib: unexpected end of file`, /^Download aclImdb_v1\.tar\.gz again/);
+});
+
 // A loopback HTTP server serving the real tarball, so the download path runs for real.
 let server: Server;
 let base = '';
@@ -126,6 +163,10 @@ before(async () => {
     } else if (req.url === '/short/aclImdb_v1.tar.gz') {
       res.writeHead(200, { 'content-length': String(size) });
       res.end(Buffer.alloc(1000));
+    } else if (req.url === '/small/aclImdb_v1.tar.gz') {
+      const body = makeTarGz([review('aclImdb/train/pos/0_9.txt'), review('aclImdb/train/neg/0_2.txt', 'dull')]);
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.end(body);
     } else if (req.url === '/loop/aclImdb_v1.tar.gz') {
       res.writeHead(302, { location: '/loop/aclImdb_v1.tar.gz' });
       res.end();
@@ -175,4 +216,31 @@ for (const c of httpErrors) {
 test('offline with no source: one error naming --data and RNN_IMDB_URL', async () => {
   const url = 'http://nonexistent.invalid/aclImdb_v1.tar.gz';
   await rejectsWith(loadData({ defaultSource: url, splits: ['train'], dataDir: await tempDir() }), new RegExp(`^could not download ${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `), /--data .*RNN_IMDB_URL/);
+});
+
+test('the default dataset must be complete: a small archive from RNN_IMDB_URL is rejected and not kept', async () => {
+  const dataDir = await tempDir();
+  const url = `${base}/small/aclImdb_v1.tar.gz`;
+  await rejectsWith(
+    loadData({ defaultSource: url, splits: ['train'], dataDir }),
+    `${url} is not the complete IMDB dataset: its train split has 1 positive and 1 negative reviews, not 12,500 of each`,
+    /^The download was discarded; run again, or set RNN_IMDB_URL to a complete copy of aclImdb_v1\.tar\.gz$/,
+  );
+  assert.deepEqual(await fsp.readdir(dataDir), [], 'neither the file nor its record stays in the cache');
+  // The same archive given explicitly with --data is the user's choice and is read.
+  const f = path.join(dataDir, 'mine.tar.gz');
+  await fsp.writeFile(f, Buffer.from(await (await fetch(url)).arrayBuffer()));
+  assert.equal((await loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir })).train.length, 2);
+});
+
+test('a download whose size differs from the official file is discarded', async () => {
+  const dir = await tempDir();
+  const url = `${base}/data/aclImdb_v1.tar.gz`;
+  const size = statSync(IMDB_TARBALL).size;
+  await rejectsWith(
+    download(url, path.join(dir, 'aclImdb_v1.tar.gz'), undefined, 84_125_825),
+    `download of ${url} has ${size.toLocaleString('en-US')} bytes, but the official file has 84,125,825`,
+    /^Run the command again \(the file was discarded\), or pass --data with a copy you trust$/,
+  );
+  assert.deepEqual(await fsp.readdir(dir), []);
 });
