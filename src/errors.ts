@@ -22,3 +22,16 @@ export class UserError extends Error {
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }
+
+/**
+ * The user stopped a command (Ctrl-C / SIGTERM) and it ended cleanly, e.g. with a checkpoint saved. The CLI
+ * prints `interrupted: <message>` on stderr and exits 130, the shell's code for SIGINT.
+ */
+export class Interrupted extends Error {
+  readonly exitCode = 130;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'Interrupted';
+  }
+}

@@ -2,7 +2,7 @@
  * The rnn command line. The only place that reads argv, sets the exit code and prints errors.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { isUserError } from '../errors.js';
+import { Interrupted, isUserError } from '../errors.js';
 import { resolveCliEnv } from './env.js';
 import { packageVersion } from './version.js';
 import { registerTrain } from './commands/train.js';
@@ -106,6 +106,10 @@ export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, stdin
       return e.exitCode === 0 ? 0 : 1;
     }
     const c = ctx.chalkErr;
+    if (e instanceof Interrupted) {
+      io.err.write(`${c.yellow('interrupted:')} ${e.message}\n`);
+      return e.exitCode;
+    }
     if (isUserError(e)) {
       io.err.write(`${c.red('error:')} ${e.line}\n`);
       if (state.debug && e.stack) io.err.write(`${e.stack}\n`);

@@ -70,9 +70,11 @@ export async function compareCells(tf: TF, train: readonly Review[], test: reado
     const options = resolveTrainOptions({ ...o.train, cell });
     const dir = path.join(o.outDir, cell);
     const run = await trainToDir(tf, train, options, dir, env, trainCb);
+    const metadata = run.metadata;
+    if (!metadata) throw new Error('rnn compare does not interrupt training runs'); // it passes no shouldStop
     try {
       counts = run.result.counts;
-      const scores = scoreReviews(tf, { model: run.result.model, tokenizer: run.result.tokenizer, metadata: run.metadata }, test, o.evalBatchSize, (d, t) => cb.onScore?.(cell, d, t));
+      const scores = scoreReviews(tf, { model: run.result.model, tokenizer: run.result.tokenizer, metadata }, test, o.evalBatchSize, (d, t) => cb.onScore?.(cell, d, t));
       const metrics = computeMetrics(scores.probs, scores.labels);
       await writeEvalRecord(dir, { evaluatedAt: new Date().toISOString(), data: { path: env.source.path, reviews: test.length }, metrics, samplesPerSec: scores.samplesPerSec });
       const h = run.result.history;
@@ -80,10 +82,10 @@ export async function compareCells(tf: TF, train: readonly Review[], test: reado
       const row: CompareRow = {
         cell,
         dir,
-        params: run.metadata.params.total,
+        params: metadata.params.total,
         epochs: h.length,
         trainSeconds: run.result.seconds.train,
-        secondsPerEpoch: run.metadata.timings.secondsPerEpoch,
+        secondsPerEpoch: metadata.timings.secondsPerEpoch,
         samplesPerSec: run.result.samplesPerSec,
         bestValAcc: best?.val_acc ?? null,
         bestValEpoch: best?.epoch ?? null,

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { writeJsonAtomic } from '../util/fs.js';
+import { recoverReplacedDir, writeJsonAtomic } from '../util/fs.js';
 import type { Metrics } from '../eval/metrics.js';
 import { HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
 
@@ -53,6 +53,7 @@ async function readJson<T>(file: string, fix: string): Promise<T> {
 
 export async function readModelInfo(dir: string): Promise<ModelInfo> {
   const abs = path.resolve(dir);
+  await recoverReplacedDir(abs);
   const st = await fsp.stat(abs).catch(() => undefined);
   if (!st?.isDirectory()) throw new UserError(`model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
   const fix = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;

@@ -11,7 +11,7 @@ import type { LayersModel, io } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import { UserError } from '../errors.js';
 import { Tokenizer } from '../text/tokenizer.js';
-import { replaceDir, tempSibling } from '../util/fs.js';
+import { recoverReplacedDir, removeStaleTempSiblings, replaceDir, tempSibling } from '../util/fs.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { EpochLog, TrainOptions, TrainResult } from '../train/index.js';
 import { summarize } from '../models/index.js';
@@ -166,6 +166,8 @@ export interface SaveExtras {
 export async function saveModelDir(tf: TF, dir: string, model: LayersModel, tokenizer: Tokenizer, metadata: UnsavedMetadata, extras: SaveExtras = {}): Promise<ModelMetadata> {
   const target = path.resolve(dir);
   await fsp.mkdir(path.dirname(target), { recursive: true });
+  await recoverReplacedDir(target);
+  await removeStaleTempSiblings(target);
   const staged = tempSibling(target);
   await fsp.mkdir(staged);
   try {
@@ -226,6 +228,7 @@ function parseJson<T>(text: string, file: string, fix: string): T {
  */
 export async function loadModelDir(tf: TF, dir: string, layers: RecurrentImpl = 'fused'): Promise<ModelDir> {
   const abs = path.resolve(dir);
+  await recoverReplacedDir(abs); // a save that crashed between its two renames
   const st = await fsp.stat(abs).catch(() => undefined);
   if (!st?.isDirectory()) throw new UserError(`model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
   const retrain = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;

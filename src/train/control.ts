@@ -54,6 +54,17 @@ export class BestTracker {
 
   constructor(readonly monitor: Monitor) {}
 
+  /** What a checkpoint needs to continue the tracking. */
+  snapshot(): { best: number | null; bestEpoch: number; wait: number } {
+    return { best: this.best ?? null, bestEpoch: this.bestEpoch, wait: this.wait };
+  }
+
+  restore(s: { best: number | null; bestEpoch: number; wait: number }): void {
+    this.best = s.best ?? undefined;
+    this.bestEpoch = s.bestEpoch;
+    this.wait = s.wait;
+  }
+
   update(epoch: number, value: number): boolean {
     const better = this.best === undefined || (higherIsBetter(this.monitor) ? value > this.best : value < this.best);
     if (better && Number.isFinite(value)) {
@@ -78,6 +89,16 @@ export class LrScheduler {
     private readonly epochs: number,
   ) {
     this.current = base;
+  }
+
+  /** What a checkpoint needs to continue the schedule. */
+  snapshot(): { current: number; wait: number } {
+    return { current: this.current, wait: this.wait };
+  }
+
+  restore(s: { current: number; wait: number }): void {
+    this.current = s.current;
+    this.wait = s.wait;
   }
 
   /** The rate for epoch `epoch` (1-based). */

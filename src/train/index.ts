@@ -4,6 +4,8 @@
  * Returns the trained model and everything metadata.json records; prints nothing.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+
+type NamedTensor = { name: string; tensor: Tensor };
 import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
@@ -116,6 +118,32 @@ export interface TrainCallbacks {
   onEpoch?: (e: EpochLog) => void;
   /** Called once the model is built (for the summary). */
   onModel?: (model: LayersModel) => void;
+  /** Asked before every batch: true ends training there with {@link TrainResult.interrupted} (e.g. on Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+/** Everything needed to continue an interrupted training run exactly (see {@link train}'s `resume`). */
+export interface TrainCheckpoint {
+  /** Epoch in progress (1-based) and the batches of it already trained. */
+  epoch: number;
+  batch: number;
+  /** This epoch's order of the training reviews, and the random-number state after shuffling it. */
+  order: number[];
+  rngState: number;
+  /** Running sums of the epoch so far (loss and accuracy weighted by batch size). */
+  sums: { loss: number; acc: number; seen: number };
+  epochTrainSeconds: number;
+  history: EpochLog[];
+  tracker: { best: number | null; bestEpoch: number; wait: number };
+  scheduler: { current: number; wait: number };
+  trainOnlySeconds: number;
+  trainedSamples: number;
+  /** Model weights in model.weights order. */
+  weights: Float32Array[];
+  /** Adam's state (`optimizer.getWeights()`: iterations, first and second moments). */
+  optimizer: { name: string; shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array | Int32Array }[];
+  /** Weights of the best epoch so far, when best-weight restore keeps them. */
+  bestWeights?: Float32Array[];
 }
 
 export interface TrainResult {
@@ -137,6 +165,8 @@ export interface TrainResult {
   stoppedEarly: boolean;
   /** The last epoch's weights (model.weights order) when the model was set back to an earlier epoch. */
   lastWeights?: Float32Array[];
+  /** Set when `shouldStop` ended training early: save it to resume later. The model is as trained so far. */
+  interrupted?: TrainCheckpoint;
 }
 
 function seconds(since: number): number {
@@ -156,10 +186,15 @@ export function encode(tokenizer: Tokenizer, texts: readonly string[], o: Pick<T
   return { x: padSequences(seqs, o), truncated, words };
 }
 
-export async function train(tf: TF, reviews: readonly Review[], options: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainResult> {
+/**
+ * Trains the seed model. With `resume` (from a {@link TrainResult.interrupted} saved by a previous run on the
+ * same reviews and options) it continues exactly where that run stopped: same split, weights, optimizer
+ * state, batch order and random-number state.
+ */
+export async function train(tf: TF, reviews: readonly Review[], options: TrainOptions, cb: TrainCallbacks = {}, resume?: TrainCheckpoint): Promise<TrainResult> {
   const o = options;
   const t0 = performance.now();
-  const rand = mulberry32(o.seed);
+  let rand = mulberry32(o.seed);
   const all = [...reviews];
   shuffleInPlace(all, rand);
   const used = o.limit !== undefined ? all.slice(0, o.limit) : all;
@@ -183,25 +218,71 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
 
   const n = trainSet.length;
   const batches = Math.ceil(n / o.batchSize);
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  const history: EpochLog[] = [];
-  const tTrain = performance.now();
-  let trainOnlySeconds = 0;
-  let trainedSamples = 0;
   const tracker = new BestTracker(o.monitor);
   const scheduler = new LrScheduler(o.lrSchedule, o.lr, o.epochs);
-  const optimizer = model.optimizer as unknown as { learningRate: number };
+  const optimizer = model.optimizer as unknown as { learningRate: number; getWeights(): Promise<NamedTensor[]>; setWeights(w: NamedTensor[]): Promise<void> };
+  let order = Int32Array.from({ length: n }, (_, i) => i);
+  let history: EpochLog[] = [];
+  let trainOnlySeconds = 0;
+  let trainedSamples = 0;
   let bestWeights: Tensor[] | undefined;
+  let startEpoch = 1;
+  let startBatch = 0;
+  let sums = { loss: 0, acc: 0, seen: 0 };
+  let priorEpochSeconds = 0;
+  if (resume) {
+    if (resume.order.length !== n) throw new Error(`checkpoint has ${resume.order.length} training reviews, the data gives ${n}`);
+    const saved = resume.weights.map((w, i) => tf.tensor(w, model.weights[i]!.shape as number[]));
+    model.setWeights(saved);
+    saved.forEach((t) => t.dispose());
+    const named = resume.optimizer.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
+    await optimizer.setWeights(named);
+    named.forEach((w) => w.tensor.dispose());
+    bestWeights = resume.bestWeights?.map((w, i) => tf.tensor(w, model.weights[i]!.shape as number[]));
+    tracker.restore(resume.tracker);
+    scheduler.restore(resume.scheduler);
+    history = [...resume.history];
+    rand = mulberry32(resume.rngState);
+    order = Int32Array.from(resume.order);
+    startEpoch = resume.epoch;
+    startBatch = resume.batch;
+    sums = { ...resume.sums };
+    priorEpochSeconds = resume.epochTrainSeconds;
+    trainOnlySeconds = resume.trainOnlySeconds;
+    trainedSamples = resume.trainedSamples;
+  }
+  const tTrain = performance.now();
   let stoppedEarly = false;
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+  let interrupted: TrainCheckpoint | undefined;
+  for (let epoch = startEpoch; epoch <= o.epochs && !interrupted; epoch++) {
     const tEpoch = performance.now();
     const lr = scheduler.lrFor(epoch);
     optimizer.learningRate = lr;
-    shuffleInPlace(order, rand);
-    let lossSum = 0;
-    let accSum = 0;
-    let seen = 0;
-    for (let b = 0; b < batches; b++) {
+    const resumed = resume !== undefined && epoch === startEpoch;
+    if (!resumed) {
+      shuffleInPlace(order, rand);
+      sums = { loss: 0, acc: 0, seen: 0 };
+      priorEpochSeconds = 0;
+    }
+    const epochSeconds = (): number => priorEpochSeconds + seconds(tEpoch);
+    for (let b = resumed ? startBatch : 0; b < batches; b++) {
+      // Let pending events (a Ctrl-C, timers) run between batches: trainOnBatch alone never yields to them.
+      if (cb.shouldStop) await new Promise((r) => setImmediate(r));
+      if (cb.shouldStop?.()) {
+        interrupted = {
+          epoch, batch: b, order: [...order], rngState: rand.state(), sums: { ...sums }, epochTrainSeconds: epochSeconds(),
+          history: [...history], tracker: tracker.snapshot(), scheduler: scheduler.snapshot(),
+          trainOnlySeconds, trainedSamples,
+          weights: model.getWeights().map((w) => (w.dataSync() as Float32Array).slice()),
+          optimizer: await Promise.all((await optimizer.getWeights()).map(async (w) => {
+            const data = (await w.tensor.data()).slice() as Float32Array | Int32Array;
+            if (w.name === 'iter') w.tensor.dispose();
+            return { name: w.name, shape: w.tensor.shape, dtype: w.tensor.dtype as 'float32' | 'int32', data };
+          })),
+          bestWeights: bestWeights?.map((w) => (w.dataSync() as Float32Array).slice()),
+        };
+        break;
+      }
       const start = b * o.batchSize;
       const size = Math.min(o.batchSize, n - start);
       const xb = new Int32Array(size * o.maxlen);
@@ -216,17 +297,17 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
       const [loss, acc] = (await model.trainOnBatch(xs, ys)) as number[];
       xs.dispose();
       ys.dispose();
-      lossSum += loss! * size;
-      accSum += acc! * size;
-      seen += size;
-      const elapsed = seconds(tEpoch);
-      const sps = seen / elapsed;
-      cb.onBatch?.({ epoch, epochs: o.epochs, batch: b + 1, batches, loss: lossSum / seen, acc: accSum / seen, samplesPerSec: sps, etaSeconds: (n - seen) / sps });
+      sums.loss += loss! * size;
+      sums.acc += acc! * size;
+      sums.seen += size;
+      const sps = sums.seen / epochSeconds();
+      cb.onBatch?.({ epoch, epochs: o.epochs, batch: b + 1, batches, loss: sums.loss / sums.seen, acc: sums.acc / sums.seen, samplesPerSec: sps, etaSeconds: (n - sums.seen) / sps });
     }
-    const trainSeconds = seconds(tEpoch);
+    if (interrupted) break;
+    const trainSeconds = epochSeconds();
     trainOnlySeconds += trainSeconds;
-    trainedSamples += seen;
-    const log: EpochLog = { epoch, loss: lossSum / seen, acc: accSum / seen, lr, best: false, seconds: 0, samplesPerSec: seen / trainSeconds };
+    trainedSamples += sums.seen;
+    const log: EpochLog = { epoch, loss: sums.loss / sums.seen, acc: sums.acc / sums.seen, lr, best: false, seconds: 0, samplesPerSec: sums.seen / trainSeconds };
     if (valSet.length > 0) {
       const v = evaluateArrays(tf, model, xVal.x, yVal, o.maxlen, Math.max(o.batchSize, 256));
       log.val_loss = v.loss;
@@ -240,13 +321,23 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
       bestWeights?.forEach((w) => w.dispose());
       bestWeights = model.getWeights().map((w) => w.clone());
     }
-    log.seconds = seconds(tEpoch);
+    log.seconds = epochSeconds();
     history.push(log);
     cb.onEpoch?.(log);
     if (o.earlyStopping !== undefined && tracker.wait >= o.earlyStopping && epoch < o.epochs) {
       stoppedEarly = true;
       break;
     }
+  }
+  if (interrupted) {
+    bestWeights?.forEach((w) => w.dispose());
+    return {
+      model, tokenizer, options: o, history, counts: { train: trainSet.length, validation: valSet.length },
+      truncatedShare: n > 0 ? xTrain.truncated / n : 0,
+      seconds: { tokenize: tokenizeSeconds, train: seconds(tTrain), total: seconds(t0) },
+      samplesPerSec: trainOnlySeconds > 0 ? trainedSamples / trainOnlySeconds : 0,
+      weightsEpoch: history.length, bestEpoch: tracker.bestEpoch, stoppedEarly: false, interrupted,
+    };
   }
   const lastEpoch = history.length;
   let weightsEpoch = lastEpoch;

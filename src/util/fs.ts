@@ -61,6 +61,48 @@ export async function replaceDir(staged: string, target: string): Promise<void> 
   if (had) await fsp.rm(aside, { recursive: true, force: true });
 }
 
+/**
+ * Finishes what a crash interrupted in {@link replaceDir}: if it died between its two renames, `target` is
+ * missing and the previous directory sits aside (`.<name>.tmp-<pid>-<id>-old`); that one is renamed back.
+ * Returns true when it recovered something.
+ */
+export async function recoverReplacedDir(target: string): Promise<boolean> {
+  if (await exists(target)) return false;
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target)}.tmp-`;
+  const asides: { name: string; mtime: number }[] = [];
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix) || !name.endsWith('-old')) continue;
+    const st = await fsp.stat(path.join(dir, name)).catch(() => undefined);
+    if (st?.isDirectory()) asides.push({ name, mtime: st.mtimeMs });
+  }
+  const newest = asides.sort((a, b) => b.mtime - a.mtime)[0];
+  if (!newest) return false;
+  await fsp.rename(path.join(dir, newest.name), target);
+  return true;
+}
+
+/** Removes temporary siblings of `target` (staged or set-aside copies) left by processes that no longer run. */
+export async function removeStaleTempSiblings(target: string): Promise<void> {
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target)}.tmp-`;
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || isRunning(pid)) continue;
+    await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
 /** Hard-links `src` to `dest` when both are on one file system, else copies it. */
 export async function linkOrCopy(src: string, dest: string): Promise<void> {
   await fsp.rm(dest, { force: true });

@@ -145,3 +145,48 @@ test('saving over an existing model replaces it whole', async () => {
   assert.deepEqual((await fsp.readdir(path.dirname(dir))).filter((f) => f.startsWith('.')), [], 'no temporary directories left behind');
   for (const m of [model, other, loaded.model]) m.dispose();
 });
+
+test('a save that crashed between its two renames is recovered: the previous model loads', async () => {
+  const { dir, model } = await savedModel('gru');
+  const want = predict(model, x);
+  // replaceDir moves the old directory aside, then renames the new one in; a crash in between leaves this:
+  const aside = path.join(path.dirname(dir), `.gru.tmp-999999-deadbeef-old`);
+  await fsp.rename(dir, aside);
+  await fsp.mkdir(path.join(path.dirname(dir), '.gru.tmp-999999-cafe0000')); // the staged copy, half written
+  const m = await loadModelDir(tf, dir);
+  assert.deepEqual(predict(m.model, x).map((v) => v.toFixed(5)), want.map((v) => v.toFixed(5)));
+  // The next save cleans up what the crashed process (pid 999999, not running) left behind.
+  await saveModelDir(tf, dir, model, tokenizer, metadataFor('gru'));
+  assert.deepEqual((await fsp.readdir(path.dirname(dir))).sort(), ['gru']);
+  m.model.dispose();
+  model.dispose();
+});
+
+test('SIGKILL at any moment of repeated saves never leaves a model that does not load', async (t) => {
+  if (!native) return t.skip('the child process saves with the native backend');
+  const { dir, model } = await savedModel('simplernn');
+  const want = predict(model, x);
+  const script = path.join(path.dirname(dir), 'saver.mjs');
+  const dist = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'src');
+  await fsp.writeFile(
+    script,
+    `import { loadBackend } from '${dist}/backend/index.js';
+     import { loadModelDir, saveModelDir } from '${dist}/io/model-dir.js';
+     const { tf } = await loadBackend({});
+     const m = await loadModelDir(tf, ${JSON.stringify(dir)});
+     process.stdout.write('ready\\n');
+     for (;;) await saveModelDir(tf, ${JSON.stringify(dir)}, m.model, m.tokenizer, m.metadata);\n`,
+  );
+  const { spawn } = await import('node:child_process');
+  for (const delay of [5, 17, 31, 53, 71, 97, 131, 173]) {
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise<void>((r) => child.stdout.once('data', () => r()));
+    await new Promise((r) => setTimeout(r, delay));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    const m = await loadModelDir(tf, dir);
+    assert.deepEqual(predict(m.model, x).map((v) => v.toFixed(5)), want.map((v) => v.toFixed(5)), `killed after ${delay} ms`);
+    m.model.dispose();
+  }
+  model.dispose();
+});

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import * as path from 'node:path';
 import { loadBackend, PURE_JS_SLOWDOWN, type LoadedBackend } from '../../backend/index.js';
 import type { EpochLog, TrainCallbacks, TrainOptions } from '../../train/index.js';
-import { trainToDir, type RunEnvironment } from '../../train/run.js';
+import { trainToDir, type ResumeFrom, type RunEnvironment } from '../../train/run.js';
+import { loadCheckpoint } from '../../io/checkpoint.js';
 import { summarize, type CellType } from '../../models/index.js';
 import { pointLatest } from '../../io/model-dir.js';
 import type { DataSourceInfo } from '../../data/index.js';
@@ -13,11 +14,12 @@ import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.
 import { StatusLine, bar, formatDuration } from '../progress.js';
 import { renderSummary } from '../render-model.js';
 import { packageVersion } from '../version.js';
-import { UserError } from '../../errors.js';
+import { Interrupted, UserError } from '../../errors.js';
 
 interface TrainFlags extends DataFlags, TrainingFlags {
-  cell: CellType;
+  cell?: CellType;
   out?: string;
+  resume?: string;
   json?: boolean;
 }
 
@@ -60,25 +62,82 @@ export function trainingProgress(ctx: CliContext, status: StatusLine, options: T
   };
 }
 
+/**
+ * Ctrl-C / SIGTERM while training: the first one asks training to stop after the current batch (a checkpoint
+ * is then saved); the handlers are removed at once, so a second one ends the process the default way.
+ */
+function stopOnSignal(status: StatusLine, c: CliContext['chalkErr']): { requested: () => boolean; dispose: () => void } {
+  let stop = false;
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const handler = (sig: NodeJS.Signals): void => {
+    stop = true;
+    dispose();
+    status.log(c.yellow(`${sig}: stopping after this batch and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C again' : 'another signal'} quits at once, without one)`));
+  };
+  const dispose = (): void => signals.forEach((s) => process.removeListener(s, handler));
+  signals.forEach((s) => process.on(s, handler));
+  return { requested: () => stop, dispose };
+}
+
 export function registerTrain(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('train')
     .description('train a SimpleRNN, LSTM or GRU sentiment classifier and save it under models/')
-    .requiredOption('--cell <cell>', 'recurrent cell: simplernn, lstm or gru', cell)
+    .option('--cell <cell>', 'recurrent cell: simplernn, lstm or gru (required unless --resume)', cell)
     .option('--out <dir>', 'model directory (default models/<cell>)')
+    .option('--resume <checkpoint>', 'continue an interrupted run from its checkpoint (DIR.checkpoint, named when it stopped); its options and data are reused')
     .option('--json', 'one JSON object per epoch on stdout, then one for the saved model');
   addDataOptions(addTrainingOptions(cmd)).action(async (flags: TrainFlags) => {
+    if (!flags.resume && !flags.cell) cmd.error("error: required option '--cell <cell>' not specified");
     const status = new StatusLine(ctx.io.err);
     const backend = await loadBackend(ctx.backend());
     warnIfPureJs(ctx, status, backend);
-    const options = trainOptionsFromFlags(flags, flags.cell);
-    const out = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, options.cell));
+    let options: TrainOptions;
+    let out: string;
+    let resume: ResumeFrom | undefined;
+    let dataFlags: DataFlags = flags;
+    let expectSha: string | undefined;
+    if (flags.resume) {
+      const { meta, checkpoint } = await loadCheckpoint(flags.resume);
+      options = meta.options;
+      out = meta.out;
+      resume = { checkpoint, dir: path.resolve(flags.resume) };
+      dataFlags = flags.data ? flags : meta.data.flags;
+      expectSha = meta.data.source.sha256;
+      status.log(ctx.chalkErr.dim(`resuming ${options.cell} (seed ${options.seed}) at epoch ${checkpoint.epoch}, batch ${checkpoint.batch + 1}; the model goes to ${out}`));
+    } else {
+      options = trainOptionsFromFlags(flags, flags.cell!);
+      out = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, options.cell));
+    }
     if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
       throw new UserError('models/latest is reserved for the pointer to the newest model', 'Pass another --out');
     }
-    const data = await loadDataForCli(ctx, flags, ['train'], status);
+    const data = await loadDataForCli(ctx, dataFlags, ['train'], status);
+    if (expectSha !== undefined && data.source.sha256 !== expectSha) {
+      throw new UserError(`the data (${data.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`, 'Pass --data with the dataset of the interrupted run');
+    }
     if (data.train.length < 2) throw new UserError(`the training data has ${data.train.length} review(s)`, 'Use a dataset with at least two labeled reviews');
-    const { result, metadata: meta } = await trainToDir(backend.tf, data.train, options, out, runEnvironment(backend, data.source), trainingProgress(ctx, status, options, flags.json === true));
+    const stop = stopOnSignal(status, ctx.chalkErr);
+    let run: Awaited<ReturnType<typeof trainToDir>>;
+    try {
+      run = await trainToDir(
+        backend.tf,
+        data.train,
+        options,
+        out,
+        { ...runEnvironment(backend, data.source), dataFlags: { data: dataFlags.data, textColumn: dataFlags.textColumn, labelColumn: dataFlags.labelColumn } },
+        { ...trainingProgress(ctx, status, options, flags.json === true), shouldStop: stop.requested },
+        resume,
+      );
+    } finally {
+      stop.dispose();
+    }
+    const { result, metadata: meta, checkpoint } = run;
+    if (checkpoint || !meta) {
+      const at = result.interrupted!;
+      const batches = Math.ceil(result.counts.train / options.batchSize);
+      throw new Interrupted(`checkpoint saved to ${checkpoint} (epoch ${at.epoch} of ${options.epochs}, ${at.batch} of ${batches} batches done); ${out} was not changed. Resume with \`rnn train --resume ${checkpoint}\``);
+    }
     if (result.stoppedEarly) status.log(`early stopping: ${options.monitor} did not improve for ${options.earlyStopping} epoch(s)`);
     if (result.weightsEpoch !== result.history.length) {
       const best = result.history[result.weightsEpoch - 1]!;
