@@ -56,3 +56,15 @@ export function trainOptionsFromFlags(flags: TrainingFlags, cell: CellType): Tra
   }
   return resolveTrainOptions({ ...flags, cell, oovToken: flags.oovToken ?? null });
 }
+
+/** Training needs at least two reviews of both classes; anything else is a UserError naming the data. */
+export function checkTrainingReviews(reviews: readonly { label: number }[], where: string): void {
+  if (reviews.length < 2) throw new UserError(`the training data has ${reviews.length} review(s)`, 'Use a dataset with at least two labeled reviews');
+  const pos = reviews.filter((r) => r.label === 1).length;
+  if (pos === 0 || pos === reviews.length) {
+    throw new UserError(
+      `${where} has only ${pos === 0 ? 'negative' : 'positive'} reviews (${reviews.length})`,
+      'A sentiment classifier needs positive and negative reviews: check --label-column, or use other data',
+    );
+  }
+}

@@ -1,5 +1,6 @@
 /** Labeled reviews from CSV (e.g. Kaggle's "IMDB Dataset.csv": `review,sentiment` with positive/negative). */
 import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse';
 import { UserError } from '../errors.js';
@@ -22,18 +23,72 @@ export function parseLabel(value: string): 0 | 1 | undefined {
   return LABELS[value.trim().toLowerCase()];
 }
 
+/** The header as a short list for messages (a binary or one-line file can have huge "column names"). */
+function listColumns(header: string[]): string {
+  const shown = header.slice(0, 10).map((h) => (h.length > 40 ? `${h.slice(0, 37)}...` : h));
+  return shown.join(', ') + (header.length > 10 ? `, … (${header.length} columns)` : '');
+}
+
 function pickColumn(header: string[], wanted: string | undefined, candidates: string[], what: string, flag: string, file: string): number {
   const lower = header.map((h) => h.trim().toLowerCase());
   if (wanted !== undefined) {
     const i = lower.indexOf(wanted.trim().toLowerCase());
-    if (i < 0) throw new UserError(`${file} has no column "${wanted}" (columns: ${header.join(', ')})`, `Pass ${flag} with one of those columns`);
+    if (i < 0) throw new UserError(`${file} has no column "${wanted}" (columns: ${listColumns(header)})`, `Pass ${flag} with one of those columns`);
     return i;
   }
   const i = lower.findIndex((h) => candidates.includes(h));
   if (i < 0) {
-    throw new UserError(`${file} has no ${what} column (looked for ${candidates.join(', ')}; columns: ${header.join(', ')})`, `Pass ${flag} to name it`);
+    throw new UserError(`${file} has no ${what} column (looked for ${candidates.join(', ')}; columns: ${listColumns(header)})`, `Pass ${flag} to name it`);
   }
   return i;
+}
+
+/** Passes bytes through unchanged, failing (with the line number) at the first byte sequence that is not UTF-8. */
+class Utf8Check extends Transform {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private line = 1;
+
+  constructor(private readonly file: string) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null, data?: Buffer) => void): void {
+    try {
+      this.decoder.decode(chunk, { stream: true });
+    } catch {
+      // Find the line of the first bad byte by decoding up to each newline of this chunk.
+      const check = new TextDecoder('utf-8', { fatal: true });
+      let line = this.line;
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+        try {
+          check.decode(chunk.subarray(start, nl + 1), { stream: true });
+        } catch {
+          break;
+        }
+        line++;
+        start = nl + 1;
+      }
+      done(new UserError(`${this.file} is not UTF-8 text (invalid bytes on line ${line})`, 'Save the file as UTF-8 (or check that it is the CSV you meant)'));
+      return;
+    }
+    for (const b of chunk) if (b === 10) this.line++;
+    done(null, chunk);
+  }
+
+  override _flush(done: (e?: Error | null) => void): void {
+    try {
+      this.decoder.decode();
+      done();
+    } catch {
+      done(new UserError(`${this.file} is not UTF-8 text (it ends inside a character)`, 'Save the file as UTF-8'));
+    }
+  }
+}
+
+/** csv-parse's message without the field value it quotes (which can be binary noise or megabytes long). */
+function csvMessage(e: Error): string {
+  return e.message.replace(/,? value is .*$/s, '');
 }
 
 /** Streams a CSV with a header row into reviews. */
@@ -46,7 +101,13 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
     hash.update(c as Buffer);
     bytes += (c as Buffer).length;
   });
-  const parser = input.pipe(parse({ bom: true, relax_quotes: false, skip_empty_lines: true }));
+  const utf8 = new Utf8Check(file);
+  const parser = input.pipe(utf8).pipe(parse({ bom: true, relax_quotes: false, skip_empty_lines: true }));
+  let utf8Error: UserError | undefined;
+  utf8.on('error', (e) => {
+    utf8Error = e as UserError;
+    parser.destroy(e);
+  });
   let textIdx = -1;
   let labelIdx = -1;
   let line = 0;
@@ -67,10 +128,11 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
     }
   } catch (e) {
     input.destroy();
+    if (utf8Error) throw utf8Error;
     if (e instanceof UserError) throw e;
     const err = e as Error & { code?: string };
     if (err.code === 'ENOENT') throw new UserError(`${file} does not exist`, 'Check the path given to --data');
-    throw new UserError(`${file} is not valid CSV: ${err.message}`, 'Fix the file (a header row, then one quoted review per row)');
+    throw new UserError(`${file} is not valid CSV: ${csvMessage(err)}`, 'Fix the file (a header row, then one quoted review per row)');
   }
   if (reviews.length === 0) throw new UserError(`${file} has no reviews`, 'Use a CSV with a header row and at least one labeled review');
   return { reviews, sha256: hash.digest('hex'), bytes };
@@ -78,7 +140,13 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
 
 /** Streams just the text column of a CSV (for `rnn predict --file x.csv`); labels are not needed. */
 export async function* readCsvTexts(file: string, textColumn?: string): AsyncGenerator<string> {
-  const parser = createReadStream(file).pipe(parse({ bom: true, skip_empty_lines: true }));
+  const utf8 = new Utf8Check(file);
+  const parser = createReadStream(file).pipe(utf8).pipe(parse({ bom: true, skip_empty_lines: true }));
+  let utf8Error: UserError | undefined;
+  utf8.on('error', (e) => {
+    utf8Error = e as UserError;
+    parser.destroy(e);
+  });
   let idx = -1;
   let first = true;
   try {
@@ -91,9 +159,10 @@ export async function* readCsvTexts(file: string, textColumn?: string): AsyncGen
       yield row[idx] ?? '';
     }
   } catch (e) {
+    if (utf8Error) throw utf8Error;
     if (e instanceof UserError) throw e;
     const err = e as Error & { code?: string };
     if (err.code === 'ENOENT') throw new UserError(`${file} does not exist`, 'Check the path given to --file');
-    throw new UserError(`${file} is not valid CSV: ${err.message}`, 'Fix the file (a header row, then one quoted review per row)');
+    throw new UserError(`${file} is not valid CSV: ${csvMessage(err)}`, 'Fix the file (a header row, then one quoted review per row)');
   }
 }

@@ -254,6 +254,12 @@ export async function loadModelDir(tf: TF, dir: string, layers: RecurrentImpl = 
     if (data.byteLength !== expected) {
       throw new UserError(`the weights of ${abs} are ${data.byteLength} bytes, model.json expects ${expected}`, retrain);
     }
+    const floats = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+    for (let i = 0; i < floats.length; i++) {
+      if (!Number.isFinite(floats[i]!)) {
+        throw new UserError(`the weights of ${abs} contain ${Number.isNaN(floats[i]!) ? 'NaN' : 'infinite'} values (training diverged, or the file is damaged)`, 'Retrain (a lower --lr helps a diverging run) or restore the model from a copy');
+      }
+    }
     return [specs, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)];
   });
   let model: LayersModel;
@@ -282,6 +288,11 @@ export async function loadModelDir(tf: TF, dir: string, layers: RecurrentImpl = 
   const inputShape = model.inputs[0]?.shape;
   if (inputShape && inputShape[1] !== null && inputShape[1] !== metadata.preprocessing.maxlen) {
     throw new UserError(`${modelFile} takes sequences of ${inputShape[1]} ids but metadata.json says maxlen ${metadata.preprocessing.maxlen}`, retrain);
+  }
+  const inputDim = (model.layers[0]?.getConfig() as { inputDim?: number }).inputDim;
+  const numWords = tokenizer.options.numWords;
+  if (inputDim !== undefined && (numWords === null || numWords > inputDim)) {
+    throw new UserError(`${tokFile} keeps ${numWords ?? 'all'} words but the model's embedding takes ${inputDim} ids`, 'Use the tokenizer.json saved with this model, or retrain');
   }
   if (layers === 'fused') fuseRecurrentLayers(tf, model);
   return { dir: abs, model, tokenizer, metadata };

@@ -137,5 +137,5 @@ test('rnn predict reads --file (text lines or CSV) and stdin alike', async (t) =
     assert.ok(Math.abs(p.probability - parsed[0]![i].probability) < 1e-5);
   });
   const human = await runCli(['predict', '--model', model, texts[2]!], { env });
-  assert.match(human.stdout, /^(positive|negative)  0\.\d{4}  "zzzz qqqq"  \(2 of 2 words unknown\)\n$/);
+  assert.match(human.stdout, /^(positive|negative)  0\.\d{4}  "zzzz qqqq"  \(all 2 words unknown: the score is only the model's bias\)\n$/);
 });

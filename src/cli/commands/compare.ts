@@ -9,7 +9,7 @@ import { UserError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { cellList, positiveInt } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
-import { addTrainingOptions, trainOptionsFromFlags, type TrainingFlags } from '../train-options.js';
+import { addTrainingOptions, checkTrainingReviews, trainOptionsFromFlags, type TrainingFlags } from '../train-options.js';
 import { StatusLine, bar, formatDuration } from '../progress.js';
 import { runEnvironment, trainingProgress, warnIfPureJs } from './train.js';
 
@@ -38,7 +38,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       const { cell: _first, ...shared } = trainOptionsFromFlags(flags, flags.cells[0]!);
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
       const data = await loadDataForCli(ctx, flags, ['train', 'test'], status);
-      if (data.train.length < 2) throw new UserError(`the training data has ${data.train.length} review(s)`, 'Use a dataset with at least two labeled reviews');
+      checkTrainingReviews(data.train, data.source.path);
       if (data.test.length === 0) throw new UserError('the data has no test reviews', 'Pass --data with a test split (an aclImdb directory or tarball)');
       const test = testSubset(data.test, flags.testLimit);
       const c = ctx.chalkErr;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RecurrentImpl } from '../../models/index.js';
-import { createReadStream } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadBackend } from '../../backend/index.js';
 import { predictTexts, type Prediction } from '../../eval/index.js';
@@ -45,8 +46,12 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       let source: AsyncIterable<string> | string[];
       if (texts.length > 0) {
         if (flags.file) throw new UserError('both review texts and --file were given', 'Pass either texts or --file');
+        const empty = texts.findIndex((t) => t.trim() === '');
+        if (empty >= 0) throw new UserError(`review ${empty + 1} of the arguments is empty`, 'Pass the text of a review (empty lines of --file or stdin are skipped)');
         source = texts;
       } else if (flags.file) {
+        const st = await fsp.stat(flags.file).catch(() => undefined);
+        if (!st?.isFile()) throw new UserError(`${path.resolve(flags.file)} ${st ? 'is not a file' : 'does not exist'}`, 'Check the path given to --file');
         source = /\.csv$/i.test(flags.file) ? readCsvTexts(flags.file, flags.textColumn) : lines(openFile(flags.file));
       } else if (!ctx.stdinIsTTY) {
         source = lines(ctx.stdin);
@@ -95,7 +100,8 @@ function openFile(file: string): NodeJS.ReadableStream {
 export function renderPrediction(text: string, p: Prediction, c: ChalkInstance): string {
   const label = p.label === 'positive' ? c.green('positive') : c.red('negative');
   const notes: string[] = [];
-  if (p.words === 0) notes.push('no words');
+  if (p.words === 0) notes.push('no words: the score is only the model\'s bias');
+  else if (p.unknownWords === p.words) notes.push(`all ${p.words} words unknown: the score is only the model's bias`);
   else if (p.unknownWords > 0) notes.push(`${p.unknownWords} of ${p.words} words unknown`);
   if (p.truncatedIds > 0) notes.push(`${p.truncatedIds} ids truncated`);
   const snippet = text.length > 60 ? text.slice(0, 57) + '...' : text;

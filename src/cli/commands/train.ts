@@ -9,7 +9,7 @@ import { pointLatest } from '../../io/model-dir.js';
 import type { DataSourceInfo } from '../../data/index.js';
 import type { CliContext } from '../context.js';
 import { cell } from '../options.js';
-import { addTrainingOptions, trainOptionsFromFlags, type TrainingFlags } from '../train-options.js';
+import { addTrainingOptions, checkTrainingReviews, trainOptionsFromFlags, type TrainingFlags } from '../train-options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
 import { StatusLine, bar, formatDuration } from '../progress.js';
 import { renderSummary } from '../render-model.js';
@@ -116,7 +116,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     if (expectSha !== undefined && data.source.sha256 !== expectSha) {
       throw new UserError(`the data (${data.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`, 'Pass --data with the dataset of the interrupted run');
     }
-    if (data.train.length < 2) throw new UserError(`the training data has ${data.train.length} review(s)`, 'Use a dataset with at least two labeled reviews');
+    checkTrainingReviews(data.train, data.source.path);
     const stop = stopOnSignal(status, ctx.chalkErr);
     let run: Awaited<ReturnType<typeof trainToDir>>;
     try {
