@@ -45,3 +45,19 @@ export function tempDir(prefix = 'rnn-test-'): Promise<string> {
 
 /** True when CI (or the developer) demands the native backend. */
 export const REQUIRE_NATIVE = /^(1|true)$/i.test(process.env.RNN_REQUIRE_NATIVE ?? '');
+
+/** TensorFlow's start-up notices on stderr (they bypass TF_CPP_MIN_LOG_LEVEL), removed before comparing messages. */
+export function withoutTfNotices(stderr: string): string {
+  return stderr.replace(/^WARNING: All log messages before absl.*\n|^I0000 .*port\.cc.*\n/gm, '');
+}
+
+/**
+ * A temporary workspace for CLI tests on real IMDB (models and data dirs inside it, RNN_IMDB_URL at the
+ * shared tarball) and whether the native backend, which training needs, is available.
+ */
+export async function imdbWorkspace(prefix: string): Promise<{ native: boolean; work: string; env: NodeJS.ProcessEnv }> {
+  const { loadBackend } = await import('../src/backend/index.js');
+  const native = (await loadBackend({ requireNative: REQUIRE_NATIVE })).native;
+  const work = await tempDir(prefix);
+  return { native, work, env: { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') } };
+}

@@ -9,7 +9,7 @@ import { promises as fsp, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mulberry32 } from '../../src/util/random.js';
 import * as path from 'node:path';
-import { runCli, tempDir, REQUIRE_NATIVE } from '../helpers.js';
+import { runCli, tempDir, REQUIRE_NATIVE, withoutTfNotices } from '../helpers.js';
 import { makeTarGz } from '../tar-helpers.js';
 import { loadBackend } from '../../src/backend/index.js';
 import { buildModel } from '../../src/models/index.js';
@@ -141,7 +141,7 @@ function snapshot(dir: string): Map<string, string> {
   return out;
 }
 
-const quiet = (s: string): string => s.replace(/^WARNING: All log messages before absl.*\n|^I0000 .*port\.cc.*\n/gm, '');
+const quiet = withoutTfNotices;
 
 for (const c of cases) {
   test(`${c.name}: one line with a fix, exit 1, nothing modified`, async () => {

@@ -6,17 +6,14 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { runCli, tempDir, IMDB_TARBALL, REQUIRE_NATIVE } from '../helpers.js';
-import { loadBackend } from '../../src/backend/index.js';
+import { runCli, imdbWorkspace, IMDB_TARBALL } from '../helpers.js';
 import { compareMarkdown } from '../../src/compare/index.js';
 
 let native = false;
 let work = '';
 let env: NodeJS.ProcessEnv = {};
 before(async () => {
-  native = (await loadBackend({ requireNative: REQUIRE_NATIVE })).native;
-  work = await tempDir('rnn-compare-');
-  env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
+  ({ native, work, env } = await imdbWorkspace('rnn-compare-'));
 });
 
 const args = ['compare', '--cells', 'simplernn,gru', '--limit', '1500', '--maxlen', '40', '--epochs', '2', '--test-limit', '400', '--seed', '3'];

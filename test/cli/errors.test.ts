@@ -3,7 +3,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { runCli, tempDir, ROOT } from '../helpers.js';
+import { runCli, tempDir, ROOT, withoutTfNotices } from '../helpers.js';
 
 let work = '';
 let env: NodeJS.ProcessEnv = {};
@@ -46,7 +46,7 @@ for (const c of cases) {
   test(`${c.name}: one line with a fix, exit 1`, async () => {
     const r = await runCli(c.args(work), { env, input: c.input });
     assert.equal(r.code, 1);
-    const stderr = r.stderr.replace(/^WARNING: All log messages before absl.*\n|^I0000 .*port\.cc.*\n/gm, '');
+    const stderr = withoutTfNotices(r.stderr);
     const want = c.stderr(work);
     if (typeof want === 'string') assert.equal(stderr, want);
     else assert.match(stderr, want);

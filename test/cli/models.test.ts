@@ -7,23 +7,20 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { runCli, tempDir, IMDB_TARBALL, REQUIRE_NATIVE } from '../helpers.js';
-import { loadBackend } from '../../src/backend/index.js';
+import { runCli, imdbWorkspace, tempDir, withoutTfNotices } from '../helpers.js';
 
 let native = false;
 let work = '';
 let env: NodeJS.ProcessEnv = {};
 before(async () => {
-  native = (await loadBackend({ requireNative: REQUIRE_NATIVE })).native;
-  work = await tempDir('rnn-models-');
-  env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
+  ({ native, work, env } = await imdbWorkspace('rnn-models-'));
 });
 
 // lr 0.05 on 160 reviews overfits at once: with seed 7 validation loss is best at epoch 1 (measured:
 // 0.692, 0.730, 1.003, 1.311), so the saved model is epoch 1's and the last epoch goes to last/.
 const small = ['--limit', '200', '--maxlen', '30', '--units', '8', '--embedding-dim', '8', '--vocab-size', '500', '--lr', '0.05', '--monitor', 'val_loss', '--seed', '7'];
 
-const quiet = (s: string): string => s.replace(/^WARNING: All log messages before absl.*\n|^I0000 .*port\.cc.*\n/gm, '');
+const quiet = withoutTfNotices;
 
 test('rnn train keeps the best epoch, the last one in last/, and both evaluate; info and list describe them', async (t) => {
   if (!native) return t.skip('the native backend is needed to train');

@@ -10,16 +10,13 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { runCli, tempDir, IMDB_TARBALL, REQUIRE_NATIVE, ROOT, type CliResult } from '../helpers.js';
-import { loadBackend } from '../../src/backend/index.js';
+import { runCli, imdbWorkspace, withoutTfNotices, ROOT, type CliResult } from '../helpers.js';
 
 let native = false;
 let work = '';
 let env: NodeJS.ProcessEnv = {};
 before(async () => {
-  native = (await loadBackend({ requireNative: REQUIRE_NATIVE })).native;
-  work = await tempDir('rnn-resume-');
-  env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
+  ({ native, work, env } = await imdbWorkspace('rnn-resume-'));
 });
 
 // 2,400 training reviews at batch 64: 38 batches an epoch, ~3 s per epoch on the native backend.
@@ -54,7 +51,7 @@ async function hashDir(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-const quiet = (s: string): string => s.replace(/^WARNING: All log messages before absl.*\n|^I0000 .*port\.cc.*\n/gm, '');
+const quiet = withoutTfNotices;
 const weights = async (dir: string): Promise<Float32Array> => {
   const b = await fsp.readFile(path.join(dir, 'weights.bin'));
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
