@@ -20,7 +20,7 @@ export interface DataStats {
   splits: Partial<Record<Split, SplitStats>>;
 }
 
-function percentile(sorted: number[], q: number): number {
+function percentile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))]!;
 }
@@ -31,9 +31,15 @@ export function datasetStats(data: LoadedData, maxlen: number, numWords: number)
   for (const split of ['train', 'test'] as const) {
     const reviews: Review[] = data[split];
     if (reviews.length === 0) continue;
-    const seqs = reviews.map((r) => tok.textToSequenceWithStats(r.text));
-    const lengths = seqs.map((s) => s.words).sort((a, b) => a - b);
-    const truncated = seqs.filter((s) => s.ids.length > maxlen).length;
+    // One review at a time: only the lengths are kept (a 1 GB CSV would not fit as id lists).
+    const lengths = new Int32Array(reviews.length);
+    let truncated = 0;
+    reviews.forEach((r, i) => {
+      const s = tok.textToSequenceWithStats(r.text);
+      lengths[i] = s.words;
+      if (s.ids.length > maxlen) truncated++;
+    });
+    lengths.sort();
     const positive = reviews.filter((r) => r.label === 1).length;
     stats.splits[split] = {
       reviews: reviews.length,
@@ -44,7 +50,7 @@ export function datasetStats(data: LoadedData, maxlen: number, numWords: number)
         p50: percentile(lengths, 0.5),
         p90: percentile(lengths, 0.9),
         p95: percentile(lengths, 0.95),
-        max: lengths.at(-1)!,
+        max: lengths[lengths.length - 1]!,
         mean: lengths.reduce((a, b) => a + b, 0) / lengths.length,
       },
       truncatedShare: truncated / reviews.length,

@@ -21,13 +21,17 @@ export function resolvePadOptions(o: Partial<PadOptions> & { maxlen: number }): 
 
 /** Pads/truncates into one row-major Int32Array of shape [sequences.length, maxlen]. */
 export function padSequences(sequences: readonly (readonly number[])[], options: Partial<PadOptions> & { maxlen: number }): Int32Array {
-  const { maxlen, padding, truncating, value } = resolvePadOptions(options);
-  const out = new Int32Array(sequences.length * maxlen).fill(value);
-  sequences.forEach((s, row) => {
-    if (s.length === 0) return;
-    const trunc = s.length <= maxlen ? s : truncating === 'pre' ? s.slice(s.length - maxlen) : s.slice(0, maxlen);
-    const start = row * maxlen + (padding === 'pre' ? maxlen - trunc.length : 0);
-    for (let i = 0; i < trunc.length; i++) out[start + i] = trunc[i]!;
-  });
+  const o = resolvePadOptions(options);
+  const out = new Int32Array(sequences.length * o.maxlen).fill(o.value);
+  sequences.forEach((s, row) => padInto(out, row, s, o));
   return out;
+}
+
+/** Writes one padded/truncated sequence into row `row` of `out` (already filled with the pad value). */
+export function padInto(out: Int32Array, row: number, s: readonly number[], o: PadOptions): void {
+  if (s.length === 0) return;
+  const { maxlen, padding, truncating } = o;
+  const trunc = s.length <= maxlen ? s : truncating === 'pre' ? s.slice(s.length - maxlen) : s.slice(0, maxlen);
+  const start = row * maxlen + (padding === 'pre' ? maxlen - trunc.length : 0);
+  for (let i = 0; i < trunc.length; i++) out[start + i] = trunc[i]!;
 }

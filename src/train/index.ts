@@ -9,7 +9,7 @@ type NamedTensor = { name: string; tensor: Tensor };
 import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
-import { padSequences, type PadSide } from '../text/pad.js';
+import { padInto, resolvePadOptions, type PadSide } from '../text/pad.js';
 import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '../models/index.js';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
@@ -173,17 +173,22 @@ function seconds(since: number): number {
   return (performance.now() - since) / 1000;
 }
 
-/** Tokenizes and pads texts into a [n, maxlen] int32 buffer; also each text's length in words. */
+/**
+ * Tokenizes and pads texts into a [n, maxlen] int32 buffer, one text at a time (no list of all sequences
+ * is kept, so memory is the buffer); also each text's length in words.
+ */
 export function encode(tokenizer: Tokenizer, texts: readonly string[], o: Pick<TrainOptions, 'maxlen' | 'padding' | 'truncating'>): { x: Int32Array; truncated: number; words: Int32Array } {
   let truncated = 0;
   const words = new Int32Array(texts.length);
-  const seqs = texts.map((t, i) => {
+  const pad = resolvePadOptions(o);
+  const x = new Int32Array(texts.length * o.maxlen).fill(pad.value);
+  texts.forEach((t, i) => {
     const s = tokenizer.textToSequenceWithStats(t);
     words[i] = s.words;
     if (s.ids.length > o.maxlen) truncated++;
-    return s.ids;
+    padInto(x, i, s.ids, pad);
   });
-  return { x: padSequences(seqs, o), truncated, words };
+  return { x, truncated, words };
 }
 
 /**
