@@ -5,7 +5,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { recoverReplacedDir, writeJsonAtomic } from '../util/fs.js';
+import { readJsonIfExists, recoverReplacedDir, writeJsonAtomic } from '../util/fs.js';
+import type { CheckpointMeta } from './checkpoint.js';
 import type { Metrics } from '../eval/metrics.js';
 import { HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
 
@@ -93,11 +94,14 @@ export interface ModelListing {
   info?: ModelInfo;
   /** Why the directory could not be read as a model. */
   error?: string;
+  /** For an interrupted training run's checkpoint: where it stopped. */
+  checkpoint?: { cell: string; epoch: number; epochs: number; createdAt: string };
 }
 
 /**
  * Model directories under `modelsDir` (two levels deep, so `models/compare/lstm` is found), newest first.
- * `last/` checkpoints and temporary directories are skipped; broken models are listed with their error.
+ * `last/` checkpoints and temporary directories are skipped; broken models are listed with their error, and
+ * checkpoints of interrupted runs (`NAME.checkpoint`) with where they stopped.
  */
 export async function listModels(modelsDir: string): Promise<ModelListing[]> {
   const root = path.resolve(modelsDir);
@@ -121,6 +125,11 @@ export async function listModels(modelsDir: string): Promise<ModelListing[]> {
         () => true,
         () => false,
       );
+      const ckpt = await readJsonIfExists<CheckpointMeta>(path.join(sub, 'checkpoint.json'));
+      if (ckpt?.state && ckpt.options) {
+        found.push({ name: path.relative(root, sub), dir: sub, latest: false, checkpoint: { cell: ckpt.options.cell, epoch: ckpt.state.epoch, epochs: ckpt.options.epochs, createdAt: ckpt.createdAt } });
+        continue;
+      }
       if (hasMeta || hasModel) {
         const row: ModelListing = { name: path.relative(root, sub), dir: sub, latest: sub === latest };
         try {
@@ -135,5 +144,6 @@ export async function listModels(modelsDir: string): Promise<ModelListing[]> {
     }
   };
   await visit(root, 1);
-  return found.sort((a, b) => (b.info?.metadata.createdAt ?? '').localeCompare(a.info?.metadata.createdAt ?? '') || a.name.localeCompare(b.name));
+  const created = (r: ModelListing): string => r.info?.metadata.createdAt ?? r.checkpoint?.createdAt ?? '';
+  return found.sort((a, b) => created(b).localeCompare(created(a)) || a.name.localeCompare(b.name));
 }

@@ -76,6 +76,8 @@ test('SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupte
   assert.equal(m[4], ckpt);
   t.diagnostic(`interrupted after ${m[2]} of 38 batches of epoch 2`);
   assert.equal(await fsp.stat(out).catch(() => undefined), undefined, 'no model directory from an interrupted run');
+  const list = await runCli(['list'], { env });
+  assert.ok(list.stdout.includes(`\nint.checkpoint  interrupted gru training (epoch 2 of 2): rnn train --resume ${ckpt}\n`), list.stdout);
 
   const res = await runCli(['train', '--resume', ckpt, '--json'], { env });
   assert.equal(res.code, 0, res.stderr);

@@ -78,6 +78,7 @@ function listingJson(r: ModelListing): object {
     dir: r.dir,
     latest: r.latest,
     ...(r.error ? { error: r.error } : {}),
+    ...(r.checkpoint ? { checkpoint: r.checkpoint } : {}),
     ...(m
       ? {
           cell: m.cell,
@@ -115,7 +116,12 @@ export function renderList(rows: ModelListing[], c: ChalkInstance): string {
   return (
     [
       c.bold(line(head)),
-      ...body.map((b, i) => (b.cols ? line(b.cols) : `${names[i]!.padEnd(widths[0]!)}  ${c.red(`unreadable: ${b.r.error}`)}`)),
+      ...body.map((b, i) => {
+        if (b.cols) return line(b.cols);
+        const k = b.r.checkpoint;
+        if (k) return `${names[i]!.padEnd(widths[0]!)}  ${c.yellow(`interrupted ${k.cell} training (epoch ${k.epoch} of ${k.epochs}): rnn train --resume ${b.r.dir}`)}`;
+        return `${names[i]!.padEnd(widths[0]!)}  ${c.red(`unreadable: ${b.r.error}`)}`;
+      }),
     ].join('\n') + '\n'
   );
 }
