@@ -4,8 +4,6 @@
  * Returns the trained model and everything metadata.json records; prints nothing.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-
-type NamedTensor = { name: string; tensor: Tensor };
 import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
@@ -14,6 +12,8 @@ import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '.
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
 import { BestTracker, LrScheduler, type LrSchedule, type Monitor } from './control.js';
+
+type NamedTensor = { name: string; tensor: Tensor };
 
 /** Everything `rnn train` can set. Defaults: {@link resolveTrainOptions}. */
 export interface TrainOptions {
@@ -256,6 +256,29 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     trainOnlySeconds = resume.trainOnlySeconds;
     trainedSamples = resume.trainedSamples;
   }
+  /** The state after `batch` batches of `epoch`, as plain arrays (nothing to dispose). */
+  const checkpoint = async (epoch: number, batch: number): Promise<TrainCheckpoint> => ({
+    epoch,
+    batch,
+    order: [...order],
+    rngState: rand.state(),
+    sums: { ...sums },
+    epochTrainSeconds: priorEpochSeconds,
+    history: [...history],
+    tracker: tracker.snapshot(),
+    scheduler: scheduler.snapshot(),
+    trainOnlySeconds,
+    trainedSamples,
+    weights: model.getWeights().map((w) => (w.dataSync() as Float32Array).slice()),
+    optimizer: await Promise.all(
+      (await optimizer.getWeights()).map(async (w) => {
+        const data = (await w.tensor.data()).slice() as Float32Array | Int32Array;
+        if (w.name === 'iter') w.tensor.dispose(); // a fresh scalar; the moments are the optimizer's own variables
+        return { name: w.name, shape: w.tensor.shape, dtype: w.tensor.dtype as 'float32' | 'int32', data };
+      }),
+    ),
+    bestWeights: bestWeights?.map((w) => (w.dataSync() as Float32Array).slice()),
+  });
   const tTrain = performance.now();
   let stoppedEarly = false;
   let interrupted: TrainCheckpoint | undefined;
@@ -274,18 +297,8 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
       // Let pending events (a Ctrl-C, timers) run between batches: trainOnBatch alone never yields to them.
       if (cb.shouldStop) await new Promise((r) => setImmediate(r));
       if (cb.shouldStop?.()) {
-        interrupted = {
-          epoch, batch: b, order: [...order], rngState: rand.state(), sums: { ...sums }, epochTrainSeconds: epochSeconds(),
-          history: [...history], tracker: tracker.snapshot(), scheduler: scheduler.snapshot(),
-          trainOnlySeconds, trainedSamples,
-          weights: model.getWeights().map((w) => (w.dataSync() as Float32Array).slice()),
-          optimizer: await Promise.all((await optimizer.getWeights()).map(async (w) => {
-            const data = (await w.tensor.data()).slice() as Float32Array | Int32Array;
-            if (w.name === 'iter') w.tensor.dispose();
-            return { name: w.name, shape: w.tensor.shape, dtype: w.tensor.dtype as 'float32' | 'int32', data };
-          })),
-          bestWeights: bestWeights?.map((w) => (w.dataSync() as Float32Array).slice()),
-        };
+        priorEpochSeconds = epochSeconds();
+        interrupted = await checkpoint(epoch, b);
         break;
       }
       const start = b * o.batchSize;

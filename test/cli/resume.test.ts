@@ -125,6 +125,9 @@ test('--resume of a directory that is no checkpoint is a clear error; --cell is 
   const notCkpt = await runCli(['train', '--resume', work], { env });
   assert.equal(notCkpt.code, 1);
   assert.equal(quiet(notCkpt.stderr), `error: ${work} is not a training checkpoint (no checkpoint.json). Pass --resume the .checkpoint directory an interrupted \`rnn train\` named, or start again without --resume\n`);
+  const mixed = await runCli(['train', '--resume', work, '--epochs', '5', '--no-restore-best'], { env });
+  assert.equal(mixed.code, 1);
+  assert.equal(quiet(mixed.stderr), 'error: --epochs, --no-restore-best cannot be combined with --resume. A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume\n');
   const noCell = await runCli(['train', '--epochs', '1'], { env });
   assert.equal(noCell.code, 1);
   assert.equal(quiet(noCell.stderr), "error: required option '--cell <cell>' not specified\n(run with --help for usage)\n");

@@ -98,6 +98,11 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     let dataFlags: DataFlags = flags;
     let expectSha: string | undefined;
     if (flags.resume) {
+      const keep = ['--resume', '--data', '--text-column', '--label-column', '--json'];
+      const given = cmd.options.filter((o) => o.long && !keep.includes(o.long) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
+      if (given.length > 0) {
+        throw new UserError(`${given.map((o) => o.long).join(', ')} cannot be combined with --resume`, 'A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume');
+      }
       const { meta, checkpoint } = await loadCheckpoint(flags.resume);
       options = meta.options;
       out = meta.out;
