@@ -79,6 +79,33 @@ function stopOnSignal(status: StatusLine, c: CliContext['chalkErr']): { requeste
   return { requested: () => stop, dispose };
 }
 
+/** What a run trains: from the flags, or (with --resume) from the checkpoint, whose options win. */
+async function runSettings(
+  ctx: CliContext,
+  cmd: Command,
+  flags: TrainFlags,
+  status: StatusLine,
+): Promise<{ options: TrainOptions; out: string; resume?: ResumeFrom; dataFlags: DataFlags; expectSha?: string }> {
+  if (!flags.resume) {
+    const options = trainOptionsFromFlags(flags, flags.cell!);
+    return { options, out: path.resolve(flags.out ?? path.join(ctx.env.modelsDir, options.cell)), dataFlags: flags };
+  }
+  const keep = ['--resume', '--data', '--text-column', '--label-column', '--json'];
+  const given = cmd.options.filter((o) => o.long && !keep.includes(o.long) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
+  if (given.length > 0) {
+    throw new UserError(`${given.map((o) => o.long).join(', ')} cannot be combined with --resume`, 'A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume');
+  }
+  const { meta, checkpoint } = await loadCheckpoint(flags.resume);
+  status.log(ctx.chalkErr.dim(`resuming ${meta.options.cell} (seed ${meta.options.seed}) at epoch ${checkpoint.epoch}, batch ${checkpoint.batch + 1}; the model goes to ${meta.out}`));
+  return {
+    options: meta.options,
+    out: meta.out,
+    resume: { checkpoint, dir: path.resolve(flags.resume) },
+    dataFlags: flags.data ? flags : meta.data.flags,
+    expectSha: meta.data.source.sha256,
+  };
+}
+
 export function registerTrain(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('train')
@@ -92,28 +119,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     const status = new StatusLine(ctx.io.err);
     const backend = await loadBackend(ctx.backend());
     warnIfPureJs(ctx, status, backend);
-    let options: TrainOptions;
-    let out: string;
-    let resume: ResumeFrom | undefined;
-    let dataFlags: DataFlags = flags;
-    let expectSha: string | undefined;
-    if (flags.resume) {
-      const keep = ['--resume', '--data', '--text-column', '--label-column', '--json'];
-      const given = cmd.options.filter((o) => o.long && !keep.includes(o.long) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
-      if (given.length > 0) {
-        throw new UserError(`${given.map((o) => o.long).join(', ')} cannot be combined with --resume`, 'A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume');
-      }
-      const { meta, checkpoint } = await loadCheckpoint(flags.resume);
-      options = meta.options;
-      out = meta.out;
-      resume = { checkpoint, dir: path.resolve(flags.resume) };
-      dataFlags = flags.data ? flags : meta.data.flags;
-      expectSha = meta.data.source.sha256;
-      status.log(ctx.chalkErr.dim(`resuming ${options.cell} (seed ${options.seed}) at epoch ${checkpoint.epoch}, batch ${checkpoint.batch + 1}; the model goes to ${out}`));
-    } else {
-      options = trainOptionsFromFlags(flags, flags.cell!);
-      out = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, options.cell));
-    }
+    const { options, out, resume, dataFlags, expectSha } = await runSettings(ctx, cmd, flags, status);
     if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
       throw new UserError('models/latest is reserved for the pointer to the newest model', 'Pass another --out');
     }
