@@ -35,3 +35,11 @@ export class Interrupted extends Error {
     this.name = 'Interrupted';
   }
 }
+
+/** End the process with this code and print nothing more (e.g. a worker's exit code, already reported). */
+export class ExitWith extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitWith';
+  }
+}

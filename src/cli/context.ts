@@ -20,6 +20,8 @@ export interface CliContext {
   /** Standard input (predict reads reviews from it) and whether it is a terminal. */
   stdin: NodeJS.ReadableStream;
   stdinIsTTY: boolean;
+  /** The arguments the CLI was run with (the training worker is started with the same). */
+  argv: string[];
   /** Backend options from global flags and the environment. */
   backend: () => BackendOptions;
 }

@@ -32,6 +32,8 @@ export interface CliEnv {
   imdbSource: string;
   /** Whether colours are allowed at all: NO_COLOR unset or empty (no-color.org). */
   colorAllowed: boolean;
+  /** RNN_TRAIN_WORKER=1: this process is the training worker `rnn train` started (internal). */
+  trainWorker: boolean;
 }
 
 /** The package root: three levels above dist/src/cli. */
@@ -54,6 +56,7 @@ export function resolveCliEnv(env: NodeJS.ProcessEnv = process.env, cwd: string 
     npm: env.npm_execpath && /npm-cli\.js$/.test(env.npm_execpath) ? [process.execPath, env.npm_execpath] : ['npm'],
     imdbSource: env.RNN_IMDB_URL || DEFAULT_IMDB_URL,
     colorAllowed: !env.NO_COLOR,
+    trainWorker: env.RNN_TRAIN_WORKER === '1',
   };
 }
 

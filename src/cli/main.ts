@@ -2,7 +2,7 @@
  * The rnn command line. The only place that reads argv, sets the exit code and prints errors.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { Interrupted, isUserError } from '../errors.js';
+import { ExitWith, Interrupted, isUserError } from '../errors.js';
 import { resolveCliEnv } from './env.js';
 import { packageVersion } from './version.js';
 import { registerTrain } from './commands/train.js';
@@ -94,6 +94,7 @@ export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, stdin
     debug: () => state.debug,
     stdin,
     stdinIsTTY: stdin.isTTY === true,
+    argv,
     backend: () => resolveBackendOptions({ prefer: state.backend, requireNative: cliEnv.requireNative, verbose: state.debug }),
   };
   const program = buildProgram(ctx, state);
@@ -106,6 +107,7 @@ export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, stdin
       return e.exitCode === 0 ? 0 : 1;
     }
     const c = ctx.chalkErr;
+    if (e instanceof ExitWith) return e.exitCode;
     if (e instanceof Interrupted) {
       io.err.write(`${c.yellow('interrupted:')} ${e.message}\n`);
       return e.exitCode;

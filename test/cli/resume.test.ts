@@ -7,7 +7,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { runCli, imdbWorkspace, withoutTfNotices, ROOT, type CliResult } from '../helpers.js';
@@ -22,23 +22,31 @@ before(async () => {
 // 2,400 training reviews at batch 64: 38 batches an epoch, ~3 s per epoch on the native backend.
 const args = ['train', '--cell', 'gru', '--limit', '3000', '--maxlen', '60', '--epochs', '2', '--seed', '4', '--json'];
 
-/** Runs the CLI and sends `signal` once the first epoch's JSON line is out (so training is mid-epoch 2). */
-function runAndSignal(extra: string[], signal: NodeJS.Signals): Promise<CliResult> {
+/**
+ * Runs the CLI and sends `signal` once the first epoch's JSON line is out (so training is mid-epoch 2).
+ * `tfLoaded` says whether the process that got the signal had libtensorflow mapped (it must not: a handled
+ * signal landing in TensorFlow's oneDNN kernels corrupts the heap, see src/cli/train-worker.ts).
+ */
+function runAndSignal(extra: string[], signal: NodeJS.Signals): Promise<CliResult & { tfLoaded: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rnn'), ...args, ...extra], { env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     let sent = false;
+    let tfLoaded = false;
     child.stdout.on('data', (d) => {
       stdout += d;
       if (!sent && stdout.includes('\n')) {
         sent = true;
-        setTimeout(() => child.kill(signal), 700);
+        setTimeout(() => {
+          tfLoaded = readFileSync(`/proc/${child.pid}/maps`, 'utf8').includes('libtensorflow');
+          child.kill(signal);
+        }, 700);
       }
     });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code, sig) => resolve({ code: code ?? (sig === 'SIGKILL' ? 137 : -1), stdout, stderr }));
+    child.on('close', (code, sig) => resolve({ code: code ?? (sig === 'SIGKILL' ? 137 : -1), stdout, stderr, tfLoaded }));
   });
 }
 
@@ -67,6 +75,7 @@ test('SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupte
   const ckpt = `${out}.checkpoint`;
   const int = await runAndSignal(['--out', out], 'SIGINT');
   assert.equal(int.code, 130, int.stderr);
+  assert.equal(int.tfLoaded, false, 'the rnn process that receives Ctrl-C does not run TensorFlow');
   const lines = quiet(int.stderr).trimEnd().split('\n');
   assert.equal(lines.at(-2), 'SIGINT: stopping after this batch and saving a checkpoint (Ctrl-C again quits at once, without one)');
   const m = /^interrupted: checkpoint saved to (.*) \(epoch 2 of 2, (\d+) of 38 batches done\); (.*) was not changed\. Resume with `rnn train --resume (.*)`$/.exec(lines.at(-1)!);

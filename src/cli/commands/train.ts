@@ -4,6 +4,7 @@ import { loadBackend, PURE_JS_SLOWDOWN, type LoadedBackend } from '../../backend
 import type { EpochLog, TrainCallbacks, TrainOptions } from '../../train/index.js';
 import { trainToDir, type ResumeFrom, type RunEnvironment } from '../../train/run.js';
 import { loadCheckpoint } from '../../io/checkpoint.js';
+import { stopRequests, superviseTraining } from '../train-worker.js';
 import { summarize, type CellType } from '../../models/index.js';
 import { pointLatest } from '../../io/model-dir.js';
 import type { DataSourceInfo } from '../../data/index.js';
@@ -62,23 +63,6 @@ export function trainingProgress(ctx: CliContext, status: StatusLine, options: T
   };
 }
 
-/**
- * Ctrl-C / SIGTERM while training: the first one asks training to stop after the current batch (a checkpoint
- * is then saved); the handlers are removed at once, so a second one ends the process the default way.
- */
-function stopOnSignal(status: StatusLine, c: CliContext['chalkErr']): { requested: () => boolean; dispose: () => void } {
-  let stop = false;
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const handler = (sig: NodeJS.Signals): void => {
-    stop = true;
-    dispose();
-    status.log(c.yellow(`${sig}: stopping after this batch and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C again' : 'another signal'} quits at once, without one)`));
-  };
-  const dispose = (): void => signals.forEach((s) => process.removeListener(s, handler));
-  signals.forEach((s) => process.on(s, handler));
-  return { requested: () => stop, dispose };
-}
-
 /** What a run trains: from the flags, or (with --resume) from the checkpoint, whose options win. */
 async function runSettings(
   ctx: CliContext,
@@ -117,6 +101,8 @@ export function registerTrain(program: Command, ctx: CliContext): void {
   addDataOptions(addTrainingOptions(cmd)).action(async (flags: TrainFlags) => {
     if (!flags.resume && !flags.cell) cmd.error("error: required option '--cell <cell>' not specified");
     const status = new StatusLine(ctx.io.err);
+    // The process that receives Ctrl-C never runs TensorFlow (see train-worker.ts); the worker does.
+    if (!ctx.env.trainWorker) return superviseTraining(ctx, status);
     const backend = await loadBackend(ctx.backend());
     warnIfPureJs(ctx, status, backend);
     const { options, out, resume, dataFlags, expectSha } = await runSettings(ctx, cmd, flags, status);
@@ -128,7 +114,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       throw new UserError(`the data (${data.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`, 'Pass --data with the dataset of the interrupted run');
     }
     checkTrainingReviews(data.train, data.source.path);
-    const stop = stopOnSignal(status, ctx.chalkErr);
+    const stop = stopRequests();
     let run: Awaited<ReturnType<typeof trainToDir>>;
     try {
       run = await trainToDir(
