@@ -8,6 +8,7 @@
  * batch and saves a checkpoint. It does the same if the supervisor dies, since the IPC channel closes.
  */
 import { spawn } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ExitWith, Interrupted } from '../errors.js';
 import type { CliContext } from './context.js';
@@ -41,7 +42,7 @@ export async function superviseTraining(ctx: CliContext, status: StatusLine): Pr
   try {
     const code = await new Promise<number>((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (c, sig) => resolve(c ?? (sig ? 128 + (sig === 'SIGKILL' ? 9 : sig === 'SIGABRT' ? 6 : sig === 'SIGSEGV' ? 11 : 1) : 1)));
+      child.on('close', (c, sig) => resolve(c ?? 128 + (sig ? os.constants.signals[sig] : 0)));
     });
     if (signals > 1) throw new Interrupted('stopped at once, without a checkpoint; the model directory was not changed');
     throw new ExitWith(code);

@@ -103,54 +103,58 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     const status = new StatusLine(ctx.io.err);
     // The process that receives Ctrl-C never runs TensorFlow (see train-worker.ts); the worker does.
     if (!ctx.env.trainWorker) return superviseTraining(ctx, status);
-    const backend = await loadBackend(ctx.backend());
-    warnIfPureJs(ctx, status, backend);
-    const { options, out, resume, dataFlags, expectSha } = await runSettings(ctx, cmd, flags, status);
-    if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
-      throw new UserError('models/latest is reserved for the pointer to the newest model', 'Pass another --out');
-    }
-    const data = await loadDataForCli(ctx, dataFlags, ['train'], status);
-    if (expectSha !== undefined && data.source.sha256 !== expectSha) {
-      throw new UserError(`the data (${data.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`, 'Pass --data with the dataset of the interrupted run');
-    }
-    checkTrainingReviews(data.train, data.source.path);
-    const stop = stopRequests();
-    let run: Awaited<ReturnType<typeof trainToDir>>;
+    const stop = stopRequests(); // from the start: a Ctrl-C while the data loads stops before the first batch
     try {
-      run = await trainToDir(
-        backend.tf,
-        data.train,
-        options,
-        out,
-        { ...runEnvironment(backend, data.source), dataFlags: { data: dataFlags.data, textColumn: dataFlags.textColumn, labelColumn: dataFlags.labelColumn } },
-        { ...trainingProgress(ctx, status, options, flags.json === true), shouldStop: stop.requested },
-        resume,
-      );
+      await trainCommand(ctx, cmd, flags, status, stop.requested);
     } finally {
       stop.dispose();
     }
-    const { result, metadata: meta, checkpoint } = run;
-    if (checkpoint || !meta) {
-      const at = result.interrupted!;
-      const batches = Math.ceil(result.counts.train / options.batchSize);
-      throw new Interrupted(`checkpoint saved to ${checkpoint} (epoch ${at.epoch} of ${options.epochs}, ${at.batch} of ${batches} batches done); ${out} was not changed. Resume with \`rnn train --resume ${checkpoint}\``);
-    }
-    if (result.stoppedEarly) status.log(`early stopping: ${options.monitor} did not improve for ${options.earlyStopping} epoch(s)`);
-    if (result.weightsEpoch !== result.history.length) {
-      const best = result.history[result.weightsEpoch - 1]!;
-      status.log(`restored the weights of epoch ${result.weightsEpoch} (best ${options.monitor} ${best[options.monitor]!.toFixed(4)}); the last epoch's model is in ${path.join(out, 'last')}`);
-    }
-    await pointLatest(ctx.env.modelsDir, out);
-    result.model.dispose();
-    const last = result.history.at(-1);
-    if (flags.json) {
-      const kept = result.history[result.weightsEpoch - 1];
-      ctx.io.out.write(JSON.stringify({ saved: out, cell: meta.cell, params: meta.params, epoch: result.weightsEpoch, bestEpoch: result.bestEpoch, final: kept, last, stoppedEarly: result.stoppedEarly, samplesPerSec: meta.samplesPerSec, seed: options.seed }) + '\n');
-    } else {
-      const kept = result.history[result.weightsEpoch - 1];
-      const val = kept?.val_acc !== undefined ? `, val_acc ${kept.val_acc.toFixed(4)}` : '';
-      const which = result.weightsEpoch === result.history.length ? '' : ` (epoch ${result.weightsEpoch} of ${result.history.length})`;
-      ctx.io.out.write(`saved ${options.cell} model${which} to ${out} (acc ${kept?.acc.toFixed(4)}${val}, ${meta.samplesPerSec.toFixed(1)} samples/s, seed ${options.seed})\n`);
-    }
   });
+}
+
+/** The worker's part of `rnn train`: settings, data, training (stopping when `shouldStop`), save, report. */
+async function trainCommand(ctx: CliContext, cmd: Command, flags: TrainFlags, status: StatusLine, shouldStop: () => boolean): Promise<void> {
+  const backend = await loadBackend(ctx.backend());
+  warnIfPureJs(ctx, status, backend);
+  const { options, out, resume, dataFlags, expectSha } = await runSettings(ctx, cmd, flags, status);
+  if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
+    throw new UserError('models/latest is reserved for the pointer to the newest model', 'Pass another --out');
+  }
+  const data = await loadDataForCli(ctx, dataFlags, ['train'], status);
+  if (expectSha !== undefined && data.source.sha256 !== expectSha) {
+    throw new UserError(`the data (${data.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`, 'Pass --data with the dataset of the interrupted run');
+  }
+  checkTrainingReviews(data.train, data.source.path);
+  const run = await trainToDir(
+      backend.tf,
+      data.train,
+      options,
+      out,
+      { ...runEnvironment(backend, data.source), dataFlags: { data: dataFlags.data, textColumn: dataFlags.textColumn, labelColumn: dataFlags.labelColumn } },
+      { ...trainingProgress(ctx, status, options, flags.json === true), shouldStop },
+      resume,
+    );
+  const { result, metadata: meta, checkpoint } = run;
+  if (checkpoint || !meta) {
+    const at = result.interrupted!;
+    const batches = Math.ceil(result.counts.train / options.batchSize);
+    throw new Interrupted(`checkpoint saved to ${checkpoint} (epoch ${at.epoch} of ${options.epochs}, ${at.batch} of ${batches} batches done); ${out} was not changed. Resume with \`rnn train --resume ${checkpoint}\``);
+  }
+  if (result.stoppedEarly) status.log(`early stopping: ${options.monitor} did not improve for ${options.earlyStopping} epoch(s)`);
+  if (result.weightsEpoch !== result.history.length) {
+    const best = result.history[result.weightsEpoch - 1]!;
+    status.log(`restored the weights of epoch ${result.weightsEpoch} (best ${options.monitor} ${best[options.monitor]!.toFixed(4)}); the last epoch's model is in ${path.join(out, 'last')}`);
+  }
+  await pointLatest(ctx.env.modelsDir, out);
+  result.model.dispose();
+  const last = result.history.at(-1);
+  if (flags.json) {
+    const kept = result.history[result.weightsEpoch - 1];
+    ctx.io.out.write(JSON.stringify({ saved: out, cell: meta.cell, params: meta.params, epoch: result.weightsEpoch, bestEpoch: result.bestEpoch, final: kept, last, stoppedEarly: result.stoppedEarly, samplesPerSec: meta.samplesPerSec, seed: options.seed }) + '\n');
+  } else {
+    const kept = result.history[result.weightsEpoch - 1];
+    const val = kept?.val_acc !== undefined ? `, val_acc ${kept.val_acc.toFixed(4)}` : '';
+    const which = result.weightsEpoch === result.history.length ? '' : ` (epoch ${result.weightsEpoch} of ${result.history.length})`;
+    ctx.io.out.write(`saved ${options.cell} model${which} to ${out} (acc ${kept?.acc.toFixed(4)}${val}, ${meta.samplesPerSec.toFixed(1)} samples/s, seed ${options.seed})\n`);
+  }
 }
