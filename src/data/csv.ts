@@ -91,6 +91,18 @@ function csvMessage(e: Error): string {
   return e.message.replace(/,? value is .*$/s, '');
 }
 
+/** CSV rows from a byte stream, checked for UTF-8 on the way; `utf8Error()` says whether that check stopped it. */
+function parseCsvStream(input: NodeJS.ReadableStream, file: string): { parser: ReturnType<typeof parse>; utf8Error: () => UserError | undefined } {
+  const utf8 = new Utf8Check(file);
+  const parser = input.pipe(utf8).pipe(parse({ bom: true, relax_quotes: false, skip_empty_lines: true }));
+  let failed: UserError | undefined;
+  utf8.on('error', (e) => {
+    failed = e as UserError;
+    parser.destroy(e);
+  });
+  return { parser, utf8Error: () => failed };
+}
+
 /** Streams a CSV with a header row into reviews. */
 export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ reviews: Review[]; sha256: string; bytes: number }> {
   const reviews: Review[] = [];
@@ -101,13 +113,7 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
     hash.update(c as Buffer);
     bytes += (c as Buffer).length;
   });
-  const utf8 = new Utf8Check(file);
-  const parser = input.pipe(utf8).pipe(parse({ bom: true, relax_quotes: false, skip_empty_lines: true }));
-  let utf8Error: UserError | undefined;
-  utf8.on('error', (e) => {
-    utf8Error = e as UserError;
-    parser.destroy(e);
-  });
+  const { parser, utf8Error } = parseCsvStream(input, file);
   let textIdx = -1;
   let labelIdx = -1;
   let line = 0;
@@ -128,7 +134,8 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
     }
   } catch (e) {
     input.destroy();
-    if (utf8Error) throw utf8Error;
+    const bad = utf8Error();
+    if (bad) throw bad;
     if (e instanceof UserError) throw e;
     const err = e as Error & { code?: string };
     if (err.code === 'ENOENT') throw new UserError(`${file} does not exist`, 'Check the path given to --data');
@@ -140,13 +147,7 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
 
 /** Streams just the text column of a CSV (for `rnn predict --file x.csv`); labels are not needed. */
 export async function* readCsvTexts(file: string, textColumn?: string): AsyncGenerator<string> {
-  const utf8 = new Utf8Check(file);
-  const parser = createReadStream(file).pipe(utf8).pipe(parse({ bom: true, skip_empty_lines: true }));
-  let utf8Error: UserError | undefined;
-  utf8.on('error', (e) => {
-    utf8Error = e as UserError;
-    parser.destroy(e);
-  });
+  const { parser, utf8Error } = parseCsvStream(createReadStream(file), file);
   let idx = -1;
   let first = true;
   try {
@@ -159,7 +160,8 @@ export async function* readCsvTexts(file: string, textColumn?: string): AsyncGen
       yield row[idx] ?? '';
     }
   } catch (e) {
-    if (utf8Error) throw utf8Error;
+    const bad = utf8Error();
+    if (bad) throw bad;
     if (e instanceof UserError) throw e;
     const err = e as Error & { code?: string };
     if (err.code === 'ENOENT') throw new UserError(`${file} does not exist`, 'Check the path given to --file');

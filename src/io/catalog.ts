@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { readJsonIfExists, recoverReplacedDir, writeJsonAtomic } from '../util/fs.js';
 import type { CheckpointMeta } from './checkpoint.js';
+import { readJsonFile } from './read.js';
 import type { Metrics } from '../eval/metrics.js';
 import { HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
 
@@ -37,28 +38,13 @@ export interface ModelInfo {
   lastCheckpoint?: string;
 }
 
-async function readJson<T>(file: string, fix: string): Promise<T> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new UserError(code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${(e as Error).message}`, fix);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new UserError(`${file} is not valid JSON (${(e as Error).message})`, fix);
-  }
-}
-
 export async function readModelInfo(dir: string): Promise<ModelInfo> {
   const abs = path.resolve(dir);
   await recoverReplacedDir(abs);
   const st = await fsp.stat(abs).catch(() => undefined);
   if (!st?.isDirectory()) throw new UserError(`model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
   const fix = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
-  const metadata = await readJson<ModelMetadata>(path.join(abs, 'metadata.json'), fix);
+  const metadata = await readJsonFile<ModelMetadata>(path.join(abs, 'metadata.json'), fix);
   if (metadata.formatVersion !== METADATA_FORMAT_VERSION || typeof metadata.cell !== 'string' || !Array.isArray(metadata.history)) {
     throw new UserError(`${path.join(abs, 'metadata.json')} is not an rnn metadata file of format version ${METADATA_FORMAT_VERSION}`, fix);
   }

@@ -18,6 +18,7 @@ import { summarize } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import type { RecurrentImpl } from '../models/index.js';
 import { learningCurvesSvg } from '../report/curves.js';
+import { parseJson, readText } from './read.js';
 import type { Monitor } from '../train/control.js';
 
 export const METADATA_FORMAT_VERSION = 1;
@@ -202,23 +203,6 @@ export async function saveModelDir(tf: TF, dir: string, model: LayersModel, toke
     return full;
   } finally {
     await fsp.rm(staged, { recursive: true, force: true });
-  }
-}
-
-async function readText(file: string, fix: string): Promise<string> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new UserError(code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${(e as Error).message}`, fix, { cause: e });
-  }
-}
-
-function parseJson<T>(text: string, file: string, fix: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new UserError(`${file} is not valid JSON (${(e as Error).message})`, fix);
   }
 }
 
