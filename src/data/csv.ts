@@ -86,9 +86,16 @@ class Utf8Check extends Transform {
   }
 }
 
-/** csv-parse's message without the field value it quotes (which can be binary noise or megabytes long). */
-function csvMessage(e: Error): string {
-  return e.message.replace(/,? value is .*$/s, '');
+/**
+ * The UserError for a CSV that failed while streaming: the UTF-8 check's, our own, a missing file, or
+ * csv-parse's message without the field value it quotes (binary noise, or megabytes long).
+ */
+function csvFailure(e: unknown, file: string, utf8Error: UserError | undefined, flag: string): UserError {
+  if (utf8Error) return utf8Error;
+  if (e instanceof UserError) return e;
+  const err = e as Error & { code?: string };
+  if (err.code === 'ENOENT') return new UserError(`${file} does not exist`, `Check the path given to ${flag}`);
+  return new UserError(`${file} is not valid CSV: ${err.message.replace(/,? value is .*$/s, '')}`, 'Fix the file (a header row, then one quoted review per row)');
 }
 
 /** CSV rows from a byte stream, checked for UTF-8 on the way; `utf8Error()` says whether that check stopped it. */
@@ -134,12 +141,7 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
     }
   } catch (e) {
     input.destroy();
-    const bad = utf8Error();
-    if (bad) throw bad;
-    if (e instanceof UserError) throw e;
-    const err = e as Error & { code?: string };
-    if (err.code === 'ENOENT') throw new UserError(`${file} does not exist`, 'Check the path given to --data');
-    throw new UserError(`${file} is not valid CSV: ${csvMessage(err)}`, 'Fix the file (a header row, then one quoted review per row)');
+    throw csvFailure(e, file, utf8Error(), '--data');
   }
   if (reviews.length === 0) throw new UserError(`${file} has no reviews`, 'Use a CSV with a header row and at least one labeled review');
   return { reviews, sha256: hash.digest('hex'), bytes };
@@ -160,11 +162,6 @@ export async function* readCsvTexts(file: string, textColumn?: string): AsyncGen
       yield row[idx] ?? '';
     }
   } catch (e) {
-    const bad = utf8Error();
-    if (bad) throw bad;
-    if (e instanceof UserError) throw e;
-    const err = e as Error & { code?: string };
-    if (err.code === 'ENOENT') throw new UserError(`${file} does not exist`, 'Check the path given to --file');
-    throw new UserError(`${file} is not valid CSV: ${csvMessage(err)}`, 'Fix the file (a header row, then one quoted review per row)');
+    throw csvFailure(e, file, utf8Error(), '--file');
   }
 }
