@@ -45,6 +45,8 @@ export function tempDir(prefix = 'rnn-test-'): Promise<string> {
 
 /** True when CI (or the developer) demands the native backend. */
 export const REQUIRE_NATIVE = /^(1|true)$/i.test(process.env.RNN_REQUIRE_NATIVE ?? '');
+/** RNN_REQUIRE_ONEDNN=1 (CI, which installs libdnnl-dev): tests of the oneDNN kernels fail instead of skipping when the addon is missing. */
+export const REQUIRE_ONEDNN = /^(1|true)$/i.test(process.env.RNN_REQUIRE_ONEDNN ?? '');
 
 /** TensorFlow's start-up notices on stderr (they bypass TF_CPP_MIN_LOG_LEVEL), removed before comparing messages. */
 export function withoutTfNotices(stderr: string): string {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { loadBackend, cpuThreads, type BackendOptions } from './index.js';
 import { readNativeStatus, type NativeStatus } from './native/setup.js';
 import { fusedKernels } from '../models/fused.js';
+import { loadOnednn, ONEDNN_FIX } from './onednn.js';
 
 /** Inputs of {@link diagnose}, resolved by the CLI. */
 export interface DoctorOptions {
@@ -31,6 +32,8 @@ export interface DoctorReport {
   cpu: { threads: number; model: string };
   /** What rnn's fused recurrent layers run on with this backend. */
   recurrentKernels: string;
+  /** rnn's oneDNN addon: whether it is in use, why (not), and how to enable it. */
+  onednnKernels: { active: boolean; reason: string; fix?: string };
   onednn: { TF_ENABLE_ONEDNN_OPTS: string | null; meaning: string };
   dirs: { data: string; models: string; cache: string };
   /** How to get the native backend, when it is not in use. */
@@ -62,6 +65,11 @@ export async function diagnose(opts: DoctorOptions): Promise<DoctorReport> {
     libtensorflow: { source: b.native ? (setup?.ok ? setup.libtensorflowSource : 'tfjs-node install') : undefined, setup },
     cpu: { threads: cpuThreads(), model: os.cpus()[0]?.model.trim() ?? 'unknown' },
     recurrentKernels: `fused layers on ${fusedKernels(b.tf)}`,
+    onednnKernels: {
+      active: b.kernels.name === 'onednn',
+      reason: b.kernels.reason,
+      fix: b.kernels.name === 'onednn' || loadOnednn().addon ? undefined : ONEDNN_FIX,
+    },
     onednn: {
       TF_ENABLE_ONEDNN_OPTS: onednn ?? null,
       meaning:

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import { UserError } from '../errors.js';
+import { selectKernels, type KernelPreference } from './onednn.js';
 
 /** The tfjs API (the union package's type; tfjs-node exports the same plus `node`). */
 export type TF = typeof import('@tensorflow/tfjs');
@@ -20,6 +21,8 @@ export interface BackendOptions {
   requireNative: boolean;
   /** Let TensorFlow's C++ logging through (it is quieted to warnings otherwise). */
   verbose: boolean;
+  /** Recurrent kernels of the fused layers: `auto` (oneDNN addon when it loads), `onednn` (or an error), `tfjs`. */
+  kernels: KernelPreference;
 }
 
 /** What was loaded and why. */
@@ -42,10 +45,17 @@ export interface LoadedBackend {
   tfVersion?: string;
   /** tfjs-core version. */
   tfjsVersion: string;
+  /** Which recurrent kernels the fused layers run on (rnn's oneDNN addon or tfjs/TensorFlow ops), and why. */
+  kernels: { name: 'onednn' | 'tfjs'; reason: string };
 }
 
 export function resolveBackendOptions(partial: Partial<BackendOptions> = {}): BackendOptions {
-  return { prefer: partial.prefer ?? 'auto', requireNative: partial.requireNative ?? false, verbose: partial.verbose ?? false };
+  return {
+    prefer: partial.prefer ?? 'auto',
+    requireNative: partial.requireNative ?? false,
+    verbose: partial.verbose ?? false,
+    kernels: partial.kernels ?? 'auto',
+  };
 }
 
 const require = createRequire(import.meta.url);
@@ -62,6 +72,8 @@ function firstLine(e: unknown): string {
 export async function loadBackend(options: Partial<BackendOptions> = {}): Promise<LoadedBackend> {
   if (loaded) return loaded;
   const opts = resolveBackendOptions(options);
+  const k = selectKernels(opts.kernels);
+  const kernels = { name: k.kernels, reason: k.reason };
   // TensorFlow reads this when the shared library loads; keep its C++ INFO lines off stderr.
   if (!opts.verbose && process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
 
@@ -69,7 +81,7 @@ export async function loadBackend(options: Partial<BackendOptions> = {}): Promis
   if (opts.prefer === 'gpu') {
     try {
       const tf = require('@tensorflow/tfjs-node-gpu') as TF;
-      loaded = await describeNative(tf, '@tensorflow/tfjs-node-gpu', 'requested with --gpu');
+      loaded = await describeNative(tf, '@tensorflow/tfjs-node-gpu', 'requested with --gpu', kernels);
       return loaded;
     } catch (e) {
       throw new UserError(
@@ -81,7 +93,7 @@ export async function loadBackend(options: Partial<BackendOptions> = {}): Promis
   if (opts.prefer !== 'cpu') {
     try {
       const tf = require('@tensorflow/tfjs-node') as TF;
-      loaded = await describeNative(tf, '@tensorflow/tfjs-node', 'the native TensorFlow backend loaded');
+      loaded = await describeNative(tf, '@tensorflow/tfjs-node', 'the native TensorFlow backend loaded', kernels);
       return loaded;
     } catch (e) {
       nativeError = firstLine(e);
@@ -110,11 +122,12 @@ export async function loadBackend(options: Partial<BackendOptions> = {}): Promis
     reason: opts.prefer === 'cpu' ? 'pure JS was requested' : 'the native backend is not available, so tfjs runs in pure JavaScript',
     nativeError,
     tfjsVersion: tf.version_core,
+    kernels,
   };
   return loaded;
 }
 
-async function describeNative(tf: TF, packageName: LoadedBackend['packageName'], reason: string): Promise<LoadedBackend> {
+async function describeNative(tf: TF, packageName: LoadedBackend['packageName'], reason: string, kernels: LoadedBackend['kernels']): Promise<LoadedBackend> {
   await tf.ready();
   const backend = tf.backend() as unknown as { binding?: { TF_Version?: string }; isUsingGpuDevice?: boolean };
   return {
@@ -126,6 +139,7 @@ async function describeNative(tf: TF, packageName: LoadedBackend['packageName'],
     reason,
     tfVersion: backend.binding?.TF_Version,
     tfjsVersion: tf.version_core,
+    kernels,
   };
 }
 

@@ -1,15 +1,17 @@
 /**
- * Throughput of the seed model with stock tfjs-layers vs rnn's fused recurrent layers, measured side by
- * side in one process on real IMDB batches: train samples/s (trainOnBatch: forward, backward, adam) and
- * predict samples/s. Returns figures; prints nothing.
+ * Throughput of the seed model with stock tfjs-layers vs rnn's fused recurrent layers on tfjs/TensorFlow
+ * ops vs the fused layers on rnn's oneDNN addon, measured side by side in one process on real IMDB
+ * batches: train samples/s (trainOnBatch: forward, backward, adam) and predict samples/s. Returns figures;
+ * prints nothing.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { padSequences } from '../text/pad.js';
-import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '../models/index.js';
+import { buildModel, MODEL_DEFAULTS, type CellType } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
+import type { OnednnAddon } from '../backend/onednn.js';
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
@@ -25,11 +27,16 @@ export interface BenchOptions {
   warmup: number;
   /** Sequence length (the seed's 256). */
   maxlen: number;
+  /** rnn's oneDNN addon, for a third column; undefined leaves it out. */
+  onednn?: OnednnAddon;
 }
+
+/** stock tfjs-layers; fused layers on tfjs/TensorFlow ops; fused layers on the oneDNN addon. */
+export type BenchImpl = 'stock' | 'fused' | 'onednn';
 
 export interface BenchRow {
   cell: CellType;
-  impl: RecurrentImpl;
+  impl: BenchImpl;
   trainSamplesPerSec: number;
   predictSamplesPerSec: number;
 }
@@ -51,10 +58,15 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
   const rows: BenchRow[] = [];
   for (const cell of o.cells) {
     const stock = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' });
-    const fused = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' });
-    fused.setWeights(stock.getWeights());
-    fuseRecurrentLayers(tf, fused);
-    for (const [impl, model] of [['stock', stock], ['fused', fused]] as Array<[RecurrentImpl, LayersModel]>) {
+    const copy = (addon: OnednnAddon | null): LayersModel => {
+      const m = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' });
+      m.setWeights(stock.getWeights());
+      fuseRecurrentLayers(tf, m, addon);
+      return m;
+    };
+    const models: Array<[BenchImpl, LayersModel]> = [['stock', stock], ['fused', copy(null)]];
+    if (o.onednn) models.push(['onednn', copy(o.onednn)]);
+    for (const [impl, model] of models) {
       onProgress?.(`${cell} ${impl}: training`);
       model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
       const train = await timeBatches(o.warmup, o.trainBatches, async (k) => {
@@ -72,8 +84,7 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
       });
       rows.push({ cell, impl, trainSamplesPerSec: (o.trainBatches * o.batchSize) / train, predictSamplesPerSec: (o.predictBatches * o.batchSize) / predict });
     }
-    stock.dispose();
-    fused.dispose();
+    for (const [, model] of models) model.dispose();
   }
   return rows;
 }

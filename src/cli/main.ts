@@ -13,6 +13,7 @@ import { registerBench } from './commands/bench.js';
 import { chalkFor, type Io } from './render.js';
 import type { CliContext } from './context.js';
 import { resolveBackendOptions, type BackendPreference } from '../backend/index.js';
+import { KERNEL_PREFERENCES, type KernelPreference } from '../backend/onednn.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerSetupNative } from './commands/setup-native.js';
 import { registerInfo } from './commands/info.js';
@@ -46,7 +47,7 @@ Environment:
 
 
 /** Builds the program; exported for tests. */
-export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: BackendPreference }): Command {
+export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: BackendPreference; kernels: KernelPreference }): Command {
   const program = new Command();
   program
     .name('rnn')
@@ -56,6 +57,11 @@ export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: 
     .option('--no-color', 'no colours in output')
     .addOption(new Option('--backend <name>', 'TensorFlow backend').choices(['auto', 'native', 'gpu', 'cpu']).default('auto'))
     .option('--gpu', 'use @tensorflow/tfjs-node-gpu (same as --backend gpu)')
+    .addOption(
+      new Option('--kernels <name>', "recurrent kernels of the fused layers: auto (rnn's oneDNN addon when built, else tfjs), onednn, tfjs")
+        .choices([...KERNEL_PREFERENCES])
+        .default('auto'),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', EXAMPLES)
     .configureOutput({
@@ -64,9 +70,10 @@ export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: 
     })
     .exitOverride()
     .hook('preAction', (thisCommand) => {
-      const o = thisCommand.opts<{ debug?: boolean; backend: BackendPreference; gpu?: boolean }>();
+      const o = thisCommand.opts<{ debug?: boolean; backend: BackendPreference; gpu?: boolean; kernels: KernelPreference }>();
       state.debug = o.debug === true;
       state.backend = o.gpu ? 'gpu' : o.backend;
+      state.kernels = o.kernels;
     });
   registerTrain(program, ctx);
   registerEval(program, ctx);
@@ -84,7 +91,7 @@ export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: 
 export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin): Promise<number> {
   const cliEnv = resolveCliEnv(env);
   const colorAllowed = cliEnv.colorAllowed && !argv.includes('--no-color');
-  const state = { debug: argv.includes('--debug'), backend: 'auto' as BackendPreference };
+  const state = { debug: argv.includes('--debug'), backend: 'auto' as BackendPreference, kernels: 'auto' as KernelPreference };
   const ctx: CliContext = {
     io,
     env: cliEnv,
@@ -95,7 +102,7 @@ export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, stdin
     stdin,
     stdinIsTTY: stdin.isTTY === true,
     argv,
-    backend: () => resolveBackendOptions({ prefer: state.backend, requireNative: cliEnv.requireNative, verbose: state.debug }),
+    backend: () => resolveBackendOptions({ prefer: state.backend, requireNative: cliEnv.requireNative, verbose: state.debug, kernels: state.kernels }),
   };
   const program = buildProgram(ctx, state);
   try {

@@ -1,4 +1,5 @@
 /** Renders native-setup progress and results on stderr; shared by `rnn setup-native` and npm's postinstall. */
+import type { KernelBuildResult } from '../backend/native/kernels.js';
 import type { ChalkInstance } from 'chalk';
 import type { ProgressEvent } from '../backend/native/libtensorflow.js';
 import { type NativeSetupOptions, type NativeStatus } from '../backend/native/setup.js';
@@ -68,5 +69,14 @@ export function renderSetupResult(status: NativeStatus, c: ChalkInstance): strin
     `${c.yellow.bold('rnn: warning:')} ${c.yellow(`native TensorFlow backend not set up: ${e.what.replace(/\.$/, '')}.`)}\n` +
     `rnn: ${e.fix}.\n` +
     `rnn: until then rnn runs on pure-JS tfjs: predict and eval work, training is ${PURE_JS_SLOWDOWN}. \`npx rnn doctor\` shows the state.\n`
+  );
+}
+
+/** One line after the oneDNN addon build: built, or why not and how to get it (never an error: the tfjs kernels remain). */
+export function renderKernelBuild(r: KernelBuildResult, c: ChalkInstance): string {
+  if (r.ok) return `${c.green('rnn: oneDNN recurrent kernels built')} (${r.seconds}s): training and prediction use them\n`;
+  return (
+    `rnn: note: oneDNN recurrent kernels not built: ${r.error!.what.replace(/\.$/, '')}. ${r.error!.fix}.\n` +
+    'rnn: until then the fused layers run on tfjs/TensorFlow ops (about half the training speed). `npx rnn doctor` shows the state.\n'
   );
 }

@@ -9,7 +9,8 @@
  * gradients are single large matMuls over the stacked per-step gate gradients after the loop. On the
  * native backend LSTM and GRU steps are TensorFlow's own LSTMBlockCell / GRUBlockCell kernels (and their
  * Grad kernels), and SimpleRNN's per-step ops are TensorFlow ops called by name; on other backends
- * everything is tfjs ops.
+ * everything is tfjs ops. When rnn's oneDNN addon is built (src/native, chosen with `--kernels`), the
+ * whole sequence is one native call each way instead ({@link onednnOp}), on any backend.
  *
  * Supported configuration (anything else keeps the stock `call`): returnSequences, returnState,
  * goBackwards, stateful false; no dropout; bias on; activation tanh; recurrent activation sigmoid
@@ -17,6 +18,7 @@
  */
 import type { LayersModel, Tensor, Tensor1D, Tensor2D, Tensor3D, layers } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
+import { activeOnednn, type OnednnAddon, type OnednnSequence } from '../backend/onednn.js';
 
 type Layer = layers.Layer;
 type Op = (x: Tensor3D, W: Tensor2D, R: Tensor2D, b: Tensor1D) => Tensor2D;
@@ -453,14 +455,63 @@ export function gruKernelOp(tf: TF, k: NativeKernels): Op {
   }) as unknown as Op;
 }
 
-/** What the fused LSTM/GRU run on with the current backend (SimpleRNN always runs on tfjs ops). */
-export function fusedKernels(tf: TF): 'TensorFlow LSTMBlockCell/GRUBlockCell kernels' | 'tfjs ops' {
+type CellName = 'SimpleRNN' | 'LSTM' | 'GRU';
+
+/** Sequences kept per layer (one per input shape: training batches, the last short batch, validation). */
+const MAX_SEQUENCES = 6;
+
+/**
+ * The whole sequence in one call to rnn's oneDNN addon, forward and backward. Data crosses as Float32Arrays
+ * (x and dx are 6.5 MB per batch of 64 × 256 × 100: about a millisecond each way). With no gradient tape
+ * running (predict, evaluate, validation) the inference primitive runs and nothing is saved.
+ */
+export function onednnOp(tf: TF, addon: OnednnAddon, cell: CellName): Op {
+  const sequences = new Map<string, OnednnSequence>();
+  const sequence = (x: Tensor3D, U: number): OnednnSequence => {
+    const [B, T, D] = x.shape;
+    const key = `${T}x${B}x${D}x${U}`;
+    let s = sequences.get(key);
+    if (s) {
+      sequences.delete(key); // re-insert: the Map's order is least recently used first
+    } else {
+      s = new addon.Sequence(cell, T, B, D, U);
+      if (sequences.size >= MAX_SEQUENCES) sequences.delete(sequences.keys().next().value!);
+    }
+    sequences.set(key, s);
+    return s;
+  };
+  const f32 = (t: Tensor): Float32Array => t.dataSync() as Float32Array;
+  const train = tf.customGrad((...args: unknown[]) => {
+    const [x, W, R, b] = args as [Tensor3D, Tensor2D, Tensor2D, Tensor1D];
+    const U = R.shape[0];
+    const s = sequence(x, U);
+    const h = s.forward(f32(x), f32(W), f32(R), f32(b), true);
+    const generation = s.generation;
+    return {
+      value: tf.tensor2d(h, [x.shape[0], U]),
+      gradFunc: (dy: Tensor) => {
+        const [dx, dW, dR, db] = s.backward(f32(dy), generation);
+        return [tf.tensor3d(dx, x.shape), tf.tensor2d(dW, W.shape), tf.tensor2d(dR, R.shape), tf.tensor1d(db)];
+      },
+    };
+  }) as unknown as Op;
+  return (x, W, R, b) => {
+    if (tf.engine().isTapeOn()) return train(x, W, R, b);
+    const U = R.shape[0];
+    return tf.tensor2d(sequence(x, U).forward(f32(x), f32(W), f32(R), f32(b), false), [x.shape[0], U]);
+  };
+}
+
+/** What the fused layers run on now: rnn's oneDNN addon, TensorFlow's per-step kernels, or tfjs ops. */
+export function fusedKernels(tf: TF): string {
+  const a = activeOnednn();
+  if (a) return `oneDNN ${a.onednnVersion} whole-sequence kernels (rnn's addon)`;
   return nativeKernels(tf) ? 'TensorFlow LSTMBlockCell/GRUBlockCell kernels' : 'tfjs ops';
 }
 
-/** Which implementation runs where: TensorFlow's kernels on the native backend, tfjs ops elsewhere. */
-const OPS: Record<string, (tf: TF) => Op> = {
-  SimpleRNN: simpleRnnOp,
+/** Which implementation runs where: the oneDNN addon when chosen, else TensorFlow's kernels on the native backend, tfjs ops elsewhere. */
+const OPS: Record<CellName, (tf: TF) => Op> = {
+  SimpleRNN: (tf) => simpleRnnOp(tf),
   LSTM: (tf) => {
     const k = nativeKernels(tf);
     return k ? lstmKernelOp(tf, k) : lstmOp(tf);
@@ -470,6 +521,10 @@ const OPS: Record<string, (tf: TF) => Op> = {
     return k ? gruKernelOp(tf, k) : gruOp(tf);
   },
 };
+
+function makeOp(tf: TF, cell: CellName, addon: OnednnAddon | null): Op {
+  return addon ? onednnOp(tf, addon, cell) : OPS[cell](tf);
+}
 
 /** Whether a layer's configuration is one the fused ops compute exactly. */
 export function fusable(layer: Layer): boolean {
@@ -488,13 +543,15 @@ export function fusable(layer: Layer): boolean {
 /**
  * Replaces the `call` of every fusable recurrent layer of `model` with the fused op (in place). Weights,
  * config and class names are untouched, so `model.save()` writes exactly what the stock layers would.
+ * `addon`: the oneDNN kernels to run on (default: the process's choice, {@link activeOnednn}); null means
+ * TensorFlow's per-step kernels on the native backend, tfjs ops elsewhere.
  * Returns the names of the layers that were fused.
  */
-export function fuseRecurrentLayers(tf: TF, model: LayersModel): string[] {
+export function fuseRecurrentLayers(tf: TF, model: LayersModel, addon: OnednnAddon | null = activeOnednn() ?? null): string[] {
   const fused: string[] = [];
   for (const layer of model.layers) {
     if (!fusable(layer)) continue;
-    const make = OPS[layer.getClassName()]!;
+    const cellName = layer.getClassName() as CellName;
     const ops = new Map<string, Op>();
     const cell = (layer as unknown as { cell: RnnCellVars }).cell;
     const stock = layer.call.bind(layer);
@@ -502,7 +559,7 @@ export function fuseRecurrentLayers(tf: TF, model: LayersModel): string[] {
       if (kwargs?.mask != null || kwargs?.initialState != null) return stock(inputs, kwargs);
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor3D;
       const backend = tf.getBackend();
-      if (!ops.has(backend)) ops.set(backend, make(tf));
+      if (!ops.has(backend)) ops.set(backend, makeOp(tf, cellName, addon));
       return ops.get(backend)!(x, cell.kernel.read(), cell.recurrentKernel.read(), cell.bias!.read());
     };
     fused.push(layer.name);

@@ -1,0 +1,76 @@
+/**
+ * Builds rnn's optional oneDNN addon (src/native) with node-gyp. Never throws for an expected failure
+ * (no oneDNN, no compiler): `npm install` must not fail because of the addon; the result says why.
+ */
+import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { run, type OutputSink } from './proc.js';
+import { ADDON_DIR, ADDON_FILE, ONEDNN_FIX } from '../onednn.js';
+
+/** Options of {@link buildOnednnKernels}. */
+export interface KernelBuildOptions {
+  /** Node headers directory for node-gyp (npm's `nodedir`); undefined leaves node-gyp's default. */
+  nodedir?: string;
+  /** How to run npm (its node-gyp is used): `[node, npm-cli.js]` or `['npm']`. */
+  npm: string[];
+  /** Environment of the build (npm_config_node_gyp, set by npm in scripts, names its node-gyp). */
+  env: NodeJS.ProcessEnv;
+  /** Receives node-gyp's output. */
+  onOutput: OutputSink;
+}
+
+/** Result of a build. */
+export interface KernelBuildResult {
+  ok: boolean;
+  seconds: number;
+  /** What failed and how to fix it (when not ok). */
+  error?: { what: string; fix: string };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** npm's own node-gyp: npm sets npm_config_node_gyp in scripts; otherwise beside npm's CLI or node. */
+export async function findNodeGyp(env: NodeJS.ProcessEnv, npm: string[]): Promise<string | undefined> {
+  const candidates = [
+    env.npm_config_node_gyp,
+    npm.length > 1 ? path.join(path.dirname(npm[1]!), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js') : undefined,
+    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  for (const c of candidates) if (c && (await exists(c))) return c;
+  return undefined;
+}
+
+/** The first compiler/linker error worth showing, from node-gyp's output. */
+function buildFailure(output: string, code: number): { what: string; fix: string } {
+  if (/dnnl\.hpp: No such file|cannot find -ldnnl/.test(output)) {
+    return { what: 'oneDNN (libdnnl-dev) is not installed', fix: ONEDNN_FIX };
+  }
+  const line = output.split('\n').find((l) => /error/i.test(l) && !/^gyp (ERR|info)/.test(l))?.trim();
+  return {
+    what: `compiling the oneDNN addon failed: ${line ?? `node-gyp exit ${code}`}`,
+    fix: 'Install g++, make and python3 for node-gyp and libdnnl-dev, then run `npm run setup-native -- --debug`',
+  };
+}
+
+/** Compiles src/native with node-gyp and checks that the result loads in a fresh process. */
+export async function buildOnednnKernels(opts: KernelBuildOptions): Promise<KernelBuildResult> {
+  const t0 = Date.now();
+  const done = (error?: { what: string; fix: string }): KernelBuildResult => ({ ok: !error, seconds: Math.round((Date.now() - t0) / 1000), error });
+  const nodeGyp = await findNodeGyp(opts.env, opts.npm);
+  if (!nodeGyp) return done({ what: "npm's node-gyp was not found", fix: 'Run `npm run setup-native` from npm (it provides node-gyp)' });
+  const args = [nodeGyp, 'rebuild', `--directory=${ADDON_DIR}`];
+  if (opts.nodedir) args.push(`--nodedir=${opts.nodedir}`);
+  const res = await run(process.execPath, args, { cwd: ADDON_DIR, env: opts.env, onOutput: opts.onOutput }).catch((e: Error) => ({ code: -1, output: e.message }));
+  if (res.code !== 0) return done(buildFailure(res.output, res.code));
+  const probe = await run(process.execPath, ['-e', `require(${JSON.stringify(ADDON_FILE)})`], { env: opts.env, onOutput: () => {} });
+  if (probe.code !== 0) {
+    const why = probe.output.split('\n').find((l) => /Error/.test(l))?.trim() ?? `exit ${probe.code}`;
+    return done({ what: `the oneDNN addon was built but does not load: ${why}`, fix: ONEDNN_FIX });
+  }
+  return done();
+}

@@ -1,0 +1,89 @@
+/**
+ * rnn's optional native addon (src/native): whole-sequence SimpleRNN / LSTM / GRU forward and backward on
+ * oneDNN's RNN primitives. Built by `npm install` when Debian's `libdnnl-dev` (oneDNN 2.6) is present; the
+ * fused layers use it when it loads, and their tfjs implementation otherwise.
+ *
+ * Which recurrent kernels run is one process-wide choice, made by the CLI (`--kernels`) through
+ * {@link selectKernels} before any model is built.
+ */
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
+
+/** `auto`: oneDNN when the addon loads, else tfjs; `onednn`: that or an error; `tfjs`: never the addon. */
+export const KERNEL_PREFERENCES = ['auto', 'onednn', 'tfjs'] as const;
+export type KernelPreference = (typeof KERNEL_PREFERENCES)[number];
+
+/** A whole-sequence recurrent layer of one shape (cell, T, B, D, U), with its primitives and buffers. */
+export interface OnednnSequence {
+  /** x [B·T·D] batch-major, kernel [D·G·U], recurrent kernel [U·G·U], bias [G·U] (tfjs layout) → h_T [B·U]. */
+  forward(x: Float32Array, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array, training: boolean): Float32Array;
+  /** dL/dh_T [B·U] → [dx, dKernel, dRecurrentKernel, dBias] for the training forward numbered `generation`. */
+  backward(dy: Float32Array, generation: number): [Float32Array, Float32Array, Float32Array, Float32Array];
+  /** Number of the last training forward. */
+  readonly generation: number;
+}
+
+/** The addon's exports. */
+export interface OnednnAddon {
+  Sequence: new (cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number) => OnednnSequence;
+  /** oneDNN version the addon runs on, e.g. `2.6.3`. */
+  onednnVersion: string;
+}
+
+/** What {@link loadOnednn} found. */
+export interface OnednnStatus {
+  addon?: OnednnAddon;
+  /** Why the addon is not available (undefined when it is). */
+  error?: string;
+}
+
+/** Where node-gyp puts the addon: src/native/build/Release, from dist/src/backend. */
+export const ADDON_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'native');
+export const ADDON_FILE = path.join(ADDON_DIR, 'build', 'Release', 'rnn_dnnl.node');
+
+/** How to get the oneDNN kernels, for messages. */
+export const ONEDNN_FIX = 'Install oneDNN (`apt-get install libdnnl-dev` on Debian/Ubuntu), then run `npm run setup-native`';
+
+const require = createRequire(import.meta.url);
+let status: OnednnStatus | undefined;
+let active: OnednnAddon | undefined;
+
+/** Tries to load the addon from `file`; never throws. */
+export function probeOnednn(file: string): OnednnStatus {
+  try {
+    return { addon: require(file) as OnednnAddon };
+  } catch (e) {
+    const msg = String((e as Error)?.message ?? e).split('\n')[0]!;
+    return {
+      error: /Cannot find module/.test(msg)
+        ? 'the oneDNN addon is not built (npm install could not compile it, usually because libdnnl-dev is missing)'
+        : `the oneDNN addon does not load: ${msg}`,
+    };
+  }
+}
+
+/** The installed addon ({@link ADDON_FILE}), loaded once per process; never throws. */
+export function loadOnednn(): OnednnStatus {
+  status ??= probeOnednn(ADDON_FILE);
+  return status;
+}
+
+/** Makes the process-wide kernel choice; returns what runs. `onednn` without the addon is a UserError. */
+export function selectKernels(pref: KernelPreference, found: () => OnednnStatus = loadOnednn): { kernels: 'onednn' | 'tfjs'; reason: string } {
+  active = undefined;
+  if (pref === 'tfjs') return { kernels: 'tfjs', reason: 'tfjs kernels were requested (--kernels tfjs)' };
+  const s = found();
+  if (s.addon) {
+    active = s.addon;
+    return { kernels: 'onednn', reason: `the oneDNN ${s.addon.onednnVersion} addon loaded` };
+  }
+  if (pref === 'onednn') throw new UserError(`the oneDNN kernels were requested but are not available: ${s.error}`, ONEDNN_FIX);
+  return { kernels: 'tfjs', reason: s.error! };
+}
+
+/** The addon the fused layers should use, if the process chose it. */
+export function activeOnednn(): OnednnAddon | undefined {
+  return active;
+}

@@ -1,0 +1,68 @@
+/**
+ * Choosing the recurrent kernels (`--kernels`): rnn's oneDNN addon when it loads, tfjs otherwise, and the
+ * exact messages when it is missing. In CI (RNN_REQUIRE_ONEDNN=1, libdnnl-dev installed by .ci/run) the
+ * addon must be active.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { selectKernels, activeOnednn, probeOnednn, loadOnednn, ONEDNN_FIX, type OnednnAddon } from '../../src/backend/onednn.js';
+import { UserError } from '../../src/errors.js';
+import { REQUIRE_ONEDNN, runCli, tempDir } from '../helpers.js';
+
+const fake = { Sequence: class {}, onednnVersion: '2.6.3' } as unknown as OnednnAddon;
+const missing = { error: 'the oneDNN addon is not built (npm install could not compile it, usually because libdnnl-dev is missing)' };
+
+const cases: Array<{ pref: 'auto' | 'onednn' | 'tfjs'; found: { addon?: OnednnAddon; error?: string }; kernels?: string; reason?: string; error?: string }> = [
+  { pref: 'auto', found: { addon: fake }, kernels: 'onednn', reason: 'the oneDNN 2.6.3 addon loaded' },
+  { pref: 'onednn', found: { addon: fake }, kernels: 'onednn', reason: 'the oneDNN 2.6.3 addon loaded' },
+  { pref: 'tfjs', found: { addon: fake }, kernels: 'tfjs', reason: 'tfjs kernels were requested (--kernels tfjs)' },
+  { pref: 'auto', found: missing, kernels: 'tfjs', reason: missing.error },
+  {
+    pref: 'onednn',
+    found: missing,
+    error:
+      'the oneDNN kernels were requested but are not available: the oneDNN addon is not built (npm install could not compile it, usually because libdnnl-dev is missing)',
+  },
+];
+
+for (const c of cases) {
+  test(`--kernels ${c.pref} with the addon ${c.found.addon ? 'built' : 'missing'}`, () => {
+    if (c.error) {
+      assert.throws(
+        () => selectKernels(c.pref, () => c.found),
+        (e: unknown) => e instanceof UserError && e.message === c.error && e.fix === ONEDNN_FIX,
+      );
+      assert.equal(activeOnednn(), undefined);
+      return;
+    }
+    assert.deepEqual(selectKernels(c.pref, () => c.found), { kernels: c.kernels, reason: c.reason });
+    assert.equal(activeOnednn(), c.kernels === 'onednn' ? fake : undefined);
+  });
+}
+
+test('a missing or broken addon file is reported, not thrown', async () => {
+  const dir = await tempDir('rnn-onednn-');
+  assert.deepEqual(probeOnednn(path.join(dir, 'rnn_dnnl.node')), missing);
+  await writeFile(path.join(dir, 'broken.node'), 'not an ELF file');
+  assert.match(probeOnednn(path.join(dir, 'broken.node')).error!, /^the oneDNN addon does not load: .*broken\.node/);
+});
+
+test('the installed addon loads where it is required (CI)', { skip: !REQUIRE_ONEDNN && 'RNN_REQUIRE_ONEDNN is not set' }, async () => {
+  assert.equal(loadOnednn().error, undefined);
+  const r = await runCli(['doctor', '--json']);
+  const report = JSON.parse(r.stdout) as { onednnKernels: { active: boolean; reason: string }; recurrentKernels: string };
+  assert.deepEqual(report.onednnKernels, { active: true, reason: `the oneDNN ${loadOnednn().addon!.onednnVersion} addon loaded` });
+  assert.match(report.recurrentKernels, /^fused layers on oneDNN 2\.\d+\.\d+ whole-sequence kernels \(rnn's addon\)$/);
+});
+
+test('rnn --kernels: tfjs is honoured by doctor; an unknown value is refused', async () => {
+  const r = await runCli(['--kernels', 'tfjs', 'doctor', '--json']);
+  const report = JSON.parse(r.stdout) as { onednnKernels: { active: boolean; reason: string } };
+  assert.equal(report.onednnKernels.active, false);
+  assert.equal(report.onednnKernels.reason, 'tfjs kernels were requested (--kernels tfjs)');
+  const bad = await runCli(['--kernels', 'mkl', 'doctor']);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, "error: option '--kernels <name>' argument 'mkl' is invalid. Allowed choices are auto, onednn, tfjs.\n(run with --help for usage)\n");
+});
