@@ -21,6 +21,10 @@ export interface OnednnSequence {
   forward(x: Float32Array, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array, training: boolean): Float32Array;
   /** dL/dh_T [B·U] → [dx, dKernel, dRecurrentKernel, dBias] for the training forward numbered `generation`. */
   backward(dy: Float32Array, generation: number): [Float32Array, Float32Array, Float32Array, Float32Array];
+  /** Like forward, with the embedding lookup done inside: ids [B·T] int32 rows of embeddings [V·D]. */
+  forwardIds(ids: Int32Array, embeddings: Float32Array, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array, training: boolean): Float32Array;
+  /** Backward after forwardIds: writes the dense embedding gradient into dEmbeddings [V·D]; returns [dKernel, dRecurrentKernel, dBias]. */
+  backwardEmbedding(dy: Float32Array, generation: number, dEmbeddings: Float32Array): [Float32Array, Float32Array, Float32Array];
   /** Number of the last training forward. */
   readonly generation: number;
 }
@@ -30,6 +34,19 @@ export interface OnednnAddon {
   Sequence: new (cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number) => OnednnSequence;
   /** oneDNN version the addon runs on, e.g. `2.6.3`. */
   onednnVersion: string;
+  /** One in-place pass of tfjs's Adam over a parameter tensor (see src/native/rnn_dnnl.cc). */
+  adam(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+  ): void;
 }
 
 /** What {@link loadOnednn} found. */

@@ -10,7 +10,8 @@ import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { padSequences } from '../text/pad.js';
 import { buildModel, MODEL_DEFAULTS, type CellType } from '../models/index.js';
-import { fuseRecurrentLayers } from '../models/fused.js';
+import { fuseRecurrentLayers, fusable } from '../models/fused.js';
+import { NativeStep, nativeStepCell } from '../train/native-step.js';
 import type { OnednnAddon } from '../backend/onednn.js';
 
 /** Options of {@link runBench}. */
@@ -31,7 +32,10 @@ export interface BenchOptions {
   onednn?: OnednnAddon;
 }
 
-/** stock tfjs-layers; fused layers on tfjs/TensorFlow ops; fused layers on the oneDNN addon. */
+/**
+ * stock tfjs-layers; fused layers on tfjs/TensorFlow ops; the oneDNN addon as `rnn train` uses it (the whole
+ * training step in the addon, {@link NativeStep}; predict through the fused layers on its kernels).
+ */
 export type BenchImpl = 'stock' | 'fused' | 'onednn';
 
 export interface BenchRow {
@@ -69,12 +73,20 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
     for (const [impl, model] of models) {
       onProgress?.(`${cell} ${impl}: training`);
       model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+      const nativeCell = impl === 'onednn' ? nativeStepCell(model, fusable) : undefined;
+      const native = o.onednn && nativeCell ? await NativeStep.create(o.onednn, nativeCell, o.maxlen, model) : undefined;
       const train = await timeBatches(o.warmup, o.trainBatches, async (k) => {
+        if (native) {
+          const j = k % Math.floor(used.length / o.batchSize);
+          native.step(x.subarray(j * o.batchSize * o.maxlen, (j + 1) * o.batchSize * o.maxlen), y.subarray(j * o.batchSize, (j + 1) * o.batchSize));
+          return;
+        }
         const { xs, ys } = batch(k);
         await model.trainOnBatch(xs, ys);
         xs.dispose();
         ys.dispose();
       });
+      native?.syncWeights(tf, model);
       onProgress?.(`${cell} ${impl}: predicting`);
       const predict = await timeBatches(o.warmup, o.predictBatches, async (k) => {
         const { xs, ys } = batch(k);

@@ -59,7 +59,7 @@ export interface ModelMetadata {
   };
   timings: { tokenizeSeconds: number; trainSeconds: number; totalSeconds: number; secondsPerEpoch: number };
   samplesPerSec: number;
-  backend: { name: string; tensorflow?: string; recurrentKernels?: string };
+  backend: { name: string; tensorflow?: string; recurrentKernels?: string; trainingStep?: string };
   versions: { rnn: string; tfjs: string; node: string };
 }
 

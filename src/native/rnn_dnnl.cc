@@ -17,6 +17,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -59,6 +60,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Sequence",
                        {InstanceMethod<&Sequence::Forward>("forward"), InstanceMethod<&Sequence::Backward>("backward"),
+                        InstanceMethod<&Sequence::ForwardIds>("forwardIds"),
+                        InstanceMethod<&Sequence::BackwardEmbedding>("backwardEmbedding"),
                         InstanceAccessor<&Sequence::Generation>("generation")});
   }
 
@@ -196,8 +199,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   }
 
   // user (tfjs-layout) weights → the primitive's chosen layout
-  void toPrimitive(const memory::desc& user, float* data, Buf& dst) {
-    memory src(user, eng_, data);
+  void toPrimitive(const memory::desc& user, const float* data, Buf& dst) {
+    memory src(user, eng_, const_cast<float*>(data));  // only read
     if (user == dst.mem.get_desc()) {
       std::memcpy(dst.v.data(), data, user.get_size());
     } else {
@@ -223,17 +226,10 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
 
   // ---- JS methods ----
 
-  // forward(x [B*T*D], W [D*G*U], R [U*G*U], b [G*U], training) → h_T [B*U]
-  Napi::Value Forward(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto x = arg(info, 0, B_ * T_ * D_, "x");
-    auto W = arg(info, 1, D_ * G_ * U_, "kernel");
-    auto R = arg(info, 2, U_ * G_ * U_, "recurrentKernel");
-    auto b = arg(info, 3, G_ * U_, "bias");
-    bool training = info.Length() > 4 && info[4].ToBoolean();
+  // Runs the forward over x_ (time-major, already filled); h_T is left in hT_.
+  void runForward(Napi::Env env, const float* W, const float* R, const float* b, bool training) {
     try {
-      toTimeMajor(x.Data());
-      memory biasMem(bias_, eng_, b.Data());
+      memory biasMem(bias_, eng_, const_cast<float*>(b));
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC_LAYER, x_.mem}, {DNNL_ARG_SRC_ITER, h0_.mem}, {DNNL_ARG_BIAS, biasMem},
                                               {DNNL_ARG_DST_LAYER, dst_.mem}, {DNNL_ARG_DST_ITER, hT_.mem}};
       if (cell_ == Cell::LSTM) {
@@ -242,11 +238,11 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       }
       if (training) {
         ensureTraining();
-        toPrimitive(userWl_, W.Data(), trWl_);
-        toPrimitive(userWi_, R.Data(), trWi_);
-        toPrimitive(userWl_, W.Data(), bwWl_);
-        toPrimitive(userWi_, R.Data(), bwWi_);
-        std::memcpy(bias0_.v.data(), b.Data(), G_ * U_ * sizeof(float));
+        toPrimitive(userWl_, W, trWl_);
+        toPrimitive(userWi_, R, trWi_);
+        toPrimitive(userWl_, W, bwWl_);
+        toPrimitive(userWi_, R, bwWi_);
+        std::memcpy(bias0_.v.data(), b, G_ * U_ * sizeof(float));
         args[DNNL_ARG_WEIGHTS_LAYER] = trWl_.mem;
         args[DNNL_ARG_WEIGHTS_ITER] = trWi_.mem;
         args[DNNL_ARG_WORKSPACE] = ws_.mem;
@@ -255,8 +251,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
         pending_ = true;
       } else {
         ensureInference();
-        toPrimitive(userWl_, W.Data(), infWl_);
-        toPrimitive(userWi_, R.Data(), infWi_);
+        toPrimitive(userWl_, W, infWl_);
+        toPrimitive(userWi_, R, infWi_);
         args[DNNL_ARG_WEIGHTS_LAYER] = infWl_.mem;
         args[DNNL_ARG_WEIGHTS_ITER] = infWi_.mem;
         inf_.prim.execute(strm_, args);
@@ -265,19 +261,65 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     } catch (const dnnl::error& e) {
       throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());
     }
+  }
+
+  Napi::Float32Array lastHidden(Napi::Env env) {
     auto h = Napi::Float32Array::New(env, B_ * U_);
     std::memcpy(h.Data(), hT_.v.data(), B_ * U_ * sizeof(float));
     return h;
   }
 
-  // backward(dy [B*U], generation) → [dx [B*T*D], dW [D*G*U], dR [U*G*U], db [G*U]] for the last training forward
-  Napi::Value Backward(const Napi::CallbackInfo& info) {
+  // forward(x [B*T*D], W [D*G*U], R [U*G*U], b [G*U], training) → h_T [B*U]
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    auto x = arg(info, 0, B_ * T_ * D_, "x");
+    auto W = arg(info, 1, D_ * G_ * U_, "kernel");
+    auto R = arg(info, 2, U_ * G_ * U_, "recurrentKernel");
+    auto b = arg(info, 3, G_ * U_, "bias");
+    bool training = info.Length() > 4 && info[4].ToBoolean();
+    toTimeMajor(x.Data());
+    idsValid_ = false;
+    runForward(info.Env(), W.Data(), R.Data(), b.Data(), training);
+    return lastHidden(info.Env());
+  }
+
+  // forwardIds(ids [B*T] int32, embeddings [V*D], W, R, b, training) → h_T [B*U]: the embedding lookup is
+  // done here, straight into the time-major input (the ids are kept for backwardEmbedding).
+  Napi::Value ForwardIds(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw Napi::TypeError::New(env, "ids must be an Int32Array");
+    auto ids = info[0].As<Napi::Int32Array>();
+    if (ids.ElementLength() != static_cast<size_t>(B_ * T_))
+      throw Napi::RangeError::New(env, "ids has " + std::to_string(ids.ElementLength()) + " elements, expected " + std::to_string(B_ * T_));
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(env, "embeddings must be a Float32Array");
+    auto E = info[1].As<Napi::Float32Array>();
+    if (E.ElementLength() % D_ != 0) throw Napi::RangeError::New(env, "embeddings is not a multiple of the input dimension");
+    const int64_t V = static_cast<int64_t>(E.ElementLength() / D_);
+    auto W = arg(info, 2, D_ * G_ * U_, "kernel");
+    auto R = arg(info, 3, U_ * G_ * U_, "recurrentKernel");
+    auto b = arg(info, 4, G_ * U_, "bias");
+    bool training = info.Length() > 5 && info[5].ToBoolean();
+    const int32_t* id = ids.Data();
+    for (memory::dim i = 0; i < B_ * T_; i++)
+      if (id[i] < 0 || id[i] >= V) throw Napi::RangeError::New(env, "token id " + std::to_string(id[i]) + " is outside the embedding (size " + std::to_string(V) + ")");
+    ids_.assign(id, id + B_ * T_);
+    idsValid_ = true;
+    float* out = x_.v.data();
+    const float* e = E.Data();
+    for (memory::dim t = 0; t < T_; t++)
+      for (memory::dim bb = 0; bb < B_; bb++) std::memcpy(out + (t * B_ + bb) * D_, e + static_cast<int64_t>(id[bb * T_ + t]) * D_, D_ * sizeof(float));
+    runForward(env, W.Data(), R.Data(), b.Data(), training);
+    return lastHidden(env);
+  }
+
+  // Runs the backward for dy = dL/dh_T; the input gradient is left time-major in dSrc_.
+  Napi::Array runBackward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto dy = arg(info, 0, B_ * U_, "dy");
     double gen = info.Length() > 1 ? info[1].As<Napi::Number>().DoubleValue() : -1;
     if (!pending_ || gen != static_cast<double>(generation_))
       throw Napi::Error::New(env, "backward needs the saved activations of its own training forward, which a later forward replaced");
-    auto dx = Napi::Float32Array::New(env, B_ * T_ * D_);
     auto dW = Napi::Float32Array::New(env, D_ * G_ * U_);
     auto dR = Napi::Float32Array::New(env, U_ * G_ * U_);
     auto db = Napi::Float32Array::New(env, G_ * U_);
@@ -310,18 +352,53 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     } catch (const dnnl::error& e) {
       throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());
     }
+    pending_ = false;
+    auto out = Napi::Array::New(env, 3);
+    out.Set(0u, dW);
+    out.Set(1u, dR);
+    out.Set(2u, db);
+    return out;
+  }
+
+  // backward(dy [B*U], generation) → [dx [B*T*D], dW [D*G*U], dR [U*G*U], db [G*U]] for the last training forward
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array grads = runBackward(info);
+    auto dx = Napi::Float32Array::New(env, B_ * T_ * D_);
     // [T, B, D] → [B, T, D]
     const float* s = dSrc_.v.data();
     float* o = dx.Data();
     for (memory::dim t = 0; t < T_; t++)
       for (memory::dim b = 0; b < B_; b++) std::memcpy(o + (b * T_ + t) * D_, s + (t * B_ + b) * D_, D_ * sizeof(float));
-    pending_ = false;
     auto out = Napi::Array::New(env, 4);
     out.Set(0u, dx);
-    out.Set(1u, dW);
-    out.Set(2u, dR);
-    out.Set(3u, db);
+    for (uint32_t i = 0; i < 3; i++) out.Set(i + 1, grads.Get(i));
     return out;
+  }
+
+  // backwardEmbedding(dy, generation, dEmbeddings [V*D]) → [dW, dR, db] after a forwardIds; the embedding
+  // gradient is written into dEmbeddings (zeroed, then the input gradient of every step scatter-added to its
+  // token's row: the dense gradient tfjs's gather computes, without materializing the [B, T, D] one).
+  Napi::Value BackwardEmbedding(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!idsValid_) throw Napi::Error::New(env, "backwardEmbedding needs a forwardIds");
+    if (info.Length() < 3 || !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(env, "dEmbeddings must be a Float32Array");
+    auto dE = info[2].As<Napi::Float32Array>();
+    Napi::Array grads = runBackward(info);
+    const int64_t V = static_cast<int64_t>(dE.ElementLength() / D_);
+    float* g = dE.Data();
+    std::memset(g, 0, dE.ElementLength() * sizeof(float));
+    const float* s = dSrc_.v.data();
+    for (memory::dim t = 0; t < T_; t++)
+      for (memory::dim bb = 0; bb < B_; bb++) {
+        const int32_t id = ids_[bb * T_ + t];
+        if (id >= V) continue;
+        float* row = g + static_cast<int64_t>(id) * D_;
+        const float* src = s + (t * B_ + bb) * D_;
+        for (memory::dim d = 0; d < D_; d++) row[d] += src[d];
+      }
+    return grads;
   }
 
   Napi::Value Generation(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(generation_)); }
@@ -331,7 +408,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   Cell cell_ = Cell::SimpleRNN;
   memory::dim T_ = 0, B_ = 0, D_ = 0, U_ = 0, G_ = 1;
   memory::desc srcLayer_, dstLayer_, iter_, userWl_, userWi_, bias_, anyWl_, anyWi_;
-  bool inferReady_ = false, trainReady_ = false, pending_ = false;
+  bool inferReady_ = false, trainReady_ = false, pending_ = false, idsValid_ = false;
+  std::vector<int32_t> ids_;
   uint64_t generation_ = 0;
   Fwd inf_, train_;
   Bwd bwd_;
@@ -340,8 +418,40 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   Buf dWl_, dWi_, dB_, dDst_, dIter_, dIterC_, dSrc_, dH0_, dC0_;
 };
 
+// adam(param, grad, m, v, lr, beta1, beta2, epsilon, oneMinusAccBeta1, oneMinusAccBeta2): one in-place pass
+// of tfjs's AdamOptimizer update over a parameter tensor, in float32 like tfjs's ops:
+//   m ← m·β1 + g·(1−β1);  v ← v·β2 + g²·(1−β2);  p ← p − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
+Napi::Value Adam(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array a[4];
+  for (size_t i = 0; i < 4; i++) {
+    if (info.Length() < 10 || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(env, "adam(param, grad, m, v: Float32Array, lr, beta1, beta2, epsilon, oneMinusAccBeta1, oneMinusAccBeta2)");
+    a[i] = info[i].As<Napi::Float32Array>();
+    if (a[i].ElementLength() != a[0].ElementLength()) throw Napi::RangeError::New(env, "adam: the four arrays differ in length");
+  }
+  const float lr = info[4].As<Napi::Number>().FloatValue(), b1 = info[5].As<Napi::Number>().FloatValue(),
+              b2 = info[6].As<Napi::Number>().FloatValue(), eps = info[7].As<Napi::Number>().FloatValue(),
+              c1 = info[8].As<Napi::Number>().FloatValue(), c2 = info[9].As<Napi::Number>().FloatValue();
+  const float ob1 = static_cast<float>(1.0 - info[5].As<Napi::Number>().DoubleValue());
+  const float ob2 = static_cast<float>(1.0 - info[6].As<Napi::Number>().DoubleValue());
+  float *p = a[0].Data(), *g = a[1].Data(), *m = a[2].Data(), *v = a[3].Data();
+  const int64_t n = static_cast<int64_t>(a[0].ElementLength());
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * ob1;
+    const float vi = v[i] * b2 + (gi * gi) * ob2;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = (mi / c1) / (std::sqrt(vi / c2) + eps) * -lr + p[i];
+  }
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Sequence", Sequence::Init(env));
+  exports.Set("adam", Napi::Function::New(env, Adam, "adam"));
   const dnnl_version_t* v = dnnl_version();
   exports.Set("onednnVersion", Napi::String::New(env, std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch)));
   return exports;

@@ -12,6 +12,9 @@ import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '.
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
 import { BestTracker, LrScheduler, type LrSchedule, type Monitor } from './control.js';
+import { NativeStep, nativeStepCell } from './native-step.js';
+import { activeOnednn } from '../backend/onednn.js';
+import { fusable } from '../models/fused.js';
 
 type NamedTensor = { name: string; tensor: Tensor };
 
@@ -167,6 +170,8 @@ export interface TrainResult {
   lastWeights?: Float32Array[];
   /** Set when `shouldStop` ended training early: save it to resume later. The model is as trained so far. */
   interrupted?: TrainCheckpoint;
+  /** What ran each training step: rnn's oneDNN addon end to end ({@link NativeStep}) or tfjs's trainOnBatch. */
+  step: 'onednn' | 'tfjs';
 }
 
 function seconds(since: number): number {
@@ -256,8 +261,19 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     trainOnlySeconds = resume.trainOnlySeconds;
     trainedSamples = resume.trainedSamples;
   }
+  // The whole step in the oneDNN addon when the fused layers run on it and the model is the seed's.
+  const addon = o.layers === 'fused' ? activeOnednn() : undefined;
+  const nativeCell = addon ? nativeStepCell(model, fusable) : undefined;
+  const native = addon && nativeCell ? await NativeStep.create(addon, nativeCell, o.maxlen, model) : undefined;
   /** The state after `batch` batches of `epoch`, as plain arrays (nothing to dispose). */
-  const checkpoint = async (epoch: number, batch: number): Promise<TrainCheckpoint> => ({
+  const checkpoint = async (epoch: number, batch: number): Promise<TrainCheckpoint> => {
+    if (native) {
+      native.syncWeights(tf, model);
+      await native.syncOptimizer(tf, model);
+    }
+    return snapshot(epoch, batch);
+  };
+  const snapshot = async (epoch: number, batch: number): Promise<TrainCheckpoint> => ({
     epoch,
     batch,
     order: [...order],
@@ -286,6 +302,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     const tEpoch = performance.now();
     const lr = scheduler.lrFor(epoch);
     optimizer.learningRate = lr;
+    if (native) native.learningRate = lr;
     const resumed = resume !== undefined && epoch === startEpoch;
     if (!resumed) {
       shuffleInPlace(order, rand);
@@ -310,18 +327,25 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
         xb.set(xTrain.x.subarray(row * o.maxlen, (row + 1) * o.maxlen), i * o.maxlen);
         yb[i] = yTrain[row]!;
       }
-      const xs = tf.tensor2d(xb, [size, o.maxlen], 'int32');
-      const ys = tf.tensor2d(yb, [size, 1]);
-      const [loss, acc] = (await model.trainOnBatch(xs, ys)) as number[];
-      xs.dispose();
-      ys.dispose();
-      sums.loss += loss! * size;
-      sums.acc += acc! * size;
+      let loss: number;
+      let acc: number;
+      if (native) {
+        ({ loss, acc } = native.step(xb, yb));
+      } else {
+        const xs = tf.tensor2d(xb, [size, o.maxlen], 'int32');
+        const ys = tf.tensor2d(yb, [size, 1]);
+        [loss, acc] = (await model.trainOnBatch(xs, ys)) as [number, number];
+        xs.dispose();
+        ys.dispose();
+      }
+      sums.loss += loss * size;
+      sums.acc += acc * size;
       sums.seen += size;
       const sps = sums.seen / epochSeconds();
       cb.onBatch?.({ epoch, epochs: o.epochs, batch: b + 1, batches, loss: sums.loss / sums.seen, acc: sums.acc / sums.seen, samplesPerSec: sps, etaSeconds: (n - sums.seen) / sps });
     }
     if (interrupted) break;
+    native?.syncWeights(tf, model);
     const trainSeconds = epochSeconds();
     trainOnlySeconds += trainSeconds;
     trainedSamples += sums.seen;
@@ -354,7 +378,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
       truncatedShare: n > 0 ? xTrain.truncated / n : 0,
       seconds: { tokenize: tokenizeSeconds, train: seconds(tTrain), total: seconds(t0) },
       samplesPerSec: trainOnlySeconds > 0 ? trainedSamples / trainOnlySeconds : 0,
-      weightsEpoch: history.length, bestEpoch: tracker.bestEpoch, stoppedEarly: false, interrupted,
+      weightsEpoch: history.length, bestEpoch: tracker.bestEpoch, stoppedEarly: false, interrupted, step: native ? 'onednn' : 'tfjs',
     };
   }
   const lastEpoch = history.length;
@@ -379,6 +403,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     bestEpoch: tracker.bestEpoch,
     stoppedEarly,
     lastWeights,
+    step: native ? 'onednn' : 'tfjs',
   };
 }
 

@@ -50,7 +50,7 @@ export async function trainToDir(tf: TF, reviews: readonly Review[], options: Tr
   }
   try {
     const kernels = options.layers === 'fused' ? fusedKernels(tf) : 'stock tfjs-layers';
-    const metadata = await saveModelDir(tf, dir, result.model, result.tokenizer, trainingMetadata(result, env.source, { ...env.backend, recurrentKernels: kernels }, env.versions), {
+    const metadata = await saveModelDir(tf, dir, result.model, result.tokenizer, trainingMetadata(result, env.source, { ...env.backend, recurrentKernels: kernels, trainingStep: result.step === 'onednn' ? "rnn's oneDNN addon (embedding, recurrent layer, dense, loss, Adam)" : 'tfjs trainOnBatch' }, env.versions), {
       lastWeights: result.lastWeights,
     });
     if (resume) await fsp.rm(resume.dir, { recursive: true, force: true });

@@ -1,0 +1,201 @@
+/**
+ * The seed model's whole training step in rnn's oneDNN addon: embedding lookup → recurrent layer (oneDNN's
+ * whole-sequence kernels) → Dense(1, sigmoid) → binary cross-entropy → Adam, computing exactly what
+ * `model.trainOnBatch` computes with tfjs's Adam, without tfjs's per-op cost:
+ *
+ * - the embedding rows are gathered by the addon straight into the recurrent layer's time-major input, and
+ *   the embedding gradient is a scatter-add of the input gradient into the used rows (tfjs reads the
+ *   [B, T, D] input out of TensorFlow, then runs UnsortedSegmentSum);
+ * - Adam is one pass per parameter tensor in the addon (tfjs runs ~12 ops per tensor, 1M elements for the
+ *   embedding), with tfjs's float32 formula and bias correction.
+ *
+ * The parameters and Adam's moments live here, in Float32Arrays, while an epoch runs; {@link NativeStep.syncTo}
+ * writes them into the tfjs model and its optimizer (before validation, checkpoints and saving), under the
+ * names tfjs's Adam uses, so checkpoints and resumed runs do not depend on which step produced them.
+ */
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { TF } from '../backend/index.js';
+import type { OnednnAddon, OnednnSequence } from '../backend/onednn.js';
+
+/** A named tensor as tfjs optimizers take and return them. */
+export interface NamedTensor {
+  name: string;
+  tensor: Tensor;
+}
+
+/** The slice of tfjs's AdamOptimizer used here. */
+export interface AdamLike {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  iterations: number;
+  getWeights(): Promise<NamedTensor[]>;
+  setWeights(w: NamedTensor[]): Promise<void>;
+}
+
+type CellName = 'SimpleRNN' | 'LSTM' | 'GRU';
+
+/** tfjs-layers' epsilon(): BCE clips probabilities to [ε, 1 − ε]. */
+const BCE_EPSILON = 1e-7;
+
+/**
+ * The recurrent cell when `model` is exactly what {@link NativeStep} computes: Embedding (no mask) → a
+ * fused-compatible SimpleRNN/LSTM/GRU → Dense(1, sigmoid), compiled with Adam and binary cross-entropy.
+ */
+export function nativeStepCell(model: LayersModel, fusable: (l: LayersModel['layers'][number]) => boolean): CellName | undefined {
+  const ls = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  if (ls.length !== 3) return undefined;
+  const [emb, rnn, dense] = ls as [LayersModel['layers'][number], LayersModel['layers'][number], LayersModel['layers'][number]];
+  const ec = emb.getConfig() as Record<string, unknown>;
+  const dc = dense.getConfig() as Record<string, unknown>;
+  const opt = model.optimizer as unknown as { getClassName?(): string } | undefined;
+  const ok =
+    emb.getClassName() === 'Embedding' &&
+    !(ec.mask_zero ?? ec.maskZero) &&
+    fusable(rnn) &&
+    dense.getClassName() === 'Dense' &&
+    dc.units === 1 &&
+    dc.activation === 'sigmoid' &&
+    (dc.use_bias ?? dc.useBias) !== false &&
+    model.loss === 'binaryCrossentropy' &&
+    opt?.getClassName?.() === 'Adam' &&
+    model.trainableWeights.length === 6;
+  return ok ? (rnn.getClassName() as CellName) : undefined;
+}
+
+/** Loss and accuracy of one training batch (before the update, as trainOnBatch reports them). */
+export interface StepResult {
+  loss: number;
+  acc: number;
+}
+
+export class NativeStep {
+  /** Parameters in the model's trainable-weight order: embeddings, kernel, recurrent kernel, bias, dense kernel, dense bias. */
+  private readonly params: Float32Array[];
+  private readonly grads: Float32Array[];
+  private readonly m: Float32Array[];
+  private readonly v: Float32Array[];
+  private readonly names: string[];
+  private readonly sequences = new Map<number, OnednnSequence>();
+  private readonly D: number;
+  private readonly U: number;
+  private iterations: number;
+  private accBeta1: number;
+  private accBeta2: number;
+  /** Adam's learning rate (set per epoch by the schedule). */
+  learningRate: number;
+
+  private constructor(
+    private readonly addon: OnednnAddon,
+    private readonly cell: CellName,
+    private readonly maxlen: number,
+    model: LayersModel,
+    private readonly adam: AdamLike,
+    moments: Float32Array[] | undefined,
+  ) {
+    const vars = model.trainableWeights;
+    this.params = vars.map((w) => (w.read().dataSync() as Float32Array).slice());
+    this.grads = this.params.map((p) => new Float32Array(p.length));
+    this.names = vars.map((w) => (w as unknown as { val?: { name: string } }).val?.name ?? w.name);
+    this.m = moments ? moments.slice(0, vars.length) : this.params.map((p) => new Float32Array(p.length));
+    this.v = moments ? moments.slice(vars.length) : this.params.map((p) => new Float32Array(p.length));
+    this.D = vars[1]!.shape[0] as number;
+    this.U = vars[2]!.shape[0] as number;
+    this.iterations = adam.iterations;
+    // tfjs keeps β^(t) as float32 variables, multiplied by β after every step (setWeights: β^(iterations+1)).
+    this.accBeta1 = Math.fround(Math.pow(Math.fround(adam.beta1), this.iterations + 1));
+    this.accBeta2 = Math.fround(Math.pow(Math.fround(adam.beta2), this.iterations + 1));
+    this.learningRate = adam.learningRate;
+  }
+
+  /** Takes the model's weights and its Adam's state (moments, iterations) as they are now. */
+  static async create(addon: OnednnAddon, cell: CellName, maxlen: number, model: LayersModel): Promise<NativeStep> {
+    const adam = model.optimizer as unknown as AdamLike;
+    const saved = await adam.getWeights();
+    const moments = saved.filter((w) => w.name !== 'iter');
+    const n = model.trainableWeights.length;
+    const arrays = moments.length === 2 * n ? moments.map((w) => (w.tensor.dataSync() as Float32Array).slice()) : undefined;
+    saved.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
+    return new NativeStep(addon, cell, maxlen, model, adam, arrays);
+  }
+
+  private sequence(B: number): OnednnSequence {
+    let s = this.sequences.get(B);
+    if (!s) {
+      s = new this.addon.Sequence(this.cell, this.maxlen, B, this.D, this.U);
+      this.sequences.set(B, s);
+    }
+    return s;
+  }
+
+  /** One training step on `ids` [B·maxlen] and labels `y` [B]; returns the batch's loss and accuracy before the update. */
+  step(ids: Int32Array, y: Float32Array): StepResult {
+    const B = y.length;
+    const U = this.U;
+    const [E, W, R, b, Wd, bd] = this.params as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    const [gE, , , , gWd, gbd] = this.grads as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    const s = this.sequence(B);
+    const h = s.forwardIds(ids, E, W, R, b, true);
+    const generation = s.generation;
+    // Dense(1, sigmoid) and binary cross-entropy (tfjs-layers: probabilities clipped to [ε, 1 − ε]; the
+    // clip passes no gradient outside that range).
+    const dz = new Float32Array(B);
+    let loss = 0;
+    let correct = 0;
+    for (let i = 0; i < B; i++) {
+      let z = bd[0]!;
+      for (let u = 0; u < U; u++) z += h[i * U + u]! * Wd[u]!;
+      const p = 1 / (1 + Math.exp(-z));
+      const pc = Math.min(Math.max(p, BCE_EPSILON), 1 - BCE_EPSILON);
+      loss -= y[i]! * Math.log(pc) + (1 - y[i]!) * Math.log(1 - pc);
+      if ((p > 0.5 ? 1 : 0) === y[i]) correct++;
+      dz[i] = p >= BCE_EPSILON && p <= 1 - BCE_EPSILON ? (p - y[i]!) / B : 0;
+    }
+    gbd[0] = 0;
+    gWd.fill(0);
+    const dh = new Float32Array(B * U);
+    for (let i = 0; i < B; i++) {
+      gbd[0] += dz[i]!;
+      for (let u = 0; u < U; u++) {
+        gWd[u] += h[i * U + u]! * dz[i]!;
+        dh[i * U + u] = dz[i]! * Wd[u]!;
+      }
+    }
+    const [gW, gR, gb] = s.backwardEmbedding(dh, generation, gE);
+    this.grads[1] = gW;
+    this.grads[2] = gR;
+    this.grads[3] = gb;
+    const c1 = Math.fround(1 - this.accBeta1);
+    const c2 = Math.fround(1 - this.accBeta2);
+    const a = this.adam;
+    this.params.forEach((p, i) => this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, this.learningRate, a.beta1, a.beta2, a.epsilon, c1, c2));
+    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
+    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
+    this.iterations++;
+    return { loss: loss / B, acc: correct / B };
+  }
+
+  /** Writes the parameters into `model` (before validation and saving). */
+  syncWeights(tf: TF, model: LayersModel): void {
+    const weights = this.params.map((p, i) => tf.tensor(p.slice(), model.trainableWeights[i]!.shape as number[]));
+    model.setWeights(weights);
+    tf.dispose(weights);
+  }
+
+  /** Writes Adam's moments, step count and learning rate into the model's tfjs optimizer (before a checkpoint). */
+  async syncOptimizer(tf: TF, model: LayersModel): Promise<void> {
+    const shapes = model.trainableWeights.map((w) => w.shape as number[]);
+    const named: NamedTensor[] = [
+      { name: 'iter', tensor: tf.scalar(this.iterations, 'int32') },
+      ...this.m.map((m, i) => ({ name: `${this.names[i]}/m`, tensor: tf.tensor(m.slice(), shapes[i]) })),
+      ...this.v.map((v, i) => ({ name: `${this.names[i]}/v`, tensor: tf.tensor(v.slice(), shapes[i]) })),
+    ];
+    // tfjs's setWeights replaces its moment variables without disposing the old ones.
+    const internal = this.adam as unknown as { accumulatedFirstMoment?: Array<{ variable: Tensor }>; accumulatedSecondMoment?: Array<{ variable: Tensor }> };
+    for (const list of [internal.accumulatedFirstMoment, internal.accumulatedSecondMoment]) list?.forEach((x) => x.variable.dispose());
+    this.adam.learningRate = this.learningRate;
+    await this.adam.setWeights(named);
+    tf.dispose(named.map((w) => w.tensor));
+  }
+}
