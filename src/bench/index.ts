@@ -11,7 +11,7 @@ import { Tokenizer } from '../text/tokenizer.js';
 import { padSequences } from '../text/pad.js';
 import { buildModel, MODEL_DEFAULTS, type CellType } from '../models/index.js';
 import { fuseRecurrentLayers, fusable } from '../models/fused.js';
-import { NativeStep, nativeStepCell } from '../train/native-step.js';
+import { NativePredictor, NativeStep, nativeStepCell } from '../train/native-step.js';
 import type { OnednnAddon } from '../backend/onednn.js';
 
 /** Options of {@link runBench}. */
@@ -33,8 +33,8 @@ export interface BenchOptions {
 }
 
 /**
- * stock tfjs-layers; fused layers on tfjs/TensorFlow ops; the oneDNN addon as `rnn train` uses it (the whole
- * training step in the addon, {@link NativeStep}; predict through the fused layers on its kernels).
+ * stock tfjs-layers; fused layers on tfjs/TensorFlow ops; the oneDNN addon as `rnn train`, `eval` and
+ * `predict` use it (the whole training step, {@link NativeStep}, and the whole prediction, {@link NativePredictor}).
  */
 export type BenchImpl = 'stock' | 'fused' | 'onednn';
 
@@ -88,7 +88,13 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
       });
       native?.syncWeights(tf, model);
       onProgress?.(`${cell} ${impl}: predicting`);
+      const predictor = impl === 'onednn' && o.onednn ? NativePredictor.for(o.onednn, model, fusable) : undefined;
       const predict = await timeBatches(o.warmup, o.predictBatches, async (k) => {
+        if (predictor) {
+          const j = k % Math.floor(used.length / o.batchSize);
+          predictor.predict(x.subarray(j * o.batchSize * o.maxlen, (j + 1) * o.batchSize * o.maxlen));
+          return;
+        }
         const { xs, ys } = batch(k);
         tf.tidy(() => (model.predict(xs) as Tensor).dataSync());
         xs.dispose();

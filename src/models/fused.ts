@@ -540,6 +540,14 @@ export function fusable(layer: Layer): boolean {
   return ok;
 }
 
+/** Layers fused onto the oneDNN addon (their model may run whole in the addon: see src/train/native-step.ts). */
+const onednnLayers = new WeakSet<Layer>();
+
+/** Whether `model` has a recurrent layer fused onto rnn's oneDNN kernels. */
+export function onednnFused(model: LayersModel): boolean {
+  return model.layers.some((l) => onednnLayers.has(l));
+}
+
 /**
  * Replaces the `call` of every fusable recurrent layer of `model` with the fused op (in place). Weights,
  * config and class names are untouched, so `model.save()` writes exactly what the stock layers would.
@@ -562,6 +570,7 @@ export function fuseRecurrentLayers(tf: TF, model: LayersModel, addon: OnednnAdd
       if (!ops.has(backend)) ops.set(backend, makeOp(tf, cellName, addon));
       return ops.get(backend)!(x, cell.kernel.read(), cell.recurrentKernel.read(), cell.bias!.read());
     };
+    if (addon) onednnLayers.add(layer);
     fused.push(layer.name);
   }
   return fused;

@@ -12,9 +12,9 @@ import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '.
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
 import { BestTracker, LrScheduler, type LrSchedule, type Monitor } from './control.js';
-import { NativeStep, nativeStepCell } from './native-step.js';
+import { NativePredictor, NativeStep, nativeStepCell } from './native-step.js';
 import { activeOnednn } from '../backend/onednn.js';
-import { fusable } from '../models/fused.js';
+import { fusable, onednnFused } from '../models/fused.js';
 
 type NamedTensor = { name: string; tensor: Tensor };
 
@@ -407,22 +407,29 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
   };
 }
 
-/** Probabilities for a [n, maxlen] id buffer, predicted in batches (tensors disposed). */
+/**
+ * Probabilities for a [n, maxlen] id buffer, predicted in batches (tensors disposed). The seed model runs in
+ * the oneDNN addon when the process chose its kernels ({@link NativePredictor}), else through tfjs.
+ */
 export function predictArrays(tf: TF, model: LayersModel, x: Int32Array, maxlen: number, batchSize: number, onBatch?: (done: number, total: number) => void): Float32Array {
   const n = x.length / maxlen;
   const out = new Float32Array(n);
+  const addon = activeOnednn();
+  const native = addon && onednnFused(model) ? NativePredictor.for(addon, model, fusable) : undefined;
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
-    const probs = tf.tidy(() => {
-      const xs = tf.tensor2d(x.subarray(start * maxlen, (start + size) * maxlen), [size, maxlen], 'int32');
-      return (model.predict(xs) as Tensor).dataSync() as Float32Array;
-    });
+    const ids = x.subarray(start * maxlen, (start + size) * maxlen);
+    const probs = native
+      ? native.predict(ids)
+      : tf.tidy(() => {
+          const xs = tf.tensor2d(ids, [size, maxlen], 'int32');
+          return (model.predict(xs) as Tensor).dataSync() as Float32Array;
+        });
     out.set(probs, start);
     onBatch?.(start + size, n);
   }
   return out;
 }
-
 
 function evaluateArrays(tf: TF, model: LayersModel, x: Int32Array, y: Float32Array, maxlen: number, batchSize: number): { loss: number; acc: number } {
   return lossAndAccuracy(predictArrays(tf, model, x, maxlen, batchSize), y);

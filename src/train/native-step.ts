@@ -36,20 +36,19 @@ export interface AdamLike {
 
 type CellName = 'SimpleRNN' | 'LSTM' | 'GRU';
 
+/** Gate blocks per cell in the kernels' columns. */
+const GATES: Record<CellName, number> = { SimpleRNN: 1, LSTM: 4, GRU: 3 };
+
 /** tfjs-layers' epsilon(): BCE clips probabilities to [ε, 1 − ε]. */
 const BCE_EPSILON = 1e-7;
 
-/**
- * The recurrent cell when `model` is exactly what {@link NativeStep} computes: Embedding (no mask) → a
- * fused-compatible SimpleRNN/LSTM/GRU → Dense(1, sigmoid), compiled with Adam and binary cross-entropy.
- */
-export function nativeStepCell(model: LayersModel, fusable: (l: LayersModel['layers'][number]) => boolean): CellName | undefined {
+/** The recurrent cell when `model` is the seed's Embedding (no mask) → fused-compatible SimpleRNN/LSTM/GRU → Dense(1, sigmoid). */
+export function seedModelCell(model: LayersModel, fusable: (l: LayersModel['layers'][number]) => boolean): CellName | undefined {
   const ls = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   if (ls.length !== 3) return undefined;
   const [emb, rnn, dense] = ls as [LayersModel['layers'][number], LayersModel['layers'][number], LayersModel['layers'][number]];
   const ec = emb.getConfig() as Record<string, unknown>;
   const dc = dense.getConfig() as Record<string, unknown>;
-  const opt = model.optimizer as unknown as { getClassName?(): string } | undefined;
   const ok =
     emb.getClassName() === 'Embedding' &&
     !(ec.mask_zero ?? ec.maskZero) &&
@@ -58,10 +57,66 @@ export function nativeStepCell(model: LayersModel, fusable: (l: LayersModel['lay
     dc.units === 1 &&
     dc.activation === 'sigmoid' &&
     (dc.use_bias ?? dc.useBias) !== false &&
-    model.loss === 'binaryCrossentropy' &&
-    opt?.getClassName?.() === 'Adam' &&
     model.trainableWeights.length === 6;
   return ok ? (rnn.getClassName() as CellName) : undefined;
+}
+
+/** The recurrent cell when `model` is exactly what {@link NativeStep} trains: the seed model compiled with Adam and binary cross-entropy. */
+export function nativeStepCell(model: LayersModel, fusable: (l: LayersModel['layers'][number]) => boolean): CellName | undefined {
+  const opt = model.optimizer as unknown as { getClassName?(): string } | undefined;
+  return model.loss === 'binaryCrossentropy' && opt?.getClassName?.() === 'Adam' ? seedModelCell(model, fusable) : undefined;
+}
+
+/** Dense(1, sigmoid) over the last hidden states h [B·U]: the probabilities. */
+function denseSigmoid(h: Float32Array, B: number, U: number, Wd: Float32Array, bd: Float32Array): Float32Array {
+  const p = new Float32Array(B);
+  for (let i = 0; i < B; i++) {
+    let z = bd[0]!;
+    for (let u = 0; u < U; u++) z += h[i * U + u]! * Wd[u]!;
+    p[i] = 1 / (1 + Math.exp(-z));
+  }
+  return p;
+}
+
+/**
+ * The seed model's prediction in the oneDNN addon: embedding lookup straight into the recurrent layer's
+ * input (tfjs reads the gathered [B, T, D] input out of TensorFlow to hand it to the addon), the inference
+ * kernels, the dense layer. Holds a copy of the weights taken at creation.
+ */
+export class NativePredictor {
+  private readonly params: Float32Array[];
+  private readonly sequences = new Map<number, OnednnSequence>();
+
+  private constructor(
+    private readonly addon: OnednnAddon,
+    private readonly cell: CellName,
+    private readonly maxlen: number,
+    model: LayersModel,
+  ) {
+    this.params = model.trainableWeights.map((w) => (w.read().dataSync() as Float32Array).slice());
+  }
+
+  /** A predictor for `model` when it is the seed model (any maxlen), else undefined. */
+  static for(addon: OnednnAddon, model: LayersModel, fusable: (l: LayersModel['layers'][number]) => boolean): NativePredictor | undefined {
+    const cell = seedModelCell(model, fusable);
+    const maxlen = model.inputs[0]?.shape[1];
+    return cell && typeof maxlen === 'number' ? new NativePredictor(addon, cell, maxlen, model) : undefined;
+  }
+
+  /** Probabilities for ids [B·maxlen]. */
+  predict(ids: Int32Array): Float32Array {
+    const B = ids.length / this.maxlen;
+    const [E, W, R, b, Wd, bd] = this.params as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    const units = Wd.length;
+    let s = this.sequences.get(B);
+    if (!s) {
+      if (this.sequences.size >= 4) this.sequences.clear(); // a few batch sizes at most (full batches, the last one)
+      const inputDim = W.length / (units * GATES[this.cell]);
+      s = new this.addon.Sequence(this.cell, this.maxlen, B, inputDim, units);
+      this.sequences.set(B, s);
+    }
+    return denseSigmoid(s.forwardIds(ids, E, W, R, b, false), B, units, Wd, bd);
+  }
 }
 
 /** Loss and accuracy of one training batch (before the update, as trainOnBatch reports them). */

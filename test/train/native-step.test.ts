@@ -12,8 +12,8 @@ import { loadBackend, type TF } from '../../src/backend/index.js';
 import { loadOnednn, type OnednnAddon } from '../../src/backend/onednn.js';
 import { buildModel, MODEL_DEFAULTS, CELLS, type CellType } from '../../src/models/index.js';
 import { fusable } from '../../src/models/fused.js';
-import { NativeStep, nativeStepCell } from '../../src/train/native-step.js';
-import { encode, resolveTrainOptions } from '../../src/train/index.js';
+import { NativePredictor, NativeStep, nativeStepCell } from '../../src/train/native-step.js';
+import { encode, predictArrays, resolveTrainOptions } from '../../src/train/index.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
@@ -108,6 +108,27 @@ for (const cell of CELLS) {
     assert.equal(tensorsAfterSync - before, 4 * model.trainableWeights.length);
     reference.dispose();
     model.dispose();
+  });
+}
+
+for (const cell of CELLS) {
+  test(`${cell}: NativePredictor and predictArrays on the oneDNN kernels = stock tfjs-layers' predict on real reviews`, { skip }, () => {
+    const stock = buildModel(tf, { ...MODEL_DEFAULTS, ...SIZE, cell, seed: 9, layers: 'stock' });
+    const fused = seedModel(cell); // fused onto the addon (the process chose --kernels onednn)
+    fused.setWeights(stock.getWeights());
+    const all = batches();
+    const ids = new Int32Array(all.reduce((n, b) => n + b.ids.length, 0));
+    all.reduce((at, b) => (ids.set(b.ids, at), at + b.ids.length), 0);
+    const want = tf.tidy(() => (stock.predict(tf.tensor2d(ids, [ids.length / SIZE.maxlen, SIZE.maxlen], 'int32')) as Tensor).dataSync() as Float32Array);
+    const before = tf.memory().numTensors;
+    const predictor = NativePredictor.for(addon, fused, fusable)!;
+    assert.ok(maxAbsDiff([predictor.predict(ids)], [want]) < 1e-5, 'one call, all 400 reviews');
+    // predictArrays takes the native path for a model fused onto the addon, in batches of 64 (the last one short)
+    assert.ok(maxAbsDiff([predictArrays(tf, fused, ids, SIZE.maxlen, 64)], [want]) < 1e-5);
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(NativePredictor.for(addon, stock, () => false), undefined, 'not for a model whose recurrent layer is not fusable');
+    stock.dispose();
+    fused.dispose();
   });
 }
 
