@@ -27,11 +27,14 @@ export interface OnednnSequence {
   backwardEmbedding(dy: Float32Array, generation: number, dEmbeddings: Float32Array): [Float32Array, Float32Array, Float32Array];
   /** Number of the last training forward. */
   readonly generation: number;
+  /** 2 when the batch runs as two halves side by side (two threads, at least 4 rows), else 1. */
+  readonly parts: number;
 }
 
 /** The addon's exports. */
 export interface OnednnAddon {
-  Sequence: new (cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number) => OnednnSequence;
+  /** `parts` (1 or 2) overrides the default split of the batch across threads. */
+  Sequence: new (cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number, parts?: number) => OnednnSequence;
   /** oneDNN version the addon runs on, e.g. `2.6.3`. */
   onednnVersion: string;
   /** One in-place pass of tfjs's Adam over a parameter tensor (see src/native/rnn_dnnl.cc). */

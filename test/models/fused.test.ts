@@ -8,6 +8,7 @@
  * wrong weight gradients, which these comparisons catch.
  */
 import { test, before } from 'node:test';
+import * as os from 'node:os';
 import assert from 'node:assert/strict';
 import type { Tensor, Tensor3D, LayersModel, SymbolicTensor, Variable, Scalar } from '@tensorflow/tfjs';
 import { loadBackend, type TF } from '../../src/backend/index.js';
@@ -179,6 +180,28 @@ test('oneDNN kernels: one model serves several batch sizes; predict and training
   }
   stock.dispose();
   fused.dispose();
+});
+
+test('oneDNN addon: a batch split in two halves (one thread each) computes what one batch computes', { skip: skipFor('onednn') }, () => {
+  const [T, B, D, U] = [9, 7, 5, 6];
+  const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 0.5);
+  for (const [cell, G] of [['SimpleRNN', 1], ['LSTM', 4], ['GRU', 3]] as const) {
+    const args = [rand(B * T * D, 1), rand(D * G * U, 2), rand(U * G * U, 3), rand(G * U, 4)] as const;
+    const dy = rand(B * U, 5);
+    const run = (parts: number) => {
+      const s = new onednn.addon!.Sequence(cell, T, B, D, U, parts);
+      const infer = s.forward(...args, false);
+      s.forward(...args, true);
+      return { parts: s.parts, out: [infer, ...s.backward(dy, s.generation)] };
+    };
+    const one = run(1);
+    const two = run(2);
+    assert.deepEqual([one.parts, two.parts], [1, 2]);
+    one.out.forEach((a, i) => assert.ok(maxAbsDiff([...a], [...two.out[i]!]) < 1e-5, `${cell} output ${i}: ${maxAbsDiff([...a], [...two.out[i]!])}`));
+  }
+  assert.equal(new onednn.addon!.Sequence('GRU', 3, 64, 4, 5).parts, os.availableParallelism() >= 2 ? 2 : 1, 'two halves by default on two threads');
+  assert.equal(new onednn.addon!.Sequence('GRU', 3, 3, 4, 5).parts, 1, 'a batch of fewer than 4 rows stays whole');
+  assert.throws(() => new onednn.addon!.Sequence('GRU', 3, 1, 4, 5, 2), /parts must be 1 or 2, and at most the batch size/);
 });
 
 test('oneDNN addon: a backward needs the activations of its own training forward', { skip: skipFor('onednn') }, () => {
