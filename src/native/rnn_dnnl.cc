@@ -17,7 +17,9 @@
 // one thread each (`Core`s; the weight gradients are summed): per step the recurrent products are small
 // (64 × 128 by 128 × 4·128 for the LSTM), and two independent half-batches keep both cores busy without
 // a barrier per step, ~1.2× faster here than one batch on two threads. The RNN primitives then run inside
-// an OpenMP parallel region, so they get a user-managed scratchpad each (the library's is shared).
+// an OpenMP parallel region, so they get a user-managed scratchpad: one per half, shared by every Sequence
+// of the process (Sequences never run at the same time: JS calls them one after another), so memory is
+// what oneDNN's own shared scratchpad would take, not one scratchpad per primitive.
 #include <napi.h>
 #include <omp.h>
 
@@ -25,6 +27,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -52,6 +55,34 @@ struct Bwd {
   memory::desc wl, wi, dwl, dwi, db, scratch;
 };
 
+// Scratchpad memory for the half `slot` (0 or 1), shared by all Cores, grown to the largest request.
+class SharedScratch {
+ public:
+  static void* get(int slot, size_t bytes) {
+    Area& a = areas()[slot];
+    if (a.bytes < bytes) {
+      std::free(a.p);
+      a.bytes = (bytes + 4095) / 4096 * 4096;
+      a.p = std::aligned_alloc(4096, a.bytes);
+      if (!a.p) {
+        a.bytes = 0;
+        throw std::bad_alloc();
+      }
+    }
+    return a.p;
+  }
+
+ private:
+  struct Area {
+    void* p = nullptr;
+    size_t bytes = 0;
+  };
+  static Area* areas() {
+    static Area a[2];
+    return a;
+  }
+};
+
 // A float buffer wrapped as oneDNN memory (zero-filled on creation).
 struct Buf {
   std::vector<float> v;
@@ -67,8 +98,9 @@ struct Buf {
 class Core {
  public:
   // oneThread: the primitives will run on one thread of a parallel region (they are built for one thread)
-  Core(Cell cell, memory::dim T, memory::dim B, memory::dim D, memory::dim U, bool oneThread)
-      : eng_(dnnl::engine::kind::cpu, 0), strm_(eng_), cell_(cell), T_(T), B_(B), D_(D), U_(U), G_(gatesOf(cell)), oneThread_(oneThread) {
+  Core(Cell cell, memory::dim T, memory::dim B, memory::dim D, memory::dim U, bool oneThread, int slot)
+      : eng_(dnnl::engine::kind::cpu, 0), strm_(eng_), cell_(cell), T_(T), B_(B), D_(D), U_(U), G_(gatesOf(cell)), oneThread_(oneThread),
+        slot_(slot) {
     srcLayer_ = memory::desc({T_, B_, D_}, dt::f32, tag::tnc);
     dstLayer_ = memory::desc({T_, B_, U_}, dt::f32, tag::tnc);
     iter_ = memory::desc({1, 1, B_, U_}, dt::f32, tag::ldnc);
@@ -126,13 +158,13 @@ class Core {
       args[DNNL_ARG_WEIGHTS_LAYER] = trWl_.mem;
       args[DNNL_ARG_WEIGHTS_ITER] = trWi_.mem;
       args[DNNL_ARG_WORKSPACE] = ws_.mem;
-      args[DNNL_ARG_SCRATCHPAD] = trScratch_.mem;
+      args[DNNL_ARG_SCRATCHPAD] = scratch(train_.scratch);
       train_.prim.execute(strm_, args);
     } else {
       args[DNNL_ARG_BIAS] = infBias_.mem;
       args[DNNL_ARG_WEIGHTS_LAYER] = infWl_.mem;
       args[DNNL_ARG_WEIGHTS_ITER] = infWi_.mem;
-      args[DNNL_ARG_SCRATCHPAD] = infScratch_.mem;
+      args[DNNL_ARG_SCRATCHPAD] = scratch(inf_.scratch);
       inf_.prim.execute(strm_, args);
     }
     strm_.wait();
@@ -151,7 +183,7 @@ class Core {
         {DNNL_ARG_DST_ITER, hT_.mem},           {DNNL_ARG_WORKSPACE, ws_.mem},           {DNNL_ARG_DIFF_SRC_LAYER, dSrc_.mem},
         {DNNL_ARG_DIFF_SRC_ITER, dH0_.mem},     {DNNL_ARG_DIFF_WEIGHTS_LAYER, dWl_.mem}, {DNNL_ARG_DIFF_WEIGHTS_ITER, dWi_.mem},
         {DNNL_ARG_DIFF_BIAS, dB_.mem},          {DNNL_ARG_DIFF_DST_LAYER, dDst_.mem},    {DNNL_ARG_DIFF_DST_ITER, dIter_.mem},
-        {DNNL_ARG_SCRATCHPAD, bwScratch_.mem}};
+        {DNNL_ARG_SCRATCHPAD, scratch(bwd_.scratch)}};
     if (cell_ == Cell::LSTM) {
       args[DNNL_ARG_SRC_ITER_C] = c0_.mem;
       args[DNNL_ARG_DST_ITER_C] = cT_.mem;
@@ -243,7 +275,6 @@ class Core {
     infWl_.init(inf_.wl, eng_);
     infWi_.init(inf_.wi, eng_);
     infBias_.init(bias_, eng_);
-    infScratch_.init(inf_.scratch, eng_);
     inferReady_ = true;
   }
 
@@ -267,14 +298,12 @@ class Core {
     trWl_.init(train_.wl, eng_);
     trWi_.init(train_.wi, eng_);
     ws_.init(train_.ws, eng_);
-    trScratch_.init(train_.scratch, eng_);
     bwWl_.init(bwd_.wl, eng_);
     bwWi_.init(bwd_.wi, eng_);
     bias0_.init(bias_, eng_);
     dWl_.init(bwd_.dwl, eng_);
     dWi_.init(bwd_.dwi, eng_);
     dB_.init(bwd_.db, eng_);
-    bwScratch_.init(bwd_.scratch, eng_);
     dDst_.init(dstLayer_, eng_);
     dIter_.init(iter_, eng_);
     dIterC_.init(iter_, eng_);
@@ -283,6 +312,8 @@ class Core {
     dC0_.init(iter_, eng_);
     trainReady_ = true;
   }
+
+  memory scratch(const memory::desc& md) { return memory(md, eng_, SharedScratch::get(slot_, md.get_size())); }
 
   // user (tfjs-layout) weights → the primitive's chosen layout
   void toPrimitive(const memory::desc& user, const float* data, Buf& dst) {
@@ -309,12 +340,13 @@ class Core {
   Cell cell_;
   memory::dim T_, B_, D_, U_, G_;
   bool oneThread_;
+  int slot_;
   memory::desc srcLayer_, dstLayer_, iter_, userWl_, userWi_, bias_, anyWl_, anyWi_;
   bool inferReady_ = false, trainReady_ = false;
   Fwd inf_, train_;
   Bwd bwd_;
   Buf x_, h0_, c0_, dst_, hT_, cT_;
-  Buf infWl_, infWi_, infBias_, infScratch_, trWl_, trWi_, ws_, trScratch_, bwWl_, bwWi_, bias0_, bwScratch_;
+  Buf infWl_, infWi_, infBias_, trWl_, trWi_, ws_, bwWl_, bwWi_, bias0_;
   Buf dWl_, dWi_, dB_, dDst_, dIter_, dIterC_, dSrc_, dH0_, dC0_;
 };
 
@@ -371,7 +403,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       parts_.reserve(parts);
       for (memory::dim r0 = 0; r0 < B_; r0 += first) {
         start_.push_back(r0);
-        parts_.emplace_back(cell_, T_, std::min(first, B_ - r0), D_, U_, parts > 1);
+        parts_.emplace_back(cell_, T_, std::min(first, B_ - r0), D_, U_, parts > 1, static_cast<int>(parts_.size()));
       }
     } catch (const dnnl::error& e) {
       throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());

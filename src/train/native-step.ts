@@ -83,9 +83,15 @@ function denseSigmoid(h: Float32Array, B: number, U: number, Wd: Float32Array, b
  * input (tfjs reads the gathered [B, T, D] input out of TensorFlow to hand it to the addon), the inference
  * kernels, the dense layer. Holds a copy of the weights taken at creation.
  */
+/**
+ * Inference sequences shared by every predictor of the process (validation makes one each epoch): a
+ * Sequence holds its input and output buffers (~75 MB at batch 256), freed only when collected.
+ */
+const predictSequences = new Map<string, OnednnSequence>();
+const MAX_PREDICT_SEQUENCES = 4;
+
 export class NativePredictor {
   private readonly params: Float32Array[];
-  private readonly sequences = new Map<number, OnednnSequence>();
 
   private constructor(
     private readonly addon: OnednnAddon,
@@ -108,13 +114,16 @@ export class NativePredictor {
     const B = ids.length / this.maxlen;
     const [E, W, R, b, Wd, bd] = this.params as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
     const units = Wd.length;
-    let s = this.sequences.get(B);
-    if (!s) {
-      if (this.sequences.size >= 4) this.sequences.clear(); // a few batch sizes at most (full batches, the last one)
-      const inputDim = W.length / (units * GATES[this.cell]);
+    const inputDim = W.length / (units * GATES[this.cell]);
+    const key = `${this.cell}:${this.maxlen}:${B}:${inputDim}:${units}`;
+    let s = predictSequences.get(key);
+    if (s) {
+      predictSequences.delete(key); // re-inserted below: the Map's order is least recently used first
+    } else {
       s = new this.addon.Sequence(this.cell, this.maxlen, B, inputDim, units);
-      this.sequences.set(B, s);
+      if (predictSequences.size >= MAX_PREDICT_SEQUENCES) predictSequences.delete(predictSequences.keys().next().value!);
     }
+    predictSequences.set(key, s);
     return denseSigmoid(s.forwardIds(ids, E, W, R, b, false), B, units, Wd, bd);
   }
 }

@@ -3,6 +3,7 @@
  * with the last epoch kept in `last/`, early stopping, `history.svg`, `rnn eval` recording `eval.json`,
  * `rnn info` and `rnn list`.
  */
+import { loadOnednn } from '../../src/backend/onednn.js';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
@@ -60,6 +61,13 @@ test('rnn train keeps the best epoch, the last one in last/, and both evaluate; 
   assert.equal(info.code, 0, info.stderr);
   assert.match(info.stdout, new RegExp(`^  model +${out}\n`));
   assert.match(info.stdout, /\n  cell +gru, 8 units · 4,417 parameters\n/);
+  // which kernels trained it (this test's process chose the default, --kernels auto)
+  assert.match(
+    info.stdout,
+    loadOnednn().addon
+      ? /\n  kernels +oneDNN 2\.\d+\.\d+ whole-sequence kernels \(rnn's addon\) · whole training step in the addon\n/
+      : /\n  kernels +(TensorFlow LSTMBlockCell\/GRUBlockCell kernels|tfjs ops)\n/,
+  );
   assert.match(info.stdout, new RegExp(`\n  weights +epoch ${best.epoch} \\(best by val_loss: epoch ${best.epoch}\\) · val_acc \\d+\\.\\d\\d%\n`));
   assert.match(info.stdout, /\n  data +\S+aclImdb_v1\.tar\.gz · 160 training \/ 40 validation reviews · \d+\.\d\d% truncated at 30\n/);
   assert.match(info.stdout, /\n  training +batch 64, adam lr 0\.05 \(constant\), validation split 0\.2, seed 7\n/);

@@ -54,6 +54,9 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
     ['model', info.dir],
     ['cell', `${m.cell}, ${h.units} units · ${count(m.params.total)} parameters`],
     ['trained', `${m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · ${m.history.length} epoch(s) · ${formatDuration(m.timings.secondsPerEpoch)}/epoch · ${m.samplesPerSec.toFixed(0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`],
+    ...(m.backend.recurrentKernels
+      ? ([['kernels', `${m.backend.recurrentKernels}${m.backend.trainingStep?.startsWith("rnn's oneDNN addon") ? ' · whole training step in the addon' : ''}`]] as [string, string][])
+      : []),
     ['weights', w ? `epoch ${w.epoch} (best by ${w.monitor}: epoch ${w.bestEpoch}${w.stoppedEarly ? ', stopped early' : ''})${kept?.val_acc !== undefined ? ` · val_acc ${pct(kept.val_acc)}` : ''}` : `last epoch`],
     ['data', `${m.dataset.path} · ${count(m.dataset.trainReviews)} training / ${count(m.dataset.validationReviews)} validation reviews · ${pct(m.dataset.truncatedShare)} truncated at ${h.maxlen}`],
     ['preprocessing', `Keras Tokenizer num_words ${h.vocabSize}${h.oovToken ? `, oov ${h.oovToken}` : ''} · maxlen ${h.maxlen}, padding ${h.padding}, truncating ${h.truncating}`],
