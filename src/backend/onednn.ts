@@ -27,7 +27,7 @@ export interface OnednnSequence {
   backwardEmbedding(dy: Float32Array, generation: number, dEmbeddings: Float32Array): [Float32Array, Float32Array, Float32Array];
   /** Number of the last training forward. */
   readonly generation: number;
-  /** 2 when the batch runs as two halves side by side (two threads, at least 4 rows), else 1. */
+  /** 2 when the batch runs as two halves side by side (exactly two threads, at least 4 rows), else 1. */
   readonly parts: number;
 }
 

@@ -13,7 +13,7 @@
 //    h_{t-1} for the recurrent-weight gradient: an explicit zero initial state is passed.
 // oneDNN accumulates into the weight-gradient buffers, so they are zeroed before every backward.
 //
-// On two or more OpenMP threads a batch of 4 or more rows is split in two halves that run side by side,
+// On two OpenMP threads (two cores) a batch of 4 or more rows is split in two halves that run side by side,
 // one thread each (`Core`s; the weight gradients are summed): per step the recurrent products are small
 // (64 × 128 by 128 × 4·128 for the LSTM), and two independent half-batches keep both cores busy without
 // a barrier per step, ~1.2× faster here than one batch on two threads. The RNN primitives then run inside
@@ -395,8 +395,9 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     U_ = info[4].As<Napi::Number>().Int64Value();
     if (T_ < 1 || B_ < 1 || D_ < 1 || U_ < 1) throw Napi::RangeError::New(env, "Sequence: every dimension must be >= 1");
     G_ = gatesOf(cell_);
-    // parts: 1 or 2 (default: 2 when there are two threads and at least 4 rows)
-    int parts = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : (omp_get_max_threads() >= 2 && B_ >= 4 ? 2 : 1);
+    // parts: 1 or 2. Default: 2 on exactly two threads with at least 4 rows (measured on 2 cores; with more
+    // threads one batch on all of them keeps every core busy, which two single-threaded halves would not).
+    int parts = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : (omp_get_max_threads() == 2 && B_ >= 4 ? 2 : 1);
     if (parts < 1 || parts > 2 || parts > B_) throw Napi::RangeError::New(env, "Sequence: parts must be 1 or 2, and at most the batch size");
     const memory::dim first = (B_ + parts - 1) / parts;
     try {
