@@ -52,6 +52,33 @@ export interface OnednnAddon {
   ): void;
 }
 
+/**
+ * Sequences by shape, least recently used dropped beyond `max`: a Sequence holds its primitives and buffers
+ * (tens to hundreds of MB at the seed model's size), freed only when the JS object is collected, so callers
+ * keep a few and reuse them rather than making one per batch.
+ */
+export class SequenceCache {
+  private readonly sequences = new Map<string, OnednnSequence>();
+
+  constructor(
+    private readonly addon: OnednnAddon,
+    private readonly max: number,
+  ) {}
+
+  get(cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number): OnednnSequence {
+    const key = `${cell}:${T}:${B}:${D}:${U}`;
+    let s = this.sequences.get(key);
+    if (s) {
+      this.sequences.delete(key); // re-inserted below: the Map's order is least recently used first
+    } else {
+      s = new this.addon.Sequence(cell, T, B, D, U);
+      if (this.sequences.size >= this.max) this.sequences.delete(this.sequences.keys().next().value!);
+    }
+    this.sequences.set(key, s);
+    return s;
+  }
+}
+
 /** What {@link loadOnednn} found. */
 export interface OnednnStatus {
   addon?: OnednnAddon;

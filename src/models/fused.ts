@@ -18,7 +18,7 @@
  */
 import type { LayersModel, Tensor, Tensor1D, Tensor2D, Tensor3D, layers } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
-import { activeOnednn, type OnednnAddon, type OnednnSequence } from '../backend/onednn.js';
+import { activeOnednn, SequenceCache, type OnednnAddon, type OnednnSequence } from '../backend/onednn.js';
 
 type Layer = layers.Layer;
 type Op = (x: Tensor3D, W: Tensor2D, R: Tensor2D, b: Tensor1D) => Tensor2D;
@@ -462,24 +462,13 @@ const MAX_SEQUENCES = 6;
 
 /**
  * The whole sequence in one call to rnn's oneDNN addon, forward and backward. Data crosses as Float32Arrays
- * (x and dx are 6.5 MB per batch of 64 × 256 × 100: about a millisecond each way). With no gradient tape
- * running (predict, evaluate, validation) the inference primitive runs and nothing is saved.
+ * (x and dx are 6.5 MB per batch of 64 × 256 × 100; reading x out of TensorFlow takes ~3 ms here, which is
+ * why the seed model's training and prediction skip this op: src/train/native-step.ts). With no gradient
+ * tape running (predict, evaluate, validation) the inference primitive runs and nothing is saved.
  */
 export function onednnOp(tf: TF, addon: OnednnAddon, cell: CellName): Op {
-  const sequences = new Map<string, OnednnSequence>();
-  const sequence = (x: Tensor3D, U: number): OnednnSequence => {
-    const [B, T, D] = x.shape;
-    const key = `${T}x${B}x${D}x${U}`;
-    let s = sequences.get(key);
-    if (s) {
-      sequences.delete(key); // re-insert: the Map's order is least recently used first
-    } else {
-      s = new addon.Sequence(cell, T, B, D, U);
-      if (sequences.size >= MAX_SEQUENCES) sequences.delete(sequences.keys().next().value!);
-    }
-    sequences.set(key, s);
-    return s;
-  };
+  const cache = new SequenceCache(addon, MAX_SEQUENCES);
+  const sequence = (x: Tensor3D, U: number): OnednnSequence => cache.get(cell, x.shape[1], x.shape[0], x.shape[2], U);
   const f32 = (t: Tensor): Float32Array => t.dataSync() as Float32Array;
   const train = tf.customGrad((...args: unknown[]) => {
     const [x, W, R, b] = args as [Tensor3D, Tensor2D, Tensor2D, Tensor1D];
@@ -511,7 +500,7 @@ export function fusedKernels(tf: TF): string {
 
 /** Which implementation runs where: the oneDNN addon when chosen, else TensorFlow's kernels on the native backend, tfjs ops elsewhere. */
 const OPS: Record<CellName, (tf: TF) => Op> = {
-  SimpleRNN: (tf) => simpleRnnOp(tf),
+  SimpleRNN: simpleRnnOp,
   LSTM: (tf) => {
     const k = nativeKernels(tf);
     return k ? lstmKernelOp(tf, k) : lstmOp(tf);

@@ -15,7 +15,7 @@
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
-import type { OnednnAddon, OnednnSequence } from '../backend/onednn.js';
+import { SequenceCache, type OnednnAddon } from '../backend/onednn.js';
 
 /** A named tensor as tfjs optimizers take and return them. */
 export interface NamedTensor {
@@ -67,9 +67,9 @@ export function nativeStepCell(model: LayersModel, fusable: (l: LayersModel['lay
   return model.loss === 'binaryCrossentropy' && opt?.getClassName?.() === 'Adam' ? seedModelCell(model, fusable) : undefined;
 }
 
-/** Dense(1, sigmoid) over the last hidden states h [B·U]: the probabilities. */
-function denseSigmoid(h: Float32Array, B: number, U: number, Wd: Float32Array, bd: Float32Array): Float32Array {
-  const p = new Float32Array(B);
+/** Dense(1, sigmoid) over the last hidden states h [B·U]: the probabilities (in double precision). */
+function denseSigmoid(h: Float32Array, B: number, U: number, Wd: Float32Array, bd: Float32Array): Float64Array {
+  const p = new Float64Array(B);
   for (let i = 0; i < B; i++) {
     let z = bd[0]!;
     for (let u = 0; u < U; u++) z += h[i * U + u]! * Wd[u]!;
@@ -87,8 +87,7 @@ function denseSigmoid(h: Float32Array, B: number, U: number, Wd: Float32Array, b
  * Inference sequences shared by every predictor of the process (validation makes one each epoch): a
  * Sequence holds its input and output buffers (~75 MB at batch 256), freed only when collected.
  */
-const predictSequences = new Map<string, OnednnSequence>();
-const MAX_PREDICT_SEQUENCES = 4;
+let predictSequences: SequenceCache | undefined;
 
 export class NativePredictor {
   private readonly params: Float32Array[];
@@ -115,16 +114,9 @@ export class NativePredictor {
     const [E, W, R, b, Wd, bd] = this.params as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
     const units = Wd.length;
     const inputDim = W.length / (units * GATES[this.cell]);
-    const key = `${this.cell}:${this.maxlen}:${B}:${inputDim}:${units}`;
-    let s = predictSequences.get(key);
-    if (s) {
-      predictSequences.delete(key); // re-inserted below: the Map's order is least recently used first
-    } else {
-      s = new this.addon.Sequence(this.cell, this.maxlen, B, inputDim, units);
-      if (predictSequences.size >= MAX_PREDICT_SEQUENCES) predictSequences.delete(predictSequences.keys().next().value!);
-    }
-    predictSequences.set(key, s);
-    return denseSigmoid(s.forwardIds(ids, E, W, R, b, false), B, units, Wd, bd);
+    predictSequences ??= new SequenceCache(this.addon, 4);
+    const s = predictSequences.get(this.cell, this.maxlen, B, inputDim, units);
+    return Float32Array.from(denseSigmoid(s.forwardIds(ids, E, W, R, b, false), B, units, Wd, bd));
   }
 }
 
@@ -141,7 +133,7 @@ export class NativeStep {
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
   private readonly names: string[];
-  private readonly sequences = new Map<number, OnednnSequence>();
+  private readonly sequences: SequenceCache;
   private readonly D: number;
   private readonly U: number;
   private iterations: number;
@@ -171,6 +163,7 @@ export class NativeStep {
     this.accBeta1 = Math.fround(Math.pow(Math.fround(adam.beta1), this.iterations + 1));
     this.accBeta2 = Math.fround(Math.pow(Math.fround(adam.beta2), this.iterations + 1));
     this.learningRate = adam.learningRate;
+    this.sequences = new SequenceCache(addon, 4); // the batch size, the last short batch
   }
 
   /** Takes the model's weights and its Adam's state (moments, iterations) as they are now. */
@@ -184,33 +177,23 @@ export class NativeStep {
     return new NativeStep(addon, cell, maxlen, model, adam, arrays);
   }
 
-  private sequence(B: number): OnednnSequence {
-    let s = this.sequences.get(B);
-    if (!s) {
-      s = new this.addon.Sequence(this.cell, this.maxlen, B, this.D, this.U);
-      this.sequences.set(B, s);
-    }
-    return s;
-  }
-
   /** One training step on `ids` [B·maxlen] and labels `y` [B]; returns the batch's loss and accuracy before the update. */
   step(ids: Int32Array, y: Float32Array): StepResult {
     const B = y.length;
     const U = this.U;
     const [E, W, R, b, Wd, bd] = this.params as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
     const [gE, , , , gWd, gbd] = this.grads as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
-    const s = this.sequence(B);
+    const s = this.sequences.get(this.cell, this.maxlen, B, this.D, this.U);
     const h = s.forwardIds(ids, E, W, R, b, true);
     const generation = s.generation;
     // Dense(1, sigmoid) and binary cross-entropy (tfjs-layers: probabilities clipped to [ε, 1 − ε]; the
     // clip passes no gradient outside that range).
+    const probs = denseSigmoid(h, B, U, Wd, bd);
     const dz = new Float32Array(B);
     let loss = 0;
     let correct = 0;
     for (let i = 0; i < B; i++) {
-      let z = bd[0]!;
-      for (let u = 0; u < U; u++) z += h[i * U + u]! * Wd[u]!;
-      const p = 1 / (1 + Math.exp(-z));
+      const p = probs[i]!;
       const pc = Math.min(Math.max(p, BCE_EPSILON), 1 - BCE_EPSILON);
       loss -= y[i]! * Math.log(pc) + (1 - y[i]!) * Math.log(1 - pc);
       if ((p > 0.5 ? 1 : 0) === y[i]) correct++;
