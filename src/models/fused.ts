@@ -529,12 +529,16 @@ export function fusable(layer: Layer): boolean {
   return ok;
 }
 
-/** Layers fused onto the oneDNN addon (their model may run whole in the addon: see src/train/native-step.ts). */
-const onednnLayers = new WeakSet<Layer>();
+/** Layers fused onto the oneDNN addon, and the addon (their model may run whole in it: src/train/native-step.ts). */
+const onednnLayers = new WeakMap<Layer, OnednnAddon>();
 
-/** Whether `model` has a recurrent layer fused onto rnn's oneDNN kernels. */
-export function onednnFused(model: LayersModel): boolean {
-  return model.layers.some((l) => onednnLayers.has(l));
+/** The oneDNN addon a recurrent layer of `model` was fused onto, if any. */
+export function onednnAddonOf(model: LayersModel): OnednnAddon | undefined {
+  for (const l of model.layers) {
+    const a = onednnLayers.get(l);
+    if (a) return a;
+  }
+  return undefined;
 }
 
 /**
@@ -559,7 +563,7 @@ export function fuseRecurrentLayers(tf: TF, model: LayersModel, addon: OnednnAdd
       if (!ops.has(backend)) ops.set(backend, makeOp(tf, cellName, addon));
       return ops.get(backend)!(x, cell.kernel.read(), cell.recurrentKernel.read(), cell.bias!.read());
     };
-    if (addon) onednnLayers.add(layer);
+    if (addon) onednnLayers.set(layer, addon);
     fused.push(layer.name);
   }
   return fused;

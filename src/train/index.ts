@@ -13,8 +13,7 @@ import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
 import { BestTracker, LrScheduler, type LrSchedule, type Monitor } from './control.js';
 import { NativePredictor, NativeStep, nativeStepCell } from './native-step.js';
-import { activeOnednn } from '../backend/onednn.js';
-import { fusable, onednnFused } from '../models/fused.js';
+import { fusable, onednnAddonOf } from '../models/fused.js';
 
 type NamedTensor = { name: string; tensor: Tensor };
 
@@ -261,8 +260,8 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     trainOnlySeconds = resume.trainOnlySeconds;
     trainedSamples = resume.trainedSamples;
   }
-  // The whole step in the oneDNN addon when the fused layers run on it and the model is the seed's.
-  const addon = o.layers === 'fused' ? activeOnednn() : undefined;
+  // The whole step in the oneDNN addon when the fused layer runs on it and the model is the seed's.
+  const addon = onednnAddonOf(model);
   const nativeCell = addon ? nativeStepCell(model, fusable) : undefined;
   const native = addon && nativeCell ? await NativeStep.create(addon, nativeCell, o.maxlen, model) : undefined;
   /** The state after `batch` batches of `epoch`, as plain arrays (nothing to dispose). */
@@ -408,14 +407,15 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
 }
 
 /**
- * Probabilities for a [n, maxlen] id buffer, predicted in batches (tensors disposed). The seed model runs in
- * the oneDNN addon when the process chose its kernels ({@link NativePredictor}), else through tfjs.
+ * Probabilities for a [n, maxlen] id buffer, predicted in batches (tensors disposed). The seed model runs
+ * whole in the oneDNN addon when its recurrent layer was fused onto it ({@link NativePredictor}), else
+ * through tfjs.
  */
 export function predictArrays(tf: TF, model: LayersModel, x: Int32Array, maxlen: number, batchSize: number, onBatch?: (done: number, total: number) => void): Float32Array {
   const n = x.length / maxlen;
   const out = new Float32Array(n);
-  const addon = activeOnednn();
-  const native = addon && onednnFused(model) ? NativePredictor.for(addon, model, fusable) : undefined;
+  const addon = onednnAddonOf(model);
+  const native = addon ? NativePredictor.for(addon, model, fusable) : undefined;
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
     const ids = x.subarray(start * maxlen, (start + size) * maxlen);
