@@ -3,9 +3,9 @@
  * (no oneDNN, no compiler): `npm install` must not fail because of the addon; the result says why.
  */
 import * as path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { run, type OutputSink } from './proc.js';
 import { ADDON_DIR, ADDON_FILE, ONEDNN_FIX } from '../onednn.js';
+import { exists } from '../../util/fs.js';
 
 /** Options of {@link buildOnednnKernels}. */
 export interface KernelBuildOptions {
@@ -25,13 +25,6 @@ export interface KernelBuildResult {
   seconds: number;
   /** What failed and how to fix it (when not ok). */
   error?: { what: string; fix: string };
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fsp.access(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** npm's own node-gyp: npm sets npm_config_node_gyp in scripts; otherwise beside npm's CLI or node. */
