@@ -51,13 +51,17 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
   const used = reviews.slice(0, need);
   const x = padSequences(tok.textsToSequences(used.map((r) => r.text)), { maxlen: o.maxlen });
   const y = Float32Array.from(used, (r) => r.label);
-  const batch = (k: number): { xs: Tensor; ys: Tensor } => {
-    const n = Math.floor(used.length / o.batchSize);
-    const j = k % n;
+  /** Batch k's ids and labels (the batches repeat when k runs past the reviews). */
+  const arrays = (k: number): { ids: Int32Array; labels: Float32Array } => {
+    const j = k % Math.floor(used.length / o.batchSize);
     return {
-      xs: tf.tensor2d(x.subarray(j * o.batchSize * o.maxlen, (j + 1) * o.batchSize * o.maxlen), [o.batchSize, o.maxlen], 'int32'),
-      ys: tf.tensor2d(y.subarray(j * o.batchSize, (j + 1) * o.batchSize), [o.batchSize, 1]),
+      ids: x.subarray(j * o.batchSize * o.maxlen, (j + 1) * o.batchSize * o.maxlen),
+      labels: y.subarray(j * o.batchSize, (j + 1) * o.batchSize),
     };
+  };
+  const batch = (k: number): { xs: Tensor; ys: Tensor } => {
+    const { ids, labels } = arrays(k);
+    return { xs: tf.tensor2d(ids, [o.batchSize, o.maxlen], 'int32'), ys: tf.tensor2d(labels, [o.batchSize, 1]) };
   };
   const rows: BenchRow[] = [];
   for (const cell of o.cells) {
@@ -77,8 +81,8 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
       const native = o.onednn && nativeCell ? await NativeStep.create(o.onednn, nativeCell, o.maxlen, model) : undefined;
       const train = await timeBatches(o.warmup, o.trainBatches, async (k) => {
         if (native) {
-          const j = k % Math.floor(used.length / o.batchSize);
-          native.step(x.subarray(j * o.batchSize * o.maxlen, (j + 1) * o.batchSize * o.maxlen), y.subarray(j * o.batchSize, (j + 1) * o.batchSize));
+          const { ids, labels } = arrays(k);
+          native.step(ids, labels);
           return;
         }
         const { xs, ys } = batch(k);
@@ -91,8 +95,7 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
       const predictor = impl === 'onednn' && o.onednn ? NativePredictor.for(o.onednn, model, fusable) : undefined;
       const predict = await timeBatches(o.warmup, o.predictBatches, async (k) => {
         if (predictor) {
-          const j = k % Math.floor(used.length / o.batchSize);
-          predictor.predict(x.subarray(j * o.batchSize * o.maxlen, (j + 1) * o.batchSize * o.maxlen));
+          predictor.predict(arrays(k).ids);
           return;
         }
         const { xs, ys } = batch(k);
