@@ -19,9 +19,13 @@ export type KernelPreference = (typeof KERNEL_PREFERENCES)[number];
 export interface OnednnSequence {
   /** x [B·T·D] batch-major, kernel [D·G·U], recurrent kernel [U·G·U], bias [G·U] (tfjs layout) → h_T [B·U]. */
   forward(x: Float32Array, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array, training: boolean): Float32Array;
-  /** dL/dh_T [B·U] → [dx, dKernel, dRecurrentKernel, dBias] for the training forward numbered `generation`. */
+  /** dL/dh_T [B·U] → [dx, dKernel, dRecurrentKernel, dBias] for the training forward (not forwardIds) numbered `generation`. */
   backward(dy: Float32Array, generation: number): [Float32Array, Float32Array, Float32Array, Float32Array];
-  /** Like forward, with the embedding lookup done inside: ids [B·T] int32 rows of embeddings [V·D]. */
+  /**
+   * Like forward, with the embedding lookup done inside: ids [B·T] int32 rows of embeddings [V·D]. Rows that
+   * begin with id 0 (Keras's 'pre' padding) share one state trajectory until their review begins and run only
+   * from there (same results, fewer steps; see {@link work}).
+   */
   forwardIds(ids: Int32Array, embeddings: Float32Array, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array, training: boolean): Float32Array;
   /** Backward after forwardIds: writes the dense embedding gradient into dEmbeddings [V·D]; returns [dKernel, dRecurrentKernel, dBias]. */
   backwardEmbedding(dy: Float32Array, generation: number, dEmbeddings: Float32Array): [Float32Array, Float32Array, Float32Array];
@@ -29,12 +33,17 @@ export interface OnednnSequence {
   readonly generation: number;
   /** 2 when the batch runs as two halves side by side (exactly two threads, at least 4 rows), else 1. */
   readonly parts: number;
+  /** Steps × rows the last forward ran, as a share of T × B (below 1 when padding steps were shared). */
+  readonly work: number;
 }
 
 /** The addon's exports. */
 export interface OnednnAddon {
-  /** `parts` (1 or 2) overrides the default split of the batch across threads. */
-  Sequence: new (cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number, parts?: number) => OnednnSequence;
+  /**
+   * `parts` (1 or 2) overrides the default split of the batch across threads; `chunk` (default 16) is the
+   * step granularity at which forwardIds starts rows after their padding (T or more: never).
+   */
+  Sequence: new (cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number, parts?: number, chunk?: number) => OnednnSequence;
   /** oneDNN version the addon runs on, e.g. `2.6.3`. */
   onednnVersion: string;
   /** One in-place pass of tfjs's Adam over a parameter tensor (see src/native/rnn_dnnl.cc). */

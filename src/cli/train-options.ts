@@ -46,7 +46,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--monitor <metric>', 'epoch metric that picks the best epoch: val_acc (default), val_loss, acc or loss', monitor)
     .option('--no-restore-best', "keep the last epoch's weights, not the best epoch's")
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement of --monitor', positiveInt)
-    .option('--lr-schedule <spec>', 'learning rate per epoch: constant (default), plateau[:FACTOR[:PATIENCE]] (default 0.5:1), exponential[:GAMMA] (default 0.5) or cosine', lrSchedule);
+    .option('--lr-schedule <spec>', 'learning rate per epoch: cosine (default: decays from --lr towards 0 over --epochs), constant (Keras fit), plateau[:FACTOR[:PATIENCE]] (default 0.5:1) or exponential[:GAMMA] (default 0.5)', lrSchedule);
 }
 
 /** TrainOptions for one cell; flag combinations commander cannot check are UserErrors here. */

@@ -30,6 +30,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <list>
+#include <map>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -52,7 +55,7 @@ struct Fwd {
 
 struct Bwd {
   dnnl::primitive prim;
-  memory::desc wl, wi, dwl, dwi, db, scratch;
+  memory::desc wl, wi, scratch;
 };
 
 // Scratchpad memory for the half `slot` (0 or 1), shared by all Cores, grown to the largest request.
@@ -83,7 +86,15 @@ class SharedScratch {
   }
 };
 
-// A float buffer wrapped as oneDNN memory (zero-filled on creation).
+using dim = memory::dim;
+
+// Grows v to at least n floats, zero-filled (buffers only grow: once every shape has been seen, a step
+// allocates nothing).
+void fit(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n, 0.0f);
+}
+
+// A float buffer wrapped as oneDNN memory (zero-filled on creation): the weights in a primitive's layout.
 struct Buf {
   std::vector<float> v;
   memory mem;
@@ -91,16 +102,61 @@ struct Buf {
     v.assign(md.get_size() / sizeof(float) + 1, 0.0f);
     mem = memory(md, eng, v.data());
   }
-  void zero() { std::fill(v.begin(), v.end(), 0.0f); }
 };
 
-// One batch (or one half of it): oneDNN primitives and buffers for (cell, T, B, D, U).
-class Core {
+// The weights converted to the layouts the primitives chose, once per weight version and layout: every
+// shape of a Sequence whose primitives chose the same layout shares one copy.
+class Converted {
+ public:
+  // The weights `which` (0: kernel, 1: recurrent kernel) `data`, in tfjs layout `user`, as memory of layout md.
+  memory get(int which, const memory::desc& user, const memory::desc& md, const float* data, uint64_t version, const dnnl::engine& eng,
+             dnnl::stream& s) {
+    Entry* e = nullptr;
+    for (Entry& x : entries_)
+      if (x.which == which && x.buf.mem.get_desc() == md) e = &x;
+    if (!e) {
+      entries_.emplace_back();
+      e = &entries_.back();
+      e->which = which;
+      e->buf.init(md, eng);
+    }
+    if (e->version != version) {
+      memory src(user, eng, const_cast<float*>(data));  // only read
+      if (user == md) {
+        std::memcpy(e->buf.v.data(), data, user.get_size());
+      } else {
+        dnnl::reorder(src, e->buf.mem).execute(s, src, e->buf.mem);
+        s.wait();
+      }
+      e->version = version;
+    }
+    return e->buf.mem;
+  }
+
+ private:
+  struct Entry {
+    int which = 0;
+    Buf buf;
+    uint64_t version = 0;  // versions start at 1
+  };
+  std::list<Entry> entries_;  // a list: the memory handed out stays where it is
+};
+
+// What one execution of a primitive reads and writes: pointers into a Part's buffers.
+struct Io {
+  const float *x = nullptr, *h0 = nullptr, *c0 = nullptr;
+  float *dst = nullptr, *hT = nullptr, *cT = nullptr, *ws = nullptr;
+  const float *dDst = nullptr, *dHT = nullptr, *dCT = nullptr;
+  float *dX = nullptr, *dH0 = nullptr, *dC0 = nullptr;
+};
+
+// The oneDNN primitives for one shape (T steps of B rows). The weight gradients are asked for in tfjs's layout (ldigo), so every shape's backward accumulates
+// into the same buffers.
+class Prims {
  public:
   // oneThread: the primitives will run on one thread of a parallel region (they are built for one thread)
-  Core(Cell cell, memory::dim T, memory::dim B, memory::dim D, memory::dim U, bool oneThread, int slot)
-      : eng_(dnnl::engine::kind::cpu, 0), strm_(eng_), cell_(cell), T_(T), B_(B), D_(D), U_(U), G_(gatesOf(cell)), oneThread_(oneThread),
-        slot_(slot) {
+  Prims(Cell cell, dim T, dim B, dim D, dim U, bool oneThread, const dnnl::engine& eng)
+      : eng_(eng), cell_(cell), T_(T), B_(B), D_(D), U_(U), G_(gatesOf(cell)), oneThread_(oneThread) {
     srcLayer_ = memory::desc({T_, B_, D_}, dt::f32, tag::tnc);
     dstLayer_ = memory::desc({T_, B_, U_}, dt::f32, tag::tnc);
     iter_ = memory::desc({1, 1, B_, U_}, dt::f32, tag::ldnc);
@@ -110,97 +166,62 @@ class Core {
     anyWl_ = memory::desc({1, 1, D_, G_, U_}, dt::f32, tag::any);
     anyWi_ = memory::desc({1, 1, U_, G_, U_}, dt::f32, tag::any);
     attr_.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-
-    x_.init(srcLayer_, eng_);
-    h0_.init(iter_, eng_);
-    c0_.init(iter_, eng_);
-    dst_.init(dstLayer_, eng_);
-    hT_.init(iter_, eng_);
-    cT_.init(iter_, eng_);
   }
 
-  memory::dim rows() const { return B_; }
-  // time-major input [T, B, D]
-  float* input() { return x_.v.data(); }
-  // h_T [B, U]
-  const float* lastHidden() const { return hT_.v.data(); }
-  // time-major input gradient [T, B, D] after backward
-  const float* inputGrad() const { return dSrc_.v.data(); }
-
-  // Builds the primitives and converts the weights (sequential: reorders share the library's scratchpad).
-  void prepareForward(const float* W, const float* R, const float* b, bool training) {
+  // Builds what `training` needs and takes W and R of weights `version` in its layouts from `cache`
+  // (sequential: reorders use the library's scratchpad).
+  void prepare(bool training, uint64_t version, const float* W, const float* R, Converted& cache, dnnl::stream& s) {
     if (training) {
       ensureTraining();
-      toPrimitive(userWl_, W, trWl_);
-      toPrimitive(userWi_, R, trWi_);
-      toPrimitive(userWl_, W, bwWl_);
-      toPrimitive(userWi_, R, bwWi_);
-      std::memcpy(bias0_.v.data(), b, G_ * U_ * sizeof(float));
+      trWl_ = cache.get(0, userWl_, train_.wl, W, version, eng_, s);
+      trWi_ = cache.get(1, userWi_, train_.wi, R, version, eng_, s);
+      bwWl_ = cache.get(0, userWl_, bwd_.wl, W, version, eng_, s);
+      bwWi_ = cache.get(1, userWi_, bwd_.wi, R, version, eng_, s);
     } else {
       ensureInference();
-      toPrimitive(userWl_, W, infWl_);
-      toPrimitive(userWi_, R, infWi_);
-      std::memcpy(infBias_.v.data(), b, G_ * U_ * sizeof(float));
+      infWl_ = cache.get(0, userWl_, inf_.wl, W, version, eng_, s);
+      infWi_ = cache.get(1, userWi_, inf_.wi, R, version, eng_, s);
     }
-    strm_.wait();
   }
 
-  // The RNN primitive alone (may run on one thread of a parallel region).
-  void runForward(bool training) {
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC_LAYER, x_.mem}, {DNNL_ARG_SRC_ITER, h0_.mem}, {DNNL_ARG_DST_LAYER, dst_.mem},
-                                            {DNNL_ARG_DST_ITER, hT_.mem}};
+  // Floats of the training workspace (saved activations) of one forward.
+  size_t workspaceFloats() const { return train_.ws.get_size() / sizeof(float) + 1; }
+
+  void forward(bool training, const Io& io, const float* bias, dnnl::stream& s, int slot) {
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC_LAYER, mem(srcLayer_, io.x)}, {DNNL_ARG_SRC_ITER, mem(iter_, io.h0)},
+                                            {DNNL_ARG_DST_LAYER, mem(dstLayer_, io.dst)}, {DNNL_ARG_DST_ITER, mem(iter_, io.hT)},
+                                            {DNNL_ARG_BIAS, mem(bias_, bias)}};
     if (cell_ == Cell::LSTM) {
-      args[DNNL_ARG_SRC_ITER_C] = c0_.mem;
-      args[DNNL_ARG_DST_ITER_C] = cT_.mem;
+      args[DNNL_ARG_SRC_ITER_C] = mem(iter_, io.c0);
+      args[DNNL_ARG_DST_ITER_C] = mem(iter_, io.cT);
     }
-    if (training) {
-      args[DNNL_ARG_BIAS] = bias0_.mem;
-      args[DNNL_ARG_WEIGHTS_LAYER] = trWl_.mem;
-      args[DNNL_ARG_WEIGHTS_ITER] = trWi_.mem;
-      args[DNNL_ARG_WORKSPACE] = ws_.mem;
-      args[DNNL_ARG_SCRATCHPAD] = scratch(train_.scratch);
-      train_.prim.execute(strm_, args);
-    } else {
-      args[DNNL_ARG_BIAS] = infBias_.mem;
-      args[DNNL_ARG_WEIGHTS_LAYER] = infWl_.mem;
-      args[DNNL_ARG_WEIGHTS_ITER] = infWi_.mem;
-      args[DNNL_ARG_SCRATCHPAD] = scratch(inf_.scratch);
-      inf_.prim.execute(strm_, args);
-    }
-    strm_.wait();
+    const Fwd& f = training ? train_ : inf_;
+    args[DNNL_ARG_WEIGHTS_LAYER] = training ? trWl_ : infWl_;
+    args[DNNL_ARG_WEIGHTS_ITER] = training ? trWi_ : infWi_;
+    if (training) args[DNNL_ARG_WORKSPACE] = mem(train_.ws, io.ws);
+    args[DNNL_ARG_SCRATCHPAD] = scratch(f.scratch, slot);
+    f.prim.execute(s, args);
+    s.wait();
   }
 
-  // The backward primitive alone for dL/dh_T = dy [B, U] (may run on one thread of a parallel region).
-  void runBackward(const float* dy) {
-    float* last = dDst_.v.data() + (T_ - 1) * B_ * U_;  // the gradient reaches the last output only
-    std::memcpy(last, dy, B_ * U_ * sizeof(float));
-    dWl_.zero();
-    dWi_.zero();
-    dB_.zero();
+  // The backward of the training forward whose buffers `io` holds; adds the weight gradients into dW, dR, db
+  // (tfjs layout).
+  void backward(const Io& io, const float* bias, float* dW, float* dR, float* db, dnnl::stream& s, int slot) {
     std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC_LAYER, x_.mem},           {DNNL_ARG_SRC_ITER, h0_.mem},            {DNNL_ARG_WEIGHTS_LAYER, bwWl_.mem},
-        {DNNL_ARG_WEIGHTS_ITER, bwWi_.mem},     {DNNL_ARG_BIAS, bias0_.mem},             {DNNL_ARG_DST_LAYER, dst_.mem},
-        {DNNL_ARG_DST_ITER, hT_.mem},           {DNNL_ARG_WORKSPACE, ws_.mem},           {DNNL_ARG_DIFF_SRC_LAYER, dSrc_.mem},
-        {DNNL_ARG_DIFF_SRC_ITER, dH0_.mem},     {DNNL_ARG_DIFF_WEIGHTS_LAYER, dWl_.mem}, {DNNL_ARG_DIFF_WEIGHTS_ITER, dWi_.mem},
-        {DNNL_ARG_DIFF_BIAS, dB_.mem},          {DNNL_ARG_DIFF_DST_LAYER, dDst_.mem},    {DNNL_ARG_DIFF_DST_ITER, dIter_.mem},
-        {DNNL_ARG_SCRATCHPAD, scratch(bwd_.scratch)}};
+        {DNNL_ARG_SRC_LAYER, mem(srcLayer_, io.x)},  {DNNL_ARG_SRC_ITER, mem(iter_, io.h0)},   {DNNL_ARG_WEIGHTS_LAYER, bwWl_},
+        {DNNL_ARG_WEIGHTS_ITER, bwWi_},          {DNNL_ARG_BIAS, mem(bias_, bias)},        {DNNL_ARG_DST_LAYER, mem(dstLayer_, io.dst)},
+        {DNNL_ARG_DST_ITER, mem(iter_, io.hT)},      {DNNL_ARG_WORKSPACE, mem(train_.ws, io.ws)}, {DNNL_ARG_DIFF_SRC_LAYER, mem(srcLayer_, io.dX)},
+        {DNNL_ARG_DIFF_SRC_ITER, mem(iter_, io.dH0)}, {DNNL_ARG_DIFF_WEIGHTS_LAYER, mem(userWl_, dW)}, {DNNL_ARG_DIFF_WEIGHTS_ITER, mem(userWi_, dR)},
+        {DNNL_ARG_DIFF_BIAS, mem(bias_, db)},        {DNNL_ARG_DIFF_DST_LAYER, mem(dstLayer_, io.dDst)}, {DNNL_ARG_DIFF_DST_ITER, mem(iter_, io.dHT)},
+        {DNNL_ARG_SCRATCHPAD, scratch(bwd_.scratch, slot)}};
     if (cell_ == Cell::LSTM) {
-      args[DNNL_ARG_SRC_ITER_C] = c0_.mem;
-      args[DNNL_ARG_DST_ITER_C] = cT_.mem;
-      args[DNNL_ARG_DIFF_SRC_ITER_C] = dC0_.mem;
-      args[DNNL_ARG_DIFF_DST_ITER_C] = dIterC_.mem;
+      args[DNNL_ARG_SRC_ITER_C] = mem(iter_, io.c0);
+      args[DNNL_ARG_DST_ITER_C] = mem(iter_, io.cT);
+      args[DNNL_ARG_DIFF_SRC_ITER_C] = mem(iter_, io.dC0);
+      args[DNNL_ARG_DIFF_DST_ITER_C] = mem(iter_, io.dCT);
     }
-    bwd_.prim.execute(strm_, args);
-    strm_.wait();
-    std::memset(last, 0, B_ * U_ * sizeof(float));
-  }
-
-  // The weight gradients of the last backward, in tfjs layout (sequential: reorders).
-  void weightGrads(float* dW, float* dR, float* db) {
-    fromPrimitive(dWl_, userWl_, dW);
-    fromPrimitive(dWi_, userWi_, dR);
-    fromPrimitive(dB_, bias_, db);
-    strm_.wait();
+    bwd_.prim.execute(s, args);
+    s.wait();
   }
 
  private:
@@ -233,19 +254,20 @@ class Core {
     PD pd;
     if constexpr (std::is_same_v<P, dnnl::lstm_backward>) {
       typename P::desc d(dnnl::prop_kind::backward, dir, srcLayer_, iter_, iter_, anyWl_, anyWi_, bias_, dstLayer_, iter_, iter_,
-                         srcLayer_, iter_, iter_, anyWl_, anyWi_, bias_, dstLayer_, iter_, iter_);
+                         srcLayer_, iter_, iter_, userWl_, userWi_, bias_, dstLayer_, iter_, iter_);
       pd = PD(d, attr_, eng_, fpd);
     } else if constexpr (std::is_same_v<P, dnnl::gru_backward>) {
       typename P::desc d(dnnl::prop_kind::backward, dir, srcLayer_, iter_, anyWl_, anyWi_, bias_, dstLayer_, iter_, srcLayer_,
-                         iter_, anyWl_, anyWi_, bias_, dstLayer_, iter_);
+                         iter_, userWl_, userWi_, bias_, dstLayer_, iter_);
       pd = PD(d, attr_, eng_, fpd);
     } else {
       typename P::desc d(dnnl::prop_kind::backward, dnnl::algorithm::eltwise_tanh, dir, srcLayer_, iter_, anyWl_, anyWi_, bias_,
-                         dstLayer_, iter_, srcLayer_, iter_, anyWl_, anyWi_, bias_, dstLayer_, iter_);
+                         dstLayer_, iter_, srcLayer_, iter_, userWl_, userWi_, bias_, dstLayer_, iter_);
       pd = PD(d, attr_, eng_, fpd);
     }
-    return Bwd{P(pd), pd.weights_layer_desc(), pd.weights_iter_desc(), pd.diff_weights_layer_desc(), pd.diff_weights_iter_desc(),
-               pd.diff_bias_desc(), pd.scratchpad_desc()};
+    if (pd.diff_weights_layer_desc() != userWl_ || pd.diff_weights_iter_desc() != userWi_ || pd.diff_bias_desc() != bias_)
+      throw std::runtime_error("the backward primitive chose another layout for the weight gradients");
+    return Bwd{P(pd), pd.weights_layer_desc(), pd.weights_iter_desc(), pd.scratchpad_desc()};
   }
 
   template <class FP, class BP>
@@ -271,19 +293,14 @@ class Core {
 
   void ensureInference() {
     if (inferReady_) return;
-    build([this] { buildInference(); });
-    infWl_.init(inf_.wl, eng_);
-    infWi_.init(inf_.wi, eng_);
-    infBias_.init(bias_, eng_);
+    build([this] {
+      switch (cell_) {
+        case Cell::LSTM: inf_ = fwdOf<dnnl::lstm_forward>(fwdPd<dnnl::lstm_forward>(dnnl::prop_kind::forward_inference)); break;
+        case Cell::GRU: inf_ = fwdOf<dnnl::gru_forward>(fwdPd<dnnl::gru_forward>(dnnl::prop_kind::forward_inference)); break;
+        default: inf_ = fwdOf<dnnl::vanilla_rnn_forward>(fwdPd<dnnl::vanilla_rnn_forward>(dnnl::prop_kind::forward_inference)); break;
+      }
+    });
     inferReady_ = true;
-  }
-
-  void buildInference() {
-    switch (cell_) {
-      case Cell::LSTM: inf_ = fwdOf<dnnl::lstm_forward>(fwdPd<dnnl::lstm_forward>(dnnl::prop_kind::forward_inference)); break;
-      case Cell::GRU: inf_ = fwdOf<dnnl::gru_forward>(fwdPd<dnnl::gru_forward>(dnnl::prop_kind::forward_inference)); break;
-      default: inf_ = fwdOf<dnnl::vanilla_rnn_forward>(fwdPd<dnnl::vanilla_rnn_forward>(dnnl::prop_kind::forward_inference)); break;
-    }
   }
 
   void ensureTraining() {
@@ -295,81 +312,59 @@ class Core {
         default: buildTraining<dnnl::vanilla_rnn_forward, dnnl::vanilla_rnn_backward>(); break;
       }
     });
-    trWl_.init(train_.wl, eng_);
-    trWi_.init(train_.wi, eng_);
-    ws_.init(train_.ws, eng_);
-    bwWl_.init(bwd_.wl, eng_);
-    bwWi_.init(bwd_.wi, eng_);
-    bias0_.init(bias_, eng_);
-    dWl_.init(bwd_.dwl, eng_);
-    dWi_.init(bwd_.dwi, eng_);
-    dB_.init(bwd_.db, eng_);
-    dDst_.init(dstLayer_, eng_);
-    dIter_.init(iter_, eng_);
-    dIterC_.init(iter_, eng_);
-    dSrc_.init(srcLayer_, eng_);
-    dH0_.init(iter_, eng_);
-    dC0_.init(iter_, eng_);
     trainReady_ = true;
   }
 
-  memory scratch(const memory::desc& md) { return memory(md, eng_, SharedScratch::get(slot_, md.get_size())); }
-
-  // user (tfjs-layout) weights → the primitive's chosen layout
-  void toPrimitive(const memory::desc& user, const float* data, Buf& dst) {
-    memory src(user, eng_, const_cast<float*>(data));  // only read
-    if (user == dst.mem.get_desc()) {
-      std::memcpy(dst.v.data(), data, user.get_size());
-    } else {
-      dnnl::reorder(src, dst.mem).execute(strm_, src, dst.mem);
-    }
-  }
-
-  void fromPrimitive(Buf& src, const memory::desc& user, float* data) {
-    memory dst(user, eng_, data);
-    if (user == src.mem.get_desc()) {
-      std::memcpy(data, src.v.data(), user.get_size());
-    } else {
-      dnnl::reorder(src.mem, dst).execute(strm_, src.mem, dst);
-    }
-  }
+  memory mem(const memory::desc& md, const float* p) { return memory(md, eng_, const_cast<float*>(p)); }
+  memory scratch(const memory::desc& md, int slot) { return memory(md, eng_, SharedScratch::get(slot, md.get_size())); }
 
   dnnl::engine eng_;
-  dnnl::stream strm_;
   dnnl::primitive_attr attr_;
   Cell cell_;
-  memory::dim T_, B_, D_, U_, G_;
+  dim T_, B_, D_, U_, G_;
   bool oneThread_;
-  int slot_;
   memory::desc srcLayer_, dstLayer_, iter_, userWl_, userWi_, bias_, anyWl_, anyWi_;
   bool inferReady_ = false, trainReady_ = false;
   Fwd inf_, train_;
   Bwd bwd_;
-  Buf x_, h0_, c0_, dst_, hT_, cT_;
-  Buf infWl_, infWi_, infBias_, trWl_, trWi_, ws_, bwWl_, bwWi_, bias0_;
-  Buf dWl_, dWi_, dB_, dDst_, dIter_, dIterC_, dSrc_, dH0_, dC0_;
+  memory infWl_, infWi_, trWl_, trWi_, bwWl_, bwWi_;  // the converted weights of the last prepare
 };
 
-// Runs f(part) for every part, side by side on one thread each when there are two; the first exception wins.
-template <class F>
-void eachPart(std::vector<Core>& parts, F f) {
-  const int n = static_cast<int>(parts.size());
-  if (n == 1) {  // no OpenMP region around it: the primitive runs on all threads
-    f(parts[0]);
-    return;
-  }
-  std::string error;
-#pragma omp parallel for num_threads(n) schedule(static, 1)
-  for (int i = 0; i < n; i++) {
-    try {
-      f(parts[i]);
-    } catch (const std::exception& e) {
-#pragma omp critical
-      if (error.empty()) error = e.what();
+// Steps [a, a + T) of a part, run on its first `n` rows: the buffers (sized for the most rows they have had).
+struct Chunk {
+  dim a = 0, T = 0;
+  std::vector<float> x, dst, ws, dX, h0, c0, hT, cT, dH0, dC0;
+};
+
+// A part's T steps cut into chunks of `step` steps: `main` runs the part's rows, `shared` the one trajectory
+// that every row follows while it is still in its leading padding.
+struct Grid {
+  dim step = 0;
+  std::vector<Chunk> main, shared;
+  void cut(dim T, dim s) {
+    if (step == s) return;
+    step = s;
+    const size_t K = static_cast<size_t>((T + s - 1) / s);
+    main.assign(K, Chunk{});
+    shared.assign(K, Chunk{});
+    for (size_t k = 0; k < K; k++) {
+      main[k].a = shared[k].a = static_cast<dim>(k) * s;
+      main[k].T = shared[k].T = std::min(s, T - main[k].a);
     }
   }
-  if (!error.empty()) throw std::runtime_error(error);
-}
+};
+
+// One batch, or one half of it: its rows, its plan and its buffers.
+struct Part {
+  std::vector<dim> rows;    // batch rows, in the order this part runs them (fewest padding steps first)
+  int slot = 0;             // scratchpad slot
+  Grid whole, chunked;      // one chunk of T steps; chunks of the Sequence's chunk size
+  Grid* grid = nullptr;     // the plan of the last forward: grid, first chunk that runs, rows per chunk,
+  size_t first = 0;         // and how many chunks of the shared trajectory run
+  std::vector<dim> n;
+  size_t sharedChunks = 0;
+  std::vector<float> dW, dR, db, zeros, dDst, dS, dSc, dIterS, dIterSc;
+};
 
 class Sequence : public Napi::ObjectWrap<Sequence> {
  public:
@@ -378,12 +373,13 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
                        {InstanceMethod<&Sequence::Forward>("forward"), InstanceMethod<&Sequence::Backward>("backward"),
                         InstanceMethod<&Sequence::ForwardIds>("forwardIds"),
                         InstanceMethod<&Sequence::BackwardEmbedding>("backwardEmbedding"),
-                        InstanceAccessor<&Sequence::Generation>("generation"), InstanceAccessor<&Sequence::Parts>("parts")});
+                        InstanceAccessor<&Sequence::Generation>("generation"), InstanceAccessor<&Sequence::Parts>("parts"),
+                        InstanceAccessor<&Sequence::Work>("work")});
   }
 
-  Sequence(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sequence>(info) {
+  Sequence(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sequence>(info), eng_(dnnl::engine::kind::cpu, 0) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5 || !info[0].IsString()) throw Napi::TypeError::New(env, "Sequence(cell, T, B, D, U[, parts])");
+    if (info.Length() < 5 || !info[0].IsString()) throw Napi::TypeError::New(env, "Sequence(cell, T, B, D, U[, parts[, chunk]])");
     std::string c = info[0].As<Napi::String>();
     if (c == "SimpleRNN") cell_ = Cell::SimpleRNN;
     else if (c == "LSTM") cell_ = Cell::LSTM;
@@ -399,19 +395,26 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     // threads one batch on all of them keeps every core busy, which two single-threaded halves would not).
     int parts = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : (omp_get_max_threads() == 2 && B_ >= 4 ? 2 : 1);
     if (parts < 1 || parts > 2 || parts > B_) throw Napi::RangeError::New(env, "Sequence: parts must be 1 or 2, and at most the batch size");
-    const memory::dim first = (B_ + parts - 1) / parts;
-    try {
-      parts_.reserve(parts);
-      for (memory::dim r0 = 0; r0 < B_; r0 += first) {
-        start_.push_back(r0);
-        parts_.emplace_back(cell_, T_, std::min(first, B_ - r0), D_, U_, parts > 1, static_cast<int>(parts_.size()));
-      }
-    } catch (const dnnl::error& e) {
-      throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());
+    chunk_ = info.Length() > 6 && info[6].IsNumber() ? info[6].As<Napi::Number>().Int64Value() : kChunk;
+    if (chunk_ < 1) throw Napi::RangeError::New(env, "Sequence: chunk must be >= 1");
+    oneThread_ = parts > 1;
+    const dim first = (B_ + parts - 1) / parts;
+    parts_.resize(parts);
+    for (int p = 0; p < parts; p++) {
+      parts_[p].slot = p;
+      const dim r0 = p * first, rows = std::min(first, B_ - r0);
+      for (dim r = 0; r < rows; r++) parts_[p].rows.push_back(r0 + r);
+      streams_.emplace_back(eng_);
     }
   }
 
  private:
+  // Steps per chunk when rows begin with padding (see ForwardIds); 16 measured best of 8/16/32 here.
+  static constexpr dim kChunk = 16;
+  // Rows a chunk runs are rounded up to a multiple of this (fewer shapes to build; the extra rows are still in
+  // their padding, so they compute the shared trajectory, which is harmless).
+  static constexpr dim kRowQuantum = 4;
+
   Napi::Float32Array arg(const Napi::CallbackInfo& info, size_t i, size_t n, const char* what) {
     if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
       throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Float32Array");
@@ -422,32 +425,238 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return a;
   }
 
-  // row(b, t) → the D floats of batch row b at step t, copied into each part's time-major input
-  template <class Row>
-  void fillInputs(Row row) {
-    for (size_t p = 0; p < parts_.size(); p++) {
-      Core& c = parts_[p];
-      float* out = c.input();
-      const memory::dim Bp = c.rows();
-      for (memory::dim t = 0; t < T_; t++)
-        for (memory::dim b = 0; b < Bp; b++) std::memcpy(out + (t * Bp + b) * D_, row(start_[p] + b, t), D_ * sizeof(float));
-    }
+  // The primitives for T steps of B rows, built on first use (sequential code only).
+  Prims& prims(dim T, dim B) {
+    auto& p = prims_[{T, B}];
+    if (!p) p = std::make_unique<Prims>(cell_, T, B, D_, U_, oneThread_, eng_);
+    return *p;
   }
 
-  Napi::Float32Array runForward(Napi::Env env, const float* W, const float* R, const float* b, bool training) {
+  // The primitives for T steps of B rows, which the sequential preparation built (safe inside the parts).
+  Prims& built(dim T, dim B) {
+    auto it = prims_.find({T, B});
+    if (it == prims_.end()) throw std::logic_error("no primitives were prepared for this shape");
+    return *it->second;
+  }
+
+  // The whole-sequence plan: one chunk of T steps on every row of the part.
+  void planWhole(Part& p) {
+    p.grid = &p.whole;
+    p.whole.cut(T_, T_);
+    p.first = 0;
+    p.n.assign(1, static_cast<dim>(p.rows.size()));
+    p.sharedChunks = 0;
+  }
+
+  // The plan for rows that begin with `pad[row]` padding steps (p.rows sorted by pad, fewest first). While a
+  // row is in its padding its state is the same for every row (same input, same zero start), so that
+  // trajectory runs once, on one row, and chunk k runs only the rows whose review has begun by its end, the
+  // rows that begin inside it starting from the shared state at its start. Falls back to the whole-sequence
+  // plan when that saves under 10% of the steps.
+  void plan(Part& p, const std::vector<dim>& pad) {
+    const dim Bp = static_cast<dim>(p.rows.size());
+    if (chunk_ >= T_) return planWhole(p);
+    p.chunked.cut(T_, chunk_);
+    const size_t K = p.chunked.main.size();
+    p.n.assign(K, 0);
+    dim active = 0, work = 0;
+    for (size_t k = 0; k < K; k++) {
+      const dim end = p.chunked.main[k].a + p.chunked.main[k].T;
+      while (active < Bp && pad[p.rows[active]] < end) active++;
+      const dim n = k + 1 == K ? Bp : std::min(Bp, (active + kRowQuantum - 1) / kRowQuantum * kRowQuantum);
+      p.n[k] = std::max(n, k > 0 ? p.n[k - 1] : 0);
+      work += p.n[k] * p.chunked.main[k].T;
+    }
+    size_t first = 0, shared = 0;
+    while (p.n[first] == 0) first++;
+    for (size_t k = std::max<size_t>(first, 1); k < K; k++)
+      if (p.n[k] > (k == first ? 0 : p.n[k - 1])) shared = k;
+    for (size_t j = 0; j < shared; j++) work += p.chunked.shared[j].T;
+    if (static_cast<double>(work) > 0.9 * static_cast<double>(T_ * Bp)) return planWhole(p);
+    p.grid = &p.chunked;
+    p.first = first;
+    p.sharedChunks = shared;
+  }
+
+  // Steps × rows the last forward ran, as a share of T × B.
+  double work() const {
+    double w = 0;
+    for (const Part& p : parts_) {
+      if (!p.grid) continue;
+      for (size_t k = p.first; k < p.grid->main.size(); k++) w += static_cast<double>(p.n[k] * p.grid->main[k].T);
+      for (size_t j = 0; j < p.sharedChunks; j++) w += static_cast<double>(p.grid->shared[j].T);
+    }
+    return w / static_cast<double>(T_ * B_);
+  }
+
+  // Builds and converts everything the parts' plans run (sequential), then runs each part (side by side).
+  // row(b, t) → the D input floats of batch row b at step t; padRow: the input of a padding step.
+  template <class Row>
+  Napi::Float32Array runForward(Napi::Env env, Row row, const float* padRow, const float* W, const float* R, const float* b, bool training) {
+    version_++;
     try {
-      for (Core& c : parts_) c.prepareForward(W, R, b, training);
-      eachPart(parts_, [training](Core& c) { c.runForward(training); });
+      for (size_t i = 0; i < parts_.size(); i++) {
+        Part& p = parts_[i];
+        for (size_t j = 0; j < p.sharedChunks; j++) prims(p.grid->shared[j].T, 1).prepare(training, version_, W, R, converted_, streams_[i]);
+        for (size_t k = p.first; k < p.grid->main.size(); k++) prims(p.grid->main[k].T, p.n[k]).prepare(training, version_, W, R, converted_, streams_[i]);
+      }
+      bias_.assign(b, b + G_ * U_);
+      eachPart([&](Part& p, dnnl::stream& s) { forwardPart(p, s, row, padRow, training); });
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());
     }
-    if (training) {
-      generation_++;
-      pending_ = true;
-    }
+    pending_ = training;
+    if (training) generation_++;
     auto h = Napi::Float32Array::New(env, B_ * U_);
-    for (size_t p = 0; p < parts_.size(); p++) std::memcpy(h.Data() + start_[p] * U_, parts_[p].lastHidden(), parts_[p].rows() * U_ * sizeof(float));
+    for (const Part& p : parts_) {
+      const Chunk& last = p.grid->main.back();
+      for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(h.Data() + p.rows[r] * U_, last.hT.data() + r * U_, U_ * sizeof(float));
+    }
     return h;
+  }
+
+  template <class Row>
+  void forwardPart(Part& p, dnnl::stream& s, Row row, const float* padRow, bool training) {
+    Grid& g = *p.grid;
+    const size_t K = g.main.size();
+    const bool lstm = cell_ == Cell::LSTM;
+    fit(p.zeros, static_cast<size_t>(p.rows.size() * U_));
+    auto state = [&](Chunk& c, dim n) {
+      fit(c.dst, c.T * n * U_);
+      fit(c.hT, n * U_);
+      fit(c.h0, n * U_);
+      if (lstm) {
+        fit(c.cT, n * U_);
+        fit(c.c0, n * U_);
+      }
+    };
+    auto run = [&](Chunk& c, dim n) {
+      Prims& pr = built(c.T, n);
+      if (training) fit(c.ws, pr.workspaceFloats());
+      Io io;
+      io.x = c.x.data();
+      io.h0 = c.h0.data();
+      io.c0 = c.c0.data();
+      io.dst = c.dst.data();
+      io.hT = c.hT.data();
+      io.cT = c.cT.data();
+      io.ws = c.ws.data();
+      pr.forward(training, io, bias_.data(), s, p.slot);
+    };
+    // the shared trajectory: chunk j starts from the state chunk j - 1 ended with (zero for the first)
+    for (size_t j = 0; j < p.sharedChunks; j++) {
+      Chunk& c = g.shared[j];
+      state(c, 1);
+      fit(c.x, c.T * D_);
+      for (dim t = 0; t < c.T; t++) std::memcpy(c.x.data() + t * D_, padRow, D_ * sizeof(float));
+      const float* h = j == 0 ? p.zeros.data() : g.shared[j - 1].hT.data();
+      std::memcpy(c.h0.data(), h, U_ * sizeof(float));
+      if (lstm) std::memcpy(c.c0.data(), j == 0 ? p.zeros.data() : g.shared[j - 1].cT.data(), U_ * sizeof(float));
+      run(c, 1);
+    }
+    for (size_t k = p.first; k < K; k++) {
+      Chunk& c = g.main[k];
+      const dim n = p.n[k], m = k == p.first ? 0 : p.n[k - 1];
+      state(c, n);
+      fit(c.x, c.T * n * D_);
+      for (dim t = 0; t < c.T; t++)
+        for (dim r = 0; r < n; r++) std::memcpy(c.x.data() + (t * n + r) * D_, row(p.rows[r], c.a + t), D_ * sizeof(float));
+      // rows carried on from the chunk before, then rows that begin here from the shared state at c.a
+      if (m > 0) std::memcpy(c.h0.data(), g.main[k - 1].hT.data(), m * U_ * sizeof(float));
+      if (lstm && m > 0) std::memcpy(c.c0.data(), g.main[k - 1].cT.data(), m * U_ * sizeof(float));
+      const float* sh = k == 0 ? p.zeros.data() : g.shared[k - 1].hT.data();
+      const float* sc = k == 0 ? p.zeros.data() : g.shared[k - 1].cT.data();
+      for (dim r = m; r < n; r++) {
+        std::memcpy(c.h0.data() + r * U_, sh, U_ * sizeof(float));
+        if (lstm) std::memcpy(c.c0.data() + r * U_, sc, U_ * sizeof(float));
+      }
+      run(c, n);
+    }
+  }
+
+  // The backward of one part's last training forward for dy (the whole batch's [B, U]); the weight gradients
+  // go to p.dW, p.dR, p.db (tfjs layout).
+  void backwardPart(Part& p, dnnl::stream& s, const float* dy) {
+    Grid& g = *p.grid;
+    const size_t K = g.main.size();
+    const bool lstm = cell_ == Cell::LSTM;
+    p.dW.assign(D_ * G_ * U_, 0.0f);
+    p.dR.assign(U_ * G_ * U_, 0.0f);
+    p.db.assign(G_ * U_, 0.0f);
+    p.dS.assign(K * U_, 0.0f);
+    p.dSc.assign(K * U_, 0.0f);
+    auto run = [&](Chunk& c, dim n, const float* dHT, const float* dCT) {
+      fit(c.dX, c.T * n * D_);
+      fit(c.dH0, n * U_);
+      if (lstm) fit(c.dC0, n * U_);
+      Io io;
+      io.x = c.x.data();
+      io.h0 = c.h0.data();
+      io.c0 = c.c0.data();
+      io.dst = c.dst.data();
+      io.hT = c.hT.data();
+      io.cT = c.cT.data();
+      io.ws = c.ws.data();
+      io.dDst = p.dDst.data();
+      io.dHT = dHT;
+      io.dCT = dCT;
+      io.dX = c.dX.data();
+      io.dH0 = c.dH0.data();
+      io.dC0 = c.dC0.data();
+      built(c.T, n).backward(io, bias_.data(), p.dW.data(), p.dR.data(), p.db.data(), s, p.slot);
+    };
+    for (size_t k = K; k-- > p.first;) {
+      Chunk& c = g.main[k];
+      const dim n = p.n[k], m = k == p.first ? 0 : p.n[k - 1];
+      fit(p.dDst, c.T * n * U_);
+      float* last = p.dDst.data() + (c.T - 1) * n * U_;  // the gradient reaches the last output only
+      if (k + 1 == K)
+        for (dim r = 0; r < n; r++) std::memcpy(last + r * U_, dy + p.rows[r] * U_, U_ * sizeof(float));
+      // the carried rows' state gradient comes from the chunk after (the first rows of its dH0)
+      run(c, n, k + 1 == K ? p.zeros.data() : g.main[k + 1].dH0.data(), k + 1 == K ? p.zeros.data() : g.main[k + 1].dC0.data());
+      if (k + 1 == K) std::memset(last, 0, n * U_ * sizeof(float));
+      // rows that began here took the shared state at c.a: their state gradients add up to its gradient
+      if (k > 0)
+        for (dim r = m; r < n; r++)
+          for (dim u = 0; u < U_; u++) {
+            p.dS[k * U_ + u] += c.dH0[r * U_ + u];
+            if (lstm) p.dSc[k * U_ + u] += c.dC0[r * U_ + u];
+          }
+    }
+    for (size_t j = p.sharedChunks; j-- > 0;) {
+      Chunk& c = g.shared[j];
+      fit(p.dDst, c.T * U_);
+      p.dIterS.assign(p.dS.begin() + (j + 1) * U_, p.dS.begin() + (j + 2) * U_);
+      p.dIterSc.assign(p.dSc.begin() + (j + 1) * U_, p.dSc.begin() + (j + 2) * U_);
+      if (j + 1 < p.sharedChunks)
+        for (dim u = 0; u < U_; u++) {
+          p.dIterS[u] += g.shared[j + 1].dH0[u];
+          if (lstm) p.dIterSc[u] += g.shared[j + 1].dC0[u];
+        }
+      run(c, 1, p.dIterS.data(), p.dIterSc.data());
+    }
+  }
+
+  // Runs f(part, its stream) for every part, side by side on one thread each when there are two; the first
+  // exception wins.
+  template <class F>
+  void eachPart(F f) {
+    const int n = static_cast<int>(parts_.size());
+    if (n == 1) {  // no OpenMP region around it: the primitives run on all threads
+      f(parts_[0], streams_[0]);
+      return;
+    }
+    std::string error;
+#pragma omp parallel for num_threads(n) schedule(static, 1)
+    for (int i = 0; i < n; i++) {
+      try {
+        f(parts_[i], streams_[i]);
+      } catch (const std::exception& e) {
+#pragma omp critical
+        if (error.empty()) error = e.what();
+      }
+    }
+    if (!error.empty()) throw std::runtime_error(error);
   }
 
   // forward(x [B*T*D], W [D*G*U], R [U*G*U], b [G*U], training) → h_T [B*U]
@@ -458,13 +667,20 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     auto b = arg(info, 3, G_ * U_, "bias");
     bool training = info.Length() > 4 && info[4].ToBoolean();
     const float* xs = x.Data();
-    fillInputs([&](memory::dim row, memory::dim t) { return xs + (row * T_ + t) * D_; });
+    const dim first = (B_ + static_cast<dim>(parts_.size()) - 1) / static_cast<dim>(parts_.size());
+    for (size_t i = 0; i < parts_.size(); i++) {
+      Part& p = parts_[i];
+      for (size_t r = 0; r < p.rows.size(); r++) p.rows[r] = static_cast<dim>(i) * first + static_cast<dim>(r);
+      planWhole(p);
+    }
     idsValid_ = false;
-    return runForward(info.Env(), W.Data(), R.Data(), b.Data(), training);
+    return runForward(
+        info.Env(), [&](dim row, dim t) { return xs + (row * T_ + t) * D_; }, nullptr, W.Data(), R.Data(), b.Data(), training);
   }
 
   // forwardIds(ids [B*T] int32, embeddings [V*D], W, R, b, training) → h_T [B*U]: the embedding lookup is
-  // done here, straight into the time-major input (the ids are kept for backwardEmbedding).
+  // done here, straight into the time-major input (the ids are kept for backwardEmbedding). Rows that begin
+  // with id 0 (Keras's 'pre' padding) share their state until their review begins, and only run from there.
   Napi::Value ForwardIds(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
@@ -477,18 +693,31 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     auto E = info[1].As<Napi::Float32Array>();
     if (E.ElementLength() % D_ != 0) throw Napi::RangeError::New(env, "embeddings is not a multiple of the input dimension");
     const int64_t V = static_cast<int64_t>(E.ElementLength() / D_);
+    if (V < 1) throw Napi::RangeError::New(env, "embeddings is empty");
     auto W = arg(info, 2, D_ * G_ * U_, "kernel");
     auto R = arg(info, 3, U_ * G_ * U_, "recurrentKernel");
     auto b = arg(info, 4, G_ * U_, "bias");
     bool training = info.Length() > 5 && info[5].ToBoolean();
     const int32_t* id = ids.Data();
-    for (memory::dim i = 0; i < B_ * T_; i++)
+    for (dim i = 0; i < B_ * T_; i++)
       if (id[i] < 0 || id[i] >= V) throw Napi::RangeError::New(env, "token id " + std::to_string(id[i]) + " is outside the embedding (size " + std::to_string(V) + ")");
     ids_.assign(id, id + B_ * T_);
     idsValid_ = true;
+    // leading padding per row; rows sorted by it and dealt to the parts in turn, so both get the same mix
+    std::vector<dim> pad(B_, 0), order(B_);
+    for (dim r = 0; r < B_; r++) {
+      while (pad[r] < T_ && id[r * T_ + pad[r]] == 0) pad[r]++;
+      order[r] = r;
+    }
+    std::stable_sort(order.begin(), order.end(), [&](dim a, dim b) { return pad[a] < pad[b]; });
+    for (size_t i = 0; i < parts_.size(); i++) {
+      Part& p = parts_[i];
+      for (size_t r = 0; r < p.rows.size(); r++) p.rows[r] = order[r * parts_.size() + i];
+      plan(p, pad);
+    }
     const float* e = E.Data();
-    fillInputs([&](memory::dim row, memory::dim t) { return e + static_cast<int64_t>(id[row * T_ + t]) * D_; });
-    return runForward(env, W.Data(), R.Data(), b.Data(), training);
+    return runForward(
+        env, [&](dim row, dim t) { return e + static_cast<int64_t>(id[row * T_ + t]) * D_; }, e, W.Data(), R.Data(), b.Data(), training);
   }
 
   // Runs the backward for dy = dL/dh_T; returns [dW, dR, db] summed over the parts.
@@ -503,25 +732,14 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     auto db = Napi::Float32Array::New(env, G_ * U_);
     try {
       const float* dys = dy.Data();
-      std::vector<const float*> from;
-      for (size_t p = 0; p < parts_.size(); p++) from.push_back(dys + start_[p] * U_);
-      eachPart(parts_, [&](Core& c) { c.runBackward(from[&c - parts_.data()]); });
-      parts_[0].weightGrads(dW.Data(), dR.Data(), db.Data());
-      if (parts_.size() > 1) {
-        if (scratchW_.size() != dW.ElementLength()) {
-          scratchW_.resize(dW.ElementLength());
-          scratchR_.resize(dR.ElementLength());
-          scratchB_.resize(db.ElementLength());
-        }
-        for (size_t p = 1; p < parts_.size(); p++) {
-          parts_[p].weightGrads(scratchW_.data(), scratchR_.data(), scratchB_.data());
-          for (size_t i = 0; i < scratchW_.size(); i++) dW.Data()[i] += scratchW_[i];
-          for (size_t i = 0; i < scratchR_.size(); i++) dR.Data()[i] += scratchR_[i];
-          for (size_t i = 0; i < scratchB_.size(); i++) db.Data()[i] += scratchB_[i];
-        }
-      }
+      eachPart([&](Part& p, dnnl::stream& s) { backwardPart(p, s, dys); });
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());
+    }
+    for (const Part& p : parts_) {
+      for (size_t i = 0; i < p.dW.size(); i++) dW.Data()[i] += p.dW[i];
+      for (size_t i = 0; i < p.dR.size(); i++) dR.Data()[i] += p.dR[i];
+      for (size_t i = 0; i < p.db.size(); i++) db.Data()[i] += p.db[i];
     }
     pending_ = false;
     auto out = Napi::Array::New(env, 3);
@@ -531,24 +749,33 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return out;
   }
 
-  // each(row, t, grad): the input gradient of batch row `row` at step t
+  // each(row, t, grad): the input gradient of batch row `row` at step t, for every step a row ran; then
+  // each(-1, t, grad) for the steps of the shared padding trajectory
   template <class Each>
   void eachInputGrad(Each each) {
-    for (size_t p = 0; p < parts_.size(); p++) {
-      const float* s = parts_[p].inputGrad();
-      const memory::dim Bp = parts_[p].rows();
-      for (memory::dim t = 0; t < T_; t++)
-        for (memory::dim b = 0; b < Bp; b++) each(start_[p] + b, t, s + (t * Bp + b) * D_);
+    for (const Part& p : parts_) {
+      const Grid& g = *p.grid;
+      for (size_t k = p.first; k < g.main.size(); k++) {
+        const Chunk& c = g.main[k];
+        const dim n = p.n[k];
+        for (dim t = 0; t < c.T; t++)
+          for (dim r = 0; r < n; r++) each(p.rows[r], c.a + t, c.dX.data() + (t * n + r) * D_);
+      }
+      for (size_t j = 0; j < p.sharedChunks; j++) {
+        const Chunk& c = g.shared[j];
+        for (dim t = 0; t < c.T; t++) each(-1, c.a + t, c.dX.data() + t * D_);
+      }
     }
   }
 
   // backward(dy [B*U], generation) → [dx [B*T*D], dW [D*G*U], dR [U*G*U], db [G*U]] for the last training forward
   Napi::Value Backward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (idsValid_) throw Napi::Error::New(env, "backward needs a forward (after forwardIds, use backwardEmbedding)");
     Napi::Array grads = runBackward(info);
     auto dx = Napi::Float32Array::New(env, B_ * T_ * D_);
     float* o = dx.Data();
-    eachInputGrad([&](memory::dim row, memory::dim t, const float* g) { std::memcpy(o + (row * T_ + t) * D_, g, D_ * sizeof(float)); });
+    eachInputGrad([&](dim row, dim t, const float* g) { std::memcpy(o + (row * T_ + t) * D_, g, D_ * sizeof(float)); });
     auto out = Napi::Array::New(env, 4);
     out.Set(0u, dx);
     for (uint32_t i = 0; i < 3; i++) out.Set(i + 1, grads.Get(i));
@@ -557,7 +784,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
 
   // backwardEmbedding(dy, generation, dEmbeddings [V*D]) → [dW, dR, db] after a forwardIds; the embedding
   // gradient is written into dEmbeddings (zeroed, then the input gradient of every step scatter-added to its
-  // token's row: the dense gradient tfjs's gather computes, without materializing the [B, T, D] one).
+  // token's row: the dense gradient tfjs's gather computes, without materializing the [B, T, D] one; the
+  // shared padding steps add to row 0).
   Napi::Value BackwardEmbedding(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!idsValid_) throw Napi::Error::New(env, "backwardEmbedding needs a forwardIds");
@@ -568,31 +796,51 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     const int64_t V = static_cast<int64_t>(dE.ElementLength() / D_);
     float* g = dE.Data();
     std::memset(g, 0, dE.ElementLength() * sizeof(float));
-    eachInputGrad([&](memory::dim row, memory::dim t, const float* src) {
-      const int32_t id = ids_[row * T_ + t];
+    eachInputGrad([&](dim row, dim t, const float* src) {
+      const int32_t id = row < 0 ? 0 : ids_[row * T_ + t];
       if (id >= V) return;
       float* dst = g + static_cast<int64_t>(id) * D_;
-      for (memory::dim d = 0; d < D_; d++) dst[d] += src[d];
+      for (dim d = 0; d < D_; d++) dst[d] += src[d];
     });
     return grads;
   }
 
   Napi::Value Generation(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(generation_)); }
   Napi::Value Parts(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(parts_.size())); }
+  Napi::Value Work(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), work()); }
 
+  dnnl::engine eng_;
+  std::vector<dnnl::stream> streams_;
   Cell cell_ = Cell::SimpleRNN;
-  memory::dim T_ = 0, B_ = 0, D_ = 0, U_ = 0, G_ = 1;
-  std::vector<Core> parts_;
-  std::vector<memory::dim> start_;
+  dim T_ = 0, B_ = 0, D_ = 0, U_ = 0, G_ = 1, chunk_ = kChunk;
+  bool oneThread_ = false;
+  std::vector<Part> parts_;
+  std::map<std::pair<dim, dim>, std::unique_ptr<Prims>> prims_;
+  Converted converted_;
+  std::vector<float> bias_;
   bool pending_ = false, idsValid_ = false;
-  uint64_t generation_ = 0;
+  uint64_t generation_ = 0, version_ = 0;
   std::vector<int32_t> ids_;
-  std::vector<float> scratchW_, scratchR_, scratchB_;
 };
 
 // adam(param, grad, m, v, lr, beta1, beta2, epsilon, oneMinusAccBeta1, oneMinusAccBeta2): one in-place pass
 // of tfjs's AdamOptimizer update over a parameter tensor, in float32 like tfjs's ops:
 //   m ← m·β1 + g·(1−β1);  v ← v·β2 + g²·(1−β2);  p ← p − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
+// The pass itself, for AVX2 where the CPU has it (same IEEE operations in the same order: identical results;
+// no FMA contraction, see binding.gyp).
+__attribute__((target_clones("avx2", "default"))) void adamPass(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1,
+                                                                  float b2, float eps, float c1, float c2, float ob1, float ob2) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * ob1;
+    const float vi = v[i] * b2 + (gi * gi) * ob2;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = (mi / c1) / (std::sqrt(vi / c2) + eps) * -lr + p[i];
+  }
+}
+
 Napi::Value Adam(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array a[4];
@@ -607,17 +855,7 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
               c1 = info[8].As<Napi::Number>().FloatValue(), c2 = info[9].As<Napi::Number>().FloatValue();
   const float ob1 = static_cast<float>(1.0 - info[5].As<Napi::Number>().DoubleValue());
   const float ob2 = static_cast<float>(1.0 - info[6].As<Napi::Number>().DoubleValue());
-  float *p = a[0].Data(), *g = a[1].Data(), *m = a[2].Data(), *v = a[3].Data();
-  const int64_t n = static_cast<int64_t>(a[0].ElementLength());
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; i++) {
-    const float gi = g[i];
-    const float mi = m[i] * b1 + gi * ob1;
-    const float vi = v[i] * b2 + (gi * gi) * ob2;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = (mi / c1) / (std::sqrt(vi / c2) + eps) * -lr + p[i];
-  }
+  adamPass(a[0].Data(), a[1].Data(), a[2].Data(), a[3].Data(), static_cast<int64_t>(a[0].ElementLength()), lr, b1, b2, eps, c1, c2, ob1, ob2);
   return env.Undefined();
 }
 

@@ -11,7 +11,7 @@ import { padInto, resolvePadOptions, type PadSide } from '../text/pad.js';
 import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '../models/index.js';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
-import { BestTracker, LrScheduler, type LrSchedule, type Monitor } from './control.js';
+import { BestTracker, LrScheduler, LR_SCHEDULE_DEFAULTS, type LrSchedule, type Monitor } from './control.js';
 import { NativePredictor, NativeStep, nativeStepCell } from './native-step.js';
 import { fusable, onednnAddonOf } from '../models/fused.js';
 
@@ -55,7 +55,7 @@ export interface TrainOptions {
   restoreBest: boolean;
   /** Stop after this many epochs without improvement of `monitor` (undefined: never). */
   earlyStopping?: number;
-  /** Learning rate per epoch (default constant). */
+  /** Learning rate per epoch (default cosine decay over the epochs; constant is Keras's `fit`). */
   lrSchedule: LrSchedule;
 }
 
@@ -79,7 +79,7 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     monitor: o.monitor ?? ((o.validationSplit ?? 0.2) > 0 ? 'val_acc' : 'acc'),
     restoreBest: o.restoreBest ?? true,
     earlyStopping: o.earlyStopping,
-    lrSchedule: o.lrSchedule ?? { kind: 'constant' },
+    lrSchedule: o.lrSchedule ?? { kind: 'cosine', ...LR_SCHEDULE_DEFAULTS.cosine },
   };
 }
 

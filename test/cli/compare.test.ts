@@ -16,7 +16,9 @@ before(async () => {
   ({ native, work, env } = await imdbWorkspace('rnn-compare-'));
 });
 
-const args = ['compare', '--cells', 'simplernn,gru', '--limit', '1500', '--maxlen', '40', '--epochs', '2', '--test-limit', '400', '--seed', '3'];
+// At 1,200 training reviews the second epoch needs the full rate to learn (the default cosine schedule
+// halves it: GRU test accuracy 0.56 against 0.67 with a constant rate, seed 3).
+const args = ['compare', '--cells', 'simplernn,gru', '--limit', '1500', '--maxlen', '40', '--epochs', '2', '--lr-schedule', 'constant', '--test-limit', '400', '--seed', '3'];
 
 test('rnn compare trains each cell on the same split, scores the same test reviews, writes report.json and report.md', async (t) => {
   if (!native) return t.skip('the native backend is needed to train');

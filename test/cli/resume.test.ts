@@ -94,7 +94,11 @@ test('SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupte
   assert.match(quiet(res.stderr), new RegExp(`^resuming gru \\(seed 4\\) at epoch 2, batch ${Number(m[2]) + 1}; the model goes to ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\n`));
   const got = res.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(got.length, 2, 'epoch 2, then the saved model');
-  for (const k of ['loss', 'acc', 'val_loss', 'val_acc'] as const) assert.ok(Math.abs(got[0][k] - want[1][k]) < 1e-4, `${k}: ${got[0][k]} vs ${want[1][k]}`);
+  // The resumed Adam recomputes β^t as a power, as tfjs's setWeights does, where the straight run multiplied
+  // step by step: a last-bit difference, which can tip one review's rounded prediction (of 2,400 / 600).
+  for (const k of ['loss', 'val_loss'] as const) assert.ok(Math.abs(got[0][k] - want[1][k]) < 1e-4, `${k}: ${got[0][k]} vs ${want[1][k]}`);
+  assert.ok(Math.abs(got[0].acc - want[1].acc) <= 1 / 2400 + 1e-9, `acc: ${got[0].acc} vs ${want[1].acc}`);
+  assert.ok(Math.abs(got[0].val_acc - want[1].val_acc) <= 1 / 600 + 1e-9, `val_acc: ${got[0].val_acc} vs ${want[1].val_acc}`);
   assert.equal(got[1].saved, out);
   const a = await weights(path.join(work, 'models', 'full'));
   const b = await weights(out);

@@ -19,7 +19,7 @@ test('defaults are the seed\'s: 3 epochs, batch 64, adam 1e-3, split 0.2, vocab 
   assert.deepEqual(o, {
     cell: 'lstm', epochs: 3, batchSize: 64, lr: 1e-3, validationSplit: 0.2, seed: 1, limit: undefined, vocabSize: 10000,
     embeddingDim: 100, maxlen: 256, units: 128, padding: 'pre', truncating: 'pre', oovToken: null, layers: 'fused',
-    monitor: 'val_acc', restoreBest: true, earlyStopping: undefined, lrSchedule: { kind: 'constant' },
+    monitor: 'val_acc', restoreBest: true, earlyStopping: undefined, lrSchedule: { kind: 'cosine', minLr: 0 },
   });
   assert.equal(resolveTrainOptions({ cell: 'gru', validationSplit: 0 }).monitor, 'acc', 'without validation reviews the training accuracy decides');
 });

@@ -132,6 +132,89 @@ for (const cell of CELLS) {
   });
 }
 
+/** Everything one forwardIds (inference, then training) and its backwardEmbedding return, with the run's work share. */
+function idsRun(cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number, ids: Int32Array, parts?: number, chunk?: number) {
+  const G = { SimpleRNN: 1, LSTM: 4, GRU: 3 }[cell];
+  const V = Math.max(...ids) + 1;
+  const rand = (n: number, seed: number, scale: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * scale);
+  const E = rand(V * D, 1, 0.3);
+  const w = [rand(D * G * U, 2, 0.3), rand(U * G * U, 3, 0.3), rand(G * U, 4, 0.3)] as const;
+  const s = new addon.Sequence(cell, T, B, D, U, parts, chunk);
+  const infer = s.forwardIds(ids, E, ...w, false);
+  const work = s.work;
+  const h = s.forwardIds(ids, E, ...w, true);
+  const dE = new Float32Array(V * D);
+  const grads = s.backwardEmbedding(rand(B * U, 5, 1), s.generation, dE);
+  return { work, parts: s.parts, out: [infer, h, dE, ...grads] };
+}
+
+/** Largest |a − b| over the largest |a|, per output. */
+function relErrors(a: Float32Array[], b: Float32Array[]): number[] {
+  return a.map((x, i) => {
+    let d = 0;
+    let m = 1e-30;
+    for (let k = 0; k < x.length; k++) {
+      d = Math.max(d, Math.abs(x[k]! - b[i]![k]!));
+      m = Math.max(m, Math.abs(x[k]!));
+    }
+    return d / m;
+  });
+}
+
+const OUTPUTS = ['inference h_T', 'training h_T', 'embedding gradient', 'kernel gradient', 'recurrent kernel gradient', 'bias gradient'];
+
+test("rows in their leading padding share one trajectory: on real 64 × 256 batches ('pre' padding, 10,000 words) about 3/4 of the steps run, with the whole run's results", { skip }, () => {
+  const texts = reviews.slice(0, 64).map((r) => r.text);
+  const tok = new Tokenizer({ numWords: 10000 }).fitOnTexts(reviews.map((r) => r.text));
+  const { x } = encode(tok, texts, resolveTrainOptions({ cell: 'lstm', maxlen: 256 }));
+  for (const cell of ['SimpleRNN', 'LSTM', 'GRU'] as const) {
+    const whole = idsRun(cell, 256, 64, 100, 128, x, undefined, 256);
+    const shared = idsRun(cell, 256, 64, 100, 128, x);
+    assert.equal(whole.work, 1);
+    assert.ok(shared.work > 0.5 && shared.work < 0.85, `${cell}: ran ${shared.work} of the steps`);
+    // the sums over 64 × 256 steps run in another order: float32 rounding, as against stock tfjs (1e-3 there)
+    relErrors(whole.out, shared.out).forEach((e, i) => assert.ok(e < 1e-4, `${cell} ${OUTPUTS[i]}: relative error ${e}`));
+  }
+});
+
+test('shared padding trajectories: every edge gives the whole run\'s results', { skip }, () => {
+  // rows' leading padding (in steps); the other steps get ids 1…
+  const cases: Array<[string, number, number, number | undefined, number[]]> = [
+    // name, T, chunk, parts, padding per row
+    ['T not a multiple of the chunk, two halves', 23, 5, 2, [0, 23, 3, 9, 14, 20, 22, 6, 11]],
+    ['one half', 23, 5, 1, [0, 23, 3, 9, 14, 20, 22, 6, 11]],
+    ['every row entirely padding', 12, 4, 2, [12, 12, 12, 12, 12]],
+    ['no padding anywhere', 12, 4, 2, [0, 0, 0, 0, 0]],
+    ['one row, padded', 17, 4, 1, [9]],
+    ['chunk of one step', 9, 1, 2, [8, 7, 1, 0, 5, 2, 3, 4]],
+    ['all rows begin in the last chunk', 16, 4, 2, [13, 14, 15, 12, 13, 14]],
+  ];
+  for (const [name, T, chunk, parts, pads] of cases) {
+    const B = pads.length;
+    const ids = new Int32Array(B * T);
+    pads.forEach((p, b) => {
+      for (let t = p; t < T; t++) ids[b * T + t] = 1 + ((b * 31 + t * 7) % 10);
+    });
+    for (const cell of ['SimpleRNN', 'LSTM', 'GRU'] as const) {
+      const whole = idsRun(cell, T, B, 5, 6, ids, parts, T);
+      const shared = idsRun(cell, T, B, 5, 6, ids, parts, chunk);
+      assert.equal(shared.parts, parts ?? shared.parts);
+      relErrors(whole.out, shared.out).forEach((e, i) => assert.ok(e < 1e-5, `${name}, ${cell}: ${OUTPUTS[i]} relative error ${e}`));
+    }
+  }
+});
+
+test('a backward needs its own kind of training forward, and no inference forward in between', { skip }, () => {
+  const s = new addon.Sequence('GRU', 3, 2, 4, 5);
+  const [x, W, R, b] = [new Float32Array(2 * 3 * 4), new Float32Array(4 * 15), new Float32Array(5 * 15), new Float32Array(15)];
+  s.forwardIds(new Int32Array(6), new Float32Array(8), W, R, b, true);
+  assert.throws(() => s.backward(new Float32Array(10), s.generation), /backward needs a forward \(after forwardIds, use backwardEmbedding\)/);
+  s.forward(x, W, R, b, true);
+  s.forward(x, W, R, b, false);
+  assert.throws(() => s.backward(new Float32Array(10), s.generation), /backward needs the saved activations of its own training forward/);
+  assert.throws(() => new addon.Sequence('GRU', 3, 2, 4, 5, 1, 0), /chunk must be >= 1/);
+});
+
 test('handing the state to tfjs and back (a checkpoint, then resume) continues the same run', { skip }, async () => {
   const all = batches();
   const straight = seedModel('gru');
