@@ -336,34 +336,37 @@ struct Chunk {
   std::vector<float> x, dst, ws, dX, h0, c0, hT, cT, dH0, dC0;
 };
 
-// A part's T steps cut into chunks of `step` steps: `main` runs the part's rows, `shared` the one trajectory
-// that every row follows while it is still in its leading padding.
+// A part's T steps cut into chunks of `step` steps.
 struct Grid {
   dim step = 0;
-  std::vector<Chunk> main, shared;
+  std::vector<Chunk> chunks;
   void cut(dim T, dim s) {
     if (step == s) return;
     step = s;
-    const size_t K = static_cast<size_t>((T + s - 1) / s);
-    main.assign(K, Chunk{});
-    shared.assign(K, Chunk{});
-    for (size_t k = 0; k < K; k++) {
-      main[k].a = shared[k].a = static_cast<dim>(k) * s;
-      main[k].T = shared[k].T = std::min(s, T - main[k].a);
+    chunks.assign(static_cast<size_t>((T + s - 1) / s), Chunk{});
+    for (size_t k = 0; k < chunks.size(); k++) {
+      chunks[k].a = static_cast<dim>(k) * s;
+      chunks[k].T = std::min(s, T - chunks[k].a);
     }
   }
 };
 
 // One batch, or one half of it: its rows, its plan and its buffers.
+//
+// The plan: chunk k runs the first n[k] of `rows` (the rows whose review has begun by the chunk's end, fewest
+// padding steps first), and, while a later chunk still has rows to begin, one more row: the trajectory every
+// row follows while it is still in its padding (input: the padding id's embedding; start: the zero state).
+// Rows that begin in chunk k start from that row's state at the chunk's start.
 struct Part {
-  std::vector<dim> rows;    // batch rows, in the order this part runs them (fewest padding steps first)
+  std::vector<dim> rows;    // batch rows, in the order this part runs them
   int slot = 0;             // scratchpad slot
   Grid whole, chunked;      // one chunk of T steps; chunks of the Sequence's chunk size
-  Grid* grid = nullptr;     // the plan of the last forward: grid, first chunk that runs, rows per chunk,
-  size_t first = 0;         // and how many chunks of the shared trajectory run
-  std::vector<dim> n;
-  size_t sharedChunks = 0;
-  std::vector<float> dW, dR, db, zeros, dDst, dS, dSc, dIterS, dIterSc;
+  Grid* grid = nullptr;     // the plan of the last forward
+  size_t last = 0;          // chunks before this one carry the padding row
+  std::vector<dim> n;       // rows of the batch each chunk runs
+  bool padRow(size_t k) const { return k < last; }
+  dim height(size_t k) const { return n[k] + (padRow(k) ? 1 : 0); }
+  std::vector<float> dW, dR, db, zeros, dDst;
 };
 
 class Sequence : public Napi::ObjectWrap<Sequence> {
@@ -412,7 +415,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // Steps per chunk when rows begin with padding (see ForwardIds); 16 measured best of 8/16/32 here.
   static constexpr dim kChunk = 16;
   // Rows a chunk runs are rounded up to a multiple of this (fewer shapes to build; the extra rows are still in
-  // their padding, so they compute the shared trajectory, which is harmless).
+  // their padding, so they compute the padding row's trajectory, which is harmless).
   static constexpr dim kRowQuantum = 4;
 
   Napi::Float32Array arg(const Napi::CallbackInfo& info, size_t i, size_t n, const char* what) {
@@ -443,39 +446,35 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   void planWhole(Part& p) {
     p.grid = &p.whole;
     p.whole.cut(T_, T_);
-    p.first = 0;
+    p.last = 0;
     p.n.assign(1, static_cast<dim>(p.rows.size()));
-    p.sharedChunks = 0;
   }
 
-  // The plan for rows that begin with `pad[row]` padding steps (p.rows sorted by pad, fewest first). While a
-  // row is in its padding its state is the same for every row (same input, same zero start), so that
-  // trajectory runs once, on one row, and chunk k runs only the rows whose review has begun by its end, the
-  // rows that begin inside it starting from the shared state at its start. Falls back to the whole-sequence
-  // plan when that saves under 10% of the steps.
+  // The plan for rows that begin with `pad[row]` padding steps (p.rows sorted by pad, fewest first; see Part).
+  // While a row is in its padding its state is the same for every row (same input, same zero start), so
+  // that trajectory runs once, as one extra row. Falls back to the whole-sequence plan when that saves under
+  // 10% of the steps.
   void plan(Part& p, const std::vector<dim>& pad) {
     const dim Bp = static_cast<dim>(p.rows.size());
     if (chunk_ >= T_) return planWhole(p);
     p.chunked.cut(T_, chunk_);
-    const size_t K = p.chunked.main.size();
+    const size_t K = p.chunked.chunks.size();
     p.n.assign(K, 0);
-    dim active = 0, work = 0;
+    dim active = 0;
     for (size_t k = 0; k < K; k++) {
-      const dim end = p.chunked.main[k].a + p.chunked.main[k].T;
+      const dim end = p.chunked.chunks[k].a + p.chunked.chunks[k].T;
       while (active < Bp && pad[p.rows[active]] < end) active++;
-      const dim n = k + 1 == K ? Bp : std::min(Bp, (active + kRowQuantum - 1) / kRowQuantum * kRowQuantum);
-      p.n[k] = std::max(n, k > 0 ? p.n[k - 1] : 0);
-      work += p.n[k] * p.chunked.main[k].T;
+      p.n[k] = k + 1 == K ? Bp : std::min(Bp, (active + kRowQuantum - 1) / kRowQuantum * kRowQuantum);
     }
-    size_t first = 0, shared = 0;
-    while (p.n[first] == 0) first++;
-    for (size_t k = std::max<size_t>(first, 1); k < K; k++)
-      if (p.n[k] > (k == first ? 0 : p.n[k - 1])) shared = k;
-    for (size_t j = 0; j < shared; j++) work += p.chunked.shared[j].T;
+    // the padding row runs until the last chunk where rows begin after step 0
+    p.last = 0;
+    for (size_t k = 1; k < K; k++)
+      if (p.n[k] > p.n[k - 1]) p.last = k;
+    // Every chunk runs something: before `last` the padding row, from `last` on rows (n grows no more).
+    dim work = 0;
+    for (size_t k = 0; k < K; k++) work += p.height(k) * p.chunked.chunks[k].T;
     if (static_cast<double>(work) > 0.9 * static_cast<double>(T_ * Bp)) return planWhole(p);
     p.grid = &p.chunked;
-    p.first = first;
-    p.sharedChunks = shared;
   }
 
   // Steps × rows the last forward ran, as a share of T × B.
@@ -483,8 +482,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     double w = 0;
     for (const Part& p : parts_) {
       if (!p.grid) continue;
-      for (size_t k = p.first; k < p.grid->main.size(); k++) w += static_cast<double>(p.n[k] * p.grid->main[k].T);
-      for (size_t j = 0; j < p.sharedChunks; j++) w += static_cast<double>(p.grid->shared[j].T);
+      for (size_t k = 0; k < p.grid->chunks.size(); k++) w += static_cast<double>(p.height(k) * p.grid->chunks[k].T);
     }
     return w / static_cast<double>(T_ * B_);
   }
@@ -497,8 +495,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     try {
       for (size_t i = 0; i < parts_.size(); i++) {
         Part& p = parts_[i];
-        for (size_t j = 0; j < p.sharedChunks; j++) prims(p.grid->shared[j].T, 1).prepare(training, version_, W, R, converted_, streams_[i]);
-        for (size_t k = p.first; k < p.grid->main.size(); k++) prims(p.grid->main[k].T, p.n[k]).prepare(training, version_, W, R, converted_, streams_[i]);
+        for (size_t k = 0; k < p.grid->chunks.size(); k++) prims(p.grid->chunks[k].T, p.height(k)).prepare(training, version_, W, R, converted_, streams_[i]);
       }
       bias_.assign(b, b + G_ * U_);
       eachPart([&](Part& p, dnnl::stream& s) { forwardPart(p, s, row, padRow, training); });
@@ -509,7 +506,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     if (training) generation_++;
     auto h = Napi::Float32Array::New(env, B_ * U_);
     for (const Part& p : parts_) {
-      const Chunk& last = p.grid->main.back();
+      const Chunk& last = p.grid->chunks.back();
       for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(h.Data() + p.rows[r] * U_, last.hT.data() + r * U_, U_ * sizeof(float));
     }
     return h;
@@ -518,20 +515,31 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   template <class Row>
   void forwardPart(Part& p, dnnl::stream& s, Row row, const float* padRow, bool training) {
     Grid& g = *p.grid;
-    const size_t K = g.main.size();
+    const size_t K = g.chunks.size();
     const bool lstm = cell_ == Cell::LSTM;
     fit(p.zeros, static_cast<size_t>(p.rows.size() * U_));
-    auto state = [&](Chunk& c, dim n) {
-      fit(c.dst, c.T * n * U_);
-      fit(c.hT, n * U_);
-      fit(c.h0, n * U_);
-      if (lstm) {
-        fit(c.cT, n * U_);
-        fit(c.c0, n * U_);
+    for (size_t k = 0; k < K; k++) {
+      Chunk& c = g.chunks[k];
+      const dim n = p.n[k], h = p.height(k), m = k == 0 ? 0 : p.n[k - 1];
+      fit(c.x, c.T * h * D_);
+      fit(c.dst, c.T * h * U_);
+      for (const auto v : {&c.hT, &c.h0, &c.cT, &c.c0})
+        if (lstm || (v != &c.cT && v != &c.c0)) fit(*v, h * U_);
+      for (dim t = 0; t < c.T; t++) {
+        for (dim r = 0; r < n; r++) std::memcpy(c.x.data() + (t * h + r) * D_, row(p.rows[r], c.a + t), D_ * sizeof(float));
+        if (h > n) std::memcpy(c.x.data() + (t * h + n) * D_, padRow, D_ * sizeof(float));
       }
-    };
-    auto run = [&](Chunk& c, dim n) {
-      Prims& pr = built(c.T, n);
+      // rows carried on from the chunk before; then the rows that begin here, and the padding row, from the
+      // padding row's state (the chunk before's row m; zero at the start)
+      const float* sh = k == 0 ? p.zeros.data() : g.chunks[k - 1].hT.data() + m * U_;
+      const float* sc = k == 0 ? p.zeros.data() : g.chunks[k - 1].cT.data() + m * U_;
+      if (m > 0) std::memcpy(c.h0.data(), g.chunks[k - 1].hT.data(), m * U_ * sizeof(float));
+      if (lstm && m > 0) std::memcpy(c.c0.data(), g.chunks[k - 1].cT.data(), m * U_ * sizeof(float));
+      for (dim r = m; r < h; r++) {
+        std::memcpy(c.h0.data() + r * U_, sh, U_ * sizeof(float));
+        if (lstm) std::memcpy(c.c0.data() + r * U_, sc, U_ * sizeof(float));
+      }
+      Prims& pr = built(c.T, h);
       if (training) fit(c.ws, pr.workspaceFloats());
       Io io;
       io.x = c.x.data();
@@ -542,35 +550,6 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       io.cT = c.cT.data();
       io.ws = c.ws.data();
       pr.forward(training, io, bias_.data(), s, p.slot);
-    };
-    // the shared trajectory: chunk j starts from the state chunk j - 1 ended with (zero for the first)
-    for (size_t j = 0; j < p.sharedChunks; j++) {
-      Chunk& c = g.shared[j];
-      state(c, 1);
-      fit(c.x, c.T * D_);
-      for (dim t = 0; t < c.T; t++) std::memcpy(c.x.data() + t * D_, padRow, D_ * sizeof(float));
-      const float* h = j == 0 ? p.zeros.data() : g.shared[j - 1].hT.data();
-      std::memcpy(c.h0.data(), h, U_ * sizeof(float));
-      if (lstm) std::memcpy(c.c0.data(), j == 0 ? p.zeros.data() : g.shared[j - 1].cT.data(), U_ * sizeof(float));
-      run(c, 1);
-    }
-    for (size_t k = p.first; k < K; k++) {
-      Chunk& c = g.main[k];
-      const dim n = p.n[k], m = k == p.first ? 0 : p.n[k - 1];
-      state(c, n);
-      fit(c.x, c.T * n * D_);
-      for (dim t = 0; t < c.T; t++)
-        for (dim r = 0; r < n; r++) std::memcpy(c.x.data() + (t * n + r) * D_, row(p.rows[r], c.a + t), D_ * sizeof(float));
-      // rows carried on from the chunk before, then rows that begin here from the shared state at c.a
-      if (m > 0) std::memcpy(c.h0.data(), g.main[k - 1].hT.data(), m * U_ * sizeof(float));
-      if (lstm && m > 0) std::memcpy(c.c0.data(), g.main[k - 1].cT.data(), m * U_ * sizeof(float));
-      const float* sh = k == 0 ? p.zeros.data() : g.shared[k - 1].hT.data();
-      const float* sc = k == 0 ? p.zeros.data() : g.shared[k - 1].cT.data();
-      for (dim r = m; r < n; r++) {
-        std::memcpy(c.h0.data() + r * U_, sh, U_ * sizeof(float));
-        if (lstm) std::memcpy(c.c0.data() + r * U_, sc, U_ * sizeof(float));
-      }
-      run(c, n);
     }
   }
 
@@ -578,17 +557,36 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // go to p.dW, p.dR, p.db (tfjs layout).
   void backwardPart(Part& p, dnnl::stream& s, const float* dy) {
     Grid& g = *p.grid;
-    const size_t K = g.main.size();
+    const size_t K = g.chunks.size();
     const bool lstm = cell_ == Cell::LSTM;
     p.dW.assign(D_ * G_ * U_, 0.0f);
     p.dR.assign(U_ * G_ * U_, 0.0f);
     p.db.assign(G_ * U_, 0.0f);
-    p.dS.assign(K * U_, 0.0f);
-    p.dSc.assign(K * U_, 0.0f);
-    auto run = [&](Chunk& c, dim n, const float* dHT, const float* dCT) {
-      fit(c.dX, c.T * n * D_);
-      fit(c.dH0, n * U_);
-      if (lstm) fit(c.dC0, n * U_);
+    for (size_t k = K; k-- > 0;) {
+      Chunk& c = g.chunks[k];
+      const dim n = p.n[k], h = p.height(k);
+      fit(c.dX, c.T * h * D_);
+      fit(c.dH0, h * U_);
+      if (lstm) fit(c.dC0, h * U_);
+      fit(p.dDst, c.T * h * U_);
+      float* lastStep = p.dDst.data() + (c.T - 1) * h * U_;  // the gradient reaches the last output only
+      const float *dHT = p.zeros.data(), *dCT = p.zeros.data();
+      if (k + 1 == K) {
+        for (dim r = 0; r < n; r++) std::memcpy(lastStep + r * U_, dy + p.rows[r] * U_, U_ * sizeof(float));
+      } else {
+        // The state gradient of the chunk after, for this chunk's rows: its first n rows (carried on) as they
+        // are; for the padding row (row n), the sum over the rows that began there and its padding row. The
+        // sum is written over the chunk after's row n, so its first h rows are this chunk's gradient.
+        Chunk& next = g.chunks[k + 1];
+        if (h > n)
+          for (float* d : {next.dH0.data(), lstm ? next.dC0.data() : nullptr}) {
+            if (!d) continue;
+            for (dim r = n + 1; r < p.height(k + 1); r++)
+              for (dim u = 0; u < U_; u++) d[n * U_ + u] += d[r * U_ + u];
+          }
+        dHT = next.dH0.data();
+        dCT = next.dC0.data();
+      }
       Io io;
       io.x = c.x.data();
       io.h0 = c.h0.data();
@@ -603,37 +601,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       io.dX = c.dX.data();
       io.dH0 = c.dH0.data();
       io.dC0 = c.dC0.data();
-      built(c.T, n).backward(io, bias_.data(), p.dW.data(), p.dR.data(), p.db.data(), s, p.slot);
-    };
-    for (size_t k = K; k-- > p.first;) {
-      Chunk& c = g.main[k];
-      const dim n = p.n[k], m = k == p.first ? 0 : p.n[k - 1];
-      fit(p.dDst, c.T * n * U_);
-      float* last = p.dDst.data() + (c.T - 1) * n * U_;  // the gradient reaches the last output only
-      if (k + 1 == K)
-        for (dim r = 0; r < n; r++) std::memcpy(last + r * U_, dy + p.rows[r] * U_, U_ * sizeof(float));
-      // the carried rows' state gradient comes from the chunk after (the first rows of its dH0)
-      run(c, n, k + 1 == K ? p.zeros.data() : g.main[k + 1].dH0.data(), k + 1 == K ? p.zeros.data() : g.main[k + 1].dC0.data());
-      if (k + 1 == K) std::memset(last, 0, n * U_ * sizeof(float));
-      // rows that began here took the shared state at c.a: their state gradients add up to its gradient
-      if (k > 0)
-        for (dim r = m; r < n; r++)
-          for (dim u = 0; u < U_; u++) {
-            p.dS[k * U_ + u] += c.dH0[r * U_ + u];
-            if (lstm) p.dSc[k * U_ + u] += c.dC0[r * U_ + u];
-          }
-    }
-    for (size_t j = p.sharedChunks; j-- > 0;) {
-      Chunk& c = g.shared[j];
-      fit(p.dDst, c.T * U_);
-      p.dIterS.assign(p.dS.begin() + (j + 1) * U_, p.dS.begin() + (j + 2) * U_);
-      p.dIterSc.assign(p.dSc.begin() + (j + 1) * U_, p.dSc.begin() + (j + 2) * U_);
-      if (j + 1 < p.sharedChunks)
-        for (dim u = 0; u < U_; u++) {
-          p.dIterS[u] += g.shared[j + 1].dH0[u];
-          if (lstm) p.dIterSc[u] += g.shared[j + 1].dC0[u];
-        }
-      run(c, 1, p.dIterS.data(), p.dIterSc.data());
+      built(c.T, h).backward(io, bias_.data(), p.dW.data(), p.dR.data(), p.db.data(), s, p.slot);
+      if (k + 1 == K) std::memset(lastStep, 0, n * U_ * sizeof(float));
     }
   }
 
@@ -749,21 +718,17 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return out;
   }
 
-  // each(row, t, grad): the input gradient of batch row `row` at step t, for every step a row ran; then
-  // each(-1, t, grad) for the steps of the shared padding trajectory
+  // each(row, t, grad): the input gradient of batch row `row` at step t, for every step a row ran; row -1 is
+  // the padding row
   template <class Each>
   void eachInputGrad(Each each) {
     for (const Part& p : parts_) {
       const Grid& g = *p.grid;
-      for (size_t k = p.first; k < g.main.size(); k++) {
-        const Chunk& c = g.main[k];
-        const dim n = p.n[k];
+      for (size_t k = 0; k < g.chunks.size(); k++) {
+        const Chunk& c = g.chunks[k];
+        const dim n = p.n[k], h = p.height(k);
         for (dim t = 0; t < c.T; t++)
-          for (dim r = 0; r < n; r++) each(p.rows[r], c.a + t, c.dX.data() + (t * n + r) * D_);
-      }
-      for (size_t j = 0; j < p.sharedChunks; j++) {
-        const Chunk& c = g.shared[j];
-        for (dim t = 0; t < c.T; t++) each(-1, c.a + t, c.dX.data() + t * D_);
+          for (dim r = 0; r < h; r++) each(r < n ? p.rows[r] : -1, c.a + t, c.dX.data() + (t * h + r) * D_);
       }
     }
   }
@@ -785,7 +750,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // backwardEmbedding(dy, generation, dEmbeddings [V*D]) → [dW, dR, db] after a forwardIds; the embedding
   // gradient is written into dEmbeddings (zeroed, then the input gradient of every step scatter-added to its
   // token's row: the dense gradient tfjs's gather computes, without materializing the [B, T, D] one; the
-  // shared padding steps add to row 0).
+  // padding row's steps add to row 0).
   Napi::Value BackwardEmbedding(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!idsValid_) throw Napi::Error::New(env, "backwardEmbedding needs a forwardIds");
