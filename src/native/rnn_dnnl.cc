@@ -1,7 +1,8 @@
 // rnn_dnnl: whole-sequence SimpleRNN / LSTM / GRU forward and backward on oneDNN's RNN primitives.
 //
-// One `Sequence` per (cell, T, B, D, U) caches its primitives and every buffer they use, so a training step
-// allocates nothing. Weights stay in tfjs layout on the JS side: kernel [D, G*U], recurrent kernel
+// One `Sequence` per (cell, T, B, D, U) caches its primitives (`Prims`, one per chunk shape), the weights
+// converted to their layouts (`Converted`) and every buffer, so once its shapes have been seen a training
+// step allocates nothing. Weights stay in tfjs layout on the JS side: kernel [D, G*U], recurrent kernel
 // [U, G*U], bias [G*U], with tfjs's gate order (LSTM i,f,c,o; GRU z,r,h), which is oneDNN's `ldigo` /
 // `ldgo` layout and gate order (LSTM i,f,c̃,o; GRU u,r,o). tfjs's GRU is the reset_after=false form,
 // oneDNN's `vanilla_gru`. Inputs and input gradients are batch-major [B, T, D] like tfjs.
@@ -11,10 +12,20 @@
 //    time-major (`tnc`) here instead;
 //  - with an implicit (zero-descriptor) initial state, the LSTM and SimpleRNN backward use h_t instead of
 //    h_{t-1} for the recurrent-weight gradient: an explicit zero initial state is passed.
-// oneDNN accumulates into the weight-gradient buffers, so they are zeroed before every backward.
+// oneDNN accumulates into the weight-gradient buffers (asked for in tfjs's layout), so they are zeroed
+// before every backward, and every chunk's backward adds into the same ones.
 //
-// On two OpenMP threads (two cores) a batch of 4 or more rows is split in two halves that run side by side,
-// one thread each (`Core`s; the weight gradients are summed): per step the recurrent products are small
+// Padding (forwardIds): with Keras's 'pre' padding a short review begins with id 0, and until its first word
+// every such row has the same input and the same zero start, hence the same state. The rows are sorted by
+// their leading padding and the steps cut into chunks (16 steps): a chunk runs only the rows whose review
+// has begun by its end, plus, while later chunks still have rows to begin, one "padding row" that carries the
+// common trajectory; a row that begins inside a chunk starts there from the padding row's state (the padding
+// steps it then runs reproduce that trajectory exactly). The backward sums the state gradients of the rows
+// that began in a chunk into the padding row's. Same function, same gradients (only float sums run in
+// another order); on IMDB about 3/4 of the row-steps run.
+//
+// On two OpenMP threads (two cores) a batch of 4 or more rows is split in two halves (`Part`s) that run side
+// by side, one thread each (the weight gradients are summed): per step the recurrent products are small
 // (64 × 128 by 128 × 4·128 for the LSTM), and two independent half-batches keep both cores busy without
 // a barrier per step, ~1.2× faster here than one batch on two threads. The RNN primitives then run inside
 // an OpenMP parallel region, so they get a user-managed scratchpad: one per half, shared by every Sequence
@@ -58,7 +69,7 @@ struct Bwd {
   memory::desc wl, wi, scratch;
 };
 
-// Scratchpad memory for the half `slot` (0 or 1), shared by all Cores, grown to the largest request.
+// Scratchpad memory for the half `slot` (0 or 1), shared by all Sequences, grown to the largest request.
 class SharedScratch {
  public:
   static void* get(int slot, size_t bytes) {
@@ -791,10 +802,16 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
 // adam(param, grad, m, v, lr, beta1, beta2, epsilon, oneMinusAccBeta1, oneMinusAccBeta2): one in-place pass
 // of tfjs's AdamOptimizer update over a parameter tensor, in float32 like tfjs's ops:
 //   m ← m·β1 + g·(1−β1);  v ← v·β2 + g²·(1−β2);  p ← p − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
-// The pass itself, for AVX2 where the CPU has it (same IEEE operations in the same order: identical results;
-// no FMA contraction, see binding.gyp).
-__attribute__((target_clones("avx2", "default"))) void adamPass(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1,
-                                                                  float b2, float eps, float c1, float c2, float ob1, float ob2) {
+// The pass itself, vectorized (binding.gyp's -fno-math-errno lets the square root vectorize), with an AVX2
+// clone on x86-64 CPUs that have it: the same IEEE operations in the same order, so identical results
+// (binding.gyp's -ffp-contract=off keeps the compiler from fusing them into FMAs).
+#if defined(__x86_64__)
+#define RNN_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define RNN_SIMD_CLONES
+#endif
+RNN_SIMD_CLONES void adamPass(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2, float eps, float c1, float c2,
+                              float ob1, float ob2) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; i++) {
     const float gi = g[i];
