@@ -347,6 +347,19 @@ struct Chunk {
   std::vector<float> x, dst, ws, dX, h0, c0, hT, cT, dH0, dC0;
 };
 
+// What a chunk's forward reads and writes (the backward reads these too).
+Io forwardIo(Chunk& c) {
+  Io io;
+  io.x = c.x.data();
+  io.h0 = c.h0.data();
+  io.c0 = c.c0.data();
+  io.dst = c.dst.data();
+  io.hT = c.hT.data();
+  io.cT = c.cT.data();
+  io.ws = c.ws.data();
+  return io;
+}
+
 // A part's T steps cut into chunks of `step` steps.
 struct Grid {
   dim step = 0;
@@ -552,14 +565,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       }
       Prims& pr = built(c.T, h);
       if (training) fit(c.ws, pr.workspaceFloats());
-      Io io;
-      io.x = c.x.data();
-      io.h0 = c.h0.data();
-      io.c0 = c.c0.data();
-      io.dst = c.dst.data();
-      io.hT = c.hT.data();
-      io.cT = c.cT.data();
-      io.ws = c.ws.data();
+      Io io = forwardIo(c);
       pr.forward(training, io, bias_.data(), s, p.slot);
     }
   }
@@ -598,14 +604,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
         dHT = next.dH0.data();
         dCT = next.dC0.data();
       }
-      Io io;
-      io.x = c.x.data();
-      io.h0 = c.h0.data();
-      io.c0 = c.c0.data();
-      io.dst = c.dst.data();
-      io.hT = c.hT.data();
-      io.cT = c.cT.data();
-      io.ws = c.ws.data();
+      Io io = forwardIo(c);
       io.dDst = p.dDst.data();
       io.dHT = dHT;
       io.dCT = dCT;
