@@ -43,7 +43,9 @@ test('train(): Keras-style split, one history entry per epoch, batch progress, n
 
 // A small, quickly overfitting setup (lr 0.05 on 160 reviews) whose validation loss is best before the last
 // epoch with seed 7 (measured: 0.674, 0.599, 0.722, 0.758) — the situation best-weight restore is for.
-const overfit = { cell: 'gru' as const, epochs: 4, batchSize: 32, lr: 0.05, maxlen: 30, units: 8, embeddingDim: 8, vocabSize: 500, seed: 7, monitor: 'val_loss' as const };
+// A constant rate: a run of fewer epochs then trains its epochs exactly like a longer one (the default cosine
+// decay spreads over --epochs, so a 2-epoch run would decay faster than the first 2 epochs of a 4-epoch one).
+const overfit = { cell: 'gru' as const, epochs: 4, batchSize: 32, lr: 0.05, maxlen: 30, units: 8, embeddingDim: 8, vocabSize: 500, seed: 7, monitor: 'val_loss' as const, lrSchedule: { kind: 'constant' as const } };
 
 function weightsOf(model: { getWeights(): { dataSync(): unknown }[] }): Float32Array[] {
   return model.getWeights().map((w) => Float32Array.from(w.dataSync() as Float32Array));
@@ -84,14 +86,17 @@ test('earlyStopping: stops after PATIENCE epochs without improvement and keeps t
   r.model.dispose();
 });
 
-test('lrSchedule: the optimizer trains with each epoch\'s rate (exponential halves it; epoch 1 is unchanged)', async () => {
+test('lrSchedule: the optimizer trains with each epoch\'s rate (exponential and the default cosine halve it over 2 epochs; epoch 1 is unchanged)', async () => {
   const o = { cell: 'simplernn' as const, epochs: 2, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 4, vocabSize: 300, seed: 3, limit: 120 };
-  const constant = await train(tf, reviews, resolveTrainOptions(o));
+  const constant = await train(tf, reviews, resolveTrainOptions({ ...o, lrSchedule: { kind: 'constant' } }));
   const decayed = await train(tf, reviews, resolveTrainOptions({ ...o, lrSchedule: { kind: 'exponential', gamma: 0.5 } }));
+  const byDefault = await train(tf, reviews, resolveTrainOptions(o));
   assert.deepEqual(constant.history.map((e) => e.lr), [1e-3, 1e-3]);
   assert.deepEqual(decayed.history.map((e) => e.lr), [1e-3, 5e-4]);
+  assert.deepEqual(byDefault.history.map((e) => e.lr), [1e-3, 5e-4], 'cosine over 2 epochs: (1 + cos(π/2)) / 2 = 1/2');
   assert.equal(decayed.history[0]!.loss, constant.history[0]!.loss);
   assert.notEqual(decayed.history[1]!.loss, constant.history[1]!.loss);
-  constant.model.dispose();
-  decayed.model.dispose();
+  const metrics = (h: typeof decayed.history) => h.map(({ loss, acc, val_loss, val_acc }) => ({ loss, acc, val_loss, val_acc }));
+  assert.deepEqual(metrics(byDefault.history), metrics(decayed.history), 'the same rates give the same run');
+  for (const r of [constant, decayed, byDefault]) r.model.dispose();
 });
