@@ -341,7 +341,7 @@ class Prims {
   memory infWl_, infWi_, trWl_, trWi_, bwWl_, bwWi_;  // the converted weights of the last prepare
 };
 
-// Steps [a, a + T) of a part, run on its first `n` rows: the buffers (sized for the most rows they have had).
+// Steps [a, a + T) of a part: the buffers of the rows the plan runs there (sized for the most rows they have had).
 struct Chunk {
   dim a = 0, T = 0;
   std::vector<float> x, dst, ws, dX, h0, c0, hT, cT, dH0, dC0;
@@ -436,7 +436,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   }
 
  private:
-  // Steps per chunk when rows begin with padding (see ForwardIds); 16 measured best of 8/16/32 here.
+  // Steps per chunk when rows begin with padding (see ForwardIds): 16 trained the LSTM as fast as 8 here
+  // (fewer, larger calls) and ~2% faster than 32 (less padding run again).
   static constexpr dim kChunk = 16;
   // Rows a chunk runs are rounded up to a multiple of this (fewer shapes to build; the extra rows are still in
   // their padding, so they compute the padding row's trajectory, which is harmless).
