@@ -548,8 +548,12 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       const dim n = p.n[k], h = p.height(k), m = k == 0 ? 0 : p.n[k - 1];
       fit(c.x, c.T * h * D_);
       fit(c.dst, c.T * h * U_);
-      for (const auto v : {&c.hT, &c.h0, &c.cT, &c.c0})
-        if (lstm || (v != &c.cT && v != &c.c0)) fit(*v, h * U_);
+      fit(c.h0, h * U_);
+      fit(c.hT, h * U_);
+      if (lstm) {
+        fit(c.c0, h * U_);
+        fit(c.cT, h * U_);
+      }
       for (dim t = 0; t < c.T; t++) {
         for (dim r = 0; r < n; r++) std::memcpy(c.x.data() + (t * h + r) * D_, row(p.rows[r], c.a + t), D_ * sizeof(float));
         if (h > n) std::memcpy(c.x.data() + (t * h + n) * D_, padRow, D_ * sizeof(float));
@@ -596,12 +600,10 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
         // are; for the padding row (row n), the sum over the rows that began there and its padding row. The
         // sum is written over the chunk after's row n, so its first h rows are this chunk's gradient.
         Chunk& next = g.chunks[k + 1];
-        if (h > n)
-          for (float* d : {next.dH0.data(), lstm ? next.dC0.data() : nullptr}) {
-            if (!d) continue;
-            for (dim r = n + 1; r < p.height(k + 1); r++)
-              for (dim u = 0; u < U_; u++) d[n * U_ + u] += d[r * U_ + u];
-          }
+        if (h > n) {
+          sumRowsInto(next.dH0.data(), n, p.height(k + 1));
+          if (lstm) sumRowsInto(next.dC0.data(), n, p.height(k + 1));
+        }
         dHT = next.dH0.data();
         dCT = next.dC0.data();
       }
@@ -615,6 +617,12 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       built(c.T, h).backward(io, bias_.data(), p.dW.data(), p.dR.data(), p.db.data(), s, p.slot);
       if (k + 1 == K) std::memset(lastStep, 0, n * U_ * sizeof(float));
     }
+  }
+
+  // Adds rows (to, end) of the [rows, U] matrix d into its row `to`.
+  void sumRowsInto(float* d, dim to, dim end) const {
+    for (dim r = to + 1; r < end; r++)
+      for (dim u = 0; u < U_; u++) d[to * U_ + u] += d[r * U_ + u];
   }
 
   // Runs f(part, its stream) for every part, side by side on one thread each when there are two; the first
