@@ -390,6 +390,12 @@ struct Part {
   std::vector<dim> n;       // rows of the batch each chunk runs
   bool padRow(size_t k) const { return k < last; }
   dim height(size_t k) const { return n[k] + (padRow(k) ? 1 : 0); }
+  // Steps × rows the plan runs on grid g.
+  dim steps(const Grid& g) const {
+    dim w = 0;
+    for (size_t k = 0; k < g.chunks.size(); k++) w += height(k) * g.chunks[k].T;
+    return w;
+  }
   std::vector<float> dW, dR, db, zeros, dDst;
 };
 
@@ -496,19 +502,15 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     for (size_t k = 1; k < K; k++)
       if (p.n[k] > p.n[k - 1]) p.last = k;
     // Every chunk runs something: before `last` the padding row, from `last` on rows (n grows no more).
-    dim work = 0;
-    for (size_t k = 0; k < K; k++) work += p.height(k) * p.chunked.chunks[k].T;
-    if (static_cast<double>(work) > 0.9 * static_cast<double>(T_ * Bp)) return planWhole(p);
+    if (static_cast<double>(p.steps(p.chunked)) > 0.9 * static_cast<double>(T_ * Bp)) return planWhole(p);
     p.grid = &p.chunked;
   }
 
   // Steps × rows the last forward ran, as a share of T × B.
   double work() const {
     double w = 0;
-    for (const Part& p : parts_) {
-      if (!p.grid) continue;
-      for (size_t k = 0; k < p.grid->chunks.size(); k++) w += static_cast<double>(p.height(k) * p.grid->chunks[k].T);
-    }
+    for (const Part& p : parts_)
+      if (p.grid) w += static_cast<double>(p.steps(*p.grid));
     return w / static_cast<double>(T_ * B_);
   }
 
