@@ -42,7 +42,13 @@ export interface LayerSummary {
 }
 
 export function buildModel(tf: TF, o: ModelOptions): LayersModel {
-  const model = withoutOrthogonalWarning(() => build(tf, o));
+  // In a tidy: tfjs-layers' LSTM bias initializer (unitForgetBias) leaves 4 intermediate tensors behind
+  // (a tidy keeps variables, so the weights stay).
+  let model: LayersModel | undefined;
+  tf.tidy(() => {
+    model = withoutOrthogonalWarning(() => build(tf, o));
+  });
+  if (!model) throw new Error('unreachable: the model is built synchronously');
   if (o.layers === 'fused') fuseRecurrentLayers(tf, model);
   return model;
 }

@@ -28,6 +28,15 @@ for (const cell of CELLS) {
     assert.equal(s.trainableParams, s.totalParams);
     m.dispose();
   });
+  for (const layers of ['fused', 'stock'] as const) {
+    test(`building and disposing the ${cell} model (${layers} layers) leaves no tensors behind`, () => {
+      const before = tf.memory().numTensors;
+      const m = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 1, layers });
+      assert.equal(m.getWeights().length, 6, 'the weights are kept');
+      m.dispose();
+      assert.equal(tf.memory().numTensors, before);
+    });
+  }
 }
 
 test('the same seed gives the same initial weights', () => {
