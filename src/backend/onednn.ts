@@ -59,6 +59,8 @@ export interface OnednnAddon {
     oneMinusAccBeta1: number,
     oneMinusAccBeta2: number,
   ): void;
+  /** average ← decay·average + (1 − decay)·value in place, as the JavaScript loop of src/train/ema.ts computes it. */
+  movingAverage(average: Float32Array, value: Float32Array, decay: number): void;
 }
 
 /**

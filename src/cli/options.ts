@@ -27,6 +27,12 @@ export function fraction(value: string): number {
   return n;
 }
 
+export function momentum(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError('Expected a number between 0 and 1 (e.g. 0.995).');
+  return n;
+}
+
 export function cell(value: string): CellType {
   const v = value.toLowerCase();
   if (!(CELLS as readonly string[]).includes(v)) throw new InvalidArgumentError(`Allowed cells are ${CELLS.join(', ')}.`);

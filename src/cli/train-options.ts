@@ -1,10 +1,10 @@
 /** The training flags `rnn train` and `rnn compare` share, and how they become {@link TrainOptions}. */
 import { Option, type Command } from 'commander';
-import { resolveTrainOptions, type TrainOptions } from '../train/index.js';
+import { EMA_DEFAULT, WORD_DROPOUT_DEFAULT, resolveTrainOptions, type TrainOptions } from '../train/index.js';
 import type { CellType, RecurrentImpl } from '../models/index.js';
 import type { LrSchedule, Monitor } from '../train/control.js';
 import { UserError } from '../errors.js';
-import { fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl, monitor, lrSchedule } from './options.js';
+import { fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl, monitor, lrSchedule, momentum } from './options.js';
 
 export interface TrainingFlags {
   epochs?: number;
@@ -25,6 +25,9 @@ export interface TrainingFlags {
   restoreBest: boolean;
   earlyStopping?: number;
   lrSchedule?: LrSchedule;
+  /** `--ema M` or `--no-ema` (false). */
+  ema?: number | false;
+  wordDropout?: number;
 }
 
 export function addTrainingOptions(cmd: Command): Command {
@@ -46,7 +49,10 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--monitor <metric>', 'epoch metric that picks the best epoch: val_acc (default), val_loss, acc or loss', monitor)
     .option('--no-restore-best', "keep the last epoch's weights, not the best epoch's")
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement of --monitor', positiveInt)
-    .option('--lr-schedule <spec>', 'learning rate per epoch: cosine (default: decays from --lr towards 0 over --epochs), constant (Keras fit), plateau[:FACTOR[:PATIENCE]] (default 0.5:1) or exponential[:GAMMA] (default 0.5)', lrSchedule);
+    .option('--lr-schedule <spec>', 'learning rate per epoch: cosine (default: decays from --lr towards 0 over --epochs), constant (Keras fit), plateau[:FACTOR[:PATIENCE]] (default 0.5:1) or exponential[:GAMMA] (default 0.5)', lrSchedule)
+    .option('--ema <momentum>', `validate and save a moving average of the weights over the last steps (Keras use_ema); the momentum sets how many (default ${EMA_DEFAULT})`, momentum)
+    .option('--no-ema', 'validate and save the trained weights themselves, as Keras fit does')
+    .option('--word-dropout <p>', `drop each word of a training review with probability p, anew every epoch (augmentation; the model is unchanged; default ${WORD_DROPOUT_DEFAULT}, 0 for none)`, fraction);
 }
 
 /** TrainOptions for one cell; flag combinations commander cannot check are UserErrors here. */
@@ -54,7 +60,7 @@ export function trainOptionsFromFlags(flags: TrainingFlags, cell: CellType): Tra
   if (flags.monitor?.startsWith('val_') && flags.validationSplit === 0) {
     throw new UserError(`--monitor ${flags.monitor} needs validation reviews, but --validation-split is 0`, 'Pass --monitor acc or loss, or a --validation-split above 0');
   }
-  return resolveTrainOptions({ ...flags, cell, oovToken: flags.oovToken ?? null });
+  return resolveTrainOptions({ ...flags, cell, oovToken: flags.oovToken ?? null, ema: flags.ema === false ? null : flags.ema });
 }
 
 /** Training needs at least two reviews of both classes; anything else is a UserError naming the data. */

@@ -1,6 +1,7 @@
 /**
  * Training checkpoints (written when `rnn train` is interrupted): `checkpoint.json` (options, data, position,
- * random-number state, history) and `state.bin` (model weights, Adam's state, the best epoch's weights).
+ * random-number state, history) and `state.bin` (model weights, Adam's state, the best epoch's weights, the
+ * weight average).
  * Written to a temporary sibling and renamed into place; kept beside the model directory, never inside it,
  * so the model that was there stays intact.
  */
@@ -19,7 +20,7 @@ export function checkpointDirFor(out: string): string {
 }
 
 interface TensorEntry {
-  group: 'weights' | 'optimizer' | 'best';
+  group: 'weights' | 'optimizer' | 'best' | 'average';
   name?: string;
   shape?: number[];
   dtype: 'float32' | 'int32';
@@ -39,12 +40,13 @@ export interface CheckpointMeta {
   /** The data flags given (no `data`: the default dataset) and what they gave, so a resume reads the same reviews. */
   data: { flags: { data?: string; textColumn?: string; labelColumn?: string }; source: DataSourceInfo };
   /** The training position and everything else of {@link TrainCheckpoint} but the arrays. */
-  state: Omit<TrainCheckpoint, 'weights' | 'optimizer' | 'bestWeights'>;
+  state: Omit<TrainCheckpoint, 'weights' | 'optimizer' | 'bestWeights' | 'average'> & { averageUpdates?: number };
   tensors: TensorEntry[];
 }
 
 export async function saveCheckpoint(dir: string, meta: Omit<CheckpointMeta, 'formatVersion' | 'createdAt' | 'state' | 'tensors'>, ckpt: TrainCheckpoint): Promise<void> {
-  const { weights, optimizer, bestWeights, ...state } = ckpt;
+  const { weights, optimizer, bestWeights, average, ...rest } = ckpt;
+  const state: CheckpointMeta['state'] = average ? { ...rest, averageUpdates: average.updates } : rest;
   const tensors: TensorEntry[] = [];
   const parts: Uint8Array[] = [];
   let offset = 0;
@@ -56,6 +58,7 @@ export async function saveCheckpoint(dir: string, meta: Omit<CheckpointMeta, 'fo
   weights.forEach((w) => add('weights', w));
   optimizer.forEach((w) => add('optimizer', w.data, { name: w.name, shape: w.shape, dtype: w.dtype }));
   bestWeights?.forEach((w) => add('best', w));
+  average?.weights.forEach((w) => add('average', w));
   const full: CheckpointMeta = { formatVersion: CHECKPOINT_FORMAT_VERSION, createdAt: new Date().toISOString(), ...meta, state, tensors };
   const target = path.resolve(dir);
   await fsp.mkdir(path.dirname(target), { recursive: true });
@@ -97,13 +100,15 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
   const view = (t: TensorEntry): Float32Array | Int32Array => (t.dtype === 'int32' ? new Int32Array(buf, t.offset * 4, t.length) : new Float32Array(buf, t.offset * 4, t.length));
   const of = (g: TensorEntry['group']): TensorEntry[] => meta.tensors.filter((t) => t.group === g);
   const best = of('best');
+  const { averageUpdates, ...state } = meta.state;
   return {
     meta,
     checkpoint: {
-      ...meta.state,
+      ...state,
       weights: of('weights').map((t) => view(t) as Float32Array),
       optimizer: of('optimizer').map((t) => ({ name: t.name!, shape: t.shape!, dtype: t.dtype, data: view(t) })),
       bestWeights: best.length > 0 ? best.map((t) => view(t) as Float32Array) : undefined,
+      average: averageUpdates !== undefined ? { updates: averageUpdates, weights: of('average').map((t) => view(t) as Float32Array) } : undefined,
     },
   };
 }

@@ -851,9 +851,32 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// movingAverage(average, value, decay): average ← decay·average + (1 − decay)·value, one in-place pass (the
+// weight average of src/train/ema.ts). In double precision rounded to float32 per element, as the
+// JavaScript loop there computes it, so either gives the same bits.
+RNN_SIMD_CLONES void averagePass(float* a, const float* w, int64_t n, double d, double k) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) a[i] = static_cast<float>(d * static_cast<double>(a[i]) + k * static_cast<double>(w[i]));
+}
+
+Napi::Value MovingAverage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array a[2];
+  for (size_t i = 0; i < 2; i++) {
+    if (info.Length() < 3 || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !info[2].IsNumber())
+      throw Napi::TypeError::New(env, "movingAverage(average, value: Float32Array, decay: number)");
+    a[i] = info[i].As<Napi::Float32Array>();
+  }
+  if (a[0].ElementLength() != a[1].ElementLength()) throw Napi::RangeError::New(env, "movingAverage: the two arrays differ in length");
+  const double d = info[2].As<Napi::Number>().DoubleValue();
+  averagePass(a[0].Data(), a[1].Data(), static_cast<int64_t>(a[0].ElementLength()), d, 1 - d);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Sequence", Sequence::Init(env));
   exports.Set("adam", Napi::Function::New(env, Adam, "adam"));
+  exports.Set("movingAverage", Napi::Function::New(env, MovingAverage, "movingAverage"));
   const dnnl_version_t* v = dnnl_version();
   exports.Set("onednnVersion", Napi::String::New(env, std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch)));
   return exports;

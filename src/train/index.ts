@@ -13,6 +13,8 @@ import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
 import { BestTracker, LrScheduler, LR_SCHEDULE_DEFAULTS, type LrSchedule, type Monitor } from './control.js';
 import { NativePredictor, NativeStep, nativeStepCell } from './native-step.js';
+import { averagePass, WeightAverage, type AveragePass } from './ema.js';
+import { dropWords } from './augment.js';
 import { fusable, onednnAddonOf } from '../models/fused.js';
 
 type NamedTensor = { name: string; tensor: Tensor };
@@ -57,7 +59,17 @@ export interface TrainOptions {
   earlyStopping?: number;
   /** Learning rate per epoch (default cosine decay over the epochs; constant is Keras's `fit`). */
   lrSchedule: LrSchedule;
+  /** Momentum of the moving average of the weights that is validated and saved ({@link WeightAverage}; null: the trained weights themselves). */
+  ema: number | null;
+  /** Probability of dropping each word of a training review, drawn anew every epoch ({@link dropWords}; 0: off). */
+  wordDropout: number;
 }
+
+/** The weight average's momentum when `rnn train` is given no `--ema`. */
+export const EMA_DEFAULT = 0.995;
+
+/** The word dropout of `rnn train` when given no `--word-dropout`. */
+export const WORD_DROPOUT_DEFAULT = 0.4;
 
 export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType }): TrainOptions {
   return {
@@ -80,6 +92,8 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     restoreBest: o.restoreBest ?? true,
     earlyStopping: o.earlyStopping,
     lrSchedule: o.lrSchedule ?? { kind: 'cosine', ...LR_SCHEDULE_DEFAULTS.cosine },
+    ema: o.ema === undefined ? EMA_DEFAULT : o.ema,
+    wordDropout: o.wordDropout ?? WORD_DROPOUT_DEFAULT,
   };
 }
 
@@ -146,6 +160,8 @@ export interface TrainCheckpoint {
   optimizer: { name: string; shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array | Int32Array }[];
   /** Weights of the best epoch so far, when best-weight restore keeps them. */
   bestWeights?: Float32Array[];
+  /** The moving average of the trainable weights and its update count, when `ema` is on. */
+  average?: { updates: number; weights: Float32Array[] };
 }
 
 export interface TrainResult {
@@ -235,6 +251,8 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
   let trainOnlySeconds = 0;
   let trainedSamples = 0;
   let bestWeights: Tensor[] | undefined;
+  /** The moving average of the trainable weights (model.trainableWeights order), when `ema` is on. */
+  let average: WeightAverage | undefined;
   let startEpoch = 1;
   let startBatch = 0;
   let sums = { loss: 0, acc: 0, seen: 0 };
@@ -248,6 +266,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     await optimizer.setWeights(named);
     named.forEach((w) => w.tensor.dispose());
     bestWeights = resume.bestWeights?.map((w, i) => tf.tensor(w, model.weights[i]!.shape as number[]));
+    if (typeof o.ema === 'number' && resume.average) average = WeightAverage.of(o.ema, resume.average.weights, resume.average.updates, fastAveragePass(model));
     tracker.restore(resume.tracker);
     scheduler.restore(resume.scheduler);
     history = [...resume.history];
@@ -264,6 +283,8 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
   const addon = onednnAddonOf(model);
   const nativeCell = addon ? nativeStepCell(model, fusable) : undefined;
   const native = addon && nativeCell ? await NativeStep.create(addon, nativeCell, o.maxlen, model) : undefined;
+  const trainedWeights = (): Float32Array[] => native?.parameters() ?? model.trainableWeights.map((w) => w.read().dataSync() as Float32Array);
+  if (typeof o.ema === 'number' && !average) average = WeightAverage.of(o.ema, trainedWeights(), 0, fastAveragePass(model));
   /** The state after `batch` batches of `epoch`, as plain arrays (nothing to dispose). */
   const checkpoint = async (epoch: number, batch: number): Promise<TrainCheckpoint> => {
     if (native) {
@@ -293,6 +314,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
       }),
     ),
     bestWeights: bestWeights?.map((w) => (w.dataSync() as Float32Array).slice()),
+    average: average && { updates: average.updates, weights: average.values.map((w) => w.slice()) },
   });
   const tTrain = performance.now();
   let stoppedEarly = false;
@@ -326,6 +348,8 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
         xb.set(xTrain.x.subarray(row * o.maxlen, (row + 1) * o.maxlen), i * o.maxlen);
         yb[i] = yTrain[row]!;
       }
+      // Checkpoints keep rand's state, so a resumed run drops the same words.
+      dropWords(xb, o.maxlen, o.wordDropout ?? 0, rand, o.padding);
       let loss: number;
       let acc: number;
       if (native) {
@@ -337,6 +361,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
         xs.dispose();
         ys.dispose();
       }
+      average?.update(trainedWeights());
       sums.loss += loss * size;
       sums.acc += acc * size;
       sums.seen += size;
@@ -345,6 +370,9 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     }
     if (interrupted) break;
     native?.syncWeights(tf, model);
+    // Validation, the best epoch's weights and the saved model are the average's; training goes on from the trained weights.
+    const trained = average && !native ? model.trainableWeights.map((w) => w.read().clone()) : undefined;
+    if (average) writeTrainable(tf, model, average.values);
     const trainSeconds = epochSeconds();
     trainOnlySeconds += trainSeconds;
     trainedSamples += sums.seen;
@@ -361,6 +389,10 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     if (log.best && o.restoreBest && epoch < o.epochs) {
       bestWeights?.forEach((w) => w.dispose());
       bestWeights = model.getWeights().map((w) => w.clone());
+    }
+    if (trained) {
+      writeTrainable(tf, model, trained);
+      tf.dispose(trained);
     }
     log.seconds = epochSeconds();
     history.push(log);
@@ -380,6 +412,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
       weightsEpoch: history.length, bestEpoch: tracker.bestEpoch, stoppedEarly: false, interrupted, step: native ? 'onednn' : 'tfjs',
     };
   }
+  if (average) writeTrainable(tf, model, average.values);
   const lastEpoch = history.length;
   let weightsEpoch = lastEpoch;
   let lastWeights: Float32Array[] | undefined;
@@ -429,6 +462,23 @@ export function predictArrays(tf: TF, model: LayersModel, x: Int32Array, maxlen:
     onBatch?.(start + size, n);
   }
   return out;
+}
+
+/** The addon's vectorized pass when the model runs on it: the same bits as the JavaScript one, 0.15 ms instead of 1.8 for the seed LSTM's 1.1M weights (2 cores). */
+function fastAveragePass(model: LayersModel): AveragePass {
+  const addon = onednnAddonOf(model);
+  return addon ? (a, w, d) => addon.movingAverage(a, w, d) : averagePass;
+}
+
+/** Sets the model's trainable weights (in model.trainableWeights order) to `values`. */
+function writeTrainable(tf: TF, model: LayersModel, values: readonly (Float32Array | Tensor)[]): void {
+  model.trainableWeights.forEach((w, i) => {
+    const v = values[i]!;
+    // A copy: tfjs-node may read a typed array only when the tensor is first used, and `values` change on.
+    const t = v instanceof Float32Array ? tf.tensor(v.slice(), w.shape as number[]) : v;
+    w.write(t);
+    if (t !== v) t.dispose();
+  });
 }
 
 function evaluateArrays(tf: TF, model: LayersModel, x: Int32Array, y: Float32Array, maxlen: number, batchSize: number): { loss: number; acc: number } {

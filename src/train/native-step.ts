@@ -9,7 +9,7 @@
  * - Adam is one pass per parameter tensor in the addon (tfjs runs ~12 ops per tensor, 1M elements for the
  *   embedding), with tfjs's float32 formula and bias correction.
  *
- * The parameters and Adam's moments live here, in Float32Arrays, while an epoch runs; {@link NativeStep.syncTo}
+ * The parameters and Adam's moments live here, in Float32Arrays, while an epoch runs; {@link NativeStep.syncWeights}
  * writes them into the tfjs model and its optimizer (before validation, checkpoints and saving), under the
  * names tfjs's Adam uses, so checkpoints and resumed runs do not depend on which step produced them.
  */
@@ -221,6 +221,11 @@ export class NativeStep {
     this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
     this.iterations++;
     return { loss: loss / B, acc: correct / B };
+  }
+
+  /** The parameters as they are now (the step's own arrays: read, do not keep). */
+  parameters(): Float32Array[] {
+    return this.params;
   }
 
   /** Writes the parameters into `model` (before validation and saving). */

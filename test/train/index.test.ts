@@ -14,13 +14,14 @@ before(async () => {
   reviews = [...d.train.slice(0, 100), ...d.train.slice(-100)];
 });
 
-test('defaults are the seed\'s: 3 epochs, batch 64, adam 1e-3, split 0.2, vocab 10000, dim 100, maxlen 256, 128 units, pre/pre', () => {
+test('defaults are the seed\'s (3 epochs, batch 64, adam 1e-3, split 0.2, vocab 10000, dim 100, maxlen 256, 128 units, pre/pre) plus cosine decay, word dropout 0.4 and a weight average', () => {
   const o = resolveTrainOptions({ cell: 'lstm', seed: 1 });
   assert.deepEqual(o, {
     cell: 'lstm', epochs: 3, batchSize: 64, lr: 1e-3, validationSplit: 0.2, seed: 1, limit: undefined, vocabSize: 10000,
     embeddingDim: 100, maxlen: 256, units: 128, padding: 'pre', truncating: 'pre', oovToken: null, layers: 'fused',
-    monitor: 'val_acc', restoreBest: true, earlyStopping: undefined, lrSchedule: { kind: 'cosine', minLr: 0 },
+    monitor: 'val_acc', restoreBest: true, earlyStopping: undefined, lrSchedule: { kind: 'cosine', minLr: 0 }, ema: 0.995, wordDropout: 0.4,
   });
+  assert.equal(resolveTrainOptions({ cell: 'gru', ema: null }).ema, null, 'null turns the average off');
   assert.equal(resolveTrainOptions({ cell: 'gru', validationSplit: 0 }).monitor, 'acc', 'without validation reviews the training accuracy decides');
 });
 
@@ -99,4 +100,37 @@ test('lrSchedule: the optimizer trains with each epoch\'s rate (exponential and 
   const metrics = (h: typeof decayed.history) => h.map(({ loss, acc, val_loss, val_acc }) => ({ loss, acc, val_loss, val_acc }));
   assert.deepEqual(metrics(byDefault.history), metrics(decayed.history), 'the same rates give the same run');
   for (const r of [constant, decayed, byDefault]) r.model.dispose();
+});
+
+for (const layers of ['fused', 'stock'] as const) {
+  test(`ema (${layers} layers): the model ends with the weight average; the average does not change training`, async () => {
+    const before = tf.memory().numTensors;
+    const o = { cell: 'lstm' as const, epochs: 2, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 4, vocabSize: 300, seed: 4, limit: 120, layers, restoreBest: false };
+    const plain = await train(tf, reviews, resolveTrainOptions({ ...o, ema: null }));
+    // A momentum of 1e-9 makes the average the latest weights: the plumbing alone.
+    const latest = await train(tf, reviews, resolveTrainOptions({ ...o, ema: 1e-9 }));
+    const averaged = await train(tf, reviews, resolveTrainOptions({ ...o, ema: 0.995 }));
+    const trainMetrics = (r: typeof plain) => r.history.map(({ loss, acc }) => ({ loss, acc }));
+    assert.deepEqual(trainMetrics(averaged), trainMetrics(plain), 'the same training steps');
+    assert.deepEqual(trainMetrics(latest), trainMetrics(plain));
+    assert.ok(maxDiff(weightsOf(latest.model), weightsOf(plain.model)) < 1e-6, 'an average of the last step alone is the trained weights');
+    assert.ok(maxDiff(weightsOf(averaged.model), weightsOf(plain.model)) > 1e-4, 'a real average is not');
+    assert.notEqual(averaged.history[0]!.val_loss, plain.history[0]!.val_loss, 'validation scores the average');
+    for (const r of [plain, latest, averaged]) {
+      r.model.dispose();
+      (r.model.optimizer as unknown as { dispose(): void }).dispose();
+    }
+    assert.equal(tf.memory().numTensors, before, 'no tensors left behind by swapping the average in and out');
+  });
+}
+
+test('wordDropout: another run than without it, the same run again with the same seed', async () => {
+  const o = { cell: 'gru' as const, epochs: 1, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 4, vocabSize: 300, seed: 9, limit: 120 };
+  const none = await train(tf, reviews, resolveTrainOptions({ ...o, wordDropout: 0 }));
+  const a = await train(tf, reviews, resolveTrainOptions({ ...o, wordDropout: 0.25 }));
+  const b = await train(tf, reviews, resolveTrainOptions({ ...o, wordDropout: 0.25 }));
+  assert.notEqual(a.history[0]!.loss, none.history[0]!.loss);
+  assert.deepEqual(a.history.map(({ seconds: _s, samplesPerSec: _p, ...m }) => m), b.history.map(({ seconds: _s, samplesPerSec: _p, ...m }) => m));
+  assert.equal(maxDiff(weightsOf(a.model), weightsOf(b.model)), 0);
+  for (const r of [none, a, b]) r.model.dispose();
 });
