@@ -6,7 +6,8 @@
  *
  * with t the number of earlier updates and the average starting at the initial weights. The warm-up
  * (1 + t) / (10 + t) makes a short run average its last steps instead of its random start. Keras's
- * `optimizer(use_ema=True, ema_momentum=m)` is the same average without the warm-up.
+ * `optimizer(use_ema=True, ema_momentum=m)` is the same average without the warm-up (and its
+ * `SwapEMAWeights` callback validates it, as `train` does).
  *
  * Plain Float32Arrays (nothing to dispose), so the oneDNN step and tfjs's trainOnBatch share it and a
  * checkpoint stores it as it stores the weights.

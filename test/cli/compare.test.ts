@@ -82,7 +82,10 @@ test('rnn predict --explain: JSON words with contributions; the terminal form li
   assert.deepEqual(e.words.map((w: { word: string }) => w.word), ['A', 'wonderful,', 'moving', 'film.', 'The', 'acting', 'was', 'great!']);
   assert.deepEqual(e.words[1].tokens, ['wonderful']);
   const plain = await runCli(['predict', '--model', model, '--json', text], { env });
-  assert.equal(e.probability, JSON.parse(plain.stdout).probability, 'same probability as predict without --explain');
+  // --explain predicts the review in one batch with its shortened copies (9 rows), predict alone (1 row): the
+  // kernels may round a row differently in a batch of another size, by a float32 ulp (measured: 6e-8).
+  const p = JSON.parse(plain.stdout).probability;
+  assert.ok(Math.abs(e.probability - p) < 1e-6, `same probability as predict without --explain: ${e.probability} vs ${p}`);
   const h = await runCli(['predict', '--model', model, '--explain', '--top', '2', text, '!!! ???'], { env });
   assert.equal(h.code, 0, h.stderr);
   const [first, second] = h.stdout.split(/\n(?=positive|negative)/);
