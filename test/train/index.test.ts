@@ -1,7 +1,9 @@
 import { test, before } from 'node:test';
+import type { LayersModel } from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { loadBackend, type TF } from '../../src/backend/index.js';
 import { train, resolveTrainOptions, type BatchProgress } from '../../src/train/index.js';
+import { WeightAverage } from '../../src/train/ema.js';
 import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
 import { IMDB_TARBALL, REQUIRE_NATIVE } from '../helpers.js';
@@ -106,7 +108,19 @@ for (const layers of ['fused', 'stock'] as const) {
   test(`ema (${layers} layers): the model ends with the weight average; the average does not change training`, async () => {
     const before = tf.memory().numTensors;
     const o = { cell: 'lstm' as const, epochs: 2, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 4, vocabSize: 300, seed: 4, limit: 120, layers, restoreBest: false };
-    const plain = await train(tf, reviews, resolveTrainOptions({ ...o, ema: null }));
+    // tfjs's trainOnBatch leaves each step's weights in the model, where onBatch can read them (the oneDNN step
+    // hands them over at the end of an epoch): the average they make is what the averaged run must save.
+    let model: LayersModel | undefined;
+    let expected: WeightAverage | undefined;
+    const plain = await train(tf, reviews, resolveTrainOptions({ ...o, ema: null }), {
+      onModel: (m) => {
+        model = m;
+        expected = WeightAverage.of(0.995, weightsOf(m));
+      },
+      onBatch: () => {
+        if (layers === 'stock') expected!.update(weightsOf(model!));
+      },
+    });
     // A momentum of 1e-9 makes the average the latest weights: the plumbing alone.
     const latest = await train(tf, reviews, resolveTrainOptions({ ...o, ema: 1e-9 }));
     const averaged = await train(tf, reviews, resolveTrainOptions({ ...o, ema: 0.995 }));
@@ -116,6 +130,10 @@ for (const layers of ['fused', 'stock'] as const) {
     assert.ok(maxDiff(weightsOf(latest.model), weightsOf(plain.model)) < 1e-6, 'an average of the last step alone is the trained weights');
     assert.ok(maxDiff(weightsOf(averaged.model), weightsOf(plain.model)) > 1e-4, 'a real average is not');
     assert.notEqual(averaged.history[0]!.val_loss, plain.history[0]!.val_loss, 'validation scores the average');
+    if (layers === 'stock') {
+      assert.equal(expected!.updates, 6, "96 training reviews in batches of 32, 2 epochs");
+      assert.ok(maxDiff(weightsOf(averaged.model), expected!.values) < 1e-6, 'the saved weights are the average of every step\'s weights');
+    }
     for (const r of [plain, latest, averaged]) {
       r.model.dispose();
       (r.model.optimizer as unknown as { dispose(): void }).dispose();
