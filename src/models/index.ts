@@ -4,7 +4,7 @@
  * unit_forget_bias). Built from stock tfjs-layers so a saved model loads with `tf.loadLayersModel`.
  */
 import type { TF } from '../backend/index.js';
-import type { LayersModel } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { fuseRecurrentLayers } from './fused.js';
 
 export const CELLS = ['simplernn', 'lstm', 'gru'] as const;
@@ -106,4 +106,15 @@ export function summarize(model: LayersModel): { layers: LayerSummary[]; totalPa
   }));
   const trainable = model.trainableWeights.reduce((s, w) => s + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
   return { layers, totalParams: layers.reduce((s, l) => s + l.params, 0), trainableParams: trainable };
+}
+
+/** Sets the model's trainable weights (in model.trainableWeights order) to `values` (copied or, for tensors, assigned). */
+export function setTrainableWeights(tf: TF, model: LayersModel, values: readonly (Float32Array | Tensor)[]): void {
+  model.trainableWeights.forEach((w, i) => {
+    const v = values[i]!;
+    // A copy: tfjs-node may read a typed array only when the tensor is first used, and `values` change on.
+    const t = v instanceof Float32Array ? tf.tensor(v.slice(), w.shape as number[]) : v;
+    w.write(t);
+    if (t !== v) t.dispose();
+  });
 }

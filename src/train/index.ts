@@ -8,7 +8,7 @@ import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { padInto, resolvePadOptions, type PadSide } from '../text/pad.js';
-import { buildModel, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '../models/index.js';
+import { buildModel, setTrainableWeights, MODEL_DEFAULTS, type CellType, type RecurrentImpl } from '../models/index.js';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
 import { BestTracker, LrScheduler, LR_SCHEDULE_DEFAULTS, type LrSchedule, type Monitor } from './control.js';
@@ -372,7 +372,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
     native?.syncWeights(tf, model);
     // Validation, the best epoch's weights and the saved model are the average's; training goes on from the trained weights.
     const trained = average && !native ? model.trainableWeights.map((w) => w.read().clone()) : undefined;
-    if (average) writeTrainable(tf, model, average.values);
+    if (average) setTrainableWeights(tf, model, average.values);
     const trainSeconds = epochSeconds();
     trainOnlySeconds += trainSeconds;
     trainedSamples += sums.seen;
@@ -391,7 +391,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
       bestWeights = model.getWeights().map((w) => w.clone());
     }
     if (trained) {
-      writeTrainable(tf, model, trained);
+      setTrainableWeights(tf, model, trained);
       tf.dispose(trained);
     }
     log.seconds = epochSeconds();
@@ -412,7 +412,7 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
       weightsEpoch: history.length, bestEpoch: tracker.bestEpoch, stoppedEarly: false, interrupted, step: native ? 'onednn' : 'tfjs',
     };
   }
-  if (average) writeTrainable(tf, model, average.values);
+  if (average) setTrainableWeights(tf, model, average.values);
   const lastEpoch = history.length;
   let weightsEpoch = lastEpoch;
   let lastWeights: Float32Array[] | undefined;
@@ -468,17 +468,6 @@ export function predictArrays(tf: TF, model: LayersModel, x: Int32Array, maxlen:
 function fastAveragePass(model: LayersModel): AveragePass {
   const addon = onednnAddonOf(model);
   return addon ? (a, w, d) => addon.movingAverage(a, w, d) : averagePass;
-}
-
-/** Sets the model's trainable weights (in model.trainableWeights order) to `values`. */
-function writeTrainable(tf: TF, model: LayersModel, values: readonly (Float32Array | Tensor)[]): void {
-  model.trainableWeights.forEach((w, i) => {
-    const v = values[i]!;
-    // A copy: tfjs-node may read a typed array only when the tensor is first used, and `values` change on.
-    const t = v instanceof Float32Array ? tf.tensor(v.slice(), w.shape as number[]) : v;
-    w.write(t);
-    if (t !== v) t.dispose();
-  });
 }
 
 function evaluateArrays(tf: TF, model: LayersModel, x: Int32Array, y: Float32Array, maxlen: number, batchSize: number): { loss: number; acc: number } {

@@ -16,6 +16,7 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import { SequenceCache, type OnednnAddon } from '../backend/onednn.js';
+import { setTrainableWeights } from '../models/index.js';
 
 /** A named tensor as tfjs optimizers take and return them. */
 export interface NamedTensor {
@@ -230,9 +231,7 @@ export class NativeStep {
 
   /** Writes the parameters into `model` (before validation and saving). */
   syncWeights(tf: TF, model: LayersModel): void {
-    const weights = this.params.map((p, i) => tf.tensor(p.slice(), model.trainableWeights[i]!.shape as number[]));
-    model.setWeights(weights);
-    tf.dispose(weights);
+    setTrainableWeights(tf, model, this.params);
   }
 
   /** Writes Adam's moments, step count and learning rate into the model's tfjs optimizer (before a checkpoint). */
