@@ -8,6 +8,7 @@ import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import type { CellType } from '../models/index.js';
 import { resolveTrainOptions, type EpochLog, type TrainCallbacks, type TrainOptions } from '../train/index.js';
+import { describeRecipe } from '../train/control.js';
 import { trainToDir, type RunEnvironment } from '../train/run.js';
 import { scoreReviews } from '../eval/index.js';
 import { accuracyByLength, computeMetrics, lengthBounds, type LengthBucket, type Metrics } from '../eval/metrics.js';
@@ -128,7 +129,7 @@ export function compareMarkdown(r: Omit<CompareReport, 'files'>): string {
     `# rnn compare`,
     '',
     `${n(r.data.trainReviews)} training / ${n(r.data.validationReviews)} validation reviews, ${n(r.data.testReviews)} test reviews from \`${r.data.path}\`; ` +
-      `${o.epochs} epochs, batch ${o.batchSize}, adam ${o.lr}, maxlen ${o.maxlen}, seed ${o.seed}; ` +
+      `${o.epochs} epochs, batch ${o.batchSize}, maxlen ${o.maxlen}, seed ${o.seed}; ${describeRecipe(o)}; ` +
       (o.restoreBest ? `weights of the best epoch by ${o.monitor}.` : 'weights of the last epoch.'),
     '',
     '| cell | params | train time | samples/s | best val acc (epoch) | saved epoch | test acc | F1 | ROC-AUC |',

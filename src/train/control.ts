@@ -37,6 +37,15 @@ export function describeSchedule(s: LrSchedule): string {
   }
 }
 
+/** The optimizer and regularization of a run, as `rnn info` and `rnn compare` print them: `adam lr 0.001 (cosine), word dropout 0.4, weight average (ema 0.995)`. */
+export function describeRecipe(o: { lr: number; lrSchedule?: LrSchedule; wordDropout?: number; ema?: number | null }): string {
+  return (
+    `adam lr ${o.lr} (${describeSchedule(o.lrSchedule ?? { kind: 'constant' })})` +
+    (o.wordDropout ? `, word dropout ${o.wordDropout}` : '') +
+    (o.ema ? `, weight average (ema ${o.ema})` : '')
+  );
+}
+
 /** Whether larger is better for a monitored metric. */
 export function higherIsBetter(m: Monitor): boolean {
   return m === 'val_acc' || m === 'acc';

@@ -1,7 +1,7 @@
 /** Best-epoch tracking, early-stopping patience and learning-rate schedules on plain numbers. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BestTracker, LrScheduler, describeSchedule, type LrSchedule, type Monitor } from '../../src/train/control.js';
+import { BestTracker, LrScheduler, describeRecipe, describeSchedule, type LrSchedule, type Monitor } from '../../src/train/control.js';
 
 const trackerCases: Array<{ monitor: Monitor; values: number[]; improved: boolean[]; bestEpoch: number; wait: number }> = [
   // SimpleRNN-like collapse measured by Keras in the issue: 74.3% → 79.7% → 52.3% validation accuracy.
@@ -40,4 +40,14 @@ for (const c of scheduleCases) {
     got.forEach((v, i) => assert.ok(Math.abs(v - c.lrs[i]!) < 1e-11, `epoch ${i + 1}: ${v} vs ${c.lrs[i]}`));
     assert.equal(describeSchedule(c.schedule), c.spec);
   });
+}
+
+const recipeCases: { name: string; o: Parameters<typeof describeRecipe>[0]; want: string }[] = [
+  { name: "rnn train's defaults", o: { lr: 1e-3, lrSchedule: { kind: 'cosine', minLr: 0 }, wordDropout: 0.4, ema: 0.995 }, want: 'adam lr 0.001 (cosine), word dropout 0.4, weight average (ema 0.995)' },
+  { name: "Keras's fit (--lr-schedule constant --word-dropout 0 --no-ema)", o: { lr: 1e-3, lrSchedule: { kind: 'constant' }, wordDropout: 0, ema: null }, want: 'adam lr 0.001 (constant)' },
+  { name: 'a model saved before schedules, word dropout and the average existed', o: { lr: 0.002 }, want: 'adam lr 0.002 (constant)' },
+  { name: 'plateau, no word dropout', o: { lr: 1e-3, lrSchedule: { kind: 'plateau', factor: 0.5, patience: 2, minLr: 1e-6 }, wordDropout: 0, ema: 0.99 }, want: 'adam lr 0.001 (plateau:0.5:2), weight average (ema 0.99)' },
+];
+for (const c of recipeCases) {
+  test(`describeRecipe: ${c.name}`, () => assert.equal(describeRecipe(c.o), c.want));
 }

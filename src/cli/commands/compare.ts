@@ -12,6 +12,7 @@ import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.
 import { addTrainingOptions, checkTrainingReviews, trainOptionsFromFlags, type TrainingFlags } from '../train-options.js';
 import { StatusLine, bar, formatDuration } from '../progress.js';
 import { runEnvironment, trainingProgress, warnIfPureJs } from './train.js';
+import { describeRecipe } from '../../train/control.js';
 
 interface CompareFlags extends DataFlags, TrainingFlags {
   cells: CellType[];
@@ -91,7 +92,7 @@ export function renderCompare(r: CompareReport, c: ChalkInstance): string {
   const lengthHead = ['test accuracy by length', ...buckets.map((b) => `${bucketLabel(b)} (${n(b.count)})`)];
   const lengthRows = r.rows.map((x) => [x.cell, ...x.byLength.map((b) => pct(b.accuracy))]);
   return (
-    `${n(r.data.trainReviews)} training / ${n(r.data.validationReviews)} validation / ${n(r.data.testReviews)} test reviews · ${o.epochs} epochs, batch ${o.batchSize}, maxlen ${o.maxlen}, seed ${o.seed} · ` +
+    `${n(r.data.trainReviews)} training / ${n(r.data.validationReviews)} validation / ${n(r.data.testReviews)} test reviews · ${o.epochs} epochs, batch ${o.batchSize}, maxlen ${o.maxlen}, seed ${o.seed} · ${describeRecipe(o)} · ` +
     (o.restoreBest ? `best epoch by ${o.monitor} kept\n\n` : 'last epoch kept\n\n') +
     table(head, rows, c) +
     '\n' +

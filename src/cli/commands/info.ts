@@ -3,7 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import * as path from 'node:path';
 import { listModels, readModelInfo, type ModelInfo, type ModelListing } from '../../io/catalog.js';
 import { resolveModelDir } from '../../io/model-dir.js';
-import { describeSchedule } from '../../train/control.js';
+import { describeRecipe } from '../../train/control.js';
 import type { CliContext } from '../context.js';
 import { keyValues } from '../render.js';
 import { renderHistory } from '../render-history.js';
@@ -60,7 +60,7 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
     ['weights', w ? `epoch ${w.epoch} (best by ${w.monitor}: epoch ${w.bestEpoch}${w.stoppedEarly ? ', stopped early' : ''})${kept?.val_acc !== undefined ? ` · val_acc ${pct(kept.val_acc)}` : ''}` : `last epoch`],
     ['data', `${m.dataset.path} · ${count(m.dataset.trainReviews)} training / ${count(m.dataset.validationReviews)} validation reviews · ${pct(m.dataset.truncatedShare)} truncated at ${h.maxlen}`],
     ['preprocessing', `Keras Tokenizer num_words ${h.vocabSize}${h.oovToken ? `, oov ${h.oovToken}` : ''} · maxlen ${h.maxlen}, padding ${h.padding}, truncating ${h.truncating}`],
-    ['training', `batch ${h.batchSize}, adam lr ${h.lr} (${describeSchedule(h.lrSchedule ?? { kind: 'constant' })}), validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}${h.wordDropout ? `, word dropout ${h.wordDropout}` : ''}${h.ema ? `, weight average (ema ${h.ema})` : ''}`],
+    ['training', `batch ${h.batchSize}, ${describeRecipe(h)}, validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}`],
   ];
   const e = info.evaluation;
   if (e) {
