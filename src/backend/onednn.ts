@@ -61,7 +61,12 @@ export interface OnednnAddon {
   ): void;
   /** average ← decay·average + (1 − decay)·value in place, as the JavaScript loop of src/train/ema.ts computes it. */
   movingAverage(average: Float32Array, value: Float32Array, decay: number): void;
+  /** Keras's global_clipnorm in place: scales every gradient by clipNorm / norm when their joint L2 norm exceeds clipNorm; returns the norm before clipping. */
+  clipByGlobalNorm(grads: Float32Array[], clipNorm: number): number;
 }
+
+/** What this version of rnn calls in the addon: a build from an older checkout lacks some. */
+const ADDON_EXPORTS = ['Sequence', 'adam', 'movingAverage', 'clipByGlobalNorm'] as const;
 
 /**
  * Sequences by shape, least recently used dropped beyond `max`: a Sequence holds its primitives and buffers
@@ -111,7 +116,10 @@ let active: OnednnAddon | undefined;
 /** Tries to load the addon from `file`; never throws. */
 export function probeOnednn(file: string): OnednnStatus {
   try {
-    return { addon: require(file) as OnednnAddon };
+    const addon = require(file) as OnednnAddon;
+    const missing = ADDON_EXPORTS.filter((k) => typeof addon[k] !== 'function');
+    if (missing.length > 0) return { error: `the oneDNN addon is out of date (built by an older rnn: no ${missing.join(', ')})` };
+    return { addon };
   } catch (e) {
     const msg = String((e as Error)?.message ?? e).split('\n')[0]!;
     return {

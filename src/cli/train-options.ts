@@ -1,6 +1,6 @@
 /** The training flags `rnn train` and `rnn compare` share, and how they become {@link TrainOptions}. */
 import { Option, type Command } from 'commander';
-import { EMA_DEFAULT, WORD_DROPOUT_DEFAULT, resolveTrainOptions, type TrainOptions } from '../train/index.js';
+import { CLIP_NORM_DEFAULT, EMA_DEFAULT, WORD_DROPOUT_DEFAULT, resolveTrainOptions, type TrainOptions } from '../train/index.js';
 import type { CellType, RecurrentImpl } from '../models/index.js';
 import type { LrSchedule, Monitor } from '../train/control.js';
 import { UserError } from '../errors.js';
@@ -28,12 +28,14 @@ export interface TrainingFlags {
   /** `--ema M` or `--no-ema` (false). */
   ema?: number | false;
   wordDropout?: number;
+  /** `--clip-norm C` or `--no-clip-norm` (false). */
+  clipNorm?: number | false;
 }
 
 export function addTrainingOptions(cmd: Command): Command {
   return cmd
     .option('--epochs <n>', 'passes over the training reviews (default 3)', positiveInt)
-    .option('--batch-size <n>', 'reviews per step (default 64)', positiveInt)
+    .option('--batch-size <n>', 'reviews per step (default 32, as Keras fit)', positiveInt)
     .option('--lr <rate>', 'adam learning rate (default 0.001)', positiveFloat)
     .option('--validation-split <f>', 'share of training reviews held out for validation, like Keras (default 0.2)', fraction)
     .option('--seed <n>', 'seed for initialization and shuffling (default: random, recorded in metadata.json)', nonNegativeInt)
@@ -52,6 +54,8 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--lr-schedule <spec>', 'learning rate per epoch: cosine (default: decays from --lr towards 0 over --epochs), constant (Keras fit), plateau[:FACTOR[:PATIENCE]] (default 0.5:1) or exponential[:GAMMA] (default 0.5)', lrSchedule)
     .option('--ema <momentum>', `validate and save a moving average of the weights over the last steps (Keras use_ema); the momentum sets how many (default ${EMA_DEFAULT})`, momentum)
     .option('--no-ema', 'validate and save the trained weights themselves, as Keras fit does')
+    .option('--clip-norm <c>', `clip each step's gradients to this joint L2 norm (Keras global_clipnorm; default ${CLIP_NORM_DEFAULT})`, positiveFloat)
+    .option('--no-clip-norm', 'apply the gradients unclipped, as Keras fit does')
     .option('--word-dropout <p>', `drop each word of a training review with probability p, anew every epoch (augmentation; the model is unchanged; default ${WORD_DROPOUT_DEFAULT}, 0 for none)`, fraction);
 }
 
@@ -60,7 +64,7 @@ export function trainOptionsFromFlags(flags: TrainingFlags, cell: CellType): Tra
   if (flags.monitor?.startsWith('val_') && flags.validationSplit === 0) {
     throw new UserError(`--monitor ${flags.monitor} needs validation reviews, but --validation-split is 0`, 'Pass --monitor acc or loss, or a --validation-split above 0');
   }
-  return resolveTrainOptions({ ...flags, cell, oovToken: flags.oovToken ?? null, ema: flags.ema === false ? null : flags.ema });
+  return resolveTrainOptions({ ...flags, cell, oovToken: flags.oovToken ?? null, ema: flags.ema === false ? null : flags.ema, clipNorm: flags.clipNorm === false ? null : flags.clipNorm });
 }
 
 /** Training needs at least two reviews of both classes; anything else is a UserError naming the data. */

@@ -873,10 +873,48 @@ Napi::Value MovingAverage(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// clipByGlobalNorm(grads: Float32Array[], clipNorm): Keras's global_clipnorm over a training step's gradients.
+// The joint L2 norm of all of them (squares summed in double precision); when it exceeds clipNorm, every
+// gradient is scaled in place by the float32 factor clipNorm / norm. Returns the norm before clipping.
+RNN_SIMD_CLONES double sumOfSquares(const float* g, int64_t n) {
+  double s = 0;
+#pragma omp parallel for simd schedule(static) reduction(+ : s) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) s += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+  return s;
+}
+
+RNN_SIMD_CLONES void scalePass(float* g, int64_t n, float f) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) g[i] *= f;
+}
+
+Napi::Value ClipByGlobalNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* usage = "clipByGlobalNorm(grads: Float32Array[], clipNorm: positive number)";
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber() || !(info[1].As<Napi::Number>().DoubleValue() > 0))
+    throw Napi::TypeError::New(env, usage);
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<Napi::Float32Array> grads;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value g = list.Get(i);
+    if (!g.IsTypedArray() || g.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw Napi::TypeError::New(env, usage);
+    grads.push_back(g.As<Napi::Float32Array>());
+  }
+  double ss = 0;
+  for (auto& g : grads) ss += sumOfSquares(g.Data(), static_cast<int64_t>(g.ElementLength()));
+  const double norm = std::sqrt(ss), clip = info[1].As<Napi::Number>().DoubleValue();
+  if (norm > clip) {
+    const float f = static_cast<float>(clip / norm);
+    for (auto& g : grads) scalePass(g.Data(), static_cast<int64_t>(g.ElementLength()), f);
+  }
+  return Napi::Number::New(env, norm);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Sequence", Sequence::Init(env));
   exports.Set("adam", Napi::Function::New(env, Adam, "adam"));
   exports.Set("movingAverage", Napi::Function::New(env, MovingAverage, "movingAverage"));
+  exports.Set("clipByGlobalNorm", Napi::Function::New(env, ClipByGlobalNorm, "clipByGlobalNorm"));
   const dnnl_version_t* v = dnnl_version();
   exports.Set("onednnVersion", Napi::String::New(env, std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch)));
   return exports;

@@ -14,6 +14,7 @@ import { lossAndAccuracy } from '../eval/metrics.js';
 import { BestTracker, LrScheduler, LR_SCHEDULE_DEFAULTS, type LrSchedule, type Monitor } from './control.js';
 import { NativePredictor, NativeStep, nativeStepCell } from './native-step.js';
 import { WeightAverage } from './ema.js';
+import { clippedAdam } from './clip.js';
 import { dropWords } from './augment.js';
 import { fusable, onednnAddonOf } from '../models/fused.js';
 
@@ -63,6 +64,8 @@ export interface TrainOptions {
   ema: number | null;
   /** Probability of dropping each word of a training review, drawn anew every epoch ({@link dropWords}; 0: off). */
   wordDropout: number;
+  /** Largest joint L2 norm of a step's gradients, Keras's `global_clipnorm` ({@link clippedAdam}; null: no clipping). */
+  clipNorm: number | null;
 }
 
 /** The weight average's momentum when `rnn train` is given no `--ema`. */
@@ -71,11 +74,14 @@ export const EMA_DEFAULT = 0.995;
 /** The word dropout of `rnn train` when given no `--word-dropout`. */
 export const WORD_DROPOUT_DEFAULT = 0.4;
 
+/** The global-norm gradient clip of `rnn train` when given no `--clip-norm`. */
+export const CLIP_NORM_DEFAULT = 1;
+
 export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType }): TrainOptions {
   return {
     cell: o.cell,
     epochs: o.epochs ?? 3,
-    batchSize: o.batchSize ?? 64,
+    batchSize: o.batchSize ?? 32,
     lr: o.lr ?? 1e-3,
     validationSplit: o.validationSplit ?? 0.2,
     seed: o.seed ?? Math.floor(Math.random() * 2 ** 31),
@@ -94,6 +100,7 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     lrSchedule: o.lrSchedule ?? { kind: 'cosine', ...LR_SCHEDULE_DEFAULTS.cosine },
     ema: o.ema === undefined ? EMA_DEFAULT : o.ema,
     wordDropout: o.wordDropout ?? WORD_DROPOUT_DEFAULT,
+    clipNorm: o.clipNorm === undefined ? CLIP_NORM_DEFAULT : o.clipNorm,
   };
 }
 
@@ -238,7 +245,8 @@ export async function train(tf: TF, reviews: readonly Review[], options: TrainOp
   const tokenizeSeconds = seconds(t0);
 
   const model = buildModel(tf, { cell: o.cell, vocabSize: o.vocabSize, embeddingDim: o.embeddingDim, maxlen: o.maxlen, units: o.units, seed: o.seed, layers: o.layers });
-  model.compile({ optimizer: tf.train.adam(o.lr), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+  // A checkpoint from before --clip-norm has no clipNorm: it resumes unclipped, as it was trained.
+  model.compile({ optimizer: clippedAdam(tf, o.lr, typeof o.clipNorm === 'number' ? o.clipNorm : null), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
   cb.onModel?.(model);
 
   const n = trainSet.length;

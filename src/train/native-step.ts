@@ -7,7 +7,8 @@
  *   the embedding gradient is a scatter-add of the input gradient into the used rows (tfjs reads the
  *   [B, T, D] input out of TensorFlow, then runs UnsortedSegmentSum);
  * - Adam is one pass per parameter tensor in the addon (tfjs runs ~12 ops per tensor, 1M elements for the
- *   embedding), with tfjs's float32 formula and bias correction.
+ *   embedding), with tfjs's float32 formula and bias correction, after the optimizer's global-norm clip when
+ *   it has one ({@link clippedAdam}: one pass in the addon, the norm summed in double precision).
  *
  * The parameters and Adam's moments live here, in Float32Arrays, while an epoch runs; {@link NativeStep.syncWeights}
  * writes them into the tfjs model and its optimizer (before validation, checkpoints and saving), under the
@@ -17,6 +18,7 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import { SequenceCache, type OnednnAddon } from '../backend/onednn.js';
 import { setTrainableWeights } from '../models/index.js';
+import type { clippedAdam } from './clip.js';
 
 /** A named tensor as tfjs optimizers take and return them. */
 export interface NamedTensor {
@@ -31,6 +33,8 @@ export interface AdamLike {
   beta2: number;
   epsilon: number;
   iterations: number;
+  /** The global-norm gradient clip of {@link clippedAdam} (absent or null: none). */
+  clipNorm?: number | null;
   getWeights(): Promise<NamedTensor[]>;
   setWeights(w: NamedTensor[]): Promise<void>;
 }
@@ -125,6 +129,8 @@ export class NativePredictor {
 export interface StepResult {
   loss: number;
   acc: number;
+  /** The joint L2 norm of the step's gradients before the clip (only when the optimizer clips). */
+  gradNorm?: number;
 }
 
 export class NativeStep {
@@ -214,6 +220,7 @@ export class NativeStep {
     this.grads[1] = gW;
     this.grads[2] = gR;
     this.grads[3] = gb;
+    const gradNorm = typeof this.adam.clipNorm === 'number' ? this.addon.clipByGlobalNorm(this.grads, this.adam.clipNorm) : undefined;
     const c1 = Math.fround(1 - this.accBeta1);
     const c2 = Math.fround(1 - this.accBeta2);
     const a = this.adam;
@@ -221,7 +228,7 @@ export class NativeStep {
     this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
     this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
     this.iterations++;
-    return { loss: loss / B, acc: correct / B };
+    return gradNorm === undefined ? { loss: loss / B, acc: correct / B } : { loss: loss / B, acc: correct / B, gradNorm };
   }
 
   /** The parameters as they are now (the step's own arrays: read, do not keep). */

@@ -49,6 +49,13 @@ test('a missing or broken addon file is reported, not thrown', async () => {
   assert.match(probeOnednn(path.join(dir, 'broken.node')).error!, /^the oneDNN addon does not load: .*broken\.node/);
 });
 
+test('an addon built by an older rnn (git pull without npm install) is reported by what it lacks', async () => {
+  const dir = await tempDir('rnn-onednn-');
+  // A CommonJS module stands in for the .node file: require loads either.
+  await writeFile(path.join(dir, 'old.cjs'), 'module.exports = { Sequence: class {}, adam() {}, movingAverage() {}, onednnVersion: "2.6.3" };');
+  assert.deepEqual(probeOnednn(path.join(dir, 'old.cjs')), { error: 'the oneDNN addon is out of date (built by an older rnn: no clipByGlobalNorm)' });
+});
+
 test('the installed addon loads where it is required (CI)', { skip: !REQUIRE_ONEDNN && 'RNN_REQUIRE_ONEDNN is not set' }, async () => {
   assert.equal(loadOnednn().error, undefined);
   const r = await runCli(['doctor', '--json']);

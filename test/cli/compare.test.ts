@@ -61,7 +61,7 @@ test('rnn compare prints a table, and --markdown the report', async (t) => {
   const r = await runCli([...args, '--cells', 'simplernn', '--epochs', '1', '--out', out], { env });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.match(lines[0]!, /^1,200 training \/ 300 validation \/ 400 test reviews · 1 epochs, batch 64, maxlen 40, seed 3 · adam lr 0\.001 \(constant\), word dropout 0\.4, weight average \(ema 0\.995\) · best epoch by val_acc kept$/);
+  assert.match(lines[0]!, /^1,200 training \/ 300 validation \/ 400 test reviews · 1 epochs, batch 32, maxlen 40, seed 3 · adam lr 0\.001 \(constant\), clip norm 1, word dropout 0\.4, weight average \(ema 0\.995\) · best epoch by val_acc kept$/);
   assert.match(lines[2]!, /^cell +params +train time +samples\/s +best val acc +saved +test acc +F1 +ROC-AUC$/);
   assert.match(lines[3]!, /^simplernn +1,029,441 +\d+s +\d+ +\d+\.\d% \(1\) +1 of 1 +\d+\.\d% +\d+\.\d% +0\.\d{3}$/);
   assert.match(lines[5]!, /^test accuracy by length +≤ 20 words \(\d+\) +21–40 words \(\d+\) +41–80 words \(\d+\) +> 80 words \(\d+\)$/);

@@ -70,7 +70,7 @@ test('rnn train keeps the best epoch, the last one in last/, and both evaluate; 
   );
   assert.match(info.stdout, new RegExp(`\n  weights +epoch ${best.epoch} \\(best by val_loss: epoch ${best.epoch}\\) · val_acc \\d+\\.\\d\\d%\n`));
   assert.match(info.stdout, /\n  data +\S+aclImdb_v1\.tar\.gz · 160 training \/ 40 validation reviews · \d+\.\d\d% truncated at 30\n/);
-  assert.match(info.stdout, /\n  training +batch 64, adam lr 0\.05 \(cosine\), validation split 0\.2, seed 7, word dropout 0\.4, weight average \(ema 0\.995\)\n/);
+  assert.match(info.stdout, /\n  training +batch 32, adam lr 0\.05 \(cosine\), clip norm 1, word dropout 0\.4, weight average \(ema 0\.995\), validation split 0\.2, seed 7\n/);
   assert.match(info.stdout, new RegExp(`\n  test +accuracy ${(record.metrics.accuracy * 100).toFixed(2)}% · F1 \\d+\\.\\d\\d% · ROC-AUC 0\\.\\d{4} \\(300 reviews, \\d{4}-\\d\\d-\\d\\d\\)\n`));
   assert.match(info.stdout, /\n  files +eval\.json \(.*\), history\.svg \(.*\), metadata\.json \(.*\), model\.json \(.*\), tokenizer\.json \(.*\), weights\.bin \(.*\), last\/ \(last epoch\)\n/);
   assert.match(info.stdout, new RegExp(`\nlearning curves \\(4 epochs, best epoch ${best.epoch} by val_loss\\)\n  loss +train [▁-█]{4} .*\n  accuracy +train [▁-█]{4} .*\n$`));

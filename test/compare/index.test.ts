@@ -32,7 +32,7 @@ test('compareMarkdown: one row per cell, then accuracy by length', () => {
     [
       '# rnn compare',
       '',
-      '20,000 training / 5,000 validation reviews, 25,000 test reviews from `aclImdb_v1.tar.gz`; 3 epochs, batch 64, maxlen 256, seed 42; adam lr 0.001 (cosine), word dropout 0.4, weight average (ema 0.995); weights of the best epoch by val_acc.',
+      '20,000 training / 5,000 validation reviews, 25,000 test reviews from `aclImdb_v1.tar.gz`; 3 epochs, batch 32, maxlen 256, seed 42; adam lr 0.001 (cosine), clip norm 1, word dropout 0.4, weight average (ema 0.995); weights of the best epoch by val_acc.',
       '',
       '| cell | params | train time | samples/s | best val acc (epoch) | saved epoch | test acc | F1 | ROC-AUC |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -43,8 +43,9 @@ for (const c of scheduleCases) {
 }
 
 const recipeCases: { name: string; o: Parameters<typeof describeRecipe>[0]; want: string }[] = [
-  { name: "rnn train's defaults", o: { lr: 1e-3, lrSchedule: { kind: 'cosine', minLr: 0 }, wordDropout: 0.4, ema: 0.995 }, want: 'adam lr 0.001 (cosine), word dropout 0.4, weight average (ema 0.995)' },
-  { name: "Keras's fit (--lr-schedule constant --word-dropout 0 --no-ema)", o: { lr: 1e-3, lrSchedule: { kind: 'constant' }, wordDropout: 0, ema: null }, want: 'adam lr 0.001 (constant)' },
+  { name: "rnn train's defaults", o: { lr: 1e-3, lrSchedule: { kind: 'cosine', minLr: 0 }, clipNorm: 1, wordDropout: 0.4, ema: 0.995 }, want: 'adam lr 0.001 (cosine), clip norm 1, word dropout 0.4, weight average (ema 0.995)' },
+  { name: "Keras's fit (--lr-schedule constant --no-clip-norm --word-dropout 0 --no-ema)", o: { lr: 1e-3, lrSchedule: { kind: 'constant' }, clipNorm: null, wordDropout: 0, ema: null }, want: 'adam lr 0.001 (constant)' },
+  { name: 'a model saved before the clip existed', o: { lr: 1e-3, lrSchedule: { kind: 'cosine', minLr: 0 }, wordDropout: 0.4, ema: 0.995 }, want: 'adam lr 0.001 (cosine), word dropout 0.4, weight average (ema 0.995)' },
   { name: 'a model saved before schedules, word dropout and the average existed', o: { lr: 0.002 }, want: 'adam lr 0.002 (constant)' },
   { name: 'plateau, no word dropout', o: { lr: 1e-3, lrSchedule: { kind: 'plateau', factor: 0.5, patience: 2, minLr: 1e-6 }, wordDropout: 0, ema: 0.99 }, want: 'adam lr 0.001 (plateau:0.5:2), weight average (ema 0.99)' },
 ];

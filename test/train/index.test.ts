@@ -16,13 +16,14 @@ before(async () => {
   reviews = [...d.train.slice(0, 100), ...d.train.slice(-100)];
 });
 
-test('defaults are the seed\'s (3 epochs, batch 64, adam 1e-3, split 0.2, vocab 10000, dim 100, maxlen 256, 128 units, pre/pre) plus cosine decay, word dropout 0.4 and a weight average', () => {
+test('defaults are the seed\'s (3 epochs, adam 1e-3, split 0.2, vocab 10000, dim 100, maxlen 256, 128 units, pre/pre) with Keras fit\'s batch 32, plus cosine decay, a global-norm clip of 1, word dropout 0.4 and a weight average', () => {
   const o = resolveTrainOptions({ cell: 'lstm', seed: 1 });
   assert.deepEqual(o, {
-    cell: 'lstm', epochs: 3, batchSize: 64, lr: 1e-3, validationSplit: 0.2, seed: 1, limit: undefined, vocabSize: 10000,
+    cell: 'lstm', epochs: 3, batchSize: 32, lr: 1e-3, validationSplit: 0.2, seed: 1, limit: undefined, vocabSize: 10000,
     embeddingDim: 100, maxlen: 256, units: 128, padding: 'pre', truncating: 'pre', oovToken: null, layers: 'fused',
-    monitor: 'val_acc', restoreBest: true, earlyStopping: undefined, lrSchedule: { kind: 'cosine', minLr: 0 }, ema: 0.995, wordDropout: 0.4,
+    monitor: 'val_acc', restoreBest: true, earlyStopping: undefined, lrSchedule: { kind: 'cosine', minLr: 0 }, ema: 0.995, wordDropout: 0.4, clipNorm: 1,
   });
+  assert.equal(resolveTrainOptions({ cell: 'gru', clipNorm: null }).clipNorm, null, 'null turns the clip off');
   assert.equal(resolveTrainOptions({ cell: 'gru', ema: null }).ema, null, 'null turns the average off');
   assert.equal(resolveTrainOptions({ cell: 'gru', validationSplit: 0 }).monitor, 'acc', 'without validation reviews the training accuracy decides');
 });

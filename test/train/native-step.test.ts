@@ -14,6 +14,7 @@ import { buildModel, MODEL_DEFAULTS, CELLS, type CellType } from '../../src/mode
 import { fusable } from '../../src/models/fused.js';
 import { NativePredictor, NativeStep, nativeStepCell } from '../../src/train/native-step.js';
 import { encode, predictArrays, resolveTrainOptions } from '../../src/train/index.js';
+import { clippedAdam } from '../../src/train/clip.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
@@ -34,9 +35,9 @@ before(async () => {
 
 const SIZE = { vocabSize: 2000, embeddingDim: 24, maxlen: 80, units: 16 };
 
-function seedModel(cell: CellType): LayersModel {
+function seedModel(cell: CellType, clipNorm: number | null = null): LayersModel {
   const m = buildModel(tf, { ...MODEL_DEFAULTS, ...SIZE, cell, seed: 5, layers: 'fused' });
-  m.compile({ optimizer: tf.train.adam(1e-2), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+  m.compile({ optimizer: clippedAdam(tf, 1e-2, clipNorm), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
   return m;
 }
 
@@ -73,24 +74,30 @@ async function moments(model: LayersModel): Promise<{ names: string[]; values: F
   return { names: rest.map((x) => x.name.replace(/_\d+(?=\/[mv]$)/, '')), values: rest.map((x) => (x.tensor.dataSync() as Float32Array).slice()), iter };
 }
 
-for (const cell of CELLS) {
-  test(`${cell}: NativeStep = trainOnBatch with tfjs's Adam over ${Math.ceil(400 / 80) * 3} real-review batches`, { skip }, async () => {
-    const reference = seedModel(cell);
-    const model = seedModel(cell);
+// Without a clip, and with one (--clip-norm) small enough to act on most of these steps.
+const parityCases: Array<{ cell: CellType; clipNorm: number | null }> = [...CELLS.map((cell) => ({ cell, clipNorm: null })), ...CELLS.map((cell) => ({ cell, clipNorm: 0.05 }))];
+for (const { cell, clipNorm } of parityCases) {
+  test(`${cell}: NativeStep = trainOnBatch with tfjs's Adam${clipNorm === null ? '' : ` clipped to global norm ${clipNorm}`} over ${Math.ceil(400 / 80) * 3} real-review batches`, { skip }, async () => {
+    const reference = seedModel(cell, clipNorm);
+    const model = seedModel(cell, clipNorm);
     model.setWeights(reference.getWeights());
     const kind = nativeStepCell(model, fusable);
     assert.equal(kind, { simplernn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' }[cell]);
     const step = await NativeStep.create(addon, kind!, SIZE.maxlen, model);
     const before = tf.memory().numTensors;
+    let clipped = 0;
     for (const [k, b] of batches().entries()) {
       const xs = tf.tensor2d(b.ids, [b.y.length, SIZE.maxlen], 'int32');
       const ys = tf.tensor2d(b.y, [b.y.length, 1]);
       const [loss, acc] = (await reference.trainOnBatch(xs, ys)) as number[];
       tf.dispose([xs, ys]);
       const r = step.step(b.ids, b.y);
+      assert.equal(r.gradNorm === undefined, clipNorm === null, 'the norm is reported when the optimizer clips');
+      if (clipNorm !== null && r.gradNorm! > clipNorm) clipped++;
       assert.ok(Math.abs(r.loss - loss!) < 1e-4, `batch ${k}: loss ${r.loss} vs ${loss}`);
       assert.equal(r.acc, acc, `batch ${k}: accuracy`);
     }
+    if (clipNorm !== null) assert.ok(clipped >= 10, `the clip acted on ${clipped} of 15 steps`);
     step.syncWeights(tf, model);
     await step.syncOptimizer(tf, model);
     const tensorsAfterSync = tf.memory().numTensors;
