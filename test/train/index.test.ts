@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import type { LayersModel } from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { loadBackend, type TF } from '../../src/backend/index.js';
-import { train, resolveTrainOptions, type BatchProgress } from '../../src/train/index.js';
+import { train, resolveTrainOptions, type BatchProgress, type TrainOptions } from '../../src/train/index.js';
 import { WeightAverage } from '../../src/train/ema.js';
 import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
@@ -152,4 +152,17 @@ test('wordDropout: another run than without it, the same run again with the same
   assert.deepEqual(a.history.map(({ seconds: _s, samplesPerSec: _p, ...m }) => m), b.history.map(({ seconds: _s, samplesPerSec: _p, ...m }) => m));
   assert.equal(maxDiff(weightsOf(a.model), weightsOf(b.model)), 0);
   for (const r of [none, a, b]) r.model.dispose();
+});
+
+test('clipNorm: the optimizer clips as asked; options without clipNorm (a checkpoint from before the clip) train unclipped', async () => {
+  const o = { cell: 'gru' as const, epochs: 1, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 4, vocabSize: 300, seed: 9, limit: 120, wordDropout: 0 };
+  const clipped = await train(tf, reviews, resolveTrainOptions({ ...o, clipNorm: 1e-3 }));
+  const plain = await train(tf, reviews, resolveTrainOptions({ ...o, clipNorm: null }));
+  const { clipNorm: _c, ...old } = resolveTrainOptions(o);
+  const resumedOld = await train(tf, reviews, old as TrainOptions);
+  const clipOf = (r: typeof plain): unknown => (r.model.optimizer as unknown as { clipNorm: number | null }).clipNorm;
+  assert.deepEqual([clipOf(clipped), clipOf(plain), clipOf(resumedOld)], [1e-3, null, null]);
+  assert.equal(maxDiff(weightsOf(resumedOld.model), weightsOf(plain.model)), 0);
+  assert.ok(maxDiff(weightsOf(clipped.model), weightsOf(plain.model)) > 1e-4, 'a clip this small changes the run');
+  for (const r of [clipped, plain, resumedOld]) r.model.dispose();
 });
