@@ -228,7 +228,7 @@ export class NativeStep {
     this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
     this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
     this.iterations++;
-    return gradNorm === undefined ? { loss: loss / B, acc: correct / B } : { loss: loss / B, acc: correct / B, gradNorm };
+    return { loss: loss / B, acc: correct / B, ...(gradNorm !== undefined && { gradNorm }) };
   }
 
   /** The parameters as they are now (the step's own arrays: read, do not keep). */
