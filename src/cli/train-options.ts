@@ -37,7 +37,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--epochs <n>', 'passes over the training reviews (default 3)', positiveInt)
     .option('--batch-size <n>', 'reviews per step (default 32, as Keras fit)', positiveInt)
     .option('--lr <rate>', 'adam learning rate (default 0.001)', positiveFloat)
-    .option('--validation-split <f>', 'share of training reviews held out for validation, like Keras (default 0.2)', fraction)
+    .option('--validation-split <f>', 'share of training reviews held out for validation, from the end like Keras validation_split (default 0.1; the Keras lesson holds out 0.2)', fraction)
     .option('--seed <n>', 'seed for initialization and shuffling (default: random, recorded in metadata.json)', nonNegativeInt)
     .option('--limit <n>', 'train on the first N reviews of the seeded shuffle', positiveInt)
     .option('--units <n>', 'recurrent units (default 128)', positiveInt)

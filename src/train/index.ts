@@ -77,13 +77,16 @@ export const WORD_DROPOUT_DEFAULT = 0.4;
 /** The global-norm gradient clip of `rnn train` when given no `--clip-norm`. */
 export const CLIP_NORM_DEFAULT = 1;
 
+/** The share of training reviews `rnn train` holds out for validation when given no `--validation-split` (the Keras lesson holds out 0.2). */
+export const VALIDATION_SPLIT_DEFAULT = 0.1;
+
 export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType }): TrainOptions {
   return {
     cell: o.cell,
     epochs: o.epochs ?? 3,
     batchSize: o.batchSize ?? 32,
     lr: o.lr ?? 1e-3,
-    validationSplit: o.validationSplit ?? 0.2,
+    validationSplit: o.validationSplit ?? VALIDATION_SPLIT_DEFAULT,
     seed: o.seed ?? Math.floor(Math.random() * 2 ** 31),
     limit: o.limit,
     vocabSize: o.vocabSize ?? MODEL_DEFAULTS.vocabSize,
@@ -94,7 +97,7 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     truncating: o.truncating ?? 'pre',
     oovToken: o.oovToken ?? null,
     layers: o.layers ?? MODEL_DEFAULTS.layers,
-    monitor: o.monitor ?? ((o.validationSplit ?? 0.2) > 0 ? 'val_acc' : 'acc'),
+    monitor: o.monitor ?? ((o.validationSplit ?? VALIDATION_SPLIT_DEFAULT) > 0 ? 'val_acc' : 'acc'),
     restoreBest: o.restoreBest ?? true,
     earlyStopping: o.earlyStopping,
     lrSchedule: o.lrSchedule ?? { kind: 'cosine', ...LR_SCHEDULE_DEFAULTS.cosine },

@@ -16,10 +16,10 @@ before(async () => {
   reviews = [...d.train.slice(0, 100), ...d.train.slice(-100)];
 });
 
-test('defaults are the seed\'s (3 epochs, adam 1e-3, split 0.2, vocab 10000, dim 100, maxlen 256, 128 units, pre/pre) with Keras fit\'s batch 32, plus cosine decay, a global-norm clip of 1, word dropout 0.4 and a weight average', () => {
+test('defaults are the seed\'s (3 epochs, adam 1e-3, vocab 10000, dim 100, maxlen 256, 128 units, pre/pre) with Keras fit\'s batch 32, plus a validation split of 0.1, cosine decay, a global-norm clip of 1, word dropout 0.4 and a weight average', () => {
   const o = resolveTrainOptions({ cell: 'lstm', seed: 1 });
   assert.deepEqual(o, {
-    cell: 'lstm', epochs: 3, batchSize: 32, lr: 1e-3, validationSplit: 0.2, seed: 1, limit: undefined, vocabSize: 10000,
+    cell: 'lstm', epochs: 3, batchSize: 32, lr: 1e-3, validationSplit: 0.1, seed: 1, limit: undefined, vocabSize: 10000,
     embeddingDim: 100, maxlen: 256, units: 128, padding: 'pre', truncating: 'pre', oovToken: null, layers: 'fused',
     monitor: 'val_acc', restoreBest: true, earlyStopping: undefined, lrSchedule: { kind: 'cosine', minLr: 0 }, ema: 0.995, wordDropout: 0.4, clipNorm: 1,
   });
@@ -33,9 +33,9 @@ test('train(): Keras-style split, one history entry per epoch, batch progress, n
   const batches: BatchProgress[] = [];
   const o = resolveTrainOptions({ cell: 'gru', epochs: 2, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 5, vocabSize: 300, seed: 11, limit: 150 });
   const r = await train(tf, reviews, o, { onBatch: (b) => batches.push(b) });
-  assert.deepEqual(r.counts, { train: 120, validation: 30 });
+  assert.deepEqual(r.counts, { train: 135, validation: 15 }, 'the default split holds out the last 10%');
   assert.equal(r.history.length, 2);
-  assert.deepEqual(batches.map((b) => `${b.epoch}:${b.batch}/${b.batches}`), ['1:1/4', '1:2/4', '1:3/4', '1:4/4', '2:1/4', '2:2/4', '2:3/4', '2:4/4']);
+  assert.deepEqual(batches.map((b) => `${b.epoch}:${b.batch}/${b.batches}`), ['1:1/5', '1:2/5', '1:3/5', '1:4/5', '1:5/5', '2:1/5', '2:2/5', '2:3/5', '2:4/5', '2:5/5']);
   for (const e of r.history) for (const k of ['loss', 'acc', 'val_loss', 'val_acc'] as const) assert.ok(Number.isFinite(e[k]), k);
   assert.ok(r.truncatedShare > 0.5, 'most reviews are longer than 20 ids');
   assert.equal(r.tokenizer.documentCount, 150);
@@ -132,7 +132,7 @@ for (const layers of ['fused', 'stock'] as const) {
     assert.ok(maxDiff(weightsOf(averaged.model), weightsOf(plain.model)) > 1e-4, 'a real average is not');
     assert.notEqual(averaged.history[0]!.val_loss, plain.history[0]!.val_loss, 'validation scores the average');
     if (layers === 'stock') {
-      assert.equal(expected!.updates, 6, "96 training reviews in batches of 32, 2 epochs");
+      assert.equal(expected!.updates, 8, "108 training reviews in batches of 32 (4 steps), 2 epochs");
       assert.ok(maxDiff(weightsOf(averaged.model), expected!.values) < 1e-6, 'the saved weights are the average of every step\'s weights');
     }
     for (const r of [plain, latest, averaged]) {
