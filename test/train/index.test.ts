@@ -33,7 +33,7 @@ test('train(): Keras-style split, one history entry per epoch, batch progress, n
   const batches: BatchProgress[] = [];
   const o = resolveTrainOptions({ cell: 'gru', epochs: 2, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 5, vocabSize: 300, seed: 11, limit: 150 });
   const r = await train(tf, reviews, o, { onBatch: (b) => batches.push(b) });
-  assert.deepEqual(r.counts, { train: 135, validation: 15 }, 'the default split holds out the last 10%');
+  assert.deepEqual(r.counts, { train: 135, validation: 15 }, 'the default split holds out 10%');
   assert.equal(r.history.length, 2);
   assert.deepEqual(batches.map((b) => `${b.epoch}:${b.batch}/${b.batches}`), ['1:1/5', '1:2/5', '1:3/5', '1:4/5', '1:5/5', '2:1/5', '2:2/5', '2:3/5', '2:4/5', '2:5/5']);
   for (const e of r.history) for (const k of ['loss', 'acc', 'val_loss', 'val_acc'] as const) assert.ok(Number.isFinite(e[k]), k);
