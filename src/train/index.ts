@@ -81,12 +81,13 @@ export const CLIP_NORM_DEFAULT = 1;
 export const VALIDATION_SPLIT_DEFAULT = 0.1;
 
 export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType }): TrainOptions {
+  const validationSplit = o.validationSplit ?? VALIDATION_SPLIT_DEFAULT;
   return {
     cell: o.cell,
     epochs: o.epochs ?? 3,
     batchSize: o.batchSize ?? 32,
     lr: o.lr ?? 1e-3,
-    validationSplit: o.validationSplit ?? VALIDATION_SPLIT_DEFAULT,
+    validationSplit,
     seed: o.seed ?? Math.floor(Math.random() * 2 ** 31),
     limit: o.limit,
     vocabSize: o.vocabSize ?? MODEL_DEFAULTS.vocabSize,
@@ -97,7 +98,7 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     truncating: o.truncating ?? 'pre',
     oovToken: o.oovToken ?? null,
     layers: o.layers ?? MODEL_DEFAULTS.layers,
-    monitor: o.monitor ?? ((o.validationSplit ?? VALIDATION_SPLIT_DEFAULT) > 0 ? 'val_acc' : 'acc'),
+    monitor: o.monitor ?? (validationSplit > 0 ? 'val_acc' : 'acc'),
     restoreBest: o.restoreBest ?? true,
     earlyStopping: o.earlyStopping,
     lrSchedule: o.lrSchedule ?? { kind: 'cosine', ...LR_SCHEDULE_DEFAULTS.cosine },
