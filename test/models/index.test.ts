@@ -39,12 +39,21 @@ for (const cell of CELLS) {
   }
 }
 
-test('the same seed gives the same initial weights', () => {
-  const a = buildModel(tf, { cell: 'lstm', vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 9, layers: 'fused' });
-  const b = buildModel(tf, { cell: 'lstm', vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 9, layers: 'fused' });
-  const wa = a.getWeights().map((w) => [...w.dataSync()]);
-  const wb = b.getWeights().map((w) => [...w.dataSync()]);
+test('the same seed gives the same initial weights; another seed gives other weights, every one of them', () => {
+  const before = tf.memory().numTensors;
+  const build = (seed: number) => buildModel(tf, { cell: 'lstm', vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed, layers: 'fused' });
+  const [a, b, c] = [build(9), build(9), build(10)];
+  const values = (m: ReturnType<typeof build>) => m.getWeights().map((w) => [...w.dataSync()]);
+  const [wa, wb, wc] = [values(a), values(b), values(c)];
   assert.deepEqual(wa, wb);
-  a.dispose();
-  b.dispose();
+  // Every seeded initializer follows the seed: the embeddings, kernel, recurrent kernel and dense kernel. The
+  // biases start at constants (zeros; the LSTM's forget gate at one), the same for any seed.
+  const names = a.weights.map((w) => w.originalName);
+  const differs = wa.map((w, i) => w.some((v, j) => v !== wc[i]![j]));
+  assert.deepEqual(
+    names.map((n, i) => [n, differs[i]]),
+    [['embedding/embeddings', true], ['lstm/kernel', true], ['lstm/recurrent_kernel', true], ['lstm/bias', false], ['dense/kernel', true], ['dense/bias', false]],
+  );
+  for (const m of [a, b, c]) m.dispose();
+  assert.equal(tf.memory().numTensors, before);
 });
