@@ -96,14 +96,27 @@ for (const cell of CELLS) {
   });
 }
 
-test('the saved LSTM/GRU keep Keras semantics: sigmoid recurrent activation, LSTM unit_forget_bias', async () => {
-  const { dir, model } = await savedModel('lstm');
-  const json = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
-  const lstm = json.modelTopology.config.layers.find((l: { class_name: string }) => l.class_name === 'LSTM');
-  assert.equal(lstm.config.recurrent_activation, 'sigmoid');
-  assert.equal(lstm.config.unit_forget_bias, true);
-  model.dispose();
-});
+// What model.json must say for Keras (and tfjs) to rebuild the seed's layers: Keras's defaults where tfjs's differ
+// (tfjs's recurrent activation default is hardSigmoid, Keras's sigmoid), the LSTM's forget-gate bias of one, and
+// the GRU's reset_after=false spelled out (Keras 3's GRU defaults to reset_after=True, another GRU with other
+// weight shapes; tfjs's GRU is the reset_after=False one).
+const kerasConfigs: Array<{ cell: CellType; className: string; config: Record<string, unknown> }> = [
+  { cell: 'simplernn', className: 'SimpleRNN', config: { activation: 'tanh', use_bias: true, return_sequences: false } },
+  { cell: 'lstm', className: 'LSTM', config: { activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true, unit_forget_bias: true, return_sequences: false } },
+  { cell: 'gru', className: 'GRU', config: { activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true, reset_after: false, return_sequences: false } },
+];
+for (const c of kerasConfigs) {
+  test(`the saved ${c.cell} keeps Keras semantics: ${Object.entries(c.config).map(([k, v]) => `${k} ${v}`).join(', ')}`, async () => {
+    const { dir, model } = await savedModel(c.cell);
+    const json = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
+    const layers = json.modelTopology.config.layers as Array<{ class_name: string; config: Record<string, unknown> }>;
+    assert.deepEqual(layers.map((l) => l.class_name), ['Embedding', c.className, 'Dense']);
+    const rnn = layers[1]!.config;
+    assert.deepEqual(Object.fromEntries(Object.keys(c.config).map((k) => [k, rnn[k]])), c.config);
+    assert.deepEqual({ units: layers[2]!.config.units, activation: layers[2]!.config.activation }, { units: 1, activation: 'sigmoid' });
+    model.dispose();
+  });
+}
 
 const breakages: Array<{ name: string; breakIt: (dir: string) => Promise<void>; what: (dir: string) => string | RegExp }> = [
   { name: 'missing model.json', breakIt: (d) => fsp.rm(path.join(d, 'model.json')), what: (d) => `${path.join(d, 'model.json')} is missing` },
