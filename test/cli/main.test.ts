@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { runCli, ROOT, REQUIRE_NATIVE } from '../helpers.js';
+import { readNativeStatus } from '../../src/backend/native/setup.js';
+import type { DoctorReport } from '../../src/backend/doctor.js';
+
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
@@ -31,15 +35,25 @@ for (const c of usageErrors) {
   });
 }
 
-test('rnn doctor reports the backend; exits 0 exactly when it is native', async () => {
+test('rnn doctor reports the backend and the native setup\'s recorded status; exits 0 exactly when it is native', async () => {
   const r = await runCli(['doctor', '--json']);
-  const report = JSON.parse(r.stdout) as { ok: boolean; backend: { name: string; native: boolean }; versions: { tfjs: string; rnn: string } };
+  const report = JSON.parse(r.stdout) as DoctorReport;
   assert.equal(report.versions.tfjs, '4.22.0');
   assert.equal(report.versions.rnn, pkg.version);
   assert.equal(r.code, report.ok ? 0 : 1);
+  // What the last native setup (npm ci's postinstall, or rnn setup-native) recorded is what doctor reports.
+  const recorded = await readNativeStatus(ROOT);
+  assert.deepEqual(report.libtensorflow.setup, recorded);
   if (REQUIRE_NATIVE) {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(report.backend.name, 'tensorflow');
+    assert.equal(report.backend.native, true);
+    assert.ok(recorded?.ok, `the native setup recorded a success: ${JSON.stringify(recorded)}`);
+    assert.equal(report.versions.tensorflow, recorded.tfVersion, 'the TensorFlow the setup probed is the one loaded');
+    assert.equal(report.libtensorflow.source, recorded.libtensorflowSource);
+    const human = await runCli(['doctor']);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, new RegExp(`^  TensorFlow +${esc(recorded.tfVersion!)} \\(libtensorflow from ${esc(recorded.libtensorflowSource!)}\\)$`, 'm'));
     // TF_CPP_MIN_LOG_LEVEL=2 keeps TensorFlow's INFO lines (e.g. cpu_feature_guard) away. TensorFlow 2.21
     // still prints one oneDNN notice before its logging is configured; that one cannot be silenced from JS.
     assert.doesNotMatch(r.stderr, /cpu_feature_guard/);

@@ -1,7 +1,9 @@
 /**
  * The native setup's failure paths end in a status with one clear message and a fix, and the
- * status is written for `rnn doctor`. (The success path runs for real in `npm install`/`npm ci`
- * and is checked by test/backend/index.test.ts and test/cli/doctor.test.ts in CI.)
+ * status is written for `rnn doctor`. (The success path runs for real in `npm install`/`npm ci` and in
+ * test/backend/native/rebuild-live.test.ts; test/backend/index.test.ts checks that the native backend then
+ * loads, and `rnn doctor` is tested in test/cli/main.test.ts — it reports the status the setup recorded —,
+ * test/backend/onednn.test.ts (the kernels it names) and test/install.test.ts (a failed setup, explained).)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
