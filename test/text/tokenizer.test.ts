@@ -3,6 +3,8 @@
  * test/fixtures/keras-golden.json were produced by test/fixtures/keras_golden.py (Keras 3.15.1 from
  * tensorflow-cpu==2.21.0, `keras.src.legacy.preprocessing.text.Tokenizer` and `keras.utils.pad_sequences`):
  *   python3 test/fixtures/keras_golden.py ../shared/data/aclImdb_v1.tar.gz > test/fixtures/keras-golden.json
+ * That includes Keras's own `Tokenizer.to_json()`: in full for tokenizers fitted on made-up sentences, as digests
+ * for one fitted on 300 real reviews.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,17 @@ interface Golden {
   probe: string[];
   full: { document_count: number; vocabulary: number; first_words: string[]; word_index_sha256: string; sequences: Record<string, number[]>; padded_pre_256: number[][]; padded_post_40: number[][] };
   small_oov: { word_index_first_60: string[]; sequences: number[][]; word_counts_first_20: number[]; word_docs_for_first_20: number[] };
+  to_json: {
+    made_up: Array<{ num_words: number | null; oov_token: string | null; texts: string[]; json: string }>;
+    reviews_300: { scalars: Record<string, unknown>; keys: string[]; fields: Record<NestedField, FieldDigest> };
+  };
+}
+type NestedField = 'word_counts' | 'word_docs' | 'index_docs' | 'index_word' | 'word_index';
+interface FieldDigest {
+  entries: number;
+  content_sha256: string;
+  keras_sha256: string;
+  word_order_sha256?: string;
 }
 const golden = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/keras-golden.json'), 'utf8')) as Golden;
 
@@ -90,4 +103,84 @@ test('tokenizer JSON round-trips in Keras to_json() form', () => {
   assert.deepEqual([...back.wordIndex.entries()], [...tok.wordIndex.entries()]);
   assert.deepEqual(back.textsToSequences([byId.get('train/pos/0_9.txt')!]), tok.textsToSequences([byId.get('train/pos/0_9.txt')!]));
   assert.throws(() => Tokenizer.fromJSON({ class_name: 'Other' }), /not a Keras Tokenizer JSON/);
+});
+
+// ---- Keras's own to_json() (test/fixtures/keras_golden.py, section 3) ----
+
+const NESTED: NestedField[] = ['word_counts', 'word_docs', 'index_docs', 'index_word', 'word_index'];
+/** Keys a JavaScript object puts first, in ascending order, whatever the insertion order (array indices). */
+const isIndexKey = (k: string): boolean => /^(0|[1-9]\d*)$/.test(k) && Number(k) < 2 ** 32 - 1;
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+/** The golden script's content digest: "key\tvalue" lines sorted by key in code-point (= UTF-8 byte) order. */
+const contentSha256 = (d: Record<string, unknown>): string =>
+  sha256(Object.entries(d).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([k, v]) => `${k}\t${v}`).join('\n'));
+/** Keys in order, without the array-index keys whose order no JavaScript object keeps. */
+const wordOrder = (d: Record<string, unknown>): string[] => Object.keys(d).filter((k) => !isIndexKey(k));
+const describe = (c: { num_words: number | null; oov_token: string | null; texts: string[] }): string =>
+  `num_words ${c.num_words}, oov_token ${JSON.stringify(c.oov_token)}, ${c.texts.length} made-up text(s)`;
+
+for (const c of golden.to_json.made_up) {
+  test(`toJSON() holds what Keras's to_json() holds (${describe(c)}), and fromJSON reads Keras's`, () => {
+    const tok = new Tokenizer({ numWords: c.num_words, oovToken: c.oov_token }).fitOnTexts(c.texts);
+    const mine = JSON.parse(JSON.stringify(tok.toJSON()));
+    const keras = JSON.parse(c.json);
+    assert.deepEqual(Object.keys(mine), Object.keys(keras));
+    assert.equal(mine.class_name, keras.class_name);
+    assert.deepEqual(Object.keys(mine.config), Object.keys(keras.config), 'the same config keys, in the same order');
+    for (const [k, v] of Object.entries(keras.config)) {
+      if (NESTED.includes(k as NestedField)) continue;
+      assert.equal(mine.config[k], v, k);
+    }
+    for (const k of NESTED) {
+      assert.equal(typeof mine.config[k], 'string', `${k} is a JSON string, as Keras writes it`);
+      const [a, b] = [JSON.parse(mine.config[k]), JSON.parse(keras.config[k])];
+      assert.deepEqual(a, b, `${k}: the same keys and values`);
+      // word_counts is first-occurrence order in Keras (an OrderedDict), word_index id order.
+      if (k === 'word_counts' || k === 'word_index') assert.deepEqual(wordOrder(a), wordOrder(b), `${k}: the same order of words`);
+    }
+    // fromJSON rebuilds the word index in id order (with the OOV token also used as a word, Keras's dict keeps the
+    // token first, at its later id): the same mapping.
+    const fromKeras = Tokenizer.fromJSON(keras);
+    assert.deepEqual(Object.fromEntries(fromKeras.wordIndex), Object.fromEntries(tok.wordIndex));
+    assert.deepEqual(Object.fromEntries(fromKeras.wordCounts), Object.fromEntries(tok.wordCounts));
+    assert.deepEqual(Object.fromEntries(fromKeras.wordDocs), Object.fromEntries(tok.wordDocs));
+    assert.equal(fromKeras.documentCount, tok.documentCount);
+    assert.deepEqual(fromKeras.textsToSequences(c.texts), tok.textsToSequences(c.texts));
+  });
+}
+
+/** The 300-review tokenizer of the OOV test above (num_words 50, oov_token <OOV>). */
+function reviewsTokenizer(): Tokenizer {
+  return new Tokenizer({ numWords: 50, oovToken: '<OOV>' }).fitOnTexts([...train.slice(0, 150), ...train.slice(-150)].map((r) => r.text));
+}
+
+test("toJSON() of a tokenizer fitted on 300 real reviews holds what Keras's to_json() holds (digests of 8,570 words)", () => {
+  const want = golden.to_json.reviews_300;
+  const mine = JSON.parse(JSON.stringify(reviewsTokenizer().toJSON()));
+  assert.equal(mine.class_name, 'Tokenizer');
+  assert.deepEqual(Object.keys(mine.config), want.keys);
+  assert.deepEqual(Object.fromEntries(Object.keys(want.scalars).map((k) => [k, mine.config[k]])), want.scalars);
+  for (const k of NESTED) {
+    const d = JSON.parse(mine.config[k]) as Record<string, unknown>;
+    const w = want.fields[k];
+    const got: FieldDigest = { entries: Object.keys(d).length, content_sha256: contentSha256(d), keras_sha256: w.keras_sha256 };
+    if (w.word_order_sha256) got.word_order_sha256 = sha256(wordOrder(d).join('\n'));
+    assert.deepEqual(got, w, k);
+  }
+});
+
+// Keras writes the nested fields with Python's json.dumps: ", " and ": " separators, non-ASCII as \uXXXX escapes,
+// keys in insertion order. rnn writes them with JSON.stringify(Object.fromEntries(...)): no spaces, raw UTF-8, and
+// integer-like words ("10", "1990") moved to the front, as every JavaScript object orders them. Both load in Keras's
+// tokenizer_from_json and in rnn (the tests above), but the text differs. word_docs and index_docs are left out:
+// Keras fills word_docs from set(words), so even Keras's own text of them changes with PYTHONHASHSEED.
+test("toJSON()'s nested fields are the text Keras's to_json() writes (word_counts, index_word, word_index)", { todo: "rnn's nested JSON differs from Python's json.dumps in separators, \\u escapes and the order of integer-like words" }, () => {
+  const exact: NestedField[] = ['word_counts', 'index_word', 'word_index'];
+  for (const c of golden.to_json.made_up) {
+    const mine = new Tokenizer({ numWords: c.num_words, oovToken: c.oov_token }).fitOnTexts(c.texts).toJSON();
+    const keras = JSON.parse(c.json);
+    for (const k of exact) assert.equal(mine.config[k], keras.config[k], `${describe(c)}: ${k}`);
+  }
+  const mine = reviewsTokenizer().toJSON();
+  for (const k of exact) assert.equal(sha256(mine.config[k]), golden.to_json.reviews_300.fields[k].keras_sha256, `300 reviews: ${k}`);
 });
