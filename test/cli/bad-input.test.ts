@@ -167,6 +167,10 @@ test('unusual reviews are predicted, not errors: no known words, other scripts, 
   assert.deepEqual(out.map((o) => [o.words, o.unknownWords]), [[0, 0], [1, 1], [3, 3], [1, 1], [2, 0], [200000, 0]]);
   assert.equal(out[5].truncatedIds, 200000 - MAXLEN);
   for (const o of out) assert.ok(o.probability > 0 && o.probability < 1);
+  // No word of the first four is in the vocabulary: each reaches the model as the same all-padding row, so they
+  // get one score (the model's alone); a review with a known word gets another.
+  assert.deepEqual(out.slice(1, 4).map((o) => o.probability), [0, 0, 0].map(() => out[0].probability));
+  assert.notEqual(out[4].probability, out[0].probability);
   const human = await runCli(['predict', '--model', m('good'), '!!! ???', '映画はとても良かった'], { env });
   assert.match(human.stdout, /^(positive|negative)  0\.\d{4}  "!!! \?\?\?"  \(no words: the score is only the model's bias\)\n(positive|negative)  0\.\d{4}  "映画はとても良かった"  \(all 1 words unknown: the score is only the model's bias\)\n$/);
 });
