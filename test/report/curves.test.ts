@@ -51,6 +51,63 @@ test('history.svg renders: 820×360, train and validation lines drawn, title esc
   assert.ok(countColor(png, RED) > 300, 'validation lines and markers');
 });
 
+/** Every `<tag a="…" …>text</tag>` of the SVG: its attributes and text. */
+function elements(svg: string, tag: string): Array<{ attrs: Record<string, string>; text: string }> {
+  return [...svg.matchAll(new RegExp(`<${tag} ([^>]*?)/?>(?:([^<]*)</${tag}>)?`, 'g'))].map((m) => ({
+    attrs: Object.fromEntries([...m[1]!.matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1]!, a[2]!])),
+    text: m[2] ?? '',
+  }));
+}
+
+/**
+ * Reads the chart back as a reader would, without the renderer's geometry: each panel's value scale from its tick
+ * labels, each epoch's x from the labels under the axis, then every marker (a circle in a series' colour) decoded
+ * to its epoch and value; and where the best-epoch line stands.
+ */
+function readChart(svg: string): Array<{ ticks: number; train: Array<[number, number]>; validation: Array<[number, number]>; best?: number }> {
+  const texts = elements(svg, 'text');
+  const circles = elements(svg, 'circle').filter((c) => Number(c.attrs.cy) !== 46); // not the legend's
+  const bestLines = elements(svg, 'line').filter((l) => l.attrs.stroke === '#2ca02c');
+  const ticks = texts.filter((t) => t.attrs['text-anchor'] === 'end');
+  const epochLabels = texts.filter((t) => t.attrs['text-anchor'] === 'middle' && /^\d+$/.test(t.text));
+  // Two panels side by side: the loss on the left half, the accuracy on the right.
+  return [(x: number) => x < 410, (x: number) => x >= 410].map((inPanel) => {
+    const scale = ticks.filter((t) => inPanel(Number(t.attrs.x))).map((t) => [parseFloat(t.text) / (t.text.endsWith('%') ? 100 : 1), Number(t.attrs.y)] as const);
+    const [v0, y0] = scale[0]!;
+    const [v1, y1] = scale.at(-1)!;
+    // Larger values higher up (smaller y), as a reader expects.
+    scale.slice(1).forEach(([v, y], i) => assert.ok(v > scale[i]![0] && y < scale[i]![1], `tick ${v} at y ${y} stands above tick ${scale[i]![0]} at y ${scale[i]![1]}`));
+    const value = (y: number): number => v0 + ((y - y0) / (y1 - y0)) * (v1 - v0);
+    const epochs = epochLabels.filter((t) => inPanel(Number(t.attrs.x)));
+    const epochAt = (x: number): number => {
+      const e = epochs.find((t) => Math.abs(Number(t.attrs.x) - x) < 0.05);
+      assert.ok(e, `a marker at x ${x} stands over an epoch label`);
+      return Number(e.text);
+    };
+    const series = (fill: string): Array<[number, number]> =>
+      circles.filter((c) => c.attrs.fill === fill && inPanel(Number(c.attrs.cx))).map((c) => [epochAt(Number(c.attrs.cx)), value(Number(c.attrs.cy))]);
+    const best = bestLines.filter((l) => inPanel(Number(l.attrs.x1)));
+    return { ticks: scale.length, train: series('#1f77b4'), validation: series('#d62728'), ...(best.length ? { best: epochAt(Number(best[0]!.attrs.x1)) } : {}) };
+  });
+}
+
+test('history.svg plots the history: every marker reads back as its epoch\'s value, the best epoch is marked where it is', () => {
+  const h = [epoch(1, 0.61, 0.65, [0.47, 0.79]), epoch(2, 0.56, 0.73, [0.61, 0.67]), epoch(3, 0.5, 0.78, [0.6, 0.67]), epoch(4, 0.44, 0.81, [0.66, 0.66])];
+  const chart = readChart(learningCurvesSvg(h, { title: 'gru', bestEpoch: 1 }));
+  // Coordinates are written to 0.1 px over a ~230 px panel: values read back within 0.05% of the axis range.
+  const close = (got: Array<[number, number]>, want: number[], range: number, what: string): void => {
+    assert.deepEqual(got.map(([e]) => e), want.map((_, i) => i + 1), `${what}: one marker per epoch, in order`);
+    got.forEach(([e, v], i) => assert.ok(Math.abs(v - want[i]!) < range * 5e-4, `${what} epoch ${e}: reads ${v}, is ${want[i]}`));
+  };
+  const [loss, acc] = chart as [(typeof chart)[0], (typeof chart)[0]];
+  close(loss.train, h.map((e) => e.loss), 0.3, 'train loss');
+  close(loss.validation, h.map((e) => e.val_loss!), 0.3, 'validation loss');
+  close(acc.train, h.map((e) => e.acc), 0.2, 'train accuracy');
+  close(acc.validation, h.map((e) => e.val_acc!), 0.2, 'validation accuracy');
+  assert.deepEqual([loss.best, acc.best], [1, 1]);
+  assert.ok(loss.ticks >= 3 && acc.ticks >= 3, 'each axis labelled');
+});
+
 test('history.svg without validation and with one epoch: only the train series, still valid', () => {
   const svg = learningCurvesSvg([epoch(1, 0.69, 0.52)], { title: 'gru' });
   const png = render(svg);
