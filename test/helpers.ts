@@ -48,6 +48,11 @@ export const REQUIRE_NATIVE = /^(1|true)$/i.test(process.env.RNN_REQUIRE_NATIVE 
 /** RNN_REQUIRE_ONEDNN=1 (CI, which installs libdnnl-dev): tests of the oneDNN kernels fail instead of skipping when the addon is missing. */
 export const REQUIRE_ONEDNN = /^(1|true)$/i.test(process.env.RNN_REQUIRE_ONEDNN ?? '');
 
+/** `s` as a literal inside a RegExp (paths and messages in expected output). */
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
 /** TensorFlow's start-up notices on stderr (they bypass TF_CPP_MIN_LOG_LEVEL), removed before comparing messages. */
 export function withoutTfNotices(stderr: string): string {
   return stderr.replace(/^WARNING: All log messages before absl.*\n|^I0000 .*port\.cc.*\n/gm, '');

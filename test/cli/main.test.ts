@@ -2,12 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { runCli, ROOT, REQUIRE_NATIVE } from '../helpers.js';
+import { runCli, escapeRegExp as esc, ROOT, REQUIRE_NATIVE } from '../helpers.js';
 import { readNativeStatus } from '../../src/backend/native/setup.js';
 import type { DoctorReport } from '../../src/backend/doctor.js';
 import { loadOnednn } from '../../src/backend/onednn.js';
-
-const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
 

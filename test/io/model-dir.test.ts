@@ -14,7 +14,7 @@ import { saveModelDir, loadModelDir, type UnsavedMetadata } from '../../src/io/m
 import { resolveTrainOptions } from '../../src/train/index.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { UserError } from '../../src/errors.js';
-import { REQUIRE_NATIVE, tempDir } from '../helpers.js';
+import { escapeRegExp as esc, REQUIRE_NATIVE, tempDir } from '../helpers.js';
 
 let tf: TF;
 let native = false;
@@ -131,9 +131,6 @@ const breakages: Array<{ name: string; breakIt: (dir: string) => Promise<void>; 
   },
   { name: 'no directory', breakIt: (d) => fsp.rm(d, { recursive: true }), what: (d) => `model directory ${d} does not exist` },
 ];
-function esc(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
 for (const b of breakages) {
   test(`a model directory with ${b.name} is a clear error`, async () => {
     const { dir, model } = await savedModel('simplernn');

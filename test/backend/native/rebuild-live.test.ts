@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setupNative, probeBinding } from '../../../src/backend/native/setup.js';
-import { ROOT } from '../../helpers.js';
+import { escapeRegExp as esc, ROOT } from '../../helpers.js';
 
 /** The built tfjs-node binding (lib/napi-vN/tfjs_binding.node). */
 function bindingPath(): string {
@@ -19,7 +19,6 @@ function bindingPath(): string {
   assert.equal(dirs.length, 1, `one built binding in ${lib}: ${dirs.join(', ')}`);
   return path.join(lib, dirs[0]!, 'tfjs_binding.node');
 }
-const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 test('setup-native --force while a process uses tfjs-node leaves that process running', async (t) => {
   if (!(await probeBinding(ROOT, process.env)).ok) return t.skip('the native binding is not built here');
