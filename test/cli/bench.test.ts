@@ -9,9 +9,10 @@ import type { BenchRow } from '../../src/bench/index.js';
 
 // The benchmark through the CLI at a small size: its rows, the settings it reports, and the one relation that must
 // hold (the figures themselves belong to `npm run bench`, not to tests): rnn's fused layers train and predict faster
-// than stock tfjs-layers. Measured here at these settings: fused 11–15× stock's train samples/s, oneDNN 10–22×,
-// predict 5.5–11× (stock: 1.5 s for the 3 timed SimpleRNN batches, 4.5 s for GRU's). At least 2× cannot flake on a
-// busy machine, and fails when the fused layers silently keep the stock call.
+// than stock tfjs-layers. Measured here at these settings (three runs, one inside the full suite): fused 7–16×
+// stock's samples/s, oneDNN 5–71×, training and prediction alike (stock: 1.5 s for the 3 timed SimpleRNN training
+// batches, 4.5 s for GRU's). At least 2× cannot flake on a busy machine, and fails when the fused layers silently
+// keep the stock call (measured: 1.1×).
 test('rnn bench measures stock, fused and (when built) oneDNN for each cell; the fused layers are faster than stock', async (t) => {
   if (!REQUIRE_NATIVE) return t.skip('runs with the native backend (CI)');
   const backend = await loadBackend({ requireNative: true });
