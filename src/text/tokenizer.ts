@@ -142,13 +142,17 @@ export class Tokenizer {
     return this.options.numWords ? Math.min(this.options.numWords, all) : all;
   }
 
-  /** Keras `to_json()` structure. */
+  /**
+   * Keras `to_json()` structure. The nested fields are the text Keras writes with Python's `json.dumps`
+   * (`", "` and `": "`, non-ASCII as `\uXXXX`, entries in insertion order, integer-like words where they
+   * occur), not JavaScript's object order.
+   */
   toJSON(): KerasTokenizerJson {
-    const wordIndex = Object.fromEntries(this.wordIndex);
-    const indexWord: Record<string, string> = {};
-    for (const [w, i] of this.wordIndex) indexWord[String(i)] = w;
-    const indexDocs: Record<string, number> = {};
-    for (const [w, c] of this.wordDocs) indexDocs[String(this.wordIndex.get(w))] = c;
+    // Keras: index_docs[word_index[w]] = c over word_docs; index_word = {c: w for w, c in word_index.items()}.
+    const indexDocs = new Map<number, number>();
+    for (const [w, c] of this.wordDocs) indexDocs.set(this.wordIndex.get(w)!, c);
+    const indexWord = new Map<number, string>();
+    for (const [w, i] of this.wordIndex) indexWord.set(i, w);
     return {
       class_name: 'Tokenizer',
       config: {
@@ -159,13 +163,19 @@ export class Tokenizer {
         char_level: false,
         oov_token: this.options.oovToken,
         document_count: this.documentCount,
-        word_counts: JSON.stringify(Object.fromEntries(this.wordCounts)),
-        word_docs: JSON.stringify(Object.fromEntries(this.wordDocs)),
-        index_docs: JSON.stringify(indexDocs),
-        index_word: JSON.stringify(indexWord),
-        word_index: JSON.stringify(wordIndex),
+        word_counts: pythonJson(this.wordCounts),
+        word_docs: pythonJson(this.wordDocs),
+        index_docs: pythonJson(indexDocs),
+        index_word: pythonJson(indexWord),
+        word_index: pythonJson(this.wordIndex),
       },
     };
+  }
+
+  /** Keras's `tokenizer.to_json()`, byte for byte: what tokenizer.json holds, and `tokenizer_from_json` reads. */
+  toKerasJson(): string {
+    const j = this.toJSON();
+    return pythonJson(new Map<string, unknown>([['class_name', j.class_name], ['config', new Map(Object.entries(j.config))]]));
   }
 
   /** Reads Keras's `to_json()` form (ours or one written by Keras). Throws on a malformed one. */
@@ -178,12 +188,55 @@ export class Tokenizer {
     if (c.char_level) throw new Error('char_level tokenizers are not supported');
     const t = new Tokenizer({ numWords: c.num_words ?? null, filters: c.filters, lower: c.lower, split: c.split, oovToken: c.oov_token ?? null });
     t.documentCount = c.document_count ?? 0;
-    // JSON.parse keeps the insertion order of string keys that are not array indices; words are never pure digits
-    // after Keras's filters? They can be ("1990"), so rebuild orders from the id maps where it matters.
-    const wordIndex = JSON.parse(c.word_index) as Record<string, number>;
-    t.wordIndex = new Map(Object.entries(wordIndex).sort((a, b) => a[1] - b[1]));
-    t.wordCounts = new Map(Object.entries(JSON.parse(c.word_counts) as Record<string, number>));
-    t.wordDocs = new Map(Object.entries(JSON.parse(c.word_docs) as Record<string, number>));
+    // In the order written: JSON.parse would move integer-like words ("10", "1990") to the front.
+    t.wordIndex = new Map(orderedEntries<number>(c.word_index));
+    t.wordCounts = new Map(orderedEntries<number>(c.word_counts));
+    t.wordDocs = new Map(orderedEntries<number>(c.word_docs));
     return t;
   }
+}
+
+/** A string as Python's `json.dumps` writes it (ensure_ascii): quotes, backslashes and control characters escaped, everything outside printable ASCII as a \uXXXX escape. */
+function pythonString(s: string): string {
+  const named: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    const code = s.charCodeAt(i);
+    out += named[ch] ?? (code < 0x20 || code > 0x7e ? `\\u${code.toString(16).padStart(4, '0')}` : ch);
+  }
+  return out + '"';
+}
+
+/** Python's `json.dumps` of a dict (a Map, in insertion order), a str, an int, a bool or None. */
+function pythonJson(v: unknown): string {
+  if (v instanceof Map) return `{${[...v].map(([k, x]) => `${pythonString(String(k))}: ${pythonJson(x)}`).join(', ')}}`;
+  if (typeof v === 'string') return pythonString(v);
+  if (typeof v === 'number' && Number.isInteger(v)) return String(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (v === null) return 'null';
+  throw new Error(`pythonJson: ${typeof v} is not written by Keras's tokenizer JSON`);
+}
+
+/** The entries of a flat JSON object (string keys; number, string, boolean or null values) in the order written. */
+function orderedEntries<V>(text: string): Array<[string, V]> {
+  const values = JSON.parse(text) as Record<string, V>; // validates the text; its key order is JavaScript's
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new Error('expected a JSON object');
+  const keys: string[] = [];
+  // A key is a string after `{` or `,` (outside strings); a string value follows a `:`.
+  let expectKey = true;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      i = j;
+    } else if (ch === ':') {
+      expectKey = false;
+    } else if (ch === ',') {
+      expectKey = true;
+    }
+  }
+  return keys.map((k) => [k, values[k]!]);
 }
