@@ -7,9 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 /** Repository root (tests run from dist/test). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The shared, read-only data beside the repository. */
-export const SHARED_DATA = path.resolve(ROOT, '..', 'shared', 'data');
-export const IMDB_TARBALL = path.join(SHARED_DATA, 'aclImdb_v1.tar.gz');
+/**
+ * The real IMDB archive the tests read (aclImdb_v1.tar.gz): RNN_TEST_IMDB, else the read-only copy that CI
+ * and development machines keep beside the checkout (`../shared/data`).
+ */
+export const IMDB_TARBALL = path.resolve(ROOT, process.env.RNN_TEST_IMDB || path.join('..', 'shared', 'data', 'aclImdb_v1.tar.gz'));
 
 export interface CliResult {
   code: number;

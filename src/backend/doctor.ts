@@ -2,10 +2,9 @@
 import * as os from 'node:os';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { loadBackend, cpuThreads, type BackendOptions } from './index.js';
+import { loadBackend, cpuThreads, describeKernels, type BackendOptions } from './index.js';
 import { readNativeStatus, type NativeStatus } from './native/setup.js';
-import { fusedKernels } from '../models/fused.js';
-import { loadOnednn, ONEDNN_FIX } from './onednn.js';
+import { probeOnednn, ONEDNN_FIX } from '../kernels/index.js';
 
 /** Inputs of {@link diagnose}, resolved by the CLI. */
 export interface DoctorOptions {
@@ -64,11 +63,11 @@ export async function diagnose(opts: DoctorOptions): Promise<DoctorReport> {
     },
     libtensorflow: { source: b.native ? (setup?.ok ? setup.libtensorflowSource : 'tfjs-node install') : undefined, setup },
     cpu: { threads: cpuThreads(), model: os.cpus()[0]?.model.trim() ?? 'unknown' },
-    recurrentKernels: `fused layers on ${fusedKernels(b.tf)}`,
+    recurrentKernels: `fused layers on ${describeKernels(b.tf, b.kernels)}`,
     onednnKernels: {
       active: b.kernels.name === 'onednn',
       reason: b.kernels.reason,
-      fix: b.kernels.name === 'onednn' || loadOnednn().addon ? undefined : ONEDNN_FIX,
+      fix: b.kernels.name === 'onednn' || probeOnednn().addon ? undefined : ONEDNN_FIX,
     },
     onednn: {
       TF_ENABLE_ONEDNN_OPTS: onednn ?? null,

@@ -1,11 +1,13 @@
 /**
- * The one place that loads TensorFlow.js. Every command asks this module for `tf`, so the choice
- * of backend (native TensorFlow, GPU, pure JS) and the reason for it live here.
+ * The one place that loads TensorFlow.js. Every command asks this module for `tf`, so the choice of backend
+ * (the native backend, i.e. tfjs-node; the GPU; pure JS) and the reason for it live here, together with the
+ * recurrent kernels chosen for the run ({@link LoadedBackend.kernels}).
  */
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
+import type { Tensor } from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
-import { selectKernels, type KernelPreference } from './onednn.js';
+import { selectKernels, type KernelPreference, type Kernels, type OnednnStatus } from '../kernels/index.js';
 
 /** The tfjs API (the union package's type; tfjs-node exports the same plus `node`). */
 export type TF = typeof import('@tensorflow/tfjs');
@@ -19,16 +21,20 @@ export interface BackendOptions {
   prefer: BackendPreference;
   /** Throw instead of falling back to pure JS (set by RNN_REQUIRE_NATIVE=1, e.g. in CI). */
   requireNative: boolean;
-  /** Let TensorFlow's C++ logging through (it is quieted to warnings otherwise). */
-  verbose: boolean;
   /** Recurrent kernels of the fused layers: `auto` (oneDNN addon when it loads), `onednn` (or an error), `tfjs`. */
   kernels: KernelPreference;
 }
 
-/** What was loaded and why. */
-export interface LoadedBackend {
+/** What a run computes with: tfjs, and the recurrent kernels given to whatever builds, loads, trains or runs a model. */
+export interface Runtime {
   /** The tfjs namespace to use. */
   tf: TF;
+  /** The recurrent kernels chosen for this run (rnn's oneDNN kernels or tfjs), and why. */
+  kernels: Kernels;
+}
+
+/** What was loaded and why. */
+export interface LoadedBackend extends Runtime {
   /** tfjs backend name: `tensorflow` (native) or `cpu` (pure JS). */
   name: string;
   /** The npm package that provided it. */
@@ -45,21 +51,17 @@ export interface LoadedBackend {
   tfVersion?: string;
   /** tfjs-core version. */
   tfjsVersion: string;
-  /** Which recurrent kernels the fused layers run on (rnn's oneDNN addon or tfjs/TensorFlow ops), and why. */
-  kernels: { name: 'onednn' | 'tfjs'; reason: string };
 }
 
 export function resolveBackendOptions(partial: Partial<BackendOptions> = {}): BackendOptions {
   return {
     prefer: partial.prefer ?? 'auto',
     requireNative: partial.requireNative ?? false,
-    verbose: partial.verbose ?? false,
     kernels: partial.kernels ?? 'auto',
   };
 }
 
 const require = createRequire(import.meta.url);
-let loaded: LoadedBackend | undefined;
 
 /** Estimated slowdown of pure-JS training against the native backend (LSTM, measured: see README). */
 export const PURE_JS_SLOWDOWN = 'more than 100x slower';
@@ -68,21 +70,20 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!;
 }
 
-/** Loads tfjs once per process and reports what it loaded. */
-export async function loadBackend(options: Partial<BackendOptions> = {}): Promise<LoadedBackend> {
-  if (loaded) return loaded;
+/**
+ * Loads tfjs as `options` ask, makes that backend tfjs's active one, chooses the kernels, and reports both.
+ * Node keeps a loaded package, so a second call costs little; tfjs has one active backend per process, and
+ * the last call sets it. `onednnProbe` stands in for the oneDNN addon's loader (tests).
+ */
+export async function loadBackend(options: Partial<BackendOptions> = {}, onednnProbe?: () => OnednnStatus): Promise<LoadedBackend> {
   const opts = resolveBackendOptions(options);
-  const k = selectKernels(opts.kernels);
-  const kernels = { name: k.kernels, reason: k.reason };
-  // TensorFlow reads this when the shared library loads; keep its C++ INFO lines off stderr.
-  if (!opts.verbose && process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
+  const kernels = selectKernels(opts.kernels, onednnProbe);
 
   let nativeError: string | undefined;
   if (opts.prefer === 'gpu') {
     try {
       const tf = require('@tensorflow/tfjs-node-gpu') as TF;
-      loaded = await describeNative(tf, '@tensorflow/tfjs-node-gpu', 'requested with --gpu', kernels);
-      return loaded;
+      return await describeNative(tf, '@tensorflow/tfjs-node-gpu', 'requested with --gpu', kernels);
     } catch (e) {
       throw new UserError(
         `the GPU backend could not be loaded: ${firstLine(e)}`,
@@ -93,8 +94,7 @@ export async function loadBackend(options: Partial<BackendOptions> = {}): Promis
   if (opts.prefer !== 'cpu') {
     try {
       const tf = require('@tensorflow/tfjs-node') as TF;
-      loaded = await describeNative(tf, '@tensorflow/tfjs-node', 'the native TensorFlow backend loaded', kernels);
-      return loaded;
+      return await describeNative(tf, '@tensorflow/tfjs-node', 'the native TensorFlow backend loaded', kernels);
     } catch (e) {
       nativeError = firstLine(e);
       if (/Cannot find module '@tensorflow\/tfjs-node'/.test(nativeError)) {
@@ -113,7 +113,7 @@ export async function loadBackend(options: Partial<BackendOptions> = {}): Promis
   const tf = require('@tensorflow/tfjs') as TF;
   await tf.setBackend('cpu');
   await tf.ready();
-  loaded = {
+  return {
     tf,
     name: tf.getBackend(),
     packageName: '@tensorflow/tfjs',
@@ -124,10 +124,11 @@ export async function loadBackend(options: Partial<BackendOptions> = {}): Promis
     tfjsVersion: tf.version_core,
     kernels,
   };
-  return loaded;
 }
 
-async function describeNative(tf: TF, packageName: LoadedBackend['packageName'], reason: string, kernels: LoadedBackend['kernels']): Promise<LoadedBackend> {
+async function describeNative(tf: TF, packageName: LoadedBackend['packageName'], reason: string, kernels: Kernels): Promise<LoadedBackend> {
+  // tfjs-node makes its backend active when first loaded; set it again in case an earlier call chose pure JS.
+  await tf.setBackend('tensorflow');
   await tf.ready();
   const backend = tf.backend() as unknown as { binding?: { TF_Version?: string }; isUsingGpuDevice?: boolean };
   return {
@@ -146,4 +147,24 @@ async function describeNative(tf: TF, packageName: LoadedBackend['packageName'],
 /** Number of CPU threads the machine offers (TensorFlow sizes its thread pools from this). */
 export function cpuThreads(): number {
   return os.availableParallelism?.() ?? os.cpus().length;
+}
+
+/** The slice of tfjs-node's backend that runs TensorFlow ops by name (LSTMBlockCell, GRUBlockCell, MatMul, …). */
+export interface TfOps {
+  executeMultipleOutputs(name: string, attrs: unknown[], inputs: Tensor[], numOutputs: number): Tensor[];
+  executeSingleOutput(name: string, attrs: unknown[], inputs: Tensor[]): Tensor;
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_FLOAT: number };
+}
+
+/** TensorFlow's ops by name, when the native backend is the active one (undefined on other backends). */
+export function tfOps(tf: TF): TfOps | undefined {
+  if (tf.getBackend() !== 'tensorflow') return undefined;
+  const be = tf.backend() as unknown as Partial<TfOps>;
+  return typeof be.executeMultipleOutputs === 'function' && typeof be.executeSingleOutput === 'function' && be.binding ? (be as TfOps) : undefined;
+}
+
+/** What rnn's fused recurrent layers run on with these kernels and the active backend, for `rnn doctor` and metadata.json. */
+export function describeKernels(tf: TF, kernels: Kernels): string {
+  if (kernels.name === 'onednn') return `oneDNN ${kernels.addon.onednnVersion} whole-sequence kernels (rnn's addon)`;
+  return tfOps(tf) ? 'TensorFlow LSTMBlockCell/GRUBlockCell kernels' : 'tfjs ops';
 }

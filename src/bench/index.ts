@@ -1,24 +1,25 @@
 /**
- * Throughput of the seed model with stock tfjs-layers vs rnn's fused recurrent layers on tfjs/TensorFlow
- * ops vs the fused layers on rnn's oneDNN addon, measured side by side in one process on real IMDB
- * batches: train samples/s (trainOnBatch: forward, backward, adam) and predict samples/s. Returns figures;
- * prints nothing.
+ * Throughput of the lesson model with stock tfjs-layers vs rnn's fused recurrent layers on tfjs/TensorFlow
+ * ops vs the fused layers on rnn's oneDNN kernels, measured side by side in one process on real IMDB
+ * batches: train samples/s (forward, backward, adam) and predict samples/s. Returns figures; prints nothing.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { padSequences } from '../text/pad.js';
-import { buildModel, MODEL_DEFAULTS, type CellType } from '../models/index.js';
-import { fuseRecurrentLayers, fusable } from '../models/fused.js';
-import { NativePredictor, NativeStep, nativeStepCell } from '../train/native-step.js';
-import type { OnednnAddon } from '../backend/onednn.js';
+import { buildModel, MODEL_DEFAULTS } from '../models/index.js';
+import { fuseRecurrentLayers } from '../models/fused.js';
+import { tfjsKernels, type Kernels } from '../kernels/index.js';
+import type { CellType } from '../cells.js';
+import { OnednnStep } from '../train/onednn-step.js';
+import { OnednnPredictor } from '../predict/onednn.js';
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
   /** Cells to measure. */
   cells: CellType[];
-  /** Reviews per batch (the seed's 64). */
+  /** Reviews per batch. */
   batchSize: number;
   /** Timed training batches per implementation (after warm-up batches). */
   trainBatches: number;
@@ -26,15 +27,15 @@ export interface BenchOptions {
   predictBatches: number;
   /** Untimed batches first (graph and kernel warm-up). */
   warmup: number;
-  /** Sequence length (the seed's 256). */
+  /** Sequence length (the lesson's 256). */
   maxlen: number;
-  /** rnn's oneDNN addon, for a third column; undefined leaves it out. */
-  onednn?: OnednnAddon;
+  /** The run's kernels: oneDNN ones add a third column; tfjs ones leave it out. */
+  kernels: Kernels;
 }
 
 /**
- * stock tfjs-layers; fused layers on tfjs/TensorFlow ops; the oneDNN addon as `rnn train`, `eval` and
- * `predict` use it (the whole training step, {@link NativeStep}, and the whole prediction, {@link NativePredictor}).
+ * stock tfjs-layers; fused layers on tfjs/TensorFlow ops; the oneDNN kernels as `rnn train`, `eval` and
+ * `predict` use them (the whole training step, {@link OnednnStep}, and the whole prediction, {@link OnednnPredictor}).
  */
 export type BenchImpl = 'stock' | 'fused' | 'onednn';
 
@@ -64,25 +65,29 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
     return { xs: tf.tensor2d(ids, [o.batchSize, o.maxlen], 'int32'), ys: tf.tensor2d(labels, [o.batchSize, 1]) };
   };
   const rows: BenchRow[] = [];
+  const tfjs = tfjsKernels('the fused column runs the tfjs kernels');
+  const onednn = o.kernels.name === 'onednn' ? o.kernels : undefined;
   for (const cell of o.cells) {
-    const stock = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' });
-    const copy = (addon: OnednnAddon | null): LayersModel => {
-      const m = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' });
+    const stock = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' }, tfjs);
+    const copy = (kernels: Kernels): LayersModel => {
+      const m = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' }, kernels);
       m.setWeights(stock.getWeights());
-      fuseRecurrentLayers(tf, m, addon);
+      fuseRecurrentLayers(tf, m, kernels);
       return m;
     };
-    const models: Array<[BenchImpl, LayersModel]> = [['stock', stock], ['fused', copy(null)]];
-    if (o.onednn) models.push(['onednn', copy(o.onednn)]);
+    const models: Array<[BenchImpl, LayersModel]> = [
+      ['stock', stock],
+      ['fused', copy(tfjs)],
+    ];
+    if (onednn) models.push(['onednn', copy(onednn)]);
     for (const [impl, model] of models) {
       onProgress?.(`${cell} ${impl}: training`);
       model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
-      const nativeCell = impl === 'onednn' ? nativeStepCell(model, fusable) : undefined;
-      const native = o.onednn && nativeCell ? await NativeStep.create(o.onednn, nativeCell, o.maxlen, model) : undefined;
+      const step = impl === 'onednn' && onednn ? await OnednnStep.create(tf, onednn.addon, cell, o.maxlen, model) : undefined;
       const train = await timeBatches(o.warmup, o.trainBatches, async (k) => {
-        if (native) {
+        if (step) {
           const { ids, labels } = arrays(k);
-          native.step(ids, labels);
+          step.stepNow(ids, labels, 1e-3);
           return;
         }
         const { xs, ys } = batch(k);
@@ -90,9 +95,9 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
         xs.dispose();
         ys.dispose();
       });
-      native?.syncWeights(tf, model);
+      step?.syncWeights();
       onProgress?.(`${cell} ${impl}: predicting`);
-      const predictor = impl === 'onednn' && o.onednn ? NativePredictor.for(o.onednn, model, fusable) : undefined;
+      const predictor = impl === 'onednn' && onednn ? new OnednnPredictor(onednn.addon, cell, o.maxlen, model) : undefined;
       const predict = await timeBatches(o.warmup, o.predictBatches, async (k) => {
         if (predictor) {
           predictor.predict(arrays(k).ids);

@@ -1,11 +1,12 @@
-"""Keras reference for `npm run bench`: the seed model in Keras 3 / TensorFlow, same shapes and batches.
+"""Keras reference for `rnn bench --keras-python PYTHON`: the lesson model in Keras 3 / TensorFlow, same shapes and batches.
 
-Trains (train_on_batch: forward, backward, adam) and predicts the seed model — Embedding(10000 -> 100,
+Trains (train_on_batch: forward, backward, adam) and predicts the lesson model — Embedding(10000 -> 100,
 input length 256) -> SimpleRNN/LSTM/GRU(128) -> Dense(1, sigmoid) — on real IMDB reviews tokenized with
-Keras's Tokenizer (num_words=10000) and padded to 256, at batch 64, and prints samples/s per cell as JSON.
+Keras's Tokenizer (num_words=10000) and padded to 256, and prints samples/s per cell as JSON. `rnn bench`
+passes its own batch size and batch counts, so both sides measure the same batches.
 
-    python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install tensorflow-cpu==2.21.0
-    /tmp/kvenv/bin/python src/bench/keras_reference.py ../shared/data/aclImdb_v1.tar.gz
+    python3 -m venv keras-venv && keras-venv/bin/pip install tensorflow-cpu==2.21.0
+    keras-venv/bin/python src/bench/keras_reference.py path/to/aclImdb_v1.tar.gz [BATCH [TRAIN_BATCHES [PREDICT_BATCHES [WARMUP]]]]
 """
 import json
 import os
@@ -21,7 +22,9 @@ import keras  # noqa: E402
 from keras.src.legacy.preprocessing.text import Tokenizer  # noqa: E402
 from keras.utils import pad_sequences  # noqa: E402
 
-BATCH, MAXLEN, WARMUP, TRAIN_BATCHES, PREDICT_BATCHES = 64, 256, 2, 10, 20
+# rnn bench's defaults; the command line overrides them.
+BATCH, TRAIN_BATCHES, PREDICT_BATCHES, WARMUP = [int(a) for a in sys.argv[2:6]] + [64, 10, 20, 2][len(sys.argv[2:6]) :]
+MAXLEN = 256
 ENTRY = re.compile(r"(?:^|/)train/(pos|neg)/(\d+)_\d+\.txt$")
 
 

@@ -1,11 +1,11 @@
-"""Keras reference for the full-scale README table: the seed lesson in Keras 3 on the same data.
+"""Keras reference for the full-scale results (docs/experiments.md): the Keras lesson in Keras 3 on the same data.
 
 Reads the aclImdb tarball, replaces <br /> with spaces, fits Keras's Tokenizer(num_words=10000) on the
 25,000 training reviews (shuffled with the seed, as rnn does), pads/truncates to 256 ('pre'), trains
 Embedding(10000 -> 100) -> CELL(128) -> Dense(1, sigmoid) with adam (1e-3) on binary cross-entropy, batch 64,
 validation_split 0.2, 3 epochs, then prints the history and the test accuracy as JSON.
 
-    /tmp/kvenv/bin/python src/bench/keras_train_reference.py ../shared/data/aclImdb_v1.tar.gz lstm 42
+    keras-venv/bin/python src/bench/keras_train_reference.py path/to/aclImdb_v1.tar.gz lstm 42
 """
 import json
 import os

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { loadData, type LoadedData, type Split } from '../data/index.js';
 import type { CliContext } from './context.js';
-import { StatusLine, bar, megabytes } from './progress.js';
+import { StatusLine, bar } from './progress.js';
+import { megabytes } from './format.js';
 
 export interface DataFlags {
   data?: string;

@@ -34,6 +34,12 @@ export interface CliEnv {
   colorAllowed: boolean;
   /** RNN_TRAIN_WORKER=1: this process is the training worker `rnn train` started (internal). */
   trainWorker: boolean;
+  /** RNN_DEBUG=1: npm's postinstall shows the native build's output (the CLI's own flag is --debug). */
+  debug: boolean;
+  /** RNN_SKIP_NATIVE_SETUP set (and not 0): npm's postinstall skips the native backend setup. */
+  skipNativeSetup: boolean;
+  /** TF_CPP_MIN_LOG_LEVEL as set (undefined when unset): rnn quiets TensorFlow's C++ INFO lines unless it is set. */
+  tfLogLevel: string | undefined;
 }
 
 /** The package root: three levels above dist/src/cli. */
@@ -57,6 +63,9 @@ export function resolveCliEnv(env: NodeJS.ProcessEnv = process.env, cwd: string 
     imdbSource: env.RNN_IMDB_URL || DEFAULT_IMDB_URL,
     colorAllowed: !env.NO_COLOR,
     trainWorker: env.RNN_TRAIN_WORKER === '1',
+    debug: truthy(env.RNN_DEBUG),
+    skipNativeSetup: env.RNN_SKIP_NATIVE_SETUP !== undefined && env.RNN_SKIP_NATIVE_SETUP !== '' && env.RNN_SKIP_NATIVE_SETUP !== '0',
+    tfLogLevel: env.TF_CPP_MIN_LOG_LEVEL,
   };
 }
 

@@ -12,8 +12,7 @@ import { registerData } from './commands/data.js';
 import { registerBench } from './commands/bench.js';
 import { chalkFor, type Io } from './render.js';
 import type { CliContext } from './context.js';
-import { resolveBackendOptions, type BackendPreference } from '../backend/index.js';
-import { KERNEL_PREFERENCES, type KernelPreference } from '../backend/onednn.js';
+import { KERNEL_PREFERENCES } from '../kernels/index.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerSetupNative } from './commands/setup-native.js';
 import { registerInfo } from './commands/info.js';
@@ -46,8 +45,8 @@ Environment:
 `;
 
 
-/** Builds the program; exported for tests. */
-export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: BackendPreference; kernels: KernelPreference }): Command {
+/** Builds the program; exported for tests. Each command reads the global flags from its own parse (`globalFlags`). */
+export function buildProgram(ctx: CliContext): Command {
   const program = new Command();
   program
     .name('rnn')
@@ -68,13 +67,7 @@ export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: 
       writeOut: (s) => ctx.io.out.write(s),
       writeErr: (s) => ctx.io.err.write(s),
     })
-    .exitOverride()
-    .hook('preAction', (thisCommand) => {
-      const o = thisCommand.opts<{ debug?: boolean; backend: BackendPreference; gpu?: boolean; kernels: KernelPreference }>();
-      state.debug = o.debug === true;
-      state.backend = o.gpu ? 'gpu' : o.backend;
-      state.kernels = o.kernels;
-    });
+    .exitOverride();
   registerTrain(program, ctx);
   registerEval(program, ctx);
   registerPredict(program, ctx);
@@ -91,20 +84,19 @@ export function buildProgram(ctx: CliContext, state: { debug: boolean; backend: 
 export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin): Promise<number> {
   const cliEnv = resolveCliEnv(env);
   const colorAllowed = cliEnv.colorAllowed && !argv.includes('--no-color');
-  const state = { debug: argv.includes('--debug'), backend: 'auto' as BackendPreference, kernels: 'auto' as KernelPreference };
   const ctx: CliContext = {
     io,
     env: cliEnv,
     processEnv: env,
     chalkOut: chalkFor(io.out, colorAllowed),
     chalkErr: chalkFor(io.err, colorAllowed),
-    debug: () => state.debug,
     stdin,
     stdinIsTTY: stdin.isTTY === true,
     argv,
-    backend: () => resolveBackendOptions({ prefer: state.backend, requireNative: cliEnv.requireNative, verbose: state.debug, kernels: state.kernels }),
   };
-  const program = buildProgram(ctx, state);
+  const program = buildProgram(ctx);
+  // Stack traces with --debug, also for errors that come before the flags are parsed.
+  const debug = (): boolean => program.opts<{ debug?: boolean }>().debug === true || argv.includes('--debug');
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -121,18 +113,21 @@ export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, stdin
     }
     if (isUserError(e)) {
       io.err.write(`${c.red('error:')} ${e.line}\n`);
-      if (state.debug && e.stack) io.err.write(`${e.stack}\n`);
+      if (debug() && e.stack) io.err.write(`${e.stack}\n`);
       return 1;
     }
     const err = e as Error;
     io.err.write(`${c.red('error:')} ${err?.message ?? String(e)}. This is a bug in rnn: rerun with --debug and report the output\n`);
-    if (state.debug && err?.stack) io.err.write(`${err.stack}\n`);
+    if (debug() && err?.stack) io.err.write(`${err.stack}\n`);
     return 1;
   }
 }
 
-/** Entry point for bin/rnn: the one place the process exits. */
+/** Entry point for bin/rnn: the one place the process exits, and the one that sets its environment. */
 export async function run(): Promise<void> {
-  const code = await main(process.argv.slice(2), { out: process.stdout, err: process.stderr }, process.env);
+  const argv = process.argv.slice(2);
+  // TensorFlow reads this when its library loads: keep its C++ INFO lines off stderr unless --debug or the user set it.
+  if (!argv.includes('--debug') && resolveCliEnv(process.env).tfLogLevel === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
+  const code = await main(argv, { out: process.stdout, err: process.stderr }, process.env);
   process.stdout.write('', () => process.exit(code));
 }

@@ -1,5 +1,5 @@
 /** Renders native-setup progress and results on stderr; shared by `rnn setup-native` and npm's postinstall. */
-import type { KernelBuildResult } from '../backend/native/kernels.js';
+import type { KernelBuildResult } from '../kernels/build.js';
 import type { ChalkInstance } from 'chalk';
 import type { ProgressEvent } from '../backend/native/libtensorflow.js';
 import { type NativeSetupOptions, type NativeStatus } from '../backend/native/setup.js';

@@ -1,6 +1,7 @@
 /** Commander option parsers: flags are validated here, with messages that say what is allowed. */
 import { InvalidArgumentError } from 'commander';
-import { CELLS, RECURRENT_IMPLS, type CellType, type RecurrentImpl } from '../models/index.js';
+import { RECURRENT_IMPLS, type RecurrentImpl } from '../models/index.js';
+import { CELLS, isCell, type CellType } from '../cells.js';
 import { LR_SCHEDULE_DEFAULTS, MONITORS, type LrSchedule, type Monitor } from '../train/control.js';
 
 export function positiveInt(value: string): number {
@@ -35,8 +36,8 @@ export function momentum(value: string): number {
 
 export function cell(value: string): CellType {
   const v = value.toLowerCase();
-  if (!(CELLS as readonly string[]).includes(v)) throw new InvalidArgumentError(`Allowed cells are ${CELLS.join(', ')}.`);
-  return v as CellType;
+  if (!isCell(v)) throw new InvalidArgumentError(`Allowed cells are ${CELLS.join(', ')}.`);
+  return v;
 }
 
 export function recurrentImpl(value: string): RecurrentImpl {
@@ -83,14 +84,14 @@ export function lrSchedule(value: string): LrSchedule {
   throw new InvalidArgumentError(SCHEDULE_USAGE);
 }
 
-/** `--cells simplernn,lstm,gru`: distinct cells in the order given. */
+/** `--cells simplernn,lstm,gru` (compare, bench): distinct cells in the order given. */
 export function cellList(value: string): CellType[] {
   const parts = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
   if (parts.length === 0) throw new InvalidArgumentError(`Expected a comma-separated list of ${CELLS.join(', ')}.`);
   const out: CellType[] = [];
   for (const p of parts) {
-    if (!(CELLS as readonly string[]).includes(p)) throw new InvalidArgumentError(`Unknown cell "${p}"; allowed cells are ${CELLS.join(', ')}.`);
-    if (!out.includes(p as CellType)) out.push(p as CellType);
+    if (!isCell(p)) throw new InvalidArgumentError(`Unknown cell "${p}"; allowed cells are ${CELLS.join(', ')}.`);
+    if (!out.includes(p)) out.push(p);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 /** Learning curves in the terminal: one sparkline per metric and split, train and validation on one scale. */
 import type { ChalkInstance } from 'chalk';
-import type { EpochLog } from '../train/index.js';
+import type { EpochLog } from '../train/types.js';
+import { decimal, percent } from './format.js';
 
 const BLOCKS = '▁▂▃▄▅▆▇█';
 
@@ -15,8 +16,8 @@ export function sparkline(values: readonly number[], lo: number, hi: number): st
     .join('');
 }
 
-const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
-const dec = (v: number): string => v.toFixed(3);
+const pct = (v: number): string => percent(v, 1);
+const dec = (v: number): string => decimal(v, 3);
 
 /**
  * E.g.

@@ -10,9 +10,9 @@
  */
 import type { TF } from '../backend/index.js';
 import { cleanReview } from '../data/index.js';
-import type { ModelDir } from '../io/model-dir.js';
+import type { Tokenizer } from '../text/tokenizer.js';
 import { padSequences } from '../text/pad.js';
-import { predictArrays } from '../train/index.js';
+import { createPredictor, predictArrays, runnable, PREDICT_BATCH_SIZE, type InferenceModel } from '../predict/index.js';
 
 export interface WordContribution {
   /** The word as written in the review (text between spaces, tabs and newlines). */
@@ -45,7 +45,7 @@ const logit = (p: number): number => {
 };
 
 /** Splits a review into words and the whitespace between them, with each word's token ids. */
-function segment(m: Pick<ModelDir, 'tokenizer'>, text: string): { words: string[]; separators: string[]; trailing: string; ids: number[][] } {
+function segment(m: { tokenizer: Tokenizer }, text: string): { words: string[]; separators: string[]; trailing: string; ids: number[][] } {
   const parts = text.split(/([ \t\n]+)/);
   const words: string[] = [];
   const separators: string[] = [];
@@ -69,7 +69,7 @@ function segment(m: Pick<ModelDir, 'tokenizer'>, text: string): { words: string[
 }
 
 /** Explains one review; `batchSize` rows are predicted at a time. */
-export function explainText(tf: TF, m: Pick<ModelDir, 'model' | 'tokenizer' | 'metadata'>, text: string, batchSize = 256): Explanation {
+export function explainText(tf: TF, m: InferenceModel, text: string, batchSize = PREDICT_BATCH_SIZE): Explanation {
   const pre = m.metadata.preprocessing;
   const { words, separators, trailing, ids } = segment(m, cleanReview(text));
   const all = ids.flat();
@@ -86,7 +86,7 @@ export function explainText(tf: TF, m: Pick<ModelDir, 'model' | 'tokenizer' | 'm
     rowOf.push(seen ? rows.length : -1);
     if (seen) rows.push([...all.slice(0, start), ...all.slice(pos)]);
   }
-  const probs = predictArrays(tf, m.model, padSequences(rows, pre), pre.maxlen, batchSize);
+  const probs = predictArrays(createPredictor(tf, runnable(m), pre.maxlen), padSequences(rows, pre), batchSize);
   const p = probs[0]!;
   return {
     label: p > 0.5 ? 'positive' : 'negative',
@@ -102,6 +102,9 @@ export function explainText(tf: TF, m: Pick<ModelDir, 'model' | 'tokenizer' | 'm
     trailing,
   };
 }
+
+/** How many most positive and most negative words `rnn predict --explain` lists by default. */
+export const TOP_WORDS = 5;
 
 /** The `n` words pushing most towards `direction` (positive: largest contributions), strongest first. */
 export function topWords(e: Explanation, direction: 'positive' | 'negative', n: number): WordContribution[] {

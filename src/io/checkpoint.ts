@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { replaceDir, tempSibling } from '../util/fs.js';
 import type { DataSourceInfo } from '../data/index.js';
-import type { TrainCheckpoint, TrainOptions } from '../train/index.js';
+import type { TrainOptions } from '../train/options.js';
+import type { TrainCheckpoint } from '../train/types.js';
 
 export const CHECKPOINT_FORMAT_VERSION = 1;
 
@@ -73,6 +74,22 @@ export async function saveCheckpoint(dir: string, meta: Omit<CheckpointMeta, 'fo
   }
 }
 
+/**
+ * Brings the options of a checkpoint written by an earlier rnn to today's shape, so that it resumes as it
+ * was trained: before `--clip-norm` there was no clip (null), before `--word-dropout` no word dropout (0),
+ * before `--ema` no weight average (null). Today's checkpoints pass through unchanged.
+ */
+export function migrateCheckpoint(meta: CheckpointMeta): CheckpointMeta {
+  const o = meta.options as Partial<TrainOptions> & Pick<TrainOptions, 'cell'>;
+  const options: TrainOptions = {
+    ...(o as TrainOptions),
+    clipNorm: o.clipNorm === undefined ? null : o.clipNorm,
+    wordDropout: o.wordDropout ?? 0,
+    ema: o.ema === undefined ? null : o.ema,
+  };
+  return { ...meta, options };
+}
+
 export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMeta; checkpoint: TrainCheckpoint }> {
   const abs = path.resolve(dir);
   const fix = 'Pass --resume the .checkpoint directory an interrupted `rnn train` named, or start again without --resume';
@@ -102,7 +119,7 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
   const best = of('best');
   const { averageUpdates, ...state } = meta.state;
   return {
-    meta,
+    meta: migrateCheckpoint(meta),
     checkpoint: {
       ...state,
       weights: of('weights').map((t) => view(t) as Float32Array),

@@ -8,18 +8,19 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { LayersModel, io } from '@tensorflow/tfjs';
-import type { TF } from '../backend/index.js';
+import type { Runtime, TF } from '../backend/index.js';
+import type { Kernels } from '../kernels/index.js';
 import { UserError } from '../errors.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { recoverReplacedDir, removeStaleTempSiblings, replaceDir, tempSibling } from '../util/fs.js';
 import type { DataSourceInfo } from '../data/index.js';
-import type { EpochLog, TrainOptions, TrainResult } from '../train/index.js';
-import { summarize } from '../models/index.js';
+import type { TrainOptions } from '../train/options.js';
+import type { EpochLog } from '../train/types.js';
+import type { Monitor } from '../train/control.js';
+import { kernelsFor, type RecurrentImpl } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
-import type { RecurrentImpl } from '../models/index.js';
 import { learningCurvesSvg } from '../report/curves.js';
 import { parseJson, readText } from './read.js';
-import type { Monitor } from '../train/control.js';
 
 export const METADATA_FORMAT_VERSION = 1;
 
@@ -66,55 +67,12 @@ export interface ModelMetadata {
 /** metadata.json before saving (the tokenizer hash is added by {@link saveModelDir}). */
 export type UnsavedMetadata = Omit<ModelMetadata, 'preprocessing'> & { preprocessing: Omit<ModelMetadata['preprocessing'], 'tokenizerSha256'> };
 
-/** The metadata of a finished training run. */
-export function trainingMetadata(
-  result: TrainResult,
-  source: DataSourceInfo,
-  backend: ModelMetadata['backend'],
-  versions: ModelMetadata['versions'],
-): UnsavedMetadata {
-  const o = result.options;
-  const s = summarize(result.model);
-  return {
-    formatVersion: METADATA_FORMAT_VERSION,
-    createdAt: new Date().toISOString(),
-    cell: o.cell,
-    hyperParameters: o,
-    preprocessing: {
-      tokenizer: 'keras.preprocessing.text.Tokenizer',
-      numWords: o.vocabSize,
-      maxlen: o.maxlen,
-      padding: o.padding,
-      truncating: o.truncating,
-      oovToken: o.oovToken,
-      htmlLineBreaks: 'replaced by spaces',
-    },
-    dataset: { ...source, trainReviews: result.counts.train, validationReviews: result.counts.validation, truncatedShare: result.truncatedShare },
-    params: { total: s.totalParams, trainable: s.trainableParams },
-    history: result.history,
-    weights: {
-      epoch: result.weightsEpoch,
-      bestEpoch: result.bestEpoch,
-      monitor: o.monitor,
-      stoppedEarly: result.stoppedEarly,
-      lastCheckpoint: result.lastWeights ? LAST_CHECKPOINT : null,
-    },
-    timings: {
-      tokenizeSeconds: result.seconds.tokenize,
-      trainSeconds: result.seconds.train,
-      totalSeconds: result.seconds.total,
-      secondsPerEpoch: result.history.reduce((a, e) => a + e.seconds, 0) / Math.max(1, result.history.length),
-    },
-    samplesPerSec: result.samplesPerSec,
-    backend,
-    versions,
-  };
-}
-
 /** A loaded model directory. */
 export interface ModelDir {
   dir: string;
   model: LayersModel;
+  /** The kernels the model's recurrent layer runs on (tfjs for stock tfjs-layers). */
+  kernels: Kernels;
   tokenizer: Tokenizer;
   metadata: ModelMetadata;
 }
@@ -129,9 +87,9 @@ function sha256(s: string | Uint8Array): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-/** Serializes the tokenizer as saved (so the hash in metadata matches the file). */
+/** The tokenizer as saved: Keras's own `to_json()` text (the hash in metadata is of exactly this). */
 export function tokenizerFileText(tokenizer: Tokenizer): string {
-  return JSON.stringify(tokenizer.toJSON()) + '\n';
+  return tokenizer.toKerasJson() + '\n';
 }
 
 async function writeModelFiles(tf: TF, dir: string, model: LayersModel): Promise<void> {
@@ -206,11 +164,43 @@ export async function saveModelDir(tf: TF, dir: string, model: LayersModel, toke
   }
 }
 
+/** The weight files a manifest names, checked: all present, the size model.json expects, every value finite. */
+async function readWeights(abs: string, manifest: io.WeightsManifestConfig, retrain: string): Promise<[io.WeightsManifestEntry[], ArrayBuffer]> {
+  const specs = manifest.flatMap((g) => g.weights);
+  const buffers: Uint8Array[] = [];
+  for (const group of manifest) {
+    for (const p of group.paths) {
+      const file = path.join(abs, p);
+      const buf = await fsp.readFile(file).catch((e: Error & { code?: string }) => {
+        throw new UserError(e.code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${e.message}`, retrain);
+      });
+      buffers.push(buf);
+    }
+  }
+  const data = Buffer.concat(buffers);
+  const expected = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (data.byteLength !== expected) {
+    throw new UserError(`the weights of ${abs} are ${data.byteLength} bytes, model.json expects ${expected}`, retrain);
+  }
+  const floats = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+  for (let i = 0; i < floats.length; i++) {
+    if (!Number.isFinite(floats[i]!)) {
+      throw new UserError(
+        `the weights of ${abs} contain ${Number.isNaN(floats[i]!) ? 'NaN' : 'infinite'} values (training diverged, or the file is damaged)`,
+        'Retrain (a lower --lr helps a diverging run) or restore the model from a copy',
+      );
+    }
+  }
+  return [specs, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer];
+}
+
 /**
  * Loads and cross-checks a model directory; every problem is a UserError naming the file. The model is
- * loaded with stock tfjs-layers, then (unless `layers` is `stock`) its recurrent layer runs the fused op.
+ * loaded with stock tfjs-layers, then (unless `layers` is `stock`) its recurrent layer runs the fused op on
+ * the run's kernels.
  */
-export async function loadModelDir(tf: TF, dir: string, layers: RecurrentImpl = 'fused'): Promise<ModelDir> {
+export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentImpl = 'fused'): Promise<ModelDir> {
+  const { tf } = run;
   const abs = path.resolve(dir);
   await recoverReplacedDir(abs); // a save that crashed between its two renames
   const st = await fsp.stat(abs).catch(() => undefined);
@@ -221,31 +211,7 @@ export async function loadModelDir(tf: TF, dir: string, layers: RecurrentImpl = 
   if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
     throw new UserError(`${modelFile} is not a tfjs layers model (no modelTopology or weightsManifest)`, retrain);
   }
-  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
-    const specs = manifest.flatMap((g) => g.weights);
-    const buffers: Uint8Array[] = [];
-    for (const group of manifest) {
-      for (const p of group.paths) {
-        const file = path.join(abs, p);
-        const buf = await fsp.readFile(file).catch((e: Error & { code?: string }) => {
-          throw new UserError(e.code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${e.message}`, retrain);
-        });
-        buffers.push(buf);
-      }
-    }
-    const data = Buffer.concat(buffers);
-    const expected = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
-    if (data.byteLength !== expected) {
-      throw new UserError(`the weights of ${abs} are ${data.byteLength} bytes, model.json expects ${expected}`, retrain);
-    }
-    const floats = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
-    for (let i = 0; i < floats.length; i++) {
-      if (!Number.isFinite(floats[i]!)) {
-        throw new UserError(`the weights of ${abs} contain ${Number.isNaN(floats[i]!) ? 'NaN' : 'infinite'} values (training diverged, or the file is damaged)`, 'Retrain (a lower --lr helps a diverging run) or restore the model from a copy');
-      }
-    }
-    return [specs, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)];
-  });
+  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, (manifest) => readWeights(abs, manifest, retrain));
   let model: LayersModel;
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
@@ -278,8 +244,9 @@ export async function loadModelDir(tf: TF, dir: string, layers: RecurrentImpl = 
   if (inputDim !== undefined && (numWords === null || numWords > inputDim)) {
     throw new UserError(`${tokFile} keeps ${numWords ?? 'all'} words but the model's embedding takes ${inputDim} ids`, 'Use the tokenizer.json saved with this model, or retrain');
   }
-  if (layers === 'fused') fuseRecurrentLayers(tf, model);
-  return { dir: abs, model, tokenizer, metadata };
+  const kernels = kernelsFor(layers, run.kernels);
+  if (layers === 'fused') fuseRecurrentLayers(tf, model, kernels);
+  return { dir: abs, model, kernels, tokenizer, metadata };
 }
 
 /** `models/latest`: a symlink to the newest model, replaced atomically. */

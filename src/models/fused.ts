@@ -9,16 +9,18 @@
  * gradients are single large matMuls over the stacked per-step gate gradients after the loop. On the
  * native backend LSTM and GRU steps are TensorFlow's own LSTMBlockCell / GRUBlockCell kernels (and their
  * Grad kernels), and SimpleRNN's per-step ops are TensorFlow ops called by name; on other backends
- * everything is tfjs ops. When rnn's oneDNN addon is built (src/native, chosen with `--kernels`), the
- * whole sequence is one native call each way instead ({@link onednnOp}), on any backend.
+ * everything is tfjs ops. With rnn's oneDNN kernels (the {@link Kernels} value given to
+ * {@link fuseRecurrentLayers}), the whole sequence is one call into the addon each way instead
+ * ({@link onednnOp}), on any backend.
  *
  * Supported configuration (anything else keeps the stock `call`): returnSequences, returnState,
  * goBackwards, stateful false; no dropout; bias on; activation tanh; recurrent activation sigmoid
  * (LSTM/GRU); no mask and no initial state passed at call time. GRU is tfjs's reset_after=false GRU.
  */
 import type { LayersModel, Tensor, Tensor1D, Tensor2D, Tensor3D, layers } from '@tensorflow/tfjs';
-import type { TF } from '../backend/index.js';
-import { activeOnednn, SequenceCache, type OnednnAddon, type OnednnSequence } from '../backend/onednn.js';
+import { tfOps, type TF, type TfOps } from '../backend/index.js';
+import { SequenceCache, type Kernels, type OnednnAddon, type OnednnSequence } from '../kernels/index.js';
+import { cellOfLayerClass, type CellType } from '../cells.js';
 
 type Layer = layers.Layer;
 type Op = (x: Tensor3D, W: Tensor2D, R: Tensor2D, b: Tensor1D) => Tensor2D;
@@ -80,7 +82,7 @@ export interface StepOps {
 }
 
 export function stepOps(tf: TF): StepOps {
-  const k = nativeKernels(tf);
+  const k = tfOps(tf);
   if (!k) {
     return {
       matMul: (a, b, ta = false, tb = false) => tf.matMul(a as Tensor2D, b as Tensor2D, ta, tb),
@@ -273,20 +275,6 @@ export function gruOp(tf: TF): Op {
 }
 
 
-/** The slice of tfjs-node's backend used to run TensorFlow's own fused RNN kernels by name. */
-interface NativeKernels {
-  executeMultipleOutputs(name: string, attrs: unknown[], inputs: Tensor[], numOutputs: number): Tensor[];
-  executeSingleOutput(name: string, attrs: unknown[], inputs: Tensor[]): Tensor;
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_FLOAT: number };
-}
-
-/** TensorFlow's kernels when the native backend is active (LSTMBlockCell, GRUBlockCell and their grads). */
-function nativeKernels(tf: TF): NativeKernels | undefined {
-  if (tf.getBackend() !== 'tensorflow') return undefined;
-  const be = tf.backend() as unknown as Partial<NativeKernels>;
-  return typeof be.executeMultipleOutputs === 'function' && typeof be.executeSingleOutput === 'function' && be.binding ? (be as NativeKernels) : undefined;
-}
-
 /** Column order tfjs (i, f, c, o) ⇄ TensorFlow's LSTMBlockCell (i, c, f, o): swapping the middle blocks, its own inverse. */
 function icfoIndex(tf: TF, U: number): Tensor1D {
   const idx = new Int32Array(4 * U);
@@ -303,7 +291,7 @@ function icfoIndex(tf: TF, U: number): Tensor1D {
  * LSTM on TensorFlow's LSTMBlockCell (forward, one kernel per step) and LSTMBlockCellGrad (backward, one
  * kernel plus the h·Rᵀ product per step); weight and input gradients are single matMuls after the loop.
  */
-export function lstmKernelOp(tf: TF, k: NativeKernels): Op {
+export function lstmKernelOp(tf: TF, k: TfOps): Op {
   const b = k.binding;
   const op = stepOps(tf);
   const cellAttrs = [
@@ -386,7 +374,7 @@ export function lstmKernelOp(tf: TF, k: NativeKernels): Op {
  * GRU on TensorFlow's GRUBlockCell / GRUBlockCellGrad: one kernel per step each way. TensorFlow orders the
  * gates r, u (u = tfjs's z) and keeps the candidate's weights apart; tfjs packs z, r, h.
  */
-export function gruKernelOp(tf: TF, k: NativeKernels): Op {
+export function gruKernelOp(tf: TF, k: TfOps): Op {
   const attrs = [{ name: 'T', type: k.binding.TF_ATTR_TYPE, value: k.binding.TF_FLOAT }];
   const packed = (W: Tensor2D, R: Tensor2D, bias: Tensor1D) => {
     const [wz, wr, wh] = tf.split(W, 3, 1) as Tensor2D[];
@@ -455,18 +443,16 @@ export function gruKernelOp(tf: TF, k: NativeKernels): Op {
   }) as unknown as Op;
 }
 
-type CellName = 'SimpleRNN' | 'LSTM' | 'GRU';
-
 /** Sequences kept per layer (one per input shape: training batches, the last short batch, validation). */
 const MAX_SEQUENCES = 6;
 
 /**
  * The whole sequence in one call to rnn's oneDNN addon, forward and backward. Data crosses as Float32Arrays
  * (x and dx are 6.5 MB per batch of 64 × 256 × 100; reading x out of TensorFlow takes ~3 ms here, which is
- * why the seed model's training and prediction skip this op: src/train/native-step.ts). With no gradient
+ * why the lesson model's training and prediction skip this op: src/train/onednn-step.ts, src/predict/onednn.ts). With no gradient
  * tape running (predict, evaluate, validation) the inference primitive runs and nothing is saved.
  */
-export function onednnOp(tf: TF, addon: OnednnAddon, cell: CellName): Op {
+export function onednnOp(tf: TF, addon: OnednnAddon, cell: CellType): Op {
   const cache = new SequenceCache(addon, MAX_SEQUENCES);
   const sequence = (x: Tensor3D, U: number): OnednnSequence => cache.get(cell, x.shape[1], x.shape[0], x.shape[2], U);
   const f32 = (t: Tensor): Float32Array => t.dataSync() as Float32Array;
@@ -491,34 +477,27 @@ export function onednnOp(tf: TF, addon: OnednnAddon, cell: CellName): Op {
   };
 }
 
-/** What the fused layers run on now: rnn's oneDNN addon, TensorFlow's per-step kernels, or tfjs ops. */
-export function fusedKernels(tf: TF): string {
-  const a = activeOnednn();
-  if (a) return `oneDNN ${a.onednnVersion} whole-sequence kernels (rnn's addon)`;
-  return nativeKernels(tf) ? 'TensorFlow LSTMBlockCell/GRUBlockCell kernels' : 'tfjs ops';
-}
-
-/** Which implementation runs where: the oneDNN addon when chosen, else TensorFlow's kernels on the native backend, tfjs ops elsewhere. */
-const OPS: Record<CellName, (tf: TF) => Op> = {
-  SimpleRNN: simpleRnnOp,
-  LSTM: (tf) => {
-    const k = nativeKernels(tf);
+/** The tfjs implementation of each cell: TensorFlow's kernels on the native backend, tfjs ops elsewhere. */
+const OPS: Record<CellType, (tf: TF) => Op> = {
+  simplernn: simpleRnnOp,
+  lstm: (tf) => {
+    const k = tfOps(tf);
     return k ? lstmKernelOp(tf, k) : lstmOp(tf);
   },
-  GRU: (tf) => {
-    const k = nativeKernels(tf);
+  gru: (tf) => {
+    const k = tfOps(tf);
     return k ? gruKernelOp(tf, k) : gruOp(tf);
   },
 };
 
-function makeOp(tf: TF, cell: CellName, addon: OnednnAddon | null): Op {
-  return addon ? onednnOp(tf, addon, cell) : OPS[cell](tf);
+function makeOp(tf: TF, cell: CellType, kernels: Kernels): Op {
+  return kernels.name === 'onednn' ? onednnOp(tf, kernels.addon, cell) : OPS[cell](tf);
 }
 
 /** Whether a layer's configuration is one the fused ops compute exactly. */
 export function fusable(layer: Layer): boolean {
   const cls = layer.getClassName();
-  if (!(cls in OPS)) return false;
+  if (cellOfLayerClass(cls) === undefined) return false;
   const c = layer.getConfig() as Record<string, unknown>;
   const ok =
     !c.return_sequences && !c.returnSequences && !c.return_state && !c.returnState && !c.go_backwards && !c.goBackwards && !c.stateful &&
@@ -529,41 +508,26 @@ export function fusable(layer: Layer): boolean {
   return ok;
 }
 
-/** Layers fused onto the oneDNN addon, and the addon (their model may run whole in it: src/train/native-step.ts). */
-const onednnLayers = new WeakMap<Layer, OnednnAddon>();
-
-/** The oneDNN addon a recurrent layer of `model` was fused onto, if any. */
-export function onednnAddonOf(model: LayersModel): OnednnAddon | undefined {
-  for (const l of model.layers) {
-    const a = onednnLayers.get(l);
-    if (a) return a;
-  }
-  return undefined;
-}
-
 /**
- * Replaces the `call` of every fusable recurrent layer of `model` with the fused op (in place). Weights,
- * config and class names are untouched, so `model.save()` writes exactly what the stock layers would.
- * `addon`: the oneDNN kernels to run on (default: the process's choice, {@link activeOnednn}); null means
- * TensorFlow's per-step kernels on the native backend, tfjs ops elsewhere.
- * Returns the names of the layers that were fused.
+ * Replaces the `call` of every fusable recurrent layer of `model` with the fused op on `kernels` (in place).
+ * Weights, config and class names are untouched, so `model.save()` writes exactly what the stock layers
+ * would. Returns the names of the layers that were fused.
  */
-export function fuseRecurrentLayers(tf: TF, model: LayersModel, addon: OnednnAddon | null = activeOnednn() ?? null): string[] {
+export function fuseRecurrentLayers(tf: TF, model: LayersModel, kernels: Kernels): string[] {
   const fused: string[] = [];
   for (const layer of model.layers) {
     if (!fusable(layer)) continue;
-    const cellName = layer.getClassName() as CellName;
+    const cell = cellOfLayerClass(layer.getClassName())!;
     const ops = new Map<string, Op>();
-    const cell = (layer as unknown as { cell: RnnCellVars }).cell;
+    const vars = (layer as unknown as { cell: RnnCellVars }).cell;
     const stock = layer.call.bind(layer);
     layer.call = (inputs: Tensor | Tensor[], kwargs: Record<string, unknown>) => {
       if (kwargs?.mask != null || kwargs?.initialState != null) return stock(inputs, kwargs);
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor3D;
       const backend = tf.getBackend();
-      if (!ops.has(backend)) ops.set(backend, makeOp(tf, cellName, addon));
-      return ops.get(backend)!(x, cell.kernel.read(), cell.recurrentKernel.read(), cell.bias!.read());
+      if (!ops.has(backend)) ops.set(backend, makeOp(tf, cell, kernels));
+      return ops.get(backend)!(x, vars.kernel.read(), vars.recurrentKernel.read(), vars.bias!.read());
     };
-    if (addon) onednnLayers.set(layer, addon);
     fused.push(layer.name);
   }
   return fused;

@@ -1,16 +1,15 @@
 /**
- * The seed's Sequential model: Embedding(vocab → dim, input length maxlen) → SimpleRNN/LSTM/GRU(units)
+ * The lesson model, Keras's Sequential Embedding(vocab → dim, input length maxlen) → SimpleRNN/LSTM/GRU(units)
  * → Dense(1, sigmoid), with Keras's defaults where tfjs differs (sigmoid recurrent activation, LSTM
  * unit_forget_bias). Built from stock tfjs-layers so a saved model loads with `tf.loadLayersModel`.
  */
 import type { TF } from '../backend/index.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { fuseRecurrentLayers } from './fused.js';
+import { fusable, fuseRecurrentLayers } from './fused.js';
+import { tfjsKernels, type Kernels } from '../kernels/index.js';
+import { LAYER_CLASS, type CellType } from '../cells.js';
 
-export const CELLS = ['simplernn', 'lstm', 'gru'] as const;
-export type CellType = (typeof CELLS)[number];
-
-/** Architecture options; the defaults are the seed's. */
+/** Architecture options; the defaults are the lesson's. */
 export interface ModelOptions {
   /** Recurrent cell. */
   cell: CellType;
@@ -41,7 +40,8 @@ export interface LayerSummary {
   params: number;
 }
 
-export function buildModel(tf: TF, o: ModelOptions): LayersModel {
+/** Builds the lesson model; with `layers: 'fused'` its recurrent layer runs on `kernels`. */
+export function buildModel(tf: TF, o: ModelOptions, kernels: Kernels): LayersModel {
   // In a tidy: tfjs-layers' LSTM bias initializer (unitForgetBias) leaves 4 intermediate tensors behind
   // (a tidy keeps variables, so the weights stay).
   let model: LayersModel | undefined;
@@ -49,8 +49,36 @@ export function buildModel(tf: TF, o: ModelOptions): LayersModel {
     model = withoutOrthogonalWarning(() => build(tf, o));
   });
   if (!model) throw new Error('unreachable: the model is built synchronously');
-  if (o.layers === 'fused') fuseRecurrentLayers(tf, model);
+  if (o.layers === 'fused') fuseRecurrentLayers(tf, model, kernels);
   return model;
+}
+
+/** The kernels a model's recurrent layer runs on: the run's for fused layers; tfjs for stock tfjs-layers. */
+export function kernelsFor(layers: RecurrentImpl, kernels: Kernels): Kernels {
+  return layers === 'fused' ? kernels : tfjsKernels('stock tfjs-layers were requested (--layers stock)');
+}
+
+/**
+ * Whether `model` is the lesson model with a `cell` recurrent layer that the fused ops compute: Embedding
+ * (no mask) → that layer → Dense(1, sigmoid) with a bias. Such a model runs whole on rnn's oneDNN kernels.
+ */
+export function isLessonModel(model: LayersModel, cell: CellType): boolean {
+  const ls = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  if (ls.length !== 3) return false;
+  const [emb, rnn, dense] = ls as [LayersModel['layers'][number], LayersModel['layers'][number], LayersModel['layers'][number]];
+  const ec = emb.getConfig() as Record<string, unknown>;
+  const dc = dense.getConfig() as Record<string, unknown>;
+  return (
+    emb.getClassName() === 'Embedding' &&
+    !(ec.mask_zero ?? ec.maskZero) &&
+    rnn.getClassName() === LAYER_CLASS[cell] &&
+    fusable(rnn) &&
+    dense.getClassName() === 'Dense' &&
+    dc.units === 1 &&
+    dc.activation === 'sigmoid' &&
+    (dc.use_bias ?? dc.useBias) !== false &&
+    model.trainableWeights.length === 6
+  );
 }
 
 function build(tf: TF, o: ModelOptions): LayersModel {
@@ -82,7 +110,12 @@ function build(tf: TF, o: ModelOptions): LayersModel {
   return model;
 }
 
-/** tfjs warns on every orthogonal initialization above 2000 elements; the seed's 128×128 (×3, ×4) is one. */
+/**
+ * tfjs warns (console.warn) at every orthogonal initialization above 2000 elements;
+ * the lesson's 128×128 (×3, ×4) is one, and the warning is noise to every command. This silences that one
+ * message while `fn` runs, and nothing else.
+ */
+/* eslint-disable no-console -- tfjs's message can only be caught where it is printed */
 function withoutOrthogonalWarning<T>(fn: () => T): T {
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
@@ -95,6 +128,7 @@ function withoutOrthogonalWarning<T>(fn: () => T): T {
     console.warn = warn;
   }
 }
+/* eslint-enable no-console */
 
 /** Layer rows like Keras's `model.summary()`. */
 export function summarize(model: LayersModel): { layers: LayerSummary[]; totalParams: number; trainableParams: number } {

@@ -3,7 +3,7 @@
  * accuracy per epoch, training vs validation, with the best epoch marked. Written beside each model as
  * `history.svg`.
  */
-import type { EpochLog } from '../train/index.js';
+import type { EpochLog } from '../train/types.js';
 
 export interface CurvesOptions {
   /** Heading, e.g. the cell and data. */

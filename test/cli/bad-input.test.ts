@@ -14,7 +14,7 @@ import { makeTarGz } from '../tar-helpers.js';
 import { loadBackend } from '../../src/backend/index.js';
 import { buildModel } from '../../src/models/index.js';
 import { saveModelDir, type UnsavedMetadata } from '../../src/io/model-dir.js';
-import { resolveTrainOptions } from '../../src/train/index.js';
+import { resolveTrainOptions } from '../../src/train/options.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 
 let w = '';
@@ -33,7 +33,7 @@ function metadata(vocab: number): UnsavedMetadata {
 }
 
 before(async () => {
-  const { tf } = await loadBackend({ requireNative: REQUIRE_NATIVE });
+  const { tf, kernels } = await loadBackend({ requireNative: REQUIRE_NATIVE });
   w = await tempDir('rnn-bad-');
   env = { RNN_MODELS_DIR: path.join(w, 'models'), RNN_DATA_DIR: path.join(w, 'data'), RNN_IMDB_URL: path.join(w, 'none.tar.gz') };
   const f = (name: string, body: string | Buffer): Promise<void> => fsp.writeFile(path.join(w, name), body);
@@ -63,7 +63,7 @@ before(async () => {
 
   // Model directories: a good one, and broken copies of it.
   const tok = new Tokenizer({ numWords: 30 }).fitOnTexts(['a good film', 'a bad film', 'great acting', 'dull plot']);
-  const model = buildModel(tf, { cell: 'gru', vocabSize: 30, embeddingDim: 4, maxlen: MAXLEN, units: 4, seed: 1, layers: 'fused' });
+  const model = buildModel(tf, { cell: 'gru', vocabSize: 30, embeddingDim: 4, maxlen: MAXLEN, units: 4, seed: 1, layers: 'fused' }, kernels);
   const good = path.join(w, 'models', 'good');
   await saveModelDir(tf, good, model, tok, metadata(30));
   const other = path.join(w, 'other');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as os from 'node:os';
 import { runCli, IMDB_TARBALL, REQUIRE_NATIVE, REQUIRE_ONEDNN } from '../helpers.js';
 import { loadBackend } from '../../src/backend/index.js';
-import { loadOnednn } from '../../src/backend/onednn.js';
+import { probeOnednn } from '../../src/kernels/index.js';
 import { renderBench } from '../../src/cli/commands/bench.js';
 import type { BenchRow } from '../../src/bench/index.js';
 
@@ -16,7 +16,7 @@ import type { BenchRow } from '../../src/bench/index.js';
 test('rnn bench measures stock, fused and (when built) oneDNN for each cell; the fused layers are faster than stock', async (t) => {
   if (!REQUIRE_NATIVE) return t.skip('runs with the native backend (CI)');
   const backend = await loadBackend({ requireNative: true });
-  const addon = loadOnednn().addon;
+  const addon = probeOnednn().addon;
   if (REQUIRE_ONEDNN) assert.ok(addon, 'the oneDNN addon is built');
   const r = await runCli(['bench', '--cells', 'simplernn,gru', '--batch-size', '16', '--train-batches', '3', '--predict-batches', '10', '--warmup', '1', '--json'], { env: { RNN_IMDB_URL: IMDB_TARBALL } });
   assert.equal(r.code, 0, r.stderr);
@@ -66,4 +66,13 @@ test('the bench table: every implementation measured, the fastest against stock,
     'M\n| cell | train samples/s stock | fused | fused/stock | predict samples/s stock | fused | fused/stock |\n|---|---:|---:|---:|---:|---:|---:|\n' +
       '| lstm | 50.0 | 200.0 | 4.00× | 100.0 | 400.0 | 4.00× |\n',
   );
+});
+
+test('rnn bench --cells goes through the same validating parser as compare: an unknown cell is refused, not dropped', async () => {
+  for (const cmd of ['bench', 'compare']) {
+    const r = await runCli([cmd, '--cells', 'lstm,grux']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `error: option '--cells <list>' argument 'lstm,grux' is invalid. Unknown cell "grux"; allowed cells are simplernn, lstm, gru.\n(run with --help for usage)\n`);
+  }
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { runCli, imdbWorkspace, IMDB_TARBALL } from '../helpers.js';
-import { compareMarkdown } from '../../src/compare/index.js';
+import { compareMarkdown } from '../../src/cli/commands/compare.js';
 
 let native = false;
 let work = '';
@@ -63,10 +63,10 @@ test('rnn compare prints a table, and --markdown the report', async (t) => {
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
   assert.match(lines[0]!, /^1,350 training \/ 150 validation \/ 400 test reviews · 1 epochs, batch 32, maxlen 40, seed 3 · adam lr 0\.001 \(constant\), clip norm 1, word dropout 0\.4, weight average \(ema 0\.995\) · best epoch by val_acc kept$/);
-  assert.match(lines[2]!, /^cell +params +train time +samples\/s +best val acc +saved +test acc +F1 +ROC-AUC$/);
+  assert.match(lines[2]!, /^cell +params +train time +samples\/s +best val acc \(epoch\) +saved epoch +test acc +F1 +ROC-AUC$/);
   // The table shows this run's figures, as report.json (written by the same run) holds them.
   const { rows: [row] } = JSON.parse(await fsp.readFile(path.join(out, 'report.json'), 'utf8'));
-  const pct = (v: number | null): string => (v === null ? '-' : `${(v * 100).toFixed(1)}%`); // NaN (an empty bucket) is null in JSON
+  const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(1)}%`); // NaN (an empty bucket) is null in JSON
   const cells = (line: string): string[] => line.trim().split(/ {2,}/);
   assert.deepEqual(cells(lines[3]!).filter((_, i) => i !== 2), [
     'simplernn', '1,029,441', row.samplesPerSec.toFixed(0), `${pct(row.bestValAcc)} (1)`, '1 of 1', pct(row.test.accuracy), pct(row.test.f1), row.test.rocAuc.toFixed(3),

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { runCli, tempDir, IMDB_TARBALL } from '../helpers.js';
 
 // The statistics of the dataset pinned by its SHA-256 (../shared/README.md), exactly. Produced by rnn itself:
-//   RNN_IMDB_URL=../shared/data/aclImdb_v1.tar.gz RNN_DATA_DIR=$(mktemp -d) npx rnn data --json
-//   RNN_IMDB_URL=../shared/data/aclImdb_v1.tar.gz RNN_DATA_DIR=$(mktemp -d) npx rnn data --maxlen 500
+//   RNN_DATA_DIR=$(mktemp -d) npx rnn data --json --data path/to/aclImdb_v1.tar.gz
+//   RNN_DATA_DIR=$(mktemp -d) npx rnn data --maxlen 500 --data path/to/aclImdb_v1.tar.gz
 // and checked against Keras 3.15.1 (tensorflow-cpu==2.21.0): text_to_word_sequence's word counts per review
 // (nearest-lower-rank percentiles: sorted[floor(q·(n − 1))]), Tokenizer(num_words=10000) fitted on the training
 // reviews in rnn's order (negatives, then positives, by file number, as test/fixtures/keras_golden.py reads them:
@@ -32,9 +32,9 @@ test('rnn data prints counts per split and label, lengths and the share truncate
   assert.equal(
     human.stdout,
     `source  ${IMDB_TARBALL} (tarball, sha256 fc54c888266ce6c4…)\n` +
-      'split   reviews     pos     neg   words:   p50   p90   p95    max   truncated at 500\n' +
-      'train     25000   12500   12500            174   458   597   2473   6.7%\n' +
-      'test      25000   12500   12500            172   443   582   2246   6.2%\n' +
-      'vocabulary: 88582 distinct words in train; ids kept: 10000\n',
+      'split  reviews     pos     neg  words p50  p90  p95    max  truncated at 500\n' +
+      'train   25,000  12,500  12,500        174  458  597  2,473              6.7%\n' +
+      'test    25,000  12,500  12,500        172  443  582  2,246              6.2%\n' +
+      'vocabulary: 88,582 distinct words in train; ids kept: 10,000\n',
   );
 });

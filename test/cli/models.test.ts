@@ -3,7 +3,7 @@
  * with the last epoch kept in `last/`, early stopping, `history.svg`, `rnn eval` recording `eval.json`,
  * `rnn info` and `rnn list`.
  */
-import { loadOnednn } from '../../src/backend/onednn.js';
+import { probeOnednn } from '../../src/kernels/index.js';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
@@ -64,7 +64,7 @@ test('rnn train keeps the best epoch, the last one in last/, and both evaluate; 
   // which kernels trained it (this test's process chose the default, --kernels auto)
   assert.match(
     info.stdout,
-    loadOnednn().addon
+    probeOnednn().addon
       ? /\n  kernels +oneDNN 2\.\d+\.\d+ whole-sequence kernels \(rnn's addon\) · whole training step in the addon\n/
       : /\n  kernels +(TensorFlow LSTMBlockCell\/GRUBlockCell kernels|tfjs ops)\n/,
   );
@@ -92,7 +92,7 @@ test('rnn train keeps the best epoch, the last one in last/, and both evaluate; 
   assert.equal(list.code, 0, list.stderr);
   const rows = list.stdout.trim().split('\n');
   assert.match(rows[0]!, /^NAME +CELL +PARAMS +EPOCHS +VAL ACC +TEST ACC +CREATED$/);
-  assert.match(rows[1]!, new RegExp(`^es \\* +simplernn +4,145 +${esSaved.epoch} of ${esLines.length - 1} +\\d+\\.\\d\\d% +- +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d$`));
+  assert.match(rows[1]!, new RegExp(`^es \\* +simplernn +4,145 +${esSaved.epoch} of ${esLines.length - 1} +\\d+\\.\\d\\d% +– +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d$`));
   assert.match(rows[2]!, new RegExp(`^gru +gru +4,417 +${best.epoch} of 4 +\\d+\\.\\d\\d% +${(record.metrics.accuracy * 100).toFixed(2)}% +\\d{4}-`));
   assert.equal(rows.length, 3);
   const listJson = JSON.parse((await runCli(['list', '--json'], { env })).stdout);

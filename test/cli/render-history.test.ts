@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Chalk } from 'chalk';
 import { renderHistory, sparkline } from '../../src/cli/render-history.js';
-import type { EpochLog } from '../../src/train/index.js';
+import type { EpochLog } from '../../src/train/types.js';
 
 const c = new Chalk({ level: 0 });
 

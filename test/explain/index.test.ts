@@ -6,33 +6,34 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadBackend, type TF } from '../../src/backend/index.js';
+import { loadBackend, type LoadedBackend, type TF } from '../../src/backend/index.js';
 import { buildModel } from '../../src/models/index.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { explainText, topWords } from '../../src/explain/index.js';
-import { predictTexts } from '../../src/eval/index.js';
-import { train, resolveTrainOptions } from '../../src/train/index.js';
+import { predictTexts, type InferenceModel } from '../../src/predict/index.js';
+import { train } from '../../src/train/index.js';
+import { resolveTrainOptions } from '../../src/train/options.js';
 import { readImdbTarball } from '../../src/data/imdb.js';
-import type { ModelDir } from '../../src/io/model-dir.js';
 import type { Review } from '../../src/data/index.js';
 import { IMDB_TARBALL, REQUIRE_NATIVE } from '../helpers.js';
 
 let tf: TF;
+let backend: LoadedBackend;
 let native = false;
 let data: { train: Review[]; test: Review[] };
 before(async () => {
-  const b = await loadBackend({ requireNative: REQUIRE_NATIVE });
-  tf = b.tf;
-  native = b.native;
+  backend = await loadBackend({ requireNative: REQUIRE_NATIVE });
+  tf = backend.tf;
+  native = backend.native;
   data = await readImdbTarball(IMDB_TARBALL, ['train', 'test']);
 });
 
 const logit = (p: number): number => Math.log(Math.min(1 - 1e-7, Math.max(1e-7, p)) / (1 - Math.min(1 - 1e-7, Math.max(1e-7, p))));
 
-function smallModel(truncating: 'pre' | 'post'): Pick<ModelDir, 'model' | 'tokenizer' | 'metadata'> {
+function smallModel(truncating: 'pre' | 'post'): InferenceModel {
   const tokenizer = new Tokenizer({ numWords: 60 }).fitOnTexts(data.train.slice(0, 40).map((r) => r.text));
-  const model = buildModel(tf, { cell: 'gru', vocabSize: 60, embeddingDim: 6, maxlen: 8, units: 5, seed: 3, layers: 'fused' });
-  return { model, tokenizer, metadata: { preprocessing: { maxlen: 8, padding: 'pre', truncating } } as ModelDir['metadata'] };
+  const model = buildModel(tf, { cell: 'gru', vocabSize: 60, embeddingDim: 6, maxlen: 8, units: 5, seed: 3, layers: 'fused' }, backend.kernels);
+  return { model, kernels: backend.kernels, tokenizer, metadata: { cell: 'gru', preprocessing: { maxlen: 8, padding: 'pre', truncating } } };
 }
 
 const cases: Array<{ name: string; text: string; truncating: 'pre' | 'post'; unseen: string[] }> = [
@@ -46,13 +47,13 @@ for (const c of cases) {
   test(`explainText is exact: ${c.name}`, () => {
     const m = smallModel(c.truncating);
     const e = explainText(tf, m, c.text);
-    const [p] = predictTexts(tf, m as ModelDir, [c.text]);
+    const [p] = predictTexts(tf, m, [c.text]);
     assert.ok(Math.abs(e.probability - p!.probability) < 1e-6);
     // The words and separators give back the review (after <br /> removal).
     assert.equal(e.words.map((w, i) => e.separators[i] + w.text).join('') + e.trailing, c.text.replace(/<br\s*\/?>/gi, ' '));
     e.words.forEach((w, i) => {
       const without = [...e.words.slice(0, i), ...e.words.slice(i + 1)].map((x) => x.text).join(' ');
-      const [q] = predictTexts(tf, m as ModelDir, [without]);
+      const [q] = predictTexts(tf, m, [without]);
       if (!w.seen) {
         assert.equal(w.contribution, 0, w.text);
         return;
@@ -108,10 +109,10 @@ test('on real reviews the most influential words are sentiment words', async (t)
   // small run is still taking off in its second epoch, and the defaults slow it (seed 1's validation accuracy:
   // 77% so; 69% with the cosine decay; 72% with word dropout and the weight average; batch 32 and the clip
   // with fit's constant rate: 20 of these 30 reviews explained by a sentiment word), too unsure to explain.
-  const r = await train(tf, data.train, resolveTrainOptions({ cell: 'lstm', limit: 4000, maxlen: 100, epochs: 2, seed: 1, batchSize: 64, lrSchedule: { kind: 'constant' }, clipNorm: null, ema: null, wordDropout: 0 }));
-  const m = { model: r.model, tokenizer: r.tokenizer, metadata: { preprocessing: { maxlen: 100, padding: 'pre', truncating: 'pre' } } as ModelDir['metadata'] };
+  const r = await train(backend, data.train, resolveTrainOptions({ cell: 'lstm', limit: 4000, maxlen: 100, epochs: 2, seed: 1, batchSize: 64, lrSchedule: { kind: 'constant' }, clipNorm: null, ema: null, wordDropout: 0 }));
+  const m: InferenceModel = { model: r.model, kernels: r.kernels, tokenizer: r.tokenizer, metadata: { cell: 'lstm', preprocessing: { maxlen: 100, padding: 'pre', truncating: 'pre' } } };
   const short = data.test.filter((x) => x.text.split(/\s+/).length <= 80);
-  const probs = predictTexts(tf, m as ModelDir, short.map((x) => x.text));
+  const probs = predictTexts(tf, m, short.map((x) => x.text));
   const pick = (label: number, sure: (p: number) => boolean): Review[] => short.filter((x, i) => x.label === label && sure(probs[i]!.probability)).slice(0, 15);
   const chosen = [...pick(1, (p) => p > 0.9), ...pick(0, (p) => p < 0.1)];
   assert.equal(chosen.length, 30, 'enough reviews the model is sure about');

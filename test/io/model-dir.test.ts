@@ -8,19 +8,22 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { loadBackend, type TF } from '../../src/backend/index.js';
-import { buildModel, CELLS, type CellType } from '../../src/models/index.js';
+import { loadBackend, type Runtime, type TF } from '../../src/backend/index.js';
+import { buildModel } from '../../src/models/index.js';
+import { CELLS, type CellType } from '../../src/cells.js';
 import { saveModelDir, loadModelDir, type UnsavedMetadata } from '../../src/io/model-dir.js';
-import { resolveTrainOptions } from '../../src/train/index.js';
+import { resolveTrainOptions } from '../../src/train/options.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { UserError } from '../../src/errors.js';
 import { escapeRegExp as esc, REQUIRE_NATIVE, tempDir } from '../helpers.js';
 
 let tf: TF;
+let run: Runtime;
 let native = false;
 before(async () => {
   const b = await loadBackend({ requireNative: REQUIRE_NATIVE });
   tf = b.tf;
+  run = b;
   native = b.native;
 });
 
@@ -52,7 +55,7 @@ const x = Int32Array.from({ length: 5 * MAXLEN }, (_, i) => (i * 13) % 50);
 const tokenizer = new Tokenizer({ numWords: 50 }).fitOnTexts(['a good film', 'a bad film']);
 
 async function savedModel(cell: CellType): Promise<{ dir: string; model: LayersModel }> {
-  const model = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 3, layers: 'fused' });
+  const model = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 3, layers: 'fused' }, run.kernels);
   const dir = path.join(await tempDir(), cell);
   await saveModelDir(tf, dir, model, tokenizer, metadataFor(cell));
   return { dir, model };
@@ -88,7 +91,7 @@ for (const cell of CELLS) {
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `stock loader: ${got[i]} vs ${want[i]}`);
       m.dispose();
     }
-    const ours = await loadModelDir(tf, dir);
+    const ours = await loadModelDir(run, dir);
     assert.deepEqual(predict(ours.model, x), want, 'rnn\'s loader (fused layers) predicts exactly as before saving');
     assert.deepEqual([...ours.tokenizer.wordIndex], [...tokenizer.wordIndex]);
     ours.model.dispose();
@@ -136,7 +139,7 @@ for (const b of breakages) {
     const { dir, model } = await savedModel('simplernn');
     model.dispose();
     await b.breakIt(dir);
-    await assert.rejects(loadModelDir(tf, dir), (e: unknown) => {
+    await assert.rejects(loadModelDir(run, dir), (e: unknown) => {
       assert.ok(e instanceof UserError, String(e));
       const want = b.what(dir);
       if (typeof want === 'string') assert.equal(e.message, want);
@@ -148,9 +151,9 @@ for (const b of breakages) {
 
 test('saving over an existing model replaces it whole', async () => {
   const { dir, model } = await savedModel('gru');
-  const other = buildModel(tf, { cell: 'gru', vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 99, layers: 'fused' });
+  const other = buildModel(tf, { cell: 'gru', vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 99, layers: 'fused' }, run.kernels);
   await saveModelDir(tf, dir, other, tokenizer, metadataFor('gru'));
-  const loaded = await loadModelDir(tf, dir);
+  const loaded = await loadModelDir(run, dir);
   assert.deepEqual(predict(loaded.model, x), predict(other, x));
   assert.deepEqual((await fsp.readdir(path.dirname(dir))).filter((f) => f.startsWith('.')), [], 'no temporary directories left behind');
   for (const m of [model, other, loaded.model]) m.dispose();
@@ -163,7 +166,7 @@ test('a save that crashed between its two renames is recovered: the previous mod
   const aside = path.join(path.dirname(dir), `.gru.tmp-999999-deadbeef-old`);
   await fsp.rename(dir, aside);
   await fsp.mkdir(path.join(path.dirname(dir), '.gru.tmp-999999-cafe0000')); // the staged copy, half written
-  const m = await loadModelDir(tf, dir);
+  const m = await loadModelDir(run, dir);
   assert.deepEqual(predict(m.model, x).map((v) => v.toFixed(5)), want.map((v) => v.toFixed(5)));
   // The next save cleans up what the crashed process (pid 999999, not running) left behind.
   await saveModelDir(tf, dir, model, tokenizer, metadataFor('gru'));
@@ -182,8 +185,9 @@ test('SIGKILL at any moment of repeated saves never leaves a model that does not
     script,
     `import { loadBackend } from '${dist}/backend/index.js';
      import { loadModelDir, saveModelDir } from '${dist}/io/model-dir.js';
-     const { tf } = await loadBackend({});
-     const m = await loadModelDir(tf, ${JSON.stringify(dir)});
+     const b = await loadBackend({});
+     const tf = b.tf;
+     const m = await loadModelDir(b, ${JSON.stringify(dir)});
      process.stdout.write('ready\\n');
      for (;;) await saveModelDir(tf, ${JSON.stringify(dir)}, m.model, m.tokenizer, m.metadata);\n`,
   );
@@ -194,7 +198,7 @@ test('SIGKILL at any moment of repeated saves never leaves a model that does not
     await new Promise((r) => setTimeout(r, delay));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
-    const m = await loadModelDir(tf, dir);
+    const m = await loadModelDir(run, dir);
     assert.deepEqual(predict(m.model, x).map((v) => v.toFixed(5)), want.map((v) => v.toFixed(5)), `killed after ${delay} ms`);
     m.model.dispose();
   }

@@ -2,27 +2,26 @@
  * Gradient parity of the fused layers against stock tfjs-layers with identical weights: the output, the
  * gradient with respect to the input sequence and every weight gradient agree within 1e-4, for every cell
  * and several shapes (batch 1, sequence length 1, …), on the loaded backend and on pure-JS cpu, with both
- * kernel sets: tfjs/TensorFlow ops and rnn's oneDNN addon. At the seed model's full size (batch 64, 256
+ * kernel sets: tfjs/TensorFlow ops and rnn's oneDNN kernels. At the lesson model's full size (batch 64, 256
  * steps, 100 → 128) the oneDNN gradients are within 1e-3 relative error. The two oneDNN 2.6 defects the
- * addon designs around (batch-major input, implicit initial state: see src/native/rnn_dnnl.cc) both give
- * wrong weight gradients, which these comparisons catch.
+ * addon designs around (batch-major input, implicit initial state: see src/kernels/addon/rnn_dnnl.cc) both
+ * give wrong weight gradients, which these comparisons catch.
  */
 import { test, before } from 'node:test';
-import * as os from 'node:os';
 import assert from 'node:assert/strict';
 import type { Tensor, Tensor3D, LayersModel, SymbolicTensor, Variable, Scalar } from '@tensorflow/tfjs';
-import { loadBackend, type TF } from '../../src/backend/index.js';
-import { fuseRecurrentLayers, fusable, fusedKernels } from '../../src/models/fused.js';
-import { CELLS, type CellType } from '../../src/models/index.js';
-import { loadOnednn, type OnednnAddon } from '../../src/backend/onednn.js';
+import { describeKernels, loadBackend, type TF } from '../../src/backend/index.js';
+import { fuseRecurrentLayers, fusable } from '../../src/models/fused.js';
+import { CELLS, type CellType } from '../../src/cells.js';
+import { probeOnednn, tfjsKernels, type Kernels } from '../../src/kernels/index.js';
 import { REQUIRE_NATIVE, REQUIRE_ONEDNN } from '../helpers.js';
 
 let tf: TF;
 before(async () => {
-  tf = (await loadBackend({ requireNative: REQUIRE_NATIVE, kernels: 'tfjs' })).tf;
+  tf = (await loadBackend({ requireNative: REQUIRE_NATIVE })).tf;
 });
 
-const onednn = loadOnednn();
+const onednn = probeOnednn();
 /** Why oneDNN tests are skipped here (a failure instead when RNN_REQUIRE_ONEDNN=1, as in CI). */
 const NO_ONEDNN = onednn.addon ? false : `rnn's oneDNN addon is not available: ${onednn.error}`;
 test('the oneDNN addon loads where it is required (CI installs libdnnl-dev)', { skip: !REQUIRE_ONEDNN && 'RNN_REQUIRE_ONEDNN is not set' }, () => {
@@ -31,7 +30,8 @@ test('the oneDNN addon loads where it is required (CI installs libdnnl-dev)', { 
 });
 const KERNELS = ['tfjs', 'onednn'] as const;
 const skipFor = (kernels: (typeof KERNELS)[number]): string | false => (kernels === 'onednn' && !REQUIRE_ONEDNN ? NO_ONEDNN : false);
-const addonFor = (kernels: (typeof KERNELS)[number]): OnednnAddon | null => (kernels === 'onednn' ? onednn.addon! : null);
+/** The kernels as the value a loaded backend carries. */
+const kernelsFor = (kernels: (typeof KERNELS)[number]): Kernels => (kernels === 'onednn' ? { name: 'onednn', addon: onednn.addon!, reason: 'tests' } : tfjsKernels('tests'));
 
 function layerFor(cell: CellType, units: number, seed: number) {
   const common = {
@@ -119,7 +119,7 @@ for (const backend of ['loaded', 'cpu'] as const) {
           const fused = modelFor(cell, T, D, U);
           fused.setWeights(stock.getWeights());
           assert.ok(fusable(fused.layers[1]!));
-          assert.equal(fuseRecurrentLayers(tf, fused, addonFor(kernels)).length, 1);
+          assert.equal(fuseRecurrentLayers(tf, fused, kernelsFor(kernels)).length, 1);
           const x = tf.randomNormal([B, T, D], 0, 1, 'float32', B * 100 + T) as Tensor3D;
           const a = outputsAndGrads(stock, x, stockApply(stock));
           const before = tf.memory().numTensors;
@@ -141,13 +141,13 @@ for (const backend of ['loaded', 'cpu'] as const) {
 }
 
 for (const cell of CELLS) {
-  test(`${cell} on the oneDNN kernels at the seed model's size (batch 64, 256 steps, 100 → 128): relative error < 1e-3`, { skip: skipFor('onednn') }, () => {
+  test(`${cell} on the oneDNN kernels at the lesson model's size (batch 64, 256 steps, 100 → 128): relative error < 1e-3`, { skip: skipFor('onednn') }, () => {
     const [B, T, D, U] = [64, 256, 100, 128];
     const stock = modelFor(cell, T, D, U);
     const fused = modelFor(cell, T, D, U);
     fused.setWeights(stock.getWeights());
-    fuseRecurrentLayers(tf, fused, onednn.addon);
-    // Embedding-like inputs (the seed's embeddings start uniform in ±0.05; trained ones grow to about ±0.5).
+    fuseRecurrentLayers(tf, fused, kernelsFor('onednn'));
+    // Embedding-like inputs (the lesson's embeddings start uniform in ±0.05; trained ones grow to about ±0.5).
     const x = tf.randomUniform([B, T, D], -0.5, 0.5, 'float32', 11) as Tensor3D;
     const a = outputsAndGrads(stock, x);
     const b = outputsAndGrads(fused, x);
@@ -165,7 +165,7 @@ test('oneDNN kernels: one model serves several batch sizes; predict and training
   const stock = modelFor('lstm', T, D, U);
   const fused = modelFor('lstm', T, D, U);
   fused.setWeights(stock.getWeights());
-  fuseRecurrentLayers(tf, fused, onednn.addon);
+  fuseRecurrentLayers(tf, fused, kernelsFor('onednn'));
   for (const B of [5, 3, 5, 1]) {
     const x = tf.randomNormal([B, T, D], 0, 1, 'float32', B) as Tensor3D;
     const before = tf.memory().numTensors;
@@ -182,46 +182,13 @@ test('oneDNN kernels: one model serves several batch sizes; predict and training
   fused.dispose();
 });
 
-test('oneDNN addon: a batch split in two halves (one thread each) computes what one batch computes', { skip: skipFor('onednn') }, () => {
-  const [T, B, D, U] = [9, 7, 5, 6];
-  const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 0.5);
-  for (const [cell, G] of [['SimpleRNN', 1], ['LSTM', 4], ['GRU', 3]] as const) {
-    const args = [rand(B * T * D, 1), rand(D * G * U, 2), rand(U * G * U, 3), rand(G * U, 4)] as const;
-    const dy = rand(B * U, 5);
-    const run = (parts: number) => {
-      const s = new onednn.addon!.Sequence(cell, T, B, D, U, parts);
-      const infer = s.forward(...args, false);
-      s.forward(...args, true);
-      return { parts: s.parts, out: [infer, ...s.backward(dy, s.generation)] };
-    };
-    const one = run(1);
-    const two = run(2);
-    assert.deepEqual([one.parts, two.parts], [1, 2]);
-    one.out.forEach((a, i) => assert.ok(maxAbsDiff([...a], [...two.out[i]!]) < 1e-5, `${cell} output ${i}: ${maxAbsDiff([...a], [...two.out[i]!])}`));
-  }
-  assert.equal(new onednn.addon!.Sequence('GRU', 3, 64, 4, 5).parts, os.availableParallelism() === 2 ? 2 : 1, 'two halves by default on two threads');
-  assert.equal(new onednn.addon!.Sequence('GRU', 3, 3, 4, 5).parts, 1, 'a batch of fewer than 4 rows stays whole');
-  assert.throws(() => new onednn.addon!.Sequence('GRU', 3, 1, 4, 5, 2), /parts must be 1 or 2, and at most the batch size/);
-});
-
-test('oneDNN addon: a backward needs the activations of its own training forward', { skip: skipFor('onednn') }, () => {
-  const s = new onednn.addon!.Sequence('GRU', 3, 2, 4, 5);
-  const [x, W, R, b] = [new Float32Array(2 * 3 * 4), new Float32Array(4 * 15), new Float32Array(5 * 15), new Float32Array(15)];
-  s.forward(x, W, R, b, true);
-  const first = s.generation;
-  s.forward(x, W, R, b, true);
-  assert.throws(() => s.backward(new Float32Array(10), first), /backward needs the saved activations of its own training forward/);
-  assert.equal(s.backward(new Float32Array(10), s.generation).length, 4);
-  assert.throws(() => s.forward(new Float32Array(3), W, R, b, false), /x has 3 elements, expected 24/);
-  assert.throws(() => new onednn.addon!.Sequence('LSTM', 0, 1, 1, 1), /every dimension must be >= 1/);
-});
-
 test('with tfjs kernels chosen, on the native backend the fused LSTM/GRU run TensorFlow\'s block-cell kernels; on cpu, tfjs ops', async () => {
-  if (REQUIRE_NATIVE) assert.equal(fusedKernels(tf), 'TensorFlow LSTMBlockCell/GRUBlockCell kernels');
+  if (REQUIRE_NATIVE) assert.equal(describeKernels(tf, tfjsKernels('tests')), 'TensorFlow LSTMBlockCell/GRUBlockCell kernels');
+  if (onednn.addon) assert.match(describeKernels(tf, kernelsFor('onednn')), /^oneDNN 2\.\d+\.\d+ whole-sequence kernels \(rnn's addon\)$/);
   const previous = tf.getBackend();
   await tf.setBackend('cpu');
   try {
-    assert.equal(fusedKernels(tf), 'tfjs ops');
+    assert.equal(describeKernels(tf, tfjsKernels('tests')), 'tfjs ops');
   } finally {
     await tf.setBackend(previous);
   }

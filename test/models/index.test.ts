@@ -1,23 +1,26 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBackend, type TF } from '../../src/backend/index.js';
-import { buildModel, summarize, CELLS } from '../../src/models/index.js';
+import type { Kernels } from '../../src/kernels/index.js';
+import { buildModel, isLessonModel, kernelsFor, summarize } from '../../src/models/index.js';
+import { CELLS } from '../../src/cells.js';
 import { REQUIRE_NATIVE } from '../helpers.js';
 
 let tf: TF;
+let kernels: Kernels;
 before(async () => {
-  tf = (await loadBackend({ requireNative: REQUIRE_NATIVE })).tf;
+  ({ tf, kernels } = await loadBackend({ requireNative: REQUIRE_NATIVE }));
 });
 
-// Parameter counts of the seed's model (vocab 10000, dim 100, maxlen 256, 128 units), as Keras 3.15.1 counts them:
+// Parameter counts of the lesson's model (vocab 10000, dim 100, maxlen 256, 128 units), as Keras 3.15.1 counts them:
 //   keras.Sequential([keras.Input((256,)), keras.layers.Embedding(10000, 100), keras.layers.LSTM(128),
 //                     keras.layers.Dense(1, activation='sigmoid')]) → [l.count_params() for l in m.layers]
 // gives 1,000,000 / 117,248 / 129 (SimpleRNN: 29,312). Keras's default GRU has reset_after=True and 88,320;
 // tfjs's GRU is keras.layers.GRU(128, reset_after=False), which Keras counts as 87,936.
 const counts = { simplernn: 29312, lstm: 117248, gru: 87936 } as const;
 for (const cell of CELLS) {
-  test(`the seed's ${cell} model: shapes and parameter counts`, () => {
-    const m = buildModel(tf, { cell, vocabSize: 10000, embeddingDim: 100, maxlen: 256, units: 128, seed: 1, layers: 'fused' });
+  test(`the lesson's ${cell} model: shapes and parameter counts`, () => {
+    const m = buildModel(tf, { cell, vocabSize: 10000, embeddingDim: 100, maxlen: 256, units: 128, seed: 1, layers: 'fused' }, kernels);
     const s = summarize(m);
     assert.deepEqual(s.layers.map((l) => [l.className, l.outputShape, l.params]), [
       ['Embedding', [null, 256, 100], 1000000],
@@ -31,7 +34,7 @@ for (const cell of CELLS) {
   for (const layers of ['fused', 'stock'] as const) {
     test(`building and disposing the ${cell} model (${layers} layers) leaves no tensors behind`, () => {
       const before = tf.memory().numTensors;
-      const m = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 1, layers });
+      const m = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 1, layers }, kernels);
       assert.equal(m.getWeights().length, 6, 'the weights are kept');
       m.dispose();
       assert.equal(tf.memory().numTensors, before);
@@ -41,7 +44,7 @@ for (const cell of CELLS) {
 
 test('the same seed gives the same initial weights; another seed gives other weights, every one of them', () => {
   const before = tf.memory().numTensors;
-  const build = (seed: number) => buildModel(tf, { cell: 'lstm', vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed, layers: 'fused' });
+  const build = (seed: number) => buildModel(tf, { cell: 'lstm', vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed, layers: 'fused' }, kernels);
   const [a, b, c] = [build(9), build(9), build(10)];
   const values = (m: ReturnType<typeof build>) => m.getWeights().map((w) => [...w.dataSync()]);
   const [wa, wb, wc] = [values(a), values(b), values(c)];
@@ -56,4 +59,19 @@ test('the same seed gives the same initial weights; another seed gives other wei
   );
   for (const m of [a, b, c]) m.dispose();
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('isLessonModel: the lesson model of its own cell, whichever layers run it; kernelsFor: stock layers run on tfjs', () => {
+  for (const cell of CELLS) {
+    for (const layers of ['fused', 'stock'] as const) {
+      const m = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 1, layers }, kernels);
+      assert.deepEqual(
+        CELLS.map((c) => isLessonModel(m, c)),
+        CELLS.map((c) => c === cell),
+      );
+      m.dispose();
+    }
+  }
+  assert.equal(kernelsFor('fused', kernels), kernels);
+  assert.deepEqual(kernelsFor('stock', kernels), { name: 'tfjs', reason: 'stock tfjs-layers were requested (--layers stock)' });
 });

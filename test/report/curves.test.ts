@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resvg } from '@resvg/resvg-js';
 import { learningCurvesSvg, niceTicks } from '../../src/report/curves.js';
-import type { EpochLog } from '../../src/train/index.js';
+import type { EpochLog } from '../../src/train/types.js';
 
 const tickCases: Array<[number, number, number[]]> = [
   [0.2, 1.0, [0.2, 0.4, 0.6, 0.8, 1]],

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { dropWords } from '../../src/train/augment.js';
-import { encode } from '../../src/train/index.js';
+import { encode } from '../../src/predict/index.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { readImdbTarball } from '../../src/data/imdb.js';
 import { mulberry32 } from '../../src/util/random.js';

@@ -5,7 +5,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBackend, type TF } from '../../src/backend/index.js';
-import { loadOnednn } from '../../src/backend/onednn.js';
+import { probeOnednn } from '../../src/kernels/index.js';
 import { clippedAdam } from '../../src/train/clip.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { REQUIRE_NATIVE, REQUIRE_ONEDNN } from '../helpers.js';
@@ -59,7 +59,7 @@ for (const k of KERAS) {
   });
 }
 
-const onednn = loadOnednn();
+const onednn = probeOnednn();
 const skip = REQUIRE_ONEDNN || onednn.addon ? false : `rnn's oneDNN addon is not available: ${onednn.error}`;
 
 test("the addon's clipByGlobalNorm then its adam pass (NativeStep's update) = Keras Adam(0.1, global_clipnorm=1.0)", { skip }, () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { averagePass, WeightAverage } from '../../src/train/ema.js';
-import { loadOnednn } from '../../src/backend/onednn.js';
+import { probeOnednn } from '../../src/kernels/index.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { REQUIRE_ONEDNN } from '../helpers.js';
 
@@ -31,7 +31,7 @@ test('WeightAverage.update: d·average + (1 − d)·weights per weight, counting
   assert.throws(() => a.update([Float32Array.from([1]), Float32Array.from([0])]), /^Error: weight 0 has 1 values, its average 2$/);
 });
 
-const onednn = loadOnednn();
+const onednn = probeOnednn();
 const skip = REQUIRE_ONEDNN || onednn.addon ? false : `rnn's oneDNN addon is not available: ${onednn.error}`;
 
 test("the addon's movingAverage gives the JavaScript pass's bits (1.1M weights, 20 warm-up decays), and checks its arguments", { skip }, () => {

@@ -1,18 +1,23 @@
 import { test, before } from 'node:test';
 import type { LayersModel } from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { loadBackend, type TF } from '../../src/backend/index.js';
-import { train, resolveTrainOptions, type BatchProgress, type TrainOptions } from '../../src/train/index.js';
+import { loadBackend, type Runtime, type TF } from '../../src/backend/index.js';
+import { train } from '../../src/train/index.js';
+import { resolveTrainOptions, type TrainOptions } from '../../src/train/options.js';
+import type { BatchProgress } from '../../src/train/types.js';
+import { migrateCheckpoint, type CheckpointMeta } from '../../src/io/checkpoint.js';
 import { WeightAverage } from '../../src/train/ema.js';
 import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
-import { loadOnednn } from '../../src/backend/onednn.js';
+import { probeOnednn } from '../../src/kernels/index.js';
 import { IMDB_TARBALL, REQUIRE_NATIVE, REQUIRE_ONEDNN } from '../helpers.js';
 
 let tf: TF;
+let run: Runtime;
 let reviews: Review[] = [];
 before(async () => {
-  tf = (await loadBackend({ requireNative: REQUIRE_NATIVE })).tf;
+  run = await loadBackend({ requireNative: REQUIRE_NATIVE });
+  tf = run.tf;
   const d = await readImdbTarball(IMDB_TARBALL, ['train']);
   reviews = [...d.train.slice(0, 100), ...d.train.slice(-100)];
 });
@@ -33,7 +38,7 @@ test('train(): Keras-style split, one history entry per epoch, batch progress, n
   const before = tf.memory().numTensors;
   const batches: BatchProgress[] = [];
   const o = resolveTrainOptions({ cell: 'gru', epochs: 2, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 5, vocabSize: 300, seed: 11, limit: 150 });
-  const r = await train(tf, reviews, o, { onBatch: (b) => batches.push(b) });
+  const r = await train(run, reviews, o, { onBatch: (b) => batches.push(b) });
   assert.deepEqual(r.counts, { train: 135, validation: 15 }, 'the default split holds out 10%');
   assert.equal(r.history.length, 2);
   assert.deepEqual(batches.map((b) => `${b.epoch}:${b.batch}/${b.batches}`), ['1:1/5', '1:2/5', '1:3/5', '1:4/5', '1:5/5', '2:1/5', '2:2/5', '2:3/5', '2:4/5', '2:5/5']);
@@ -64,13 +69,13 @@ function maxDiff(a: Float32Array[], b: Float32Array[]): number {
 
 test('restoreBest: the model ends with the best epoch\'s weights (= a run stopped there), lastWeights with the last epoch\'s', async () => {
   const before = tf.memory().numTensors;
-  const full = await train(tf, reviews, resolveTrainOptions(overfit));
+  const full = await train(run, reviews, resolveTrainOptions(overfit));
   const best = full.bestEpoch;
   assert.ok(best < overfit.epochs, `validation loss should peak before the last epoch (best ${best}: ${full.history.map((e) => e.val_loss!.toFixed(3)).join(', ')})`);
   assert.equal(full.weightsEpoch, best);
   assert.deepEqual(full.history.map((e) => e.best), full.history.map((e, i) => full.history.slice(0, i).every((p) => e.val_loss! < p.val_loss!)));
-  const short = await train(tf, reviews, resolveTrainOptions({ ...overfit, epochs: best, restoreBest: false }));
-  const last = await train(tf, reviews, resolveTrainOptions({ ...overfit, restoreBest: false }));
+  const short = await train(run, reviews, resolveTrainOptions({ ...overfit, epochs: best, restoreBest: false }));
+  const last = await train(run, reviews, resolveTrainOptions({ ...overfit, restoreBest: false }));
   assert.equal(last.weightsEpoch, overfit.epochs);
   assert.equal(last.lastWeights, undefined);
   assert.ok(maxDiff(weightsOf(full.model), weightsOf(short.model)) < 1e-6, 'restored weights equal those of a run that stopped at the best epoch');
@@ -84,7 +89,7 @@ test('restoreBest: the model ends with the best epoch\'s weights (= a run stoppe
 });
 
 test('earlyStopping: stops after PATIENCE epochs without improvement and keeps the best epoch', async () => {
-  const r = await train(tf, reviews, resolveTrainOptions({ ...overfit, epochs: 10, earlyStopping: 1 }));
+  const r = await train(run, reviews, resolveTrainOptions({ ...overfit, epochs: 10, earlyStopping: 1 }));
   assert.equal(r.stoppedEarly, true);
   assert.equal(r.history.length, r.bestEpoch + 1);
   assert.equal(r.weightsEpoch, r.bestEpoch);
@@ -93,9 +98,9 @@ test('earlyStopping: stops after PATIENCE epochs without improvement and keeps t
 
 test('lrSchedule: the optimizer trains with each epoch\'s rate (exponential and the default cosine halve it over 2 epochs; epoch 1 is unchanged)', async () => {
   const o = { cell: 'simplernn' as const, epochs: 2, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 4, vocabSize: 300, seed: 3, limit: 120 };
-  const constant = await train(tf, reviews, resolveTrainOptions({ ...o, lrSchedule: { kind: 'constant' } }));
-  const decayed = await train(tf, reviews, resolveTrainOptions({ ...o, lrSchedule: { kind: 'exponential', gamma: 0.5 } }));
-  const byDefault = await train(tf, reviews, resolveTrainOptions(o));
+  const constant = await train(run, reviews, resolveTrainOptions({ ...o, lrSchedule: { kind: 'constant' } }));
+  const decayed = await train(run, reviews, resolveTrainOptions({ ...o, lrSchedule: { kind: 'exponential', gamma: 0.5 } }));
+  const byDefault = await train(run, reviews, resolveTrainOptions(o));
   assert.deepEqual(constant.history.map((e) => e.lr), [1e-3, 1e-3]);
   assert.deepEqual(decayed.history.map((e) => e.lr), [1e-3, 5e-4]);
   assert.deepEqual(byDefault.history.map((e) => e.lr), [1e-3, 5e-4], 'cosine over 2 epochs: (1 + cos(π/2)) / 2 = 1/2');
@@ -119,7 +124,7 @@ const emaRun = { cell: 'lstm' as const, epochs: 2, batchSize: 32, lr: 1e-2, maxl
 async function stockStepAverage(): Promise<{ updates: number; values: Float32Array[]; trained: Float32Array[] }> {
   let model: LayersModel | undefined;
   let expected: WeightAverage | undefined;
-  const r = await train(tf, reviews, resolveTrainOptions({ ...emaRun, layers: 'stock', ema: null }), {
+  const r = await train(run, reviews, resolveTrainOptions({ ...emaRun, layers: 'stock', ema: null }), {
     onModel: (m) => {
       model = m;
       expected = WeightAverage.of(0.995, weightsOf(m));
@@ -136,10 +141,10 @@ for (const layers of ['fused', 'stock'] as const) {
   test(`ema (${layers} layers): the model ends with the average of every step's weights; the average does not change training`, async () => {
     const before = tf.memory().numTensors;
     const o = { ...emaRun, layers };
-    const plain = await train(tf, reviews, resolveTrainOptions({ ...o, ema: null }));
+    const plain = await train(run, reviews, resolveTrainOptions({ ...o, ema: null }));
     // A momentum of 1e-9 makes the average the latest weights: the plumbing alone.
-    const latest = await train(tf, reviews, resolveTrainOptions({ ...o, ema: 1e-9 }));
-    const averaged = await train(tf, reviews, resolveTrainOptions({ ...o, ema: 0.995 }));
+    const latest = await train(run, reviews, resolveTrainOptions({ ...o, ema: 1e-9 }));
+    const averaged = await train(run, reviews, resolveTrainOptions({ ...o, ema: 0.995 }));
     const trainMetrics = (r: typeof plain) => r.history.map(({ loss, acc }) => ({ loss, acc }));
     assert.deepEqual(trainMetrics(averaged), trainMetrics(plain), 'the same training steps');
     assert.deepEqual(trainMetrics(latest), trainMetrics(plain));
@@ -152,7 +157,7 @@ for (const layers of ['fused', 'stock'] as const) {
     const reference = await stockStepAverage();
     assert.equal(reference.updates, 8, '108 training reviews in batches of 32 (4 steps), 2 epochs');
     const tolerance = layers === 'stock' ? 1e-6 : 1e-4;
-    if (layers === 'fused') assert.equal(averaged.step, REQUIRE_ONEDNN || loadOnednn().addon ? 'onednn' : 'tfjs', "the fused layers train on rnn's oneDNN step where it is built");
+    if (layers === 'fused') assert.equal(averaged.step, REQUIRE_ONEDNN || probeOnednn().addon ? 'onednn' : 'tfjs', "the fused layers train on rnn's oneDNN step where it is built");
     assert.ok(maxDiff(weightsOf(plain.model), reference.trained) < tolerance, `the ${layers} layers train as the stock ones (${maxDiff(weightsOf(plain.model), reference.trained)})`);
     assert.ok(maxDiff(weightsOf(averaged.model), reference.values) < tolerance, `the saved weights are the average of every step's weights (${maxDiff(weightsOf(averaged.model), reference.values)})`);
     for (const r of [plain, latest, averaged]) {
@@ -165,21 +170,21 @@ for (const layers of ['fused', 'stock'] as const) {
 
 test('wordDropout: another run than without it, the same run again with the same seed', async () => {
   const o = { cell: 'gru' as const, epochs: 1, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 4, vocabSize: 300, seed: 9, limit: 120 };
-  const none = await train(tf, reviews, resolveTrainOptions({ ...o, wordDropout: 0 }));
-  const a = await train(tf, reviews, resolveTrainOptions({ ...o, wordDropout: 0.25 }));
-  const b = await train(tf, reviews, resolveTrainOptions({ ...o, wordDropout: 0.25 }));
+  const none = await train(run, reviews, resolveTrainOptions({ ...o, wordDropout: 0 }));
+  const a = await train(run, reviews, resolveTrainOptions({ ...o, wordDropout: 0.25 }));
+  const b = await train(run, reviews, resolveTrainOptions({ ...o, wordDropout: 0.25 }));
   assert.notEqual(a.history[0]!.loss, none.history[0]!.loss);
   assert.deepEqual(a.history.map(({ seconds: _s, samplesPerSec: _p, ...m }) => m), b.history.map(({ seconds: _s, samplesPerSec: _p, ...m }) => m));
   assert.equal(maxDiff(weightsOf(a.model), weightsOf(b.model)), 0);
   for (const r of [none, a, b]) r.model.dispose();
 });
 
-test('clipNorm: the optimizer clips as asked; options without clipNorm (a checkpoint from before the clip) train unclipped', async () => {
+test('clipNorm: the optimizer clips as asked; options without clipNorm (a checkpoint from before the clip, migrated) train unclipped', async () => {
   const o = { cell: 'gru' as const, epochs: 1, batchSize: 32, maxlen: 20, units: 4, embeddingDim: 4, vocabSize: 300, seed: 9, limit: 120, wordDropout: 0 };
-  const clipped = await train(tf, reviews, resolveTrainOptions({ ...o, clipNorm: 1e-3 }));
-  const plain = await train(tf, reviews, resolveTrainOptions({ ...o, clipNorm: null }));
+  const clipped = await train(run, reviews, resolveTrainOptions({ ...o, clipNorm: 1e-3 }));
+  const plain = await train(run, reviews, resolveTrainOptions({ ...o, clipNorm: null }));
   const { clipNorm: _c, ...old } = resolveTrainOptions(o);
-  const resumedOld = await train(tf, reviews, old as TrainOptions);
+  const resumedOld = await train(run, reviews, migrateCheckpoint({ options: old as TrainOptions } as CheckpointMeta).options);
   const clipOf = (r: typeof plain): unknown => (r.model.optimizer as unknown as { clipNorm: number | null }).clipNorm;
   assert.deepEqual([clipOf(clipped), clipOf(plain), clipOf(resumedOld)], [1e-3, null, null]);
   assert.equal(maxDiff(weightsOf(resumedOld.model), weightsOf(plain.model)), 0);

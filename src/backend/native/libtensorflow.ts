@@ -11,7 +11,7 @@ import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { UserError } from '../../errors.js';
 import { exists, linkOrCopyTree, replaceDir, tempSibling, writeJsonAtomic, readJsonIfExists } from '../../util/fs.js';
-import { run, type OutputSink } from './proc.js';
+import { run, type OutputSink } from '../../util/proc.js';
 
 /** The wheel whose shared libraries we verified against tfjs-node 4.22.0 (4034 of 4043 specs pass). */
 export const TF_WHEEL = { name: 'tensorflow-cpu', version: '2.21.0' } as const;

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { UserError, isUserError } from '../../errors.js';
 import { exists, linkOrCopy, readJsonIfExists, tempSibling, writeJsonAtomic } from '../../util/fs.js';
 import { provisionLibtensorflow, stageIntoTfjsNode, type ProgressEvent } from './libtensorflow.js';
-import { run, type OutputSink } from './proc.js';
+import { run, type OutputSink } from '../../util/proc.js';
 
 export const TFJS_NODE_VERSION = '4.22.0';
 

@@ -1,18 +1,21 @@
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import * as path from 'node:path';
-import { loadBackend } from '../../backend/index.js';
-import { compareCells, bucketLabel, compareMarkdown, type CompareReport } from '../../compare/index.js';
-import { testSubset } from '../../eval/index.js';
-import { CELLS, type CellType } from '../../models/index.js';
+import { compareCells, type CompareReport, type CompareRow } from '../../compare/index.js';
+import { testSubset } from '../../predict/score.js';
+import { PREDICT_BATCH_SIZE } from '../../predict/index.js';
+import { describeRecipe } from '../../train/control.js';
+import type { LengthBucket } from '../../eval/metrics.js';
+import { CELLS, type CellType } from '../../cells.js';
 import { UserError } from '../../errors.js';
-import type { CliContext } from '../context.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { loadRuntime, type CliContext } from '../context.js';
 import { cellList, positiveInt } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
-import { addTrainingOptions, checkTrainingReviews, trainOptionsFromFlags, type TrainingFlags } from '../train-options.js';
-import { StatusLine, bar, formatDuration } from '../progress.js';
-import { runEnvironment, trainingProgress, warnIfPureJs } from './train.js';
-import { describeRecipe } from '../../train/control.js';
+import { addTrainingOptions, checkTrainingReviews, runEnvironment, trainOptionsFromFlags, trainingProgress, warnIfPureJs, type TrainingFlags } from '../training.js';
+import { StatusLine, bar } from '../progress.js';
+import { count, decimal, duration, percent } from '../format.js';
+import { col, markdownTable, textTable, type Column } from '../table.js';
 
 interface CompareFlags extends DataFlags, TrainingFlags {
   cells: CellType[];
@@ -26,17 +29,17 @@ export function registerCompare(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('compare')
     .description('train and score several cells on the same split and seed, and print one table (plus report.json and report.md)')
-    .option('--cells <list>', 'cells to compare, comma-separated (default simplernn,lstm,gru)', cellList, [...CELLS])
+    .option('--cells <list>', `cells to compare, comma-separated (default ${CELLS.join(',')})`, cellList, [...CELLS])
     .option('--test-limit <n>', 'score a fixed random subset of N test reviews (default all)', positiveInt)
     .option('--out <dir>', 'where the models and reports go (default models/compare)');
   addDataOptions(addTrainingOptions(cmd))
     .option('--json', 'print the report as JSON')
     .option('--markdown', 'print the report as Markdown')
-    .action(async (flags: CompareFlags) => {
+    .action(async (flags: CompareFlags, command: Command) => {
       const status = new StatusLine(ctx.io.err);
-      const backend = await loadBackend(ctx.backend());
-      warnIfPureJs(ctx, status, backend);
+      const backend = await loadRuntime(ctx, command);
       const { cell: _first, ...shared } = trainOptionsFromFlags(flags, flags.cells[0]!);
+      warnIfPureJs(ctx, status, backend, shared.layers);
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
       const data = await loadDataForCli(ctx, flags, ['train', 'test'], status);
       checkTrainingReviews(data.train, data.source.path);
@@ -44,10 +47,10 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       const test = testSubset(data.test, flags.testLimit);
       const c = ctx.chalkErr;
       const report = await compareCells(
-        backend.tf,
+        backend,
         data.train,
         test,
-        { cells: flags.cells, train: shared, outDir, evalBatchSize: 256 },
+        { cells: flags.cells, train: shared, outDir, evalBatchSize: PREDICT_BATCH_SIZE },
         runEnvironment(backend, data.source),
         {
           onCell: (cell, i, n) => {
@@ -55,9 +58,10 @@ export function registerCompare(program: Command, ctx: CliContext): void {
             return { ...trainingProgress(ctx, status, { ...shared, cell }, false), onModel: undefined };
           },
           onScore: (cell, done, total) => status.update(`scoring ${cell} ${bar(done, total)} ${done}/${total}`),
-          onRow: (r) => status.log(`${r.cell}: test accuracy ${(r.test.accuracy * 100).toFixed(2)}% (epoch ${r.weightsEpoch} of ${r.epochs}), saved to ${r.dir}`),
+          onRow: (r) => status.log(`${r.cell}: test accuracy ${percent(r.test.accuracy, 2)} (epoch ${r.weightsEpoch} of ${r.epochs}), saved to ${r.dir}`),
         },
       );
+      await writeFileAtomic(report.files.markdown, compareMarkdown(report));
       status.clear();
       if (flags.json) ctx.io.out.write(JSON.stringify(report, null, 2) + '\n');
       else if (flags.markdown) ctx.io.out.write(compareMarkdown(report));
@@ -65,38 +69,51 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     });
 }
 
-function table(head: string[], rows: string[][], c: ChalkInstance, leftCols = 1): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]): string => r.map((v, i) => (i < leftCols ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
-  return [c.bold(line(head)), ...rows.map(line)].join('\n') + '\n';
+/** A length bucket's heading: `≤ 128 words`, `129–256 words`, `> 512 words`. */
+export function bucketLabel(b: Pick<LengthBucket, 'min' | 'max'>): string {
+  return b.max === null ? `> ${b.min - 1} words` : b.min === 0 ? `≤ ${b.max} words` : `${b.min}–${b.max} words`;
 }
 
-const pct = (v: number | null): string => (v === null || Number.isNaN(v) ? '-' : `${(v * 100).toFixed(1)}%`);
-
-export function renderCompare(r: CompareReport, c: ChalkInstance): string {
-  const o = r.options;
-  const n = (x: number): string => x.toLocaleString('en-US');
-  const head = ['cell', 'params', 'train time', 'samples/s', 'best val acc', 'saved', 'test acc', 'F1', 'ROC-AUC'];
-  const rows = r.rows.map((x) => [
+/** The two tables of a report: one row per cell, then test accuracy by review length. */
+function reportTables(r: Pick<CompareReport, 'rows'>): { main: [Column[], string[][]]; byLength: [Column[], string[][]] } {
+  const mainColumns = [col('cell'), ...['params', 'train time', 'samples/s', 'best val acc (epoch)', 'saved epoch', 'test acc', 'F1', 'ROC-AUC'].map((h) => col(h, 'right'))];
+  const mainRows = r.rows.map((x: CompareRow) => [
     x.cell,
-    n(x.params),
-    formatDuration(x.trainSeconds),
-    x.samplesPerSec.toFixed(0),
-    x.bestValAcc === null ? '-' : `${pct(x.bestValAcc)} (${x.bestValEpoch})`,
+    count(x.params),
+    duration(x.trainSeconds),
+    decimal(x.samplesPerSec, 0),
+    x.bestValAcc === null ? percent(null) : `${percent(x.bestValAcc)} (${x.bestValEpoch})`,
     `${x.weightsEpoch} of ${x.epochs}`,
-    pct(x.test.accuracy),
-    pct(x.test.f1),
-    Number.isNaN(x.test.rocAuc) ? '-' : x.test.rocAuc.toFixed(3),
+    percent(x.test.accuracy),
+    percent(x.test.f1),
+    decimal(x.test.rocAuc, 3),
   ]);
   const buckets = r.rows[0]?.byLength ?? [];
-  const lengthHead = ['test accuracy by length', ...buckets.map((b) => `${bucketLabel(b)} (${n(b.count)})`)];
-  const lengthRows = r.rows.map((x) => [x.cell, ...x.byLength.map((b) => pct(b.accuracy))]);
+  const lengthColumns = [col('cell'), ...buckets.map((b) => col(`${bucketLabel(b)} (${count(b.count)})`, 'right'))];
+  const lengthRows = r.rows.map((x) => [x.cell, ...x.byLength.map((b) => percent(b.accuracy))]);
+  return { main: [mainColumns, mainRows], byLength: [lengthColumns, lengthRows] };
+}
+
+/** The data and recipe of a report in one sentence. */
+function reportSetting(r: Pick<CompareReport, 'data' | 'options'>, sep: string): string {
+  const o = r.options;
+  return `${o.epochs} epochs, batch ${o.batchSize}, maxlen ${o.maxlen}, seed ${o.seed}${sep}${describeRecipe(o)}${sep}` + (o.restoreBest ? `best epoch by ${o.monitor} kept` : 'last epoch kept');
+}
+
+export function renderCompare(r: CompareReport, c: ChalkInstance): string {
+  const t = reportTables(r);
   return (
-    `${n(r.data.trainReviews)} training / ${n(r.data.validationReviews)} validation / ${n(r.data.testReviews)} test reviews · ${o.epochs} epochs, batch ${o.batchSize}, maxlen ${o.maxlen}, seed ${o.seed} · ${describeRecipe(o)} · ` +
-    (o.restoreBest ? `best epoch by ${o.monitor} kept\n\n` : 'last epoch kept\n\n') +
-    table(head, rows, c) +
+    `${count(r.data.trainReviews)} training / ${count(r.data.validationReviews)} validation / ${count(r.data.testReviews)} test reviews · ${reportSetting(r, ' · ')}\n\n` +
+    textTable(...t.main, { chalk: c }) +
     '\n' +
-    table(lengthHead, lengthRows, c) +
+    textTable([col('test accuracy by length'), ...t.byLength[0].slice(1)], t.byLength[1], { chalk: c }) +
     `\nreports: ${r.files.markdown}, ${r.files.json}\n`
   );
+}
+
+/** The report as Markdown (report.md, `--markdown`): the main table, then test accuracy by review length. */
+export function compareMarkdown(r: Pick<CompareReport, 'data' | 'options' | 'rows'>): string {
+  const t = reportTables(r);
+  const data = `${count(r.data.trainReviews)} training / ${count(r.data.validationReviews)} validation reviews, ${count(r.data.testReviews)} test reviews from \`${r.data.path}\``;
+  return `# rnn compare\n\n${data}; ${reportSetting(r, '; ')}.\n\n${markdownTable(...t.main)}\n## Test accuracy by review length\n\n${markdownTable(...t.byLength)}`;
 }

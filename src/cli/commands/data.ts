@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { datasetStats } from '../../data/stats.js';
+import { MODEL_DEFAULTS } from '../../models/index.js';
 import type { CliContext } from '../context.js';
 import { positiveInt } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
 import { StatusLine } from '../progress.js';
-import { MODEL_DEFAULTS } from '../../models/index.js';
+import { count, percent } from '../format.js';
+import { col, textTable } from '../table.js';
 
 interface DataCmdFlags extends DataFlags {
   maxlen?: number;
@@ -17,8 +19,8 @@ export function registerData(program: Command, ctx: CliContext): void {
     .command('data')
     .alias('download')
     .description('fetch the dataset (once) and print its statistics: reviews per split and label, lengths, share truncated')
-    .option('--maxlen <n>', 'length reviews are truncated to (default 256)', positiveInt)
-    .option('--vocab-size <n>', 'tokenizer num_words for the truncation count (default 10000)', positiveInt)
+    .option('--maxlen <n>', `length reviews are truncated to (default ${MODEL_DEFAULTS.maxlen})`, positiveInt)
+    .option('--vocab-size <n>', `tokenizer num_words for the truncation count (default ${MODEL_DEFAULTS.vocabSize})`, positiveInt)
     .option('--json', 'print the statistics as JSON');
   addDataOptions(cmd).action(async (flags: DataCmdFlags) => {
     const status = new StatusLine(ctx.io.err);
@@ -29,12 +31,22 @@ export function registerData(program: Command, ctx: CliContext): void {
       ctx.io.out.write(JSON.stringify({ source: data.source, ...stats }, null, 2) + '\n');
       return;
     }
-    let out = `source  ${data.source.url ?? data.source.path} (${data.source.kind}, sha256 ${data.source.sha256.slice(0, 16)}…)\n`;
-    out += `${'split'.padEnd(6)} ${'reviews'.padStart(8)} ${'pos'.padStart(7)} ${'neg'.padStart(7)}   words: ${'p50'.padStart(5)} ${'p90'.padStart(5)} ${'p95'.padStart(5)} ${'max'.padStart(6)}   truncated at ${stats.maxlen}\n`;
-    for (const [split, s] of Object.entries(stats.splits)) {
-      out += `${split.padEnd(6)} ${String(s.reviews).padStart(8)} ${String(s.positive).padStart(7)} ${String(s.negative).padStart(7)}          ${String(s.words.p50).padStart(5)} ${String(s.words.p90).padStart(5)} ${String(s.words.p95).padStart(5)} ${String(s.words.max).padStart(6)}   ${(s.truncatedShare * 100).toFixed(1)}%\n`;
-    }
-    out += `vocabulary: ${stats.vocabulary} distinct words in train; ids kept: ${stats.numWords}\n`;
-    ctx.io.out.write(out);
+    const columns = [col('split'), ...['reviews', 'pos', 'neg', 'words p50', 'p90', 'p95', 'max', `truncated at ${stats.maxlen}`].map((h) => col(h, 'right'))];
+    const rows = Object.entries(stats.splits).map(([split, s]) => [
+      split,
+      count(s.reviews),
+      count(s.positive),
+      count(s.negative),
+      count(s.words.p50),
+      count(s.words.p90),
+      count(s.words.p95),
+      count(s.words.max),
+      percent(s.truncatedShare),
+    ]);
+    ctx.io.out.write(
+      `source  ${data.source.url ?? data.source.path} (${data.source.kind}, sha256 ${data.source.sha256.slice(0, 16)}…)\n` +
+        textTable(columns, rows) +
+        `vocabulary: ${count(stats.vocabulary)} distinct words in train; ids kept: ${count(stats.numWords)}\n`,
+    );
   });
 }

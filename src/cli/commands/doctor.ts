@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { diagnose, type DoctorReport } from '../../backend/doctor.js';
 import { UserError } from '../../errors.js';
-import type { CliContext } from '../context.js';
-import { keyValues } from '../render.js';
+import { backendOptions, type CliContext } from '../context.js';
+import { keyValues } from '../table.js';
 import type { ChalkInstance } from 'chalk';
 
 export function registerDoctor(program: Command, ctx: CliContext): void {
@@ -10,14 +10,14 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
     .command('doctor')
     .description('show which TensorFlow backend is in use and why; exits 1 when the native backend is missing')
     .option('--json', 'print the report as JSON on stdout')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }, command: Command) => {
       const report = await diagnose({
         projectDir: ctx.env.projectDir,
         dataDir: ctx.env.dataDir,
         modelsDir: ctx.env.modelsDir,
         cacheDir: ctx.env.cacheDir,
         onednnOpts: ctx.env.onednnOpts,
-        backend: { ...ctx.backend(), requireNative: false },
+        backend: { ...backendOptions(ctx, command), requireNative: false },
       });
       ctx.io.out.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report, ctx.chalkOut));
       if (!report.ok) {

@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
 import type { RecurrentImpl } from '../../models/index.js';
-import { loadBackend } from '../../backend/index.js';
-import { evaluateModel, testSubset } from '../../eval/index.js';
+import { evaluateModel, testSubset } from '../../predict/score.js';
+import { PREDICT_BATCH_SIZE } from '../../predict/index.js';
 import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
-import type { CliContext } from '../context.js';
+import { writeEvalRecord } from '../../io/catalog.js';
+import type { Metrics } from '../../eval/metrics.js';
+import { UserError } from '../../errors.js';
+import { loadRuntime, type CliContext } from '../context.js';
 import { positiveInt, recurrentImpl } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
 import { StatusLine, bar } from '../progress.js';
-import { keyValues } from '../render.js';
-import { UserError } from '../../errors.js';
-import type { Metrics } from '../../eval/metrics.js';
-import { writeEvalRecord } from '../../io/catalog.js';
+import { count, decimal, percent } from '../format.js';
+import { col, keyValues, textTable } from '../table.js';
 import { renderHistory } from '../render-history.js';
 
 interface EvalFlags extends DataFlags {
@@ -28,18 +29,18 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option('--model <dir>', 'model directory (default models/latest)')
     .option('--layers <impl>', 'recurrent implementation: fused (default) or stock tfjs-layers', recurrentImpl)
     .option('--limit <n>', 'score a fixed random subset of N test reviews (same subset for every model)', positiveInt)
-    .option('--batch-size <n>', 'reviews per inference batch (default 256)', positiveInt)
+    .option('--batch-size <n>', `reviews per inference batch (default ${PREDICT_BATCH_SIZE})`, positiveInt)
     .option('--json', 'print the results as JSON');
-  addDataOptions(cmd).action(async (flags: EvalFlags) => {
+  addDataOptions(cmd).action(async (flags: EvalFlags, command: Command) => {
     const status = new StatusLine(ctx.io.err);
-    const backend = await loadBackend(ctx.backend());
+    const backend = await loadRuntime(ctx, command);
     const dir = await resolveModelDir(ctx.env.modelsDir, flags.model);
-    const m = await loadModelDir(backend.tf, dir, flags.layers);
+    const m = await loadModelDir(backend, dir, flags.layers);
     const data = await loadDataForCli(ctx, flags, ['test'], status);
     if (data.test.length === 0) throw new UserError('the test data has no reviews', 'Pass --data with labeled test reviews');
     const reviews = testSubset(data.test, flags.limit);
     status.note(ctx.chalkErr.dim(`scoring ${reviews.length} reviews with ${m.dir} (${m.metadata.cell})`));
-    const r = await evaluateModel(backend.tf, m, reviews, flags.batchSize ?? 256, (done, total) => status.update(`predicting ${bar(done, total)} ${done}/${total}`));
+    const r = evaluateModel(backend.tf, m, reviews, flags.batchSize ?? PREDICT_BATCH_SIZE, (done, total) => status.update(`predicting ${bar(done, total)} ${done}/${total}`));
     status.clear();
     m.model.dispose();
     const result = { model: m.dir, cell: m.metadata.cell, data: { ...data.source, reviews: reviews.length }, ...r.metrics, seconds: r.seconds, samplesPerSec: r.samplesPerSec };
@@ -57,27 +58,27 @@ export function registerEval(program: Command, ctx: CliContext): void {
   });
 }
 
-function pct(x: number): string {
-  return Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(2)}%`;
-}
-
 function renderEval(r: { model: string; cell: string; data: { path: string; reviews: number }; samplesPerSec: number; seconds: number }, m: Metrics): string {
   const c = m.confusion;
-  const w = Math.max(String(c.tn).length, String(c.fp).length, String(c.fn).length, String(c.tp).length, 9);
   return (
     keyValues([
       ['model', `${r.model} (${r.cell})`],
-      ['data', `${r.data.reviews} test reviews from ${r.data.path}`],
-      ['loss', m.loss.toFixed(4)],
-      ['accuracy', pct(m.accuracy)],
-      ['precision', pct(m.precision)],
-      ['recall', pct(m.recall)],
-      ['F1', pct(m.f1)],
-      ['ROC-AUC', Number.isNaN(m.rocAuc) ? 'n/a (one class only)' : m.rocAuc.toFixed(4)],
-      ['speed', `${r.samplesPerSec.toFixed(0)} reviews/s (${r.seconds.toFixed(1)} s)`],
+      ['data', `${count(r.data.reviews)} test reviews from ${r.data.path}`],
+      ['loss', decimal(m.loss, 4)],
+      ['accuracy', percent(m.accuracy, 2)],
+      ['precision', percent(m.precision, 2)],
+      ['recall', percent(m.recall, 2)],
+      ['F1', percent(m.f1, 2)],
+      ['ROC-AUC', Number.isNaN(m.rocAuc) ? `${decimal(m.rocAuc, 4)} (one class only)` : decimal(m.rocAuc, 4)],
+      ['speed', `${decimal(r.samplesPerSec, 0)} reviews/s (${decimal(r.seconds, 1)} s)`],
     ]) +
-    `  confusion matrix   ${'pred neg'.padStart(w)}  ${'pred pos'.padStart(w)}\n` +
-    `    actual negative  ${String(c.tn).padStart(w)}  ${String(c.fp).padStart(w)}\n` +
-    `    actual positive  ${String(c.fn).padStart(w)}  ${String(c.tp).padStart(w)}\n`
+    textTable(
+      [col('confusion matrix'), col('pred neg', 'right'), col('pred pos', 'right')],
+      [
+        ['  actual negative', count(c.tn), count(c.fp)],
+        ['  actual positive', count(c.fn), count(c.tp)],
+      ],
+      { indent: '  ', gap: 3 },
+    )
   );
 }

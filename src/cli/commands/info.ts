@@ -5,9 +5,9 @@ import { listModels, readModelInfo, type ModelInfo, type ModelListing } from '..
 import { resolveModelDir } from '../../io/model-dir.js';
 import { describeRecipe } from '../../train/control.js';
 import type { CliContext } from '../context.js';
-import { keyValues } from '../render.js';
+import { col, keyValues, textTable } from '../table.js';
+import { bytes, count, decimal, duration, percent } from '../format.js';
 import { renderHistory } from '../render-history.js';
-import { formatDuration, megabytes } from '../progress.js';
 
 export function registerInfo(program: Command, ctx: CliContext): void {
   program
@@ -37,8 +37,7 @@ export function registerInfo(program: Command, ctx: CliContext): void {
     });
 }
 
-const pct = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '-' : `${(v * 100).toFixed(2)}%`);
-const count = (n: number): string => n.toLocaleString('en-US');
+const pct = (v: number | undefined): string => percent(v, 2);
 
 function bestEpoch(info: ModelInfo): number {
   const m = info.metadata;
@@ -53,7 +52,7 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   const rows: [string, string][] = [
     ['model', info.dir],
     ['cell', `${m.cell}, ${h.units} units · ${count(m.params.total)} parameters`],
-    ['trained', `${m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · ${m.history.length} epoch(s) · ${formatDuration(m.timings.secondsPerEpoch)}/epoch · ${m.samplesPerSec.toFixed(0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`],
+    ['trained', `${m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · ${m.history.length} epoch(s) · ${duration(m.timings.secondsPerEpoch)}/epoch · ${decimal(m.samplesPerSec, 0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`],
     ...(m.backend.recurrentKernels
       ? ([['kernels', `${m.backend.recurrentKernels}${m.backend.trainingStep?.startsWith("rnn's oneDNN addon") ? ' · whole training step in the addon' : ''}`]] as [string, string][])
       : []),
@@ -64,11 +63,11 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   ];
   const e = info.evaluation;
   if (e) {
-    rows.push(['test', `accuracy ${pct(e.metrics.accuracy)} · F1 ${pct(e.metrics.f1)} · ROC-AUC ${Number.isNaN(e.metrics.rocAuc) || e.metrics.rocAuc === null ? 'n/a' : e.metrics.rocAuc.toFixed(4)} (${count(e.data.reviews)} reviews, ${e.evaluatedAt.slice(0, 10)})`]);
+    rows.push(['test', `accuracy ${pct(e.metrics.accuracy)} · F1 ${pct(e.metrics.f1)} · ROC-AUC ${decimal(e.metrics.rocAuc, 4)} (${count(e.data.reviews)} reviews, ${e.evaluatedAt.slice(0, 10)})`]);
   } else {
     rows.push(['test', c.dim('not evaluated yet (run `rnn eval`)')]);
   }
-  const files = info.files.map((f) => `${f.name} (${f.bytes >= 1e5 ? megabytes(f.bytes) : `${count(f.bytes)} B`})`);
+  const files = info.files.map((f) => `${f.name} (${bytes(f.bytes)})`);
   if (info.lastCheckpoint) files.push(`${path.basename(info.lastCheckpoint)}/ (last epoch)`);
   rows.push(['files', files.join(', ')]);
   return keyValues(rows) + '\n' + renderHistory(m.history, c, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined);
@@ -97,13 +96,18 @@ function listingJson(r: ModelListing): object {
 }
 
 export function renderList(rows: ModelListing[], c: ChalkInstance): string {
-  const head = ['NAME', 'CELL', 'PARAMS', 'EPOCHS', 'VAL ACC', 'TEST ACC', 'CREATED'];
-  const cells = (r: ModelListing): string[] | undefined => {
+  const columns = [col('NAME'), col('CELL'), col('PARAMS', 'right'), col('EPOCHS', 'right'), col('VAL ACC', 'right'), col('TEST ACC', 'right'), col('CREATED')];
+  const name = (r: ModelListing): string => r.name + (r.latest ? ' *' : '');
+  const cells = (r: ModelListing): string[] => {
     const m = r.info?.metadata;
-    if (!m) return undefined;
+    if (!m) {
+      const k = r.checkpoint;
+      const note = k ? c.yellow(`interrupted ${k.cell} training (epoch ${k.epoch} of ${k.epochs}): rnn train --resume ${r.dir}`) : c.red(`unreadable: ${r.error}`);
+      return [name(r), note];
+    }
     const kept = m.weights?.epoch ?? m.history.length;
     return [
-      r.name + (r.latest ? ' *' : ''),
+      name(r),
       m.cell,
       count(m.params.total),
       kept === m.history.length ? String(m.history.length) : `${kept} of ${m.history.length}`,
@@ -112,19 +116,13 @@ export function renderList(rows: ModelListing[], c: ChalkInstance): string {
       m.createdAt.slice(0, 16).replace('T', ' '),
     ];
   };
-  const body = rows.map((r) => ({ r, cols: cells(r) }));
-  const names = rows.map((r) => r.name + (r.latest ? ' *' : ''));
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 0 ? b.r.name.length + (b.r.latest ? 2 : 0) : (b.cols?.[i]?.length ?? 0)))));
-  const line = (r: string[]): string => r.map((v, i) => (i >= 2 && i <= 5 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
-  return (
-    [
-      c.bold(line(head)),
-      ...body.map((b, i) => {
-        if (b.cols) return line(b.cols);
-        const k = b.r.checkpoint;
-        if (k) return `${names[i]!.padEnd(widths[0]!)}  ${c.yellow(`interrupted ${k.cell} training (epoch ${k.epoch} of ${k.epochs}): rnn train --resume ${b.r.dir}`)}`;
-        return `${names[i]!.padEnd(widths[0]!)}  ${c.red(`unreadable: ${b.r.error}`)}`;
-      }),
-    ].join('\n') + '\n'
-  );
+  // Rows that are no model (a checkpoint, an unreadable directory) keep the NAME column and say why after it.
+  const all = rows.map(cells);
+  const lines = textTable(
+    columns,
+    all.map((r) => (r.length === 2 ? [r[0]!] : r)),
+    { chalk: c },
+  ).split('\n');
+  const nameWidth = Math.max(columns[0]!.header.length, ...rows.map((r) => name(r).length));
+  return lines.map((l, i) => (i > 0 && all[i - 1]?.length === 2 ? `${all[i - 1]![0]!.padEnd(nameWidth)}  ${all[i - 1]![1]}` : l)).join('\n');
 }

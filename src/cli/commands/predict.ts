@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
-import type { RecurrentImpl } from '../../models/index.js';
+import type { ChalkInstance } from 'chalk';
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadBackend } from '../../backend/index.js';
-import { predictTexts, type Prediction } from '../../eval/index.js';
+import type { RecurrentImpl } from '../../models/index.js';
+import { predictTexts, PREDICT_BATCH_SIZE, type Prediction } from '../../predict/index.js';
 import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
 import { readCsvTexts } from '../../data/csv.js';
-import type { CliContext } from '../context.js';
+import { explainText, topWords, TOP_WORDS, type Explanation } from '../../explain/index.js';
 import { UserError } from '../../errors.js';
+import { loadRuntime, type CliContext } from '../context.js';
 import { positiveInt, recurrentImpl } from '../options.js';
-import { explainText, topWords, type Explanation } from '../../explain/index.js';
-import type { ChalkInstance } from 'chalk';
+import { decimal, signed } from '../format.js';
 
 interface PredictFlags {
   model?: string;
@@ -23,7 +23,8 @@ interface PredictFlags {
   json?: boolean;
 }
 
-const CHUNK = 256;
+/** Reviews predicted together (one inference batch). */
+const CHUNK = PREDICT_BATCH_SIZE;
 
 async function* lines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
   const rl = createInterface({ input, crlfDelay: Infinity });
@@ -40,9 +41,9 @@ export function registerPredict(program: Command, ctx: CliContext): void {
     .option('--file <path>', 'reviews to label: a .txt file (one per line) or a .csv file (see --text-column)')
     .option('--text-column <name>', 'CSV column holding the review (default: review, text, sentence or content)')
     .option('--explain', "show each word's contribution (occlusion: the change in log-odds without the word), coloured green (positive) to red (negative)")
-    .option('--top <n>', 'with --explain: how many most positive and most negative words to list (default 5)', positiveInt)
+    .option('--top <n>', `with --explain: how many most positive and most negative words to list (default ${TOP_WORDS})`, positiveInt)
     .option('--json', 'one JSON object per review (JSON Lines)')
-    .action(async (texts: string[], flags: PredictFlags) => {
+    .action(async (texts: string[], flags: PredictFlags, command: Command) => {
       let source: AsyncIterable<string> | string[];
       if (texts.length > 0) {
         if (flags.file) throw new UserError('both review texts and --file were given', 'Pass either texts or --file');
@@ -62,24 +63,21 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       const it = (source as AsyncIterable<string>)[Symbol.asyncIterator]?.() ?? (source as string[])[Symbol.iterator]();
       const first = await it.next();
       if (first.done) throw new UserError('the input held no reviews', 'Give at least one non-empty line');
-      const backend = await loadBackend(ctx.backend());
-      const m = await loadModelDir(backend.tf, await resolveModelDir(ctx.env.modelsDir, flags.model), flags.layers);
+      const backend = await loadRuntime(ctx, command);
+      const m = await loadModelDir(backend, await resolveModelDir(ctx.env.modelsDir, flags.model), flags.layers);
       let chunk: string[] = [first.value];
-      let count = 0;
       const flush = (): void => {
         if (chunk.length === 0) return;
         if (flags.explain) {
           for (const text of chunk) {
             const e = explainText(backend.tf, m, text);
-            ctx.io.out.write(flags.json ? JSON.stringify({ text, ...explanationJson(e) }) + '\n' : renderExplanation(e, ctx.chalkOut, flags.top ?? 5));
+            ctx.io.out.write(flags.json ? JSON.stringify({ text, ...explanationJson(e) }) + '\n' : renderExplanation(e, ctx.chalkOut, flags.top ?? TOP_WORDS));
           }
-          count += chunk.length;
           chunk = [];
           return;
         }
         const preds = predictTexts(backend.tf, m, chunk);
         for (let i = 0; i < chunk.length; i++) ctx.io.out.write(flags.json ? JSON.stringify({ text: chunk[i], ...preds[i] }) + '\n' : renderPrediction(chunk[i]!, preds[i]!, ctx.chalkOut));
-        count += chunk.length;
         chunk = [];
       };
       for (let r = await it.next(); !r.done; r = await it.next()) {
@@ -105,7 +103,7 @@ export function renderPrediction(text: string, p: Prediction, c: ChalkInstance):
   else if (p.unknownWords > 0) notes.push(`${p.unknownWords} of ${p.words} words unknown`);
   if (p.truncatedIds > 0) notes.push(`${p.truncatedIds} ids truncated`);
   const snippet = text.length > 60 ? text.slice(0, 57) + '...' : text;
-  return `${label}  ${p.probability.toFixed(4)}  ${JSON.stringify(snippet)}${notes.length ? c.dim(`  (${notes.join(', ')})`) : ''}\n`;
+  return `${label}  ${decimal(p.probability, 4)}  ${JSON.stringify(snippet)}${notes.length ? c.dim(`  (${notes.join(', ')})`) : ''}\n`;
 }
 
 /** --explain --json: the prediction and every word with its contribution. */
@@ -116,10 +114,6 @@ export function explanationJson(e: Explanation): object {
     method: e.method,
     words: e.words.map((w) => ({ word: w.text, tokens: w.tokens, contribution: Number(w.contribution.toFixed(6)), probabilityWithout: w.probabilityWithout, seen: w.seen })),
   };
-}
-
-function signed(x: number): string {
-  return `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
 }
 
 /** The review with each word coloured by its contribution, then the strongest words each way. */
@@ -136,7 +130,7 @@ export function renderExplanation(e: Explanation, c: ChalkInstance, top: number)
   const list = (ws: Explanation['words']): string => (ws.length ? ws.map((w) => `${w.tokens.join(' ')} ${signed(w.contribution)}`).join(', ') : '(none)');
   const label = e.label === 'positive' ? c.green('positive') : c.red('negative');
   const seen = e.words.filter((w) => w.seen).length;
-  const lines = [`${label}  ${e.probability.toFixed(4)}`, `  ${body.replace(/\n/g, '\n  ')}`];
+  const lines = [`${label}  ${decimal(e.probability, 4)}`, `  ${body.replace(/\n/g, '\n  ')}`];
   if (seen === 0) lines.push(c.dim("  (no word of this review reached the model: none is in its vocabulary)"));
   else {
     lines.push(`  most positive: ${list(topWords(e, 'positive', top))}`);

@@ -1,19 +1,18 @@
 /**
- * rnn's optional native addon (src/native): whole-sequence SimpleRNN / LSTM / GRU forward and backward on
- * oneDNN's RNN primitives. Built by `npm install` when Debian's `libdnnl-dev` (oneDNN 2.6) is present; the
- * fused layers use it when it loads, and their tfjs implementation otherwise.
+ * rnn's oneDNN kernels: an optional C++ addon (src/kernels/addon) running whole-sequence SimpleRNN / LSTM /
+ * GRU forward and backward on oneDNN's RNN primitives, plus the lesson model's Adam, gradient clip and
+ * weight average. Built by `npm install` when Debian's `libdnnl-dev` (oneDNN 2.6) is present.
  *
- * Which recurrent kernels run is one process-wide choice, made by the CLI (`--kernels`) through
- * {@link selectKernels} before any model is built.
+ * Which recurrent kernels run is a value, {@link Kernels}: chosen once from `--kernels` by
+ * {@link selectKernels}, carried by the loaded backend, and passed to whatever builds, loads, trains or
+ * runs a model. Nothing here remembers a choice.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
+import { LAYER_CLASS, type CellType, type LayerClass } from '../cells.js';
 
-/** `auto`: oneDNN when the addon loads, else tfjs; `onednn`: that or an error; `tfjs`: never the addon. */
-export const KERNEL_PREFERENCES = ['auto', 'onednn', 'tfjs'] as const;
-export type KernelPreference = (typeof KERNEL_PREFERENCES)[number];
 
 /** A whole-sequence recurrent layer of one shape (cell, T, B, D, U), with its primitives and buffers. */
 export interface OnednnSequence {
@@ -43,10 +42,10 @@ export interface OnednnAddon {
    * `parts` (1 or 2) overrides the default split of the batch across threads; `chunk` (default 16) is the
    * step granularity at which forwardIds starts rows after their padding (T or more: never).
    */
-  Sequence: new (cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number, parts?: number, chunk?: number) => OnednnSequence;
+  Sequence: new (cell: LayerClass, T: number, B: number, D: number, U: number, parts?: number, chunk?: number) => OnednnSequence;
   /** oneDNN version the addon runs on, e.g. `2.6.3`. */
   onednnVersion: string;
-  /** One in-place pass of tfjs's Adam over a parameter tensor (see src/native/rnn_dnnl.cc). */
+  /** One in-place pass of tfjs's Adam over a parameter tensor (see src/kernels/addon/rnn_dnnl.cc). */
   adam(
     param: Float32Array,
     grad: Float32Array,
@@ -70,7 +69,7 @@ const ADDON_EXPORTS = ['Sequence', 'adam', 'movingAverage', 'clipByGlobalNorm'] 
 
 /**
  * Sequences by shape, least recently used dropped beyond `max`: a Sequence holds its primitives and buffers
- * (tens to hundreds of MB at the seed model's size), freed only when the JS object is collected, so callers
+ * (tens to hundreds of MB at the lesson model's size), freed only when the JS object is collected, so callers
  * keep a few and reuse them rather than making one per batch.
  */
 export class SequenceCache {
@@ -81,13 +80,13 @@ export class SequenceCache {
     private readonly max: number,
   ) {}
 
-  get(cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number): OnednnSequence {
+  get(cell: CellType, T: number, B: number, D: number, U: number): OnednnSequence {
     const key = `${cell}:${T}:${B}:${D}:${U}`;
     let s = this.sequences.get(key);
     if (s) {
       this.sequences.delete(key); // re-inserted below: the Map's order is least recently used first
     } else {
-      s = new this.addon.Sequence(cell, T, B, D, U);
+      s = new this.addon.Sequence(LAYER_CLASS[cell], T, B, D, U);
       if (this.sequences.size >= this.max) this.sequences.delete(this.sequences.keys().next().value!);
     }
     this.sequences.set(key, s);
@@ -95,26 +94,24 @@ export class SequenceCache {
   }
 }
 
-/** What {@link loadOnednn} found. */
+/** What {@link probeOnednn} found. */
 export interface OnednnStatus {
   addon?: OnednnAddon;
   /** Why the addon is not available (undefined when it is). */
   error?: string;
 }
 
-/** Where node-gyp puts the addon: src/native/build/Release, from dist/src/backend. */
-export const ADDON_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'native');
+/** Where node-gyp puts the addon: src/kernels/addon/build/Release, from dist/src/kernels. */
+export const ADDON_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'kernels', 'addon');
 export const ADDON_FILE = path.join(ADDON_DIR, 'build', 'Release', 'rnn_dnnl.node');
 
 /** How to get the oneDNN kernels, for messages. */
 export const ONEDNN_FIX = 'Install oneDNN (`apt-get install libdnnl-dev` on Debian/Ubuntu), then run `npm run setup-native`';
 
 const require = createRequire(import.meta.url);
-let status: OnednnStatus | undefined;
-let active: OnednnAddon | undefined;
 
-/** Tries to load the addon from `file`; never throws. */
-export function probeOnednn(file: string): OnednnStatus {
+/** Tries to load the addon from `file` (Node keeps a loaded addon, so a second call is cheap); never throws. */
+export function probeOnednn(file: string = ADDON_FILE): OnednnStatus {
   try {
     const addon = require(file) as OnednnAddon;
     const missing = ADDON_EXPORTS.filter((k) => typeof addon[k] !== 'function');
@@ -130,26 +127,26 @@ export function probeOnednn(file: string): OnednnStatus {
   }
 }
 
-/** The installed addon ({@link ADDON_FILE}), loaded once per process; never throws. */
-export function loadOnednn(): OnednnStatus {
-  status ??= probeOnednn(ADDON_FILE);
-  return status;
+/** `auto`: oneDNN when the addon loads, else tfjs; `onednn`: that or an error; `tfjs`: never the addon. */
+export const KERNEL_PREFERENCES = ['auto', 'onednn', 'tfjs'] as const;
+export type KernelPreference = (typeof KERNEL_PREFERENCES)[number];
+
+/**
+ * The recurrent kernels a model runs on, and why: rnn's oneDNN addon, or tfjs (the fused layers' tfjs
+ * implementation: TensorFlow ops on the native backend, tfjs ops elsewhere; stock tfjs-layers always run here).
+ */
+export type Kernels = { name: 'onednn'; addon: OnednnAddon; reason: string } | { name: 'tfjs'; reason: string };
+
+/** The tfjs kernels, with the reason they were chosen. */
+export function tfjsKernels(reason: string): Kernels {
+  return { name: 'tfjs', reason };
 }
 
-/** Makes the process-wide kernel choice; returns what runs. `onednn` without the addon is a UserError. */
-export function selectKernels(pref: KernelPreference, found: () => OnednnStatus = loadOnednn): { kernels: 'onednn' | 'tfjs'; reason: string } {
-  active = undefined;
-  if (pref === 'tfjs') return { kernels: 'tfjs', reason: 'tfjs kernels were requested (--kernels tfjs)' };
+/** Chooses the kernels for a preference; `onednn` without the addon is a UserError. */
+export function selectKernels(pref: KernelPreference, found: () => OnednnStatus = probeOnednn): Kernels {
+  if (pref === 'tfjs') return tfjsKernels('tfjs kernels were requested (--kernels tfjs)');
   const s = found();
-  if (s.addon) {
-    active = s.addon;
-    return { kernels: 'onednn', reason: `the oneDNN ${s.addon.onednnVersion} addon loaded` };
-  }
+  if (s.addon) return { name: 'onednn', addon: s.addon, reason: `the oneDNN ${s.addon.onednnVersion} addon loaded` };
   if (pref === 'onednn') throw new UserError(`the oneDNN kernels were requested but are not available: ${s.error}`, ONEDNN_FIX);
-  return { kernels: 'tfjs', reason: s.error! };
-}
-
-/** The addon the fused layers should use, if the process chose it. */
-export function activeOnednn(): OnednnAddon | undefined {
-  return active;
+  return tfjsKernels(s.error!);
 }

@@ -1,13 +1,14 @@
 /**
- * Choosing the recurrent kernels (`--kernels`): rnn's oneDNN addon when it loads, tfjs otherwise, and the
- * exact messages when it is missing. In CI (RNN_REQUIRE_ONEDNN=1, libdnnl-dev installed by .ci/run) the
- * addon must be active.
+ * Choosing the recurrent kernels (`--kernels`): rnn's oneDNN kernels when the addon loads, tfjs otherwise,
+ * and the exact messages when it is missing — as a value: nothing remembers a choice. In CI
+ * (RNN_REQUIRE_ONEDNN=1, libdnnl-dev installed by .ci/run) the addon must be active.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { selectKernels, activeOnednn, probeOnednn, loadOnednn, ONEDNN_FIX, type OnednnAddon } from '../../src/backend/onednn.js';
+import { selectKernels, probeOnednn, ONEDNN_FIX, type OnednnAddon } from '../../src/kernels/index.js';
+import { loadBackend } from '../../src/backend/index.js';
 import { UserError } from '../../src/errors.js';
 import { REQUIRE_ONEDNN, runCli, tempDir } from '../helpers.js';
 
@@ -34,13 +35,20 @@ for (const c of cases) {
         () => selectKernels(c.pref, () => c.found),
         (e: unknown) => e instanceof UserError && e.message === c.error && e.fix === ONEDNN_FIX,
       );
-      assert.equal(activeOnednn(), undefined);
       return;
     }
-    assert.deepEqual(selectKernels(c.pref, () => c.found), { kernels: c.kernels, reason: c.reason });
-    assert.equal(activeOnednn(), c.kernels === 'onednn' ? fake : undefined);
+    assert.deepEqual(selectKernels(c.pref, () => c.found), { name: c.kernels, reason: c.reason, ...(c.kernels === 'onednn' && { addon: fake }) });
   });
 }
+
+test('the kernels are a value of each loaded backend: two loads with other preferences side by side keep their own', async () => {
+  const withAddon = await loadBackend({ kernels: 'auto' }, () => ({ addon: fake }));
+  const without = await loadBackend({ kernels: 'tfjs' }, () => ({ addon: fake }));
+  assert.equal(withAddon.kernels.name, 'onednn');
+  assert.equal(without.kernels.name, 'tfjs');
+  assert.equal(withAddon.kernels.name, 'onednn', 'a later load does not change an earlier one');
+  assert.equal((await loadBackend({ kernels: 'auto' }, () => missing)).kernels.reason, missing.error);
+});
 
 test('a missing or broken addon file is reported, not thrown', async () => {
   const dir = await tempDir('rnn-onednn-');
@@ -57,10 +65,10 @@ test('an addon built by an older rnn (git pull without npm install) is reported 
 });
 
 test('the installed addon loads where it is required (CI)', { skip: !REQUIRE_ONEDNN && 'RNN_REQUIRE_ONEDNN is not set' }, async () => {
-  assert.equal(loadOnednn().error, undefined);
+  assert.equal(probeOnednn().error, undefined);
   const r = await runCli(['doctor', '--json']);
   const report = JSON.parse(r.stdout) as { onednnKernels: { active: boolean; reason: string }; recurrentKernels: string };
-  assert.deepEqual(report.onednnKernels, { active: true, reason: `the oneDNN ${loadOnednn().addon!.onednnVersion} addon loaded` });
+  assert.deepEqual(report.onednnKernels, { active: true, reason: `the oneDNN ${probeOnednn().addon!.onednnVersion} addon loaded` });
   assert.match(report.recurrentKernels, /^fused layers on oneDNN 2\.\d+\.\d+ whole-sequence kernels \(rnn's addon\)$/);
 });
 

@@ -1,11 +1,11 @@
 /**
- * Builds rnn's optional oneDNN addon (src/native) with node-gyp. Never throws for an expected failure
+ * Builds rnn's optional oneDNN kernels (the addon in src/kernels/addon) with node-gyp. Never throws for an expected failure
  * (no oneDNN, no compiler): `npm install` must not fail because of the addon; the result says why.
  */
 import * as path from 'node:path';
-import { run, type OutputSink } from './proc.js';
-import { ADDON_DIR, ADDON_FILE, ONEDNN_FIX } from '../onednn.js';
-import { exists } from '../../util/fs.js';
+import { run, type OutputSink } from '../util/proc.js';
+import { ADDON_DIR, ADDON_FILE, ONEDNN_FIX } from './index.js';
+import { exists } from '../util/fs.js';
 
 /** Options of {@link buildOnednnKernels}. */
 export interface KernelBuildOptions {
@@ -50,7 +50,7 @@ function buildFailure(output: string, code: number): { what: string; fix: string
   };
 }
 
-/** Compiles src/native with node-gyp and checks that the result loads in a fresh process. */
+/** Compiles src/kernels/addon with node-gyp and checks that the result loads in a fresh process. */
 export async function buildOnednnKernels(opts: KernelBuildOptions): Promise<KernelBuildResult> {
   const t0 = Date.now();
   const done = (error?: { what: string; fix: string }): KernelBuildResult => ({ ok: !error, seconds: Math.round((Date.now() - t0) / 1000), error });

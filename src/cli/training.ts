@@ -1,0 +1,146 @@
+/**
+ * What `rnn train` and `rnn compare` share: the training flags (their help generated from TRAIN_DEFAULTS),
+ * how they become TrainOptions, the progress lines, and what metadata.json records of the run's backend.
+ */
+import { Option, type Command } from 'commander';
+import { TRAIN_DEFAULTS, defaultMonitor, resolveTrainOptions, type TrainOptions } from '../train/options.js';
+import type { EpochLog, TrainCallbacks } from '../train/types.js';
+import { describeSchedule, type LrSchedule, type Monitor } from '../train/control.js';
+import { summarize, type RecurrentImpl } from '../models/index.js';
+import type { CellType } from '../cells.js';
+import { describeKernels, PURE_JS_SLOWDOWN, type LoadedBackend } from '../backend/index.js';
+import type { DataSourceInfo } from '../data/index.js';
+import type { RunEnvironment } from '../io/run.js';
+import { UserError } from '../errors.js';
+import { fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl, monitor, lrSchedule, momentum } from './options.js';
+import type { CliContext } from './context.js';
+import { bar, type StatusLine } from './progress.js';
+import { decimal, duration, learningRate } from './format.js';
+import { renderSummary } from './render-model.js';
+import { packageVersion } from './version.js';
+
+export interface TrainingFlags {
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  validationSplit?: number;
+  seed?: number;
+  limit?: number;
+  units?: number;
+  embeddingDim?: number;
+  vocabSize?: number;
+  maxlen?: number;
+  padding?: 'pre' | 'post';
+  truncating?: 'pre' | 'post';
+  oovToken?: string;
+  layers?: RecurrentImpl;
+  monitor?: Monitor;
+  restoreBest: boolean;
+  earlyStopping?: number;
+  lrSchedule?: LrSchedule;
+  /** `--ema M` or `--no-ema` (false). */
+  ema?: number | false;
+  wordDropout?: number;
+  /** `--clip-norm C` or `--no-clip-norm` (false). */
+  clipNorm?: number | false;
+}
+
+const D = TRAIN_DEFAULTS;
+
+export function addTrainingOptions(cmd: Command): Command {
+  return cmd
+    .option('--epochs <n>', `passes over the training reviews (default ${D.epochs})`, positiveInt)
+    .option('--batch-size <n>', `reviews per step (default ${D.batchSize}, as Keras fit)`, positiveInt)
+    .option('--lr <rate>', `adam learning rate (default ${D.lr})`, positiveFloat)
+    .option('--validation-split <f>', `share of training reviews held out for validation, from the end like Keras validation_split (default ${D.validationSplit}; the Keras lesson holds out 0.2)`, fraction)
+    .option('--seed <n>', 'seed for initialization and shuffling (default: random, recorded in metadata.json)', nonNegativeInt)
+    .option('--limit <n>', 'train on the first N reviews of the seeded shuffle', positiveInt)
+    .option('--units <n>', `recurrent units (default ${D.units})`, positiveInt)
+    .option('--embedding-dim <n>', `embedding size (default ${D.embeddingDim})`, positiveInt)
+    .option('--vocab-size <n>', `tokenizer num_words and embedding input size (default ${D.vocabSize})`, positiveInt)
+    .option('--maxlen <n>', `pad/truncate reviews to this many ids (default ${D.maxlen})`, positiveInt)
+    .addOption(new Option('--padding <side>', `where padding goes (default '${D.padding}', as Keras)`).choices(['pre', 'post']))
+    .addOption(new Option('--truncating <side>', `which end long reviews lose (default '${D.truncating}', as Keras)`).choices(['pre', 'post']))
+    .option('--oov-token <token>', 'tokenizer oov_token (default none: unknown words are dropped, as in Keras)')
+    .option('--layers <impl>', `recurrent implementation: fused (rnn's fast forward/backward) or stock (tfjs-layers); the saved model is the same (default ${D.layers})`, recurrentImpl)
+    .option('--monitor <metric>', `epoch metric that picks the best epoch: val_acc, val_loss, acc or loss (default ${defaultMonitor(D.validationSplit)}; ${defaultMonitor(0)} without validation reviews)`, monitor)
+    .option('--no-restore-best', "keep the last epoch's weights, not the best epoch's")
+    .option('--early-stopping <patience>', 'stop after this many epochs without improvement of --monitor', positiveInt)
+    .option(
+      '--lr-schedule <spec>',
+      `learning rate per epoch: cosine (decays from --lr towards 0 over --epochs), constant (Keras fit), plateau[:FACTOR[:PATIENCE]] (default 0.5:1) or exponential[:GAMMA] (default 0.5) (default ${describeSchedule(D.lrSchedule)})`,
+      lrSchedule,
+    )
+    .option('--ema <momentum>', `validate and save a moving average of the weights over the last steps (Keras use_ema); the momentum sets how many (default ${D.ema})`, momentum)
+    .option('--no-ema', 'validate and save the trained weights themselves, as Keras fit does')
+    .option('--clip-norm <c>', `clip each step's gradients to this joint L2 norm (Keras global_clipnorm; default ${D.clipNorm})`, positiveFloat)
+    .option('--no-clip-norm', 'apply the gradients unclipped, as Keras fit does')
+    .option('--word-dropout <p>', `drop each word of a training review with probability p, anew every epoch (augmentation; the model is unchanged; default ${D.wordDropout}, 0 for none)`, fraction);
+}
+
+/** TrainOptions for one cell; flag combinations commander cannot check are UserErrors here. */
+export function trainOptionsFromFlags(flags: TrainingFlags, cell: CellType): TrainOptions {
+  if (flags.monitor?.startsWith('val_') && flags.validationSplit === 0) {
+    throw new UserError(`--monitor ${flags.monitor} needs validation reviews, but --validation-split is 0`, 'Pass --monitor acc or loss, or a --validation-split above 0');
+  }
+  return resolveTrainOptions({ ...flags, cell, oovToken: flags.oovToken ?? null, ema: flags.ema === false ? null : flags.ema, clipNorm: flags.clipNorm === false ? null : flags.clipNorm });
+}
+
+/** Training needs at least two reviews of both classes; anything else is a UserError naming the data. */
+export function checkTrainingReviews(reviews: readonly { label: number }[], where: string): void {
+  if (reviews.length < 2) throw new UserError(`the training data has ${reviews.length} review(s)`, 'Use a dataset with at least two labeled reviews');
+  const pos = reviews.filter((r) => r.label === 1).length;
+  if (pos === 0 || pos === reviews.length) {
+    throw new UserError(
+      `${where} has only ${pos === 0 ? 'negative' : 'positive'} reviews (${reviews.length})`,
+      'A sentiment classifier needs positive and negative reviews: check --label-column, or use other data',
+    );
+  }
+}
+
+/** One line per epoch: `epoch 2  loss 0.3121  acc 0.8712  val_loss …  val_acc …  lr 0.0005  1m02s  901.2 samples/s  *best`. */
+export function formatEpoch(e: EpochLog, showLr: boolean): string {
+  const val = e.val_acc !== undefined ? `  val_loss ${decimal(e.val_loss, 4)}  val_acc ${decimal(e.val_acc, 4)}` : '';
+  const lr = showLr ? `  lr ${learningRate(e.lr)}` : '';
+  return `epoch ${e.epoch}  loss ${decimal(e.loss, 4)}  acc ${decimal(e.acc, 4)}${val}${lr}  ${duration(e.seconds)}  ${decimal(e.samplesPerSec, 1)} samples/s${e.best ? '  *best' : ''}`;
+}
+
+/**
+ * Training on pure-JS tfjs works but is slow: say so, and how to fix it. Not when the lesson model's whole
+ * step runs on rnn's oneDNN kernels (fused layers on them), which do not depend on the backend.
+ */
+export function warnIfPureJs(ctx: CliContext, status: StatusLine, backend: LoadedBackend, layers: RecurrentImpl): void {
+  if (backend.native || (backend.kernels.name === 'onednn' && layers === 'fused')) return;
+  const c = ctx.chalkErr;
+  status.log(
+    c.yellow.bold('warning:') +
+      c.yellow(` training on pure-JS tfjs (${backend.nativeError ?? backend.reason}) is ${PURE_JS_SLOWDOWN} than the native backend. Run \`npm run setup-native\`; \`rnn doctor\` says why it is missing.`),
+  );
+}
+
+/** metadata.json's record of the backend, kernels and versions of this process. */
+export function runEnvironment(backend: LoadedBackend, source: DataSourceInfo): RunEnvironment {
+  return {
+    source,
+    backend: { name: backend.name, tensorflow: backend.tfVersion, recurrentKernels: describeKernels(backend.tf, backend.kernels) },
+    versions: { rnn: packageVersion(), tfjs: backend.tfjsVersion, node: process.versions.node },
+  };
+}
+
+/** Training progress on stderr: the model summary, a batch status line, a line per epoch (and JSON lines on stdout). */
+export function trainingProgress(ctx: CliContext, status: StatusLine, options: TrainOptions, json: boolean, prefix = ''): TrainCallbacks {
+  const c = ctx.chalkErr;
+  const showLr = options.lrSchedule.kind !== 'constant';
+  return {
+    onStep: (m) => status.note(c.dim(prefix + m)),
+    onModel: (model) => status.log(renderSummary(summarize(model), c)),
+    onBatch: (p) =>
+      status.update(
+        `${prefix}epoch ${p.epoch}/${p.epochs} ${bar(p.batch, p.batches)} ${p.batch}/${p.batches}  loss ${decimal(p.loss, 4)}  acc ${decimal(p.acc, 4)}  ${decimal(p.samplesPerSec, 0)} samples/s  ETA ${duration(p.etaSeconds)}`,
+      ),
+    onEpoch: (e) => {
+      status.log(prefix + formatEpoch(e, showLr));
+      if (json) ctx.io.out.write(JSON.stringify(e) + '\n');
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Inference, the one core that turns texts into ids and ids into probabilities: used by `rnn eval`,
+ * `predict`, `explain`, `compare` and training's validation. The lesson model runs whole on rnn's oneDNN
+ * kernels when its recurrent layer does ({@link OnednnPredictor}), else through tfjs's `model.predict`.
+ */
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { TF } from '../backend/index.js';
+import type { Kernels, SequenceCache } from '../kernels/index.js';
+import type { CellType } from '../cells.js';
+import { isLessonModel } from '../models/index.js';
+import { cleanReview } from '../data/index.js';
+import type { Tokenizer } from '../text/tokenizer.js';
+import { padInto, padSequences, resolvePadOptions, type PadOptions } from '../text/pad.js';
+import { OnednnPredictor } from './onednn.js';
+
+/** Reviews per inference batch when a command is given no `--batch-size`. */
+export const PREDICT_BATCH_SIZE = 256;
+
+/** How texts become ids: Keras's pad_sequences options of a model. */
+export type PadSpec = Pick<PadOptions, 'maxlen' | 'padding' | 'truncating'>;
+
+/** A model ready to run: the tfjs model, the cell it was built with, and the kernels its recurrent layer runs on. */
+export interface Runnable {
+  model: LayersModel;
+  cell: CellType;
+  kernels: Kernels;
+}
+
+/** A runnable model with its tokenizer and preprocessing: a loaded model directory, or a model just trained. */
+export interface InferenceModel {
+  model: LayersModel;
+  kernels: Kernels;
+  tokenizer: Tokenizer;
+  metadata: { cell: CellType; preprocessing: PadSpec };
+}
+
+/** Probabilities for one batch of ids [B·maxlen]. */
+export interface Predictor {
+  readonly maxlen: number;
+  predict(ids: Int32Array): Float32Array;
+}
+
+/**
+ * The fastest predictor for `m`: the lesson model whole on rnn's oneDNN kernels when its recurrent layer
+ * runs on them, else tfjs's `model.predict` (disposing its tensors). The oneDNN predictor copies the weights
+ * as they are now; `sequences` lets predictors made one after another share their buffers.
+ */
+export function createPredictor(tf: TF, m: Runnable, maxlen: number, sequences?: SequenceCache): Predictor {
+  if (m.kernels.name === 'onednn' && isLessonModel(m.model, m.cell)) return new OnednnPredictor(m.kernels.addon, m.cell, maxlen, m.model, sequences);
+  return {
+    maxlen,
+    predict: (ids) =>
+      tf.tidy(() => {
+        const xs = tf.tensor2d(ids, [ids.length / maxlen, maxlen], 'int32');
+        return (m.model.predict(xs) as Tensor).dataSync() as Float32Array;
+      }),
+  };
+}
+
+/** Probabilities for a [n, maxlen] id buffer, predicted `batchSize` rows at a time. */
+export function predictArrays(predictor: Predictor, x: Int32Array, batchSize: number, onBatch?: (done: number, total: number) => void): Float32Array {
+  const maxlen = predictor.maxlen;
+  const n = x.length / maxlen;
+  const out = new Float32Array(n);
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    out.set(predictor.predict(x.subarray(start * maxlen, (start + size) * maxlen)), start);
+    onBatch?.(start + size, n);
+  }
+  return out;
+}
+
+/**
+ * Tokenizes and pads texts into a [n, maxlen] int32 buffer, one text at a time (no list of all sequences
+ * is kept, so memory is the buffer); also each text's length in words and how many were truncated.
+ */
+export function encode(tokenizer: Tokenizer, texts: readonly string[], o: PadSpec): { x: Int32Array; truncated: number; words: Int32Array } {
+  let truncated = 0;
+  const words = new Int32Array(texts.length);
+  const pad = resolvePadOptions(o);
+  const x = new Int32Array(texts.length * o.maxlen).fill(pad.value);
+  texts.forEach((t, i) => {
+    const s = tokenizer.textToSequenceWithStats(t);
+    words[i] = s.words;
+    if (s.ids.length > o.maxlen) truncated++;
+    padInto(x, i, s.ids, pad);
+  });
+  return { x, truncated, words };
+}
+
+/** One prediction. */
+export interface Prediction {
+  /** `positive` when probability > 0.5, else `negative`. */
+  label: 'positive' | 'negative';
+  /** Model output: probability that the review is positive. */
+  probability: number;
+  /** Words after Keras's tokenization. */
+  words: number;
+  /** Words the model's vocabulary does not know (dropped, or the OOV id). */
+  unknownWords: number;
+  /** Ids cut off because the review is longer than maxlen. */
+  truncatedIds: number;
+}
+
+/** Predicts new texts (HTML line breaks cleaned as in training) with the model's own preprocessing. */
+export function predictTexts(tf: TF, m: InferenceModel, texts: readonly string[], batchSize = PREDICT_BATCH_SIZE): Prediction[] {
+  const pre = m.metadata.preprocessing;
+  const stats = texts.map((t) => m.tokenizer.textToSequenceWithStats(cleanReview(t)));
+  const x = padSequences(
+    stats.map((s) => s.ids),
+    pre,
+  );
+  const probs = predictArrays(createPredictor(tf, runnable(m), pre.maxlen), x, batchSize);
+  return stats.map((s, i) => ({
+    label: probs[i]! > 0.5 ? 'positive' : 'negative',
+    probability: probs[i]!,
+    words: s.words,
+    unknownWords: s.unknown,
+    truncatedIds: Math.max(0, s.ids.length - pre.maxlen),
+  }));
+}
+
+/** The runnable part of an inference model. */
+export function runnable(m: InferenceModel): Runnable {
+  return { model: m.model, cell: m.metadata.cell, kernels: m.kernels };
+}

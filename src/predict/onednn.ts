@@ -1,0 +1,46 @@
+/**
+ * The lesson model's prediction whole on rnn's oneDNN kernels: the embedding lookup goes straight into the
+ * recurrent layer's input (tfjs would read the gathered [B, T, D] input out of TensorFlow to hand it to the
+ * addon), then the inference kernels, then the dense layer on the host. Rows that begin with padding share
+ * their padding steps ({@link OnednnSequence.forwardIds}).
+ */
+import type { LayersModel } from '@tensorflow/tfjs';
+import { SequenceCache, type OnednnAddon, type OnednnSequence } from '../kernels/index.js';
+import { denseSigmoid, type LessonParams } from '../kernels/lesson.js';
+import { GATES, type CellType } from '../cells.js';
+
+/** Inference sequences a predictor keeps (one per batch shape: full batches and the last short one). */
+const SEQUENCES = 4;
+
+export class OnednnPredictor {
+  private readonly params: LessonParams;
+
+  /**
+   * Takes a copy of `model`'s weights as they are now. `sequences` (primitives and buffers, ~75 MB at
+   * batch 256, freed when collected) may be shared by predictors made one after another, e.g. per epoch.
+   */
+  constructor(
+    addon: OnednnAddon,
+    private readonly cell: CellType,
+    readonly maxlen: number,
+    model: LayersModel,
+    private readonly sequences: SequenceCache = new SequenceCache(addon, SEQUENCES),
+  ) {
+    this.params = model.trainableWeights.map((w) => (w.read().dataSync() as Float32Array).slice()) as LessonParams;
+  }
+
+  /** Probabilities for ids [B·maxlen]. */
+  predict(ids: Int32Array): Float32Array {
+    const B = ids.length / this.maxlen;
+    const [E, W, R, b, Wd, bd] = this.params;
+    const units = Wd.length;
+    const inputDim = W.length / (units * GATES[this.cell]);
+    const s: OnednnSequence = this.sequences.get(this.cell, this.maxlen, B, inputDim, units);
+    return Float32Array.from(denseSigmoid(s.forwardIds(ids, E, W, R, b, false), B, units, Wd, bd));
+  }
+}
+
+/** A cache of inference sequences for {@link OnednnPredictor}s made one after another. */
+export function predictorSequences(addon: OnednnAddon): SequenceCache {
+  return new SequenceCache(addon, SEQUENCES);
+}

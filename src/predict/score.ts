@@ -1,0 +1,52 @@
+/** Scoring a model on labeled reviews with its own preprocessing: probabilities, then metrics. */
+import type { TF } from '../backend/index.js';
+import type { Review } from '../data/index.js';
+import { computeMetrics, type Metrics } from '../eval/metrics.js';
+import { mulberry32, shuffleInPlace } from '../util/random.js';
+import { createPredictor, encode, predictArrays, runnable, type InferenceModel } from './index.js';
+
+export interface EvalResult {
+  metrics: Metrics;
+  seconds: number;
+  /** Inference throughput (tokenizing excluded). */
+  samplesPerSec: number;
+}
+
+/** Probabilities for labeled reviews, with each review's length in words (after Keras's tokenization). */
+export interface Scores {
+  probs: Float32Array;
+  labels: number[];
+  words: Int32Array;
+  seconds: number;
+  /** Inference throughput (tokenizing excluded). */
+  samplesPerSec: number;
+}
+
+export function scoreReviews(tf: TF, m: InferenceModel, reviews: readonly Review[], batchSize: number, onBatch?: (done: number, total: number) => void): Scores {
+  const pre = m.metadata.preprocessing;
+  const { x, words } = encode(
+    m.tokenizer,
+    reviews.map((r) => r.text),
+    pre,
+  );
+  const t0 = performance.now();
+  const probs = predictArrays(createPredictor(tf, runnable(m), pre.maxlen), x, batchSize, onBatch);
+  const seconds = (performance.now() - t0) / 1000;
+  return { probs, labels: reviews.map((r) => r.label), words, seconds, samplesPerSec: reviews.length / seconds };
+}
+
+export function evaluateModel(tf: TF, m: InferenceModel, reviews: readonly Review[], batchSize: number, onBatch?: (done: number, total: number) => void): EvalResult {
+  const s = scoreReviews(tf, m, reviews, batchSize, onBatch);
+  return { metrics: computeMetrics(s.probs, s.labels), seconds: s.seconds, samplesPerSec: s.samplesPerSec };
+}
+
+/** The fixed seed of test subsets (`--limit` of eval, `--test-limit` of compare): every model sees the same reviews. */
+export const EVAL_SUBSET_SEED = 20110626;
+
+/** A fixed random subset of `limit` reviews (all of them when limit is undefined or not smaller). */
+export function testSubset(reviews: readonly Review[], limit: number | undefined): readonly Review[] {
+  if (limit === undefined || limit >= reviews.length) return reviews;
+  const copy = [...reviews];
+  shuffleInPlace(copy, mulberry32(EVAL_SUBSET_SEED));
+  return copy.slice(0, limit);
+}

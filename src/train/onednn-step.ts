@@ -1,0 +1,188 @@
+/**
+ * The lesson model's whole training step on rnn's oneDNN kernels: embedding lookup → recurrent layer
+ * (oneDNN's whole-sequence kernels) → Dense(1, sigmoid) → binary cross-entropy → Adam, computing exactly what
+ * `model.trainOnBatch` computes with tfjs's Adam, without tfjs's per-op cost:
+ *
+ * - the embedding rows are gathered by the addon straight into the recurrent layer's time-major input, and
+ *   the embedding gradient is a scatter-add of the input gradient into the used rows (tfjs reads the
+ *   [B, T, D] input out of TensorFlow, then runs UnsortedSegmentSum);
+ * - Adam is one pass per parameter tensor in the addon (tfjs runs ~12 ops per tensor, 1M elements for the
+ *   embedding), with tfjs's float32 formula and bias correction, after the optimizer's global-norm clip when
+ *   it has one (`clippedAdam` in src/train/clip.ts: one pass in the addon, the norm summed in double precision).
+ *
+ * The parameters and Adam's moments live here, in Float32Arrays, while an epoch runs; {@link OnednnStep.syncWeights}
+ * writes them into the tfjs model and {@link OnednnStep.syncOptimizer} into its optimizer (before validation,
+ * checkpoints and saving), under the names tfjs's Adam uses, so checkpoints and resumed runs do not depend on
+ * which step produced them.
+ */
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { TF } from '../backend/index.js';
+import { SequenceCache, type OnednnAddon } from '../kernels/index.js';
+import { denseSigmoid, type LessonParams } from '../kernels/lesson.js';
+import { isLessonModel, setTrainableWeights } from '../models/index.js';
+import type { CellType } from '../cells.js';
+import type { Stepper, StepResult } from './stepper.js';
+
+/** A named tensor as tfjs optimizers take and return them. */
+export interface NamedTensor {
+  name: string;
+  tensor: Tensor;
+}
+
+/** The slice of tfjs's AdamOptimizer used here. */
+export interface AdamLike {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  iterations: number;
+  /** The global-norm gradient clip of `clippedAdam` (absent or null: none). */
+  clipNorm?: number | null;
+  getWeights(): Promise<NamedTensor[]>;
+  setWeights(w: NamedTensor[]): Promise<void>;
+}
+
+/** tfjs-layers' epsilon(): BCE clips probabilities to [ε, 1 − ε]. */
+const BCE_EPSILON = 1e-7;
+
+/** Whether `model` is what {@link OnednnStep} trains: the lesson model compiled with Adam and binary cross-entropy. */
+export function onednnTrainable(model: LayersModel, cell: CellType): boolean {
+  const opt = model.optimizer as unknown as { getClassName?(): string } | undefined;
+  return model.loss === 'binaryCrossentropy' && opt?.getClassName?.() === 'Adam' && isLessonModel(model, cell);
+}
+
+export class OnednnStep implements Stepper {
+  readonly kind = 'onednn';
+  readonly trainsInModel = false;
+  /** Parameters in the model's trainable-weight order: embeddings, kernel, recurrent kernel, bias, dense kernel, dense bias. */
+  private readonly params: LessonParams;
+  private readonly grads: Float32Array[];
+  private readonly m: Float32Array[];
+  private readonly v: Float32Array[];
+  private readonly names: string[];
+  private readonly sequences: SequenceCache;
+  private readonly D: number;
+  private readonly U: number;
+  private iterations: number;
+  private accBeta1: number;
+  private accBeta2: number;
+  /** Adam's learning rate (the one of the last step). */
+  private learningRate: number;
+
+  private constructor(
+    private readonly tf: TF,
+    private readonly addon: OnednnAddon,
+    private readonly cell: CellType,
+    private readonly maxlen: number,
+    private readonly model: LayersModel,
+    private readonly adam: AdamLike,
+    moments: Float32Array[] | undefined,
+  ) {
+    const vars = model.trainableWeights;
+    this.params = vars.map((w) => (w.read().dataSync() as Float32Array).slice()) as LessonParams;
+    this.grads = this.params.map((p) => new Float32Array(p.length));
+    this.names = vars.map((w) => (w as unknown as { val?: { name: string } }).val?.name ?? w.name);
+    this.m = moments ? moments.slice(0, vars.length) : this.params.map((p) => new Float32Array(p.length));
+    this.v = moments ? moments.slice(vars.length) : this.params.map((p) => new Float32Array(p.length));
+    this.D = vars[1]!.shape[0] as number;
+    this.U = vars[2]!.shape[0] as number;
+    this.iterations = adam.iterations;
+    // tfjs keeps β^(t) as float32 variables, multiplied by β after every step (setWeights: β^(iterations+1)).
+    this.accBeta1 = Math.fround(Math.pow(Math.fround(adam.beta1), this.iterations + 1));
+    this.accBeta2 = Math.fround(Math.pow(Math.fround(adam.beta2), this.iterations + 1));
+    this.learningRate = adam.learningRate;
+    this.sequences = new SequenceCache(addon, 4); // the batch size, the last short batch
+  }
+
+  /** Takes the model's weights and its Adam's state (moments, iterations) as they are now; `model` must be {@link onednnTrainable}. */
+  static async create(tf: TF, addon: OnednnAddon, cell: CellType, maxlen: number, model: LayersModel): Promise<OnednnStep> {
+    if (!onednnTrainable(model, cell)) throw new Error(`the oneDNN step trains the ${cell} lesson model compiled with Adam and binary cross-entropy, not this model`);
+    const adam = model.optimizer as unknown as AdamLike;
+    const saved = await adam.getWeights();
+    const moments = saved.filter((w) => w.name !== 'iter');
+    const n = model.trainableWeights.length;
+    const arrays = moments.length === 2 * n ? moments.map((w) => (w.tensor.dataSync() as Float32Array).slice()) : undefined;
+    saved.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
+    return new OnednnStep(tf, addon, cell, maxlen, model, adam, arrays);
+  }
+
+  /** One training step at rate `lr` on `ids` [B·maxlen] and labels `y` [B]; returns the batch's loss and accuracy before the update. */
+  async step(ids: Int32Array, y: Float32Array, lr: number): Promise<StepResult> {
+    return this.stepNow(ids, y, lr);
+  }
+
+  /** {@link step}, synchronously (for benchmarks). */
+  stepNow(ids: Int32Array, y: Float32Array, lr: number): StepResult {
+    this.learningRate = lr;
+    const B = y.length;
+    const U = this.U;
+    const [E, W, R, b, Wd, bd] = this.params;
+    const [gE, , , , gWd, gbd] = this.grads as LessonParams;
+    const s = this.sequences.get(this.cell, this.maxlen, B, this.D, this.U);
+    const h = s.forwardIds(ids, E, W, R, b, true);
+    const generation = s.generation;
+    // Dense(1, sigmoid) and binary cross-entropy (tfjs-layers: probabilities clipped to [ε, 1 − ε]; the
+    // clip passes no gradient outside that range).
+    const probs = denseSigmoid(h, B, U, Wd, bd);
+    const dz = new Float32Array(B);
+    let loss = 0;
+    let correct = 0;
+    for (let i = 0; i < B; i++) {
+      const p = probs[i]!;
+      const pc = Math.min(Math.max(p, BCE_EPSILON), 1 - BCE_EPSILON);
+      loss -= y[i]! * Math.log(pc) + (1 - y[i]!) * Math.log(1 - pc);
+      if ((p > 0.5 ? 1 : 0) === y[i]) correct++;
+      dz[i] = p >= BCE_EPSILON && p <= 1 - BCE_EPSILON ? (p - y[i]!) / B : 0;
+    }
+    gbd[0] = 0;
+    gWd.fill(0);
+    const dh = new Float32Array(B * U);
+    for (let i = 0; i < B; i++) {
+      gbd[0] += dz[i]!;
+      for (let u = 0; u < U; u++) {
+        gWd[u] += h[i * U + u]! * dz[i]!;
+        dh[i * U + u] = dz[i]! * Wd[u]!;
+      }
+    }
+    const [gW, gR, gb] = s.backwardEmbedding(dh, generation, gE);
+    this.grads[1] = gW;
+    this.grads[2] = gR;
+    this.grads[3] = gb;
+    const gradNorm = typeof this.adam.clipNorm === 'number' ? this.addon.clipByGlobalNorm(this.grads, this.adam.clipNorm) : undefined;
+    const c1 = Math.fround(1 - this.accBeta1);
+    const c2 = Math.fround(1 - this.accBeta2);
+    const a = this.adam;
+    this.params.forEach((p, i) => this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, this.learningRate, a.beta1, a.beta2, a.epsilon, c1, c2));
+    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
+    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
+    this.iterations++;
+    return { loss: loss / B, acc: correct / B, ...(gradNorm !== undefined && { gradNorm }) };
+  }
+
+  /** The parameters as they are now (the step's own arrays: read, do not keep). */
+  weights(): Float32Array[] {
+    return this.params;
+  }
+
+  /** Writes the parameters into the model (before validation and saving). */
+  syncWeights(): void {
+    setTrainableWeights(this.tf, this.model, this.params);
+  }
+
+  /** Writes Adam's moments, step count and learning rate into the model's tfjs optimizer (before a checkpoint). */
+  async syncOptimizer(): Promise<void> {
+    const tf = this.tf;
+    const shapes = this.model.trainableWeights.map((w) => w.shape as number[]);
+    const named: NamedTensor[] = [
+      { name: 'iter', tensor: tf.scalar(this.iterations, 'int32') },
+      ...this.m.map((m, i) => ({ name: `${this.names[i]}/m`, tensor: tf.tensor(m.slice(), shapes[i]) })),
+      ...this.v.map((v, i) => ({ name: `${this.names[i]}/v`, tensor: tf.tensor(v.slice(), shapes[i]) })),
+    ];
+    // tfjs's setWeights replaces its moment variables without disposing the old ones.
+    const internal = this.adam as unknown as { accumulatedFirstMoment?: Array<{ variable: Tensor }>; accumulatedSecondMoment?: Array<{ variable: Tensor }> };
+    for (const list of [internal.accumulatedFirstMoment, internal.accumulatedSecondMoment]) list?.forEach((x) => x.variable.dispose());
+    this.adam.learningRate = this.learningRate;
+    await this.adam.setWeights(named);
+    tf.dispose(named.map((w) => w.tensor));
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * What a training run can be told, and its defaults in one place: {@link TRAIN_DEFAULTS} is read by
+ * {@link resolveTrainOptions} and by the help text of `rnn train` and `rnn compare`.
+ */
+import { MODEL_DEFAULTS, type RecurrentImpl } from '../models/index.js';
+import type { CellType } from '../cells.js';
+import type { PadSide } from '../text/pad.js';
+import { LR_SCHEDULE_DEFAULTS, type LrSchedule, type Monitor } from './control.js';
+
+/** Everything `rnn train` can set. Defaults: {@link TRAIN_DEFAULTS}. */
+export interface TrainOptions {
+  /** Recurrent cell. */
+  cell: CellType;
+  /** Passes over the training split. */
+  epochs: number;
+  /** Reviews per gradient step. */
+  batchSize: number;
+  /** Adam learning rate. */
+  lr: number;
+  /** Fraction of the (shuffled) training reviews held out for validation, taken from the end like Keras. */
+  validationSplit: number;
+  /** Seed for initialization, shuffling and word dropout. */
+  seed: number;
+  /** Use only the first N reviews after the seeded shuffle (undefined: all). */
+  limit?: number;
+  /** Tokenizer `num_words` and the Embedding input size. */
+  vocabSize: number;
+  /** Embedding output size. */
+  embeddingDim: number;
+  /** Length reviews are padded/truncated to. */
+  maxlen: number;
+  /** Recurrent units. */
+  units: number;
+  /** Where padding goes (Keras default `pre`). */
+  padding: PadSide;
+  /** Which end long reviews lose (Keras default `pre`: keep the last maxlen words). */
+  truncating: PadSide;
+  /** Tokenizer OOV token (Keras default none: unknown words are dropped). */
+  oovToken: string | null;
+  /** Recurrent implementation: rnn's fused layer (default) or stock tfjs-layers; the saved model is the same. */
+  layers: RecurrentImpl;
+  /** Epoch metric that decides the best epoch (default val_acc; acc without a validation split). */
+  monitor: Monitor;
+  /** End training with the weights of the best epoch rather than the last (default true). */
+  restoreBest: boolean;
+  /** Stop after this many epochs without improvement of `monitor` (undefined: never). */
+  earlyStopping?: number;
+  /** Learning rate per epoch (default cosine decay over the epochs; constant is Keras's `fit`). */
+  lrSchedule: LrSchedule;
+  /** Momentum of the moving average of the weights that is validated and saved (src/train/ema.ts; null: the trained weights themselves). */
+  ema: number | null;
+  /** Probability of dropping each word of a training review, drawn anew every epoch (src/train/augment.ts; 0: off). */
+  wordDropout: number;
+  /** Largest joint L2 norm of a step's gradients, Keras's `global_clipnorm` (src/train/clip.ts; null: no clipping). */
+  clipNorm: number | null;
+}
+
+/**
+ * The defaults of every option but the cell and the seed (random unless given, and recorded), and the
+ * monitor (val_acc with validation reviews, else acc). The architecture's are the lesson's ({@link MODEL_DEFAULTS});
+ * the recipe was chosen by validation accuracy on full IMDB (docs/experiments.md).
+ */
+export const TRAIN_DEFAULTS = Object.freeze({
+  ...MODEL_DEFAULTS,
+  epochs: 3,
+  /** Keras fit's batch. */
+  batchSize: 32,
+  lr: 1e-3,
+  /** The Keras lesson holds out 0.2. */
+  validationSplit: 0.1,
+  padding: 'pre',
+  truncating: 'pre',
+  oovToken: null,
+  restoreBest: true,
+  lrSchedule: Object.freeze({ kind: 'cosine', ...LR_SCHEDULE_DEFAULTS.cosine }),
+  ema: 0.995,
+  wordDropout: 0.4,
+  clipNorm: 1,
+} as const satisfies Omit<TrainOptions, 'cell' | 'seed' | 'limit' | 'monitor' | 'earlyStopping'>);
+
+/** The monitor when none is given: validation accuracy, or training accuracy without validation reviews. */
+export function defaultMonitor(validationSplit: number): Monitor {
+  return validationSplit > 0 ? 'val_acc' : 'acc';
+}
+
+/** Every option, defaults filled in (`null` turns `ema` and `clipNorm` off; undefined takes the default). */
+export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType }): TrainOptions {
+  const d = TRAIN_DEFAULTS;
+  const validationSplit = o.validationSplit ?? d.validationSplit;
+  return {
+    cell: o.cell,
+    epochs: o.epochs ?? d.epochs,
+    batchSize: o.batchSize ?? d.batchSize,
+    lr: o.lr ?? d.lr,
+    validationSplit,
+    seed: o.seed ?? Math.floor(Math.random() * 2 ** 31),
+    limit: o.limit,
+    vocabSize: o.vocabSize ?? d.vocabSize,
+    embeddingDim: o.embeddingDim ?? d.embeddingDim,
+    maxlen: o.maxlen ?? d.maxlen,
+    units: o.units ?? d.units,
+    padding: o.padding ?? d.padding,
+    truncating: o.truncating ?? d.truncating,
+    oovToken: o.oovToken ?? d.oovToken,
+    layers: o.layers ?? d.layers,
+    monitor: o.monitor ?? defaultMonitor(validationSplit),
+    restoreBest: o.restoreBest ?? d.restoreBest,
+    earlyStopping: o.earlyStopping,
+    lrSchedule: o.lrSchedule ?? { ...d.lrSchedule },
+    ema: o.ema === undefined ? d.ema : o.ema,
+    wordDropout: o.wordDropout ?? d.wordDropout,
+    clipNorm: o.clipNorm === undefined ? d.clipNorm : o.clipNorm,
+  };
+}
