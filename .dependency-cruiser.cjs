@@ -1,0 +1,89 @@
+/**
+ * The layering of src/, checked by `npm run lint` (dependency-cruiser). docs/architecture.md draws it.
+ * Data flows down the list of LAYERS: a folder imports only folders below it (or itself).
+ */
+/** Top-level folders of src/, from the top of the house down. Folders on one line are one layer (they import none of each other). */
+const LAYERS = [
+  ['cli'],
+  ['compare', 'explain', 'bench'],
+  ['io'],
+  ['report'],
+  ['train'],
+  ['predict'],
+  ['models'],
+  ['backend'],
+  ['kernels'],
+  ['eval', 'data'],
+  ['text', 'util'],
+];
+
+const folder = (names) => `^src/(${names.join('|')})/`;
+
+/** One rule per layer: nothing in it imports a layer above it, nor another folder of its own layer. */
+const layerRules = LAYERS.flatMap((layer, i) =>
+  layer.map((name) => {
+    const above = [...LAYERS.slice(0, i).flat(), ...layer.filter((n) => n !== name)];
+    return {
+      name: `layer-${name}`,
+      comment: `src/${name} may import only the layers below it: ${LAYERS.slice(i + 1).flat().join(', ')} (and src/*.ts)`,
+      severity: 'error',
+      from: { path: `^src/${name}/` },
+      to: { path: above.length ? folder(above) : '^$' },
+    };
+  }),
+);
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-folder-cycles',
+      comment: 'No import cycle between folders of src/ (a folder and the folders inside it count as one)',
+      severity: 'error',
+      scope: 'folder',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'no-file-cycles',
+      comment: 'No import cycle between files',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'cli-only-from-cli',
+      comment: 'Nothing outside src/cli imports src/cli: cores return data, the CLI presents it',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'commands-independent',
+      comment: 'No command module imports another: what two commands share lives in src/cli beside them',
+      severity: 'error',
+      from: { path: '^src/cli/commands/([^/]+)\\.ts$' },
+      to: { path: '^src/cli/commands/', pathNot: '^src/cli/commands/$1\\.ts$' },
+    },
+    {
+      name: 'text-and-data-without-tfjs',
+      comment: 'src/text and src/data import neither tfjs nor the backend: the same token ids in Node, the browser and tests',
+      severity: 'error',
+      from: { path: '^src/(text|data)/' },
+      to: { path: ['^src/backend/', '^src/kernels/', '@tensorflow'] },
+    },
+    {
+      name: 'model-dir-without-training-loop',
+      comment: 'The model-directory code (src/io) reads and writes what training produces: its types and options, never the loop',
+      severity: 'error',
+      from: { path: '^src/io/' },
+      to: { path: '^src/train/', pathNot: '^src/train/(options|types|control)\\.ts$' },
+    },
+    ...layerRules,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js'] },
+  },
+};
