@@ -25,7 +25,9 @@ const layerRules = LAYERS.flatMap((layer, i) =>
     const above = [...LAYERS.slice(0, i).flat(), ...layer.filter((n) => n !== name)];
     return {
       name: `layer-${name}`,
-      comment: `src/${name} may import only the layers below it: ${LAYERS.slice(i + 1).flat().join(', ')} (and src/*.ts)`,
+      comment: `src/${name} may import only the layers below it: ${LAYERS.slice(i + 1)
+        .flat()
+        .join(', ')} (and src/*.ts)`,
       severity: 'error',
       from: { path: `^src/${name}/` },
       to: { path: above.length ? folder(above) : '^$' },
@@ -84,6 +86,10 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js'],
+    },
   },
 };

@@ -20,7 +20,10 @@ export interface CliResult {
 }
 
 /** Runs `bin/rnn` with the given arguments; NO_COLOR unless the caller's env says otherwise. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rnn'), ...args], {
       cwd: opts.cwd ?? ROOT,
@@ -68,5 +71,9 @@ export async function imdbWorkspace(prefix: string): Promise<{ native: boolean; 
   const { loadBackend } = await import('../src/backend/index.js');
   const native = (await loadBackend({ requireNative: REQUIRE_NATIVE })).native;
   const work = await tempDir(prefix);
-  return { native, work, env: { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') } };
+  return {
+    native,
+    work,
+    env: { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') },
+  };
 }

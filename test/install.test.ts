@@ -15,15 +15,36 @@ test('npm ci succeeds with a failing native setup, warns once, and rnn doctor ex
   const dir = await tempDir('rnn-install-');
   for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'src', 'test']) {
     // not a build of the addon from this checkout
-    await fsp.cp(path.join(ROOT, f), path.join(dir, f), { recursive: true, filter: (src) => !src.includes(`${path.sep}native${path.sep}build`) });
+    await fsp.cp(path.join(ROOT, f), path.join(dir, f), {
+      recursive: true,
+      filter: (src) => !src.includes(`${path.sep}native${path.sep}build`),
+    });
   }
-  const env = { ...process.env, RNN_LIBTENSORFLOW: '/nonexistent/libtensorflow', RNN_CACHE_DIR: path.join(dir, 'cache'), NO_COLOR: '1', RNN_REQUIRE_NATIVE: '', CXX: 'false' };
-  const r = spawnSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, env, encoding: 'utf8', timeout: 10 * 60_000 });
+  const env = {
+    ...process.env,
+    RNN_LIBTENSORFLOW: '/nonexistent/libtensorflow',
+    RNN_CACHE_DIR: path.join(dir, 'cache'),
+    NO_COLOR: '1',
+    RNN_REQUIRE_NATIVE: '',
+    CXX: 'false',
+  };
+  const r = spawnSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+    timeout: 10 * 60_000,
+  });
   const out = r.stdout + r.stderr;
   assert.equal(r.status, 0, out);
-  assert.match(out, /rnn: warning: native TensorFlow backend not set up: RNN_LIBTENSORFLOW=\/nonexistent\/libtensorflow does not exist\.\n/);
+  assert.match(
+    out,
+    /rnn: warning: native TensorFlow backend not set up: RNN_LIBTENSORFLOW=\/nonexistent\/libtensorflow does not exist\.\n/,
+  );
   assert.match(out, /rnn: until then rnn runs on pure-JS tfjs: predict and eval work, training is more than 100x slower/);
-  assert.match(out, /rnn: note: oneDNN recurrent kernels not built: compiling the oneDNN addon failed: .*\. Install g\+\+, make and python3 for node-gyp and libdnnl-dev, then run `npm run setup-native -- --debug`\.\n/);
+  assert.match(
+    out,
+    /rnn: note: oneDNN recurrent kernels not built: compiling the oneDNN addon failed: .*\. Install g\+\+, make and python3 for node-gyp and libdnnl-dev, then run `npm run setup-native -- --debug`\.\n/,
+  );
   assert.match(out, /rnn: until then the fused layers run on tfjs\/TensorFlow ops \(about half the training speed\)\./);
 
   const copy = spawnSync(process.execPath, [path.join(dir, 'bin', 'rnn'), 'doctor'], { cwd: dir, env, encoding: 'utf8' });

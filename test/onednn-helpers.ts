@@ -48,7 +48,10 @@ export function batches(reviews: readonly Review[]): Array<{ ids: Int32Array; y:
   const out: Array<{ ids: Int32Array; y: Float32Array }> = [];
   for (let start = 0, k = 0; start < 400; start += k % 3 === 2 ? 16 : 32, k++) {
     const size = k % 3 === 2 ? 16 : 32;
-    out.push({ ids: x.slice(start * SIZE.maxlen, (start + size) * SIZE.maxlen), y: Float32Array.from(reviews.slice(start, start + size), (r) => r.label) });
+    out.push({
+      ids: x.slice(start * SIZE.maxlen, (start + size) * SIZE.maxlen),
+      y: Float32Array.from(reviews.slice(start, start + size), (r) => r.label),
+    });
   }
   return out;
 }

@@ -72,7 +72,11 @@ export async function diagnose(opts: DoctorOptions): Promise<DoctorReport> {
     onednn: {
       TF_ENABLE_ONEDNN_OPTS: onednn ?? null,
       meaning:
-        onednn === undefined ? "unset: on, TensorFlow's default on x86 Linux; set it to 0 to turn oneDNN off" : /^(1|true)$/i.test(onednn) ? 'oneDNN optimizations on' : 'oneDNN optimizations off',
+        onednn === undefined
+          ? "unset: on, TensorFlow's default on x86 Linux; set it to 0 to turn oneDNN off"
+          : /^(1|true)$/i.test(onednn)
+            ? 'oneDNN optimizations on'
+            : 'oneDNN optimizations off',
     },
     dirs: { data: opts.dataDir, models: opts.modelsDir, cache: opts.cacheDir },
   };

@@ -160,7 +160,9 @@ export interface TfOps {
 export function tfOps(tf: TF): TfOps | undefined {
   if (tf.getBackend() !== 'tensorflow') return undefined;
   const be = tf.backend() as unknown as Partial<TfOps>;
-  return typeof be.executeMultipleOutputs === 'function' && typeof be.executeSingleOutput === 'function' && be.binding ? (be as TfOps) : undefined;
+  return typeof be.executeMultipleOutputs === 'function' && typeof be.executeSingleOutput === 'function' && be.binding
+    ? (be as TfOps)
+    : undefined;
 }
 
 /** What rnn's fused recurrent layers run on with these kernels and the active backend, for `rnn doctor` and metadata.json. */

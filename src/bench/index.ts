@@ -108,7 +108,12 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
         xs.dispose();
         ys.dispose();
       });
-      rows.push({ cell, impl, trainSamplesPerSec: (o.trainBatches * o.batchSize) / train, predictSamplesPerSec: (o.predictBatches * o.batchSize) / predict });
+      rows.push({
+        cell,
+        impl,
+        trainSamplesPerSec: (o.trainBatches * o.batchSize) / train,
+        predictSamplesPerSec: (o.predictBatches * o.batchSize) / predict,
+      });
     }
     for (const [, model] of models) model.dispose();
   }

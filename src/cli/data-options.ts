@@ -13,9 +13,15 @@ export interface DataFlags {
 
 export function addDataOptions(cmd: Command): Command {
   return cmd
-    .option('--data <source>', 'aclImdb directory, aclImdb_v1.tar.gz (path or http(s) URL) or CSV file (default: IMDB, downloaded once into data/)')
+    .option(
+      '--data <source>',
+      'aclImdb directory, aclImdb_v1.tar.gz (path or http(s) URL) or CSV file (default: IMDB, downloaded once into data/)',
+    )
     .option('--text-column <name>', 'CSV column holding the review (default: review, text, sentence or content)')
-    .option('--label-column <name>', 'CSV column holding the label: positive/negative, pos/neg or 1/0 (default: sentiment, label, polarity or target)');
+    .option(
+      '--label-column <name>',
+      'CSV column holding the label: positive/negative, pos/neg or 1/0 (default: sentiment, label, polarity or target)',
+    );
 }
 
 export async function loadDataForCli(ctx: CliContext, flags: DataFlags, splits: readonly Split[], status: StatusLine): Promise<LoadedData> {
@@ -28,6 +34,9 @@ export async function loadDataForCli(ctx: CliContext, flags: DataFlags, splits: 
     textColumn: flags.textColumn,
     labelColumn: flags.labelColumn,
     onStep: (m) => status.note(c.dim(m)),
-    onDownload: (got, total) => status.update(`downloading ${bar(got, total ?? 0)} ${megabytes(got)}${total ? ` of ${megabytes(total)} (${Math.floor((got / total) * 100)}%)` : ''}`),
+    onDownload: (got, total) =>
+      status.update(
+        `downloading ${bar(got, total ?? 0)} ${megabytes(got)}${total ? ` of ${megabytes(total)} (${Math.floor((got / total) * 100)}%)` : ''}`,
+      ),
   });
 }

@@ -44,7 +44,6 @@ Environment:
   NO_COLOR               no colours
 `;
 
-
 /** Builds the program; exported for tests. Each command reads the global flags from its own parse (`globalFlags`). */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command();
@@ -81,7 +80,12 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 /** Runs the CLI and returns the exit code. */
-export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io,
+  env: NodeJS.ProcessEnv,
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+): Promise<number> {
   const cliEnv = resolveCliEnv(env);
   const colorAllowed = cliEnv.colorAllowed && !argv.includes('--no-color');
   const ctx: CliContext = {

@@ -12,7 +12,11 @@ import { StatusLine } from './progress.js';
  * long steps (extract, compile). Child output is shown only when verbose or while pip downloads. Call
  * `stop()` when the setup is over.
  */
-export function setupProgress(err: NodeJS.WritableStream & { isTTY?: boolean }, c: ChalkInstance, verbose: boolean): Pick<NativeSetupOptions, 'onProgress' | 'onOutput'> & { stop: () => void } {
+export function setupProgress(
+  err: NodeJS.WritableStream & { isTTY?: boolean },
+  c: ChalkInstance,
+  verbose: boolean,
+): Pick<NativeSetupOptions, 'onProgress' | 'onOutput'> & { stop: () => void } {
   const t0 = Date.now();
   const status = new StatusLine(err);
   let step = '';
@@ -30,7 +34,14 @@ export function setupProgress(err: NodeJS.WritableStream & { isTTY?: boolean }, 
       status.log(`${c.dim(`rnn [${secs}s]`)} ${e.message}`);
       if (e.step === 'extract' || e.step === 'compile') {
         const started = Date.now();
-        ticker = setInterval(() => status.update(c.dim(`      ${e.step === 'compile' ? 'compiling' : 'extracting'}… ${Math.round((Date.now() - started) / 1000)}s`), true), 1000);
+        ticker = setInterval(
+          () =>
+            status.update(
+              c.dim(`      ${e.step === 'compile' ? 'compiling' : 'extracting'}… ${Math.round((Date.now() - started) / 1000)}s`),
+              true,
+            ),
+          1000,
+        );
         ticker.unref();
       }
     },
@@ -45,7 +56,11 @@ export function setupProgress(err: NodeJS.WritableStream & { isTTY?: boolean }, 
 }
 
 /** All setup options, from the environment. */
-export function setupOptionsFromEnv(env: NodeJS.ProcessEnv, force: boolean, cli: CliEnv = resolveCliEnv(env)): Omit<NativeSetupOptions, 'onProgress' | 'onOutput'> {
+export function setupOptionsFromEnv(
+  env: NodeJS.ProcessEnv,
+  force: boolean,
+  cli: CliEnv = resolveCliEnv(env),
+): Omit<NativeSetupOptions, 'onProgress' | 'onOutput'> {
   return {
     projectDir: cli.projectDir,
     userSource: cli.libtensorflow,
@@ -61,7 +76,9 @@ export function setupOptionsFromEnv(env: NodeJS.ProcessEnv, force: boolean, cli:
 /** The closing lines of a setup: one success line, or one clear warning with the fix. */
 export function renderSetupResult(status: NativeStatus, c: ChalkInstance): string {
   if (status.ok) {
-    const from = status.libtensorflowSource ? ` (libtensorflow from ${status.libtensorflowSource}${status.bindingFromCache ? ', binding from cache' : ''})` : '';
+    const from = status.libtensorflowSource
+      ? ` (libtensorflow from ${status.libtensorflowSource}${status.bindingFromCache ? ', binding from cache' : ''})`
+      : '';
     return `${c.green('rnn: native TensorFlow backend ready')}: TensorFlow ${status.tfVersion ?? '?'}${from}, ${status.seconds}s\n`;
   }
   const e = status.error!;

@@ -6,7 +6,8 @@ import { LR_SCHEDULE_DEFAULTS, MONITORS, type LrSchedule, type Monitor } from '.
 
 export function positiveInt(value: string): number {
   const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError('Expected a whole number of at least 1.');
   return n;
 }
 
@@ -24,13 +25,15 @@ export function positiveFloat(value: string): number {
 
 export function fraction(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('Expected a number from 0 up to (not including) 1.');
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1)
+    throw new InvalidArgumentError('Expected a number from 0 up to (not including) 1.');
   return n;
 }
 
 export function momentum(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError('Expected a number between 0 and 1 (e.g. 0.995).');
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1)
+    throw new InvalidArgumentError('Expected a number between 0 and 1 (e.g. 0.995).');
   return n;
 }
 
@@ -41,7 +44,8 @@ export function cell(value: string): CellType {
 }
 
 export function recurrentImpl(value: string): RecurrentImpl {
-  if (!(RECURRENT_IMPLS as readonly string[]).includes(value)) throw new InvalidArgumentError(`Allowed values are ${RECURRENT_IMPLS.join(', ')}.`);
+  if (!(RECURRENT_IMPLS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`Allowed values are ${RECURRENT_IMPLS.join(', ')}.`);
   return value as RecurrentImpl;
 }
 
@@ -86,7 +90,10 @@ export function lrSchedule(value: string): LrSchedule {
 
 /** `--cells simplernn,lstm,gru` (compare, bench): distinct cells in the order given. */
 export function cellList(value: string): CellType[] {
-  const parts = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  const parts = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
   if (parts.length === 0) throw new InvalidArgumentError(`Expected a comma-separated list of ${CELLS.join(', ')}.`);
   const out: CellType[] = [];
   for (const p of parts) {

@@ -20,7 +20,12 @@ async function postinstall(env: NodeJS.ProcessEnv): Promise<void> {
     progress.stop();
     process.stderr.write(renderSetupResult(status, c));
   }
-  const kernels = await buildOnednnKernels({ nodedir: options.nodedir, npm: cli.npm, env, onOutput: cli.debug ? (s) => process.stderr.write(s) : () => {} });
+  const kernels = await buildOnednnKernels({
+    nodedir: options.nodedir,
+    npm: cli.npm,
+    env,
+    onOutput: cli.debug ? (s) => process.stderr.write(s) : () => {},
+  });
   process.stderr.write(renderKernelBuild(kernels, c));
 }
 

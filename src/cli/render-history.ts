@@ -29,7 +29,9 @@ const dec = (v: number): string => decimal(v, 3);
  */
 export function renderHistory(history: readonly EpochLog[], c: ChalkInstance, best?: { epoch: number; monitor: string }): string {
   if (history.length === 0) return '';
-  const lines = [`learning curves (${history.length} epoch${history.length === 1 ? '' : 's'}${best ? `, best epoch ${best.epoch} by ${best.monitor}` : ''})`];
+  const lines = [
+    `learning curves (${history.length} epoch${history.length === 1 ? '' : 's'}${best ? `, best epoch ${best.epoch} by ${best.monitor}` : ''})`,
+  ];
   const rows: [string, (e: EpochLog) => number | undefined, (e: EpochLog) => number | undefined, (v: number) => string][] = [
     ['loss    ', (e) => e.loss, (e) => e.val_loss, dec],
     ['accuracy', (e) => e.acc, (e) => e.val_acc, pct],
@@ -40,7 +42,8 @@ export function renderHistory(history: readonly EpochLog[], c: ChalkInstance, be
     const all = [...t, ...v];
     const lo = Math.min(...all);
     const hi = Math.max(...all);
-    const span = (s: number[], color: (x: string) => string): string => `${color(sparkline(s, lo, hi))} ${f(s[0]!)} → ${f(s[s.length - 1]!)}`;
+    const span = (s: number[], color: (x: string) => string): string =>
+      `${color(sparkline(s, lo, hi))} ${f(s[0]!)} → ${f(s[s.length - 1]!)}`;
     let line = `  ${name}  train ${span(t, c.blue)}`;
     if (v.length === history.length) line += `   val ${span(v, c.red)}`;
     lines.push(line);

@@ -46,7 +46,13 @@ export function textTable(columns: readonly Column[], rows: readonly (readonly s
 export function markdownTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
   const cell = (s: string): string => s.replace(/\|/g, '\\|');
   const line = (cells: readonly string[]): string => `| ${cells.map(cell).join(' | ')} |`;
-  return [line(columns.map((c) => c.header)), `|${columns.map((c) => (c.align === 'right' ? '---:' : '---')).join('|')}|`, ...rows.map(line)].join('\n') + '\n';
+  return (
+    [
+      line(columns.map((c) => c.header)),
+      `|${columns.map((c) => (c.align === 'right' ? '---:' : '---')).join('|')}|`,
+      ...rows.map(line),
+    ].join('\n') + '\n'
+  );
 }
 
 /** Two-column `key  value` report (doctor, info, eval). */

@@ -31,7 +31,11 @@ export async function superviseTraining(ctx: CliContext, status: StatusLine): Pr
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
     if (signals === 1 && child.connected) {
-      status.log(ctx.chalkErr.yellow(`${sig}: stopping after this batch and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C again' : 'another signal'} quits at once, without one)`));
+      status.log(
+        ctx.chalkErr.yellow(
+          `${sig}: stopping after this batch and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C again' : 'another signal'} quits at once, without one)`,
+        ),
+      );
       child.send({ stop: sig });
     } else {
       child.kill('SIGKILL');

@@ -52,7 +52,11 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--epochs <n>', `passes over the training reviews (default ${D.epochs})`, positiveInt)
     .option('--batch-size <n>', `reviews per step (default ${D.batchSize}, as Keras fit)`, positiveInt)
     .option('--lr <rate>', `adam learning rate (default ${D.lr})`, positiveFloat)
-    .option('--validation-split <f>', `share of training reviews held out for validation, from the end like Keras validation_split (default ${D.validationSplit}; the Keras lesson holds out 0.2)`, fraction)
+    .option(
+      '--validation-split <f>',
+      `share of training reviews held out for validation, from the end like Keras validation_split (default ${D.validationSplit}; the Keras lesson holds out 0.2)`,
+      fraction,
+    )
     .option('--seed <n>', 'seed for initialization and shuffling (default: random, recorded in metadata.json)', nonNegativeInt)
     .option('--limit <n>', 'train on the first N reviews of the seeded shuffle', positiveInt)
     .option('--units <n>', `recurrent units (default ${D.units})`, positiveInt)
@@ -60,10 +64,20 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--vocab-size <n>', `tokenizer num_words and embedding input size (default ${D.vocabSize})`, positiveInt)
     .option('--maxlen <n>', `pad/truncate reviews to this many ids (default ${D.maxlen})`, positiveInt)
     .addOption(new Option('--padding <side>', `where padding goes (default '${D.padding}', as Keras)`).choices(['pre', 'post']))
-    .addOption(new Option('--truncating <side>', `which end long reviews lose (default '${D.truncating}', as Keras)`).choices(['pre', 'post']))
+    .addOption(
+      new Option('--truncating <side>', `which end long reviews lose (default '${D.truncating}', as Keras)`).choices(['pre', 'post']),
+    )
     .option('--oov-token <token>', 'tokenizer oov_token (default none: unknown words are dropped, as in Keras)')
-    .option('--layers <impl>', `recurrent implementation: fused (rnn's fast forward/backward) or stock (tfjs-layers); the saved model is the same (default ${D.layers})`, recurrentImpl)
-    .option('--monitor <metric>', `epoch metric that picks the best epoch: val_acc, val_loss, acc or loss (default ${defaultMonitor(D.validationSplit)}; ${defaultMonitor(0)} without validation reviews)`, monitor)
+    .option(
+      '--layers <impl>',
+      `recurrent implementation: fused (rnn's fast forward/backward) or stock (tfjs-layers); the saved model is the same (default ${D.layers})`,
+      recurrentImpl,
+    )
+    .option(
+      '--monitor <metric>',
+      `epoch metric that picks the best epoch: val_acc, val_loss, acc or loss (default ${defaultMonitor(D.validationSplit)}; ${defaultMonitor(0)} without validation reviews)`,
+      monitor,
+    )
     .option('--no-restore-best', "keep the last epoch's weights, not the best epoch's")
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement of --monitor', positiveInt)
     .option(
@@ -71,24 +85,46 @@ export function addTrainingOptions(cmd: Command): Command {
       `learning rate per epoch: cosine (decays from --lr towards 0 over --epochs), constant (Keras fit), plateau[:FACTOR[:PATIENCE]] (default 0.5:1) or exponential[:GAMMA] (default 0.5) (default ${describeSchedule(D.lrSchedule)})`,
       lrSchedule,
     )
-    .option('--ema <momentum>', `validate and save a moving average of the weights over the last steps (Keras use_ema); the momentum sets how many (default ${D.ema})`, momentum)
+    .option(
+      '--ema <momentum>',
+      `validate and save a moving average of the weights over the last steps (Keras use_ema); the momentum sets how many (default ${D.ema})`,
+      momentum,
+    )
     .option('--no-ema', 'validate and save the trained weights themselves, as Keras fit does')
-    .option('--clip-norm <c>', `clip each step's gradients to this joint L2 norm (Keras global_clipnorm; default ${D.clipNorm})`, positiveFloat)
+    .option(
+      '--clip-norm <c>',
+      `clip each step's gradients to this joint L2 norm (Keras global_clipnorm; default ${D.clipNorm})`,
+      positiveFloat,
+    )
     .option('--no-clip-norm', 'apply the gradients unclipped, as Keras fit does')
-    .option('--word-dropout <p>', `drop each word of a training review with probability p, anew every epoch (augmentation; the model is unchanged; default ${D.wordDropout}, 0 for none)`, fraction);
+    .option(
+      '--word-dropout <p>',
+      `drop each word of a training review with probability p, anew every epoch (augmentation; the model is unchanged; default ${D.wordDropout}, 0 for none)`,
+      fraction,
+    );
 }
 
 /** TrainOptions for one cell; flag combinations commander cannot check are UserErrors here. */
 export function trainOptionsFromFlags(flags: TrainingFlags, cell: CellType): TrainOptions {
   if (flags.monitor?.startsWith('val_') && flags.validationSplit === 0) {
-    throw new UserError(`--monitor ${flags.monitor} needs validation reviews, but --validation-split is 0`, 'Pass --monitor acc or loss, or a --validation-split above 0');
+    throw new UserError(
+      `--monitor ${flags.monitor} needs validation reviews, but --validation-split is 0`,
+      'Pass --monitor acc or loss, or a --validation-split above 0',
+    );
   }
-  return resolveTrainOptions({ ...flags, cell, oovToken: flags.oovToken ?? null, ema: flags.ema === false ? null : flags.ema, clipNorm: flags.clipNorm === false ? null : flags.clipNorm });
+  return resolveTrainOptions({
+    ...flags,
+    cell,
+    oovToken: flags.oovToken ?? null,
+    ema: flags.ema === false ? null : flags.ema,
+    clipNorm: flags.clipNorm === false ? null : flags.clipNorm,
+  });
 }
 
 /** Training needs at least two reviews of both classes; anything else is a UserError naming the data. */
 export function checkTrainingReviews(reviews: readonly { label: number }[], where: string): void {
-  if (reviews.length < 2) throw new UserError(`the training data has ${reviews.length} review(s)`, 'Use a dataset with at least two labeled reviews');
+  if (reviews.length < 2)
+    throw new UserError(`the training data has ${reviews.length} review(s)`, 'Use a dataset with at least two labeled reviews');
   const pos = reviews.filter((r) => r.label === 1).length;
   if (pos === 0 || pos === reviews.length) {
     throw new UserError(
@@ -114,7 +150,9 @@ export function warnIfPureJs(ctx: CliContext, status: StatusLine, backend: Loade
   const c = ctx.chalkErr;
   status.log(
     c.yellow.bold('warning:') +
-      c.yellow(` training on pure-JS tfjs (${backend.nativeError ?? backend.reason}) is ${PURE_JS_SLOWDOWN} than the native backend. Run \`npm run setup-native\`; \`rnn doctor\` says why it is missing.`),
+      c.yellow(
+        ` training on pure-JS tfjs (${backend.nativeError ?? backend.reason}) is ${PURE_JS_SLOWDOWN} than the native backend. Run \`npm run setup-native\`; \`rnn doctor\` says why it is missing.`,
+      ),
   );
 }
 

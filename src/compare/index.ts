@@ -64,7 +64,14 @@ export interface CompareCallbacks {
   onRow?: (row: CompareRow) => void;
 }
 
-export async function compareCells(run: Runtime, reviews: readonly Review[], test: readonly Review[], o: CompareOptions, env: RunEnvironment, cb: CompareCallbacks = {}): Promise<CompareReport> {
+export async function compareCells(
+  run: Runtime,
+  reviews: readonly Review[],
+  test: readonly Review[],
+  o: CompareOptions,
+  env: RunEnvironment,
+  cb: CompareCallbacks = {},
+): Promise<CompareReport> {
   const { tf } = run;
   const rows: CompareRow[] = [];
   let counts = { train: 0, validation: 0 };
@@ -77,11 +84,25 @@ export async function compareCells(run: Runtime, reviews: readonly Review[], tes
     if (!metadata) throw new Error('rnn compare does not interrupt training runs'); // it passes no shouldStop
     try {
       counts = result.counts;
-      const scores = scoreReviews(tf, { model: result.model, kernels: result.kernels, tokenizer: result.tokenizer, metadata }, test, o.evalBatchSize, (d, t) => cb.onScore?.(cell, d, t));
+      const scores = scoreReviews(
+        tf,
+        { model: result.model, kernels: result.kernels, tokenizer: result.tokenizer, metadata },
+        test,
+        o.evalBatchSize,
+        (d, t) => cb.onScore?.(cell, d, t),
+      );
       const metrics = computeMetrics(scores.probs, scores.labels);
-      await writeEvalRecord(dir, { evaluatedAt: new Date().toISOString(), data: { path: env.source.path, reviews: test.length }, metrics, samplesPerSec: scores.samplesPerSec });
+      await writeEvalRecord(dir, {
+        evaluatedAt: new Date().toISOString(),
+        data: { path: env.source.path, reviews: test.length },
+        metrics,
+        samplesPerSec: scores.samplesPerSec,
+      });
       const h = result.history;
-      const best = h.reduce<EpochLog | undefined>((b, e) => (e.val_acc !== undefined && (b === undefined || e.val_acc > b.val_acc!) ? e : b), undefined);
+      const best = h.reduce<EpochLog | undefined>(
+        (b, e) => (e.val_acc !== undefined && (b === undefined || e.val_acc > b.val_acc!) ? e : b),
+        undefined,
+      );
       const row: CompareRow = {
         cell,
         dir,

@@ -33,12 +33,16 @@ function pickColumn(header: string[], wanted: string | undefined, candidates: st
   const lower = header.map((h) => h.trim().toLowerCase());
   if (wanted !== undefined) {
     const i = lower.indexOf(wanted.trim().toLowerCase());
-    if (i < 0) throw new UserError(`${file} has no column "${wanted}" (columns: ${listColumns(header)})`, `Pass ${flag} with one of those columns`);
+    if (i < 0)
+      throw new UserError(`${file} has no column "${wanted}" (columns: ${listColumns(header)})`, `Pass ${flag} with one of those columns`);
     return i;
   }
   const i = lower.findIndex((h) => candidates.includes(h));
   if (i < 0) {
-    throw new UserError(`${file} has no ${what} column (looked for ${candidates.join(', ')}; columns: ${listColumns(header)})`, `Pass ${flag} to name it`);
+    throw new UserError(
+      `${file} has no ${what} column (looked for ${candidates.join(', ')}; columns: ${listColumns(header)})`,
+      `Pass ${flag} to name it`,
+    );
   }
   return i;
 }
@@ -69,7 +73,12 @@ class Utf8Check extends Transform {
         line++;
         start = nl + 1;
       }
-      done(new UserError(`${this.file} is not UTF-8 text (invalid bytes on line ${line})`, 'Save the file as UTF-8 (or check that it is the CSV you meant)'));
+      done(
+        new UserError(
+          `${this.file} is not UTF-8 text (invalid bytes on line ${line})`,
+          'Save the file as UTF-8 (or check that it is the CSV you meant)',
+        ),
+      );
       return;
     }
     for (const b of chunk) if (b === 10) this.line++;
@@ -95,11 +104,17 @@ function csvFailure(e: unknown, file: string, utf8Error: UserError | undefined, 
   if (e instanceof UserError) return e;
   const err = e as Error & { code?: string };
   if (err.code === 'ENOENT') return new UserError(`${file} does not exist`, `Check the path given to ${flag}`);
-  return new UserError(`${file} is not valid CSV: ${err.message.replace(/,? value is .*$/s, '')}`, 'Fix the file (a header row, then one quoted review per row)');
+  return new UserError(
+    `${file} is not valid CSV: ${err.message.replace(/,? value is .*$/s, '')}`,
+    'Fix the file (a header row, then one quoted review per row)',
+  );
 }
 
 /** CSV rows from a byte stream, checked for UTF-8 on the way; `utf8Error()` says whether that check stopped it. */
-function parseCsvStream(input: NodeJS.ReadableStream, file: string): { parser: ReturnType<typeof parse>; utf8Error: () => UserError | undefined } {
+function parseCsvStream(
+  input: NodeJS.ReadableStream,
+  file: string,
+): { parser: ReturnType<typeof parse>; utf8Error: () => UserError | undefined } {
   const utf8 = new Utf8Check(file);
   const parser = input.pipe(utf8).pipe(parse({ bom: true, relax_quotes: false, skip_empty_lines: true }));
   let failed: UserError | undefined;

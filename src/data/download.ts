@@ -53,7 +53,12 @@ export async function discardCached(file: string): Promise<void> {
 }
 
 /** Downloads `url` to `dest` atomically; follows redirects; checks status, Content-Length and (if known) the expected size. */
-export async function download(url: string, dest: string, onProgress?: DownloadProgress, expectedBytes?: number): Promise<{ bytes: number; sha256: string }> {
+export async function download(
+  url: string,
+  dest: string,
+  onProgress?: DownloadProgress,
+  expectedBytes?: number,
+): Promise<{ bytes: number; sha256: string }> {
   let res: Response;
   try {
     res = await fetch(url, { redirect: 'follow' });
@@ -80,11 +85,17 @@ export async function download(url: string, dest: string, onProgress?: DownloadP
     await pipeline(body, createWriteStream(tmp));
   } catch (e) {
     await fsp.rm(tmp, { force: true });
-    throw new UserError(`download of ${url} broke off after ${received} bytes: ${(e as Error).message}`, 'Run the command again; the partial file was discarded');
+    throw new UserError(
+      `download of ${url} broke off after ${received} bytes: ${(e as Error).message}`,
+      'Run the command again; the partial file was discarded',
+    );
   }
   if (total !== undefined && received !== total) {
     await fsp.rm(tmp, { force: true });
-    throw new UserError(`download of ${url} is incomplete: got ${received} of ${total} bytes`, 'Run the command again; the partial file was discarded');
+    throw new UserError(
+      `download of ${url} is incomplete: got ${received} of ${total} bytes`,
+      'Run the command again; the partial file was discarded',
+    );
   }
   if (expectedBytes !== undefined && received !== expectedBytes) {
     await fsp.rm(tmp, { force: true });

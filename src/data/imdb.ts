@@ -18,7 +18,13 @@ function toRaw(rel: string, body: Buffer): Raw | undefined {
   const m = ENTRY.exec(rel);
   if (!m) return undefined;
   const [, split, label, num] = m;
-  return { split: split as Split, label: label === 'pos' ? 1 : 0, num: Number(num), id: `${split}/${label}/${path.basename(rel)}`, text: cleanReview(decoder.decode(body)) };
+  return {
+    split: split as Split,
+    label: label === 'pos' ? 1 : 0,
+    num: Number(num),
+    id: `${split}/${label}/${path.basename(rel)}`,
+    text: cleanReview(decoder.decode(body)),
+  };
 }
 
 /** Deterministic order whatever the archive or file system order: negatives then positives, by file number. */
@@ -28,7 +34,10 @@ function finish(raws: Raw[], what: string, splits: readonly Split[]): Pick<Loade
   for (const r of raws) out[r.split].push({ text: r.text, label: r.label, id: r.id });
   for (const s of splits) {
     if (out[s].length === 0) {
-      throw new UserError(`${what} has no ${s} reviews (expected ${s}/pos/*.txt and ${s}/neg/*.txt)`, 'Point --data at the aclImdb directory or aclImdb_v1.tar.gz');
+      throw new UserError(
+        `${what} has no ${s} reviews (expected ${s}/pos/*.txt and ${s}/neg/*.txt)`,
+        'Point --data at the aclImdb directory or aclImdb_v1.tar.gz',
+      );
     }
   }
   return out;
@@ -55,7 +64,10 @@ export function unsafeEntry(entryPath: string, type: string, linkpath?: string):
  * an archive with an unsafe entry (absolute path, `..`, a link pointing outside) is still rejected, as a
  * sign it is not the dataset.
  */
-export async function readImdbTarball(file: string, splits: readonly Split[]): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; bytes: number }> {
+export async function readImdbTarball(
+  file: string,
+  splits: readonly Split[],
+): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; bytes: number }> {
   const raws: Raw[] = [];
   const hash = createHash('sha256');
   let bytes = 0;
@@ -93,7 +105,10 @@ export async function readImdbTarball(file: string, splits: readonly Split[]): P
       reject(
         unsafe
           ? new UserError(`${file} was rejected: entry ${unsafe}`, 'Use the official aclImdb_v1.tar.gz; nothing was extracted')
-          : new UserError(`${file} is not a readable aclImdb tarball: ${e.message}`, 'Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory'),
+          : new UserError(
+              `${file} is not a readable aclImdb tarball: ${e.message}`,
+              'Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory',
+            ),
       ),
     );
     parser.on('close', () => resolve());
@@ -103,7 +118,10 @@ export async function readImdbTarball(file: string, splits: readonly Split[]): P
 }
 
 /** Reads an extracted aclImdb directory (the directory itself or one that contains `aclImdb/`). */
-export async function readImdbDir(dir: string, splits: readonly Split[]): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; root: string }> {
+export async function readImdbDir(
+  dir: string,
+  splits: readonly Split[],
+): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; root: string }> {
   let root = dir;
   if (!(await isDir(path.join(root, 'train'))) && !(await isDir(path.join(root, 'test'))) && (await isDir(path.join(dir, 'aclImdb')))) {
     root = path.join(dir, 'aclImdb');

@@ -69,7 +69,10 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
     const wrong = opts.data === undefined ? checkImdbCounts(r, opts.splits) : undefined;
     if (wrong) {
       await discardCached(got.file);
-      throw new UserError(`${spec} is not the complete IMDB dataset: ${wrong}`, 'The download was discarded; run again, or set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz');
+      throw new UserError(
+        `${spec} is not the complete IMDB dataset: ${wrong}`,
+        'The download was discarded; run again, or set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz',
+      );
     }
     return { source: { kind: 'tarball', path: got.file, url: spec, sha256: r.sha256, bytes: r.bytes }, train: r.train, test: r.test };
   }
@@ -87,14 +90,25 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
     step(`reading ${file}`);
     const r = await readCsv(file, opts);
     const first = opts.splits[0] ?? 'train';
-    return { source: { kind: 'csv', path: file, sha256: r.sha256, bytes: r.bytes }, train: first === 'train' ? r.reviews : [], test: first === 'test' ? r.reviews : [] };
+    return {
+      source: { kind: 'csv', path: file, sha256: r.sha256, bytes: r.bytes },
+      train: first === 'train' ? r.reviews : [],
+      test: first === 'test' ? r.reviews : [],
+    };
   }
   if (/\.(tar\.gz|tgz)$/i.test(file)) {
     step(`reading ${file}`);
     const r = await readImdbTarball(file, opts.splits);
     const wrong = opts.data === undefined ? checkImdbCounts(r, opts.splits) : undefined;
-    if (wrong) throw new UserError(`${file} (RNN_IMDB_URL) is not the complete IMDB dataset: ${wrong}`, 'Set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz, or pass --data');
+    if (wrong)
+      throw new UserError(
+        `${file} (RNN_IMDB_URL) is not the complete IMDB dataset: ${wrong}`,
+        'Set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz, or pass --data',
+      );
     return { source: { kind: 'tarball', path: file, sha256: r.sha256, bytes: r.bytes }, train: r.train, test: r.test };
   }
-  throw new UserError(`${spec} is not a dataset rnn reads`, 'Pass --data with an aclImdb directory, an aclImdb_v1.tar.gz, an http(s) URL or a .csv file');
+  throw new UserError(
+    `${spec} is not a dataset rnn reads`,
+    'Pass --data with an aclImdb directory, an aclImdb_v1.tar.gz, an http(s) URL or a .csv file',
+  );
 }

@@ -39,7 +39,7 @@ export function rocAuc(probs: ArrayLike<number>, labels: ArrayLike<number>): num
   const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => probs[a]! - probs[b]!);
   let pos = 0;
   let rankSumPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && probs[idx[j + 1]!] === probs[idx[i]!]) j++;
     const avgRank = (i + j + 2) / 2; // ranks are 1-based
@@ -91,7 +91,12 @@ export function lengthBounds(maxlen: number): [number, number | null][] {
   ];
 }
 
-export function accuracyByLength(probs: ArrayLike<number>, labels: ArrayLike<number>, words: ArrayLike<number>, bounds: [number, number | null][]): LengthBucket[] {
+export function accuracyByLength(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  words: ArrayLike<number>,
+  bounds: [number, number | null][],
+): LengthBucket[] {
   return bounds.map(([min, max]) => {
     let count = 0;
     let correct = 0;

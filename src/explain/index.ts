@@ -65,7 +65,12 @@ function segment(m: { tokenizer: Tokenizer }, text: string): { words: string[]; 
   if (joined.length === whole.length && joined.every((v, i) => v === whole[i])) return { words, separators, trailing: sep, ids };
   // A tokenizer with other filters or split character: fall back to Keras's own tokens as the words.
   const tokens = m.tokenizer.textToWords(text);
-  return { words: tokens, separators: tokens.map((_, i) => (i === 0 ? '' : ' ')), trailing: '', ids: tokens.map((t) => m.tokenizer.textToSequenceWithStats(t).ids) };
+  return {
+    words: tokens,
+    separators: tokens.map((_, i) => (i === 0 ? '' : ' ')),
+    trailing: '',
+    ids: tokens.map((t) => m.tokenizer.textToSequenceWithStats(t).ids),
+  };
 }
 
 /** Explains one review; `batchSize` rows are predicted at a time. */

@@ -113,7 +113,12 @@ export async function listModels(modelsDir: string): Promise<ModelListing[]> {
       );
       const ckpt = await readJsonIfExists<CheckpointMeta>(path.join(sub, 'checkpoint.json'));
       if (ckpt?.state && ckpt.options) {
-        found.push({ name: path.relative(root, sub), dir: sub, latest: false, checkpoint: { cell: ckpt.options.cell, epoch: ckpt.state.epoch, epochs: ckpt.options.epochs, createdAt: ckpt.createdAt } });
+        found.push({
+          name: path.relative(root, sub),
+          dir: sub,
+          latest: false,
+          checkpoint: { cell: ckpt.options.cell, epoch: ckpt.state.epoch, epochs: ckpt.options.epochs, createdAt: ckpt.createdAt },
+        });
         continue;
       }
       if (hasMeta || hasModel) {

@@ -45,7 +45,11 @@ export interface CheckpointMeta {
   tensors: TensorEntry[];
 }
 
-export async function saveCheckpoint(dir: string, meta: Omit<CheckpointMeta, 'formatVersion' | 'createdAt' | 'state' | 'tensors'>, ckpt: TrainCheckpoint): Promise<void> {
+export async function saveCheckpoint(
+  dir: string,
+  meta: Omit<CheckpointMeta, 'formatVersion' | 'createdAt' | 'state' | 'tensors'>,
+  ckpt: TrainCheckpoint,
+): Promise<void> {
   const { weights, optimizer, bestWeights, average, ...rest } = ckpt;
   const state: CheckpointMeta['state'] = average ? { ...rest, averageUpdates: average.updates } : rest;
   const tensors: TensorEntry[] = [];
@@ -114,7 +118,8 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
     throw new UserError(`${path.join(abs, 'state.bin')} is missing or has the wrong size (expected ${elements * 4} bytes)`, fix);
   }
   const buf = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
-  const view = (t: TensorEntry): Float32Array | Int32Array => (t.dtype === 'int32' ? new Int32Array(buf, t.offset * 4, t.length) : new Float32Array(buf, t.offset * 4, t.length));
+  const view = (t: TensorEntry): Float32Array | Int32Array =>
+    t.dtype === 'int32' ? new Int32Array(buf, t.offset * 4, t.length) : new Float32Array(buf, t.offset * 4, t.length);
   const of = (g: TensorEntry['group']): TensorEntry[] => meta.tensors.filter((t) => t.group === g);
   const best = of('best');
   const { averageUpdates, ...state } = meta.state;
@@ -125,7 +130,8 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
       weights: of('weights').map((t) => view(t) as Float32Array),
       optimizer: of('optimizer').map((t) => ({ name: t.name!, shape: t.shape!, dtype: t.dtype, data: view(t) })),
       bestWeights: best.length > 0 ? best.map((t) => view(t) as Float32Array) : undefined,
-      average: averageUpdates !== undefined ? { updates: averageUpdates, weights: of('average').map((t) => view(t) as Float32Array) } : undefined,
+      average:
+        averageUpdates !== undefined ? { updates: averageUpdates, weights: of('average').map((t) => view(t) as Float32Array) } : undefined,
     },
   };
 }

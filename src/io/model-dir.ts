@@ -65,7 +65,9 @@ export interface ModelMetadata {
 }
 
 /** metadata.json before saving (the tokenizer hash is added by {@link saveModelDir}). */
-export type UnsavedMetadata = Omit<ModelMetadata, 'preprocessing'> & { preprocessing: Omit<ModelMetadata['preprocessing'], 'tokenizerSha256'> };
+export type UnsavedMetadata = Omit<ModelMetadata, 'preprocessing'> & {
+  preprocessing: Omit<ModelMetadata['preprocessing'], 'tokenizerSha256'>;
+};
 
 /** A loaded model directory. */
 export interface ModelDir {
@@ -122,7 +124,14 @@ export interface SaveExtras {
  * metadata (its tokenizer hash filled in here), `history.svg`, and `last/` when the last epoch is not the
  * one saved.
  */
-export async function saveModelDir(tf: TF, dir: string, model: LayersModel, tokenizer: Tokenizer, metadata: UnsavedMetadata, extras: SaveExtras = {}): Promise<ModelMetadata> {
+export async function saveModelDir(
+  tf: TF,
+  dir: string,
+  model: LayersModel,
+  tokenizer: Tokenizer,
+  metadata: UnsavedMetadata,
+  extras: SaveExtras = {},
+): Promise<ModelMetadata> {
   const target = path.resolve(dir);
   await fsp.mkdir(path.dirname(target), { recursive: true });
   await recoverReplacedDir(target);
@@ -137,7 +146,9 @@ export async function saveModelDir(tf: TF, dir: string, model: LayersModel, toke
     await fsp.writeFile(path.join(staged, 'metadata.json'), JSON.stringify(full, null, 2) + '\n');
     if (full.history.length > 0) {
       const w = full.weights;
-      const title = `${full.cell} · ${full.dataset.trainReviews.toLocaleString('en-US')} training reviews · ${full.history.length} epoch${full.history.length === 1 ? '' : 's'}` + (w ? ` · best epoch ${w.bestEpoch} by ${w.monitor}` : '');
+      const title =
+        `${full.cell} · ${full.dataset.trainReviews.toLocaleString('en-US')} training reviews · ${full.history.length} epoch${full.history.length === 1 ? '' : 's'}` +
+        (w ? ` · best epoch ${w.bestEpoch} by ${w.monitor}` : '');
       await fsp.writeFile(path.join(staged, HISTORY_SVG), learningCurvesSvg(full.history, { title, bestEpoch: w?.bestEpoch }));
     }
     if (extras.lastWeights) {
@@ -165,7 +176,11 @@ export async function saveModelDir(tf: TF, dir: string, model: LayersModel, toke
 }
 
 /** The weight files a manifest names, checked: all present, the size model.json expects, every value finite. */
-async function readWeights(abs: string, manifest: io.WeightsManifestConfig, retrain: string): Promise<[io.WeightsManifestEntry[], ArrayBuffer]> {
+async function readWeights(
+  abs: string,
+  manifest: io.WeightsManifestConfig,
+  retrain: string,
+): Promise<[io.WeightsManifestEntry[], ArrayBuffer]> {
   const specs = manifest.flatMap((g) => g.weights);
   const buffers: Uint8Array[] = [];
   for (const group of manifest) {
@@ -230,19 +245,31 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
   const metaFile = path.join(abs, 'metadata.json');
   const metadata = parseJson<ModelMetadata>(await readText(metaFile, retrain), metaFile, retrain);
   if (metadata.formatVersion !== METADATA_FORMAT_VERSION) {
-    throw new UserError(`${metaFile} has format version ${metadata.formatVersion}; this rnn reads version ${METADATA_FORMAT_VERSION}`, 'Retrain the model with this version of rnn');
+    throw new UserError(
+      `${metaFile} has format version ${metadata.formatVersion}; this rnn reads version ${METADATA_FORMAT_VERSION}`,
+      'Retrain the model with this version of rnn',
+    );
   }
   if (sha256(tokText) !== metadata.preprocessing?.tokenizerSha256) {
-    throw new UserError(`${tokFile} is not the tokenizer this model was trained with (its hash differs from metadata.json)`, 'Copy the tokenizer.json that was saved with the model, or retrain');
+    throw new UserError(
+      `${tokFile} is not the tokenizer this model was trained with (its hash differs from metadata.json)`,
+      'Copy the tokenizer.json that was saved with the model, or retrain',
+    );
   }
   const inputShape = model.inputs[0]?.shape;
   if (inputShape && inputShape[1] !== null && inputShape[1] !== metadata.preprocessing.maxlen) {
-    throw new UserError(`${modelFile} takes sequences of ${inputShape[1]} ids but metadata.json says maxlen ${metadata.preprocessing.maxlen}`, retrain);
+    throw new UserError(
+      `${modelFile} takes sequences of ${inputShape[1]} ids but metadata.json says maxlen ${metadata.preprocessing.maxlen}`,
+      retrain,
+    );
   }
   const inputDim = (model.layers[0]?.getConfig() as { inputDim?: number }).inputDim;
   const numWords = tokenizer.options.numWords;
   if (inputDim !== undefined && (numWords === null || numWords > inputDim)) {
-    throw new UserError(`${tokFile} keeps ${numWords ?? 'all'} words but the model's embedding takes ${inputDim} ids`, 'Use the tokenizer.json saved with this model, or retrain');
+    throw new UserError(
+      `${tokFile} keeps ${numWords ?? 'all'} words but the model's embedding takes ${inputDim} ids`,
+      'Use the tokenizer.json saved with this model, or retrain',
+    );
   }
   const kernels = kernelsFor(layers, run.kernels);
   if (layers === 'fused') fuseRecurrentLayers(tf, model, kernels);
@@ -267,7 +294,9 @@ export async function resolveModelDir(modelsDir: string, explicit: string | unde
   try {
     return path.resolve(modelsDir, await fsp.readlink(link));
   } catch {
-    throw new UserError(`no trained model in ${modelsDir} (models/latest is missing)`, 'Train one with `rnn train --cell lstm`, or pass --model DIR');
+    throw new UserError(
+      `no trained model in ${modelsDir} (models/latest is missing)`,
+      'Train one with `rnn train --cell lstm`, or pass --model DIR',
+    );
   }
 }
-

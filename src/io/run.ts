@@ -54,7 +54,12 @@ export function trainingMetadata(result: TrainResult, env: RunEnvironment): Unsa
       oovToken: o.oovToken,
       htmlLineBreaks: 'replaced by spaces',
     },
-    dataset: { ...env.source, trainReviews: result.counts.train, validationReviews: result.counts.validation, truncatedShare: result.truncatedShare },
+    dataset: {
+      ...env.source,
+      trainReviews: result.counts.train,
+      validationReviews: result.counts.validation,
+      truncatedShare: result.truncatedShare,
+    },
     params: { total: s.totalParams, trainable: s.trainableParams },
     history: result.history,
     weights: {
@@ -71,7 +76,12 @@ export function trainingMetadata(result: TrainResult, env: RunEnvironment): Unsa
       secondsPerEpoch: result.history.reduce((a, e) => a + e.seconds, 0) / Math.max(1, result.history.length),
     },
     samplesPerSec: result.samplesPerSec,
-    backend: { name: env.backend.name, tensorflow: env.backend.tensorflow, recurrentKernels: kernels, trainingStep: TRAINING_STEP[result.step] },
+    backend: {
+      name: env.backend.name,
+      tensorflow: env.backend.tensorflow,
+      recurrentKernels: kernels,
+      trainingStep: TRAINING_STEP[result.step],
+    },
     versions: env.versions,
   };
 }
@@ -81,18 +91,30 @@ export function trainingMetadata(result: TrainResult, env: RunEnvironment): Unsa
  * checkpoint it continued, once saved), or the checkpoint beside `dir` ({@link checkpointDirFor}) when it
  * was interrupted, leaving `dir` as it was. The model is disposed when interrupted or when saving fails.
  */
-export async function saveTrainingRun(tf: TF, result: TrainResult, dir: string, env: RunEnvironment, resumedFrom?: string): Promise<SavedRun> {
+export async function saveTrainingRun(
+  tf: TF,
+  result: TrainResult,
+  dir: string,
+  env: RunEnvironment,
+  resumedFrom?: string,
+): Promise<SavedRun> {
   if (result.interrupted) {
     const ckptDir = checkpointDirFor(dir);
     try {
-      await saveCheckpoint(ckptDir, { options: result.options, out: path.resolve(dir), data: { flags: env.dataFlags ?? {}, source: env.source } }, result.interrupted);
+      await saveCheckpoint(
+        ckptDir,
+        { options: result.options, out: path.resolve(dir), data: { flags: env.dataFlags ?? {}, source: env.source } },
+        result.interrupted,
+      );
     } finally {
       result.model.dispose();
     }
     return { dir, checkpoint: ckptDir };
   }
   try {
-    const metadata = await saveModelDir(tf, dir, result.model, result.tokenizer, trainingMetadata(result, env), { lastWeights: result.lastWeights });
+    const metadata = await saveModelDir(tf, dir, result.model, result.tokenizer, trainingMetadata(result, env), {
+      lastWeights: result.lastWeights,
+    });
     if (resumedFrom) await fsp.rm(resumedFrom, { recursive: true, force: true });
     return { metadata, dir };
   } catch (e) {

@@ -43,7 +43,10 @@ function buildFailure(output: string, code: number): { what: string; fix: string
   if (/dnnl\.hpp: No such file|cannot find -ldnnl/.test(output)) {
     return { what: 'oneDNN (libdnnl-dev) is not installed', fix: ONEDNN_FIX };
   }
-  const line = output.split('\n').find((l) => /error/i.test(l) && !/^gyp (ERR|info)/.test(l))?.trim();
+  const line = output
+    .split('\n')
+    .find((l) => /error/i.test(l) && !/^gyp (ERR|info)/.test(l))
+    ?.trim();
   return {
     what: `compiling the oneDNN addon failed: ${line ?? `node-gyp exit ${code}`}`,
     fix: 'Install g++, make and python3 for node-gyp and libdnnl-dev, then run `npm run setup-native -- --debug`',
@@ -53,16 +56,27 @@ function buildFailure(output: string, code: number): { what: string; fix: string
 /** Compiles src/kernels/addon with node-gyp and checks that the result loads in a fresh process. */
 export async function buildOnednnKernels(opts: KernelBuildOptions): Promise<KernelBuildResult> {
   const t0 = Date.now();
-  const done = (error?: { what: string; fix: string }): KernelBuildResult => ({ ok: !error, seconds: Math.round((Date.now() - t0) / 1000), error });
+  const done = (error?: { what: string; fix: string }): KernelBuildResult => ({
+    ok: !error,
+    seconds: Math.round((Date.now() - t0) / 1000),
+    error,
+  });
   const nodeGyp = await findNodeGyp(opts.env, opts.npm);
   if (!nodeGyp) return done({ what: "npm's node-gyp was not found", fix: 'Run `npm run setup-native` from npm (it provides node-gyp)' });
   const args = [nodeGyp, 'rebuild', `--directory=${ADDON_DIR}`];
   if (opts.nodedir) args.push(`--nodedir=${opts.nodedir}`);
-  const res = await run(process.execPath, args, { cwd: ADDON_DIR, env: opts.env, onOutput: opts.onOutput }).catch((e: Error) => ({ code: -1, output: e.message }));
+  const res = await run(process.execPath, args, { cwd: ADDON_DIR, env: opts.env, onOutput: opts.onOutput }).catch((e: Error) => ({
+    code: -1,
+    output: e.message,
+  }));
   if (res.code !== 0) return done(buildFailure(res.output, res.code));
   const probe = await run(process.execPath, ['-e', `require(${JSON.stringify(ADDON_FILE)})`], { env: opts.env, onOutput: () => {} });
   if (probe.code !== 0) {
-    const why = probe.output.split('\n').find((l) => /Error/.test(l))?.trim() ?? `exit ${probe.code}`;
+    const why =
+      probe.output
+        .split('\n')
+        .find((l) => /Error/.test(l))
+        ?.trim() ?? `exit ${probe.code}`;
     return done({ what: `the oneDNN addon was built but does not load: ${why}`, fix: ONEDNN_FIX });
   }
   return done();

@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { LAYER_CLASS, type CellType, type LayerClass } from '../cells.js';
 
-
 /** A whole-sequence recurrent layer of one shape (cell, T, B, D, U), with its primitives and buffers. */
 export interface OnednnSequence {
   /** x [B·T·D] batch-major, kernel [D·G·U], recurrent kernel [U·G·U], bias [G·U] (tfjs layout) → h_T [B·U]. */
@@ -25,7 +24,14 @@ export interface OnednnSequence {
    * begin with id 0 (Keras's 'pre' padding) share one state trajectory until their review begins and run only
    * from there (same results, fewer steps; see {@link work}).
    */
-  forwardIds(ids: Int32Array, embeddings: Float32Array, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array, training: boolean): Float32Array;
+  forwardIds(
+    ids: Int32Array,
+    embeddings: Float32Array,
+    kernel: Float32Array,
+    recurrentKernel: Float32Array,
+    bias: Float32Array,
+    training: boolean,
+  ): Float32Array;
   /** Backward after forwardIds: writes the dense embedding gradient into dEmbeddings [V·D]; returns [dKernel, dRecurrentKernel, dBias]. */
   backwardEmbedding(dy: Float32Array, generation: number, dEmbeddings: Float32Array): [Float32Array, Float32Array, Float32Array];
   /** Number of the last training forward. */

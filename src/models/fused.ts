@@ -92,10 +92,15 @@ export function stepOps(tf: TF): StepOps {
     };
   }
   const T = { name: 'T', type: k.binding.TF_ATTR_TYPE, value: k.binding.TF_FLOAT };
-  const mm = (ta: boolean, tb: boolean) => [T, { name: 'transpose_a', type: k.binding.TF_ATTR_BOOL, value: ta }, { name: 'transpose_b', type: k.binding.TF_ATTR_BOOL, value: tb }];
+  const mm = (ta: boolean, tb: boolean) => [
+    T,
+    { name: 'transpose_a', type: k.binding.TF_ATTR_BOOL, value: ta },
+    { name: 'transpose_b', type: k.binding.TF_ATTR_BOOL, value: tb },
+  ];
   const attrs = { ff: mm(false, false), ft: mm(false, true), tf: mm(true, false), tt: mm(true, true) };
   return {
-    matMul: (a, b, ta = false, tb = false) => k.executeSingleOutput('MatMul', attrs[`${ta ? 't' : 'f'}${tb ? 't' : 'f'}`], [a, b]) as Tensor2D,
+    matMul: (a, b, ta = false, tb = false) =>
+      k.executeSingleOutput('MatMul', attrs[`${ta ? 't' : 'f'}${tb ? 't' : 'f'}`], [a, b]) as Tensor2D,
     add: (a, b) => k.executeSingleOutput('AddV2', [T], [a, b]) as Tensor2D,
     mul: (a, b) => k.executeSingleOutput('Mul', [T], [a, b]) as Tensor2D,
     tanh: (a) => k.executeSingleOutput('Tanh', [T], [a]) as Tensor2D,
@@ -232,7 +237,13 @@ export function gruOp(tf: TF): Op {
         hs.push(h);
         rhs.push(rh);
       }
-      return { h: h!, ZR: tf.stack(zrs) as Tensor3D, HH: tf.stack(hhs) as Tensor3D, H: tf.stack(hs) as Tensor3D, RH: tf.stack(rhs) as Tensor3D };
+      return {
+        h: h!,
+        ZR: tf.stack(zrs) as Tensor3D,
+        HH: tf.stack(hhs) as Tensor3D,
+        H: tf.stack(hs) as Tensor3D,
+        RH: tf.stack(rhs) as Tensor3D,
+      };
     });
     save([x, W, R, ZR, HH, H, RH]);
     for (const t of [ZR, HH, H, RH]) t.dispose();
@@ -273,7 +284,6 @@ export function gruOp(tf: TF): Op {
     };
   }) as unknown as Op;
 }
-
 
 /** Column order tfjs (i, f, c, o) ⇄ TensorFlow's LSTMBlockCell (i, c, f, o): swapping the middle blocks, its own inverse. */
 function icfoIndex(tf: TF, U: number): Tensor1D {
@@ -348,7 +358,24 @@ export function lstmKernelOp(tf: TF, k: TfOps): Op {
           const [dcsPrev, dicfo] = k.executeMultipleOutputs(
             'LSTMBlockCellGrad',
             gradAttrs,
-            [xs[t]!, csPrev[t]!, hPrev[t]!, p.w, p.peep, p.peep, p.peep, p.bias, i![t]!, cs![t]!, f![t]!, o![t]!, ci![t]!, co![t]!, dcs, dh],
+            [
+              xs[t]!,
+              csPrev[t]!,
+              hPrev[t]!,
+              p.w,
+              p.peep,
+              p.peep,
+              p.peep,
+              p.bias,
+              i![t]!,
+              cs![t]!,
+              f![t]!,
+              o![t]!,
+              ci![t]!,
+              co![t]!,
+              dcs,
+              dh,
+            ],
             5,
           );
           dzs[t] = dicfo!;
@@ -420,7 +447,12 @@ export function gruKernelOp(tf: TF, k: TfOps): Op {
         const dcs: Tensor[] = new Array(T);
         let dh: Tensor = dy;
         for (let t = T - 1; t >= 0; t--) {
-          const [dx, dhPrev, dcBar, druBar] = k.executeMultipleOutputs('GRUBlockCellGrad', attrs, [xs[t]!, hPrev[t]!, p.wru, p.wc, p.bru, p.bc, r![t]!, u![t]!, c![t]!, dh], 4);
+          const [dx, dhPrev, dcBar, druBar] = k.executeMultipleOutputs(
+            'GRUBlockCellGrad',
+            attrs,
+            [xs[t]!, hPrev[t]!, p.wru, p.wc, p.bru, p.bc, r![t]!, u![t]!, c![t]!, dh],
+            4,
+          );
           dxs[t] = dx!;
           drus[t] = druBar!;
           dcs[t] = dcBar!;
@@ -500,9 +532,16 @@ export function fusable(layer: Layer): boolean {
   if (cellOfLayerClass(cls) === undefined) return false;
   const c = layer.getConfig() as Record<string, unknown>;
   const ok =
-    !c.return_sequences && !c.returnSequences && !c.return_state && !c.returnState && !c.go_backwards && !c.goBackwards && !c.stateful &&
+    !c.return_sequences &&
+    !c.returnSequences &&
+    !c.return_state &&
+    !c.returnState &&
+    !c.go_backwards &&
+    !c.goBackwards &&
+    !c.stateful &&
     (c.use_bias ?? c.useBias) !== false &&
-    !(Number(c.dropout ?? 0) > 0) && !(Number(c.recurrent_dropout ?? c.recurrentDropout ?? 0) > 0) &&
+    !(Number(c.dropout ?? 0) > 0) &&
+    !(Number(c.recurrent_dropout ?? c.recurrentDropout ?? 0) > 0) &&
     (c.activation ?? 'tanh') === 'tanh' &&
     (cls === 'SimpleRNN' || (c.recurrent_activation ?? c.recurrentActivation) === 'sigmoid');
   return ok;

@@ -30,7 +30,13 @@ export interface ModelOptions {
 export const RECURRENT_IMPLS = ['fused', 'stock'] as const;
 export type RecurrentImpl = (typeof RECURRENT_IMPLS)[number];
 
-export const MODEL_DEFAULTS: Omit<ModelOptions, 'cell' | 'seed'> = { vocabSize: 10000, embeddingDim: 100, maxlen: 256, units: 128, layers: 'fused' };
+export const MODEL_DEFAULTS: Omit<ModelOptions, 'cell' | 'seed'> = {
+  vocabSize: 10000,
+  embeddingDim: 100,
+  maxlen: 256,
+  units: 128,
+  layers: 'fused',
+};
 
 /** One row of {@link summarize}. */
 export interface LayerSummary {
@@ -104,7 +110,12 @@ function build(tf: TF, o: ModelOptions): LayersModel {
         name: 'embedding',
       }),
       rnn,
-      tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 4 }), name: 'dense' }),
+      tf.layers.dense({
+        units: 1,
+        activation: 'sigmoid',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 4 }),
+        name: 'dense',
+      }),
     ],
   });
   return model;

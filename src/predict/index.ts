@@ -46,7 +46,8 @@ export interface Predictor {
  * as they are now; `sequences` lets predictors made one after another share their buffers.
  */
 export function createPredictor(tf: TF, m: Runnable, maxlen: number, sequences?: SequenceCache): Predictor {
-  if (m.kernels.name === 'onednn' && isLessonModel(m.model, m.cell)) return new OnednnPredictor(m.kernels.addon, m.cell, maxlen, m.model, sequences);
+  if (m.kernels.name === 'onednn' && isLessonModel(m.model, m.cell))
+    return new OnednnPredictor(m.kernels.addon, m.cell, maxlen, m.model, sequences);
   return {
     maxlen,
     predict: (ids) =>
@@ -58,7 +59,12 @@ export function createPredictor(tf: TF, m: Runnable, maxlen: number, sequences?:
 }
 
 /** Probabilities for a [n, maxlen] id buffer, predicted `batchSize` rows at a time. */
-export function predictArrays(predictor: Predictor, x: Int32Array, batchSize: number, onBatch?: (done: number, total: number) => void): Float32Array {
+export function predictArrays(
+  predictor: Predictor,
+  x: Int32Array,
+  batchSize: number,
+  onBatch?: (done: number, total: number) => void,
+): Float32Array {
   const maxlen = predictor.maxlen;
   const n = x.length / maxlen;
   const out = new Float32Array(n);
@@ -74,7 +80,11 @@ export function predictArrays(predictor: Predictor, x: Int32Array, batchSize: nu
  * Tokenizes and pads texts into a [n, maxlen] int32 buffer, one text at a time (no list of all sequences
  * is kept, so memory is the buffer); also each text's length in words and how many were truncated.
  */
-export function encode(tokenizer: Tokenizer, texts: readonly string[], o: PadSpec): { x: Int32Array; truncated: number; words: Int32Array } {
+export function encode(
+  tokenizer: Tokenizer,
+  texts: readonly string[],
+  o: PadSpec,
+): { x: Int32Array; truncated: number; words: Int32Array } {
   let truncated = 0;
   const words = new Int32Array(texts.length);
   const pad = resolvePadOptions(o);

@@ -22,7 +22,13 @@ export interface Scores {
   samplesPerSec: number;
 }
 
-export function scoreReviews(tf: TF, m: InferenceModel, reviews: readonly Review[], batchSize: number, onBatch?: (done: number, total: number) => void): Scores {
+export function scoreReviews(
+  tf: TF,
+  m: InferenceModel,
+  reviews: readonly Review[],
+  batchSize: number,
+  onBatch?: (done: number, total: number) => void,
+): Scores {
   const pre = m.metadata.preprocessing;
   const { x, words } = encode(
     m.tokenizer,
@@ -35,7 +41,13 @@ export function scoreReviews(tf: TF, m: InferenceModel, reviews: readonly Review
   return { probs, labels: reviews.map((r) => r.label), words, seconds, samplesPerSec: reviews.length / seconds };
 }
 
-export function evaluateModel(tf: TF, m: InferenceModel, reviews: readonly Review[], batchSize: number, onBatch?: (done: number, total: number) => void): EvalResult {
+export function evaluateModel(
+  tf: TF,
+  m: InferenceModel,
+  reviews: readonly Review[],
+  batchSize: number,
+  onBatch?: (done: number, total: number) => void,
+): EvalResult {
   const s = scoreReviews(tf, m, reviews, batchSize, onBatch);
   return { metrics: computeMetrics(s.probs, s.labels), seconds: s.seconds, samplesPerSec: s.samplesPerSec };
 }

@@ -49,7 +49,15 @@ interface Series {
   values: (number | undefined)[];
 }
 
-function panel(x0: number, width: number, title: string, series: Series[], epochs: number, best: number | undefined, percent: boolean): string {
+function panel(
+  x0: number,
+  width: number,
+  title: string,
+  series: Series[],
+  epochs: number,
+  best: number | undefined,
+  percent: boolean,
+): string {
   const y0 = PANEL.top;
   const height = H - PANEL.top - PANEL.bottom;
   const all = series.flatMap((s) => s.values.filter((v): v is number => v !== undefined && Number.isFinite(v)));
@@ -59,7 +67,9 @@ function panel(x0: number, width: number, title: string, series: Series[], epoch
   const sx = (e: number): number => x0 + ((e - 0.5) / epochs) * width;
   const sy = (v: number): number => y0 + height - ((v - lo) / (hi - lo)) * height;
   const out: string[] = [];
-  out.push(`<text x="${x0 + width / 2}" y="${y0 - 10}" text-anchor="middle" font-size="14" font-weight="bold" fill="${COLORS.text}">${esc(title)}</text>`);
+  out.push(
+    `<text x="${x0 + width / 2}" y="${y0 - 10}" text-anchor="middle" font-size="14" font-weight="bold" fill="${COLORS.text}">${esc(title)}</text>`,
+  );
   for (const t of ticks) {
     const y = sy(t).toFixed(1);
     out.push(`<line x1="${x0}" x2="${x0 + width}" y1="${y}" y2="${y}" stroke="${COLORS.grid}"/>`);

@@ -23,7 +23,13 @@ export interface TokenizerOptions {
 }
 
 export function resolveTokenizerOptions(o: Partial<TokenizerOptions> = {}): TokenizerOptions {
-  return { numWords: o.numWords ?? null, filters: o.filters ?? KERAS_FILTERS, lower: o.lower ?? true, split: o.split ?? ' ', oovToken: o.oovToken ?? null };
+  return {
+    numWords: o.numWords ?? null,
+    filters: o.filters ?? KERAS_FILTERS,
+    lower: o.lower ?? true,
+    split: o.split ?? ' ',
+    oovToken: o.oovToken ?? null,
+  };
 }
 
 /** Keras `text_to_word_sequence`. */
@@ -175,7 +181,12 @@ export class Tokenizer {
   /** Keras's `tokenizer.to_json()`, byte for byte: what tokenizer.json holds, and `tokenizer_from_json` reads. */
   toKerasJson(): string {
     const j = this.toJSON();
-    return pythonJson(new Map<string, unknown>([['class_name', j.class_name], ['config', new Map(Object.entries(j.config))]]));
+    return pythonJson(
+      new Map<string, unknown>([
+        ['class_name', j.class_name],
+        ['config', new Map(Object.entries(j.config))],
+      ]),
+    );
   }
 
   /** Reads Keras's `to_json()` form (ours or one written by Keras). Throws on a malformed one. */
@@ -186,7 +197,13 @@ export class Tokenizer {
     }
     const c = j.config;
     if (c.char_level) throw new Error('char_level tokenizers are not supported');
-    const t = new Tokenizer({ numWords: c.num_words ?? null, filters: c.filters, lower: c.lower, split: c.split, oovToken: c.oov_token ?? null });
+    const t = new Tokenizer({
+      numWords: c.num_words ?? null,
+      filters: c.filters,
+      lower: c.lower,
+      split: c.split,
+      oovToken: c.oov_token ?? null,
+    });
     t.documentCount = c.document_count ?? 0;
     // In the order written: JSON.parse would move integer-like words ("10", "1990") to the front.
     t.wordIndex = new Map(orderedEntries<number>(c.word_index));

@@ -38,7 +38,13 @@ export function describeSchedule(s: LrSchedule): string {
 }
 
 /** The optimizer and regularization of a run, as `rnn info` and `rnn compare` print them: `adam lr 0.001 (cosine), clip norm 1, word dropout 0.4, weight average (ema 0.995)`. */
-export function describeRecipe(o: { lr: number; lrSchedule?: LrSchedule; clipNorm?: number | null; wordDropout?: number; ema?: number | null }): string {
+export function describeRecipe(o: {
+  lr: number;
+  lrSchedule?: LrSchedule;
+  clipNorm?: number | null;
+  wordDropout?: number;
+  ema?: number | null;
+}): string {
   return (
     `adam lr ${o.lr} (${describeSchedule(o.lrSchedule ?? { kind: 'constant' })})` +
     (typeof o.clipNorm === 'number' ? `, clip norm ${o.clipNorm}` : '') +

@@ -35,7 +35,12 @@ export class WeightAverage {
 
   /** An average starting at `weights` (copied), or continuing one that had `updates` updates. */
   static of(momentum: number, weights: readonly Float32Array[], updates = 0, pass: AveragePass = averagePass): WeightAverage {
-    return new WeightAverage(momentum, weights.map((w) => w.slice()), updates, pass);
+    return new WeightAverage(
+      momentum,
+      weights.map((w) => w.slice()),
+      updates,
+      pass,
+    );
   }
 
   /** The decay of the next update. */

@@ -70,7 +70,19 @@ function prepareData(reviews: readonly Review[], o: TrainOptions, rand: Rng, cb:
 
 /** The lesson model for `o`, on the run's kernels, compiled with Adam (clipped by `o.clipNorm`) and binary cross-entropy. */
 function compileModel(run: Runtime, o: TrainOptions): LayersModel {
-  const model = buildModel(run.tf, { cell: o.cell, vocabSize: o.vocabSize, embeddingDim: o.embeddingDim, maxlen: o.maxlen, units: o.units, seed: o.seed, layers: o.layers }, run.kernels);
+  const model = buildModel(
+    run.tf,
+    {
+      cell: o.cell,
+      vocabSize: o.vocabSize,
+      embeddingDim: o.embeddingDim,
+      maxlen: o.maxlen,
+      units: o.units,
+      seed: o.seed,
+      layers: o.layers,
+    },
+    run.kernels,
+  );
   model.compile({ optimizer: clippedAdam(run.tf, o.lr, o.clipNorm), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
   return model;
 }
@@ -229,7 +241,16 @@ async function trainBatches(r: Run, epoch: number, lr: number): Promise<{ clock:
     s.sums.acc += acc * size;
     s.sums.seen += size;
     const sps = s.sums.seen / clock();
-    cb.onBatch?.({ epoch, epochs: o.epochs, batch: b + 1, batches, loss: s.sums.loss / s.sums.seen, acc: s.sums.acc / s.sums.seen, samplesPerSec: sps, etaSeconds: (n - s.sums.seen) / sps });
+    cb.onBatch?.({
+      epoch,
+      epochs: o.epochs,
+      batch: b + 1,
+      batches,
+      loss: s.sums.loss / s.sums.seen,
+      acc: s.sums.acc / s.sums.seen,
+      samplesPerSec: sps,
+      etaSeconds: (n - s.sums.seen) / sps,
+    });
   }
   return { clock };
 }
@@ -269,7 +290,15 @@ function endEpoch(r: Run, epoch: number, lr: number, trainSeconds: number): Epoc
   const { o, s } = r;
   s.trainOnlySeconds += trainSeconds;
   s.trainedSamples += s.sums.seen;
-  const log: EpochLog = { epoch, loss: s.sums.loss / s.sums.seen, acc: s.sums.acc / s.sums.seen, lr, best: false, seconds: 0, samplesPerSec: s.sums.seen / trainSeconds };
+  const log: EpochLog = {
+    epoch,
+    loss: s.sums.loss / s.sums.seen,
+    acc: s.sums.acc / s.sums.seen,
+    lr,
+    best: false,
+    seconds: 0,
+    samplesPerSec: s.sums.seen / trainSeconds,
+  };
   withAverageInModel(r, () => {
     Object.assign(log, validate(r));
     const value = log[o.monitor];
@@ -289,7 +318,13 @@ function endEpoch(r: Run, epoch: number, lr: number, trainSeconds: number): Epoc
  * reviews and options) it continues exactly where that run stopped: same split, weights, optimizer state,
  * batch order and random-number state. `runtime.kernels` decides what the fused layers and the step run on.
  */
-export async function train(runtime: Runtime, reviews: readonly Review[], o: TrainOptions, cb: TrainCallbacks = {}, resume?: TrainCheckpoint): Promise<TrainResult> {
+export async function train(
+  runtime: Runtime,
+  reviews: readonly Review[],
+  o: TrainOptions,
+  cb: TrainCallbacks = {},
+  resume?: TrainCheckpoint,
+): Promise<TrainResult> {
   const { tf } = runtime;
   const t0 = performance.now();
   const rand = mulberry32(o.seed);
@@ -312,7 +347,10 @@ export async function train(runtime: Runtime, reviews: readonly Review[], o: Tra
     data,
     model,
     stepper,
-    average: o.ema !== null ? WeightAverage.of(o.ema, resume?.average?.weights ?? stepper.weights(), resume?.average?.updates ?? 0, pass) : undefined,
+    average:
+      o.ema !== null
+        ? WeightAverage.of(o.ema, resume?.average?.weights ?? stepper.weights(), resume?.average?.updates ?? 0, pass)
+        : undefined,
     sequences: kernels.name === 'onednn' ? predictorSequences(kernels.addon) : undefined,
     s,
   };
@@ -338,7 +376,11 @@ export async function train(runtime: Runtime, reviews: readonly Review[], o: Tra
  * a finished one holds the weight average (when on) and, with best-weight restore, the best epoch's weights
  * (the last epoch's in `lastWeights`).
  */
-function finish(r: Run, t: { tokenize: number; t0: number; tTrain: number }, end: { stoppedEarly?: boolean; interrupted?: TrainCheckpoint }): TrainResult {
+function finish(
+  r: Run,
+  t: { tokenize: number; t0: number; tTrain: number },
+  end: { stoppedEarly?: boolean; interrupted?: TrainCheckpoint },
+): TrainResult {
   const { tf, model, o, data, s, average } = r;
   const lastEpoch = s.history.length;
   let weightsEpoch = lastEpoch;

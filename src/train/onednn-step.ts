@@ -96,7 +96,8 @@ export class OnednnStep implements Stepper {
 
   /** Takes the model's weights and its Adam's state (moments, iterations) as they are now; `model` must be {@link onednnTrainable}. */
   static async create(tf: TF, addon: OnednnAddon, cell: CellType, maxlen: number, model: LayersModel): Promise<OnednnStep> {
-    if (!onednnTrainable(model, cell)) throw new Error(`the oneDNN step trains the ${cell} lesson model compiled with Adam and binary cross-entropy, not this model`);
+    if (!onednnTrainable(model, cell))
+      throw new Error(`the oneDNN step trains the ${cell} lesson model compiled with Adam and binary cross-entropy, not this model`);
     const adam = model.optimizer as unknown as AdamLike;
     const saved = await adam.getWeights();
     const moments = saved.filter((w) => w.name !== 'iter');
@@ -152,7 +153,9 @@ export class OnednnStep implements Stepper {
     const c1 = Math.fround(1 - this.accBeta1);
     const c2 = Math.fround(1 - this.accBeta2);
     const a = this.adam;
-    this.params.forEach((p, i) => this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, this.learningRate, a.beta1, a.beta2, a.epsilon, c1, c2));
+    this.params.forEach((p, i) =>
+      this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, this.learningRate, a.beta1, a.beta2, a.epsilon, c1, c2),
+    );
     this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
     this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
     this.iterations++;
@@ -179,7 +182,10 @@ export class OnednnStep implements Stepper {
       ...this.v.map((v, i) => ({ name: `${this.names[i]}/v`, tensor: tf.tensor(v.slice(), shapes[i]) })),
     ];
     // tfjs's setWeights replaces its moment variables without disposing the old ones.
-    const internal = this.adam as unknown as { accumulatedFirstMoment?: Array<{ variable: Tensor }>; accumulatedSecondMoment?: Array<{ variable: Tensor }> };
+    const internal = this.adam as unknown as {
+      accumulatedFirstMoment?: Array<{ variable: Tensor }>;
+      accumulatedSecondMoment?: Array<{ variable: Tensor }>;
+    };
     for (const list of [internal.accumulatedFirstMoment, internal.accumulatedSecondMoment]) list?.forEach((x) => x.variable.dispose());
     this.adam.learningRate = this.learningRate;
     await this.adam.setWeights(named);

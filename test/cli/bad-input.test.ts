@@ -24,11 +24,26 @@ const MAXLEN = 12;
 function metadata(vocab: number): UnsavedMetadata {
   const o = resolveTrainOptions({ cell: 'gru', maxlen: MAXLEN, vocabSize: vocab, units: 4, embeddingDim: 4, seed: 1 });
   return {
-    formatVersion: 1, createdAt: new Date(0).toISOString(), cell: 'gru', hyperParameters: o,
-    preprocessing: { tokenizer: 'keras.preprocessing.text.Tokenizer', numWords: vocab, maxlen: MAXLEN, padding: 'pre', truncating: 'pre', oovToken: null, htmlLineBreaks: 'replaced by spaces' },
+    formatVersion: 1,
+    createdAt: new Date(0).toISOString(),
+    cell: 'gru',
+    hyperParameters: o,
+    preprocessing: {
+      tokenizer: 'keras.preprocessing.text.Tokenizer',
+      numWords: vocab,
+      maxlen: MAXLEN,
+      padding: 'pre',
+      truncating: 'pre',
+      oovToken: null,
+      htmlLineBreaks: 'replaced by spaces',
+    },
     dataset: { kind: 'csv', path: '/x.csv', sha256: '0', trainReviews: 2, validationReviews: 0, truncatedShare: 0 },
-    params: { total: 0, trainable: 0 }, history: [], timings: { tokenizeSeconds: 0, trainSeconds: 0, totalSeconds: 0, secondsPerEpoch: 0 },
-    samplesPerSec: 0, backend: { name: 'test' }, versions: { rnn: 'test', tfjs: 'test', node: process.versions.node },
+    params: { total: 0, trainable: 0 },
+    history: [],
+    timings: { tokenizeSeconds: 0, trainSeconds: 0, totalSeconds: 0, secondsPerEpoch: 0 },
+    samplesPerSec: 0,
+    backend: { name: 'test' },
+    versions: { rnn: 'test', tfjs: 'test', node: process.versions.node },
   };
 }
 
@@ -42,7 +57,10 @@ before(async () => {
   const rand = mulberry32(7);
   const noise = Buffer.from(Array.from({ length: 4096 }, () => Math.floor(rand() * 256)));
   await f('random.csv', noise);
-  await f('latin1.csv', Buffer.concat([Buffer.from('review,sentiment\n"good",positive\n"caf'), Buffer.from([0xe9]), Buffer.from(' bad",negative\n')]));
+  await f(
+    'latin1.csv',
+    Buffer.concat([Buffer.from('review,sentiment\n"good",positive\n"caf'), Buffer.from([0xe9]), Buffer.from(' bad",negative\n')]),
+  );
   await f('renamed.csv', 'body,sentiment\ngood,positive\nbad,negative\n');
   await f('renamed-label.csv', 'review,stars\ngood,5\nbad,1\n');
   await f('labels.csv', 'review,sentiment\ngood,positive\nbad,meh\n');
@@ -55,15 +73,27 @@ before(async () => {
   await f('onlytrain/train/pos/0_9.txt', 'good');
   await f('onlytrain/train/neg/0_1.txt', 'bad');
   await f('corrupt.tar.gz', Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3]), noise]));
-  await f('truncated.tar.gz', makeTarGz(Array.from({ length: 200 }, (_, i) => ({ path: `aclImdb/train/pos/${i}_9.txt`, body: randomBytes(300).toString('hex') }))).subarray(0, 20_000));
+  await f(
+    'truncated.tar.gz',
+    makeTarGz(
+      Array.from({ length: 200 }, (_, i) => ({ path: `aclImdb/train/pos/${i}_9.txt`, body: randomBytes(300).toString('hex') })),
+    ).subarray(0, 20_000),
+  );
   await f('dotdot.tar.gz', makeTarGz([{ path: '../escape.txt', body: 'x' }]));
   await f('absolute.tar.gz', makeTarGz([{ path: '/tmp/escape.txt', body: 'x' }]));
-  await f('symlink.tar.gz', makeTarGz([{ path: 'aclImdb/train/pos/0_9.txt', type: 'SymbolicLink', linkpath: '../../../../../etc/passwd' }]));
+  await f(
+    'symlink.tar.gz',
+    makeTarGz([{ path: 'aclImdb/train/pos/0_9.txt', type: 'SymbolicLink', linkpath: '../../../../../etc/passwd' }]),
+  );
   await f('reviews.txt', 'good\n');
 
   // Model directories: a good one, and broken copies of it.
   const tok = new Tokenizer({ numWords: 30 }).fitOnTexts(['a good film', 'a bad film', 'great acting', 'dull plot']);
-  const model = buildModel(tf, { cell: 'gru', vocabSize: 30, embeddingDim: 4, maxlen: MAXLEN, units: 4, seed: 1, layers: 'fused' }, kernels);
+  const model = buildModel(
+    tf,
+    { cell: 'gru', vocabSize: 30, embeddingDim: 4, maxlen: MAXLEN, units: 4, seed: 1, layers: 'fused' },
+    kernels,
+  );
   const good = path.join(w, 'models', 'good');
   await saveModelDir(tf, good, model, tok, metadata(30));
   const other = path.join(w, 'other');
@@ -93,39 +123,178 @@ const p = (name: string): string => path.join(w, name);
 
 const cases: Array<{ name: string; args: () => string[]; stderr: () => string; input?: string }> = [
   // Data files
-  { name: 'empty CSV', args: () => ['train', '--cell', 'lstm', '--data', p('empty.csv')], stderr: () => `error: ${p('empty.csv')} has no reviews. Use a CSV with a header row and at least one labeled review\n` },
-  { name: 'random bytes', args: () => ['train', '--cell', 'lstm', '--data', p('random.csv')], stderr: () => `error: ${p('random.csv')} is not UTF-8 text (invalid bytes on line 1). Save the file as UTF-8 (or check that it is the CSV you meant)\n` },
-  { name: 'invalid UTF-8 (Latin-1)', args: () => ['train', '--cell', 'lstm', '--data', p('latin1.csv')], stderr: () => `error: ${p('latin1.csv')} is not UTF-8 text (invalid bytes on line 3). Save the file as UTF-8 (or check that it is the CSV you meant)\n` },
-  { name: 'renamed text column', args: () => ['train', '--cell', 'lstm', '--data', p('renamed.csv')], stderr: () => `error: ${p('renamed.csv')} has no text column (looked for review, text, sentence, content; columns: body, sentiment). Pass --text-column to name it\n` },
-  { name: 'missing label column', args: () => ['train', '--cell', 'lstm', '--data', p('renamed-label.csv')], stderr: () => `error: ${p('renamed-label.csv')} has no label column (looked for sentiment, label, polarity, target; columns: review, stars). Pass --label-column to name it\n` },
-  { name: '--text-column that does not exist', args: () => ['train', '--cell', 'lstm', '--data', p('renamed.csv'), '--text-column', 'review'], stderr: () => `error: ${p('renamed.csv')} has no column "review" (columns: body, sentiment). Pass --text-column with one of those columns\n` },
-  { name: 'unknown label values', args: () => ['train', '--cell', 'lstm', '--data', p('labels.csv')], stderr: () => `error: ${p('labels.csv')} row 3: unknown label "meh". Labels must be positive/negative, pos/neg or 1/0\n` },
-  { name: 'ragged rows', args: () => ['train', '--cell', 'lstm', '--data', p('ragged.csv')], stderr: () => `error: ${p('ragged.csv')} is not valid CSV: Invalid Record Length: expect 2, got 3 on line 2. Fix the file (a header row, then one quoted review per row)\n` },
-  { name: 'unterminated quote', args: () => ['train', '--cell', 'lstm', '--data', p('quote.csv')], stderr: () => `error: ${p('quote.csv')} is not valid CSV: Quote Not Closed: the parsing is finished with an opening quote at line 3. Fix the file (a header row, then one quoted review per row)\n` },
-  { name: '50 MB single line', args: () => ['train', '--cell', 'lstm', '--data', p('oneline.csv')], stderr: () => `error: ${p('oneline.csv')} has no text column (looked for review, text, sentence, content; columns: ${'x'.repeat(37)}...). Pass --text-column to name it\n` },
-  { name: 'only one class', args: () => ['train', '--cell', 'lstm', '--data', p('oneclass.csv')], stderr: () => `error: ${p('oneclass.csv')} has only positive reviews (3). A sentiment classifier needs positive and negative reviews: check --label-column, or use other data\n` },
-  { name: 'aclImdb directory without a test split', args: () => ['eval', '--model', m('good'), '--data', p('onlytrain')], stderr: () => `error: ${p('onlytrain')} has no test reviews (expected test/pos/*.txt and test/neg/*.txt). Point --data at the aclImdb directory or aclImdb_v1.tar.gz\n` },
-  { name: 'corrupt tarball', args: () => ['data', '--data', p('corrupt.tar.gz')], stderr: () => `error: ${p('corrupt.tar.gz')} is not a readable aclImdb tarball: zlib: invalid distance too far back. Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory\n` },
-  { name: 'truncated tarball', args: () => ['data', '--data', p('truncated.tar.gz')], stderr: () => `error: ${p('truncated.tar.gz')} is not a readable aclImdb tarball: zlib: unexpected end of file. Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory\n` },
-  { name: 'tar entry with ../', args: () => ['data', '--data', p('dotdot.tar.gz')], stderr: () => `error: ${p('dotdot.tar.gz')} was rejected: entry ../escape.txt has a .. path segment. Use the official aclImdb_v1.tar.gz; nothing was extracted\n` },
-  { name: 'tar entry with an absolute path', args: () => ['data', '--data', p('absolute.tar.gz')], stderr: () => `error: ${p('absolute.tar.gz')} was rejected: entry /tmp/escape.txt has an absolute path. Use the official aclImdb_v1.tar.gz; nothing was extracted\n` },
-  { name: 'tar symlink pointing outside', args: () => ['data', '--data', p('symlink.tar.gz')], stderr: () => `error: ${p('symlink.tar.gz')} was rejected: entry aclImdb/train/pos/0_9.txt is a link to ../../../../../etc/passwd, outside the archive. Use the official aclImdb_v1.tar.gz; nothing was extracted\n` },
+  {
+    name: 'empty CSV',
+    args: () => ['train', '--cell', 'lstm', '--data', p('empty.csv')],
+    stderr: () => `error: ${p('empty.csv')} has no reviews. Use a CSV with a header row and at least one labeled review\n`,
+  },
+  {
+    name: 'random bytes',
+    args: () => ['train', '--cell', 'lstm', '--data', p('random.csv')],
+    stderr: () =>
+      `error: ${p('random.csv')} is not UTF-8 text (invalid bytes on line 1). Save the file as UTF-8 (or check that it is the CSV you meant)\n`,
+  },
+  {
+    name: 'invalid UTF-8 (Latin-1)',
+    args: () => ['train', '--cell', 'lstm', '--data', p('latin1.csv')],
+    stderr: () =>
+      `error: ${p('latin1.csv')} is not UTF-8 text (invalid bytes on line 3). Save the file as UTF-8 (or check that it is the CSV you meant)\n`,
+  },
+  {
+    name: 'renamed text column',
+    args: () => ['train', '--cell', 'lstm', '--data', p('renamed.csv')],
+    stderr: () =>
+      `error: ${p('renamed.csv')} has no text column (looked for review, text, sentence, content; columns: body, sentiment). Pass --text-column to name it\n`,
+  },
+  {
+    name: 'missing label column',
+    args: () => ['train', '--cell', 'lstm', '--data', p('renamed-label.csv')],
+    stderr: () =>
+      `error: ${p('renamed-label.csv')} has no label column (looked for sentiment, label, polarity, target; columns: review, stars). Pass --label-column to name it\n`,
+  },
+  {
+    name: '--text-column that does not exist',
+    args: () => ['train', '--cell', 'lstm', '--data', p('renamed.csv'), '--text-column', 'review'],
+    stderr: () =>
+      `error: ${p('renamed.csv')} has no column "review" (columns: body, sentiment). Pass --text-column with one of those columns\n`,
+  },
+  {
+    name: 'unknown label values',
+    args: () => ['train', '--cell', 'lstm', '--data', p('labels.csv')],
+    stderr: () => `error: ${p('labels.csv')} row 3: unknown label "meh". Labels must be positive/negative, pos/neg or 1/0\n`,
+  },
+  {
+    name: 'ragged rows',
+    args: () => ['train', '--cell', 'lstm', '--data', p('ragged.csv')],
+    stderr: () =>
+      `error: ${p('ragged.csv')} is not valid CSV: Invalid Record Length: expect 2, got 3 on line 2. Fix the file (a header row, then one quoted review per row)\n`,
+  },
+  {
+    name: 'unterminated quote',
+    args: () => ['train', '--cell', 'lstm', '--data', p('quote.csv')],
+    stderr: () =>
+      `error: ${p('quote.csv')} is not valid CSV: Quote Not Closed: the parsing is finished with an opening quote at line 3. Fix the file (a header row, then one quoted review per row)\n`,
+  },
+  {
+    name: '50 MB single line',
+    args: () => ['train', '--cell', 'lstm', '--data', p('oneline.csv')],
+    stderr: () =>
+      `error: ${p('oneline.csv')} has no text column (looked for review, text, sentence, content; columns: ${'x'.repeat(37)}...). Pass --text-column to name it\n`,
+  },
+  {
+    name: 'only one class',
+    args: () => ['train', '--cell', 'lstm', '--data', p('oneclass.csv')],
+    stderr: () =>
+      `error: ${p('oneclass.csv')} has only positive reviews (3). A sentiment classifier needs positive and negative reviews: check --label-column, or use other data\n`,
+  },
+  {
+    name: 'aclImdb directory without a test split',
+    args: () => ['eval', '--model', m('good'), '--data', p('onlytrain')],
+    stderr: () =>
+      `error: ${p('onlytrain')} has no test reviews (expected test/pos/*.txt and test/neg/*.txt). Point --data at the aclImdb directory or aclImdb_v1.tar.gz\n`,
+  },
+  {
+    name: 'corrupt tarball',
+    args: () => ['data', '--data', p('corrupt.tar.gz')],
+    stderr: () =>
+      `error: ${p('corrupt.tar.gz')} is not a readable aclImdb tarball: zlib: invalid distance too far back. Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory\n`,
+  },
+  {
+    name: 'truncated tarball',
+    args: () => ['data', '--data', p('truncated.tar.gz')],
+    stderr: () =>
+      `error: ${p('truncated.tar.gz')} is not a readable aclImdb tarball: zlib: unexpected end of file. Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory\n`,
+  },
+  {
+    name: 'tar entry with ../',
+    args: () => ['data', '--data', p('dotdot.tar.gz')],
+    stderr: () =>
+      `error: ${p('dotdot.tar.gz')} was rejected: entry ../escape.txt has a .. path segment. Use the official aclImdb_v1.tar.gz; nothing was extracted\n`,
+  },
+  {
+    name: 'tar entry with an absolute path',
+    args: () => ['data', '--data', p('absolute.tar.gz')],
+    stderr: () =>
+      `error: ${p('absolute.tar.gz')} was rejected: entry /tmp/escape.txt has an absolute path. Use the official aclImdb_v1.tar.gz; nothing was extracted\n`,
+  },
+  {
+    name: 'tar symlink pointing outside',
+    args: () => ['data', '--data', p('symlink.tar.gz')],
+    stderr: () =>
+      `error: ${p('symlink.tar.gz')} was rejected: entry aclImdb/train/pos/0_9.txt is a link to ../../../../../etc/passwd, outside the archive. Use the official aclImdb_v1.tar.gz; nothing was extracted\n`,
+  },
   // Model directories
-  { name: 'model directory without model.json', args: () => ['predict', '--model', m('no-model-json'), 'good'], stderr: () => `error: ${path.join(m('no-model-json'), 'model.json')} is missing. ${retrain(m('no-model-json'))}\n` },
-  { name: 'model.json with corrupt JSON', args: () => ['predict', '--model', m('corrupt-json'), 'good'], stderr: () => `error: ${path.join(m('corrupt-json'), 'model.json')} is not valid JSON (Unexpected end of JSON input). ${retrain(m('corrupt-json'))}\n` },
-  { name: 'missing weights file', args: () => ['eval', '--model', m('no-weights'), '--data', p('onlytrain')], stderr: () => `error: ${path.join(m('no-weights'), 'weights.bin')} is missing. ${retrain(m('no-weights'))}\n` },
-  { name: 'short weights file', args: () => ['predict', '--model', m('short-weights'), 'good'], stderr: () => `error: the weights of ${m('short-weights')} are 100 bytes, model.json expects 932. ${retrain(m('short-weights'))}\n` },
-  { name: 'tokenizer from another model', args: () => ['predict', '--model', m('other-tokenizer'), 'good'], stderr: () => `error: ${path.join(m('other-tokenizer'), 'tokenizer.json')} is not the tokenizer this model was trained with (its hash differs from metadata.json). Copy the tokenizer.json that was saved with the model, or retrain\n` },
-  { name: 'NaN weights', args: () => ['predict', '--model', m('nan-weights'), 'good'], stderr: () => `error: the weights of ${m('nan-weights')} contain NaN values (training diverged, or the file is damaged). Retrain (a lower --lr helps a diverging run) or restore the model from a copy\n` },
+  {
+    name: 'model directory without model.json',
+    args: () => ['predict', '--model', m('no-model-json'), 'good'],
+    stderr: () => `error: ${path.join(m('no-model-json'), 'model.json')} is missing. ${retrain(m('no-model-json'))}\n`,
+  },
+  {
+    name: 'model.json with corrupt JSON',
+    args: () => ['predict', '--model', m('corrupt-json'), 'good'],
+    stderr: () =>
+      `error: ${path.join(m('corrupt-json'), 'model.json')} is not valid JSON (Unexpected end of JSON input). ${retrain(m('corrupt-json'))}\n`,
+  },
+  {
+    name: 'missing weights file',
+    args: () => ['eval', '--model', m('no-weights'), '--data', p('onlytrain')],
+    stderr: () => `error: ${path.join(m('no-weights'), 'weights.bin')} is missing. ${retrain(m('no-weights'))}\n`,
+  },
+  {
+    name: 'short weights file',
+    args: () => ['predict', '--model', m('short-weights'), 'good'],
+    stderr: () => `error: the weights of ${m('short-weights')} are 100 bytes, model.json expects 932. ${retrain(m('short-weights'))}\n`,
+  },
+  {
+    name: 'tokenizer from another model',
+    args: () => ['predict', '--model', m('other-tokenizer'), 'good'],
+    stderr: () =>
+      `error: ${path.join(m('other-tokenizer'), 'tokenizer.json')} is not the tokenizer this model was trained with (its hash differs from metadata.json). Copy the tokenizer.json that was saved with the model, or retrain\n`,
+  },
+  {
+    name: 'NaN weights',
+    args: () => ['predict', '--model', m('nan-weights'), 'good'],
+    stderr: () =>
+      `error: the weights of ${m('nan-weights')} contain NaN values (training diverged, or the file is damaged). Retrain (a lower --lr helps a diverging run) or restore the model from a copy\n`,
+  },
   // predict input
-  { name: 'predict with an empty review', args: () => ['predict', '--model', m('good'), 'fine', ''], stderr: () => 'error: review 2 of the arguments is empty. Pass the text of a review (empty lines of --file or stdin are skipped)\n' },
-  { name: 'predict with only empty lines on stdin', args: () => ['predict', '--model', m('good')], input: '\n  \n\n', stderr: () => 'error: the input held no reviews. Give at least one non-empty line\n' },
-  { name: 'predict --file that does not exist', args: () => ['predict', '--model', m('good'), '--file', p('nope.txt')], stderr: () => `error: ${p('nope.txt')} does not exist. Check the path given to --file\n` },
+  {
+    name: 'predict with an empty review',
+    args: () => ['predict', '--model', m('good'), 'fine', ''],
+    stderr: () => 'error: review 2 of the arguments is empty. Pass the text of a review (empty lines of --file or stdin are skipped)\n',
+  },
+  {
+    name: 'predict with only empty lines on stdin',
+    args: () => ['predict', '--model', m('good')],
+    input: '\n  \n\n',
+    stderr: () => 'error: the input held no reviews. Give at least one non-empty line\n',
+  },
+  {
+    name: 'predict --file that does not exist',
+    args: () => ['predict', '--model', m('good'), '--file', p('nope.txt')],
+    stderr: () => `error: ${p('nope.txt')} does not exist. Check the path given to --file\n`,
+  },
   // options
-  { name: '--epochs 0', args: () => ['train', '--cell', 'lstm', '--epochs', '0'], stderr: () => "error: option '--epochs <n>' argument '0' is invalid. Expected a whole number of at least 1." + usage },
-  { name: '--batch-size -1', args: () => ['train', '--cell', 'lstm', '--batch-size', '-1'], stderr: () => "error: option '--batch-size <n>' argument '-1' is invalid. Expected a whole number of at least 1." + usage },
-  { name: '--cell foo', args: () => ['train', '--cell', 'foo'], stderr: () => "error: option '--cell <cell>' argument 'foo' is invalid. Allowed cells are simplernn, lstm, gru." + usage },
-  { name: '--maxlen abc', args: () => ['train', '--cell', 'gru', '--maxlen', 'abc'], stderr: () => "error: option '--maxlen <n>' argument 'abc' is invalid. Expected a whole number of at least 1." + usage },
+  {
+    name: '--epochs 0',
+    args: () => ['train', '--cell', 'lstm', '--epochs', '0'],
+    stderr: () => "error: option '--epochs <n>' argument '0' is invalid. Expected a whole number of at least 1." + usage,
+  },
+  {
+    name: '--batch-size -1',
+    args: () => ['train', '--cell', 'lstm', '--batch-size', '-1'],
+    stderr: () => "error: option '--batch-size <n>' argument '-1' is invalid. Expected a whole number of at least 1." + usage,
+  },
+  {
+    name: '--cell foo',
+    args: () => ['train', '--cell', 'foo'],
+    stderr: () => "error: option '--cell <cell>' argument 'foo' is invalid. Allowed cells are simplernn, lstm, gru." + usage,
+  },
+  {
+    name: '--maxlen abc',
+    args: () => ['train', '--cell', 'gru', '--maxlen', 'abc'],
+    stderr: () => "error: option '--maxlen <n>' argument 'abc' is invalid. Expected a whole number of at least 1." + usage,
+  },
 ];
 
 function snapshot(dir: string): Map<string, string> {
@@ -151,26 +320,56 @@ for (const c of cases) {
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     const after = snapshot(w);
-    assert.deepEqual([...after.entries()].filter(([f, h]) => before.get(f) !== h), [], 'no file was modified or added');
+    assert.deepEqual(
+      [...after.entries()].filter(([f, h]) => before.get(f) !== h),
+      [],
+      'no file was modified or added',
+    );
     assert.equal(after.size, before.size, 'no file was removed');
     assert.equal(statSync(path.dirname(w)).isDirectory(), true);
-    assert.deepEqual(readdirSync(path.dirname(w)).filter((n) => n === 'escape.txt'), [], 'nothing was written outside');
+    assert.deepEqual(
+      readdirSync(path.dirname(w)).filter((n) => n === 'escape.txt'),
+      [],
+      'nothing was written outside',
+    );
   });
 }
 
 test('unusual reviews are predicted, not errors: no known words, other scripts, emoji, 1 MB of text', async () => {
   const texts = ['!!! ???', '映画はとても良かった', 'Очень хороший фильм', '🎬🍿👍👍', 'good film'];
-  const r = await runCli(['predict', '--model', m('good'), '--json'], { env, input: [...texts, 'good '.repeat(200_000)].join('\n') + '\n' });
+  const r = await runCli(['predict', '--model', m('good'), '--json'], {
+    env,
+    input: [...texts, 'good '.repeat(200_000)].join('\n') + '\n',
+  });
   assert.equal(r.code, 0, r.stderr);
-  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const out = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(out.length, 6);
-  assert.deepEqual(out.map((o) => [o.words, o.unknownWords]), [[0, 0], [1, 1], [3, 3], [1, 1], [2, 0], [200000, 0]]);
+  assert.deepEqual(
+    out.map((o) => [o.words, o.unknownWords]),
+    [
+      [0, 0],
+      [1, 1],
+      [3, 3],
+      [1, 1],
+      [2, 0],
+      [200000, 0],
+    ],
+  );
   assert.equal(out[5].truncatedIds, 200000 - MAXLEN);
   for (const o of out) assert.ok(o.probability > 0 && o.probability < 1);
   // No word of the first four is in the vocabulary: each reaches the model as the same all-padding row, so they
   // get one score (the model's alone); a review with a known word gets another.
-  assert.deepEqual(out.slice(1, 4).map((o) => o.probability), [0, 0, 0].map(() => out[0].probability));
+  assert.deepEqual(
+    out.slice(1, 4).map((o) => o.probability),
+    [0, 0, 0].map(() => out[0].probability),
+  );
   assert.notEqual(out[4].probability, out[0].probability);
   const human = await runCli(['predict', '--model', m('good'), '!!! ???', '映画はとても良かった'], { env });
-  assert.match(human.stdout, /^(positive|negative)  0\.\d{4}  "!!! \?\?\?"  \(no words: the score is only the model's bias\)\n(positive|negative)  0\.\d{4}  "映画はとても良かった"  \(all 1 words unknown: the score is only the model's bias\)\n$/);
+  assert.match(
+    human.stdout,
+    /^(positive|negative)  0\.\d{4}  "!!! \?\?\?"  \(no words: the score is only the model's bias\)\n(positive|negative)  0\.\d{4}  "映画はとても良かった"  \(all 1 words unknown: the score is only the model's bias\)\n$/,
+  );
 });

@@ -18,7 +18,23 @@ test('rnn bench measures stock, fused and (when built) oneDNN for each cell; the
   const backend = await loadBackend({ requireNative: true });
   const addon = probeOnednn().addon;
   if (REQUIRE_ONEDNN) assert.ok(addon, 'the oneDNN addon is built');
-  const r = await runCli(['bench', '--cells', 'simplernn,gru', '--batch-size', '16', '--train-batches', '3', '--predict-batches', '10', '--warmup', '1', '--json'], { env: { RNN_IMDB_URL: IMDB_TARBALL } });
+  const r = await runCli(
+    [
+      'bench',
+      '--cells',
+      'simplernn,gru',
+      '--batch-size',
+      '16',
+      '--train-batches',
+      '3',
+      '--predict-batches',
+      '10',
+      '--warmup',
+      '1',
+      '--json',
+    ],
+    { env: { RNN_IMDB_URL: IMDB_TARBALL } },
+  );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { machine: string; rows: BenchRow[]; keras?: unknown };
   assert.deepEqual(Object.keys(out), ['machine', 'rows'], 'no Keras columns without --keras-python');
@@ -34,16 +50,30 @@ test('rnn bench measures stock, fused and (when built) oneDNN for each cell; the
   );
   for (const row of out.rows) {
     assert.deepEqual(Object.keys(row), ['cell', 'impl', 'trainSamplesPerSec', 'predictSamplesPerSec']);
-    assert.ok(Number.isFinite(row.trainSamplesPerSec) && row.trainSamplesPerSec > 0 && Number.isFinite(row.predictSamplesPerSec) && row.predictSamplesPerSec > 0, JSON.stringify(row));
+    assert.ok(
+      Number.isFinite(row.trainSamplesPerSec) &&
+        row.trainSamplesPerSec > 0 &&
+        Number.isFinite(row.predictSamplesPerSec) &&
+        row.predictSamplesPerSec > 0,
+      JSON.stringify(row),
+    );
   }
   const rate = (cell: string, impl: string) => out.rows.find((x) => x.cell === cell && x.impl === impl)!;
   for (const cell of ['simplernn', 'gru']) {
     const stock = rate(cell, 'stock');
     for (const impl of impls.slice(1)) {
       const fast = rate(cell, impl);
-      t.diagnostic(`${cell} ${impl}: train ${(fast.trainSamplesPerSec / stock.trainSamplesPerSec).toFixed(1)}×, predict ${(fast.predictSamplesPerSec / stock.predictSamplesPerSec).toFixed(1)}× stock`);
-      assert.ok(fast.trainSamplesPerSec > 2 * stock.trainSamplesPerSec, `${cell} ${impl} trains at ${fast.trainSamplesPerSec.toFixed(1)} samples/s, stock at ${stock.trainSamplesPerSec.toFixed(1)}`);
-      assert.ok(fast.predictSamplesPerSec > 2 * stock.predictSamplesPerSec, `${cell} ${impl} predicts at ${fast.predictSamplesPerSec.toFixed(1)} samples/s, stock at ${stock.predictSamplesPerSec.toFixed(1)}`);
+      t.diagnostic(
+        `${cell} ${impl}: train ${(fast.trainSamplesPerSec / stock.trainSamplesPerSec).toFixed(1)}×, predict ${(fast.predictSamplesPerSec / stock.predictSamplesPerSec).toFixed(1)}× stock`,
+      );
+      assert.ok(
+        fast.trainSamplesPerSec > 2 * stock.trainSamplesPerSec,
+        `${cell} ${impl} trains at ${fast.trainSamplesPerSec.toFixed(1)} samples/s, stock at ${stock.trainSamplesPerSec.toFixed(1)}`,
+      );
+      assert.ok(
+        fast.predictSamplesPerSec > 2 * stock.predictSamplesPerSec,
+        `${cell} ${impl} predicts at ${fast.predictSamplesPerSec.toFixed(1)} samples/s, stock at ${stock.predictSamplesPerSec.toFixed(1)}`,
+      );
     }
   }
 });
@@ -73,6 +103,9 @@ test('rnn bench --cells goes through the same validating parser as compare: an u
     const r = await runCli([cmd, '--cells', 'lstm,grux']);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr, `error: option '--cells <list>' argument 'lstm,grux' is invalid. Unknown cell "grux"; allowed cells are simplernn, lstm, gru.\n(run with --help for usage)\n`);
+    assert.equal(
+      r.stderr,
+      `error: option '--cells <list>' argument 'lstm,grux' is invalid. Unknown cell "grux"; allowed cells are simplernn, lstm, gru.\n(run with --help for usage)\n`,
+    );
   }
 });

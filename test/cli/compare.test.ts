@@ -19,7 +19,23 @@ before(async () => {
 // A constant rate, so the short second epoch trains at the full rate: with 1,200 training reviews (20% held
 // out) the default cosine schedule cost GRU test accuracy (0.56 against 0.67, seed 3); with the 1,350 of the
 // default split the two tie (0.705, measured).
-const args = ['compare', '--cells', 'simplernn,gru', '--limit', '1500', '--maxlen', '40', '--epochs', '2', '--lr-schedule', 'constant', '--test-limit', '400', '--seed', '3'];
+const args = [
+  'compare',
+  '--cells',
+  'simplernn,gru',
+  '--limit',
+  '1500',
+  '--maxlen',
+  '40',
+  '--epochs',
+  '2',
+  '--lr-schedule',
+  'constant',
+  '--test-limit',
+  '400',
+  '--seed',
+  '3',
+];
 
 test('rnn compare trains each cell on the same split, scores the same test reviews, writes report.json and report.md', async (t) => {
   if (!native) return t.skip('the native backend is needed to train');
@@ -32,7 +48,10 @@ test('rnn compare trains each cell on the same split, scores the same test revie
   assert.equal(await fsp.readFile(report.files.markdown, 'utf8'), compareMarkdown(report));
   assert.deepEqual(report.data, { path: IMDB_TARBALL, trainReviews: 1350, validationReviews: 150, testReviews: 400 });
   assert.equal(report.options.seed, 3);
-  assert.deepEqual(report.rows.map((x: { cell: string }) => x.cell), ['simplernn', 'gru']);
+  assert.deepEqual(
+    report.rows.map((x: { cell: string }) => x.cell),
+    ['simplernn', 'gru'],
+  );
   for (const row of report.rows) {
     assert.equal(row.dir, path.join(dir, row.cell));
     assert.equal(row.epochs, 2);
@@ -41,8 +60,19 @@ test('rnn compare trains each cell on the same split, scores the same test revie
     assert.equal(row.bestValAcc, best);
     assert.equal(row.weightsEpoch, row.bestValEpoch, 'the best epoch by val_acc is the one saved and scored');
     assert.equal(row.test.count, 400);
-    assert.deepEqual(row.byLength.map((b: { min: number; max: number | null }) => [b.min, b.max]), [[0, 20], [21, 40], [41, 80], [81, null]]);
-    assert.equal(row.byLength.reduce((s: number, b: { count: number }) => s + b.count, 0), 400);
+    assert.deepEqual(
+      row.byLength.map((b: { min: number; max: number | null }) => [b.min, b.max]),
+      [
+        [0, 20],
+        [21, 40],
+        [41, 80],
+        [81, null],
+      ],
+    );
+    assert.equal(
+      row.byLength.reduce((s: number, b: { count: number }) => s + b.count, 0),
+      400,
+    );
     // The saved model, re-evaluated by rnn eval on the same subset, gives the same accuracy.
     const ev = await runCli(['eval', '--model', row.dir, '--limit', '400', '--json'], { env });
     assert.equal(ev.code, 0, ev.stderr);
@@ -62,19 +92,43 @@ test('rnn compare prints a table, and --markdown the report', async (t) => {
   const r = await runCli([...args, '--cells', 'simplernn', '--epochs', '1', '--out', out], { env });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.match(lines[0]!, /^1,350 training \/ 150 validation \/ 400 test reviews · 1 epochs, batch 32, maxlen 40, seed 3 · adam lr 0\.001 \(constant\), clip norm 1, word dropout 0\.4, weight average \(ema 0\.995\) · best epoch by val_acc kept$/);
+  assert.match(
+    lines[0]!,
+    /^1,350 training \/ 150 validation \/ 400 test reviews · 1 epochs, batch 32, maxlen 40, seed 3 · adam lr 0\.001 \(constant\), clip norm 1, word dropout 0\.4, weight average \(ema 0\.995\) · best epoch by val_acc kept$/,
+  );
   assert.match(lines[2]!, /^cell +params +train time +samples\/s +best val acc \(epoch\) +saved epoch +test acc +F1 +ROC-AUC$/);
   // The table shows this run's figures, as report.json (written by the same run) holds them.
-  const { rows: [row] } = JSON.parse(await fsp.readFile(path.join(out, 'report.json'), 'utf8'));
+  const {
+    rows: [row],
+  } = JSON.parse(await fsp.readFile(path.join(out, 'report.json'), 'utf8'));
   const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(1)}%`); // NaN (an empty bucket) is null in JSON
   const cells = (line: string): string[] => line.trim().split(/ {2,}/);
-  assert.deepEqual(cells(lines[3]!).filter((_, i) => i !== 2), [
-    'simplernn', '1,029,441', row.samplesPerSec.toFixed(0), `${pct(row.bestValAcc)} (1)`, '1 of 1', pct(row.test.accuracy), pct(row.test.f1), row.test.rocAuc.toFixed(3),
-  ]);
+  assert.deepEqual(
+    cells(lines[3]!).filter((_, i) => i !== 2),
+    [
+      'simplernn',
+      '1,029,441',
+      row.samplesPerSec.toFixed(0),
+      `${pct(row.bestValAcc)} (1)`,
+      '1 of 1',
+      pct(row.test.accuracy),
+      pct(row.test.f1),
+      row.test.rocAuc.toFixed(3),
+    ],
+  );
   assert.match(cells(lines[3]!)[2]!, /^\d+s$/, 'train time');
   const counts = row.byLength.map((b: { count: number }) => b.count);
-  assert.equal(counts.reduce((a: number, b: number) => a + b, 0), 400);
-  assert.deepEqual(cells(lines[5]!), ['test accuracy by length', `≤ 20 words (${counts[0]})`, `21–40 words (${counts[1]})`, `41–80 words (${counts[2]})`, `> 80 words (${counts[3]})`]);
+  assert.equal(
+    counts.reduce((a: number, b: number) => a + b, 0),
+    400,
+  );
+  assert.deepEqual(cells(lines[5]!), [
+    'test accuracy by length',
+    `≤ 20 words (${counts[0]})`,
+    `21–40 words (${counts[1]})`,
+    `41–80 words (${counts[2]})`,
+    `> 80 words (${counts[3]})`,
+  ]);
   assert.deepEqual(cells(lines[6]!), ['simplernn', ...row.byLength.map((b: { accuracy: number | null }) => pct(b.accuracy))]);
   assert.equal(lines.at(-2), `reports: ${path.join(out, 'report.md')}, ${path.join(out, 'report.json')}`);
   const md = await runCli([...args, '--cells', 'simplernn', '--epochs', '1', '--out', out, '--markdown'], { env });
@@ -90,7 +144,10 @@ test('rnn predict --explain: JSON words with contributions; the terminal form li
   const e = JSON.parse(j.stdout);
   assert.equal(e.text, text);
   assert.equal(e.method, 'occlusion');
-  assert.deepEqual(e.words.map((w: { word: string }) => w.word), ['A', 'wonderful,', 'moving', 'film.', 'The', 'acting', 'was', 'great!']);
+  assert.deepEqual(
+    e.words.map((w: { word: string }) => w.word),
+    ['A', 'wonderful,', 'moving', 'film.', 'The', 'acting', 'was', 'great!'],
+  );
   assert.deepEqual(e.words[1].tokens, ['wonderful']);
   const plain = await runCli(['predict', '--model', model, '--json', text], { env });
   // --explain predicts the review in one batch with its shortened copies (9 rows), predict alone (1 row): the
@@ -100,7 +157,13 @@ test('rnn predict --explain: JSON words with contributions; the terminal form li
   const h = await runCli(['predict', '--model', model, '--explain', '--top', '2', text, '!!! ???'], { env });
   assert.equal(h.code, 0, h.stderr);
   const [first, second] = h.stdout.split(/\n(?=positive|negative)/);
-  assert.match(first!, /^(positive|negative)  0\.\d{4}\n  A wonderful, moving film\. The acting was great!\n  most positive: .*\n  most negative: .*\n  contribution = change in log-odds when the word is removed; dim words never reached the model$/);
+  assert.match(
+    first!,
+    /^(positive|negative)  0\.\d{4}\n  A wonderful, moving film\. The acting was great!\n  most positive: .*\n  most negative: .*\n  contribution = change in log-odds when the word is removed; dim words never reached the model$/,
+  );
   assert.equal((first!.match(/most positive: (.*)\n/)![1]!.match(/[+−]\d+\.\d\d/g) ?? []).length <= 2, true, '--top 2');
-  assert.match(second!, /^(positive|negative)  0\.\d{4}\n  !!! \?\?\?\n  \(no word of this review reached the model: none is in its vocabulary\)\n$/);
+  assert.match(
+    second!,
+    /^(positive|negative)  0\.\d{4}\n  !!! \?\?\?\n  \(no word of this review reached the model: none is in its vocabulary\)\n$/,
+  );
 });

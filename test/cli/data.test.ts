@@ -16,8 +16,20 @@ const STATS = {
   numWords: 10000,
   vocabulary: 88582,
   splits: {
-    train: { reviews: 25000, positive: 12500, negative: 12500, words: { min: 10, p50: 174, p90: 458, p95: 597, max: 2473, mean: 233.63884 }, truncatedShare: 0.2664 },
-    test: { reviews: 25000, positive: 12500, negative: 12500, words: { min: 6, p50: 172, p90: 443, p95: 582, max: 2246, mean: 228.34956 }, truncatedShare: 0.25276 },
+    train: {
+      reviews: 25000,
+      positive: 12500,
+      negative: 12500,
+      words: { min: 10, p50: 174, p90: 458, p95: 597, max: 2473, mean: 233.63884 },
+      truncatedShare: 0.2664,
+    },
+    test: {
+      reviews: 25000,
+      positive: 12500,
+      negative: 12500,
+      words: { min: 6, p50: 172, p90: 443, p95: 582, max: 2246, mean: 228.34956 },
+      truncatedShare: 0.25276,
+    },
   },
 };
 

@@ -9,7 +9,11 @@ let work = '';
 let env: NodeJS.ProcessEnv = {};
 before(async () => {
   work = await tempDir('rnn-errors-');
-  env = { RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data'), RNN_IMDB_URL: 'http://nonexistent.invalid/aclImdb_v1.tar.gz' };
+  env = {
+    RNN_MODELS_DIR: path.join(work, 'models'),
+    RNN_DATA_DIR: path.join(work, 'data'),
+    RNN_IMDB_URL: 'http://nonexistent.invalid/aclImdb_v1.tar.gz',
+  };
   await fsp.writeFile(path.join(work, 'nocol.csv'), 'body,sentiment\nnice,positive\n');
   await fsp.writeFile(path.join(work, 'empty.csv'), 'review,sentiment\n');
   await fsp.writeFile(path.join(work, 'two.csv'), 'review,sentiment\ngreat film,positive\nawful film,negative\n');
@@ -17,32 +21,146 @@ before(async () => {
 
 const usage = '\n(run with --help for usage)\n';
 const cases: Array<{ name: string; args: (w: string) => string[]; stderr: (w: string) => string | RegExp; input?: string }> = [
-  { name: 'unknown cell', args: () => ['train', '--cell', 'foo'], stderr: () => "error: option '--cell <cell>' argument 'foo' is invalid. Allowed cells are simplernn, lstm, gru." + usage },
-  { name: '--epochs 0', args: () => ['train', '--cell', 'lstm', '--epochs', '0'], stderr: () => "error: option '--epochs <n>' argument '0' is invalid. Expected a whole number of at least 1." + usage },
-  { name: '--batch-size -1', args: () => ['train', '--cell', 'lstm', '--batch-size', '-1'], stderr: () => "error: option '--batch-size <n>' argument '-1' is invalid. Expected a whole number of at least 1." + usage },
-  { name: '--maxlen abc', args: () => ['train', '--cell', 'gru', '--maxlen', 'abc'], stderr: () => "error: option '--maxlen <n>' argument 'abc' is invalid. Expected a whole number of at least 1." + usage },
-  { name: '--validation-split 1', args: () => ['train', '--cell', 'gru', '--validation-split', '1'], stderr: () => "error: option '--validation-split <f>' argument '1' is invalid. Expected a number from 0 up to (not including) 1." + usage },
-  { name: '--lr 0', args: () => ['train', '--cell', 'gru', '--lr', '0'], stderr: () => "error: option '--lr <rate>' argument '0' is invalid. Expected a number greater than 0." + usage },
-  { name: '--monitor accuracy', args: () => ['train', '--cell', 'gru', '--monitor', 'accuracy'], stderr: () => "error: option '--monitor <metric>' argument 'accuracy' is invalid. Allowed metrics are val_acc, val_loss, acc, loss." + usage },
-  { name: '--monitor val_loss without validation', args: () => ['train', '--cell', 'gru', '--monitor', 'val_loss', '--validation-split', '0'], stderr: () => 'error: --monitor val_loss needs validation reviews, but --validation-split is 0. Pass --monitor acc or loss, or a --validation-split above 0\n' },
-  { name: '--early-stopping 0', args: () => ['train', '--cell', 'lstm', '--early-stopping', '0'], stderr: () => "error: option '--early-stopping <patience>' argument '0' is invalid. Expected a whole number of at least 1." + usage },
-  { name: '--lr-schedule step', args: () => ['train', '--cell', 'lstm', '--lr-schedule', 'step'], stderr: () => "error: option '--lr-schedule <spec>' argument 'step' is invalid. Expected constant, plateau[:FACTOR[:PATIENCE]], exponential[:GAMMA] or cosine (e.g. plateau:0.5:1)." + usage },
-  { name: '--ema 1', args: () => ['train', '--cell', 'lstm', '--ema', '1'], stderr: () => "error: option '--ema <momentum>' argument '1' is invalid. Expected a number between 0 and 1 (e.g. 0.995)." + usage },
-  { name: '--clip-norm 0', args: () => ['train', '--cell', 'lstm', '--clip-norm', '0'], stderr: () => "error: option '--clip-norm <c>' argument '0' is invalid. Expected a number greater than 0." + usage },
-  { name: '--word-dropout 1', args: () => ['train', '--cell', 'lstm', '--word-dropout', '1'], stderr: () => "error: option '--word-dropout <p>' argument '1' is invalid. Expected a number from 0 up to (not including) 1." + usage },
-  { name: 'compare --cells lstm,rnn', args: () => ['compare', '--cells', 'lstm,rnn'], stderr: () => "error: option '--cells <list>' argument 'lstm,rnn' is invalid. Unknown cell \"rnn\"; allowed cells are simplernn, lstm, gru." + usage },
-  { name: 'compare on a CSV without a test split', args: (w) => ['compare', '--data', path.join(w, 'two.csv')], stderr: () => 'error: the data has no test reviews. Pass --data with a test split (an aclImdb directory or tarball)\n' },
-  { name: 'info with no trained model', args: () => ['info'], stderr: (w) => `error: no trained model in ${path.join(w, 'models')} (models/latest is missing). Train one with \`rnn train --cell lstm\`, or pass --model DIR\n` },
-  { name: 'info on a directory without metadata', args: (w) => ['info', '--model', w], stderr: (w) => `error: ${path.join(w, 'metadata.json')} is missing. Retrain with \`rnn train --out ${w}\` or pass --model with a complete model directory\n` },
+  {
+    name: 'unknown cell',
+    args: () => ['train', '--cell', 'foo'],
+    stderr: () => "error: option '--cell <cell>' argument 'foo' is invalid. Allowed cells are simplernn, lstm, gru." + usage,
+  },
+  {
+    name: '--epochs 0',
+    args: () => ['train', '--cell', 'lstm', '--epochs', '0'],
+    stderr: () => "error: option '--epochs <n>' argument '0' is invalid. Expected a whole number of at least 1." + usage,
+  },
+  {
+    name: '--batch-size -1',
+    args: () => ['train', '--cell', 'lstm', '--batch-size', '-1'],
+    stderr: () => "error: option '--batch-size <n>' argument '-1' is invalid. Expected a whole number of at least 1." + usage,
+  },
+  {
+    name: '--maxlen abc',
+    args: () => ['train', '--cell', 'gru', '--maxlen', 'abc'],
+    stderr: () => "error: option '--maxlen <n>' argument 'abc' is invalid. Expected a whole number of at least 1." + usage,
+  },
+  {
+    name: '--validation-split 1',
+    args: () => ['train', '--cell', 'gru', '--validation-split', '1'],
+    stderr: () =>
+      "error: option '--validation-split <f>' argument '1' is invalid. Expected a number from 0 up to (not including) 1." + usage,
+  },
+  {
+    name: '--lr 0',
+    args: () => ['train', '--cell', 'gru', '--lr', '0'],
+    stderr: () => "error: option '--lr <rate>' argument '0' is invalid. Expected a number greater than 0." + usage,
+  },
+  {
+    name: '--monitor accuracy',
+    args: () => ['train', '--cell', 'gru', '--monitor', 'accuracy'],
+    stderr: () =>
+      "error: option '--monitor <metric>' argument 'accuracy' is invalid. Allowed metrics are val_acc, val_loss, acc, loss." + usage,
+  },
+  {
+    name: '--monitor val_loss without validation',
+    args: () => ['train', '--cell', 'gru', '--monitor', 'val_loss', '--validation-split', '0'],
+    stderr: () =>
+      'error: --monitor val_loss needs validation reviews, but --validation-split is 0. Pass --monitor acc or loss, or a --validation-split above 0\n',
+  },
+  {
+    name: '--early-stopping 0',
+    args: () => ['train', '--cell', 'lstm', '--early-stopping', '0'],
+    stderr: () => "error: option '--early-stopping <patience>' argument '0' is invalid. Expected a whole number of at least 1." + usage,
+  },
+  {
+    name: '--lr-schedule step',
+    args: () => ['train', '--cell', 'lstm', '--lr-schedule', 'step'],
+    stderr: () =>
+      "error: option '--lr-schedule <spec>' argument 'step' is invalid. Expected constant, plateau[:FACTOR[:PATIENCE]], exponential[:GAMMA] or cosine (e.g. plateau:0.5:1)." +
+      usage,
+  },
+  {
+    name: '--ema 1',
+    args: () => ['train', '--cell', 'lstm', '--ema', '1'],
+    stderr: () => "error: option '--ema <momentum>' argument '1' is invalid. Expected a number between 0 and 1 (e.g. 0.995)." + usage,
+  },
+  {
+    name: '--clip-norm 0',
+    args: () => ['train', '--cell', 'lstm', '--clip-norm', '0'],
+    stderr: () => "error: option '--clip-norm <c>' argument '0' is invalid. Expected a number greater than 0." + usage,
+  },
+  {
+    name: '--word-dropout 1',
+    args: () => ['train', '--cell', 'lstm', '--word-dropout', '1'],
+    stderr: () => "error: option '--word-dropout <p>' argument '1' is invalid. Expected a number from 0 up to (not including) 1." + usage,
+  },
+  {
+    name: 'compare --cells lstm,rnn',
+    args: () => ['compare', '--cells', 'lstm,rnn'],
+    stderr: () =>
+      "error: option '--cells <list>' argument 'lstm,rnn' is invalid. Unknown cell \"rnn\"; allowed cells are simplernn, lstm, gru." +
+      usage,
+  },
+  {
+    name: 'compare on a CSV without a test split',
+    args: (w) => ['compare', '--data', path.join(w, 'two.csv')],
+    stderr: () => 'error: the data has no test reviews. Pass --data with a test split (an aclImdb directory or tarball)\n',
+  },
+  {
+    name: 'info with no trained model',
+    args: () => ['info'],
+    stderr: (w) =>
+      `error: no trained model in ${path.join(w, 'models')} (models/latest is missing). Train one with \`rnn train --cell lstm\`, or pass --model DIR\n`,
+  },
+  {
+    name: 'info on a directory without metadata',
+    args: (w) => ['info', '--model', w],
+    stderr: (w) =>
+      `error: ${path.join(w, 'metadata.json')} is missing. Retrain with \`rnn train --out ${w}\` or pass --model with a complete model directory\n`,
+  },
   { name: 'no --cell', args: () => ['train'], stderr: () => "error: required option '--cell <cell>' not specified" + usage },
-  { name: 'missing data file', args: () => ['train', '--cell', 'lstm', '--data', '/nonexistent/reviews.csv'], stderr: () => 'error: /nonexistent/reviews.csv does not exist. Pass --data with an aclImdb directory, aclImdb_v1.tar.gz, an http(s) URL or a CSV file\n' },
-  { name: 'bad CSV column', args: (w) => ['train', '--cell', 'lstm', '--data', path.join(w, 'nocol.csv')], stderr: (w) => `error: ${path.join(w, 'nocol.csv')} has no text column (looked for review, text, sentence, content; columns: body, sentiment). Pass --text-column to name it\n` },
-  { name: 'empty dataset', args: (w) => ['train', '--cell', 'lstm', '--data', path.join(w, 'empty.csv')], stderr: (w) => `error: ${path.join(w, 'empty.csv')} has no reviews. Use a CSV with a header row and at least one labeled review\n` },
-  { name: 'offline with no source', args: () => ['data'], stderr: () => /^error: could not download http:\/\/nonexistent\.invalid\/aclImdb_v1\.tar\.gz: \S+\. Pass --data with an aclImdb directory, aclImdb_v1\.tar\.gz or a CSV file, or set RNN_IMDB_URL to a reachable copy\n$/ },
-  { name: 'eval with no trained model', args: () => ['eval'], stderr: (w) => `error: no trained model in ${path.join(w, 'models')} (models/latest is missing). Train one with \`rnn train --cell lstm\`, or pass --model DIR\n` },
-  { name: 'predict with a missing model', args: (w) => ['predict', '--model', path.join(w, 'nope'), 'great'], stderr: (w) => `error: model directory ${path.join(w, 'nope')} does not exist. Train one with \`rnn train\` or pass --model DIR\n` },
-  { name: 'predict with empty stdin', args: () => ['predict', '--model', path.join(ROOT, 'nope')], input: '\n\n', stderr: () => 'error: the input held no reviews. Give at least one non-empty line\n' },
-  { name: 'predict with texts and --file', args: () => ['predict', '--file', 'x.txt', 'great'], stderr: () => 'error: both review texts and --file were given. Pass either texts or --file\n' },
+  {
+    name: 'missing data file',
+    args: () => ['train', '--cell', 'lstm', '--data', '/nonexistent/reviews.csv'],
+    stderr: () =>
+      'error: /nonexistent/reviews.csv does not exist. Pass --data with an aclImdb directory, aclImdb_v1.tar.gz, an http(s) URL or a CSV file\n',
+  },
+  {
+    name: 'bad CSV column',
+    args: (w) => ['train', '--cell', 'lstm', '--data', path.join(w, 'nocol.csv')],
+    stderr: (w) =>
+      `error: ${path.join(w, 'nocol.csv')} has no text column (looked for review, text, sentence, content; columns: body, sentiment). Pass --text-column to name it\n`,
+  },
+  {
+    name: 'empty dataset',
+    args: (w) => ['train', '--cell', 'lstm', '--data', path.join(w, 'empty.csv')],
+    stderr: (w) => `error: ${path.join(w, 'empty.csv')} has no reviews. Use a CSV with a header row and at least one labeled review\n`,
+  },
+  {
+    name: 'offline with no source',
+    args: () => ['data'],
+    stderr: () =>
+      /^error: could not download http:\/\/nonexistent\.invalid\/aclImdb_v1\.tar\.gz: \S+\. Pass --data with an aclImdb directory, aclImdb_v1\.tar\.gz or a CSV file, or set RNN_IMDB_URL to a reachable copy\n$/,
+  },
+  {
+    name: 'eval with no trained model',
+    args: () => ['eval'],
+    stderr: (w) =>
+      `error: no trained model in ${path.join(w, 'models')} (models/latest is missing). Train one with \`rnn train --cell lstm\`, or pass --model DIR\n`,
+  },
+  {
+    name: 'predict with a missing model',
+    args: (w) => ['predict', '--model', path.join(w, 'nope'), 'great'],
+    stderr: (w) => `error: model directory ${path.join(w, 'nope')} does not exist. Train one with \`rnn train\` or pass --model DIR\n`,
+  },
+  {
+    name: 'predict with empty stdin',
+    args: () => ['predict', '--model', path.join(ROOT, 'nope')],
+    input: '\n\n',
+    stderr: () => 'error: the input held no reviews. Give at least one non-empty line\n',
+  },
+  {
+    name: 'predict with texts and --file',
+    args: () => ['predict', '--file', 'x.txt', 'great'],
+    stderr: () => 'error: both review texts and --file were given. Pass either texts or --file\n',
+  },
 ];
 
 for (const c of cases) {

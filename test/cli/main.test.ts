@@ -18,12 +18,17 @@ test('rnn --version prints the package version', async () => {
 test('rnn --help lists the commands and examples', async () => {
   const r = await runCli(['--help']);
   assert.equal(r.code, 0);
-  for (const s of ['doctor', 'setup-native', 'Examples:', '$ rnn doctor', 'RNN_REQUIRE_NATIVE=1']) assert.ok(r.stdout.includes(s), `help lacks ${s}`);
+  for (const s of ['doctor', 'setup-native', 'Examples:', '$ rnn doctor', 'RNN_REQUIRE_NATIVE=1'])
+    assert.ok(r.stdout.includes(s), `help lacks ${s}`);
 });
 
 const usageErrors: Array<{ args: string[]; stderr: string }> = [
   { args: ['frobnicate'], stderr: "error: unknown command 'frobnicate'\n(run with --help for usage)\n" },
-  { args: ['--backend', 'tpu', 'doctor'], stderr: "error: option '--backend <name>' argument 'tpu' is invalid. Allowed choices are auto, native, gpu, cpu.\n(run with --help for usage)\n" },
+  {
+    args: ['--backend', 'tpu', 'doctor'],
+    stderr:
+      "error: option '--backend <name>' argument 'tpu' is invalid. Allowed choices are auto, native, gpu, cpu.\n(run with --help for usage)\n",
+  },
 ];
 for (const c of usageErrors) {
   test(`rnn ${c.args.join(' ')} is a usage error with exit 1`, async () => {
@@ -34,7 +39,7 @@ for (const c of usageErrors) {
   });
 }
 
-test('rnn doctor reports the backend and the native setup\'s recorded status; exits 0 exactly when it is native', async () => {
+test("rnn doctor reports the backend and the native setup's recorded status; exits 0 exactly when it is native", async () => {
   const r = await runCli(['doctor', '--json']);
   const report = JSON.parse(r.stdout) as DoctorReport;
   assert.equal(report.versions.tfjs, '4.22.0');
@@ -52,7 +57,10 @@ test('rnn doctor reports the backend and the native setup\'s recorded status; ex
     assert.equal(report.libtensorflow.source, recorded.libtensorflowSource);
     const human = await runCli(['doctor']);
     assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stdout, new RegExp(`^  TensorFlow +${esc(recorded.tfVersion!)} \\(libtensorflow from ${esc(recorded.libtensorflowSource!)}\\)$`, 'm'));
+    assert.match(
+      human.stdout,
+      new RegExp(`^  TensorFlow +${esc(recorded.tfVersion!)} \\(libtensorflow from ${esc(recorded.libtensorflowSource!)}\\)$`, 'm'),
+    );
     // TF_CPP_MIN_LOG_LEVEL=2 keeps TensorFlow's INFO lines (e.g. cpu_feature_guard) away. TensorFlow 2.21
     // still prints one oneDNN notice before its logging is configured; that one cannot be silenced from JS.
     assert.doesNotMatch(r.stderr, /cpu_feature_guard/);
@@ -74,22 +82,54 @@ const pureJsRuns: Array<{ kernels: string[]; backend: Record<string, string>; wa
   {
     kernels: [],
     backend: addon
-      ? { name: 'cpu', recurrentKernels: `oneDNN ${addon.onednnVersion} whole-sequence kernels (rnn's addon)`, trainingStep: "rnn's oneDNN addon (embedding, recurrent layer, dense, loss, Adam)" }
+      ? {
+          name: 'cpu',
+          recurrentKernels: `oneDNN ${addon.onednnVersion} whole-sequence kernels (rnn's addon)`,
+          trainingStep: "rnn's oneDNN addon (embedding, recurrent layer, dense, loss, Adam)",
+        }
       : { name: 'cpu', recurrentKernels: 'tfjs ops', trainingStep: 'tfjs trainOnBatch' },
     warned: !addon,
   },
-  { kernels: ['--kernels', 'tfjs'], backend: { name: 'cpu', recurrentKernels: 'tfjs ops', trainingStep: 'tfjs trainOnBatch' }, warned: true },
+  {
+    kernels: ['--kernels', 'tfjs'],
+    backend: { name: 'cpu', recurrentKernels: 'tfjs ops', trainingStep: 'tfjs trainOnBatch' },
+    warned: true,
+  },
 ];
 for (const c of pureJsRuns) {
   test(`rnn --backend cpu ${c.kernels.join(' ')}${c.kernels.length ? ' ' : ''}train ${c.warned ? 'warns loudly before it starts' : 'does not warn'}, then trains on ${c.backend.trainingStep}`, async () => {
     const { tempDir, IMDB_TARBALL } = await import('../helpers.js');
     const work = await tempDir();
     const r = await runCli(
-      ['--backend', 'cpu', ...c.kernels, 'train', '--cell', 'lstm', '--limit', '40', '--maxlen', '8', '--units', '4', '--embedding-dim', '4', '--vocab-size', '100', '--epochs', '1', '--seed', '1', '--out', `${work}/m`],
+      [
+        '--backend',
+        'cpu',
+        ...c.kernels,
+        'train',
+        '--cell',
+        'lstm',
+        '--limit',
+        '40',
+        '--maxlen',
+        '8',
+        '--units',
+        '4',
+        '--embedding-dim',
+        '4',
+        '--vocab-size',
+        '100',
+        '--epochs',
+        '1',
+        '--seed',
+        '1',
+        '--out',
+        `${work}/m`,
+      ],
       { env: { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: work } },
     );
     assert.equal(r.code, 0, r.stderr);
-    const warning = /^warning: training on pure-JS tfjs \(pure JS was requested\) is more than 100x slower than the native backend\. Run `npm run setup-native`; `rnn doctor` says why it is missing\.$/m;
+    const warning =
+      /^warning: training on pure-JS tfjs \(pure JS was requested\) is more than 100x slower than the native backend\. Run `npm run setup-native`; `rnn doctor` says why it is missing\.$/m;
     assert.equal(warning.test(r.stderr), c.warned, r.stderr);
     assert.match(r.stdout, /^saved lstm model to .*\/m \(acc [\d.]+, val_acc [\d.]+, [\d.]+ samples\/s, seed 1\)\n$/);
     const meta = JSON.parse(readFileSync(path.join(work, 'm', 'metadata.json'), 'utf8')) as { backend: Record<string, string> };

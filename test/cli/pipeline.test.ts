@@ -40,7 +40,12 @@ before(async () => {
 const cells = [
   { cell: 'lstm', args: ['--limit', '4000', '--maxlen', '100', '--epochs', '2'], minAccuracy: 0.62, params: 1117377 },
   { cell: 'gru', args: ['--limit', '4000', '--maxlen', '100', '--epochs', '2'], minAccuracy: 0.62, params: 1088065 },
-  { cell: 'simplernn', args: ['--limit', '6000', '--maxlen', '50', '--epochs', '2', '--word-dropout', '0'], minAccuracy: 0.58, params: 1029441 },
+  {
+    cell: 'simplernn',
+    args: ['--limit', '6000', '--maxlen', '50', '--epochs', '2', '--word-dropout', '0'],
+    minAccuracy: 0.58,
+    params: 1029441,
+  },
 ];
 
 for (const c of cells) {
@@ -49,7 +54,10 @@ for (const c of cells) {
     const out = path.join(work, 'models', c.cell);
     const tr = await runCli(['train', '--cell', c.cell, ...c.args, '--seed', '1', '--json'], { env });
     assert.equal(tr.code, 0, tr.stderr);
-    const lines = tr.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = tr.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const epochs = Number(c.args[c.args.indexOf('--epochs') + 1]);
     assert.equal(lines.length, epochs + 1, 'one JSON object per epoch, then the saved model');
     for (const [i, e] of lines.slice(0, epochs).entries()) {
@@ -83,7 +91,10 @@ for (const c of cells) {
     const sample = testReviews.filter((_, i) => i % 2500 === 0).map((r) => r.text.replace(/\n/g, ' '));
     const pr = await runCli(['predict', '--json'], { env, input: sample.join('\n') + '\n' });
     assert.equal(pr.code, 0, pr.stderr);
-    const preds = pr.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const preds = pr.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(preds.length, sample.length);
     const stock = await tf.loadLayersModel(`file://${path.join(out, 'model.json')}`);
     const tok = Tokenizer.fromJSON(JSON.parse(await fsp.readFile(path.join(out, 'tokenizer.json'), 'utf8')));
@@ -101,12 +112,36 @@ for (const c of cells) {
 test('the same --seed gives the same history; another seed does not', async (t) => {
   if (!native) return t.skip('the native backend is needed to train');
   const run = async (seed: string): Promise<unknown[]> => {
-    const r = await runCli(['train', '--cell', 'simplernn', '--limit', '600', '--maxlen', '30', '--units', '16', '--epochs', '2', '--seed', seed, '--out', path.join(work, `seed-${seed}`), '--json'], { env });
+    const r = await runCli(
+      [
+        'train',
+        '--cell',
+        'simplernn',
+        '--limit',
+        '600',
+        '--maxlen',
+        '30',
+        '--units',
+        '16',
+        '--epochs',
+        '2',
+        '--seed',
+        seed,
+        '--out',
+        path.join(work, `seed-${seed}`),
+        '--json',
+      ],
+      { env },
+    );
     assert.equal(r.code, 0, r.stderr);
-    return r.stdout.trim().split('\n').slice(0, 2).map((l) => {
-      const { loss, acc, val_loss, val_acc } = JSON.parse(l);
-      return { loss, acc, val_loss, val_acc };
-    });
+    return r.stdout
+      .trim()
+      .split('\n')
+      .slice(0, 2)
+      .map((l) => {
+        const { loss, acc, val_loss, val_acc } = JSON.parse(l);
+        return { loss, acc, val_loss, val_acc };
+      });
   };
   const a = await run('5');
   const b = await run('5');
@@ -130,20 +165,34 @@ test('rnn predict reads --file (text lines or CSV) and stdin alike', async (t) =
     runCli(['predict', '--model', model, '--json', ...texts], { env }),
   ]);
   for (const o of outs) assert.equal(o.code, 0, o.stderr);
-  const parsed = outs.map((o) => o.stdout.trim().split('\n').map((l) => JSON.parse(l)));
+  const parsed = outs.map((o) =>
+    o.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+  );
   for (const p of parsed.slice(1)) assert.deepEqual(p, parsed[0]);
-  assert.deepEqual(parsed[0]!.map((p: { text: string }) => p.text), texts);
+  assert.deepEqual(
+    parsed[0]!.map((p: { text: string }) => p.text),
+    texts,
+  );
   assert.deepEqual(parsed[0]![2], { ...parsed[0]![2], words: 2, unknownWords: 2, truncatedIds: 0 });
   // Without the native backend, predict still works and agrees: on the pure-JS backend with rnn's oneDNN addon
   // (which runs the seed model whole where it is built), and in pure JS throughout (--kernels tfjs).
   for (const kernels of [[], ['--kernels', 'tfjs']]) {
     const cpu = await runCli(['--backend', 'cpu', ...kernels, 'predict', '--model', model, '--json', ...texts], { env });
     assert.equal(cpu.code, 0, cpu.stderr);
-    const got = cpu.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const got = cpu.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(got.length, texts.length);
     got.forEach((p, i) => {
       assert.equal(p.label, parsed[0]![i].label);
-      assert.ok(Math.abs(p.probability - parsed[0]![i].probability) < 1e-5, `--backend cpu ${kernels.join(' ')}: ${p.probability} vs ${parsed[0]![i].probability}`);
+      assert.ok(
+        Math.abs(p.probability - parsed[0]![i].probability) < 1e-5,
+        `--backend cpu ${kernels.join(' ')}: ${p.probability} vs ${parsed[0]![i].probability}`,
+      );
     });
   }
   const human = await runCli(['predict', '--model', model, texts[2]!], { env });

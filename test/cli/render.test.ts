@@ -20,9 +20,12 @@ for (const c of cases) {
   });
 }
 
-
 const explanation: Explanation = {
-  label: 'negative', probability: 0.1, method: 'occlusion', separators: ['', ' ', ' ', ' '], trailing: '.',
+  label: 'negative',
+  probability: 0.1,
+  method: 'occlusion',
+  separators: ['', ' ', ' ', ' '],
+  trailing: '.',
   words: [
     { text: 'Dull,', tokens: ['dull'], contribution: -2, probabilityWithout: 0.3, seen: true },
     { text: 'but', tokens: ['but'], contribution: 0.1, probabilityWithout: 0.09, seen: true },

@@ -30,7 +30,9 @@ const args = ['train', '--cell', 'gru', '--limit', '3000', '--maxlen', '200', '-
  */
 function runAndSignal(extra: string[], signal: NodeJS.Signals): Promise<CliResult & { tfLoaded: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rnn'), ...args, ...extra], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rnn'), ...args, ...extra], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    });
     let stdout = '';
     let stderr = '';
     let sent = false;
@@ -55,7 +57,10 @@ async function hashDir(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const f of (await fsp.readdir(dir)).sort()) {
     const p = path.join(dir, f);
-    if ((await fsp.stat(p)).isFile()) out[f] = createHash('sha256').update(await fsp.readFile(p)).digest('hex');
+    if ((await fsp.stat(p)).isFile())
+      out[f] = createHash('sha256')
+        .update(await fsp.readFile(p))
+        .digest('hex');
   }
   return out;
 }
@@ -66,11 +71,15 @@ const weights = async (dir: string): Promise<Float32Array> => {
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 };
 
-test('SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupted run\'s history and weights', async (t) => {
+test("SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupted run's history and weights", async (t) => {
   if (!native) return t.skip('the native backend is needed to train');
   const full = await runCli([...args, '--out', path.join(work, 'models', 'full')], { env });
   assert.equal(full.code, 0, full.stderr);
-  const want = full.stdout.trim().split('\n').slice(0, 2).map((l) => JSON.parse(l));
+  const want = full.stdout
+    .trim()
+    .split('\n')
+    .slice(0, 2)
+    .map((l) => JSON.parse(l));
 
   const out = path.join(work, 'models', 'int');
   const ckpt = `${out}.checkpoint`;
@@ -79,7 +88,10 @@ test('SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupte
   assert.equal(int.tfLoaded, false, 'the rnn process that receives Ctrl-C does not run TensorFlow');
   const lines = quiet(int.stderr).trimEnd().split('\n');
   assert.equal(lines.at(-2), 'SIGINT: stopping after this batch and saving a checkpoint (Ctrl-C again quits at once, without one)');
-  const m = /^interrupted: checkpoint saved to (.*) \(epoch 2 of 2, (\d+) of 85 batches done\); (.*) was not changed\. Resume with `rnn train --resume (.*)`$/.exec(lines.at(-1)!);
+  const m =
+    /^interrupted: checkpoint saved to (.*) \(epoch 2 of 2, (\d+) of 85 batches done\); (.*) was not changed\. Resume with `rnn train --resume (.*)`$/.exec(
+      lines.at(-1)!,
+    );
   assert.ok(m, lines.at(-1));
   assert.equal(m[1], ckpt);
   assert.equal(m[3], out);
@@ -91,8 +103,16 @@ test('SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupte
 
   const res = await runCli(['train', '--resume', ckpt, '--json'], { env });
   assert.equal(res.code, 0, res.stderr);
-  assert.match(quiet(res.stderr), new RegExp(`^resuming gru \\(seed 4\\) at epoch 2, batch ${Number(m[2]) + 1}; the model goes to ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\n`));
-  const got = res.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.match(
+    quiet(res.stderr),
+    new RegExp(
+      `^resuming gru \\(seed 4\\) at epoch 2, batch ${Number(m[2]) + 1}; the model goes to ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\n`,
+    ),
+  );
+  const got = res.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(got.length, 2, 'epoch 2, then the saved model');
   // The resumed Adam recomputes β^t as a power, as tfjs's setWeights does, where the straight run multiplied
   // step by step: a last-bit difference, which can tip one review's rounded prediction (of 2,700 / 300).
@@ -120,7 +140,10 @@ test('SIGTERM and SIGKILL during training leave the previous model as it was, an
 
   const term = await runAndSignal(['--out', out], 'SIGTERM');
   assert.equal(term.code, 130, term.stderr);
-  assert.match(quiet(term.stderr), /SIGTERM: stopping after this batch and saving a checkpoint \(another signal quits at once, without one\)\ninterrupted: checkpoint saved to /);
+  assert.match(
+    quiet(term.stderr),
+    /SIGTERM: stopping after this batch and saving a checkpoint \(another signal quits at once, without one\)\ninterrupted: checkpoint saved to /,
+  );
   assert.deepEqual(await hashDir(out), before);
 
   const kill = await runAndSignal(['--out', out], 'SIGKILL');
@@ -138,10 +161,16 @@ test('SIGTERM and SIGKILL during training leave the previous model as it was, an
 test('--resume of a directory that is no checkpoint is a clear error; --cell is still required without --resume', async () => {
   const notCkpt = await runCli(['train', '--resume', work], { env });
   assert.equal(notCkpt.code, 1);
-  assert.equal(quiet(notCkpt.stderr), `error: ${work} is not a training checkpoint (no checkpoint.json). Pass --resume the .checkpoint directory an interrupted \`rnn train\` named, or start again without --resume\n`);
+  assert.equal(
+    quiet(notCkpt.stderr),
+    `error: ${work} is not a training checkpoint (no checkpoint.json). Pass --resume the .checkpoint directory an interrupted \`rnn train\` named, or start again without --resume\n`,
+  );
   const mixed = await runCli(['train', '--resume', work, '--epochs', '5', '--no-restore-best'], { env });
   assert.equal(mixed.code, 1);
-  assert.equal(quiet(mixed.stderr), 'error: --epochs, --no-restore-best cannot be combined with --resume. A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume\n');
+  assert.equal(
+    quiet(mixed.stderr),
+    'error: --epochs, --no-restore-best cannot be combined with --resume. A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume\n',
+  );
   const noCell = await runCli(['train', '--epochs', '1'], { env });
   assert.equal(noCell.code, 1);
   assert.equal(quiet(noCell.stderr), "error: required option '--cell <cell>' not specified\n(run with --help for usage)\n");

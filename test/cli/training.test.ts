@@ -27,7 +27,7 @@ for (const c of cases) {
 }
 
 // The help text shows the defaults resolveTrainOptions applies: both read TRAIN_DEFAULTS, so they cannot disagree.
-test('every default in the training flags\' help is the one TRAIN_DEFAULTS holds and resolveTrainOptions applies', () => {
+test("every default in the training flags' help is the one TRAIN_DEFAULTS holds and resolveTrainOptions applies", () => {
   const cmd = addTrainingOptions(new Command());
   const help = (flag: string): string => cmd.options.find((o) => o.long === flag)!.description;
   const resolved = resolveTrainOptions({ cell: 'lstm', seed: 1 });

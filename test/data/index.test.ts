@@ -47,7 +47,10 @@ test('an extracted aclImdb directory reads the same reviews as the tarball', asy
   const subset = fromTar.test.filter((x) => /\/1\d*_\d+\.txt$/.test(x.id));
   assert.equal(fromDir.source.kind, 'dir');
   assert.deepEqual(fromDir.test, subset);
-  await rejectsWith(loadData({ data: dir, defaultSource: 'unused', splits: ['train'], dataDir: dir }), `${dir} has no train reviews (expected train/pos/*.txt and train/neg/*.txt)`);
+  await rejectsWith(
+    loadData({ data: dir, defaultSource: 'unused', splits: ['train'], dataDir: dir }),
+    `${dir} has no train reviews (expected train/pos/*.txt and train/neg/*.txt)`,
+  );
 });
 
 test('CSV in the Kaggle form (review,sentiment) with <br /> removed', async () => {
@@ -64,15 +67,50 @@ test('CSV in the Kaggle form (review,sentiment) with <br /> removed', async () =
 });
 
 const labelCases: Array<[string, 0 | 1 | undefined]> = [
-  ['positive', 1], ['Negative', 0], ['pos', 1], ['NEG', 0], ['1', 1], ['0', 0], [' positive ', 1], ['maybe', undefined], ['', undefined],
+  ['positive', 1],
+  ['Negative', 0],
+  ['pos', 1],
+  ['NEG', 0],
+  ['1', 1],
+  ['0', 0],
+  [' positive ', 1],
+  ['maybe', undefined],
+  ['', undefined],
 ];
 for (const [v, want] of labelCases) test(`CSV label ${JSON.stringify(v)} → ${want}`, () => assert.equal(parseLabel(v), want));
 
-const csvErrors: Array<{ name: string; body: string; opts?: { textColumn?: string; labelColumn?: string }; what: (f: string) => string; fix: RegExp }> = [
-  { name: 'no text column', body: 'body,sentiment\nx,positive\n', what: (f) => `${f} has no text column (looked for review, text, sentence, content; columns: body, sentiment)`, fix: /^Pass --text-column/ },
-  { name: 'a renamed label column', body: 'review,stars\nx,positive\n', what: (f) => `${f} has no label column (looked for sentiment, label, polarity, target; columns: review, stars)`, fix: /^Pass --label-column/ },
-  { name: 'a named column that is missing', body: 'review,sentiment\nx,positive\n', opts: { textColumn: 'body' }, what: (f) => `${f} has no column "body" (columns: review, sentiment)`, fix: /^Pass --text-column/ },
-  { name: 'an unknown label', body: 'review,sentiment\nx,positive\ny,meh\n', what: (f) => `${f} row 3: unknown label "meh"`, fix: /^Labels must be positive\/negative/ },
+const csvErrors: Array<{
+  name: string;
+  body: string;
+  opts?: { textColumn?: string; labelColumn?: string };
+  what: (f: string) => string;
+  fix: RegExp;
+}> = [
+  {
+    name: 'no text column',
+    body: 'body,sentiment\nx,positive\n',
+    what: (f) => `${f} has no text column (looked for review, text, sentence, content; columns: body, sentiment)`,
+    fix: /^Pass --text-column/,
+  },
+  {
+    name: 'a renamed label column',
+    body: 'review,stars\nx,positive\n',
+    what: (f) => `${f} has no label column (looked for sentiment, label, polarity, target; columns: review, stars)`,
+    fix: /^Pass --label-column/,
+  },
+  {
+    name: 'a named column that is missing',
+    body: 'review,sentiment\nx,positive\n',
+    opts: { textColumn: 'body' },
+    what: (f) => `${f} has no column "body" (columns: review, sentiment)`,
+    fix: /^Pass --text-column/,
+  },
+  {
+    name: 'an unknown label',
+    body: 'review,sentiment\nx,positive\ny,meh\n',
+    what: (f) => `${f} row 3: unknown label "meh"`,
+    fix: /^Labels must be positive\/negative/,
+  },
   { name: 'only a header', body: 'review,sentiment\n', what: (f) => `${f} has no reviews`, fix: /^Use a CSV with a header row/ },
 ];
 for (const c of csvErrors) {
@@ -89,9 +127,19 @@ test('CSV columns can be named; real reviews round-trip through CSV', async () =
   const f = path.join(await tempDir(), 'imdb.csv');
   const q = (s: string): string => `"${s.replace(/"/g, '""')}"`;
   await fsp.writeFile(f, 'id,body,label\n' + rows.map((r, i) => `${i},${q(r.text)},${r.label}`).join('\n') + '\n');
-  const got = await loadData({ data: f, defaultSource: 'unused', splits: ['test'], dataDir: path.dirname(f), textColumn: 'body', labelColumn: 'label' });
+  const got = await loadData({
+    data: f,
+    defaultSource: 'unused',
+    splits: ['test'],
+    dataDir: path.dirname(f),
+    textColumn: 'body',
+    labelColumn: 'label',
+  });
   assert.equal(got.source.kind, 'csv');
-  assert.deepEqual(got.test.map((r) => [r.text, r.label]), rows.map((r) => [r.text, r.label]));
+  assert.deepEqual(
+    got.test.map((r) => [r.text, r.label]),
+    rows.map((r) => [r.text, r.label]),
+  );
 });
 
 test('cleanReview replaces every form of <br>', () => {
@@ -111,17 +159,41 @@ for (const c of sourceErrors) {
 test('a corrupt tarball is a clear error', async () => {
   const f = path.join(await tempDir(), 'aclImdb_v1.tar.gz');
   await fsp.writeFile(f, Buffer.alloc(4096, 7));
-  await rejectsWith(loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }), new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable aclImdb tarball: `), /^Download aclImdb_v1\.tar\.gz again/);
+  await rejectsWith(
+    loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }),
+    new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable aclImdb tarball: `),
+    /^Download aclImdb_v1\.tar\.gz again/,
+  );
 });
 
 const review = (p: string, body = 'a fine film'): TarEntry => ({ path: p, body });
 const unsafeArchives: Array<{ name: string; entries: TarEntry[]; what: string }> = [
-  { name: '../ entry', entries: [review('aclImdb/train/pos/0_9.txt'), review('../evil.txt')], what: 'entry ../evil.txt has a .. path segment' },
-  { name: 'nested ../ entry', entries: [review('aclImdb/train/../../evil.txt')], what: 'entry aclImdb/train/../../evil.txt has a .. path segment' },
+  {
+    name: '../ entry',
+    entries: [review('aclImdb/train/pos/0_9.txt'), review('../evil.txt')],
+    what: 'entry ../evil.txt has a .. path segment',
+  },
+  {
+    name: 'nested ../ entry',
+    entries: [review('aclImdb/train/../../evil.txt')],
+    what: 'entry aclImdb/train/../../evil.txt has a .. path segment',
+  },
   { name: 'absolute path', entries: [review('/tmp/evil.txt')], what: 'entry /tmp/evil.txt has an absolute path' },
-  { name: 'symlink outside', entries: [{ path: 'aclImdb/train/pos/1_8.txt', type: 'SymbolicLink', linkpath: '../../../../etc/passwd' }], what: 'entry aclImdb/train/pos/1_8.txt is a link to ../../../../etc/passwd, outside the archive' },
-  { name: 'absolute symlink', entries: [{ path: 'aclImdb/x', type: 'SymbolicLink', linkpath: '/etc/passwd' }], what: 'entry aclImdb/x is a link to /etc/passwd, outside the archive' },
-  { name: 'hard link outside', entries: [{ path: 'aclImdb/h', type: 'Link', linkpath: '../secret' }], what: 'entry aclImdb/h is a link to ../secret, outside the archive' },
+  {
+    name: 'symlink outside',
+    entries: [{ path: 'aclImdb/train/pos/1_8.txt', type: 'SymbolicLink', linkpath: '../../../../etc/passwd' }],
+    what: 'entry aclImdb/train/pos/1_8.txt is a link to ../../../../etc/passwd, outside the archive',
+  },
+  {
+    name: 'absolute symlink',
+    entries: [{ path: 'aclImdb/x', type: 'SymbolicLink', linkpath: '/etc/passwd' }],
+    what: 'entry aclImdb/x is a link to /etc/passwd, outside the archive',
+  },
+  {
+    name: 'hard link outside',
+    entries: [{ path: 'aclImdb/h', type: 'Link', linkpath: '../secret' }],
+    what: 'entry aclImdb/h is a link to ../secret, outside the archive',
+  },
 ];
 for (const c of unsafeArchives) {
   test(`a tarball with an unsafe entry (${c.name}) is rejected and nothing is written`, async () => {
@@ -130,7 +202,11 @@ for (const c of unsafeArchives) {
     await fsp.mkdir(sub);
     const f = path.join(sub, 'aclImdb_v1.tar.gz');
     await fsp.writeFile(f, makeTarGz(c.entries));
-    await rejectsWith(loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: sub }), `${f} was rejected: ${c.what}`, /^Use the official aclImdb_v1\.tar\.gz; nothing was extracted$/);
+    await rejectsWith(
+      loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: sub }),
+      `${f} was rejected: ${c.what}`,
+      /^Use the official aclImdb_v1\.tar\.gz; nothing was extracted$/,
+    );
     assert.deepEqual(await fsp.readdir(sub), ['aclImdb_v1.tar.gz']);
     assert.deepEqual(await fsp.readdir(dir), ['in']);
   });
@@ -138,15 +214,32 @@ for (const c of unsafeArchives) {
 
 test('a link that stays inside the archive is not an error (and is not read as a review)', async () => {
   const f = path.join(await tempDir(), 'a.tar.gz');
-  await fsp.writeFile(f, makeTarGz([review('aclImdb/train/pos/0_9.txt'), review('aclImdb/train/neg/0_2.txt', 'dull'), { path: 'aclImdb/train/pos/1_9.txt', type: 'SymbolicLink', linkpath: '0_9.txt' }]));
+  await fsp.writeFile(
+    f,
+    makeTarGz([
+      review('aclImdb/train/pos/0_9.txt'),
+      review('aclImdb/train/neg/0_2.txt', 'dull'),
+      { path: 'aclImdb/train/pos/1_9.txt', type: 'SymbolicLink', linkpath: '0_9.txt' },
+    ]),
+  );
   const d = await loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) });
-  assert.deepEqual(d.train.map((r) => [r.id, r.label]), [['train/neg/0_2.txt', 0], ['train/pos/0_9.txt', 1]]);
+  assert.deepEqual(
+    d.train.map((r) => [r.id, r.label]),
+    [
+      ['train/neg/0_2.txt', 0],
+      ['train/pos/0_9.txt', 1],
+    ],
+  );
 });
 
 test('a truncated tarball is a clear error', async () => {
   const f = path.join(await tempDir(), 'aclImdb_v1.tar.gz');
   await fsp.writeFile(f, (await fsp.readFile(IMDB_TARBALL)).subarray(0, 1_000_000));
-  await rejectsWith(loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }), `${f} is not a readable aclImdb tarball: zlib: unexpected end of file`, /^Download aclImdb_v1\.tar\.gz again/);
+  await rejectsWith(
+    loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }),
+    `${f} is not a readable aclImdb tarball: zlib: unexpected end of file`,
+    /^Download aclImdb_v1\.tar\.gz again/,
+  );
 });
 
 // A loopback HTTP server serving the real tarball, so the download path runs for real.
@@ -186,7 +279,13 @@ test('the default source (RNN_IMDB_URL) is downloaded once over HTTP, verified, 
   const url = `${base}/data/aclImdb_v1.tar.gz`;
   const steps: string[] = [];
   let progressed = 0;
-  const first = await loadData({ defaultSource: url, splits: ['test'], dataDir, onStep: (m) => steps.push(m), onDownload: (got) => (progressed = got) });
+  const first = await loadData({
+    defaultSource: url,
+    splits: ['test'],
+    dataDir,
+    onStep: (m) => steps.push(m),
+    onDownload: (got) => (progressed = got),
+  });
   assert.equal(first.test.length, 25000);
   assert.equal(first.source.url, url);
   assert.equal(first.source.sha256, SHARED_SHA256);
@@ -201,7 +300,13 @@ test('the default source (RNN_IMDB_URL) is downloaded once over HTTP, verified, 
 
 const httpErrors: Array<{ path: string; what: (u: string) => string | RegExp }> = [
   { path: '/missing/aclImdb_v1.tar.gz', what: (u) => `could not download ${u}: HTTP 404 Not Found` },
-  { path: '/short/aclImdb_v1.tar.gz', what: (u) => new RegExp(`^download of ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} (is incomplete: got 1000 of \\d+ bytes|broke off after 1000 bytes: .*)$`) },
+  {
+    path: '/short/aclImdb_v1.tar.gz',
+    what: (u) =>
+      new RegExp(
+        `^download of ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} (is incomplete: got 1000 of \\d+ bytes|broke off after 1000 bytes: .*)$`,
+      ),
+  },
   { path: '/loop/aclImdb_v1.tar.gz', what: (u) => new RegExp(`^could not download ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `) },
 ];
 for (const c of httpErrors) {
@@ -215,7 +320,11 @@ for (const c of httpErrors) {
 
 test('offline with no source: one error naming --data and RNN_IMDB_URL', async () => {
   const url = 'http://nonexistent.invalid/aclImdb_v1.tar.gz';
-  await rejectsWith(loadData({ defaultSource: url, splits: ['train'], dataDir: await tempDir() }), new RegExp(`^could not download ${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `), /--data .*RNN_IMDB_URL/);
+  await rejectsWith(
+    loadData({ defaultSource: url, splits: ['train'], dataDir: await tempDir() }),
+    new RegExp(`^could not download ${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
+    /--data .*RNN_IMDB_URL/,
+  );
 });
 
 test('the default dataset must be complete: a small archive from RNN_IMDB_URL is rejected and not kept', async () => {

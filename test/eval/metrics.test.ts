@@ -29,9 +29,8 @@ test('accuracy, precision, recall, F1, confusion matrix and Keras BCE', () => {
   assert.equal(m.recall, 3 / 4);
   assert.equal(m.f1, 0.75);
   // keras.losses.binary_crossentropy(labels, probs) averaged: mean(-y log p - (1-y) log(1-p)).
-  const bce = -(
-    Math.log(0.9) + Math.log(0.6) + Math.log(0.2) + Math.log(0.9) + Math.log(0.3) + Math.log(0.7) + Math.log(0.6) + Math.log(0.8)
-  ) / 8;
+  const bce =
+    -(Math.log(0.9) + Math.log(0.6) + Math.log(0.2) + Math.log(0.9) + Math.log(0.3) + Math.log(0.7) + Math.log(0.6) + Math.log(0.8)) / 8;
   assert.ok(Math.abs(m.loss - bce) < 1e-6);
   assert.equal(m.count, 8);
 });
@@ -41,8 +40,18 @@ test('a probability of exactly 0.5 counts as negative, like Keras binary_accurac
 });
 
 test('lengthBounds(256): half maxlen, maxlen, twice maxlen, longer', () => {
-  assert.deepEqual(lengthBounds(256), [[0, 128], [129, 256], [257, 512], [513, null]]);
-  assert.deepEqual(lengthBounds(5), [[0, 2], [3, 5], [6, 10], [11, null]]);
+  assert.deepEqual(lengthBounds(256), [
+    [0, 128],
+    [129, 256],
+    [257, 512],
+    [513, null],
+  ]);
+  assert.deepEqual(lengthBounds(5), [
+    [0, 2],
+    [3, 5],
+    [6, 10],
+    [11, null],
+  ]);
 });
 
 test('accuracyByLength: each review counted in the bucket of its word count; empty buckets are NaN', () => {
@@ -51,7 +60,25 @@ test('accuracyByLength: each review counted in the bucket of its word count; emp
   const probs = [0.9, 0.9, 0.2, 0.7, 0.4, 0.6];
   const labels = [1, 0, 0, 1, 1, 1];
   const words = [1, 2, 3, 6, 7, 20];
-  const got = accuracyByLength(probs, labels, words, [[0, 2], [3, 5], [6, 10], [11, 15], [16, null]]);
-  assert.deepEqual(got.map((b) => [b.min, b.max, b.count]), [[0, 2, 2], [3, 5, 1], [6, 10, 2], [11, 15, 0], [16, null, 1]]);
-  assert.deepEqual(got.map((b) => b.accuracy), [0.5, 1, 0.5, Number.NaN, 1]);
+  const got = accuracyByLength(probs, labels, words, [
+    [0, 2],
+    [3, 5],
+    [6, 10],
+    [11, 15],
+    [16, null],
+  ]);
+  assert.deepEqual(
+    got.map((b) => [b.min, b.max, b.count]),
+    [
+      [0, 2, 2],
+      [3, 5, 1],
+      [6, 10, 2],
+      [11, 15, 0],
+      [16, null, 1],
+    ],
+  );
+  assert.deepEqual(
+    got.map((b) => b.accuracy),
+    [0.5, 1, 0.5, Number.NaN, 1],
+  );
 });

@@ -18,9 +18,17 @@ const without = (...keys: Array<keyof TrainOptions>): TrainOptions => {
 // Options a checkpoint of each earlier version holds, and what it resumes with: what that version trained with.
 const cases: Array<{ name: string; options: TrainOptions; want: Pick<TrainOptions, 'clipNorm' | 'wordDropout' | 'ema'> }> = [
   { name: 'today', options: today, want: { clipNorm: 2, wordDropout: 0.3, ema: 0.99 } },
-  { name: 'today, everything off', options: { ...today, clipNorm: null, wordDropout: 0, ema: null }, want: { clipNorm: null, wordDropout: 0, ema: null } },
+  {
+    name: 'today, everything off',
+    options: { ...today, clipNorm: null, wordDropout: 0, ema: null },
+    want: { clipNorm: null, wordDropout: 0, ema: null },
+  },
   { name: 'before --clip-norm', options: without('clipNorm'), want: { clipNorm: null, wordDropout: 0.3, ema: 0.99 } },
-  { name: 'before --word-dropout and --ema', options: without('clipNorm', 'wordDropout', 'ema'), want: { clipNorm: null, wordDropout: 0, ema: null } },
+  {
+    name: 'before --word-dropout and --ema',
+    options: without('clipNorm', 'wordDropout', 'ema'),
+    want: { clipNorm: null, wordDropout: 0, ema: null },
+  },
 ];
 for (const c of cases) {
   test(`migrateCheckpoint: ${c.name}`, () => {
@@ -35,11 +43,22 @@ for (const c of cases) {
 test('saveCheckpoint → loadCheckpoint gives back every array and field; an old checkpoint loads migrated', async () => {
   const dir = path.join(await tempDir('rnn-ckpt-'), 'm.checkpoint');
   const ckpt: TrainCheckpoint = {
-    epoch: 2, batch: 3, order: [2, 0, 1], rngState: 12345, sums: { loss: 1.5, acc: 2, seen: 3 }, epochTrainSeconds: 4.5,
+    epoch: 2,
+    batch: 3,
+    order: [2, 0, 1],
+    rngState: 12345,
+    sums: { loss: 1.5, acc: 2, seen: 3 },
+    epochTrainSeconds: 4.5,
     history: [{ epoch: 1, loss: 0.6, acc: 0.7, val_loss: 0.5, val_acc: 0.8, lr: 1e-3, best: true, seconds: 9, samplesPerSec: 100 }],
-    tracker: { best: 0.8, bestEpoch: 1, wait: 0 }, scheduler: { current: 1e-3, wait: 0 }, trainOnlySeconds: 8, trainedSamples: 300,
+    tracker: { best: 0.8, bestEpoch: 1, wait: 0 },
+    scheduler: { current: 1e-3, wait: 0 },
+    trainOnlySeconds: 8,
+    trainedSamples: 300,
     weights: [Float32Array.from([1, 2, 3]), Float32Array.from([4])],
-    optimizer: [{ name: 'iter', shape: [], dtype: 'int32', data: Int32Array.from([7]) }, { name: 'w/m', shape: [3], dtype: 'float32', data: Float32Array.from([0.1, 0.2, 0.3]) }],
+    optimizer: [
+      { name: 'iter', shape: [], dtype: 'int32', data: Int32Array.from([7]) },
+      { name: 'w/m', shape: [3], dtype: 'float32', data: Float32Array.from([0.1, 0.2, 0.3]) },
+    ],
     bestWeights: [Float32Array.from([5, 6, 7]), Float32Array.from([8])],
     average: { updates: 6, weights: [Float32Array.from([9, 9, 9]), Float32Array.from([9])] },
   };

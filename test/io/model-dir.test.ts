@@ -36,7 +36,15 @@ function metadataFor(cell: CellType): Parameters<typeof saveModelDir>[4] {
     createdAt: new Date(0).toISOString(),
     cell,
     hyperParameters: o,
-    preprocessing: { tokenizer: 'keras.preprocessing.text.Tokenizer', numWords: 50, maxlen: MAXLEN, padding: 'pre', truncating: 'pre', oovToken: null, htmlLineBreaks: 'replaced by spaces' },
+    preprocessing: {
+      tokenizer: 'keras.preprocessing.text.Tokenizer',
+      numWords: 50,
+      maxlen: MAXLEN,
+      padding: 'pre',
+      truncating: 'pre',
+      oovToken: null,
+      htmlLineBreaks: 'replaced by spaces',
+    },
     dataset: { kind: 'csv', path: '/x.csv', sha256: '0', trainReviews: 1, validationReviews: 0, truncatedShare: 0 },
     params: { total: 0, trainable: 0 },
     history: [],
@@ -48,7 +56,7 @@ function metadataFor(cell: CellType): Parameters<typeof saveModelDir>[4] {
 }
 
 function predict(model: LayersModel, x: Int32Array): number[] {
-  return tf.tidy(() => [...((model.predict(tf.tensor2d(x, [x.length / MAXLEN, MAXLEN], 'int32')) as Tensor).dataSync())]);
+  return tf.tidy(() => [...(model.predict(tf.tensor2d(x, [x.length / MAXLEN, MAXLEN], 'int32')) as Tensor).dataSync()]);
 }
 
 const x = Int32Array.from({ length: 5 * MAXLEN }, (_, i) => (i * 13) % 50);
@@ -77,7 +85,11 @@ for (const cell of CELLS) {
     await tf.setBackend('cpu');
     try {
       const cpuModel = await tf.loadLayersModel(
-        tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }),
+        tf.io.fromMemory({
+          modelTopology: json.modelTopology,
+          weightSpecs: json.weightsManifest[0].weights,
+          weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+        }),
       );
       const got = predict(cpuModel, x);
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `cpu backend: ${got[i]} vs ${want[i]}`);
@@ -92,7 +104,7 @@ for (const cell of CELLS) {
       m.dispose();
     }
     const ours = await loadModelDir(run, dir);
-    assert.deepEqual(predict(ours.model, x), want, 'rnn\'s loader (fused layers) predicts exactly as before saving');
+    assert.deepEqual(predict(ours.model, x), want, "rnn's loader (fused layers) predicts exactly as before saving");
     assert.deepEqual([...ours.tokenizer.wordIndex], [...tokenizer.wordIndex]);
     ours.model.dispose();
     model.dispose();
@@ -105,15 +117,28 @@ for (const cell of CELLS) {
 // weight shapes; tfjs's GRU is the reset_after=False one).
 const kerasConfigs: Array<{ cell: CellType; className: string; config: Record<string, unknown> }> = [
   { cell: 'simplernn', className: 'SimpleRNN', config: { activation: 'tanh', use_bias: true, return_sequences: false } },
-  { cell: 'lstm', className: 'LSTM', config: { activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true, unit_forget_bias: true, return_sequences: false } },
-  { cell: 'gru', className: 'GRU', config: { activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true, reset_after: false, return_sequences: false } },
+  {
+    cell: 'lstm',
+    className: 'LSTM',
+    config: { activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true, unit_forget_bias: true, return_sequences: false },
+  },
+  {
+    cell: 'gru',
+    className: 'GRU',
+    config: { activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true, reset_after: false, return_sequences: false },
+  },
 ];
 for (const c of kerasConfigs) {
-  test(`the saved ${c.cell} keeps Keras semantics: ${Object.entries(c.config).map(([k, v]) => `${k} ${v}`).join(', ')}`, async () => {
+  test(`the saved ${c.cell} keeps Keras semantics: ${Object.entries(c.config)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`, async () => {
     const { dir, model } = await savedModel(c.cell);
     const json = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
     const layers = json.modelTopology.config.layers as Array<{ class_name: string; config: Record<string, unknown> }>;
-    assert.deepEqual(layers.map((l) => l.class_name), ['Embedding', c.className, 'Dense']);
+    assert.deepEqual(
+      layers.map((l) => l.class_name),
+      ['Embedding', c.className, 'Dense'],
+    );
     const rnn = layers[1]!.config;
     assert.deepEqual(Object.fromEntries(Object.keys(c.config).map((k) => [k, rnn[k]])), c.config);
     assert.deepEqual({ units: layers[2]!.config.units, activation: layers[2]!.config.activation }, { units: 1, activation: 'sigmoid' });
@@ -122,14 +147,35 @@ for (const c of kerasConfigs) {
 }
 
 const breakages: Array<{ name: string; breakIt: (dir: string) => Promise<void>; what: (dir: string) => string | RegExp }> = [
-  { name: 'missing model.json', breakIt: (d) => fsp.rm(path.join(d, 'model.json')), what: (d) => `${path.join(d, 'model.json')} is missing` },
-  { name: 'corrupt model.json', breakIt: (d) => fsp.writeFile(path.join(d, 'model.json'), '{"modelTopology":'), what: (d) => new RegExp(`^${esc(path.join(d, 'model.json'))} is not valid JSON \\(`) },
-  { name: 'missing weights', breakIt: (d) => fsp.rm(path.join(d, 'weights.bin')), what: (d) => `${path.join(d, 'weights.bin')} is missing` },
-  { name: 'short weights', breakIt: (d) => fsp.truncate(path.join(d, 'weights.bin'), 100), what: (d) => new RegExp(`^the weights of ${esc(d)} are 100 bytes, model.json expects \\d+$`) },
-  { name: 'missing tokenizer', breakIt: (d) => fsp.rm(path.join(d, 'tokenizer.json')), what: (d) => `${path.join(d, 'tokenizer.json')} is missing` },
+  {
+    name: 'missing model.json',
+    breakIt: (d) => fsp.rm(path.join(d, 'model.json')),
+    what: (d) => `${path.join(d, 'model.json')} is missing`,
+  },
+  {
+    name: 'corrupt model.json',
+    breakIt: (d) => fsp.writeFile(path.join(d, 'model.json'), '{"modelTopology":'),
+    what: (d) => new RegExp(`^${esc(path.join(d, 'model.json'))} is not valid JSON \\(`),
+  },
+  {
+    name: 'missing weights',
+    breakIt: (d) => fsp.rm(path.join(d, 'weights.bin')),
+    what: (d) => `${path.join(d, 'weights.bin')} is missing`,
+  },
+  {
+    name: 'short weights',
+    breakIt: (d) => fsp.truncate(path.join(d, 'weights.bin'), 100),
+    what: (d) => new RegExp(`^the weights of ${esc(d)} are 100 bytes, model.json expects \\d+$`),
+  },
+  {
+    name: 'missing tokenizer',
+    breakIt: (d) => fsp.rm(path.join(d, 'tokenizer.json')),
+    what: (d) => `${path.join(d, 'tokenizer.json')} is missing`,
+  },
   {
     name: 'a tokenizer from another model',
-    breakIt: (d) => fsp.writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(new Tokenizer({ numWords: 50 }).fitOnTexts(['other words']).toJSON())),
+    breakIt: (d) =>
+      fsp.writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(new Tokenizer({ numWords: 50 }).fitOnTexts(['other words']).toJSON())),
     what: (d) => `${path.join(d, 'tokenizer.json')} is not the tokenizer this model was trained with (its hash differs from metadata.json)`,
   },
   { name: 'no directory', breakIt: (d) => fsp.rm(d, { recursive: true }), what: (d) => `model directory ${d} does not exist` },
@@ -151,11 +197,19 @@ for (const b of breakages) {
 
 test('saving over an existing model replaces it whole', async () => {
   const { dir, model } = await savedModel('gru');
-  const other = buildModel(tf, { cell: 'gru', vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 99, layers: 'fused' }, run.kernels);
+  const other = buildModel(
+    tf,
+    { cell: 'gru', vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 99, layers: 'fused' },
+    run.kernels,
+  );
   await saveModelDir(tf, dir, other, tokenizer, metadataFor('gru'));
   const loaded = await loadModelDir(run, dir);
   assert.deepEqual(predict(loaded.model, x), predict(other, x));
-  assert.deepEqual((await fsp.readdir(path.dirname(dir))).filter((f) => f.startsWith('.')), [], 'no temporary directories left behind');
+  assert.deepEqual(
+    (await fsp.readdir(path.dirname(dir))).filter((f) => f.startsWith('.')),
+    [],
+    'no temporary directories left behind',
+  );
   for (const m of [model, other, loaded.model]) m.dispose();
 });
 
@@ -167,7 +221,10 @@ test('a save that crashed between its two renames is recovered: the previous mod
   await fsp.rename(dir, aside);
   await fsp.mkdir(path.join(path.dirname(dir), '.gru.tmp-999999-cafe0000')); // the staged copy, half written
   const m = await loadModelDir(run, dir);
-  assert.deepEqual(predict(m.model, x).map((v) => v.toFixed(5)), want.map((v) => v.toFixed(5)));
+  assert.deepEqual(
+    predict(m.model, x).map((v) => v.toFixed(5)),
+    want.map((v) => v.toFixed(5)),
+  );
   // The next save cleans up what the crashed process (pid 999999, not running) left behind.
   await saveModelDir(tf, dir, model, tokenizer, metadataFor('gru'));
   assert.deepEqual((await fsp.readdir(path.dirname(dir))).sort(), ['gru']);
@@ -199,7 +256,11 @@ test('SIGKILL at any moment of repeated saves never leaves a model that does not
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     const m = await loadModelDir(run, dir);
-    assert.deepEqual(predict(m.model, x).map((v) => v.toFixed(5)), want.map((v) => v.toFixed(5)), `killed after ${delay} ms`);
+    assert.deepEqual(
+      predict(m.model, x).map((v) => v.toFixed(5)),
+      want.map((v) => v.toFixed(5)),
+      `killed after ${delay} ms`,
+    );
     m.model.dispose();
   }
   model.dispose();

@@ -17,10 +17,20 @@ before(async () => {
 });
 
 /** Everything one forwardIds (inference, then training) and its backwardEmbedding return, with the run's work share. */
-function idsRun(cell: 'SimpleRNN' | 'LSTM' | 'GRU', T: number, B: number, D: number, U: number, ids: Int32Array, parts?: number, chunk?: number) {
+function idsRun(
+  cell: 'SimpleRNN' | 'LSTM' | 'GRU',
+  T: number,
+  B: number,
+  D: number,
+  U: number,
+  ids: Int32Array,
+  parts?: number,
+  chunk?: number,
+) {
   const G = { SimpleRNN: 1, LSTM: 4, GRU: 3 }[cell];
   const V = Math.max(...ids) + 1;
-  const rand = (n: number, seed: number, scale: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * scale);
+  const rand = (n: number, seed: number, scale: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * scale);
   const E = rand(V * D, 1, 0.3);
   const w = [rand(D * G * U, 2, 0.3), rand(U * G * U, 3, 0.3), rand(G * U, 4, 0.3)] as const;
   const s = new addon.Sequence(cell, T, B, D, U, parts, chunk);
@@ -47,21 +57,25 @@ function relErrors(a: Float32Array[], b: Float32Array[]): number[] {
 
 const OUTPUTS = ['inference h_T', 'training h_T', 'embedding gradient', 'kernel gradient', 'recurrent kernel gradient', 'bias gradient'];
 
-test("rows in their leading padding share one trajectory: on real 64 × 256 batches ('pre' padding, 10,000 words) about 3/4 of the steps run, with the whole run's results", { skip }, () => {
-  const texts = reviews.slice(0, 64).map((r) => r.text);
-  const tok = new Tokenizer({ numWords: 10000 }).fitOnTexts(reviews.map((r) => r.text));
-  const { x } = encode(tok, texts, { maxlen: 256, padding: 'pre', truncating: 'pre' });
-  for (const cell of ['SimpleRNN', 'LSTM', 'GRU'] as const) {
-    const whole = idsRun(cell, 256, 64, 100, 128, x, undefined, 256);
-    const shared = idsRun(cell, 256, 64, 100, 128, x);
-    assert.equal(whole.work, 1);
-    assert.ok(shared.work > 0.5 && shared.work < 0.85, `${cell}: ran ${shared.work} of the steps`);
-    // the sums over 64 × 256 steps run in another order: float32 rounding, as against stock tfjs (1e-3 there)
-    relErrors(whole.out, shared.out).forEach((e, i) => assert.ok(e < 1e-4, `${cell} ${OUTPUTS[i]}: relative error ${e}`));
-  }
-});
+test(
+  "rows in their leading padding share one trajectory: on real 64 × 256 batches ('pre' padding, 10,000 words) about 3/4 of the steps run, with the whole run's results",
+  { skip },
+  () => {
+    const texts = reviews.slice(0, 64).map((r) => r.text);
+    const tok = new Tokenizer({ numWords: 10000 }).fitOnTexts(reviews.map((r) => r.text));
+    const { x } = encode(tok, texts, { maxlen: 256, padding: 'pre', truncating: 'pre' });
+    for (const cell of ['SimpleRNN', 'LSTM', 'GRU'] as const) {
+      const whole = idsRun(cell, 256, 64, 100, 128, x, undefined, 256);
+      const shared = idsRun(cell, 256, 64, 100, 128, x);
+      assert.equal(whole.work, 1);
+      assert.ok(shared.work > 0.5 && shared.work < 0.85, `${cell}: ran ${shared.work} of the steps`);
+      // the sums over 64 × 256 steps run in another order: float32 rounding, as against stock tfjs (1e-3 there)
+      relErrors(whole.out, shared.out).forEach((e, i) => assert.ok(e < 1e-4, `${cell} ${OUTPUTS[i]}: relative error ${e}`));
+    }
+  },
+);
 
-test('shared padding trajectories: every edge gives the whole run\'s results', { skip }, () => {
+test("shared padding trajectories: every edge gives the whole run's results", { skip }, () => {
   // rows' leading padding (in steps); the other steps get ids 1…
   const cases: Array<[string, number, number, number | undefined, number[]]> = [
     // name, T, chunk, parts, padding per row
@@ -92,7 +106,10 @@ test('a backward needs its own kind of training forward, and no inference forwar
   const s = new addon.Sequence('GRU', 3, 2, 4, 5);
   const [x, W, R, b] = [new Float32Array(2 * 3 * 4), new Float32Array(4 * 15), new Float32Array(5 * 15), new Float32Array(15)];
   s.forwardIds(new Int32Array(6), new Float32Array(8), W, R, b, true);
-  assert.throws(() => s.backward(new Float32Array(10), s.generation), /backward needs a forward \(after forwardIds, use backwardEmbedding\)/);
+  assert.throws(
+    () => s.backward(new Float32Array(10), s.generation),
+    /backward needs a forward \(after forwardIds, use backwardEmbedding\)/,
+  );
   s.forward(x, W, R, b, true);
   s.forward(x, W, R, b, false);
   assert.throws(() => s.backward(new Float32Array(10), s.generation), /backward needs the saved activations of its own training forward/);
@@ -103,7 +120,10 @@ test('the addon checks ids against the embedding and needs a forwardIds before b
   const s = new addon.Sequence('LSTM', 2, 1, 3, 2);
   const w = [new Float32Array(3 * 8), new Float32Array(2 * 8), new Float32Array(8)] as const;
   assert.throws(() => s.backwardEmbedding(new Float32Array(2), s.generation, new Float32Array(15)), /backwardEmbedding needs a forwardIds/);
-  assert.throws(() => s.forwardIds(Int32Array.from([0, 5]), new Float32Array(15), ...w, true), /token id 5 is outside the embedding \(size 5\)/);
+  assert.throws(
+    () => s.forwardIds(Int32Array.from([0, 5]), new Float32Array(15), ...w, true),
+    /token id 5 is outside the embedding \(size 5\)/,
+  );
   s.forwardIds(Int32Array.from([0, 4]), new Float32Array(15).fill(0.1), ...w, true);
   const dE = new Float32Array(15).fill(9);
   assert.equal(s.backwardEmbedding(Float32Array.from([1, 1]), s.generation, dE).length, 3);
@@ -120,7 +140,11 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 test('oneDNN addon: a batch split in two halves (one thread each) computes what one batch computes', { skip }, () => {
   const [T, B, D, U] = [9, 7, 5, 6];
   const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 0.5);
-  for (const [cell, G] of [['SimpleRNN', 1], ['LSTM', 4], ['GRU', 3]] as const) {
+  for (const [cell, G] of [
+    ['SimpleRNN', 1],
+    ['LSTM', 4],
+    ['GRU', 3],
+  ] as const) {
     const args = [rand(B * T * D, 1), rand(D * G * U, 2), rand(U * G * U, 3), rand(G * U, 4)] as const;
     const dy = rand(B * U, 5);
     const run = (parts: number) => {
@@ -134,7 +158,11 @@ test('oneDNN addon: a batch split in two halves (one thread each) computes what 
     assert.deepEqual([one.parts, two.parts], [1, 2]);
     one.out.forEach((a, i) => assert.ok(maxDiff(a, two.out[i]!) < 1e-5, `${cell} output ${i}: ${maxDiff(a, two.out[i]!)}`));
   }
-  assert.equal(new addon.Sequence('GRU', 3, 64, 4, 5).parts, os.availableParallelism() === 2 ? 2 : 1, 'two halves by default on two threads');
+  assert.equal(
+    new addon.Sequence('GRU', 3, 64, 4, 5).parts,
+    os.availableParallelism() === 2 ? 2 : 1,
+    'two halves by default on two threads',
+  );
   assert.equal(new addon.Sequence('GRU', 3, 3, 4, 5).parts, 1, 'a batch of fewer than 4 rows stays whole');
   assert.throws(() => new addon.Sequence('GRU', 3, 1, 4, 5, 2), /parts must be 1 or 2, and at most the batch size/);
 });
@@ -150,4 +178,3 @@ test('oneDNN addon: a backward needs the activations of its own training forward
   assert.throws(() => s.forward(new Float32Array(3), W, R, b, false), /x has 3 elements, expected 24/);
   assert.throws(() => new addon.Sequence('LSTM', 0, 1, 1, 1), /every dimension must be >= 1/);
 });
-

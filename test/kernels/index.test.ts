@@ -15,7 +15,13 @@ import { REQUIRE_ONEDNN, runCli, tempDir } from '../helpers.js';
 const fake = { Sequence: class {}, onednnVersion: '2.6.3' } as unknown as OnednnAddon;
 const missing = { error: 'the oneDNN addon is not built (npm install could not compile it, usually because libdnnl-dev is missing)' };
 
-const cases: Array<{ pref: 'auto' | 'onednn' | 'tfjs'; found: { addon?: OnednnAddon; error?: string }; kernels?: string; reason?: string; error?: string }> = [
+const cases: Array<{
+  pref: 'auto' | 'onednn' | 'tfjs';
+  found: { addon?: OnednnAddon; error?: string };
+  kernels?: string;
+  reason?: string;
+  error?: string;
+}> = [
   { pref: 'auto', found: { addon: fake }, kernels: 'onednn', reason: 'the oneDNN 2.6.3 addon loaded' },
   { pref: 'onednn', found: { addon: fake }, kernels: 'onednn', reason: 'the oneDNN 2.6.3 addon loaded' },
   { pref: 'tfjs', found: { addon: fake }, kernels: 'tfjs', reason: 'tfjs kernels were requested (--kernels tfjs)' },
@@ -37,7 +43,10 @@ for (const c of cases) {
       );
       return;
     }
-    assert.deepEqual(selectKernels(c.pref, () => c.found), { name: c.kernels, reason: c.reason, ...(c.kernels === 'onednn' && { addon: fake }) });
+    assert.deepEqual(
+      selectKernels(c.pref, () => c.found),
+      { name: c.kernels, reason: c.reason, ...(c.kernels === 'onednn' && { addon: fake }) },
+    );
   });
 }
 
@@ -60,8 +69,13 @@ test('a missing or broken addon file is reported, not thrown', async () => {
 test('an addon built by an older rnn (git pull without npm install) is reported by what it lacks', async () => {
   const dir = await tempDir('rnn-onednn-');
   // A CommonJS module stands in for the .node file: require loads either.
-  await writeFile(path.join(dir, 'old.cjs'), 'module.exports = { Sequence: class {}, adam() {}, movingAverage() {}, onednnVersion: "2.6.3" };');
-  assert.deepEqual(probeOnednn(path.join(dir, 'old.cjs')), { error: 'the oneDNN addon is out of date (built by an older rnn: no clipByGlobalNorm)' });
+  await writeFile(
+    path.join(dir, 'old.cjs'),
+    'module.exports = { Sequence: class {}, adam() {}, movingAverage() {}, onednnVersion: "2.6.3" };',
+  );
+  assert.deepEqual(probeOnednn(path.join(dir, 'old.cjs')), {
+    error: 'the oneDNN addon is out of date (built by an older rnn: no clipByGlobalNorm)',
+  });
 });
 
 test('the installed addon loads where it is required (CI)', { skip: !REQUIRE_ONEDNN && 'RNN_REQUIRE_ONEDNN is not set' }, async () => {
@@ -79,5 +93,8 @@ test('rnn --kernels: tfjs is honoured by doctor; an unknown value is refused', a
   assert.equal(report.onednnKernels.reason, 'tfjs kernels were requested (--kernels tfjs)');
   const bad = await runCli(['--kernels', 'mkl', 'doctor']);
   assert.equal(bad.code, 1);
-  assert.equal(bad.stderr, "error: option '--kernels <name>' argument 'mkl' is invalid. Allowed choices are auto, onednn, tfjs.\n(run with --help for usage)\n");
+  assert.equal(
+    bad.stderr,
+    "error: option '--kernels <name>' argument 'mkl' is invalid. Allowed choices are auto, onednn, tfjs.\n(run with --help for usage)\n",
+  );
 });

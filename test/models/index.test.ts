@@ -22,11 +22,14 @@ for (const cell of CELLS) {
   test(`the lesson's ${cell} model: shapes and parameter counts`, () => {
     const m = buildModel(tf, { cell, vocabSize: 10000, embeddingDim: 100, maxlen: 256, units: 128, seed: 1, layers: 'fused' }, kernels);
     const s = summarize(m);
-    assert.deepEqual(s.layers.map((l) => [l.className, l.outputShape, l.params]), [
-      ['Embedding', [null, 256, 100], 1000000],
-      [{ simplernn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' }[cell], [null, 128], counts[cell]],
-      ['Dense', [null, 1], 129],
-    ]);
+    assert.deepEqual(
+      s.layers.map((l) => [l.className, l.outputShape, l.params]),
+      [
+        ['Embedding', [null, 256, 100], 1000000],
+        [{ simplernn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' }[cell], [null, 128], counts[cell]],
+        ['Dense', [null, 1], 129],
+      ],
+    );
     assert.equal(s.totalParams, 1000000 + counts[cell] + 129);
     assert.equal(s.trainableParams, s.totalParams);
     m.dispose();
@@ -44,7 +47,8 @@ for (const cell of CELLS) {
 
 test('the same seed gives the same initial weights; another seed gives other weights, every one of them', () => {
   const before = tf.memory().numTensors;
-  const build = (seed: number) => buildModel(tf, { cell: 'lstm', vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed, layers: 'fused' }, kernels);
+  const build = (seed: number) =>
+    buildModel(tf, { cell: 'lstm', vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed, layers: 'fused' }, kernels);
   const [a, b, c] = [build(9), build(9), build(10)];
   const values = (m: ReturnType<typeof build>) => m.getWeights().map((w) => [...w.dataSync()]);
   const [wa, wb, wc] = [values(a), values(b), values(c)];
@@ -55,7 +59,14 @@ test('the same seed gives the same initial weights; another seed gives other wei
   const differs = wa.map((w, i) => w.some((v, j) => v !== wc[i]![j]));
   assert.deepEqual(
     names.map((n, i) => [n, differs[i]]),
-    [['embedding/embeddings', true], ['lstm/kernel', true], ['lstm/recurrent_kernel', true], ['lstm/bias', false], ['dense/kernel', true], ['dense/bias', false]],
+    [
+      ['embedding/embeddings', true],
+      ['lstm/kernel', true],
+      ['lstm/recurrent_kernel', true],
+      ['lstm/bias', false],
+      ['dense/kernel', true],
+      ['dense/bias', false],
+    ],
   );
   for (const m of [a, b, c]) m.dispose();
   assert.equal(tf.memory().numTensors, before);

@@ -31,7 +31,9 @@ for (const cell of CELLS) {
     const all = batches(reviews);
     const ids = new Int32Array(all.reduce((n, b) => n + b.ids.length, 0));
     all.reduce((at, b) => (ids.set(b.ids, at), at + b.ids.length), 0);
-    const want = tf.tidy(() => (stock.predict(tf.tensor2d(ids, [ids.length / SIZE.maxlen, SIZE.maxlen], 'int32')) as Tensor).dataSync() as Float32Array);
+    const want = tf.tidy(
+      () => (stock.predict(tf.tensor2d(ids, [ids.length / SIZE.maxlen, SIZE.maxlen], 'int32')) as Tensor).dataSync() as Float32Array,
+    );
     const before = tf.memory().numTensors;
     const predictor = new OnednnPredictor(addon, cell, SIZE.maxlen, fused);
     assert.ok(maxAbsDiff([predictor.predict(ids)], [want]) < 1e-5, 'one call, all 400 reviews');
@@ -40,11 +42,16 @@ for (const cell of CELLS) {
     assert.ok(chosen instanceof OnednnPredictor);
     assert.ok(maxAbsDiff([predictArrays(chosen, ids, 64)], [want]) < 1e-5);
     assert.equal(tf.memory().numTensors, before);
-    assert.ok(!(createPredictor(tf, { model: fused, cell, kernels: tfjsKernels('asked') }, SIZE.maxlen) instanceof OnednnPredictor), 'not on the tfjs kernels');
+    assert.ok(
+      !(createPredictor(tf, { model: fused, cell, kernels: tfjsKernels('asked') }, SIZE.maxlen) instanceof OnednnPredictor),
+      'not on the tfjs kernels',
+    );
     const other = CELLS.find((c) => c !== cell)!;
-    assert.ok(!(createPredictor(tf, { model: fused, cell: other, kernels: onednnKernels }, SIZE.maxlen) instanceof OnednnPredictor), 'not for a model of another cell');
+    assert.ok(
+      !(createPredictor(tf, { model: fused, cell: other, kernels: onednnKernels }, SIZE.maxlen) instanceof OnednnPredictor),
+      'not for a model of another cell',
+    );
     stock.dispose();
     fused.dispose();
   });
 }
-

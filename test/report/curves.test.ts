@@ -19,14 +19,22 @@ for (const [lo, hi, want] of tickCases) {
 }
 
 const epoch = (i: number, loss: number, acc: number, val?: [number, number]): EpochLog => ({
-  epoch: i, loss, acc, lr: 1e-3, best: false, seconds: 1, samplesPerSec: 1, ...(val ? { val_loss: val[0], val_acc: val[1] } : {}),
+  epoch: i,
+  loss,
+  acc,
+  lr: 1e-3,
+  best: false,
+  seconds: 1,
+  samplesPerSec: 1,
+  ...(val ? { val_loss: val[0], val_acc: val[1] } : {}),
 });
 
 /** Counts pixels close to an RGB colour. */
 function countColor(png: { pixels: Buffer; width: number; height: number }, rgb: [number, number, number]): number {
   let n = 0;
   for (let i = 0; i < png.pixels.length; i += 4) {
-    if (Math.abs(png.pixels[i]! - rgb[0]) < 30 && Math.abs(png.pixels[i + 1]! - rgb[1]) < 30 && Math.abs(png.pixels[i + 2]! - rgb[2]) < 30) n++;
+    if (Math.abs(png.pixels[i]! - rgb[0]) < 30 && Math.abs(png.pixels[i + 1]! - rgb[1]) < 30 && Math.abs(png.pixels[i + 2]! - rgb[2]) < 30)
+      n++;
   }
   return n;
 }
@@ -64,7 +72,9 @@ function elements(svg: string, tag: string): Array<{ attrs: Record<string, strin
  * labels, each epoch's x from the labels under the axis, then every marker (a circle in a series' colour) decoded
  * to its epoch and value; and where the best-epoch line stands.
  */
-function readChart(svg: string): Array<{ ticks: number; train: Array<[number, number]>; validation: Array<[number, number]>; best?: number }> {
+function readChart(
+  svg: string,
+): Array<{ ticks: number; train: Array<[number, number]>; validation: Array<[number, number]>; best?: number }> {
   const texts = elements(svg, 'text');
   const circles = elements(svg, 'circle').filter((c) => Number(c.attrs.cy) !== 46); // not the legend's
   const bestLines = elements(svg, 'line').filter((l) => l.attrs.stroke === '#2ca02c');
@@ -72,11 +82,17 @@ function readChart(svg: string): Array<{ ticks: number; train: Array<[number, nu
   const epochLabels = texts.filter((t) => t.attrs['text-anchor'] === 'middle' && /^\d+$/.test(t.text));
   // Two panels side by side: the loss on the left half, the accuracy on the right.
   return [(x: number) => x < 410, (x: number) => x >= 410].map((inPanel) => {
-    const scale = ticks.filter((t) => inPanel(Number(t.attrs.x))).map((t) => [parseFloat(t.text) / (t.text.endsWith('%') ? 100 : 1), Number(t.attrs.y)] as const);
+    const scale = ticks
+      .filter((t) => inPanel(Number(t.attrs.x)))
+      .map((t) => [parseFloat(t.text) / (t.text.endsWith('%') ? 100 : 1), Number(t.attrs.y)] as const);
     const [v0, y0] = scale[0]!;
     const [v1, y1] = scale.at(-1)!;
     // Larger values higher up (smaller y), as a reader expects.
-    scale.slice(1).forEach(([v, y], i) => assert.ok(v > scale[i]![0] && y < scale[i]![1], `tick ${v} at y ${y} stands above tick ${scale[i]![0]} at y ${scale[i]![1]}`));
+    scale
+      .slice(1)
+      .forEach(([v, y], i) =>
+        assert.ok(v > scale[i]![0] && y < scale[i]![1], `tick ${v} at y ${y} stands above tick ${scale[i]![0]} at y ${scale[i]![1]}`),
+      );
     const value = (y: number): number => v0 + ((y - y0) / (y1 - y0)) * (v1 - v0);
     const epochs = epochLabels.filter((t) => inPanel(Number(t.attrs.x)));
     const epochAt = (x: number): number => {
@@ -85,25 +101,61 @@ function readChart(svg: string): Array<{ ticks: number; train: Array<[number, nu
       return Number(e.text);
     };
     const series = (fill: string): Array<[number, number]> =>
-      circles.filter((c) => c.attrs.fill === fill && inPanel(Number(c.attrs.cx))).map((c) => [epochAt(Number(c.attrs.cx)), value(Number(c.attrs.cy))]);
+      circles
+        .filter((c) => c.attrs.fill === fill && inPanel(Number(c.attrs.cx)))
+        .map((c) => [epochAt(Number(c.attrs.cx)), value(Number(c.attrs.cy))]);
     const best = bestLines.filter((l) => inPanel(Number(l.attrs.x1)));
-    return { ticks: scale.length, train: series('#1f77b4'), validation: series('#d62728'), ...(best.length ? { best: epochAt(Number(best[0]!.attrs.x1)) } : {}) };
+    return {
+      ticks: scale.length,
+      train: series('#1f77b4'),
+      validation: series('#d62728'),
+      ...(best.length ? { best: epochAt(Number(best[0]!.attrs.x1)) } : {}),
+    };
   });
 }
 
-test('history.svg plots the history: every marker reads back as its epoch\'s value, the best epoch is marked where it is', () => {
-  const h = [epoch(1, 0.61, 0.65, [0.47, 0.79]), epoch(2, 0.56, 0.73, [0.61, 0.67]), epoch(3, 0.5, 0.78, [0.6, 0.67]), epoch(4, 0.44, 0.81, [0.66, 0.66])];
+test("history.svg plots the history: every marker reads back as its epoch's value, the best epoch is marked where it is", () => {
+  const h = [
+    epoch(1, 0.61, 0.65, [0.47, 0.79]),
+    epoch(2, 0.56, 0.73, [0.61, 0.67]),
+    epoch(3, 0.5, 0.78, [0.6, 0.67]),
+    epoch(4, 0.44, 0.81, [0.66, 0.66]),
+  ];
   const chart = readChart(learningCurvesSvg(h, { title: 'gru', bestEpoch: 1 }));
   // Coordinates are written to 0.1 px over a ~230 px panel: values read back within 0.05% of the axis range.
   const close = (got: Array<[number, number]>, want: number[], range: number, what: string): void => {
-    assert.deepEqual(got.map(([e]) => e), want.map((_, i) => i + 1), `${what}: one marker per epoch, in order`);
+    assert.deepEqual(
+      got.map(([e]) => e),
+      want.map((_, i) => i + 1),
+      `${what}: one marker per epoch, in order`,
+    );
     got.forEach(([e, v], i) => assert.ok(Math.abs(v - want[i]!) < range * 5e-4, `${what} epoch ${e}: reads ${v}, is ${want[i]}`));
   };
   const [loss, acc] = chart as [(typeof chart)[0], (typeof chart)[0]];
-  close(loss.train, h.map((e) => e.loss), 0.3, 'train loss');
-  close(loss.validation, h.map((e) => e.val_loss!), 0.3, 'validation loss');
-  close(acc.train, h.map((e) => e.acc), 0.2, 'train accuracy');
-  close(acc.validation, h.map((e) => e.val_acc!), 0.2, 'validation accuracy');
+  close(
+    loss.train,
+    h.map((e) => e.loss),
+    0.3,
+    'train loss',
+  );
+  close(
+    loss.validation,
+    h.map((e) => e.val_loss!),
+    0.3,
+    'validation loss',
+  );
+  close(
+    acc.train,
+    h.map((e) => e.acc),
+    0.2,
+    'train accuracy',
+  );
+  close(
+    acc.validation,
+    h.map((e) => e.val_acc!),
+    0.2,
+    'validation accuracy',
+  );
   assert.deepEqual([loss.best, acc.best], [1, 1]);
   assert.ok(loss.ticks >= 3 && acc.ticks >= 3, 'each axis labelled');
 });

@@ -19,7 +19,15 @@ import { IMDB_TARBALL, ROOT } from '../helpers.js';
 
 interface Golden {
   probe: string[];
-  full: { document_count: number; vocabulary: number; first_words: string[]; word_index_sha256: string; sequences: Record<string, number[]>; padded_pre_256: number[][]; padded_post_40: number[][] };
+  full: {
+    document_count: number;
+    vocabulary: number;
+    first_words: string[];
+    word_index_sha256: string;
+    sequences: Record<string, number[]>;
+    padded_pre_256: number[][];
+    padded_post_40: number[][];
+  };
   small_oov: { word_index_first_60: string[]; sequences: number[][]; word_counts_first_20: number[]; word_docs_for_first_20: number[] };
   to_json: {
     made_up: Array<{ num_words: number | null; oov_token: string | null; texts: string[]; json: string }>;
@@ -43,7 +51,7 @@ before(async () => {
   byId = new Map([...d.train, ...d.test].map((r) => [r.id, r.text]));
 });
 
-test('num_words=10000 on all 25,000 training reviews gives Keras\'s vocabulary, ids and padded rows', () => {
+test("num_words=10000 on all 25,000 training reviews gives Keras's vocabulary, ids and padded rows", () => {
   const tok = new Tokenizer({ numWords: 10000 }).fitOnTexts(train.map((r) => r.text));
   assert.equal(tok.documentCount, golden.full.document_count);
   assert.equal(tok.wordIndex.size, golden.full.vocabulary);
@@ -64,9 +72,15 @@ test('an OOV token takes id 1 and replaces out-of-vocabulary words, like Keras',
   const texts = [...train.slice(0, 150), ...train.slice(-150)].map((r) => r.text);
   const tok = new Tokenizer({ numWords: 50, oovToken: '<OOV>' }).fitOnTexts(texts);
   assert.deepEqual([...tok.wordIndex.keys()].slice(0, 60), golden.small_oov.word_index_first_60);
-  assert.deepEqual(golden.probe.map((id) => tok.textToSequenceWithStats(byId.get(id)!).ids), golden.small_oov.sequences);
+  assert.deepEqual(
+    golden.probe.map((id) => tok.textToSequenceWithStats(byId.get(id)!).ids),
+    golden.small_oov.sequences,
+  );
   assert.deepEqual([...tok.wordCounts.values()].slice(0, 20), golden.small_oov.word_counts_first_20);
-  assert.deepEqual([...tok.wordCounts.keys()].slice(0, 20).map((w) => tok.wordDocs.get(w)), golden.small_oov.word_docs_for_first_20);
+  assert.deepEqual(
+    [...tok.wordCounts.keys()].slice(0, 20).map((w) => tok.wordDocs.get(w)),
+    golden.small_oov.word_docs_for_first_20,
+  );
 });
 
 // Expected words: keras.src.legacy.preprocessing.text.text_to_word_sequence(text) in Keras 3.15.1.
@@ -85,13 +99,27 @@ for (const c of wordCases) {
 
 test('unknown words are dropped without an OOV token and counted', () => {
   const tok = new Tokenizer({ numWords: 3 }).fitOnTexts(['good good good bad bad ugly']);
-  assert.deepEqual([...tok.wordIndex.entries()], [['good', 1], ['bad', 2], ['ugly', 3]]);
+  assert.deepEqual(
+    [...tok.wordIndex.entries()],
+    [
+      ['good', 1],
+      ['bad', 2],
+      ['ugly', 3],
+    ],
+  );
   assert.deepEqual(tok.textToSequenceWithStats('good ugly unseen bad'), { ids: [1, 2], unknown: 2, words: 4 });
 });
 
-test('the OOV token used as a word too keeps Keras\'s dict(zip(...)) behaviour (the later id wins)', () => {
+test("the OOV token used as a word too keeps Keras's dict(zip(...)) behaviour (the later id wins)", () => {
   const tok = new Tokenizer({ oovToken: 'x' }).fitOnTexts(['a a a x b']);
-  assert.deepEqual([...tok.wordIndex.entries()], [['x', 3], ['a', 2], ['b', 4]]);
+  assert.deepEqual(
+    [...tok.wordIndex.entries()],
+    [
+      ['x', 3],
+      ['a', 2],
+      ['b', 4],
+    ],
+  );
 });
 
 test('tokenizer JSON round-trips in Keras to_json() form', () => {
@@ -113,7 +141,12 @@ const isIndexKey = (k: string): boolean => /^(0|[1-9]\d*)$/.test(k) && Number(k)
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 /** The golden script's content digest: "key\tvalue" lines sorted by key in code-point (= UTF-8 byte) order. */
 const contentSha256 = (d: Record<string, unknown>): string =>
-  sha256(Object.entries(d).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([k, v]) => `${k}\t${v}`).join('\n'));
+  sha256(
+    Object.entries(d)
+      .sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+      .map(([k, v]) => `${k}\t${v}`)
+      .join('\n'),
+  );
 /** Keys in order, without the array-index keys whose order no JavaScript object keeps. */
 const wordOrder = (d: Record<string, unknown>): string[] => Object.keys(d).filter((k) => !isIndexKey(k));
 const describe = (c: { num_words: number | null; oov_token: string | null; texts: string[] }): string =>
@@ -190,7 +223,10 @@ test("toKerasJson() (tokenizer.json) is Keras's to_json() text byte for byte, bu
     const t = new Tokenizer({ numWords: c.num_words, oovToken: c.oov_token }).fitOnTexts(c.texts);
     const keras = JSON.parse(c.json);
     // Keras's set-ordered fields in place of rnn's (first-document order): everything else must match as written.
-    const mine = t.toKerasJson().replace(JSON.stringify(t.toJSON().config.word_docs), JSON.stringify(keras.config.word_docs)).replace(JSON.stringify(t.toJSON().config.index_docs), JSON.stringify(keras.config.index_docs));
+    const mine = t
+      .toKerasJson()
+      .replace(JSON.stringify(t.toJSON().config.word_docs), JSON.stringify(keras.config.word_docs))
+      .replace(JSON.stringify(t.toJSON().config.index_docs), JSON.stringify(keras.config.index_docs));
     assert.equal(mine, c.json, describe(c));
     assert.deepEqual(Tokenizer.fromJSON(JSON.parse(t.toKerasJson())).toJSON(), t.toJSON(), 'and it reads back to the same tokenizer');
   }

@@ -40,7 +40,10 @@ for (const padding of ['pre', 'post'] as const) {
       words += before.length;
       kept += after.length;
       assert.ok(isSubsequence(after, before), `row ${i}: the words left are the review's, in order`);
-      const expected = padding === 'pre' ? [...new Array<number>(MAXLEN - after.length).fill(0), ...after] : [...after, ...new Array<number>(MAXLEN - after.length).fill(0)];
+      const expected =
+        padding === 'pre'
+          ? [...new Array<number>(MAXLEN - after.length).fill(0), ...after]
+          : [...after, ...new Array<number>(MAXLEN - after.length).fill(0)];
       assert.deepEqual([...row], expected, `row ${i}: one block of words, padded on the ${padding} side`);
     });
     assert.ok(words > 30000, `${words} words`);

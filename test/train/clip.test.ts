@@ -45,7 +45,10 @@ for (const k of KERAS) {
     assert.equal(opt.getClassName(), 'Adam', "tfjs's Adam to the model, its checkpoints and NativeStep");
     assert.equal(opt.clipNorm, k.clipNorm);
     for (const [i, [ga, gb]] of STEPS.entries()) {
-      const grads = [{ name: a.name, tensor: tf.tensor1d(ga) }, { name: b.name, tensor: tf.tensor1d(gb) }];
+      const grads = [
+        { name: a.name, tensor: tf.tensor1d(ga) },
+        { name: b.name, tensor: tf.tensor1d(gb) },
+      ];
       const before = tf.memory().numTensors;
       opt.applyGradients(grads);
       // Adam makes its moment variables on the first step (two per weight); after that nothing is added.
@@ -82,25 +85,34 @@ test("the addon's clipByGlobalNorm then its adam pass (NativeStep's update) = Ke
   close(params[1]!, KERAS[0]!.b, 'b');
 });
 
-test('clipByGlobalNorm over the seed LSTM-sized gradients: the norm in double precision, every element scaled by one float32 factor, nothing scaled below the clip', { skip }, () => {
-  const addon = onednn.addon!;
-  const rand = mulberry32(3);
-  const sizes = [1_000_000, 40_000, 65_536, 512, 128, 1]; // embedding, kernel, recurrent kernel, bias, dense, dense bias
-  const grads = sizes.map((n) => Float32Array.from({ length: n }, () => (rand() - 0.5) * 1e-3));
-  let ss = 0;
-  for (const g of grads) for (const x of g) ss += x * x;
-  const norm = Math.sqrt(ss);
-  for (const c of [{ clip: norm * 2, scaled: false }, { clip: norm / 4, scaled: true }]) {
-    const copy = grads.map((g) => g.slice());
-    const got = addon.clipByGlobalNorm(copy, c.clip);
-    assert.ok(Math.abs(got - norm) <= 1e-12 * norm, `norm ${got} vs ${norm}`);
-    const f = c.scaled ? Math.fround(c.clip / got) : 1;
-    copy.forEach((g, i) => g.forEach((x, j) => x !== Math.fround(grads[i]![j]! * f) && assert.fail(`gradient ${i}[${j}]: ${x} vs ${grads[i]![j]} · ${f}`)));
-    let after = 0;
-    for (const g of copy) for (const x of g) after += x * x;
-    assert.ok(Math.abs(Math.sqrt(after) - Math.min(norm, c.clip)) < 1e-6 * norm, `norm after clipping ${Math.sqrt(after)}`);
-  }
-});
+test(
+  'clipByGlobalNorm over the seed LSTM-sized gradients: the norm in double precision, every element scaled by one float32 factor, nothing scaled below the clip',
+  { skip },
+  () => {
+    const addon = onednn.addon!;
+    const rand = mulberry32(3);
+    const sizes = [1_000_000, 40_000, 65_536, 512, 128, 1]; // embedding, kernel, recurrent kernel, bias, dense, dense bias
+    const grads = sizes.map((n) => Float32Array.from({ length: n }, () => (rand() - 0.5) * 1e-3));
+    let ss = 0;
+    for (const g of grads) for (const x of g) ss += x * x;
+    const norm = Math.sqrt(ss);
+    for (const c of [
+      { clip: norm * 2, scaled: false },
+      { clip: norm / 4, scaled: true },
+    ]) {
+      const copy = grads.map((g) => g.slice());
+      const got = addon.clipByGlobalNorm(copy, c.clip);
+      assert.ok(Math.abs(got - norm) <= 1e-12 * norm, `norm ${got} vs ${norm}`);
+      const f = c.scaled ? Math.fround(c.clip / got) : 1;
+      copy.forEach((g, i) =>
+        g.forEach((x, j) => x !== Math.fround(grads[i]![j]! * f) && assert.fail(`gradient ${i}[${j}]: ${x} vs ${grads[i]![j]} · ${f}`)),
+      );
+      let after = 0;
+      for (const g of copy) for (const x of g) after += x * x;
+      assert.ok(Math.abs(Math.sqrt(after) - Math.min(norm, c.clip)) < 1e-6 * norm, `norm after clipping ${Math.sqrt(after)}`);
+    }
+  },
+);
 
 test('clipByGlobalNorm checks its arguments', { skip }, () => {
   const addon = onednn.addon!;

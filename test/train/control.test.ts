@@ -14,7 +14,10 @@ const trackerCases: Array<{ monitor: Monitor; values: number[]; improved: boolea
 for (const c of trackerCases) {
   test(`BestTracker(${c.monitor}) over ${c.values.join(', ')}`, () => {
     const t = new BestTracker(c.monitor);
-    assert.deepEqual(c.values.map((v, i) => t.update(i + 1, v)), c.improved);
+    assert.deepEqual(
+      c.values.map((v, i) => t.update(i + 1, v)),
+      c.improved,
+    );
     assert.equal(t.bestEpoch, c.bestEpoch);
     assert.equal(t.wait, c.wait);
   });
@@ -23,11 +26,31 @@ for (const c of trackerCases) {
 const scheduleCases: Array<{ schedule: LrSchedule; spec: string; improved: boolean[]; lrs: number[] }> = [
   { schedule: { kind: 'constant' }, spec: 'constant', improved: [true, false, false], lrs: [1e-3, 1e-3, 1e-3] },
   { schedule: { kind: 'exponential', gamma: 0.5 }, spec: 'exponential:0.5', improved: [true, true, true], lrs: [1e-3, 5e-4, 2.5e-4] },
-  { schedule: { kind: 'cosine', minLr: 0 }, spec: 'cosine', improved: [true, true, true, true], lrs: [1e-3, 0.00085355339, 0.0005, 0.00014644661] },
+  {
+    schedule: { kind: 'cosine', minLr: 0 },
+    spec: 'cosine',
+    improved: [true, true, true, true],
+    lrs: [1e-3, 0.00085355339, 0.0005, 0.00014644661],
+  },
   // Keras ReduceLROnPlateau(factor=0.5, patience=1): the rate halves after each epoch without improvement.
-  { schedule: { kind: 'plateau', factor: 0.5, patience: 1, minLr: 1e-6 }, spec: 'plateau:0.5:1', improved: [true, false, true, false, false], lrs: [1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4] },
-  { schedule: { kind: 'plateau', factor: 0.1, patience: 2, minLr: 1e-6 }, spec: 'plateau:0.1:2', improved: [true, false, false, false, false, false], lrs: [1e-3, 1e-3, 1e-3, 1e-4, 1e-4, 1e-5] },
-  { schedule: { kind: 'plateau', factor: 0.1, patience: 1, minLr: 1e-6 }, spec: 'plateau:0.1:1', improved: [false, false, false, false], lrs: [1e-3, 1e-4, 1e-5, 1e-6] },
+  {
+    schedule: { kind: 'plateau', factor: 0.5, patience: 1, minLr: 1e-6 },
+    spec: 'plateau:0.5:1',
+    improved: [true, false, true, false, false],
+    lrs: [1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4],
+  },
+  {
+    schedule: { kind: 'plateau', factor: 0.1, patience: 2, minLr: 1e-6 },
+    spec: 'plateau:0.1:2',
+    improved: [true, false, false, false, false, false],
+    lrs: [1e-3, 1e-3, 1e-3, 1e-4, 1e-4, 1e-5],
+  },
+  {
+    schedule: { kind: 'plateau', factor: 0.1, patience: 1, minLr: 1e-6 },
+    spec: 'plateau:0.1:1',
+    improved: [false, false, false, false],
+    lrs: [1e-3, 1e-4, 1e-5, 1e-6],
+  },
 ];
 for (const c of scheduleCases) {
   test(`LrScheduler ${c.spec}`, () => {
@@ -43,11 +66,27 @@ for (const c of scheduleCases) {
 }
 
 const recipeCases: { name: string; o: Parameters<typeof describeRecipe>[0]; want: string }[] = [
-  { name: "rnn train's defaults", o: { lr: 1e-3, lrSchedule: { kind: 'cosine', minLr: 0 }, clipNorm: 1, wordDropout: 0.4, ema: 0.995 }, want: 'adam lr 0.001 (cosine), clip norm 1, word dropout 0.4, weight average (ema 0.995)' },
-  { name: "Keras's fit (--lr-schedule constant --no-clip-norm --word-dropout 0 --no-ema)", o: { lr: 1e-3, lrSchedule: { kind: 'constant' }, clipNorm: null, wordDropout: 0, ema: null }, want: 'adam lr 0.001 (constant)' },
-  { name: 'a model saved before the clip existed', o: { lr: 1e-3, lrSchedule: { kind: 'cosine', minLr: 0 }, wordDropout: 0.4, ema: 0.995 }, want: 'adam lr 0.001 (cosine), word dropout 0.4, weight average (ema 0.995)' },
+  {
+    name: "rnn train's defaults",
+    o: { lr: 1e-3, lrSchedule: { kind: 'cosine', minLr: 0 }, clipNorm: 1, wordDropout: 0.4, ema: 0.995 },
+    want: 'adam lr 0.001 (cosine), clip norm 1, word dropout 0.4, weight average (ema 0.995)',
+  },
+  {
+    name: "Keras's fit (--lr-schedule constant --no-clip-norm --word-dropout 0 --no-ema)",
+    o: { lr: 1e-3, lrSchedule: { kind: 'constant' }, clipNorm: null, wordDropout: 0, ema: null },
+    want: 'adam lr 0.001 (constant)',
+  },
+  {
+    name: 'a model saved before the clip existed',
+    o: { lr: 1e-3, lrSchedule: { kind: 'cosine', minLr: 0 }, wordDropout: 0.4, ema: 0.995 },
+    want: 'adam lr 0.001 (cosine), word dropout 0.4, weight average (ema 0.995)',
+  },
   { name: 'a model saved before schedules, word dropout and the average existed', o: { lr: 0.002 }, want: 'adam lr 0.002 (constant)' },
-  { name: 'plateau, no word dropout', o: { lr: 1e-3, lrSchedule: { kind: 'plateau', factor: 0.5, patience: 2, minLr: 1e-6 }, wordDropout: 0, ema: 0.99 }, want: 'adam lr 0.001 (plateau:0.5:2), weight average (ema 0.99)' },
+  {
+    name: 'plateau, no word dropout',
+    o: { lr: 1e-3, lrSchedule: { kind: 'plateau', factor: 0.5, patience: 2, minLr: 1e-6 }, wordDropout: 0, ema: 0.99 },
+    want: 'adam lr 0.001 (plateau:0.5:2), weight average (ema 0.99)',
+  },
 ];
 for (const c of recipeCases) {
   test(`describeRecipe: ${c.name}`, () => assert.equal(describeRecipe(c.o), c.want));

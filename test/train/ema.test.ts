@@ -24,7 +24,10 @@ test('WeightAverage.update: d·average + (1 − d)·weights per weight, counting
   const a = WeightAverage.of(0.995, start);
   start[0]![0] = 99;
   a.update([Float32Array.from([3, 4]), Float32Array.from([0])]); // d = 1/10
-  assert.deepEqual(a.values.map((v) => [...v]), [[Math.fround(0.1 * 1 + 0.9 * 3), Math.fround(0.1 * 2 + 0.9 * 4)], [Math.fround(0.1 * 10)]]);
+  assert.deepEqual(
+    a.values.map((v) => [...v]),
+    [[Math.fround(0.1 * 1 + 0.9 * 3), Math.fround(0.1 * 2 + 0.9 * 4)], [Math.fround(0.1 * 10)]],
+  );
   a.update([Float32Array.from([0, 0]), Float32Array.from([0])]); // d = 2/11
   assert.equal(a.updates, 2);
   assert.equal(a.values[1]![0], Math.fround((2 / 11) * Math.fround(1)));
@@ -34,20 +37,30 @@ test('WeightAverage.update: d·average + (1 − d)·weights per weight, counting
 const onednn = probeOnednn();
 const skip = REQUIRE_ONEDNN || onednn.addon ? false : `rnn's oneDNN addon is not available: ${onednn.error}`;
 
-test("the addon's movingAverage gives the JavaScript pass's bits (1.1M weights, 20 warm-up decays), and checks its arguments", { skip }, () => {
-  const addon = onednn.addon!;
-  const rand = mulberry32(1);
-  const n = 1_088_065; // the seed LSTM's weights: more than one thread's share
-  const w = Float32Array.from({ length: n }, () => rand() - 0.5);
-  const js = Float32Array.from({ length: n }, () => rand() - 0.5);
-  const native = js.slice();
-  for (let t = 0; t < 20; t++) {
-    const d = WeightAverage.of(0.995, [], t).decay();
-    averagePass(js, w, d);
-    addon.movingAverage(native, w, d);
-    w[t] = w[t]! + 0.25;
-  }
-  assert.deepEqual(native, js);
-  assert.throws(() => addon.movingAverage(new Float32Array(2), new Float32Array(3), 0.5), /^RangeError: movingAverage: the two arrays differ in length$/);
-  assert.throws(() => addon.movingAverage(new Float32Array(2), [1, 2] as unknown as Float32Array, 0.5), /^TypeError: movingAverage\(average, value: Float32Array, decay: number\)$/);
-});
+test(
+  "the addon's movingAverage gives the JavaScript pass's bits (1.1M weights, 20 warm-up decays), and checks its arguments",
+  { skip },
+  () => {
+    const addon = onednn.addon!;
+    const rand = mulberry32(1);
+    const n = 1_088_065; // the seed LSTM's weights: more than one thread's share
+    const w = Float32Array.from({ length: n }, () => rand() - 0.5);
+    const js = Float32Array.from({ length: n }, () => rand() - 0.5);
+    const native = js.slice();
+    for (let t = 0; t < 20; t++) {
+      const d = WeightAverage.of(0.995, [], t).decay();
+      averagePass(js, w, d);
+      addon.movingAverage(native, w, d);
+      w[t] = w[t]! + 0.25;
+    }
+    assert.deepEqual(native, js);
+    assert.throws(
+      () => addon.movingAverage(new Float32Array(2), new Float32Array(3), 0.5),
+      /^RangeError: movingAverage: the two arrays differ in length$/,
+    );
+    assert.throws(
+      () => addon.movingAverage(new Float32Array(2), [1, 2] as unknown as Float32Array, 0.5),
+      /^TypeError: movingAverage\(average, value: Float32Array, decay: number\)$/,
+    );
+  },
+);

@@ -29,50 +29,64 @@ async function moments(model: LayersModel): Promise<{ names: string[]; values: F
   const iter = iterTensor.dataSync()[0]!;
   iterTensor.dispose(); // a fresh scalar; the moments are the optimizer's own variables
   const rest = w.filter((x) => x.name !== 'iter');
-  return { names: rest.map((x) => x.name.replace(/_\d+(?=\/[mv]$)/, '')), values: rest.map((x) => (x.tensor.dataSync() as Float32Array).slice()), iter };
+  return {
+    names: rest.map((x) => x.name.replace(/_\d+(?=\/[mv]$)/, '')),
+    values: rest.map((x) => (x.tensor.dataSync() as Float32Array).slice()),
+    iter,
+  };
 }
 
 // Without a clip, and with one (--clip-norm) small enough to act on most of these steps.
-const parityCases: Array<{ cell: CellType; clipNorm: number | null }> = [...CELLS.map((cell) => ({ cell, clipNorm: null })), ...CELLS.map((cell) => ({ cell, clipNorm: 0.05 }))];
+const parityCases: Array<{ cell: CellType; clipNorm: number | null }> = [
+  ...CELLS.map((cell) => ({ cell, clipNorm: null })),
+  ...CELLS.map((cell) => ({ cell, clipNorm: 0.05 })),
+];
 for (const { cell, clipNorm } of parityCases) {
-  test(`${cell}: OnednnStep = trainOnBatch with tfjs's Adam${clipNorm === null ? '' : ` clipped to global norm ${clipNorm}`} over ${Math.ceil(400 / 80) * 3} real-review batches`, { skip }, async () => {
-    const reference = lessonModel(tf, cell, onednnKernels, clipNorm);
-    const model = lessonModel(tf, cell, onednnKernels, clipNorm);
-    model.setWeights(reference.getWeights());
-    assert.equal(onednnTrainable(model, cell), true);
-    const step = await OnednnStep.create(tf, addon, cell, SIZE.maxlen, model);
-    const before = tf.memory().numTensors;
-    let clipped = 0;
-    for (const [k, b] of batches(reviews).entries()) {
-      const xs = tf.tensor2d(b.ids, [b.y.length, SIZE.maxlen], 'int32');
-      const ys = tf.tensor2d(b.y, [b.y.length, 1]);
-      const [loss, acc] = (await reference.trainOnBatch(xs, ys)) as number[];
-      tf.dispose([xs, ys]);
-      const r = await step.step(b.ids, b.y, 1e-2);
-      assert.equal(r.gradNorm === undefined, clipNorm === null, 'the norm is reported when the optimizer clips');
-      if (clipNorm !== null && r.gradNorm! > clipNorm) clipped++;
-      assert.ok(Math.abs(r.loss - loss!) < 1e-4, `batch ${k}: loss ${r.loss} vs ${loss}`);
-      assert.equal(r.acc, acc, `batch ${k}: accuracy`);
-    }
-    if (clipNorm !== null) assert.ok(clipped >= 10, `the clip acted on ${clipped} of 15 steps`);
-    step.syncWeights();
-    await step.syncOptimizer();
-    const tensorsAfterSync = tf.memory().numTensors;
-    assert.ok(maxAbsDiff(model.getWeights(), reference.getWeights()) < 1e-4, `weights differ by ${maxAbsDiff(model.getWeights(), reference.getWeights())}`);
-    const a = await moments(model);
-    const b = await moments(reference);
-    assert.deepEqual(a.names, b.names, "Adam's moments under tfjs's names");
-    assert.equal(a.iter, b.iter);
-    assert.ok(maxAbsDiff(a.values, b.values) < 1e-5, `moments differ by ${maxAbsDiff(a.values, b.values)}`);
-    // Syncing again (every epoch, every checkpoint) adds nothing: tfjs's old moment variables are disposed.
-    step.syncWeights();
-    await step.syncOptimizer();
-    assert.equal(tf.memory().numTensors, tensorsAfterSync);
-    // What stays: the two Adams' moments (the reference's from trainOnBatch, the model's from the sync).
-    assert.equal(tensorsAfterSync - before, 4 * model.trainableWeights.length);
-    reference.dispose();
-    model.dispose();
-  });
+  test(
+    `${cell}: OnednnStep = trainOnBatch with tfjs's Adam${clipNorm === null ? '' : ` clipped to global norm ${clipNorm}`} over ${Math.ceil(400 / 80) * 3} real-review batches`,
+    { skip },
+    async () => {
+      const reference = lessonModel(tf, cell, onednnKernels, clipNorm);
+      const model = lessonModel(tf, cell, onednnKernels, clipNorm);
+      model.setWeights(reference.getWeights());
+      assert.equal(onednnTrainable(model, cell), true);
+      const step = await OnednnStep.create(tf, addon, cell, SIZE.maxlen, model);
+      const before = tf.memory().numTensors;
+      let clipped = 0;
+      for (const [k, b] of batches(reviews).entries()) {
+        const xs = tf.tensor2d(b.ids, [b.y.length, SIZE.maxlen], 'int32');
+        const ys = tf.tensor2d(b.y, [b.y.length, 1]);
+        const [loss, acc] = (await reference.trainOnBatch(xs, ys)) as number[];
+        tf.dispose([xs, ys]);
+        const r = await step.step(b.ids, b.y, 1e-2);
+        assert.equal(r.gradNorm === undefined, clipNorm === null, 'the norm is reported when the optimizer clips');
+        if (clipNorm !== null && r.gradNorm! > clipNorm) clipped++;
+        assert.ok(Math.abs(r.loss - loss!) < 1e-4, `batch ${k}: loss ${r.loss} vs ${loss}`);
+        assert.equal(r.acc, acc, `batch ${k}: accuracy`);
+      }
+      if (clipNorm !== null) assert.ok(clipped >= 10, `the clip acted on ${clipped} of 15 steps`);
+      step.syncWeights();
+      await step.syncOptimizer();
+      const tensorsAfterSync = tf.memory().numTensors;
+      assert.ok(
+        maxAbsDiff(model.getWeights(), reference.getWeights()) < 1e-4,
+        `weights differ by ${maxAbsDiff(model.getWeights(), reference.getWeights())}`,
+      );
+      const a = await moments(model);
+      const b = await moments(reference);
+      assert.deepEqual(a.names, b.names, "Adam's moments under tfjs's names");
+      assert.equal(a.iter, b.iter);
+      assert.ok(maxAbsDiff(a.values, b.values) < 1e-5, `moments differ by ${maxAbsDiff(a.values, b.values)}`);
+      // Syncing again (every epoch, every checkpoint) adds nothing: tfjs's old moment variables are disposed.
+      step.syncWeights();
+      await step.syncOptimizer();
+      assert.equal(tf.memory().numTensors, tensorsAfterSync);
+      // What stays: the two Adams' moments (the reference's from trainOnBatch, the model's from the sync).
+      assert.equal(tensorsAfterSync - before, 4 * model.trainableWeights.length);
+      reference.dispose();
+      model.dispose();
+    },
+  );
 }
 
 test('handing the state to tfjs and back (a checkpoint, then resume) continues the same run', { skip }, async () => {
@@ -93,7 +107,10 @@ test('handing the state to tfjs and back (a checkpoint, then resume) continues t
     await s2.step(b.ids, b.y, 1e-2);
   }
   s2.syncWeights();
-  assert.ok(maxAbsDiff(resumed.getWeights(), straight.getWeights()) < 1e-6, `weights differ by ${maxAbsDiff(resumed.getWeights(), straight.getWeights())}`);
+  assert.ok(
+    maxAbsDiff(resumed.getWeights(), straight.getWeights()) < 1e-6,
+    `weights differ by ${maxAbsDiff(resumed.getWeights(), straight.getWeights())}`,
+  );
   straight.dispose();
   resumed.dispose();
 });
@@ -121,8 +138,8 @@ test('OnednnStep takes only the lesson model of its cell: Embedding → fused-co
   for (const [name, opts, cell, expected] of cases) {
     const m = build(opts);
     assert.equal(onednnTrainable(m, cell), expected, name);
-    if (!expected && addon) await assert.rejects(OnednnStep.create(tf, addon, cell, 10, m), /the oneDNN step trains the (lstm|gru) lesson model/, name);
+    if (!expected && addon)
+      await assert.rejects(OnednnStep.create(tf, addon, cell, 10, m), /the oneDNN step trains the (lstm|gru) lesson model/, name);
     m.dispose();
   }
 });
-

@@ -103,7 +103,10 @@ export async function provisionLibtensorflow(opts: ProvisionOptions): Promise<Li
     );
   }
   const pip = opts.pip ?? (await findPip(opts.env));
-  const pipWorks = await run(pip[0]!, [...pip.slice(1), '--version'], { env: opts.env, onOutput: () => {} }).then((r) => r.code === 0, () => false);
+  const pipWorks = await run(pip[0]!, [...pip.slice(1), '--version'], { env: opts.env, onOutput: () => {} }).then(
+    (r) => r.code === 0,
+    () => false,
+  );
   if (!pipWorks) {
     throw new UserError(
       `the pip command \`${pip.join(' ')}\` does not run`,
@@ -128,7 +131,10 @@ export async function provisionLibtensorflow(opts: ProvisionOptions): Promise<Li
     }
     const wheel = (await fsp.readdir(downloadDir)).find((f) => f.endsWith('.whl'));
     if (!wheel) {
-      throw new UserError(`pip download ${spec} produced no wheel in ${downloadDir}`, 'Run it by hand to see why, or set RNN_LIBTENSORFLOW');
+      throw new UserError(
+        `pip download ${spec} produced no wheel in ${downloadDir}`,
+        'Run it by hand to see why, or set RNN_LIBTENSORFLOW',
+      );
     }
     return await extractWheelToCache(path.join(downloadDir, wheel), entry, `pip download ${spec}`, TF_WHEEL.version, opts);
   } finally {
@@ -171,7 +177,10 @@ async function fromUserSource(src: string, opts: ProvisionOptions): Promise<Libt
     if ((await exists(path.join(abs, 'include/tensorflow/c/c_api.h'))) && (await findMainLib(path.join(abs, 'lib')))) {
       return { libDir: path.join(abs, 'lib'), includeDir: path.join(abs, 'include'), source: `RNN_LIBTENSORFLOW=${abs}`, cached: false };
     }
-    if ((await exists(path.join(abs, 'tensorflow/libtensorflow_cc.so.2'))) && (await exists(path.join(abs, 'tensorflow/include/tensorflow/c/c_api.h')))) {
+    if (
+      (await exists(path.join(abs, 'tensorflow/libtensorflow_cc.so.2'))) &&
+      (await exists(path.join(abs, 'tensorflow/include/tensorflow/c/c_api.h')))
+    ) {
       return {
         libDir: path.join(abs, 'tensorflow'),
         includeDir: path.join(abs, 'tensorflow/include'),
@@ -179,7 +188,10 @@ async function fromUserSource(src: string, opts: ProvisionOptions): Promise<Libt
         cached: false,
       };
     }
-    throw new UserError(`RNN_LIBTENSORFLOW=${src} holds no libtensorflow (expected lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`, fix);
+    throw new UserError(
+      `RNN_LIBTENSORFLOW=${src} holds no libtensorflow (expected lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`,
+      fix,
+    );
   }
   const entry = path.join(opts.cacheDir, 'libtensorflow', `user-${path.basename(abs)}-${stat.size}-${Math.floor(stat.mtimeMs)}`);
   const cached = await readCache(entry);
@@ -205,18 +217,34 @@ async function extractTarballToCache(file: string, entry: string, source: string
     try {
       await tar.x({ file, cwd: staged, strict: true });
     } catch (e) {
-      throw new UserError(`RNN_LIBTENSORFLOW=${file} could not be extracted: ${(e as Error).message}`, 'Download the libtensorflow tarball again');
+      throw new UserError(
+        `RNN_LIBTENSORFLOW=${file} could not be extracted: ${(e as Error).message}`,
+        'Download the libtensorflow tarball again',
+      );
     }
     if (!(await exists(path.join(staged, 'include/tensorflow/c/c_api.h'))) || !(await findMainLib(path.join(staged, 'lib')))) {
-      throw new UserError(`${file} is not a libtensorflow tarball (no lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`, 'Use a libtensorflow C library release')
+      throw new UserError(
+        `${file} is not a libtensorflow tarball (no lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`,
+        'Use a libtensorflow C library release',
+      );
     }
-    await writeJsonAtomic(path.join(staged, 'rnn-cache.json'), { source, version: versionFromName(file), createdAt: new Date().toISOString() } satisfies CacheMarker);
+    await writeJsonAtomic(path.join(staged, 'rnn-cache.json'), {
+      source,
+      version: versionFromName(file),
+      createdAt: new Date().toISOString(),
+    } satisfies CacheMarker);
     await fsp.mkdir(path.dirname(entry), { recursive: true });
     await replaceDir(staged, entry);
   } finally {
     await fsp.rm(staged, { recursive: true, force: true });
   }
-  return { libDir: path.join(entry, 'lib'), includeDir: path.join(entry, 'include'), source, version: versionFromName(file), cached: false };
+  return {
+    libDir: path.join(entry, 'lib'),
+    includeDir: path.join(entry, 'include'),
+    source,
+    version: versionFromName(file),
+    cached: false,
+  };
 }
 
 /** Extracts the two shared libraries and the C headers of a TensorFlow wheel into a cache entry. */
@@ -246,7 +274,11 @@ async function extractWheelToCache(
       throw new UserError(`${path.basename(wheel)} lacks ${missing.join(', ')}`, `Use the ${TF_WHEEL.name}==${TF_WHEEL.version} wheel`);
     }
     opts.onProgress({ step: 'extract', message: `extracted ${count} files` });
-    await writeJsonAtomic(path.join(staged, 'rnn-cache.json'), { source, version, createdAt: new Date().toISOString() } satisfies CacheMarker);
+    await writeJsonAtomic(path.join(staged, 'rnn-cache.json'), {
+      source,
+      version,
+      createdAt: new Date().toISOString(),
+    } satisfies CacheMarker);
     await fsp.mkdir(path.dirname(entry), { recursive: true });
     await replaceDir(staged, entry);
   } finally {
@@ -298,7 +330,10 @@ export async function findMainLib(libDir: string): Promise<string | undefined> {
 }
 
 function lastLine(output: string): string {
-  const lines = output.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.at(-1) ?? 'no output';
 }
 
@@ -313,12 +348,22 @@ export async function stageIntoTfjsNode(lib: Libtensorflow, tfjsNodeDir: string)
   await linkOrCopyTree(lib.libDir, libOut);
   await linkOrCopyTree(lib.includeDir, path.join(deps, 'include'));
   const names = await fsp.readdir(libOut);
-  const main = names.find((f) => f === 'libtensorflow_cc.so.2') ?? names.find((f) => /^libtensorflow\.so\.\d+$/.test(f)) ?? (await findMainLib(libOut));
-  const framework = names.find((f) => f === 'libtensorflow_framework.so.2') ?? names.find((f) => /^libtensorflow_framework\.so(\.\d+)*$/.test(f));
+  const main =
+    names.find((f) => f === 'libtensorflow_cc.so.2') ??
+    names.find((f) => /^libtensorflow\.so\.\d+$/.test(f)) ??
+    (await findMainLib(libOut));
+  const framework =
+    names.find((f) => f === 'libtensorflow_framework.so.2') ?? names.find((f) => /^libtensorflow_framework\.so(\.\d+)*$/.test(f));
   if (!main || !framework) {
-    throw new UserError(`libtensorflow from ${lib.source} lacks libtensorflow or libtensorflow_framework`, 'Use a complete libtensorflow release or the tensorflow-cpu wheel');
+    throw new UserError(
+      `libtensorflow from ${lib.source} lacks libtensorflow or libtensorflow_framework`,
+      'Use a complete libtensorflow release or the tensorflow-cpu wheel',
+    );
   }
-  for (const [target, aliases] of [[main, TFJS_NODE_LIB_ALIASES.main], [framework, TFJS_NODE_LIB_ALIASES.framework]] as const) {
+  for (const [target, aliases] of [
+    [main, TFJS_NODE_LIB_ALIASES.main],
+    [framework, TFJS_NODE_LIB_ALIASES.framework],
+  ] as const) {
     for (const alias of aliases) {
       if (!names.includes(alias)) await fsp.symlink(target, path.join(libOut, alias));
     }

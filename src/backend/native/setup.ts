@@ -89,8 +89,15 @@ try {
 
 /** Loads tfjs-node in a child process (a broken native library cannot take this process down). */
 export async function probeBinding(projectDir: string, env: NodeJS.ProcessEnv): Promise<BindingProbe> {
-  const res = await run(process.execPath, ['-e', PROBE], { cwd: projectDir, env: { ...env, TF_CPP_MIN_LOG_LEVEL: '2' }, onOutput: () => {} });
-  const json = res.output.split('\n').reverse().find((l) => l.startsWith('{"ok"'));
+  const res = await run(process.execPath, ['-e', PROBE], {
+    cwd: projectDir,
+    env: { ...env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    onOutput: () => {},
+  });
+  const json = res.output
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{"ok"'));
   if (json) {
     const start = json.indexOf('{"ok"');
     try {
@@ -106,7 +113,12 @@ export async function probeBinding(projectDir: string, env: NodeJS.ProcessEnv): 
 export async function setupNative(opts: NativeSetupOptions): Promise<NativeStatus> {
   const started = Date.now();
   const done = async (s: Omit<NativeStatus, 'formatVersion' | 'at' | 'seconds'>): Promise<NativeStatus> => {
-    const status: NativeStatus = { formatVersion: 1, ...s, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 100) / 10 };
+    const status: NativeStatus = {
+      formatVersion: 1,
+      ...s,
+      at: new Date().toISOString(),
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
     await writeJsonAtomic(statusFile(opts.projectDir), status);
     return status;
   };
@@ -140,11 +152,20 @@ export async function setupNative(opts: NativeSetupOptions): Promise<NativeStatu
         'Run `npm run setup-native -- --force` to rebuild; if it persists, set RNN_LIBTENSORFLOW to another libtensorflow',
       );
     }
-    return done({ ok: true, via: 'rnn setup-native', libtensorflowSource: lib.source, tfVersion: probe.tfVersion, bindingFromCache: fromCache });
+    return done({
+      ok: true,
+      via: 'rnn setup-native',
+      libtensorflowSource: lib.source,
+      tfVersion: probe.tfVersion,
+      bindingFromCache: fromCache,
+    });
   } catch (e) {
     const err = isUserError(e)
       ? { what: e.message, fix: e.fix }
-      : { what: `native setup failed: ${(e as Error)?.message ?? String(e)}`, fix: 'Run `npm run setup-native -- --debug` to see the details' };
+      : {
+          what: `native setup failed: ${(e as Error)?.message ?? String(e)}`,
+          fix: 'Run `npm run setup-native -- --debug` to see the details',
+        };
     return done({ ok: false, via: 'none', error: err });
   }
 }
@@ -198,16 +219,30 @@ async function buildBinding(tfjsNodeDir: string, libKey: string, opts: NativeSet
   const binDir = path.join(opts.projectDir, 'node_modules', '.bin');
   const env: NodeJS.ProcessEnv = { ...opts.env, PATH: `${binDir}${path.delimiter}${opts.env.PATH ?? ''}` };
   if (opts.nodedir) env.npm_config_nodedir = opts.nodedir;
-  const res = await run(process.execPath, [nodePreGyp, 'install', '--build-from-source'], { cwd: tfjsNodeDir, env, onOutput: opts.onOutput });
+  const res = await run(process.execPath, [nodePreGyp, 'install', '--build-from-source'], {
+    cwd: tfjsNodeDir,
+    env,
+    onOutput: opts.onOutput,
+  });
   if (res.code !== 0) {
-    const reason = res.output.split('\n').filter((l) => /error/i.test(l)).slice(-2).join(' ').trim() || `exit ${res.code}`;
+    const reason =
+      res.output
+        .split('\n')
+        .filter((l) => /error/i.test(l))
+        .slice(-2)
+        .join(' ')
+        .trim() || `exit ${res.code}`;
     throw new UserError(
       `compiling the tfjs-node binding failed: ${reason}`,
       'Install a C++ toolchain and python3 for node-gyp (e.g. `apt-get install g++ make python3`), then run `npm run setup-native`',
     );
   }
   const built = await findBuiltBinding(tfjsNodeDir);
-  if (!built) throw new UserError('node-pre-gyp reported success but no tfjs_binding.node was built', 'Run `npm run setup-native -- --force --debug`');
+  if (!built)
+    throw new UserError(
+      'node-pre-gyp reported success but no tfjs_binding.node was built',
+      'Run `npm run setup-native -- --force --debug`',
+    );
   await fsp.mkdir(cacheEntry, { recursive: true });
   await linkOrCopy(path.join(tfjsNodeDir, built), path.join(cacheEntry, 'tfjs_binding.node'));
   await writeJsonAtomic(path.join(cacheEntry, 'binding.json'), { relPath: built });

@@ -27,13 +27,18 @@ interface BenchFlags extends DataFlags {
 export function registerBench(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('bench')
-    .description("benchmark: train and predict samples/s of stock tfjs-layers vs the fused layers (tfjs ops, and rnn's oneDNN kernels when built), lesson model, real IMDB batches")
+    .description(
+      "benchmark: train and predict samples/s of stock tfjs-layers vs the fused layers (tfjs ops, and rnn's oneDNN kernels when built), lesson model, real IMDB batches",
+    )
     .option('--cells <list>', `cells to measure, comma-separated (default ${CELLS.join(',')})`, cellList, [...CELLS])
     .option('--batch-size <n>', 'reviews per batch', positiveInt, 64)
     .option('--train-batches <n>', 'timed training batches per implementation', positiveInt, 10)
     .option('--predict-batches <n>', 'timed prediction batches per implementation', positiveInt, 20)
     .option('--warmup <n>', 'untimed batches first', nonNegativeInt, 2)
-    .option('--keras-python <python>', 'also run src/bench/keras_reference.py with this Python (with tensorflow-cpu installed) for Keras columns')
+    .option(
+      '--keras-python <python>',
+      'also run src/bench/keras_reference.py with this Python (with tensorflow-cpu installed) for Keras columns',
+    )
     .option('--json', 'print the rows as JSON');
   addDataOptions(cmd).action(async (flags: BenchFlags, command: Command) => {
     const status = new StatusLine(ctx.io.err);
@@ -43,13 +48,26 @@ export function registerBench(program: Command, ctx: CliContext): void {
     const rows = await runBench(
       backend.tf,
       data.train,
-      { cells: flags.cells, batchSize: flags.batchSize, trainBatches: flags.trainBatches, predictBatches: flags.predictBatches, warmup: flags.warmup, maxlen, kernels: backend.kernels },
+      {
+        cells: flags.cells,
+        batchSize: flags.batchSize,
+        trainBatches: flags.trainBatches,
+        predictBatches: flags.predictBatches,
+        warmup: flags.warmup,
+        maxlen,
+        kernels: backend.kernels,
+      },
       (m) => status.update(m, true),
     );
     let keras: KerasRows | undefined;
     if (flags.kerasPython) {
       status.update('Keras reference: training and predicting (src/bench/keras_reference.py)', true);
-      keras = await runKeras(flags.kerasPython, data.source.path, [flags.batchSize, flags.trainBatches, flags.predictBatches, flags.warmup]);
+      keras = await runKeras(flags.kerasPython, data.source.path, [
+        flags.batchSize,
+        flags.trainBatches,
+        flags.predictBatches,
+        flags.warmup,
+      ]);
     }
     status.clear();
     const k = backend.kernels;
@@ -75,7 +93,12 @@ function runKeras(python: string, tarball: string, batches: number[]): Promise<K
   return new Promise((resolve, reject) => {
     execFile(python, [script, tarball, ...batches.map(String)], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) {
-        reject(new UserError(`the Keras reference failed: ${(stderr || err.message).trim().split('\n').at(-1)}`, 'Pass --keras-python a Python with tensorflow-cpu==2.21.0 installed (see src/bench/keras_reference.py)'));
+        reject(
+          new UserError(
+            `the Keras reference failed: ${(stderr || err.message).trim().split('\n').at(-1)}`,
+            'Pass --keras-python a Python with tensorflow-cpu==2.21.0 installed (see src/bench/keras_reference.py)',
+          ),
+        );
         return;
       }
       resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as KerasRows);
@@ -99,7 +122,11 @@ export function renderBench(rows: BenchRow[], machine: string, keras?: KerasRows
     const get = (impl: string): BenchRow => rows.find((r) => r.cell === cell && r.impl === impl)!;
     const top = get(best)[key];
     const k = keras?.rows[cell]?.[key];
-    return [...impls.map((i) => decimal(get(i)[key], 1)), times(top, get('stock')[key]), ...(keras ? [k ? decimal(k, 1) : '?', times(top, k)] : [])];
+    return [
+      ...impls.map((i) => decimal(get(i)[key], 1)),
+      times(top, get('stock')[key]),
+      ...(keras ? [k ? decimal(k, 1) : '?', times(top, k)] : []),
+    ];
   };
   const cells = [...new Set(rows.map((r) => r.cell))];
   return (

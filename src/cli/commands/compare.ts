@@ -12,7 +12,15 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { cellList, positiveInt } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
-import { addTrainingOptions, checkTrainingReviews, runEnvironment, trainOptionsFromFlags, trainingProgress, warnIfPureJs, type TrainingFlags } from '../training.js';
+import {
+  addTrainingOptions,
+  checkTrainingReviews,
+  runEnvironment,
+  trainOptionsFromFlags,
+  trainingProgress,
+  warnIfPureJs,
+  type TrainingFlags,
+} from '../training.js';
 import { StatusLine, bar } from '../progress.js';
 import { count, decimal, duration, percent } from '../format.js';
 import { col, markdownTable, textTable, type Column } from '../table.js';
@@ -43,7 +51,8 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
       const data = await loadDataForCli(ctx, flags, ['train', 'test'], status);
       checkTrainingReviews(data.train, data.source.path);
-      if (data.test.length === 0) throw new UserError('the data has no test reviews', 'Pass --data with a test split (an aclImdb directory or tarball)');
+      if (data.test.length === 0)
+        throw new UserError('the data has no test reviews', 'Pass --data with a test split (an aclImdb directory or tarball)');
       const test = testSubset(data.test, flags.testLimit);
       const c = ctx.chalkErr;
       const report = await compareCells(
@@ -58,7 +67,10 @@ export function registerCompare(program: Command, ctx: CliContext): void {
             return { ...trainingProgress(ctx, status, { ...shared, cell }, false), onModel: undefined };
           },
           onScore: (cell, done, total) => status.update(`scoring ${cell} ${bar(done, total)} ${done}/${total}`),
-          onRow: (r) => status.log(`${r.cell}: test accuracy ${percent(r.test.accuracy, 2)} (epoch ${r.weightsEpoch} of ${r.epochs}), saved to ${r.dir}`),
+          onRow: (r) =>
+            status.log(
+              `${r.cell}: test accuracy ${percent(r.test.accuracy, 2)} (epoch ${r.weightsEpoch} of ${r.epochs}), saved to ${r.dir}`,
+            ),
         },
       );
       await writeFileAtomic(report.files.markdown, compareMarkdown(report));
@@ -76,7 +88,12 @@ export function bucketLabel(b: Pick<LengthBucket, 'min' | 'max'>): string {
 
 /** The two tables of a report: one row per cell, then test accuracy by review length. */
 function reportTables(r: Pick<CompareReport, 'rows'>): { main: [Column[], string[][]]; byLength: [Column[], string[][]] } {
-  const mainColumns = [col('cell'), ...['params', 'train time', 'samples/s', 'best val acc (epoch)', 'saved epoch', 'test acc', 'F1', 'ROC-AUC'].map((h) => col(h, 'right'))];
+  const mainColumns = [
+    col('cell'),
+    ...['params', 'train time', 'samples/s', 'best val acc (epoch)', 'saved epoch', 'test acc', 'F1', 'ROC-AUC'].map((h) =>
+      col(h, 'right'),
+    ),
+  ];
   const mainRows = r.rows.map((x: CompareRow) => [
     x.cell,
     count(x.params),
@@ -97,7 +114,10 @@ function reportTables(r: Pick<CompareReport, 'rows'>): { main: [Column[], string
 /** The data and recipe of a report in one sentence. */
 function reportSetting(r: Pick<CompareReport, 'data' | 'options'>, sep: string): string {
   const o = r.options;
-  return `${o.epochs} epochs, batch ${o.batchSize}, maxlen ${o.maxlen}, seed ${o.seed}${sep}${describeRecipe(o)}${sep}` + (o.restoreBest ? `best epoch by ${o.monitor} kept` : 'last epoch kept');
+  return (
+    `${o.epochs} epochs, batch ${o.batchSize}, maxlen ${o.maxlen}, seed ${o.seed}${sep}${describeRecipe(o)}${sep}` +
+    (o.restoreBest ? `best epoch by ${o.monitor} kept` : 'last epoch kept')
+  );
 }
 
 export function renderCompare(r: CompareReport, c: ChalkInstance): string {

@@ -31,7 +31,10 @@ export function registerData(program: Command, ctx: CliContext): void {
       ctx.io.out.write(JSON.stringify({ source: data.source, ...stats }, null, 2) + '\n');
       return;
     }
-    const columns = [col('split'), ...['reviews', 'pos', 'neg', 'words p50', 'p90', 'p95', 'max', `truncated at ${stats.maxlen}`].map((h) => col(h, 'right'))];
+    const columns = [
+      col('split'),
+      ...['reviews', 'pos', 'neg', 'words p50', 'p90', 'p95', 'max', `truncated at ${stats.maxlen}`].map((h) => col(h, 'right')),
+    ];
     const rows = Object.entries(stats.splits).map(([split, s]) => [
       split,
       count(s.reviews),

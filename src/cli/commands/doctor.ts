@@ -21,7 +21,10 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       });
       ctx.io.out.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report, ctx.chalkOut));
       if (!report.ok) {
-        throw new UserError(`the native TensorFlow backend is not available: ${report.backend.nativeError ?? 'unknown reason'}`, report.fix!);
+        throw new UserError(
+          `the native TensorFlow backend is not available: ${report.backend.nativeError ?? 'unknown reason'}`,
+          report.fix!,
+        );
       }
     });
 }
@@ -31,19 +34,25 @@ export function renderDoctor(r: DoctorReport, c: ChalkInstance): string {
   const tfLine = r.versions.tensorflow
     ? `${r.versions.tensorflow}${r.libtensorflow.source ? ` (libtensorflow from ${r.libtensorflow.source})` : ''}`
     : c.dim('not loaded');
-  const rows: Array<[string, string]> = [
-    ['backend', `${mark} ${c.bold(r.backend.name)} (${r.backend.package}): ${r.backend.reason}`],
-  ];
+  const rows: Array<[string, string]> = [['backend', `${mark} ${c.bold(r.backend.name)} (${r.backend.package}): ${r.backend.reason}`]];
   if (r.backend.nativeError) rows.push(['native error', c.red(r.backend.nativeError)]);
   if (r.libtensorflow.setup && !r.libtensorflow.setup.ok && r.libtensorflow.setup.error) {
     rows.push(['last setup', c.red(`${r.libtensorflow.setup.error.what} (${r.libtensorflow.setup.at})`)]);
   }
   rows.push(
     ['TensorFlow', tfLine],
-    ['versions', `rnn ${r.versions.rnn}, tfjs ${r.versions.tfjs}, tfjs-node ${r.versions.tfjsNode ?? c.dim('not installed')}, node ${r.versions.node}`],
+    [
+      'versions',
+      `rnn ${r.versions.rnn}, tfjs ${r.versions.tfjs}, tfjs-node ${r.versions.tfjsNode ?? c.dim('not installed')}, node ${r.versions.node}`,
+    ],
     ['CPU threads', `${r.cpu.threads} (${r.cpu.model})`],
     ['RNN kernels', r.recurrentKernels],
-    ['oneDNN kernels', r.onednnKernels.active ? `${c.green('✓')} ${r.onednnKernels.reason}` : `${c.yellow('✗')} ${r.onednnKernels.reason}${r.onednnKernels.fix ? `. ${r.onednnKernels.fix}` : ''}`],
+    [
+      'oneDNN kernels',
+      r.onednnKernels.active
+        ? `${c.green('✓')} ${r.onednnKernels.reason}`
+        : `${c.yellow('✗')} ${r.onednnKernels.reason}${r.onednnKernels.fix ? `. ${r.onednnKernels.fix}` : ''}`,
+    ],
     ['TF oneDNN', `TF_ENABLE_ONEDNN_OPTS=${r.onednn.TF_ENABLE_ONEDNN_OPTS ?? ''} (${r.onednn.meaning})`],
     ['data cache', r.dirs.data],
     ['models', r.dirs.models],

@@ -40,25 +40,48 @@ export function registerEval(program: Command, ctx: CliContext): void {
     if (data.test.length === 0) throw new UserError('the test data has no reviews', 'Pass --data with labeled test reviews');
     const reviews = testSubset(data.test, flags.limit);
     status.note(ctx.chalkErr.dim(`scoring ${reviews.length} reviews with ${m.dir} (${m.metadata.cell})`));
-    const r = evaluateModel(backend.tf, m, reviews, flags.batchSize ?? PREDICT_BATCH_SIZE, (done, total) => status.update(`predicting ${bar(done, total)} ${done}/${total}`));
+    const r = evaluateModel(backend.tf, m, reviews, flags.batchSize ?? PREDICT_BATCH_SIZE, (done, total) =>
+      status.update(`predicting ${bar(done, total)} ${done}/${total}`),
+    );
     status.clear();
     m.model.dispose();
-    const result = { model: m.dir, cell: m.metadata.cell, data: { ...data.source, reviews: reviews.length }, ...r.metrics, seconds: r.seconds, samplesPerSec: r.samplesPerSec };
+    const result = {
+      model: m.dir,
+      cell: m.metadata.cell,
+      data: { ...data.source, reviews: reviews.length },
+      ...r.metrics,
+      seconds: r.seconds,
+      samplesPerSec: r.samplesPerSec,
+    };
     try {
-      await writeEvalRecord(m.dir, { evaluatedAt: new Date().toISOString(), data: { path: data.source.path, reviews: reviews.length }, metrics: r.metrics, samplesPerSec: r.samplesPerSec });
+      await writeEvalRecord(m.dir, {
+        evaluatedAt: new Date().toISOString(),
+        data: { path: data.source.path, reviews: reviews.length },
+        metrics: r.metrics,
+        samplesPerSec: r.samplesPerSec,
+      });
     } catch (e) {
-      status.log(ctx.chalkErr.yellow(`warning: could not record the evaluation in ${m.dir} (${(e as Error).message}); \`rnn info\` will not show it`));
+      status.log(
+        ctx.chalkErr.yellow(
+          `warning: could not record the evaluation in ${m.dir} (${(e as Error).message}); \`rnn info\` will not show it`,
+        ),
+      );
     }
     const w = m.metadata.weights;
     ctx.io.out.write(
       flags.json
         ? JSON.stringify(result, null, 2) + '\n'
-        : renderEval(result, r.metrics) + '\n' + renderHistory(m.metadata.history, ctx.chalkOut, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined),
+        : renderEval(result, r.metrics) +
+            '\n' +
+            renderHistory(m.metadata.history, ctx.chalkOut, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined),
     );
   });
 }
 
-function renderEval(r: { model: string; cell: string; data: { path: string; reviews: number }; samplesPerSec: number; seconds: number }, m: Metrics): string {
+function renderEval(
+  r: { model: string; cell: string; data: { path: string; reviews: number }; samplesPerSec: number; seconds: number },
+  m: Metrics,
+): string {
   const c = m.confusion;
   return (
     keyValues([

@@ -52,18 +52,43 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   const rows: [string, string][] = [
     ['model', info.dir],
     ['cell', `${m.cell}, ${h.units} units · ${count(m.params.total)} parameters`],
-    ['trained', `${m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · ${m.history.length} epoch(s) · ${duration(m.timings.secondsPerEpoch)}/epoch · ${decimal(m.samplesPerSec, 0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`],
+    [
+      'trained',
+      `${m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · ${m.history.length} epoch(s) · ${duration(m.timings.secondsPerEpoch)}/epoch · ${decimal(m.samplesPerSec, 0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`,
+    ],
     ...(m.backend.recurrentKernels
-      ? ([['kernels', `${m.backend.recurrentKernels}${m.backend.trainingStep?.startsWith("rnn's oneDNN addon") ? ' · whole training step in the addon' : ''}`]] as [string, string][])
+      ? ([
+          [
+            'kernels',
+            `${m.backend.recurrentKernels}${m.backend.trainingStep?.startsWith("rnn's oneDNN addon") ? ' · whole training step in the addon' : ''}`,
+          ],
+        ] as [string, string][])
       : []),
-    ['weights', w ? `epoch ${w.epoch} (best by ${w.monitor}: epoch ${w.bestEpoch}${w.stoppedEarly ? ', stopped early' : ''})${kept?.val_acc !== undefined ? ` · val_acc ${pct(kept.val_acc)}` : ''}` : `last epoch`],
-    ['data', `${m.dataset.path} · ${count(m.dataset.trainReviews)} training / ${count(m.dataset.validationReviews)} validation reviews · ${pct(m.dataset.truncatedShare)} truncated at ${h.maxlen}`],
-    ['preprocessing', `Keras Tokenizer num_words ${h.vocabSize}${h.oovToken ? `, oov ${h.oovToken}` : ''} · maxlen ${h.maxlen}, padding ${h.padding}, truncating ${h.truncating}`],
-    ['training', `batch ${h.batchSize}, ${describeRecipe(h)}, validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}`],
+    [
+      'weights',
+      w
+        ? `epoch ${w.epoch} (best by ${w.monitor}: epoch ${w.bestEpoch}${w.stoppedEarly ? ', stopped early' : ''})${kept?.val_acc !== undefined ? ` · val_acc ${pct(kept.val_acc)}` : ''}`
+        : `last epoch`,
+    ],
+    [
+      'data',
+      `${m.dataset.path} · ${count(m.dataset.trainReviews)} training / ${count(m.dataset.validationReviews)} validation reviews · ${pct(m.dataset.truncatedShare)} truncated at ${h.maxlen}`,
+    ],
+    [
+      'preprocessing',
+      `Keras Tokenizer num_words ${h.vocabSize}${h.oovToken ? `, oov ${h.oovToken}` : ''} · maxlen ${h.maxlen}, padding ${h.padding}, truncating ${h.truncating}`,
+    ],
+    [
+      'training',
+      `batch ${h.batchSize}, ${describeRecipe(h)}, validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}`,
+    ],
   ];
   const e = info.evaluation;
   if (e) {
-    rows.push(['test', `accuracy ${pct(e.metrics.accuracy)} · F1 ${pct(e.metrics.f1)} · ROC-AUC ${decimal(e.metrics.rocAuc, 4)} (${count(e.data.reviews)} reviews, ${e.evaluatedAt.slice(0, 10)})`]);
+    rows.push([
+      'test',
+      `accuracy ${pct(e.metrics.accuracy)} · F1 ${pct(e.metrics.f1)} · ROC-AUC ${decimal(e.metrics.rocAuc, 4)} (${count(e.data.reviews)} reviews, ${e.evaluatedAt.slice(0, 10)})`,
+    ]);
   } else {
     rows.push(['test', c.dim('not evaluated yet (run `rnn eval`)')]);
   }
@@ -96,13 +121,23 @@ function listingJson(r: ModelListing): object {
 }
 
 export function renderList(rows: ModelListing[], c: ChalkInstance): string {
-  const columns = [col('NAME'), col('CELL'), col('PARAMS', 'right'), col('EPOCHS', 'right'), col('VAL ACC', 'right'), col('TEST ACC', 'right'), col('CREATED')];
+  const columns = [
+    col('NAME'),
+    col('CELL'),
+    col('PARAMS', 'right'),
+    col('EPOCHS', 'right'),
+    col('VAL ACC', 'right'),
+    col('TEST ACC', 'right'),
+    col('CREATED'),
+  ];
   const name = (r: ModelListing): string => r.name + (r.latest ? ' *' : '');
   const cells = (r: ModelListing): string[] => {
     const m = r.info?.metadata;
     if (!m) {
       const k = r.checkpoint;
-      const note = k ? c.yellow(`interrupted ${k.cell} training (epoch ${k.epoch} of ${k.epochs}): rnn train --resume ${r.dir}`) : c.red(`unreadable: ${r.error}`);
+      const note = k
+        ? c.yellow(`interrupted ${k.cell} training (epoch ${k.epoch} of ${k.epochs}): rnn train --resume ${r.dir}`)
+        : c.red(`unreadable: ${r.error}`);
       return [name(r), note];
     }
     const kept = m.weights?.epoch ?? m.history.length;
@@ -124,5 +159,7 @@ export function renderList(rows: ModelListing[], c: ChalkInstance): string {
     { chalk: c },
   ).split('\n');
   const nameWidth = Math.max(columns[0]!.header.length, ...rows.map((r) => name(r).length));
-  return lines.map((l, i) => (i > 0 && all[i - 1]?.length === 2 ? `${all[i - 1]![0]!.padEnd(nameWidth)}  ${all[i - 1]![1]}` : l)).join('\n');
+  return lines
+    .map((l, i) => (i > 0 && all[i - 1]?.length === 2 ? `${all[i - 1]![0]!.padEnd(nameWidth)}  ${all[i - 1]![1]}` : l))
+    .join('\n');
 }

@@ -40,7 +40,10 @@ export function registerPredict(program: Command, ctx: CliContext): void {
     .option('--layers <impl>', 'recurrent implementation: fused (default) or stock tfjs-layers', recurrentImpl)
     .option('--file <path>', 'reviews to label: a .txt file (one per line) or a .csv file (see --text-column)')
     .option('--text-column <name>', 'CSV column holding the review (default: review, text, sentence or content)')
-    .option('--explain', "show each word's contribution (occlusion: the change in log-odds without the word), coloured green (positive) to red (negative)")
+    .option(
+      '--explain',
+      "show each word's contribution (occlusion: the change in log-odds without the word), coloured green (positive) to red (negative)",
+    )
     .option('--top <n>', `with --explain: how many most positive and most negative words to list (default ${TOP_WORDS})`, positiveInt)
     .option('--json', 'one JSON object per review (JSON Lines)')
     .action(async (texts: string[], flags: PredictFlags, command: Command) => {
@@ -48,16 +51,24 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       if (texts.length > 0) {
         if (flags.file) throw new UserError('both review texts and --file were given', 'Pass either texts or --file');
         const empty = texts.findIndex((t) => t.trim() === '');
-        if (empty >= 0) throw new UserError(`review ${empty + 1} of the arguments is empty`, 'Pass the text of a review (empty lines of --file or stdin are skipped)');
+        if (empty >= 0)
+          throw new UserError(
+            `review ${empty + 1} of the arguments is empty`,
+            'Pass the text of a review (empty lines of --file or stdin are skipped)',
+          );
         source = texts;
       } else if (flags.file) {
         const st = await fsp.stat(flags.file).catch(() => undefined);
-        if (!st?.isFile()) throw new UserError(`${path.resolve(flags.file)} ${st ? 'is not a file' : 'does not exist'}`, 'Check the path given to --file');
+        if (!st?.isFile())
+          throw new UserError(`${path.resolve(flags.file)} ${st ? 'is not a file' : 'does not exist'}`, 'Check the path given to --file');
         source = /\.csv$/i.test(flags.file) ? readCsvTexts(flags.file, flags.textColumn) : lines(openFile(flags.file));
       } else if (!ctx.stdinIsTTY) {
         source = lines(ctx.stdin);
       } else {
-        throw new UserError('no reviews to label', 'Pass review texts as arguments, --file reviews.txt, or pipe reviews into stdin (one per line)');
+        throw new UserError(
+          'no reviews to label',
+          'Pass review texts as arguments, --file reviews.txt, or pipe reviews into stdin (one per line)',
+        );
       }
       // Read the first review before loading the model, so empty input fails fast.
       const it = (source as AsyncIterable<string>)[Symbol.asyncIterator]?.() ?? (source as string[])[Symbol.iterator]();
@@ -71,13 +82,20 @@ export function registerPredict(program: Command, ctx: CliContext): void {
         if (flags.explain) {
           for (const text of chunk) {
             const e = explainText(backend.tf, m, text);
-            ctx.io.out.write(flags.json ? JSON.stringify({ text, ...explanationJson(e) }) + '\n' : renderExplanation(e, ctx.chalkOut, flags.top ?? TOP_WORDS));
+            ctx.io.out.write(
+              flags.json
+                ? JSON.stringify({ text, ...explanationJson(e) }) + '\n'
+                : renderExplanation(e, ctx.chalkOut, flags.top ?? TOP_WORDS),
+            );
           }
           chunk = [];
           return;
         }
         const preds = predictTexts(backend.tf, m, chunk);
-        for (let i = 0; i < chunk.length; i++) ctx.io.out.write(flags.json ? JSON.stringify({ text: chunk[i], ...preds[i] }) + '\n' : renderPrediction(chunk[i]!, preds[i]!, ctx.chalkOut));
+        for (let i = 0; i < chunk.length; i++)
+          ctx.io.out.write(
+            flags.json ? JSON.stringify({ text: chunk[i], ...preds[i] }) + '\n' : renderPrediction(chunk[i]!, preds[i]!, ctx.chalkOut),
+          );
         chunk = [];
       };
       for (let r = await it.next(); !r.done; r = await it.next()) {
@@ -98,7 +116,7 @@ function openFile(file: string): NodeJS.ReadableStream {
 export function renderPrediction(text: string, p: Prediction, c: ChalkInstance): string {
   const label = p.label === 'positive' ? c.green('positive') : c.red('negative');
   const notes: string[] = [];
-  if (p.words === 0) notes.push('no words: the score is only the model\'s bias');
+  if (p.words === 0) notes.push("no words: the score is only the model's bias");
   else if (p.unknownWords === p.words) notes.push(`all ${p.words} words unknown: the score is only the model's bias`);
   else if (p.unknownWords > 0) notes.push(`${p.unknownWords} of ${p.words} words unknown`);
   if (p.truncatedIds > 0) notes.push(`${p.truncatedIds} ids truncated`);
@@ -112,7 +130,13 @@ export function explanationJson(e: Explanation): object {
     label: e.label,
     probability: e.probability,
     method: e.method,
-    words: e.words.map((w) => ({ word: w.text, tokens: w.tokens, contribution: Number(w.contribution.toFixed(6)), probabilityWithout: w.probabilityWithout, seen: w.seen })),
+    words: e.words.map((w) => ({
+      word: w.text,
+      tokens: w.tokens,
+      contribution: Number(w.contribution.toFixed(6)),
+      probabilityWithout: w.probabilityWithout,
+      seen: w.seen,
+    })),
   };
 }
 
@@ -127,11 +151,12 @@ export function renderExplanation(e: Explanation, c: ChalkInstance, top: number)
     return Math.abs(r) >= 0.5 ? col.bold(w.text) : col(w.text);
   };
   const body = e.words.map((w, i) => e.separators[i] + paint(w)).join('') + e.trailing;
-  const list = (ws: Explanation['words']): string => (ws.length ? ws.map((w) => `${w.tokens.join(' ')} ${signed(w.contribution)}`).join(', ') : '(none)');
+  const list = (ws: Explanation['words']): string =>
+    ws.length ? ws.map((w) => `${w.tokens.join(' ')} ${signed(w.contribution)}`).join(', ') : '(none)';
   const label = e.label === 'positive' ? c.green('positive') : c.red('negative');
   const seen = e.words.filter((w) => w.seen).length;
   const lines = [`${label}  ${decimal(e.probability, 4)}`, `  ${body.replace(/\n/g, '\n  ')}`];
-  if (seen === 0) lines.push(c.dim("  (no word of this review reached the model: none is in its vocabulary)"));
+  if (seen === 0) lines.push(c.dim('  (no word of this review reached the model: none is in its vocabulary)'));
   else {
     lines.push(`  most positive: ${list(topWords(e, 'positive', top))}`);
     lines.push(`  most negative: ${list(topWords(e, 'negative', top))}`);

@@ -17,7 +17,12 @@ export function registerSetupNative(program: Command, ctx: CliContext): void {
       const options = setupOptionsFromEnv(ctx.processEnv, opts.force === true, ctx.env);
       const status = await setupNative({ ...options, ...progress });
       progress.stop();
-      const kernels = await buildOnednnKernels({ nodedir: options.nodedir, npm: ctx.env.npm, env: ctx.processEnv, onOutput: debug ? (s) => ctx.io.err.write(s) : () => {} });
+      const kernels = await buildOnednnKernels({
+        nodedir: options.nodedir,
+        npm: ctx.env.npm,
+        env: ctx.processEnv,
+        onOutput: debug ? (s) => ctx.io.err.write(s) : () => {},
+      });
       if (opts.json) ctx.io.out.write(JSON.stringify({ ...status, onednnKernels: kernels }, null, 2) + '\n');
       if (!status.ok) throw new UserError(`native setup failed: ${status.error!.what}`, status.error!.fix);
       ctx.io.err.write(renderSetupResult(status, ctx.chalkErr));

@@ -10,7 +10,15 @@ import { CELLS, type CellType } from '../../cells.js';
 import { Interrupted, UserError } from '../../errors.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { cell } from '../options.js';
-import { addTrainingOptions, checkTrainingReviews, runEnvironment, trainOptionsFromFlags, trainingProgress, warnIfPureJs, type TrainingFlags } from '../training.js';
+import {
+  addTrainingOptions,
+  checkTrainingReviews,
+  runEnvironment,
+  trainOptionsFromFlags,
+  trainingProgress,
+  warnIfPureJs,
+  type TrainingFlags,
+} from '../training.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
 import { stopRequests, superviseTraining } from '../train-worker.js';
 import { StatusLine } from '../progress.js';
@@ -29,7 +37,13 @@ async function runSettings(
   cmd: Command,
   flags: TrainFlags,
   status: StatusLine,
-): Promise<{ options: TrainOptions; out: string; resume?: { checkpoint: TrainCheckpoint; dir: string }; dataFlags: DataFlags; expectSha?: string }> {
+): Promise<{
+  options: TrainOptions;
+  out: string;
+  resume?: { checkpoint: TrainCheckpoint; dir: string };
+  dataFlags: DataFlags;
+  expectSha?: string;
+}> {
   if (!flags.resume) {
     const options = trainOptionsFromFlags(flags, flags.cell!);
     return { options, out: path.resolve(flags.out ?? path.join(ctx.env.modelsDir, options.cell)), dataFlags: flags };
@@ -37,10 +51,17 @@ async function runSettings(
   const keep = ['--resume', '--data', '--text-column', '--label-column', '--json'];
   const given = cmd.options.filter((o) => o.long && !keep.includes(o.long) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
   if (given.length > 0) {
-    throw new UserError(`${given.map((o) => o.long).join(', ')} cannot be combined with --resume`, 'A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume');
+    throw new UserError(
+      `${given.map((o) => o.long).join(', ')} cannot be combined with --resume`,
+      'A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume',
+    );
   }
   const { meta, checkpoint } = await loadCheckpoint(flags.resume);
-  status.log(ctx.chalkErr.dim(`resuming ${meta.options.cell} (seed ${meta.options.seed}) at epoch ${checkpoint.epoch}, batch ${checkpoint.batch + 1}; the model goes to ${meta.out}`));
+  status.log(
+    ctx.chalkErr.dim(
+      `resuming ${meta.options.cell} (seed ${meta.options.seed}) at epoch ${checkpoint.epoch}, batch ${checkpoint.batch + 1}; the model goes to ${meta.out}`,
+    ),
+  );
   return {
     options: meta.options,
     out: meta.out,
@@ -56,7 +77,10 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .description('train a SimpleRNN, LSTM or GRU sentiment classifier and save it under models/')
     .option('--cell <cell>', `recurrent cell: ${CELLS.join(', ')} (required unless --resume)`, cell)
     .option('--out <dir>', 'model directory (default models/<cell>)')
-    .option('--resume <checkpoint>', 'continue an interrupted run from its checkpoint (DIR.checkpoint, named when it stopped); its options and data are reused')
+    .option(
+      '--resume <checkpoint>',
+      'continue an interrupted run from its checkpoint (DIR.checkpoint, named when it stopped); its options and data are reused',
+    )
     .option('--json', 'one JSON object per epoch on stdout, then one for the saved model');
   addDataOptions(addTrainingOptions(cmd)).action(async (flags: TrainFlags, command: Command) => {
     if (!flags.resume && !flags.cell) cmd.error("error: required option '--cell <cell>' not specified");
@@ -73,7 +97,13 @@ export function registerTrain(program: Command, ctx: CliContext): void {
 }
 
 /** The worker's part of `rnn train`: settings, data, training (stopping when `shouldStop`), save, report. */
-async function trainCommand(ctx: CliContext, cmd: Command, flags: TrainFlags, status: StatusLine, shouldStop: () => boolean): Promise<void> {
+async function trainCommand(
+  ctx: CliContext,
+  cmd: Command,
+  flags: TrainFlags,
+  status: StatusLine,
+  shouldStop: () => boolean,
+): Promise<void> {
   const backend = await loadRuntime(ctx, cmd);
   const { options, out, resume, dataFlags, expectSha } = await runSettings(ctx, cmd, flags, status);
   warnIfPureJs(ctx, status, backend, options.layers);
@@ -82,32 +112,63 @@ async function trainCommand(ctx: CliContext, cmd: Command, flags: TrainFlags, st
   }
   const data = await loadDataForCli(ctx, dataFlags, ['train'], status);
   if (expectSha !== undefined && data.source.sha256 !== expectSha) {
-    throw new UserError(`the data (${data.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`, 'Pass --data with the dataset of the interrupted run');
+    throw new UserError(
+      `the data (${data.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`,
+      'Pass --data with the dataset of the interrupted run',
+    );
   }
   checkTrainingReviews(data.train, data.source.path);
-  const result = await train(backend, data.train, options, { ...trainingProgress(ctx, status, options, flags.json === true), shouldStop }, resume?.checkpoint);
-  const env = { ...runEnvironment(backend, data.source), dataFlags: { data: dataFlags.data, textColumn: dataFlags.textColumn, labelColumn: dataFlags.labelColumn } };
+  const result = await train(
+    backend,
+    data.train,
+    options,
+    { ...trainingProgress(ctx, status, options, flags.json === true), shouldStop },
+    resume?.checkpoint,
+  );
+  const env = {
+    ...runEnvironment(backend, data.source),
+    dataFlags: { data: dataFlags.data, textColumn: dataFlags.textColumn, labelColumn: dataFlags.labelColumn },
+  };
   const { metadata: meta, checkpoint } = await saveTrainingRun(backend.tf, result, out, env, resume?.dir);
   if (checkpoint || !meta) {
     const at = result.interrupted!;
     const batches = Math.ceil(result.counts.train / options.batchSize);
-    throw new Interrupted(`checkpoint saved to ${checkpoint} (epoch ${at.epoch} of ${options.epochs}, ${at.batch} of ${batches} batches done); ${out} was not changed. Resume with \`rnn train --resume ${checkpoint}\``);
+    throw new Interrupted(
+      `checkpoint saved to ${checkpoint} (epoch ${at.epoch} of ${options.epochs}, ${at.batch} of ${batches} batches done); ${out} was not changed. Resume with \`rnn train --resume ${checkpoint}\``,
+    );
   }
   if (result.stoppedEarly) status.log(`early stopping: ${options.monitor} did not improve for ${options.earlyStopping} epoch(s)`);
   if (result.weightsEpoch !== result.history.length) {
     const best = result.history[result.weightsEpoch - 1]!;
-    status.log(`restored the weights of epoch ${result.weightsEpoch} (best ${options.monitor} ${decimal(best[options.monitor], 4)}); the last epoch's model is in ${path.join(out, 'last')}`);
+    status.log(
+      `restored the weights of epoch ${result.weightsEpoch} (best ${options.monitor} ${decimal(best[options.monitor], 4)}); the last epoch's model is in ${path.join(out, 'last')}`,
+    );
   }
   await pointLatest(ctx.env.modelsDir, out);
   result.model.dispose();
   const last = result.history.at(-1);
   if (flags.json) {
     const kept = result.history[result.weightsEpoch - 1];
-    ctx.io.out.write(JSON.stringify({ saved: out, cell: meta.cell, params: meta.params, epoch: result.weightsEpoch, bestEpoch: result.bestEpoch, final: kept, last, stoppedEarly: result.stoppedEarly, samplesPerSec: meta.samplesPerSec, seed: options.seed }) + '\n');
+    ctx.io.out.write(
+      JSON.stringify({
+        saved: out,
+        cell: meta.cell,
+        params: meta.params,
+        epoch: result.weightsEpoch,
+        bestEpoch: result.bestEpoch,
+        final: kept,
+        last,
+        stoppedEarly: result.stoppedEarly,
+        samplesPerSec: meta.samplesPerSec,
+        seed: options.seed,
+      }) + '\n',
+    );
   } else {
     const kept = result.history[result.weightsEpoch - 1];
     const val = kept?.val_acc !== undefined ? `, val_acc ${decimal(kept.val_acc, 4)}` : '';
     const which = result.weightsEpoch === result.history.length ? '' : ` (epoch ${result.weightsEpoch} of ${result.history.length})`;
-    ctx.io.out.write(`saved ${options.cell} model${which} to ${out} (acc ${decimal(kept?.acc, 4)}${val}, ${decimal(meta.samplesPerSec, 1)} samples/s, seed ${options.seed})\n`);
+    ctx.io.out.write(
+      `saved ${options.cell} model${which} to ${out} (acc ${decimal(kept?.acc, 4)}${val}, ${decimal(meta.samplesPerSec, 1)} samples/s, seed ${options.seed})\n`,
+    );
   }
 }

@@ -17,12 +17,20 @@ async function fakeProject(): Promise<string> {
   // A tfjs-node package without a built binding: the setup must not try npm, and the probe fails.
   const pkg = path.join(dir, 'node_modules/@tensorflow/tfjs-node');
   await fsp.mkdir(pkg, { recursive: true });
-  await fsp.writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-node', version: '4.22.0', main: 'index.js' }));
+  await fsp.writeFile(
+    path.join(pkg, 'package.json'),
+    JSON.stringify({ name: '@tensorflow/tfjs-node', version: '4.22.0', main: 'index.js' }),
+  );
   await fsp.writeFile(path.join(pkg, 'index.js'), "throw new Error('binding not built');");
   return dir;
 }
 
-const cases: Array<{ name: string; opts: (dir: string) => Promise<Partial<NativeSetupOptions>>; what: (dir: string) => string; fix: RegExp }> = [
+const cases: Array<{
+  name: string;
+  opts: (dir: string) => Promise<Partial<NativeSetupOptions>>;
+  what: (dir: string) => string;
+  fix: RegExp;
+}> = [
   {
     name: 'RNN_LIBTENSORFLOW names a path that does not exist',
     opts: async () => ({ userSource: '/nonexistent/libtensorflow' }),
@@ -35,7 +43,8 @@ const cases: Array<{ name: string; opts: (dir: string) => Promise<Partial<Native
       await fsp.mkdir(path.join(dir, 'empty'));
       return { userSource: path.join(dir, 'empty') };
     },
-    what: (dir) => `RNN_LIBTENSORFLOW=${path.join(dir, 'empty')} holds no libtensorflow (expected lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`,
+    what: (dir) =>
+      `RNN_LIBTENSORFLOW=${path.join(dir, 'empty')} holds no libtensorflow (expected lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`,
     fix: /^Point RNN_LIBTENSORFLOW/,
   },
   {
@@ -53,7 +62,8 @@ const cases: Array<{ name: string; opts: (dir: string) => Promise<Partial<Native
       await fsp.writeFile(path.join(dir, 'libtensorflow.tar.gz'), 'not a tarball');
       return { userSource: path.join(dir, 'libtensorflow.tar.gz') };
     },
-    what: (dir) => `RNN_LIBTENSORFLOW=${path.join(dir, 'libtensorflow.tar.gz')} could not be extracted: TAR_BAD_ARCHIVE: Unrecognized archive format`,
+    what: (dir) =>
+      `RNN_LIBTENSORFLOW=${path.join(dir, 'libtensorflow.tar.gz')} could not be extracted: TAR_BAD_ARCHIVE: Unrecognized archive format`,
     fix: /^Download the libtensorflow tarball again/,
   },
   {
@@ -66,10 +76,15 @@ const cases: Array<{ name: string; opts: (dir: string) => Promise<Partial<Native
     name: 'pip cannot reach an index that has the wheel',
     opts: async (dir) => {
       const pip = path.join(dir, 'pip');
-      await fsp.writeFile(pip, '#!/bin/sh\nif [ "$1" = --version ]; then echo pip 99; exit 0; fi\necho "ERROR: No matching distribution found for tensorflow-cpu==2.21.0" >&2\nexit 1\n', { mode: 0o755 });
+      await fsp.writeFile(
+        pip,
+        '#!/bin/sh\nif [ "$1" = --version ]; then echo pip 99; exit 0; fi\necho "ERROR: No matching distribution found for tensorflow-cpu==2.21.0" >&2\nexit 1\n',
+        { mode: 0o755 },
+      );
       return { pip: [pip] };
     },
-    what: (dir) => `\`${path.join(dir, 'pip')} download tensorflow-cpu==2.21.0\` failed (exit 1): ERROR: No matching distribution found for tensorflow-cpu==2.21.0`,
+    what: (dir) =>
+      `\`${path.join(dir, 'pip')} download tensorflow-cpu==2.21.0\` failed (exit 1): ERROR: No matching distribution found for tensorflow-cpu==2.21.0`,
     fix: /^Check that pip reaches a package index/,
   },
 ];

@@ -7,7 +7,16 @@ import type { CompareReport } from '../../../src/compare/index.js';
 import { resolveTrainOptions } from '../../../src/train/options.js';
 import type { Metrics } from '../../../src/eval/metrics.js';
 
-const metrics = (accuracy: number, f1: number, rocAuc: number): Metrics => ({ loss: 0.4, accuracy, precision: 0.8, recall: 0.8, f1, rocAuc, confusion: { tp: 1, fp: 1, tn: 1, fn: 1 }, count: 4 });
+const metrics = (accuracy: number, f1: number, rocAuc: number): Metrics => ({
+  loss: 0.4,
+  accuracy,
+  precision: 0.8,
+  recall: 0.8,
+  f1,
+  rocAuc,
+  confusion: { tp: 1, fp: 1, tn: 1, fn: 1 },
+  count: 4,
+});
 const { cell: _cell, ...options } = resolveTrainOptions({ cell: 'lstm', seed: 42 });
 
 test('bucketLabel', () => {
@@ -23,14 +32,44 @@ const report: CompareReport = {
   options,
   rows: [
     {
-      cell: 'simplernn', dir: '/m/simplernn', params: 1029441, epochs: 3, trainSeconds: 80.4, secondsPerEpoch: 27, samplesPerSec: 901.2,
-      bestValAcc: 0.7862, bestValEpoch: 1, weightsEpoch: 1, history: [], test: metrics(0.7882, 0.79, 0.8712),
-      byLength: [{ min: 0, max: 128, count: 10, accuracy: 0.8 }, { min: 129, max: 256, count: 5, accuracy: 0.6 }, { min: 257, max: 512, count: 0, accuracy: Number.NaN }, { min: 513, max: null, count: 1, accuracy: 1 }],
+      cell: 'simplernn',
+      dir: '/m/simplernn',
+      params: 1029441,
+      epochs: 3,
+      trainSeconds: 80.4,
+      secondsPerEpoch: 27,
+      samplesPerSec: 901.2,
+      bestValAcc: 0.7862,
+      bestValEpoch: 1,
+      weightsEpoch: 1,
+      history: [],
+      test: metrics(0.7882, 0.79, 0.8712),
+      byLength: [
+        { min: 0, max: 128, count: 10, accuracy: 0.8 },
+        { min: 129, max: 256, count: 5, accuracy: 0.6 },
+        { min: 257, max: 512, count: 0, accuracy: Number.NaN },
+        { min: 513, max: null, count: 1, accuracy: 1 },
+      ],
     },
     {
-      cell: 'gru', dir: '/m/gru', params: 1088769, epochs: 3, trainSeconds: 3700, secondsPerEpoch: 1233, samplesPerSec: 1200.7,
-      bestValAcc: null, bestValEpoch: null, weightsEpoch: 3, history: [], test: metrics(0.9, 0.9012, Number.NaN),
-      byLength: [{ min: 0, max: 128, count: 10, accuracy: 0.9 }, { min: 129, max: 256, count: 5, accuracy: 0.8 }, { min: 257, max: 512, count: 0, accuracy: Number.NaN }, { min: 513, max: null, count: 1, accuracy: 0 }],
+      cell: 'gru',
+      dir: '/m/gru',
+      params: 1088769,
+      epochs: 3,
+      trainSeconds: 3700,
+      secondsPerEpoch: 1233,
+      samplesPerSec: 1200.7,
+      bestValAcc: null,
+      bestValEpoch: null,
+      weightsEpoch: 3,
+      history: [],
+      test: metrics(0.9, 0.9012, Number.NaN),
+      byLength: [
+        { min: 0, max: 128, count: 10, accuracy: 0.9 },
+        { min: 129, max: 256, count: 5, accuracy: 0.8 },
+        { min: 257, max: 512, count: 0, accuracy: Number.NaN },
+        { min: 513, max: null, count: 1, accuracy: 0 },
+      ],
     },
   ],
   files: { json: '/m/report.json', markdown: '/m/report.md' },
