@@ -63,7 +63,7 @@ export function resolveBackendOptions(partial: Partial<BackendOptions> = {}): Ba
 
 const require = createRequire(import.meta.url);
 
-/** Estimated slowdown of pure-JS training against the native backend (LSTM, measured: see README). */
+/** Estimated slowdown of pure-JS training against the native backend (LSTM, measured: docs/benchmarks.md). */
 export const PURE_JS_SLOWDOWN = 'more than 100x slower';
 
 function firstLine(e: unknown): string {
@@ -105,7 +105,7 @@ export async function loadBackend(options: Partial<BackendOptions> = {}, onednnP
       if (opts.prefer === 'native' || opts.requireNative) {
         throw new UserError(
           `the native TensorFlow backend is required but could not be loaded: ${nativeError}`,
-          'Run `npm run setup-native` (see README, "Troubleshooting the native install")',
+          'Run `npm run setup-native` (README, "Install and troubleshooting")',
         );
       }
     }

@@ -1,6 +1,6 @@
 /**
  * `rnn compare` and `rnn predict --explain` through the real CLI on real IMDB reviews (small settings; the
- * full-size run is in the README).
+ * full-size runs are in docs/experiments.md).
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';

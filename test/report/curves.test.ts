@@ -48,7 +48,7 @@ const BLUE: [number, number, number] = [0x1f, 0x77, 0xb4];
 const RED: [number, number, number] = [0xd6, 0x27, 0x28];
 
 test('history.svg renders: 820×360, train and validation lines drawn, title escaped', () => {
-  // The seed-42 SimpleRNN history from the README's `rnn compare` run shape: validation peaks at epoch 1.
+  // The seed-42 SimpleRNN history from the `rnn compare` run in docs/experiments.md, in shape: validation peaks at epoch 1.
   const h = [epoch(1, 0.61, 0.65, [0.47, 0.79]), epoch(2, 0.56, 0.73, [0.61, 0.67]), epoch(3, 0.5, 0.78, [0.6, 0.67])];
   const svg = learningCurvesSvg(h, { title: 'simplernn <test> & "quotes"', bestEpoch: 1 });
   assert.match(svg, /simplernn &lt;test&gt; &amp; &quot;quotes&quot;/);
