@@ -7,6 +7,7 @@ import type { TF } from '../backend/index.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { fusable, fuseRecurrentLayers } from './fused.js';
 import { tfjsKernels, type Kernels } from '../kernels/index.js';
+import { LESSON_PARAMS } from '../kernels/lesson.js';
 import { LAYER_CLASS, type CellType } from '../cells.js';
 
 /** Architecture options; the defaults are the lesson's. */
@@ -83,7 +84,7 @@ export function isLessonModel(model: LayersModel, cell: CellType): boolean {
     dc.units === 1 &&
     dc.activation === 'sigmoid' &&
     (dc.use_bias ?? dc.useBias) !== false &&
-    model.trainableWeights.length === 6
+    model.trainableWeights.length === LESSON_PARAMS
   );
 }
 

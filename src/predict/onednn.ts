@@ -24,7 +24,7 @@ export class OnednnPredictor {
     private readonly cell: CellType,
     readonly maxlen: number,
     model: LayersModel,
-    private readonly sequences: SequenceCache = new SequenceCache(addon, SEQUENCES),
+    private readonly sequences: SequenceCache = predictorSequences(addon),
   ) {
     this.params = model.trainableWeights.map((w) => (w.read().dataSync() as Float32Array).slice()) as LessonParams;
   }
