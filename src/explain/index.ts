@@ -73,8 +73,21 @@ function segment(m: { tokenizer: Tokenizer }, text: string): { words: string[]; 
   };
 }
 
-/** Explains one review; `batchSize` rows are predicted at a time. */
-export function explainText(tf: TF, m: InferenceModel, text: string, batchSize = PREDICT_BATCH_SIZE): Explanation {
+/**
+ * The forward rows that explain one review (the review whole, then once without each word that reaches the
+ * model) and how their probabilities become the explanation: lets a caller run the rows on its own
+ * predictor, batched with other work (`rnn serve`).
+ */
+export interface ExplanationPlan {
+  /** Padded ids [rows·maxlen]; row 0 is the review whole. */
+  ids: Int32Array;
+  rows: number;
+  /** The explanation, given the probabilities of the rows. */
+  finish(probs: Float32Array): Explanation;
+}
+
+/** Plans the explanation of one review with the model's own preprocessing. */
+export function planExplanation(m: Pick<InferenceModel, 'tokenizer' | 'metadata'>, text: string): ExplanationPlan {
   const pre = m.metadata.preprocessing;
   const { words, separators, trailing, ids } = segment(m, cleanReview(text));
   const all = ids.flat();
@@ -91,21 +104,53 @@ export function explainText(tf: TF, m: InferenceModel, text: string, batchSize =
     rowOf.push(seen ? rows.length : -1);
     if (seen) rows.push([...all.slice(0, start), ...all.slice(pos)]);
   }
-  const probs = predictArrays(createPredictor(tf, runnable(m), pre.maxlen), padSequences(rows, pre), batchSize);
-  const p = probs[0]!;
-  return {
-    label: p > 0.5 ? 'positive' : 'negative',
-    probability: p,
-    method: 'occlusion',
-    words: words.map((w, i) => {
-      const r = rowOf[i]!;
-      const tokens = m.tokenizer.textToWords(w);
-      if (r < 0) return { text: w, tokens, contribution: 0, probabilityWithout: p, seen: false };
-      return { text: w, tokens, contribution: logit(p) - logit(probs[r]!), probabilityWithout: probs[r]!, seen: true };
-    }),
-    separators,
-    trailing,
+  const finish = (probs: Float32Array): Explanation => {
+    const p = probs[0]!;
+    return {
+      label: p > 0.5 ? 'positive' : 'negative',
+      probability: p,
+      method: 'occlusion',
+      words: words.map((w, i) => {
+        const r = rowOf[i]!;
+        const tokens = m.tokenizer.textToWords(w);
+        if (r < 0) return { text: w, tokens, contribution: 0, probabilityWithout: p, seen: false };
+        return { text: w, tokens, contribution: logit(p) - logit(probs[r]!), probabilityWithout: probs[r]!, seen: true };
+      }),
+      separators,
+      trailing,
+    };
   };
+  return { ids: padSequences(rows, pre), rows: rows.length, finish };
+}
+
+/** Explains one review; `batchSize` rows are predicted at a time. */
+export function explainText(tf: TF, m: InferenceModel, text: string, batchSize = PREDICT_BATCH_SIZE): Explanation {
+  const plan = planExplanation(m, text);
+  return plan.finish(predictArrays(createPredictor(tf, runnable(m), m.metadata.preprocessing.maxlen), plan.ids, batchSize));
+}
+
+/** An explanation as `rnn predict --explain --json` and `rnn serve` give it: the prediction and every word with its contribution. */
+export function explanationJson(e: Explanation): ExplanationJson {
+  return {
+    label: e.label,
+    probability: e.probability,
+    method: e.method,
+    words: e.words.map((w) => ({
+      word: w.text,
+      tokens: w.tokens,
+      contribution: Number(w.contribution.toFixed(6)),
+      probabilityWithout: w.probabilityWithout,
+      seen: w.seen,
+    })),
+  };
+}
+
+/** The JSON form of an {@link Explanation}. */
+export interface ExplanationJson {
+  label: Explanation['label'];
+  probability: number;
+  method: Explanation['method'];
+  words: { word: string; tokens: string[]; contribution: number; probabilityWithout: number; seen: boolean }[];
 }
 
 /** How many most positive and most negative words `rnn predict --explain` lists by default. */

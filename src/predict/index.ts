@@ -112,22 +112,41 @@ export interface Prediction {
   truncatedIds: number;
 }
 
-/** Predicts new texts (HTML line breaks cleaned as in training) with the model's own preprocessing. */
-export function predictTexts(tf: TF, m: InferenceModel, texts: readonly string[], batchSize = PREDICT_BATCH_SIZE): Prediction[] {
+/** Texts encoded for a model: the padded ids [n·maxlen] and what {@link predictionsOf} reports beside each probability. */
+export interface EncodedTexts {
+  x: Int32Array;
+  stats: { words: number; unknown: number; ids: number }[];
+}
+
+/** Encodes new texts (HTML line breaks cleaned as in training) with the model's own preprocessing. */
+export function encodeTexts(m: Pick<InferenceModel, 'tokenizer' | 'metadata'>, texts: readonly string[]): EncodedTexts {
   const pre = m.metadata.preprocessing;
-  const stats = texts.map((t) => m.tokenizer.textToSequenceWithStats(cleanReview(t)));
-  const x = padSequences(
-    stats.map((s) => s.ids),
-    pre,
-  );
-  const probs = predictArrays(createPredictor(tf, runnable(m), pre.maxlen), x, batchSize);
-  return stats.map((s, i) => ({
+  const seqs = texts.map((t) => m.tokenizer.textToSequenceWithStats(cleanReview(t)));
+  return {
+    x: padSequences(
+      seqs.map((s) => s.ids),
+      pre,
+    ),
+    stats: seqs.map((s) => ({ words: s.words, unknown: s.unknown, ids: s.ids.length })),
+  };
+}
+
+/** The predictions of encoded texts, given their probabilities. */
+export function predictionsOf(encoded: EncodedTexts, probs: Float32Array, maxlen: number): Prediction[] {
+  return encoded.stats.map((s, i) => ({
     label: probs[i]! > 0.5 ? 'positive' : 'negative',
     probability: probs[i]!,
     words: s.words,
     unknownWords: s.unknown,
-    truncatedIds: Math.max(0, s.ids.length - pre.maxlen),
+    truncatedIds: Math.max(0, s.ids - maxlen),
   }));
+}
+
+/** Predicts new texts (HTML line breaks cleaned as in training) with the model's own preprocessing. */
+export function predictTexts(tf: TF, m: InferenceModel, texts: readonly string[], batchSize = PREDICT_BATCH_SIZE): Prediction[] {
+  const maxlen = m.metadata.preprocessing.maxlen;
+  const encoded = encodeTexts(m, texts);
+  return predictionsOf(encoded, predictArrays(createPredictor(tf, runnable(m), maxlen), encoded.x, batchSize), maxlen);
 }
 
 /** The runnable part of an inference model. */

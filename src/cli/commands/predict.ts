@@ -7,7 +7,7 @@ import type { RecurrentImpl } from '../../models/index.js';
 import { predictTexts, PREDICT_BATCH_SIZE, type Prediction } from '../../predict/index.js';
 import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
 import { readCsvTexts } from '../../data/csv.js';
-import { explainText, topWords, TOP_WORDS, type Explanation } from '../../explain/index.js';
+import { explainText, explanationJson, topWords, TOP_WORDS, type Explanation } from '../../explain/index.js';
 import { UserError } from '../../errors.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { positiveInt, recurrentImpl } from '../options.js';
@@ -122,22 +122,6 @@ export function renderPrediction(text: string, p: Prediction, c: ChalkInstance):
   if (p.truncatedIds > 0) notes.push(`${p.truncatedIds} ids truncated`);
   const snippet = text.length > 60 ? text.slice(0, 57) + '...' : text;
   return `${label}  ${decimal(p.probability, 4)}  ${JSON.stringify(snippet)}${notes.length ? c.dim(`  (${notes.join(', ')})`) : ''}\n`;
-}
-
-/** --explain --json: the prediction and every word with its contribution. */
-export function explanationJson(e: Explanation): object {
-  return {
-    label: e.label,
-    probability: e.probability,
-    method: e.method,
-    words: e.words.map((w) => ({
-      word: w.text,
-      tokens: w.tokens,
-      contribution: Number(w.contribution.toFixed(6)),
-      probabilityWithout: w.probabilityWithout,
-      seen: w.seen,
-    })),
-  };
 }
 
 /** The review with each word coloured by its contribution, then the strongest words each way. */
