@@ -32,8 +32,10 @@ export interface CliEnv {
   imdbSource: string;
   /** Whether colours are allowed at all: NO_COLOR unset or empty (no-color.org). */
   colorAllowed: boolean;
-  /** RNN_TRAIN_WORKER=1: this process is the training worker `rnn train` started (internal). */
-  trainWorker: boolean;
+  /** RNN_WORKER=1: this process is the worker `rnn train` or `rnn serve` started (internal; see src/cli/worker.ts). */
+  worker: boolean;
+  /** RNN_SERVE_TOKEN: the bearer token `rnn serve` requires when --token is not given. */
+  serveToken: string | undefined;
   /** RNN_DEBUG=1: npm's postinstall shows the native build's output (the CLI's own flag is --debug). */
   debug: boolean;
   /** RNN_SKIP_NATIVE_SETUP set (and not 0): npm's postinstall skips the native backend setup. */
@@ -62,7 +64,8 @@ export function resolveCliEnv(env: NodeJS.ProcessEnv = process.env, cwd: string 
     npm: env.npm_execpath && /npm-cli\.js$/.test(env.npm_execpath) ? [process.execPath, env.npm_execpath] : ['npm'],
     imdbSource: env.RNN_IMDB_URL || DEFAULT_IMDB_URL,
     colorAllowed: !env.NO_COLOR,
-    trainWorker: env.RNN_TRAIN_WORKER === '1',
+    worker: env.RNN_WORKER === '1',
+    serveToken: env.RNN_SERVE_TOKEN || undefined,
     debug: truthy(env.RNN_DEBUG),
     skipNativeSetup: env.RNN_SKIP_NATIVE_SETUP !== undefined && env.RNN_SKIP_NATIVE_SETUP !== '' && env.RNN_SKIP_NATIVE_SETUP !== '0',
     tfLogLevel: env.TF_CPP_MIN_LOG_LEVEL,

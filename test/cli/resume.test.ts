@@ -26,7 +26,7 @@ const args = ['train', '--cell', 'gru', '--limit', '3000', '--maxlen', '200', '-
 /**
  * Runs the CLI and sends `signal` once the first epoch's JSON line is out (so training is mid-epoch 2).
  * `tfLoaded` says whether the process that got the signal had libtensorflow mapped (it must not: a handled
- * signal landing in TensorFlow's oneDNN kernels corrupts the heap, see src/cli/train-worker.ts).
+ * signal landing in TensorFlow's oneDNN kernels corrupts the heap, see src/cli/worker.ts).
  */
 function runAndSignal(extra: string[], signal: NodeJS.Signals): Promise<CliResult & { tfLoaded: boolean }> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import { saveTrainingRun } from '../../io/run.js';
 import { loadCheckpoint } from '../../io/checkpoint.js';
 import { pointLatest } from '../../io/model-dir.js';
 import { CELLS, type CellType } from '../../cells.js';
-import { Interrupted, UserError } from '../../errors.js';
+import { ExitWith, Interrupted, UserError } from '../../errors.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { cell } from '../options.js';
 import {
@@ -20,7 +20,7 @@ import {
   type TrainingFlags,
 } from '../training.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
-import { stopRequests, superviseTraining } from '../train-worker.js';
+import { superviseWorker, supervisorMessages } from '../worker.js';
 import { StatusLine } from '../progress.js';
 import { decimal } from '../format.js';
 
@@ -85,15 +85,35 @@ export function registerTrain(program: Command, ctx: CliContext): void {
   addDataOptions(addTrainingOptions(cmd)).action(async (flags: TrainFlags, command: Command) => {
     if (!flags.resume && !flags.cell) cmd.error("error: required option '--cell <cell>' not specified");
     const status = new StatusLine(ctx.io.err);
-    // The process that receives Ctrl-C never runs TensorFlow (see train-worker.ts); the worker does.
-    if (!ctx.env.trainWorker) return superviseTraining(ctx, status);
-    const stop = stopRequests(); // from the start: a Ctrl-C while the data loads stops before the first batch
+    // The process that receives Ctrl-C never runs TensorFlow (see worker.ts); the worker does.
+    if (!ctx.env.worker) return superviseTraining(ctx, status);
+    let stop = false;
+    const messages = supervisorMessages({ stop: () => (stop = true) }); // from the start: a Ctrl-C while the data loads stops before the first batch
     try {
-      await trainCommand(ctx, command, flags, status, stop.requested);
+      await trainCommand(ctx, command, flags, status, () => stop);
     } finally {
-      stop.dispose();
+      messages.dispose();
     }
   });
+}
+
+/** The supervisor's part of `rnn train`: the first SIGINT/SIGTERM asks the worker to stop, the second kills it. */
+async function superviseTraining(ctx: CliContext, status: StatusLine): Promise<never> {
+  const { code, stops } = await superviseWorker(ctx, (sig, n, child) => {
+    if (sig === 'SIGHUP') return;
+    if (n === 1 && child.connected) {
+      status.log(
+        ctx.chalkErr.yellow(
+          `${sig}: stopping after this batch and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C again' : 'another signal'} quits at once, without one)`,
+        ),
+      );
+      child.send({ stop: sig });
+    } else {
+      child.kill('SIGKILL');
+    }
+  });
+  if (stops > 1) throw new Interrupted('stopped at once, without a checkpoint; the model directory was not changed');
+  throw new ExitWith(code);
 }
 
 /** The worker's part of `rnn train`: settings, data, training (stopping when `shouldStop`), save, report. */
