@@ -5,6 +5,7 @@
 /** Top-level folders of src/, from the top of the house down. Folders on one line are one layer (they import none of each other). */
 const LAYERS = [
   ['cli'],
+  ['serve'],
   ['compare', 'explain', 'bench'],
   ['io'],
   ['report'],

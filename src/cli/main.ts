@@ -17,6 +17,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerSetupNative } from './commands/setup-native.js';
 import { registerInfo } from './commands/info.js';
 import { registerCompare } from './commands/compare.js';
+import { registerServe } from './commands/serve.js';
 
 const EXAMPLES = `
 Examples:
@@ -27,6 +28,7 @@ Examples:
   $ cat reviews.txt | rnn predict --json
   $ rnn predict --explain "Not bad at all."   which words pushed the score, and how far
   $ rnn compare --limit 5000 --epochs 2       SimpleRNN vs LSTM vs GRU on one split, one table
+  $ rnn serve --port 8080           models/latest over HTTP: curl -d '{"texts":["Great!"]}' -H 'content-type: application/json' localhost:8080/v1/predict
   $ rnn train --cell lstm --epochs 10 --early-stopping 2 --lr-schedule plateau
   $ rnn info                        what models/latest is, how it was trained, how it scored
   $ rnn list                        every model under models/
@@ -39,6 +41,7 @@ Environment:
   RNN_IMDB_URL           default dataset (URL or path) instead of the Stanford URL
   RNN_DATA_DIR           download cache (default ./data); RNN_MODELS_DIR models (default ./models)
   RNN_REQUIRE_NATIVE=1   fail instead of falling back to pure-JS tfjs
+  RNN_SERVE_TOKEN        bearer token rnn serve requires (same as --token)
   RNN_LIBTENSORFLOW      libtensorflow directory, .tar.gz or .whl for setup-native
   RNN_CACHE_DIR          cache for libtensorflow and compiled bindings (default ~/.cache/rnn)
   NO_COLOR               no colours
@@ -73,6 +76,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerData(program, ctx);
   registerBench(program, ctx);
   registerCompare(program, ctx);
+  registerServe(program, ctx);
   registerInfo(program, ctx);
   registerDoctor(program, ctx);
   registerSetupNative(program, ctx);

@@ -17,6 +17,23 @@ export function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** Longest delay a Node timer takes (2³¹ − 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Milliseconds for a timer: 0 up to {@link MAX_TIMER_MS}. */
+export function milliseconds(value: string): number {
+  const n = nonNegativeInt(value);
+  if (n > MAX_TIMER_MS) throw new InvalidArgumentError(`Expected at most ${MAX_TIMER_MS} milliseconds.`);
+  return n;
+}
+
+/** Milliseconds for a timer: 1 up to {@link MAX_TIMER_MS}. */
+export function positiveMilliseconds(value: string): number {
+  const n = positiveInt(value);
+  if (n > MAX_TIMER_MS) throw new InvalidArgumentError(`Expected at most ${MAX_TIMER_MS} milliseconds.`);
+  return n;
+}
+
 export function positiveFloat(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('Expected a number greater than 0.');

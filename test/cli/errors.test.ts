@@ -42,6 +42,18 @@ const cases: Array<{ name: string; args: (w: string) => string[]; stderr: (w: st
     stderr: () => "error: option '--maxlen <n>' argument 'abc' is invalid. Expected a whole number of at least 1." + usage,
   },
   {
+    name: 'rnn serve --timeout beyond a timer',
+    args: () => ['serve', '--timeout', '3000000000'],
+    stderr: () => "error: option '--timeout <ms>' argument '3000000000' is invalid. Expected at most 2147483647 milliseconds." + usage,
+  },
+  {
+    name: 'rnn serve --log-level loud',
+    args: () => ['serve', '--log-level', 'loud'],
+    stderr: () =>
+      "error: option '--log-level <level>' argument 'loud' is invalid. Allowed choices are fatal, error, warn, info, debug, trace, silent." +
+      usage,
+  },
+  {
     name: '--validation-split 1',
     args: () => ['train', '--cell', 'gru', '--validation-split', '1'],
     stderr: () =>

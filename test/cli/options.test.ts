@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from 'commander';
-import { cellList, lrSchedule, monitor } from '../../src/cli/options.js';
+import { cellList, lrSchedule, milliseconds, monitor, positiveMilliseconds } from '../../src/cli/options.js';
 
 const ok: Array<[string, (v: string) => unknown, string, unknown]> = [
   ['lrSchedule', lrSchedule, 'constant', { kind: 'constant' }],
@@ -15,6 +15,9 @@ const ok: Array<[string, (v: string) => unknown, string, unknown]> = [
   ['monitor', monitor, 'val_loss', 'val_loss'],
   ['cellList', cellList, 'lstm', ['lstm']],
   ['cellList', cellList, 'GRU, simplernn,gru', ['gru', 'simplernn']],
+  ['milliseconds', milliseconds, '0', 0],
+  ['milliseconds', milliseconds, '2147483647', 2147483647],
+  ['positiveMilliseconds', positiveMilliseconds, '10000', 10000],
 ];
 for (const [name, parse, input, want] of ok) {
   test(`${name}(${JSON.stringify(input)})`, () => assert.deepEqual(parse(input), want));
@@ -32,6 +35,11 @@ const bad: Array<[string, (v: string) => unknown, string]> = [
   ['monitor', monitor, 'accuracy'],
   ['cellList', cellList, ','],
   ['cellList', cellList, 'lstm,transformer'],
+  // Beyond 2³¹ − 1 ms a Node timer fires at once (TimeoutOverflowWarning): rnn serve's --timeout would answer every request 503.
+  ['milliseconds', milliseconds, '2147483648'],
+  ['milliseconds', milliseconds, '-1'],
+  ['positiveMilliseconds', positiveMilliseconds, '0'],
+  ['positiveMilliseconds', positiveMilliseconds, '3000000000'],
 ];
 for (const [name, parse, input] of bad) {
   test(`${name}(${JSON.stringify(input)}) is rejected`, () => assert.throws(() => parse(input), InvalidArgumentError));

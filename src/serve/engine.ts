@@ -1,0 +1,117 @@
+/**
+ * A model as the server holds it: the loaded model directory, one predictor kept for the model's life, and
+ * a count of the requests using it, so that a model replaced by a hot reload is disposed only when the last
+ * request that started on it has its answer.
+ */
+import type { Runtime } from '../backend/index.js';
+import { loadModelDir, type ModelDir } from '../io/model-dir.js';
+import { readModelInfo, type EvalRecord } from '../io/catalog.js';
+import type { RecurrentImpl } from '../models/index.js';
+import { createPredictor, runnable, type Predictor } from '../predict/index.js';
+import { SequenceCache } from '../kernels/index.js';
+
+/** What each answer says about the model that produced it. */
+export interface ModelStamp {
+  cell: string;
+  createdAt: string;
+  tokenizerSha256: string;
+}
+
+/** Batch sizes a forward runs at: powers of two up to the largest batch (rows beyond the real ones are padding). */
+export function batchBuckets(batchSize: number): number[] {
+  const out: number[] = [];
+  for (let b = 1; b < batchSize; b *= 2) out.push(b);
+  out.push(batchSize);
+  return out;
+}
+
+/** The smallest bucket holding `rows`. */
+export function bucketFor(buckets: readonly number[], rows: number): number {
+  return buckets.find((b) => b >= rows) ?? buckets[buckets.length - 1]!;
+}
+
+export class ServedModel {
+  private refs = 0;
+  private retired = false;
+  private disposed = false;
+
+  private constructor(
+    readonly m: ModelDir,
+    readonly evaluation: EvalRecord | undefined,
+    private readonly predictor: Predictor,
+    private readonly buckets: number[],
+    /** Seconds the load and warm-up took. */
+    readonly loadSeconds: number,
+    readonly loadedAt: string,
+  ) {}
+
+  /**
+   * Loads `dir` and warms it up: one forward at every batch size it will run at, so that no request pays
+   * for building the kernels' primitives. Padding rows fill a forward up to its bucket; with Keras's
+   * padding they are all id 0 and the oneDNN kernels skip their steps.
+   */
+  static async load(run: Runtime, dir: string, batchSize: number, layers: RecurrentImpl): Promise<ServedModel> {
+    const t0 = performance.now();
+    const m = await loadModelDir(run, dir, layers);
+    const evaluation = (await readModelInfo(m.dir).catch(() => undefined))?.evaluation;
+    const buckets = batchBuckets(batchSize);
+    const maxlen = m.metadata.preprocessing.maxlen;
+    const cache = m.kernels.name === 'onednn' ? new SequenceCache(m.kernels.addon, buckets.length) : undefined;
+    const predictor = createPredictor(run.tf, runnable(m), maxlen, cache);
+    for (const b of buckets) predictor.predict(new Int32Array(b * maxlen));
+    const loadedAt = new Date().toISOString();
+    return new ServedModel(m, evaluation, predictor, buckets, (performance.now() - t0) / 1000, loadedAt);
+  }
+
+  get dir(): string {
+    return this.m.dir;
+  }
+
+  get maxlen(): number {
+    return this.m.metadata.preprocessing.maxlen;
+  }
+
+  get stamp(): ModelStamp {
+    const md = this.m.metadata;
+    return { cell: md.cell, createdAt: md.createdAt, tokenizerSha256: md.preprocessing.tokenizerSha256 };
+  }
+
+  /** Probabilities of `rows` rows of ids (at most the largest bucket), run at the bucket that holds them. */
+  forward(ids: Int32Array, rows: number): Float32Array {
+    const b = bucketFor(this.buckets, rows);
+    if (b === rows) return this.predictor.predict(ids.subarray(0, rows * this.maxlen));
+    const padded = new Int32Array(b * this.maxlen);
+    padded.set(ids.subarray(0, rows * this.maxlen));
+    return this.predictor.predict(padded).subarray(0, rows);
+  }
+
+  /** A request starts using this model. */
+  acquire(): this {
+    this.refs++;
+    return this;
+  }
+
+  /** A request that acquired this model has its answer. */
+  release(): void {
+    this.refs--;
+    this.disposeIfDone();
+  }
+
+  /** Replaced by another model: disposed once no request uses it. */
+  retire(): void {
+    this.retired = true;
+    this.disposeIfDone();
+  }
+
+  private disposeIfDone(): void {
+    if (this.retired && this.refs === 0 && !this.disposed) {
+      this.disposed = true;
+      this.m.model.dispose();
+    }
+  }
+
+  /** True once its tensors are freed. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Hot reload: the model the server answers with, replaced without a pause. A new model is loaded beside
+ * the old one and warmed up, then swapped in with one assignment; requests that started on the old model
+ * finish on it ({@link ServedModel.retire}). A model that fails to load is logged and reported by
+ * `/v1/model`, and the old one keeps serving. Reloads run one at a time.
+ *
+ * What triggers one: {@link ModelHost.reload} (SIGHUP, through the command), and a poll of the model
+ * directory: `models/latest` pointing elsewhere, or the directory replaced (its files have new inodes or
+ * times). A directory caught mid-replacement (missing) is left alone until it is back.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { isUserError } from '../errors.js';
+import { ServedModel } from './engine.js';
+
+/** The last reload that failed (cleared by a successful one). */
+export interface ReloadFailure {
+  dir: string;
+  at: string;
+  error: string;
+}
+
+/** What a reload did. */
+export type ReloadResult = { ok: true; model: ServedModel } | { ok: false; error: string; cause: unknown };
+
+/** A load attempt, as the host reports it (for the log and the metrics). */
+export type HostEvent =
+  | { event: 'model-loaded'; reason: string; dir: string; cell: string; seconds: number; replaced: boolean }
+  | { event: 'model-load-failed'; reason: string; dir: string; error: string; seconds: number; stillServing: boolean };
+
+/** Options of a {@link ModelHost}. */
+export interface HostOptions {
+  /** The model directory now: re-resolved at every check (`models/latest` may point elsewhere). */
+  resolveDir: () => Promise<string>;
+  /** Loads and warms up a model. */
+  load: (dir: string) => Promise<ServedModel>;
+  /** Called after each load attempt. */
+  report: (e: HostEvent) => void;
+}
+
+/** Identity of a model directory's files: changes when the directory or its files are replaced. */
+async function fingerprint(dir: string): Promise<string | undefined> {
+  try {
+    const real = await fsp.realpath(dir);
+    const parts = [real];
+    for (const f of ['model.json', 'weights.bin', 'tokenizer.json', 'metadata.json']) {
+      const s = await fsp.stat(path.join(real, f));
+      parts.push(`${s.ino}:${s.size}:${s.mtimeMs}`);
+    }
+    return parts.join('|');
+  } catch {
+    return undefined; // missing or mid-replacement: not a model yet
+  }
+}
+
+export class ModelHost {
+  private model: ServedModel | undefined;
+  private loaded: string | undefined;
+  private failedAt: string | undefined;
+  private failure: ReloadFailure | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private watcher: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly o: HostOptions) {}
+
+  /** The model answering now (undefined before the first load). */
+  get current(): ServedModel | undefined {
+    return this.model;
+  }
+
+  get lastFailure(): ReloadFailure | undefined {
+    return this.failure;
+  }
+
+  /** Loads the model directory as it is now and swaps it in; the old model keeps serving if this fails. */
+  reload(reason: string): Promise<ReloadResult> {
+    const next = this.chain.then(() => this.load(reason));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async load(reason: string, known?: { dir: string; print: string | undefined }): Promise<ReloadResult> {
+    const t0 = performance.now();
+    let dir = known?.dir ?? '';
+    let print = known?.print;
+    try {
+      dir = dir || (await this.o.resolveDir());
+      print = known ? known.print : await fingerprint(dir);
+      const model = await this.o.load(dir);
+      if (this.closed) {
+        model.retire();
+        return { ok: false, error: 'the server is shutting down', cause: new Error('the server is shutting down') };
+      }
+      const old = this.model;
+      this.model = model;
+      this.loaded = print;
+      this.failure = undefined;
+      this.failedAt = undefined;
+      old?.retire();
+      const seconds = (performance.now() - t0) / 1000;
+      this.o.report({ event: 'model-loaded', reason, dir: model.dir, cell: model.stamp.cell, seconds, replaced: old !== undefined });
+      return { ok: true, model };
+    } catch (e) {
+      const error = isUserError(e) ? e.line : `${(e as Error).message}`;
+      this.failure = { dir, at: new Date().toISOString(), error };
+      this.failedAt = print;
+      const seconds = (performance.now() - t0) / 1000;
+      this.o.report({ event: 'model-load-failed', reason, dir, error, seconds, stillServing: this.model !== undefined });
+      return { ok: false, error, cause: e };
+    }
+  }
+
+  /** Checks the model directory every `ms` milliseconds and reloads when it changed. */
+  watch(ms: number): void {
+    if (ms <= 0) return;
+    const tick = async (): Promise<void> => {
+      const dir = await this.o.resolveDir().catch(() => undefined);
+      const print = dir && (await fingerprint(dir));
+      if (dir && print && print !== this.loaded && print !== this.failedAt) {
+        const next = this.chain.then(() => this.load('model directory changed', { dir, print }));
+        this.chain = next.catch(() => undefined);
+        await next;
+      }
+      if (!this.closed) this.watcher = setTimeout(() => void tick(), ms);
+    };
+    this.watcher = setTimeout(() => void tick(), ms);
+  }
+
+  /** Stops watching; the model stays until the last request on it ends. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.watcher) clearTimeout(this.watcher);
+    await this.chain;
+    this.model?.retire();
+  }
+}

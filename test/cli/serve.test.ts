@@ -1,0 +1,149 @@
+/**
+ * `rnn serve` as a process: the startup line (the only stdout), SIGTERM while requests are in flight (all
+ * answered, exit 0), SIGHUP reloading a replaced model directory, and the errors before serving. Models are
+ * small LSTMs trained here by the real CLI on real IMDB reviews (../shared/data).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { replaceDir } from '../../src/util/fs.js';
+import { escapeRegExp, IMDB_TARBALL, ROOT, runCli, tempDir, withoutTfNotices } from '../helpers.js';
+
+let work = '';
+let env: NodeJS.ProcessEnv = {};
+let dirA = '';
+let dirB = '';
+
+before(async () => {
+  work = await tempDir('rnn-serve-cli-');
+  env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
+  dirA = path.join(work, 'models', 'a');
+  dirB = path.join(work, 'models', 'b');
+  for (const [dir, seed] of [
+    [dirA, '1'],
+    [dirB, '2'],
+  ] as const) {
+    const args = ['train', '--cell', 'lstm', '--limit', '1500', '--maxlen', '80', '--epochs', '1', '--units', '16', '--vocab-size', '3000'];
+    const r = await runCli([...args, '--seed', seed, '--out', dir], { env });
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+
+after(() => fsp.rm(work, { recursive: true, force: true }));
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Starts `rnn serve` and waits for its startup line. */
+async function startServe(args: string[]): Promise<Served> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rnn'), 'serve', '--port', '0', ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /on (http:\/\/\S+?)(,|\n)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    void exit.then((code) => reject(new Error(`rnn serve exited ${code} before serving: ${err}`)));
+  });
+  return { child, url, stdout: () => out, stderr: () => err, exit };
+}
+
+const predict = (url: string, texts: string[]) =>
+  fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts }) });
+
+test('rnn serve prints one startup line on stdout; SIGTERM with requests in flight answers them all and exits 0', async () => {
+  const s = await startServe(['--model', dirA, '--batch-window', '1000']);
+  const kernels = /oneDNN [\d.]+ whole-sequence kernels \(rnn's addon\)|TensorFlow LSTMBlockCell\/GRUBlockCell kernels|tfjs ops/;
+  assert.match(s.stdout(), new RegExp(`^serving ${escapeRegExp(dirA)} \\(lstm, (${kernels.source})\\) on http://127\\.0\\.0\\.1:\\d+\\n$`));
+  const texts = ['A moving, beautifully acted film.', 'Dull and far too long.', 'Not bad at all.'];
+  // The rows wait 1 s for their batch: 300 ms in, all 24 requests are in the server, waiting.
+  const inFlight = Array.from({ length: 24 }, (_, i) => predict(s.url, [texts[i % 3]!]));
+  await new Promise((r) => setTimeout(r, 300));
+  s.child.kill('SIGTERM');
+  const answers = await Promise.all(inFlight);
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    Array(24).fill(200),
+  );
+  assert.equal(await s.exit, 0);
+  assert.equal(s.stdout().split('\n').filter(Boolean).length, 1, 'nothing on stdout but the startup line');
+  // stderr: JSON log lines only (TensorFlow's own start-up notices aside).
+  for (const line of withoutTfNotices(s.stderr()).trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), line);
+});
+
+test('SIGHUP reloads the model directory (replaced by another model) without dropping requests', async () => {
+  const served = path.join(work, 'models', 'served');
+  await fsp.cp(dirA, served, { recursive: true });
+  const s = await startServe(['--model', served, '--watch', '0']);
+  const createdAt = async () => ((await (await fetch(`${s.url}/v1/model`)).json()) as { createdAt: string }).createdAt;
+  const metaB = JSON.parse(await fsp.readFile(path.join(dirB, 'metadata.json'), 'utf8'));
+  const before = await createdAt();
+  assert.notEqual(before, metaB.createdAt);
+  const staged = path.join(work, 'models', 'staged');
+  await fsp.cp(dirB, staged, { recursive: true });
+  await replaceDir(staged, served);
+  assert.equal(await createdAt(), before, 'with --watch 0, nothing reloads until SIGHUP');
+  s.child.kill('SIGHUP');
+  const statuses: number[] = [];
+  for (let i = 0; i < 100 && (await createdAt()) !== metaB.createdAt; i++) {
+    statuses.push((await predict(s.url, ['good'])).status);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(await createdAt(), metaB.createdAt);
+  assert.ok(statuses.every((c) => c === 200));
+  assert.match(s.stderr(), /"event":"model-loaded","reason":"SIGHUP".*"replaced":true.*"msg":"model reloaded"/);
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exit, 0);
+});
+
+test('errors before serving: one line on stderr, exit 1, nothing on stdout', async () => {
+  const busy = await startServe(['--model', dirA]);
+  const port = new URL(busy.url).port;
+  const cases: Array<{ args: string[]; env?: NodeJS.ProcessEnv; stderr: string | RegExp }> = [
+    {
+      args: ['serve'],
+      env: { RNN_MODELS_DIR: path.join(work, 'no-models') },
+      stderr: `error: no trained model in ${path.join(work, 'no-models')} (models/latest is missing). Train one with \`rnn train --cell lstm\`, or pass --model DIR\n`,
+    },
+    {
+      args: ['serve', '--model', path.join(work, 'nope'), '--port', '0'],
+      stderr: `error: model directory ${path.join(work, 'nope')} does not exist. Train one with \`rnn train\` or pass --model DIR\n`,
+    },
+    {
+      args: ['serve', '--model', dirA, '--port', port],
+      stderr: `error: 127.0.0.1:${port} is already in use. Stop the program listening there, or pass another --port\n`,
+    },
+    {
+      args: ['serve', '--port', 'http'],
+      stderr:
+        "error: option '--port <n>' argument 'http' is invalid. Expected a whole number of at least 0.\n(run with --help for usage)\n",
+    },
+  ];
+  try {
+    for (const c of cases) {
+      const r = await runCli(c.args, { env: { ...env, ...c.env }, timeoutMs: 60_000 });
+      assert.equal(r.code, 1, c.args.join(' '));
+      assert.equal(r.stdout, '');
+      const err = withoutTfNotices(r.stderr).replace(/^\{.*\}\n/gm, ''); // the request log's lines (the listen failure is logged too)
+      if (typeof c.stderr === 'string') assert.equal(err, c.stderr);
+      else assert.match(err, c.stderr);
+    }
+  } finally {
+    busy.child.kill('SIGTERM');
+    await busy.exit;
+  }
+});

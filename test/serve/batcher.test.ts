@@ -1,0 +1,394 @@
+/**
+ * MicroBatcher: the rows of concurrent submits are coalesced into forwards of at most batchSize rows (at
+ * once when batchSize rows wait, else after the window), each job gets exactly its own rows' results back
+ * in order, only jobs of one model share a forward, and the bounded queue, the deadlines and a throwing
+ * forward reject with the right errors and leave the batcher working.
+ *
+ * The model is a fake {@link Forward}: row r of a job is [tag, -tag, 7] and its probability is tag + 0.5,
+ * so a result says which row it was computed from; every forward is logged with its model and row tags.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
+import { MicroBatcher, type BatchReport, type BatcherOptions, type Forward } from '../../src/serve/batcher.js';
+import { ServeError } from '../../src/serve/errors.js';
+
+const MAXLEN = 3;
+/** The deadline of submits not meant to time out: a job the batcher forgets fails its test with a 503 after 5 s rather than hanging it. */
+const NO_TIMEOUT = 5_000;
+
+interface Call {
+  model: string;
+  rows: number;
+  tags: number[];
+}
+
+class FakeModel implements Forward {
+  readonly maxlen = MAXLEN;
+  private calls = 0;
+  constructor(
+    readonly name: string,
+    readonly log: Call[],
+    /** Throws instead of answering when this says so (given the 0-based index of the call on this model). */
+    private readonly fails: (call: number) => Error | undefined = () => undefined,
+  ) {}
+
+  forward(ids: Int32Array, rows: number): Float32Array {
+    assert.equal(ids.length, rows * MAXLEN, `${this.name}: ids for ${rows} rows`);
+    const tags: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      const [tag, neg, seven] = ids.subarray(r * MAXLEN, (r + 1) * MAXLEN);
+      assert.ok(tag! > 0 && neg === -tag! && seven === 7, `${this.name}: row ${r} is whole ([${tag}, ${neg}, ${seven}])`);
+      tags.push(tag!);
+    }
+    this.log.push({ model: this.name, rows, tags });
+    const error = this.fails(this.calls++);
+    if (error) throw error;
+    return Float32Array.from(tags, prob);
+  }
+}
+
+const prob = (tag: number): number => tag + 0.5;
+
+/** The row tags of job `j` of `rows` rows: 100j + 1, 100j + 2, … */
+const tagsOf = (j: number, rows: number): number[] => Array.from({ length: rows }, (_, i) => 100 * j + i + 1);
+
+function idsOf(tags: number[]): Int32Array {
+  return Int32Array.from(tags.flatMap((t) => [t, -t, 7]));
+}
+
+function batcher(o: Partial<BatcherOptions>, onBatch?: (r: BatchReport) => void): MicroBatcher {
+  return new MicroBatcher({ batchSize: 4, windowMs: 5, maxQueue: 64, ...o }, onBatch);
+}
+
+/** Submits job `j` (tagsOf(j, rows)) and checks that it resolves with exactly its rows' probabilities, in order. */
+async function expectOwn(b: MicroBatcher, model: FakeModel, j: number, rows: number, timeoutMs = NO_TIMEOUT): Promise<void> {
+  const tags = tagsOf(j, rows);
+  const got = await b.submit(model, idsOf(tags), rows, timeoutMs);
+  assert.ok(got instanceof Float32Array);
+  assert.deepEqual(Array.from(got), tags.map(prob), `job ${j} (${rows} rows) on ${model.name}`);
+}
+
+function isServeError(statusCode: number, retryAfter: boolean): (e: unknown) => boolean {
+  return (e) => {
+    assert.ok(e instanceof ServeError, `a ServeError, not ${String(e)}`);
+    assert.equal(e.statusCode, statusCode);
+    assert.deepEqual(e.headers, retryAfter ? { 'retry-after': '1' } : {});
+    return true;
+  };
+}
+
+const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+test('a single submit waits for the window, then resolves with its own results from one forward', async () => {
+  const log: Call[] = [];
+  const m = new FakeModel('a', log);
+  const b = batcher({ batchSize: 8, windowMs: 100 });
+  const p = expectOwn(b, m, 1, 3);
+  await tick();
+  assert.equal(log.length, 0, 'no forward before the window');
+  assert.equal(b.queuedRows, 3);
+  await p;
+  assert.deepEqual(log, [{ model: 'a', rows: 3, tags: tagsOf(1, 3) }]);
+  assert.equal(b.queuedRows, 0);
+});
+
+for (const sizes of [[1], [1, 1, 1], [2, 3, 1], [8], [1, 7], [5, 2]]) {
+  test(`concurrent submits of ${sizes.join(' + ')} rows (≤ batchSize 8) go in one forward, each getting its own rows back`, async () => {
+    const log: Call[] = [];
+    const m = new FakeModel('a', log);
+    const reports: BatchReport[] = [];
+    const b = batcher({ batchSize: 8, windowMs: 10 }, (r) => reports.push(r));
+    await Promise.all(sizes.map((n, j) => expectOwn(b, m, j, n)));
+    const total = sizes.reduce((s, n) => s + n, 0);
+    assert.deepEqual(log, [{ model: 'a', rows: total, tags: sizes.flatMap((n, j) => tagsOf(j, n)) }], 'one forward, rows in submit order');
+    assert.deepEqual(
+      reports.map((r) => r.rows),
+      [total],
+    );
+    assert.ok(reports[0]!.seconds >= 0);
+  });
+}
+
+// batchSize 4: the forwards take the queue's rows in order, batchSize at a time; a job bigger than a batch
+// is split over forwards and put back together.
+const SPLITS: Array<{ sizes: number[]; forwards: number[] }> = [
+  { sizes: [3, 3], forwards: [4, 2] },
+  { sizes: [5], forwards: [4, 1] },
+  { sizes: [10], forwards: [4, 4, 2] },
+  { sizes: [12], forwards: [4, 4, 4] },
+  { sizes: [1, 9, 2], forwards: [4, 4, 4] },
+  { sizes: [2, 6, 1, 1], forwards: [4, 4, 2] },
+  { sizes: [5, 5, 5], forwards: [4, 4, 4, 3] },
+];
+for (const { sizes, forwards } of SPLITS) {
+  test(`submits of ${sizes.join(' + ')} rows with batchSize 4 run as forwards of ${forwards.join(', ')} rows and are reassembled in order`, async () => {
+    const log: Call[] = [];
+    const m = new FakeModel('a', log);
+    const b = batcher({ batchSize: 4, windowMs: 5 });
+    await Promise.all(sizes.map((n, j) => expectOwn(b, m, j, n)));
+    assert.deepEqual(
+      log.map((c) => c.rows),
+      forwards,
+    );
+    assert.deepEqual(
+      log.flatMap((c) => c.tags),
+      sizes.flatMap((n, j) => tagsOf(j, n)),
+      'every row forwarded once, in submit order',
+    );
+    assert.equal(b.queuedRows, 0);
+  });
+}
+
+// With a 10 s window, finishing well within it means the forward did not wait for the window.
+const FULL: Array<{ name: string; run: (b: MicroBatcher, m: FakeModel) => Promise<void> }> = [
+  { name: 'one submit of batchSize rows', run: (b, m) => expectOwn(b, m, 1, 4) },
+  { name: 'submits of 1 + 3 rows in one turn', run: (b, m) => Promise.all([expectOwn(b, m, 1, 1), expectOwn(b, m, 2, 3)]).then(() => {}) },
+  {
+    name: 'a 1-row submit waiting for its window, then a 3-row submit',
+    run: async (b, m) => {
+      const first = expectOwn(b, m, 1, 1);
+      await sleep(20);
+      await Promise.all([first, expectOwn(b, m, 2, 3)]);
+    },
+  },
+];
+for (const { name, run } of FULL) {
+  test(`reaching batchSize runs the forward without waiting for the window: ${name}`, async () => {
+    const log: Call[] = [];
+    const m = new FakeModel('a', log);
+    const b = batcher({ batchSize: 4, windowMs: 10_000 });
+    const t0 = performance.now();
+    await run(b, m);
+    assert.ok(performance.now() - t0 < 5_000, 'did not wait for the 10 s window');
+    assert.deepEqual(
+      log.map((c) => c.rows),
+      [4],
+    );
+  });
+}
+
+test('jobs of two models are never mixed in one forward, and all of them resolve', async () => {
+  const log: Call[] = [];
+  const x = new FakeModel('x', log);
+  const y = new FakeModel('y', log);
+  const b = batcher({ batchSize: 4, windowMs: 5 });
+  // x: 1 + 1 + 1 rows, y: 1 + 1: five rows in all reach batchSize, but a forward takes only x's three.
+  const jobs: Array<[FakeModel, number]> = [
+    [x, 1],
+    [y, 1],
+    [x, 1],
+    [y, 1],
+    [x, 1],
+  ];
+  await Promise.all(jobs.map(([m, n], j) => expectOwn(b, m, j, n)));
+  assert.deepEqual(log, [
+    { model: 'x', rows: 3, tags: [...tagsOf(0, 1), ...tagsOf(2, 1), ...tagsOf(4, 1)] },
+    { model: 'y', rows: 2, tags: [...tagsOf(1, 1), ...tagsOf(3, 1)] },
+  ]);
+});
+
+test('jobs of two models, several bigger than a batch: every forward holds rows of one model only', async () => {
+  const log: Call[] = [];
+  const x = new FakeModel('x', log);
+  const y = new FakeModel('y', log);
+  const b = batcher({ batchSize: 4, windowMs: 2 });
+  const jobs: Array<[FakeModel, number]> = [
+    [x, 3],
+    [y, 6],
+    [x, 2],
+    [y, 1],
+    [x, 7],
+    [y, 2],
+    [x, 1],
+  ];
+  await Promise.all(jobs.map(([m, n], j) => expectOwn(b, m, j, n)));
+  const owner = new Map(jobs.flatMap(([m, n], j) => tagsOf(j, n).map((t) => [t, m.name] as const)));
+  for (const c of log) {
+    assert.ok(c.rows <= 4, `a forward of ${c.rows} rows`);
+    assert.ok(
+      c.tags.every((t) => owner.get(t) === c.model),
+      `a forward on ${c.model} with rows of ${c.tags.map((t) => owner.get(t)).join(', ')}`,
+    );
+  }
+  for (const name of ['x', 'y']) {
+    assert.deepEqual(
+      log.filter((c) => c.model === name).flatMap((c) => c.tags),
+      jobs.flatMap(([m, n], j) => (m.name === name ? tagsOf(j, n) : [])),
+      `${name}'s rows forwarded once each, in submit order`,
+    );
+  }
+});
+
+test('a full queue rejects at once with 503 and Retry-After: 1; the queue recovers', async () => {
+  const log: Call[] = [];
+  const m = new FakeModel('a', log);
+  const b = batcher({ batchSize: 8, windowMs: 10, maxQueue: 4 });
+  const first = expectOwn(b, m, 1, 3);
+  assert.equal(b.queuedRows, 3);
+  await assert.rejects(b.submit(m, idsOf(tagsOf(2, 2)), 2, NO_TIMEOUT), isServeError(503, true));
+  assert.equal(b.queuedRows, 3, 'the refused rows are not queued');
+  const fits = expectOwn(b, m, 3, 1); // exactly fills the queue
+  assert.equal(b.queuedRows, 4);
+  await assert.rejects(b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT), isServeError(503, true));
+  await Promise.all([first, fits]);
+  assert.equal(b.queuedRows, 0);
+  await expectOwn(b, m, 5, 4);
+  assert.deepEqual(
+    log.map((c) => c.tags),
+    [[...tagsOf(1, 3), ...tagsOf(3, 1)], tagsOf(5, 4)],
+    'the refused rows are never forwarded',
+  );
+});
+
+test('a request of more rows than the queue holds is refused with 413, even on an empty queue', async () => {
+  const log: Call[] = [];
+  const m = new FakeModel('a', log);
+  const b = batcher({ batchSize: 4, windowMs: 5, maxQueue: 6 });
+  await assert.rejects(b.submit(m, idsOf(tagsOf(1, 7)), 7, NO_TIMEOUT), isServeError(413, false));
+  assert.equal(b.queuedRows, 0);
+  await expectOwn(b, m, 2, 6); // maxQueue rows fit
+  assert.deepEqual(
+    log.flatMap((c) => c.tags),
+    tagsOf(2, 6),
+  );
+});
+
+test('a queued request past its deadline rejects with 503 and its rows are never forwarded', async () => {
+  const log: Call[] = [];
+  const m = new FakeModel('a', log);
+  const b = batcher({ batchSize: 4, windowMs: 10_000 });
+  const late = b.submit(m, idsOf(tagsOf(1, 2)), 2, 30);
+  assert.equal(b.queuedRows, 2);
+  await assert.rejects(late, isServeError(503, true));
+  assert.equal(b.queuedRows, 0, 'its rows left the queue');
+  await b.idle();
+  // A full batch runs at once (and clears the 10 s window): it holds only its own rows.
+  await expectOwn(b, m, 2, 4);
+  assert.deepEqual(log, [{ model: 'a', rows: 4, tags: tagsOf(2, 4) }]);
+});
+
+test('a request split over forwards that passes its deadline rejects with 503; its remaining rows are not forwarded', async () => {
+  const log: Call[] = [];
+  const m = new FakeModel('a', log);
+  const b = batcher({ batchSize: 2, windowMs: 10_000 });
+  // Two of its three rows reach batchSize and run at once; the third waits for the 10 s window.
+  const late = b.submit(m, idsOf(tagsOf(1, 3)), 3, 50);
+  await tick();
+  assert.deepEqual(
+    log.map((c) => c.tags),
+    [tagsOf(1, 2)],
+  );
+  assert.equal(b.queuedRows, 1);
+  await assert.rejects(late, isServeError(503, true));
+  assert.equal(b.queuedRows, 0);
+  await expectOwn(b, m, 2, 2);
+  assert.deepEqual(
+    log.map((c) => c.tags),
+    [tagsOf(1, 2), tagsOf(2, 2)],
+  );
+});
+
+test('a forward that throws rejects the jobs of its batch with its error; other batches and later jobs still work', async () => {
+  const log: Call[] = [];
+  const boom = new Error('forward failed');
+  // x's second forward throws.
+  const x = new FakeModel('x', log, (call) => (call === 1 ? boom : undefined));
+  const y = new FakeModel('y', log);
+  const b = batcher({ batchSize: 4, windowMs: 5 });
+  // x: forward 1 = job 0 (2 rows) + job 1's first 2 rows; forward 2 = job 1's last 2 rows + job 2: throws.
+  const x0 = expectOwn(b, x, 0, 2);
+  const x1 = b.submit(x, idsOf(tagsOf(1, 4)), 4, NO_TIMEOUT);
+  const x2 = b.submit(x, idsOf(tagsOf(2, 1)), 1, NO_TIMEOUT);
+  const y3 = expectOwn(b, y, 3, 2);
+  await x0;
+  await assert.rejects(x1, (e) => e === boom);
+  await assert.rejects(x2, (e) => e === boom);
+  await y3;
+  assert.equal(b.queuedRows, 0);
+  await Promise.all([expectOwn(b, x, 4, 3), expectOwn(b, y, 5, 1)]);
+  assert.deepEqual(log, [
+    { model: 'x', rows: 4, tags: [...tagsOf(0, 2), ...tagsOf(1, 2)] },
+    { model: 'x', rows: 3, tags: [...tagsOf(1, 4).slice(2), ...tagsOf(2, 1)] },
+    { model: 'y', rows: 2, tags: tagsOf(3, 2) },
+    { model: 'x', rows: 3, tags: tagsOf(4, 3) },
+    { model: 'y', rows: 1, tags: tagsOf(5, 1) },
+  ]);
+});
+
+test('queuedRows counts the rows waiting for a forward', async () => {
+  const log: Call[] = [];
+  const m = new FakeModel('a', log);
+  const b = batcher({ batchSize: 4, windowMs: 20 });
+  assert.equal(b.queuedRows, 0);
+  const jobs = [expectOwn(b, m, 1, 2)];
+  assert.equal(b.queuedRows, 2);
+  jobs.push(expectOwn(b, m, 2, 1));
+  assert.equal(b.queuedRows, 3);
+  jobs.push(expectOwn(b, m, 3, 3));
+  assert.equal(b.queuedRows, 6);
+  await tick(); // batchSize reached: one forward of 4 rows; 2 rows of job 3 wait for the window
+  assert.deepEqual(
+    log.map((c) => c.rows),
+    [4],
+  );
+  assert.equal(b.queuedRows, 2);
+  await Promise.all(jobs);
+  assert.equal(b.queuedRows, 0);
+});
+
+test('idle() resolves at once on an empty batcher, and otherwise once every job has settled', async () => {
+  const log: Call[] = [];
+  const m = new FakeModel('a', log);
+  const n = new FakeModel('n', log);
+  const b = batcher({ batchSize: 4, windowMs: 10 });
+  await b.idle();
+  const settled: string[] = [];
+  const track = (name: string, p: Promise<unknown>): Promise<void> =>
+    p.then(
+      () => void settled.push(`${name} ok`),
+      () => void settled.push(`${name} failed`),
+    );
+  const jobs = [
+    track('a0', b.submit(m, idsOf(tagsOf(0, 6)), 6, NO_TIMEOUT)),
+    track('n1', b.submit(n, idsOf(tagsOf(1, 1)), 1, NO_TIMEOUT)),
+    track('n2', b.submit(n, idsOf(tagsOf(2, 1)), 1, 1)), // times out before n's window
+  ];
+  await b.idle();
+  assert.equal(b.queuedRows, 0);
+  assert.deepEqual(settled.sort(), ['a0 ok', 'n1 ok', 'n2 failed']);
+  await Promise.all(jobs);
+  await b.idle();
+});
+
+test('a submit of 0 rows resolves with an empty array without a forward', async () => {
+  const log: Call[] = [];
+  const m = new FakeModel('a', log);
+  const b = batcher({ batchSize: 4, windowMs: 5, maxQueue: 1 });
+  const got = await b.submit(m, new Int32Array(0), 0, NO_TIMEOUT);
+  assert.ok(got instanceof Float32Array);
+  assert.equal(got.length, 0);
+  assert.equal(b.queuedRows, 0);
+  await b.idle();
+  await sleep(20); // past the window
+  assert.deepEqual(log, []);
+});
+
+test('no timer is left behind once every submit has settled', async () => {
+  const log: Call[] = [];
+  const m = new FakeModel('a', log, (call) => (call === 2 ? new Error('boom') : undefined));
+  const b = batcher({ batchSize: 4, windowMs: 5, maxQueue: 8 });
+  const before = timeouts();
+  const results = await Promise.allSettled([
+    b.submit(m, idsOf(tagsOf(0, 5)), 5, NO_TIMEOUT),
+    b.submit(m, idsOf(tagsOf(1, 2)), 2, NO_TIMEOUT),
+    b.submit(m, idsOf(tagsOf(2, 2)), 2, NO_TIMEOUT), // queue full
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'rejected'],
+  );
+  await Promise.allSettled([b.submit(m, idsOf(tagsOf(3, 1)), 1, NO_TIMEOUT)]); // the throwing forward
+  await b.idle();
+  assert.equal(timeouts(), before, 'every deadline and window timer is cleared or has fired');
+});
