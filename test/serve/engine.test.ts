@@ -7,9 +7,12 @@ const BUCKETS: Array<{ batchSize: number; buckets: number[] }> = [
   { batchSize: 1, buckets: [1] },
   { batchSize: 2, buckets: [1, 2] },
   { batchSize: 3, buckets: [1, 2, 3] },
-  { batchSize: 50, buckets: [1, 2, 4, 8, 16, 32, 50] },
-  { batchSize: 64, buckets: [1, 2, 4, 8, 16, 32, 64] },
-  { batchSize: 65, buckets: [1, 2, 4, 8, 16, 32, 64, 65] },
+  { batchSize: 7, buckets: [1, 2, 4, 7] },
+  { batchSize: 8, buckets: [1, 2, 4, 6, 8] },
+  { batchSize: 50, buckets: [1, 2, 4, 8, 16, 24, 32, 40, 48, 50] },
+  { batchSize: 64, buckets: [1, 2, 4, 8, 16, 32, 48, 64] },
+  { batchSize: 65, buckets: [1, 2, 4, 8, 16, 32, 48, 64, 65] },
+  { batchSize: 256, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 192, 256] },
 ];
 for (const { batchSize, buckets } of BUCKETS) {
   test(`batchBuckets(${batchSize}) = [${buckets.join(', ')}]`, () => {
@@ -24,10 +27,12 @@ const PICKS: Array<{ batchSize: number; rows: number; bucket: number }> = [
   { batchSize: 64, rows: 4, bucket: 4 },
   { batchSize: 64, rows: 5, bucket: 8 },
   { batchSize: 64, rows: 17, bucket: 32 },
-  { batchSize: 64, rows: 33, bucket: 64 },
+  { batchSize: 64, rows: 33, bucket: 48 },
+  { batchSize: 64, rows: 49, bucket: 64 },
   { batchSize: 64, rows: 64, bucket: 64 },
   { batchSize: 50, rows: 32, bucket: 32 },
-  { batchSize: 50, rows: 33, bucket: 50 },
+  { batchSize: 50, rows: 33, bucket: 40 },
+  { batchSize: 50, rows: 49, bucket: 50 },
   { batchSize: 50, rows: 50, bucket: 50 },
   { batchSize: 1, rows: 1, bucket: 1 },
 ];

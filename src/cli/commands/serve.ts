@@ -46,7 +46,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--cors <origin>', 'allow browser calls from this origin, e.g. https://example.com (default: none)')
     .option('--watch <ms>', 'how often to check the model directory for a new model (0: only on SIGHUP)', milliseconds, D.watchMs)
     .addOption(new Option('--log-level <level>', 'request log level (JSON lines on stderr)').choices([...LOG_LEVELS]).default(D.logLevel))
-    .option('--layers <impl>', 'recurrent implementation: fused (default) or stock tfjs-layers', recurrentImpl, D.layers)
+    .option('--layers <impl>', 'recurrent implementation: fused (rnn kernels) or stock (tfjs-layers)', recurrentImpl, D.layers)
     .action(async (flags: ServeFlags, command: Command) => {
       // The process that receives signals never runs TensorFlow (see worker.ts); the worker serves.
       if (!ctx.env.worker) return superviseServer(ctx);
