@@ -8,16 +8,13 @@ import type { TF } from '../backend/index.js';
 import type { Kernels, SequenceCache } from '../kernels/index.js';
 import type { CellType } from '../cells.js';
 import { isLessonModel } from '../models/index.js';
-import { cleanReview } from '../data/index.js';
 import type { Tokenizer } from '../text/tokenizer.js';
-import { padInto, padSequences, resolvePadOptions, type PadOptions } from '../text/pad.js';
+import { padInto, resolvePadOptions } from '../text/pad.js';
 import { OnednnPredictor } from './onednn.js';
+import { encodeTexts, predictionsOf, type PadSpec, type Prediction } from './encode.js';
 
 /** Reviews per inference batch when a command is given no `--batch-size`. */
 export const PREDICT_BATCH_SIZE = 256;
-
-/** How texts become ids: Keras's pad_sequences options of a model. */
-export type PadSpec = Pick<PadOptions, 'maxlen' | 'padding' | 'truncating'>;
 
 /** A model ready to run: the tfjs model, the cell it was built with, and the kernels its recurrent layer runs on. */
 export interface Runnable {
@@ -96,50 +93,6 @@ export function encode(
     padInto(x, i, s.ids, pad);
   });
   return { x, truncated, words };
-}
-
-/** One prediction. */
-export interface Prediction {
-  /** `positive` when probability > 0.5, else `negative`. */
-  label: 'positive' | 'negative';
-  /** Model output: probability that the review is positive. */
-  probability: number;
-  /** Words after Keras's tokenization. */
-  words: number;
-  /** Words the model's vocabulary does not know (dropped, or the OOV id). */
-  unknownWords: number;
-  /** Ids cut off because the review is longer than maxlen. */
-  truncatedIds: number;
-}
-
-/** Texts encoded for a model: the padded ids [n·maxlen] and what {@link predictionsOf} reports beside each probability. */
-export interface EncodedTexts {
-  x: Int32Array;
-  stats: { words: number; unknown: number; ids: number }[];
-}
-
-/** Encodes new texts (HTML line breaks cleaned as in training) with the model's own preprocessing. */
-export function encodeTexts(m: Pick<InferenceModel, 'tokenizer' | 'metadata'>, texts: readonly string[]): EncodedTexts {
-  const pre = m.metadata.preprocessing;
-  const seqs = texts.map((t) => m.tokenizer.textToSequenceWithStats(cleanReview(t)));
-  return {
-    x: padSequences(
-      seqs.map((s) => s.ids),
-      pre,
-    ),
-    stats: seqs.map((s) => ({ words: s.words, unknown: s.unknown, ids: s.ids.length })),
-  };
-}
-
-/** The predictions of encoded texts, given their probabilities. */
-export function predictionsOf(encoded: EncodedTexts, probs: Float32Array, maxlen: number): Prediction[] {
-  return encoded.stats.map((s, i) => ({
-    label: probs[i]! > 0.5 ? 'positive' : 'negative',
-    probability: probs[i]!,
-    words: s.words,
-    unknownWords: s.unknown,
-    truncatedIds: Math.max(0, s.ids - maxlen),
-  }));
 }
 
 /** Predicts new texts (HTML line breaks cleaned as in training) with the model's own preprocessing. */

@@ -13,8 +13,8 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import cors from '@fastify/cors';
 import type { TF } from '../backend/index.js';
 import { describeKernels } from '../backend/index.js';
-import { encodeTexts, predictionsOf } from '../predict/index.js';
-import { explanationJson, planExplanation } from '../explain/index.js';
+import { encodeTexts, predictionsOf } from '../predict/encode.js';
+import { explanationJson, planExplanation } from '../explain/occlusion.js';
 import type { MicroBatcher } from './batcher.js';
 import type { ModelHost } from './host.js';
 import type { ServeMetrics } from './metrics.js';

@@ -4,7 +4,7 @@ import { chalkFor } from '../../src/cli/render.js';
 import { resolveCliEnv } from '../../src/cli/env.js';
 import { Chalk } from 'chalk';
 import { renderExplanation } from '../../src/cli/commands/predict.js';
-import type { Explanation } from '../../src/explain/index.js';
+import type { Explanation } from '../../src/explain/occlusion.js';
 
 const cases: Array<{ name: string; isTTY: boolean; env: NodeJS.ProcessEnv; coloured: boolean }> = [
   { name: 'a terminal', isTTY: true, env: {}, coloured: true },
