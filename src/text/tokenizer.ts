@@ -189,6 +189,24 @@ export class Tokenizer {
     );
   }
 
+  /**
+   * A copy that knows only the words that reach the model (ids below `numWords`, and the OOV token) and
+   * none of the fitting counts: the same ids and statistics for every text, in a fraction of the JSON (an
+   * exported page loads it; Keras's `tokenizer_from_json` still reads it). Without `numWords`, every word
+   * reaches the model.
+   */
+  forInference(): Tokenizer {
+    const { numWords } = this.options;
+    const t = new Tokenizer(this.options);
+    t.documentCount = this.documentCount;
+    const keep = (w: string): boolean => {
+      const i = this.wordIndex.get(w);
+      return i !== undefined && (!numWords || i < numWords);
+    };
+    t.wordIndex = new Map([...this.wordIndex].filter(([w]) => keep(w)));
+    return t;
+  }
+
   /** Reads Keras's `to_json()` form (ours or one written by Keras). Throws on a malformed one. */
   static fromJSON(json: unknown): Tokenizer {
     const j = json as Partial<KerasTokenizerJson>;

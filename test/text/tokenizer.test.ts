@@ -44,10 +44,12 @@ interface FieldDigest {
 const golden = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/keras-golden.json'), 'utf8')) as Golden;
 
 let train: Review[] = [];
+let testReviews: Review[] = [];
 let byId = new Map<string, string>();
 before(async () => {
   const d = await readImdbTarball(IMDB_TARBALL, ['train', 'test']);
   train = d.train;
+  testReviews = d.test;
   byId = new Map([...d.train, ...d.test].map((r) => [r.id, r.text]));
 });
 
@@ -231,3 +233,20 @@ test("toKerasJson() (tokenizer.json) is Keras's to_json() text byte for byte, bu
     assert.deepEqual(Tokenizer.fromJSON(JSON.parse(t.toKerasJson())).toJSON(), t.toJSON(), 'and it reads back to the same tokenizer');
   }
 });
+
+// The exported web page loads forInference()'s copy: it must give every text the ids and statistics the
+// whole tokenizer gives (checked on 2,000 real test reviews, with and without an OOV token).
+for (const oovToken of [null, '<OOV>']) {
+  test(`forInference() (oov ${oovToken}): the same ids, word and unknown counts on real reviews, in a fraction of the JSON`, () => {
+    const full = new Tokenizer({ numWords: 2000, oovToken }).fitOnTexts(train.slice(0, 3000).map((r) => r.text));
+    const small = full.forInference();
+    const reloaded = Tokenizer.fromJSON(JSON.parse(small.toKerasJson()));
+    for (const r of testReviews.slice(0, 2000)) {
+      const want = full.textToSequenceWithStats(r.text);
+      assert.deepEqual(small.textToSequenceWithStats(r.text), want);
+      assert.deepEqual(reloaded.textToSequenceWithStats(r.text), want);
+    }
+    assert.equal(small.wordIndex.size, 1999); // ids 1..1999 reach the model (num_words excludes its own value)
+    assert.ok(small.toKerasJson().length < full.toKerasJson().length / 5);
+  });
+}
