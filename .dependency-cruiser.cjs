@@ -5,7 +5,7 @@
 /** Top-level folders of src/, from the top of the house down. Folders on one line are one layer (they import none of each other). */
 const LAYERS = [
   ['cli'],
-  ['serve'],
+  ['serve', 'web'],
   ['compare', 'explain', 'bench'],
   ['io'],
   ['report'],
@@ -80,6 +80,18 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/io/' },
       to: { path: '^src/train/', pathNot: '^src/train/(options|types|control)\\.ts$' },
+    },
+    {
+      name: 'browser-page-imports',
+      comment:
+        "The page's script (src/web/page.ts, bundled for the browser) and what it imports stay free of Node and of tfjs's Node build: " +
+        "only the tokenizer, padding, encoding and occlusion modules, and tfjs types (tfjs itself is the page's tf.min.js)",
+      severity: 'error',
+      from: { path: '^src/(web/page|predict/encode|explain/occlusion|data/types|text/[^/]+)\\.ts$' },
+      to: {
+        pathNot: '^src/(predict/encode|explain/occlusion|data/types|text/[^/]+)\\.ts$',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     ...layerRules,
   ],

@@ -53,6 +53,12 @@ export const REQUIRE_NATIVE = /^(1|true)$/i.test(process.env.RNN_REQUIRE_NATIVE 
 /** RNN_REQUIRE_ONEDNN=1 (CI, which installs libdnnl-dev): tests of the oneDNN kernels fail instead of skipping when the addon is missing. */
 export const REQUIRE_ONEDNN = /^(1|true)$/i.test(process.env.RNN_REQUIRE_ONEDNN ?? '');
 
+/** The Chromium the browser tests drive (Debian's package; RNN_CHROMIUM overrides), and whether CI demands it (RNN_REQUIRE_BROWSER=1). */
+export const CHROMIUM = process.env.RNN_CHROMIUM || '/usr/bin/chromium';
+export const REQUIRE_BROWSER = /^(1|true)$/i.test(process.env.RNN_REQUIRE_BROWSER ?? '');
+/** Where tests write artifacts for people to look at (screenshots): RNN_TEST_ARTIFACTS, else a folder in the temp directory. */
+export const TEST_ARTIFACTS = process.env.RNN_TEST_ARTIFACTS || path.join(os.tmpdir(), 'rnn-test-artifacts');
+
 /** `s` as a literal inside a RegExp (paths and messages in expected output). */
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -18,6 +18,7 @@ import { registerSetupNative } from './commands/setup-native.js';
 import { registerInfo } from './commands/info.js';
 import { registerCompare } from './commands/compare.js';
 import { registerServe } from './commands/serve.js';
+import { registerExport } from './commands/export.js';
 
 const EXAMPLES = `
 Examples:
@@ -30,6 +31,7 @@ Examples:
   $ rnn compare --limit 5000 --epochs 2       SimpleRNN vs LSTM vs GRU on one split, one table
   $ rnn serve --port 8080           models/latest over HTTP: curl -d '{"texts":["Great!"]}' -H 'content-type: application/json' localhost:8080/v1/predict
   $ rnn train --cell lstm --epochs 10 --early-stopping 2 --lr-schedule plateau
+  $ rnn export --web site --quantize uint8      a static page that predicts and explains in the browser
   $ rnn info                        what models/latest is, how it was trained, how it scored
   $ rnn list                        every model under models/
   $ rnn data --data reviews.csv     dataset statistics
@@ -77,6 +79,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerBench(program, ctx);
   registerCompare(program, ctx);
   registerServe(program, ctx);
+  registerExport(program, ctx);
   registerInfo(program, ctx);
   registerDoctor(program, ctx);
   registerSetupNative(program, ctx);

@@ -175,6 +175,9 @@ export async function saveModelDir(
   }
 }
 
+/** Bytes a stored value takes, by the manifest's quantization dtype. */
+const QUANTIZED_BYTES: Record<string, number> = { none: 4, float16: 2, uint16: 2, uint8: 1 };
+
 /** The weight files a manifest names, checked: all present, the size model.json expects, every value finite. */
 async function readWeights(
   abs: string,
@@ -193,18 +196,28 @@ async function readWeights(
     }
   }
   const data = Buffer.concat(buffers);
-  const expected = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  // Quantized weights (an `rnn export --web --quantize` model) take 1 or 2 bytes a value; tfjs dequantizes them.
+  const stored = (w: io.WeightsManifestEntry): number =>
+    w.shape.reduce((a, b) => a * b, 1) * QUANTIZED_BYTES[w.quantization?.dtype ?? 'none']!;
+  const expected = specs.reduce((s, w) => s + stored(w), 0);
   if (data.byteLength !== expected) {
     throw new UserError(`the weights of ${abs} are ${data.byteLength} bytes, model.json expects ${expected}`, retrain);
   }
-  const floats = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
-  for (let i = 0; i < floats.length; i++) {
-    if (!Number.isFinite(floats[i]!)) {
-      throw new UserError(
-        `the weights of ${abs} contain ${Number.isNaN(floats[i]!) ? 'NaN' : 'infinite'} values (training diverged, or the file is damaged)`,
-        'Retrain (a lower --lr helps a diverging run) or restore the model from a copy',
-      );
+  let offset = 0;
+  for (const w of specs) {
+    const n = stored(w);
+    if (!w.quantization && w.dtype === 'float32') {
+      const floats = new Float32Array(data.buffer, data.byteOffset + offset, n / 4);
+      for (let i = 0; i < floats.length; i++) {
+        if (!Number.isFinite(floats[i]!)) {
+          throw new UserError(
+            `the weights of ${abs} contain ${Number.isNaN(floats[i]!) ? 'NaN' : 'infinite'} values (training diverged, or the file is damaged)`,
+            'Retrain (a lower --lr helps a diverging run) or restore the model from a copy',
+          );
+        }
+      }
     }
+    offset += n;
   }
   return [specs, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer];
 }

@@ -11,6 +11,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
+import fastifyStatic from '@fastify/static';
 import type { TF } from '../backend/index.js';
 import { describeKernels } from '../backend/index.js';
 import { encodeTexts, predictionsOf } from '../predict/encode.js';
@@ -98,6 +99,11 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
     void parseJson(req, text, done); // calls done itself (its return type is loose)
   });
 
+  if (o.web) {
+    // The exported page at / (its own files only: no directory listing, no dotfiles).
+    await app.register(fastifyStatic, { root: o.web, prefix: '/', index: 'index.html', dotfiles: 'deny', list: false });
+  }
+
   if (o.cors) {
     await app.register(cors, { origin: o.cors, methods: ['GET', 'HEAD', 'POST'], allowedHeaders: ['content-type', 'authorization'] });
   }
@@ -145,7 +151,10 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
         .header('allow', methods.join(', '))
         .send({ error: `${req.method} is not allowed on ${path}. Use ${methods.filter((m) => m !== 'HEAD').join(' or ')}` });
     } else {
-      reply.code(404).send({ error: `there is no ${path}. The API is POST /v1/predict, GET /v1/model, /healthz, /readyz and /metrics` });
+      const page = o.web ? ' (and the page at /)' : '';
+      reply
+        .code(404)
+        .send({ error: `there is no ${path}. The API is POST /v1/predict, GET /v1/model, /healthz, /readyz and /metrics${page}` });
     }
   });
 

@@ -5,7 +5,9 @@
  * argv or the environment and prints nothing: its log goes to the stream it is given.
  */
 import type { Runtime } from '../backend/index.js';
+import * as path from 'node:path';
 import { UserError } from '../errors.js';
+import { exists } from '../util/fs.js';
 import { MicroBatcher } from './batcher.js';
 import { ServedModel } from './engine.js';
 import { ModelHost, type ReloadResult } from './host.js';
@@ -39,6 +41,12 @@ export interface RunningServer {
 }
 
 export async function startServer(run: Runtime, options: ServeOptions, sources: ServeSources): Promise<RunningServer> {
+  if (options.web && !(await exists(path.join(options.web, 'index.html')))) {
+    throw new UserError(
+      `${path.resolve(options.web)} is not a web export (no index.html)`,
+      'Create one with `rnn export --web DIR`, then pass that DIR',
+    );
+  }
   let closing = false;
   const batcher = new MicroBatcher({ batchSize: options.batchSize, windowMs: options.batchWindowMs, maxQueue: options.maxQueue }, (r) => {
     metrics.batchRows.observe(r.rows);

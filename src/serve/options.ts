@@ -32,6 +32,8 @@ export interface ServeOptions {
   token?: string;
   /** Origin allowed to call the API from a browser (CORS); undefined: none. */
   cors?: string;
+  /** Directory of an `rnn export --web` site to host at `/` (undefined: none). */
+  web?: string;
   /** How often the model directory is checked for a new model (milliseconds; 0: only on reload requests). */
   watchMs: number;
   /** Request log level. */

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import * as path from 'node:path';
 import { describeKernels } from '../../backend/index.js';
 import { resolveModelDir } from '../../io/model-dir.js';
 import { ExitWith, Interrupted } from '../../errors.js';
@@ -21,6 +22,7 @@ interface ServeFlags {
   timeout: number;
   token?: string;
   cors?: string;
+  web?: string;
   watch: number;
   logLevel: LogLevel;
   layers: RecurrentImpl;
@@ -44,6 +46,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--timeout <ms>', `longest a request waits for its predictions (then 503)`, positiveMilliseconds, D.timeoutMs)
     .option('--token <token>', 'require `Authorization: Bearer <token>` on /v1 and /metrics (default: $RNN_SERVE_TOKEN; none if unset)')
     .option('--cors <origin>', 'allow browser calls from this origin, e.g. https://example.com (default: none)')
+    .option('--web <dir>', 'also host the page `rnn export --web DIR` wrote, at /')
     .option('--watch <ms>', 'how often to check the model directory for a new model (0: only on SIGHUP)', milliseconds, D.watchMs)
     .addOption(new Option('--log-level <level>', 'request log level (JSON lines on stderr)').choices([...LOG_LEVELS]).default(D.logLevel))
     .option('--layers <impl>', 'recurrent implementation: fused (rnn kernels) or stock (tfjs-layers)', recurrentImpl, D.layers)
@@ -79,6 +82,7 @@ async function serveCommand(ctx: CliContext, command: Command, flags: ServeFlags
     timeoutMs: flags.timeout,
     token: flags.token ?? ctx.env.serveToken,
     cors: flags.cors,
+    web: flags.web && path.resolve(flags.web),
     watchMs: flags.watch,
     logLevel: flags.logLevel,
     layers: flags.layers,
@@ -99,7 +103,7 @@ async function serveCommand(ctx: CliContext, command: Command, flags: ServeFlags
     reload = () => void server.reload('SIGHUP');
     const model = await Promise.race([server.ready, stopped.then(() => undefined)]);
     if (model) {
-      const auth = options.token ? ', bearer token required' : '';
+      const auth = (options.token ? ', bearer token required' : '') + (options.web ? `, the page at ${server.url}/` : '');
       ctx.io.out.write(
         `serving ${model.dir} (${model.stamp.cell}, ${describeKernels(runtime.tf, model.m.kernels)}) on ${server.url}${auth}\n`,
       );

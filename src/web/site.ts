@@ -1,0 +1,193 @@
+/**
+ * `rnn export --web`: a saved model as a self-contained static site — index.html, the page's script (the
+ * browser entry src/web/page.ts bundled with esbuild: the same tokenizer, padding and occlusion code as
+ * the CLI), the tfjs browser build of the installed @tensorflow/tfjs, and the model files. Nothing on
+ * the page is fetched from another origin (a Content-Security-Policy says so to the browser too).
+ *
+ * The site is written to a temporary sibling and renamed into place, so a failed export leaves nothing
+ * behind; an existing directory is replaced only when it is an earlier export.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { Runtime } from '../backend/index.js';
+import { UserError } from '../errors.js';
+import { loadModelDir, tokenizerFileText } from '../io/model-dir.js';
+import { readModelInfo } from '../io/catalog.js';
+import { describeRecipe } from '../train/control.js';
+import { exists, recoverReplacedDir, replaceDir, tempSibling } from '../util/fs.js';
+import { quantizeWeights, type Quantization, type WeightSpec } from './quantize.js';
+import { pageHtml, type ModelCard } from './html.js';
+
+/** What `rnn export --web` is told. */
+export interface WebExportOptions {
+  /** The model directory to export. */
+  model: string;
+  /** The site's directory (created; replaced when it is an earlier export). */
+  out: string;
+  /** How the weights are stored. */
+  quantize: Quantization;
+}
+
+/** What was written. */
+export interface WebExport {
+  dir: string;
+  quantize: Quantization;
+  files: { name: string; bytes: number }[];
+  totalBytes: number;
+  card: ModelCard;
+}
+
+/** The files that mark a directory as an rnn web export (so that re-exporting may replace it). */
+const MARKER = 'rnn-web.json';
+/** The model files, under `model/` in the site. */
+export const SITE_MODEL_DIR = 'model';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The tfjs browser build of the installed @tensorflow/tfjs (its own package, not a CDN): the ES2017 one,
+ * which, unlike the ES5 tf.min.js with its polyfills, evaluates no strings (so the page's CSP can forbid it).
+ */
+function tfjsBrowserBuild(): { file: string; version: string } {
+  const pkg = require.resolve('@tensorflow/tfjs/package.json');
+  const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  return { file: path.join(path.dirname(pkg), 'dist', 'tf.es2017.min.js'), version };
+}
+
+/** Bundles the browser entry (compiled beside this file) into one script. */
+async function bundlePage(): Promise<string> {
+  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page.js');
+  const r = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+    legalComments: 'none',
+  });
+  return r.outputFiles[0]!.text;
+}
+
+/** The model card the page shows: what the model is, how it was trained, how it scored. */
+function modelCard(info: Awaited<ReturnType<typeof readModelInfo>>, quantize: Quantization, tfjs: string): ModelCard {
+  const md = info.metadata;
+  const h = md.hyperParameters;
+  const ev = info.evaluation;
+  return {
+    cell: md.cell,
+    createdAt: md.createdAt,
+    params: md.params.total,
+    vocabSize: h.vocabSize,
+    maxlen: md.preprocessing.maxlen,
+    units: h.units,
+    embeddingDim: h.embeddingDim,
+    epochs: md.history.length,
+    bestEpoch: md.weights?.epoch ?? md.history.length,
+    recipe: describeRecipe(h),
+    seed: h.seed,
+    data: {
+      name: path.basename(md.dataset.url ?? md.dataset.path),
+      trainReviews: md.dataset.trainReviews,
+      validationReviews: md.dataset.validationReviews,
+    },
+    test: ev
+      ? {
+          accuracy: ev.metrics.accuracy,
+          f1: ev.metrics.f1,
+          rocAuc: ev.metrics.rocAuc,
+          reviews: ev.data.reviews,
+          evaluatedAt: ev.evaluatedAt,
+        }
+      : null,
+    quantize,
+    tfjs,
+  };
+}
+
+/** Writes the site; every problem with the model directory is a UserError, and nothing is left behind. */
+export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<WebExport> {
+  const out = path.resolve(o.out);
+  // Loading checks the whole directory (files, sizes, finite weights, tokenizer hash) the way eval does.
+  const m = await loadModelDir(run, o.model);
+  m.model.dispose();
+  const info = await readModelInfo(m.dir);
+  await recoverReplacedDir(out);
+  if (await exists(out)) {
+    const st = await fsp.stat(out);
+    const isExport = st.isDirectory() && (await exists(path.join(out, MARKER)));
+    const empty = st.isDirectory() && (await fsp.readdir(out)).length === 0;
+    if (!isExport && !empty) {
+      throw new UserError(
+        `${out} exists and is not an rnn web export`,
+        'Pass --web a new or empty directory (an earlier export is replaced)',
+      );
+    }
+  }
+  const tfjs = tfjsBrowserBuild();
+  const card = modelCard(info, o.quantize, tfjs.version);
+  await fsp.mkdir(path.dirname(out), { recursive: true });
+  const staged = tempSibling(out);
+  await fsp.mkdir(path.join(staged, SITE_MODEL_DIR), { recursive: true });
+  try {
+    const modelJson = JSON.parse(await fsp.readFile(path.join(m.dir, 'model.json'), 'utf8')) as {
+      weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
+    } & Record<string, unknown>;
+    const weights = await fsp.readFile(path.join(m.dir, 'weights.bin'));
+    const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
+    const stored =
+      o.quantize === 'none'
+        ? { specs, data: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer }
+        : quantizeWeights(
+            specs,
+            weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
+            o.quantize,
+          );
+    const siteModel = path.join(staged, SITE_MODEL_DIR);
+    await fsp.writeFile(
+      path.join(siteModel, 'model.json'),
+      JSON.stringify({ ...modelJson, weightsManifest: [{ paths: ['weights.bin'], weights: stored.specs }] }),
+    );
+    await fsp.writeFile(path.join(siteModel, 'weights.bin'), new Uint8Array(stored.data));
+    // Only the words that reach the model (the same ids for every text; 8.3 MB → ~0.2 MB for IMDB's
+    // vocabulary), so the hash in metadata.json is this file's: the site's model/ is itself a model directory.
+    const tokText = tokenizerFileText(m.tokenizer.forInference());
+    await fsp.writeFile(path.join(siteModel, 'tokenizer.json'), tokText);
+    const md = info.metadata;
+    const metadata = {
+      ...md,
+      preprocessing: { ...md.preprocessing, tokenizerSha256: createHash('sha256').update(tokText).digest('hex') },
+      // The dataset's path on this machine is not published: its file name is enough.
+      dataset: { ...md.dataset, path: path.basename(md.dataset.path) },
+      webExport: { from: path.basename(m.dir), quantize: o.quantize, originalTokenizerSha256: md.preprocessing.tokenizerSha256 },
+    };
+    await fsp.writeFile(path.join(siteModel, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+    await fsp.writeFile(path.join(staged, 'card.json'), JSON.stringify(card, null, 2) + '\n');
+    await fsp.copyFile(tfjs.file, path.join(staged, 'tf.min.js'));
+    await fsp.writeFile(path.join(staged, 'app.js'), await bundlePage());
+    await fsp.writeFile(path.join(staged, 'index.html'), pageHtml(card));
+    await fsp.writeFile(path.join(staged, MARKER), JSON.stringify({ exportedFrom: path.basename(m.dir), quantize: o.quantize }) + '\n');
+    const files = await listFiles(staged);
+    await replaceDir(staged, out);
+    return { dir: out, quantize: o.quantize, files, totalBytes: files.reduce((s, f) => s + f.bytes, 0), card };
+  } finally {
+    await fsp.rm(staged, { recursive: true, force: true });
+  }
+}
+
+/** Every file under `dir` with its size, paths relative to `dir` with `/`, sorted. */
+async function listFiles(dir: string, prefix = ''): Promise<{ name: string; bytes: number }[]> {
+  const out: { name: string; bytes: number }[] = [];
+  for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listFiles(path.join(dir, e.name), rel)));
+    else out.push({ name: rel, bytes: (await fsp.stat(path.join(dir, e.name))).size });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
