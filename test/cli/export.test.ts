@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { IMDB_TARBALL, runCli, tempDir, withoutTfNotices } from '../helpers.js';
+import { IMDB_TARBALL, runCli, tempDir, trainSmallModel, withoutTfNotices } from '../helpers.js';
 
 let work = '';
 let env: NodeJS.ProcessEnv = {};
@@ -17,9 +17,7 @@ before(async () => {
   work = await tempDir('rnn-export-cli-');
   env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
   model = path.join(work, 'models', 'gru');
-  const args = ['train', '--cell', 'gru', '--limit', '1000', '--maxlen', '50', '--epochs', '1', '--units', '8', '--vocab-size', '2000'];
-  const r = await runCli([...args, '--seed', '3', '--out', model], { env });
-  assert.equal(r.code, 0, r.stderr);
+  await trainSmallModel(env, model, 3, ['--cell', 'gru']);
 });
 
 after(() => fsp.rm(work, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { replaceDir } from '../../src/util/fs.js';
-import { escapeRegExp, IMDB_TARBALL, ROOT, runCli, tempDir, withoutTfNotices } from '../helpers.js';
+import { escapeRegExp, IMDB_TARBALL, ROOT, runCli, tempDir, trainSmallModel, withoutTfNotices } from '../helpers.js';
 
 let work = '';
 let env: NodeJS.ProcessEnv = {};
@@ -21,14 +21,8 @@ before(async () => {
   env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
   dirA = path.join(work, 'models', 'a');
   dirB = path.join(work, 'models', 'b');
-  for (const [dir, seed] of [
-    [dirA, '1'],
-    [dirB, '2'],
-  ] as const) {
-    const args = ['train', '--cell', 'lstm', '--limit', '1500', '--maxlen', '80', '--epochs', '1', '--units', '16', '--vocab-size', '3000'];
-    const r = await runCli([...args, '--seed', seed, '--out', dir], { env });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  await trainSmallModel(env, dirA, 1);
+  await trainSmallModel(env, dirB, 2);
 });
 
 after(() => fsp.rm(work, { recursive: true, force: true }));

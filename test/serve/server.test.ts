@@ -15,7 +15,7 @@ import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
 import { pointLatest, resolveModelDir } from '../../src/io/model-dir.js';
 import { SERVE_DEFAULTS, startServer, type RunningServer, type ServeOptions } from '../../src/serve/index.js';
-import { IMDB_TARBALL, REQUIRE_NATIVE, runCli, tempDir } from '../helpers.js';
+import { IMDB_TARBALL, REQUIRE_NATIVE, runCli, tempDir, trainSmallModel } from '../helpers.js';
 
 let run: LoadedBackend;
 let work = '';
@@ -27,9 +27,6 @@ const servers: RunningServer[] = [];
 /** Every server's request log, for the tests that read it. */
 let log = '';
 
-// Small enough to train in ~10 s each on 2 cores; two seeds, so that a reload visibly changes the answers.
-const TRAIN = ['--cell', 'lstm', '--limit', '1500', '--maxlen', '80', '--epochs', '1', '--units', '16', '--vocab-size', '3000'];
-
 before(async () => {
   run = await loadBackend({ requireNative: REQUIRE_NATIVE });
   work = await tempDir('rnn-serve-');
@@ -37,13 +34,9 @@ before(async () => {
   const env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: modelsDir, RNN_DATA_DIR: path.join(work, 'data') };
   dirA = path.join(modelsDir, 'a');
   dirB = path.join(modelsDir, 'b');
-  for (const [dir, seed] of [
-    [dirB, '2'],
-    [dirA, '1'],
-  ] as const) {
-    const r = await runCli(['train', ...TRAIN, '--seed', seed, '--out', dir], { env });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  // Two seeds, so that a reload visibly changes the answers (A last: models/latest points at it).
+  await trainSmallModel(env, dirB, 2);
+  await trainSmallModel(env, dirA, 1);
   // Real test reviews, one line each (none has a newline: HTML breaks are already spaces).
   reviews = (await readImdbTarball(IMDB_TARBALL, ['test'])).test.filter((_, i) => i % 500 === 7).slice(0, 50);
   assert.equal(reviews.length, 50);
