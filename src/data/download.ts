@@ -10,6 +10,12 @@ import { tempSibling, readJsonIfExists, writeJsonAtomic } from '../util/fs.js';
 /** Download progress: bytes so far and the announced total (undefined without Content-Length). */
 export type DownloadProgress = (received: number, total: number | undefined) => void;
 
+/** What a download must be: the official file's size and SHA-256 (a pinned URL). */
+export interface ExpectedFile {
+  bytes: number;
+  sha256: string;
+}
+
 /** What is recorded beside a cached download. */
 export interface CachedDownload {
   url: string;
@@ -29,7 +35,7 @@ export async function cachedDownload(
   url: string,
   cacheDir: string,
   onProgress?: DownloadProgress,
-  expectedBytes?: number,
+  expected?: ExpectedFile,
 ): Promise<{ file: string; meta: CachedDownload; fromCache: boolean }> {
   const name = path.basename(new URL(url).pathname) || 'download';
   const file = path.join(cacheDir, name);
@@ -37,10 +43,11 @@ export async function cachedDownload(
   const meta = await readJsonIfExists<CachedDownload>(sidecar);
   if (meta && meta.url === url) {
     const st = await fsp.stat(file).catch(() => undefined);
-    if (st && st.size === meta.bytes && (expectedBytes === undefined || st.size === expectedBytes)) return { file, meta, fromCache: true };
+    const pinned = expected === undefined || (st?.size === expected.bytes && meta.sha256 === expected.sha256);
+    if (st && st.size === meta.bytes && pinned) return { file, meta, fromCache: true };
   }
   await fsp.mkdir(cacheDir, { recursive: true });
-  const got = await download(url, file, onProgress, expectedBytes);
+  const got = await download(url, file, onProgress, expected);
   const fresh: CachedDownload = { url, bytes: got.bytes, sha256: got.sha256, downloadedAt: new Date().toISOString() };
   await writeJsonAtomic(sidecar, fresh);
   return { file, meta: fresh, fromCache: false };
@@ -52,12 +59,12 @@ export async function discardCached(file: string): Promise<void> {
   await fsp.rm(`${file}.source.json`, { force: true });
 }
 
-/** Downloads `url` to `dest` atomically; follows redirects; checks status, Content-Length and (if known) the expected size. */
+/** Downloads `url` to `dest` atomically; follows redirects; checks status, Content-Length and (if given) the expected size and SHA-256. */
 export async function download(
   url: string,
   dest: string,
   onProgress?: DownloadProgress,
-  expectedBytes?: number,
+  expected?: ExpectedFile,
 ): Promise<{ bytes: number; sha256: string }> {
   let res: Response;
   try {
@@ -97,13 +104,21 @@ export async function download(
       'Run the command again; the partial file was discarded',
     );
   }
-  if (expectedBytes !== undefined && received !== expectedBytes) {
+  if (expected !== undefined && received !== expected.bytes) {
     await fsp.rm(tmp, { force: true });
     throw new UserError(
-      `download of ${url} has ${received.toLocaleString('en-US')} bytes, but the official file has ${expectedBytes.toLocaleString('en-US')}`,
+      `download of ${url} has ${received.toLocaleString('en-US')} bytes, but the official file has ${expected.bytes.toLocaleString('en-US')}`,
       'Run the command again (the file was discarded), or pass --data with a copy you trust',
     );
   }
+  const sha256 = hash.digest('hex');
+  if (expected !== undefined && sha256 !== expected.sha256) {
+    await fsp.rm(tmp, { force: true });
+    throw new UserError(
+      `download of ${url} is not the official file: its SHA-256 is ${sha256}, the official one ${expected.sha256}`,
+      'The file was deleted; run the command again, or pass --data with a copy you trust',
+    );
+  }
   await fsp.rename(tmp, dest);
-  return { bytes: received, sha256: hash.digest('hex') };
+  return { bytes: received, sha256 };
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { readImdbDir, readImdbTarball } from './imdb.js';
 import { readCsv, type CsvOptions } from './csv.js';
-import { cachedDownload, discardCached, type DownloadProgress } from './download.js';
+import { cachedDownload, discardCached, type DownloadProgress, type ExpectedFile } from './download.js';
 import type { LoadedData, Split } from './types.js';
 
 export * from './types.js';
@@ -12,8 +12,15 @@ export * from './types.js';
 /** The official Stanford Large Movie Review Dataset. */
 export const DEFAULT_IMDB_URL = 'https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz';
 
-/** Size in bytes of the official aclImdb_v1.tar.gz at {@link DEFAULT_IMDB_URL} (the dataset's page). */
-export const OFFICIAL_IMDB_BYTES = 84_125_825;
+/**
+ * The official aclImdb_v1.tar.gz at {@link DEFAULT_IMDB_URL}: its size (the dataset's page) and SHA-256 (as
+ * published and used by other dataset loaders). A download of that URL must match both.
+ */
+export const OFFICIAL_IMDB: ExpectedFile & { url: string } = Object.freeze({
+  url: DEFAULT_IMDB_URL,
+  bytes: 84_125_825,
+  sha256: 'c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe',
+});
 /** Labeled reviews per label in each split of the Large Movie Review Dataset. */
 export const IMDB_REVIEWS_PER_LABEL = 12_500;
 
@@ -46,6 +53,8 @@ export interface LoadDataOptions extends CsvOptions {
   onDownload?: DownloadProgress;
   /** One line per step (download, read). */
   onStep?: (message: string) => void;
+  /** A URL whose download must be one exact file (default: {@link OFFICIAL_IMDB}; tests pin a loopback URL). */
+  pin?: ExpectedFile & { url: string };
 }
 
 function isUrl(s: string): boolean {
@@ -57,7 +66,8 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   const step = opts.onStep ?? (() => {});
   if (isUrl(spec)) {
     step(`fetching ${spec} (cached in ${opts.dataDir})`);
-    const got = await cachedDownload(spec, opts.dataDir, opts.onDownload, spec === DEFAULT_IMDB_URL ? OFFICIAL_IMDB_BYTES : undefined);
+    const pin = opts.pin ?? OFFICIAL_IMDB;
+    const got = await cachedDownload(spec, opts.dataDir, opts.onDownload, spec === pin.url ? pin : undefined);
     step(got.fromCache ? `using the cached ${got.file}` : `downloaded ${got.meta.bytes} bytes to ${got.file}`);
     let r: Awaited<ReturnType<typeof readImdbTarball>>;
     try {

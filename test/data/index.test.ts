@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createReadStream, promises as fsp, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { loadData, cleanReview } from '../../src/data/index.js';
+import { createHash } from 'node:crypto';
+import { loadData, cleanReview, OFFICIAL_IMDB } from '../../src/data/index.js';
 import { readCsv, parseLabel } from '../../src/data/csv.js';
 import { UserError } from '../../src/errors.js';
 import { IMDB_TARBALL, ROOT, tempDir } from '../helpers.js';
@@ -260,6 +261,11 @@ before(async () => {
       const body = makeTarGz([review('aclImdb/train/pos/0_9.txt'), review('aclImdb/train/neg/0_2.txt', 'dull')]);
       res.writeHead(200, { 'content-length': String(body.length) });
       res.end(body);
+    } else if (req.url === '/forged/aclImdb_v1.tar.gz') {
+      // The official size, other bytes: what a tampered mirror or a proxy's error page padded to size would be.
+      hits++;
+      res.writeHead(200, { 'content-length': String(OFFICIAL_IMDB.bytes) });
+      res.end(Buffer.alloc(OFFICIAL_IMDB.bytes, 0x2a));
     } else if (req.url === '/loop/aclImdb_v1.tar.gz') {
       res.writeHead(302, { location: '/loop/aclImdb_v1.tar.gz' });
       res.end();
@@ -347,9 +353,46 @@ test('a download whose size differs from the official file is discarded', async 
   const url = `${base}/data/aclImdb_v1.tar.gz`;
   const size = statSync(IMDB_TARBALL).size;
   await rejectsWith(
-    download(url, path.join(dir, 'aclImdb_v1.tar.gz'), undefined, 84_125_825),
+    download(url, path.join(dir, 'aclImdb_v1.tar.gz'), undefined, OFFICIAL_IMDB),
     `download of ${url} has ${size.toLocaleString('en-US')} bytes, but the official file has 84,125,825`,
     /^Run the command again \(the file was discarded\), or pass --data with a copy you trust$/,
   );
   assert.deepEqual(await fsp.readdir(dir), []);
+});
+
+test('the official archive is pinned: a download of its URL with its size but other bytes is deleted with one clear line', async () => {
+  // The shared copy omits the unsup split, so it cannot stand in for the official file: a loopback URL is
+  // pinned to the official size and SHA-256 instead, and serves 84,125,825 other bytes.
+  const dataDir = await tempDir();
+  const url = `${base}/forged/aclImdb_v1.tar.gz`;
+  await rejectsWith(
+    loadData({ defaultSource: url, splits: ['train'], dataDir, pin: { ...OFFICIAL_IMDB, url } }),
+    `download of ${url} is not the official file: its SHA-256 is ${createHash('sha256').update(Buffer.alloc(OFFICIAL_IMDB.bytes, 0x2a)).digest('hex')}, the official one c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe`,
+    /^The file was deleted; run the command again, or pass --data with a copy you trust$/,
+  );
+  assert.deepEqual(await fsp.readdir(dataDir), [], 'neither the file, its record nor a temporary file stays');
+});
+
+test('a pinned URL whose cached copy does not match the pin is downloaded again, and a matching download is kept', async () => {
+  const dataDir = await tempDir();
+  const url = `${base}/data/aclImdb_v1.tar.gz`;
+  const pin = { url, bytes: statSync(IMDB_TARBALL).size, sha256: SHARED_SHA256 };
+  await fsp.writeFile(path.join(dataDir, 'aclImdb_v1.tar.gz'), Buffer.alloc(pin.bytes));
+  await fsp.writeFile(
+    path.join(dataDir, 'aclImdb_v1.tar.gz.source.json'),
+    JSON.stringify({ url, bytes: pin.bytes, sha256: '0'.repeat(64) }),
+  );
+  const before = hits;
+  const d = await loadData({ defaultSource: url, splits: ['test'], dataDir, pin });
+  assert.equal(hits, before + 1, 'the cached copy did not match the pin: downloaded again');
+  assert.equal(d.source.sha256, SHARED_SHA256);
+  assert.equal(d.test.length, 25000);
+});
+
+test('a URL or file the user gives is not pinned: it works and records its own SHA-256', async () => {
+  const dataDir = await tempDir();
+  const url = `${base}/data/aclImdb_v1.tar.gz`;
+  const d = await loadData({ data: url, defaultSource: 'unused', splits: ['test'], dataDir });
+  assert.equal(d.source.sha256, SHARED_SHA256);
+  assert.notEqual(d.source.sha256, OFFICIAL_IMDB.sha256);
 });
