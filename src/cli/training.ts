@@ -43,6 +43,7 @@ export interface TrainingFlags {
   wordDropout?: number;
   /** `--clip-norm C` or `--no-clip-norm` (false). */
   clipNorm?: number | false;
+  dedupe?: boolean;
 }
 
 const D = TRAIN_DEFAULTS;
@@ -58,6 +59,10 @@ export function addTrainingOptions(cmd: Command): Command {
       fraction,
     )
     .option('--seed <n>', 'seed for initialization and shuffling (default: random, recorded in metadata.json)', nonNegativeInt)
+    .option(
+      '--dedupe',
+      `drop training reviews whose text repeats an earlier one's (rnn data counts them; default ${D.dedupe ? 'on' : "off, Keras's data as is"})`,
+    )
     .option('--limit <n>', 'train on the first N reviews of the seeded shuffle', positiveInt)
     .option('--units <n>', `recurrent units (default ${D.units})`, positiveInt)
     .option('--embedding-dim <n>', `embedding size (default ${D.embeddingDim})`, positiveInt)

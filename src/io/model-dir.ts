@@ -43,7 +43,8 @@ export interface ModelMetadata {
     /** SHA-256 of tokenizer.json, so a tokenizer from another model is caught. */
     tokenizerSha256: string;
   };
-  dataset: DataSourceInfo & { trainReviews: number; validationReviews: number; truncatedShare: number };
+  /** The data: where it came from, reviews trained and validated on, repeats `--dedupe` dropped (absent before rnn had it). */
+  dataset: DataSourceInfo & { trainReviews: number; validationReviews: number; truncatedShare: number; repeatsDropped?: number };
   params: { total: number; trainable: number };
   history: EpochLog[];
   /** Which epoch's weights model.json holds, and why (absent in models from rnn 0.1 before early stopping). */

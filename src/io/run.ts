@@ -58,6 +58,7 @@ export function trainingMetadata(result: TrainResult, env: RunEnvironment): Unsa
       ...env.source,
       trainReviews: result.counts.train,
       validationReviews: result.counts.validation,
+      repeatsDropped: result.counts.repeatsDropped,
       truncatedShare: result.truncatedShare,
     },
     params: { total: s.totalParams, trainable: s.trainableParams },

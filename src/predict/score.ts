@@ -7,6 +7,8 @@ import { createPredictor, encode, predictArrays, runnable, type InferenceModel }
 
 export interface EvalResult {
   metrics: Metrics;
+  /** The metrics of the reviews not excluded, when some were (`rnn eval --exclude-overlap`). */
+  without?: { excluded: number; metrics: Metrics };
   seconds: number;
   /** Inference throughput (tokenizing excluded). */
   samplesPerSec: number;
@@ -41,15 +43,28 @@ export function scoreReviews(
   return { probs, labels: reviews.map((r) => r.label), words, seconds, samplesPerSec: reviews.length / seconds };
 }
 
+/** Metrics of `reviews`; with `exclude` (a flag per review), also the metrics of the reviews it does not flag. */
 export function evaluateModel(
   tf: TF,
   m: InferenceModel,
   reviews: readonly Review[],
   batchSize: number,
   onBatch?: (done: number, total: number) => void,
+  exclude?: readonly boolean[],
 ): EvalResult {
   const s = scoreReviews(tf, m, reviews, batchSize, onBatch);
-  return { metrics: computeMetrics(s.probs, s.labels), seconds: s.seconds, samplesPerSec: s.samplesPerSec };
+  const r: EvalResult = { metrics: computeMetrics(s.probs, s.labels), seconds: s.seconds, samplesPerSec: s.samplesPerSec };
+  if (exclude) {
+    const keep = reviews.map((_, i) => !exclude[i]);
+    r.without = {
+      excluded: keep.filter((k) => !k).length,
+      metrics: computeMetrics(
+        s.probs.filter((_, i) => keep[i]),
+        s.labels.filter((_, i) => keep[i]),
+      ),
+    };
+  }
+  return r;
 }
 
 /** The fixed seed of test subsets (`--limit` of eval, `--test-limit` of compare): every model sees the same reviews. */

@@ -8,6 +8,7 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { Runtime, TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
+import { dropRepeats } from '../data/duplicates.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { buildModel, kernelsFor, setTrainableWeights } from '../models/index.js';
 import { createPredictor, encode, predictArrays, PREDICT_BATCH_SIZE } from '../predict/index.js';
@@ -35,6 +36,8 @@ function seconds(since: number): number {
 /** The reviews as the model sees them: the split, the fitted tokenizer, and both splits encoded. */
 interface PreparedData {
   tokenizer: Tokenizer;
+  /** Reviews `--dedupe` dropped (0 without it). */
+  repeatsDropped: number;
   train: { x: Int32Array; y: Float32Array; truncated: number };
   validation: { x: Int32Array; y: Float32Array };
 }
@@ -45,7 +48,7 @@ interface PreparedData {
  * (the Keras lesson's `fit_on_texts` before `fit(validation_split=…)`) and encodes both splits.
  */
 function prepareData(reviews: readonly Review[], o: TrainOptions, rand: Rng, cb: TrainCallbacks): PreparedData {
-  const all = [...reviews];
+  const all = o.dedupe ? dropRepeats(reviews) : [...reviews];
   shuffleInPlace(all, rand);
   const used = o.limit !== undefined ? all.slice(0, o.limit) : all;
   const splitAt = Math.floor(used.length * (1 - o.validationSplit));
@@ -63,6 +66,7 @@ function prepareData(reviews: readonly Review[], o: TrainOptions, rand: Rng, cb:
   const xTrain = encoded(trainSet);
   return {
     tokenizer,
+    repeatsDropped: reviews.length - all.length,
     train: { x: xTrain.x, y: Float32Array.from(trainSet, (r) => r.label), truncated: xTrain.truncated },
     validation: { x: encoded(valSet).x, y: Float32Array.from(valSet, (r) => r.label) },
   };
@@ -401,7 +405,7 @@ function finish(
     tokenizer: data.tokenizer,
     options: o,
     history: s.history,
-    counts: { train: n, validation: data.validation.y.length },
+    counts: { train: n, validation: data.validation.y.length, repeatsDropped: data.repeatsDropped },
     truncatedShare: n > 0 ? data.train.truncated / n : 0,
     seconds: { tokenize: t.tokenize, train: seconds(t.tTrain), total: seconds(t.t0) },
     samplesPerSec: s.trainOnlySeconds > 0 ? s.trainedSamples / s.trainOnlySeconds : 0,

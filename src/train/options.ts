@@ -23,6 +23,8 @@ export interface TrainOptions {
   seed: number;
   /** Use only the first N reviews after the seeded shuffle (undefined: all). */
   limit?: number;
+  /** Drop training reviews whose text repeats an earlier one's before the shuffle (default false: Keras's data as is). */
+  dedupe: boolean;
   /** Tokenizer `num_words` and the Embedding input size. */
   vocabSize: number;
   /** Embedding output size. */
@@ -76,6 +78,7 @@ export const TRAIN_DEFAULTS = Object.freeze({
   ema: 0.995,
   wordDropout: 0.4,
   clipNorm: 1,
+  dedupe: false,
 } as const satisfies Omit<TrainOptions, 'cell' | 'seed' | 'limit' | 'monitor' | 'earlyStopping'>);
 
 /** The monitor when none is given: validation accuracy, or training accuracy without validation reviews. */
@@ -95,6 +98,7 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     validationSplit,
     seed: o.seed ?? Math.floor(Math.random() * 2 ** 31),
     limit: o.limit,
+    dedupe: o.dedupe ?? d.dedupe,
     vocabSize: o.vocabSize ?? d.vocabSize,
     embeddingDim: o.embeddingDim ?? d.embeddingDim,
     maxlen: o.maxlen ?? d.maxlen,

@@ -86,7 +86,7 @@ export interface TrainResult {
   tokenizer: Tokenizer;
   options: TrainOptions;
   history: EpochLog[];
-  counts: { train: number; validation: number };
+  counts: { train: number; validation: number; repeatsDropped: number };
   /** Share of training reviews longer than maxlen (and so truncated). */
   truncatedShare: number;
   seconds: { tokenize: number; train: number; total: number };

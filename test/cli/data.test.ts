@@ -31,6 +31,13 @@ const STATS = {
       truncatedShare: 0.25276,
     },
   },
+  // Exact duplicate texts (after <br /> cleaning), the issue's figures for the official archive, which the
+  // shared copy shares (it only omits the unsup split): 96 repeats in train, 199 in test, 123 test reviews in train.
+  duplicates: {
+    train: { repeats: 96, texts: 92, conflictingLabels: 0 },
+    test: { repeats: 199, texts: 191, conflictingLabels: 0 },
+    testInTrain: 123,
+  },
 };
 
 test('rnn data prints counts per split and label, lengths and the share truncated at maxlen', async () => {
@@ -47,6 +54,10 @@ test('rnn data prints counts per split and label, lengths and the share truncate
       'split  reviews     pos     neg  words p50  p90  p95    max  truncated at 500\n' +
       'train   25,000  12,500  12,500        174  458  597  2,473              6.7%\n' +
       'test    25,000  12,500  12,500        172  443  582  2,246              6.2%\n' +
-      'vocabulary: 88,582 distinct words in train; ids kept: 10,000\n',
+      'vocabulary: 88,582 distinct words in train; ids kept: 10,000\n' +
+      "duplicates in train: 96 reviews repeat an earlier one's text (92 texts)\n" +
+      "duplicates in test: 199 reviews repeat an earlier one's text (191 texts)\n" +
+      'test reviews also in train, word for word: 123\n' +
+      '  (rnn train --dedupe drops the repeats; rnn eval --exclude-overlap scores test without the reviews in train)\n',
   );
 });

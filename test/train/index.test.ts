@@ -32,6 +32,7 @@ test("defaults are the seed's (3 epochs, adam 1e-3, vocab 10000, dim 100, maxlen
     validationSplit: 0.1,
     seed: 1,
     limit: undefined,
+    dedupe: false,
     vocabSize: 10000,
     embeddingDim: 100,
     maxlen: 256,
@@ -72,7 +73,7 @@ test('train(): Keras-style split, one history entry per epoch, batch progress, n
     limit: 150,
   });
   const r = await train(run, reviews, o, { onBatch: (b) => batches.push(b) });
-  assert.deepEqual(r.counts, { train: 135, validation: 15 }, 'the default split holds out 10%');
+  assert.deepEqual(r.counts, { train: 135, validation: 15, repeatsDropped: 0 }, 'the default split holds out 10%');
   assert.equal(r.history.length, 2);
   assert.deepEqual(
     batches.map((b) => `${b.epoch}:${b.batch}/${b.batches}`),
@@ -304,4 +305,20 @@ test('clipNorm: the optimizer clips as asked; options without clipNorm (a checkp
   assert.equal(maxDiff(weightsOf(resumedOld.model), weightsOf(plain.model)), 0);
   assert.ok(maxDiff(weightsOf(clipped.model), weightsOf(plain.model)) > 1e-4, 'a clip this small changes the run');
   for (const r of [clipped, plain, resumedOld]) r.model.dispose();
+});
+
+test('dedupe: repeated training texts are dropped before the shuffle, and counted', async () => {
+  // 150 real reviews with 30 of them repeated (an exact copy, the other label for half of them).
+  const base = [...reviews.slice(0, 75), ...reviews.slice(-75)];
+  const repeated = [
+    ...base,
+    ...base.slice(0, 30).map((r, i) => ({ ...r, id: `copy-${i}`, label: (i % 2 ? r.label : 1 - r.label) as 0 | 1 })),
+  ];
+  const o = resolveTrainOptions({ cell: 'gru', epochs: 1, vocabSize: 500, maxlen: 40, units: 4, embeddingDim: 4, seed: 3, dedupe: true });
+  const r = await train(run, repeated, o);
+  assert.deepEqual(r.counts, { train: 135, validation: 15, repeatsDropped: 30 });
+  r.model.dispose();
+  const without = await train(run, repeated, { ...o, dedupe: false });
+  assert.deepEqual(without.counts, { train: 162, validation: 18, repeatsDropped: 0 });
+  without.model.dispose();
 });

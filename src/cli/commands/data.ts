@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { datasetStats } from '../../data/stats.js';
+import { duplicateReport, type DuplicateReport } from '../../data/duplicates.js';
 import { MODEL_DEFAULTS } from '../../models/index.js';
 import type { CliContext } from '../context.js';
 import { positiveInt } from '../options.js';
@@ -27,8 +28,9 @@ export function registerData(program: Command, ctx: CliContext): void {
     const data = await loadDataForCli(ctx, flags, ['train', 'test'], status);
     status.clear();
     const stats = datasetStats(data, flags.maxlen ?? MODEL_DEFAULTS.maxlen, flags.vocabSize ?? MODEL_DEFAULTS.vocabSize);
+    const duplicates = duplicateReport(data);
     if (flags.json) {
-      ctx.io.out.write(JSON.stringify({ source: data.source, ...stats }, null, 2) + '\n');
+      ctx.io.out.write(JSON.stringify({ source: data.source, ...stats, duplicates }, null, 2) + '\n');
       return;
     }
     const columns = [
@@ -49,7 +51,26 @@ export function registerData(program: Command, ctx: CliContext): void {
     ctx.io.out.write(
       `source  ${data.source.url ?? data.source.path} (${data.source.kind}, sha256 ${data.source.sha256.slice(0, 16)}…)\n` +
         textTable(columns, rows) +
-        `vocabulary: ${count(stats.vocabulary)} distinct words in train; ids kept: ${count(stats.numWords)}\n`,
+        `vocabulary: ${count(stats.vocabulary)} distinct words in train; ids kept: ${count(stats.numWords)}\n` +
+        renderDuplicates(duplicates),
     );
   });
+}
+
+/** Exact duplicates per split and between the splits, with what to do about them. */
+export function renderDuplicates(d: DuplicateReport): string {
+  const lines: string[] = [];
+  for (const split of ['train', 'test'] as const) {
+    const s = d[split];
+    if (!s) continue;
+    const conflicting = s.conflictingLabels ? `, ${count(s.conflictingLabels)} with both labels` : '';
+    lines.push(
+      `duplicates in ${split}: ${count(s.repeats)} review${s.repeats === 1 ? '' : 's'} repeat an earlier one's text (${count(s.texts)} texts${conflicting})`,
+    );
+  }
+  if (d.testInTrain !== undefined) lines.push(`test reviews also in train, word for word: ${count(d.testInTrain)}`);
+  if (lines.length && ((d.train?.repeats ?? 0) > 0 || (d.testInTrain ?? 0) > 0)) {
+    lines.push('  (rnn train --dedupe drops the repeats; rnn eval --exclude-overlap scores test without the reviews in train)');
+  }
+  return lines.map((l) => l + '\n').join('');
 }

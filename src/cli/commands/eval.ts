@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RecurrentImpl } from '../../models/index.js';
 import { evaluateModel, testSubset } from '../../predict/score.js';
+import { overlapMask } from '../../data/duplicates.js';
 import { PREDICT_BATCH_SIZE } from '../../predict/index.js';
 import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
 import { writeEvalRecord } from '../../io/catalog.js';
@@ -19,6 +20,7 @@ interface EvalFlags extends DataFlags {
   layers?: RecurrentImpl;
   limit?: number;
   batchSize?: number;
+  excludeOverlap?: boolean;
   json?: boolean;
 }
 
@@ -30,18 +32,27 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option('--layers <impl>', 'recurrent implementation: fused (default) or stock tfjs-layers', recurrentImpl)
     .option('--limit <n>', 'score a fixed random subset of N test reviews (same subset for every model)', positiveInt)
     .option('--batch-size <n>', `reviews per inference batch (default ${PREDICT_BATCH_SIZE})`, positiveInt)
+    .option('--exclude-overlap', 'also score the test reviews without those whose text is in the training split (reports both)')
     .option('--json', 'print the results as JSON');
   addDataOptions(cmd).action(async (flags: EvalFlags, command: Command) => {
     const status = new StatusLine(ctx.io.err);
     const backend = await loadRuntime(ctx, command);
     const dir = await resolveModelDir(ctx.env.modelsDir, flags.model);
     const m = await loadModelDir(backend, dir, flags.layers);
-    const data = await loadDataForCli(ctx, flags, ['test'], status);
+    const data = await loadDataForCli(ctx, flags, flags.excludeOverlap ? ['train', 'test'] : ['test'], status);
     if (data.test.length === 0) throw new UserError('the test data has no reviews', 'Pass --data with labeled test reviews');
+    if (flags.excludeOverlap && data.train.length === 0) {
+      throw new UserError('--exclude-overlap needs a training split to compare with', 'Pass --data with an aclImdb directory or tarball');
+    }
     const reviews = testSubset(data.test, flags.limit);
     status.note(ctx.chalkErr.dim(`scoring ${reviews.length} reviews with ${m.dir} (${m.metadata.cell})`));
-    const r = evaluateModel(backend.tf, m, reviews, flags.batchSize ?? PREDICT_BATCH_SIZE, (done, total) =>
-      status.update(`predicting ${bar(done, total)} ${done}/${total}`),
+    const r = evaluateModel(
+      backend.tf,
+      m,
+      reviews,
+      flags.batchSize ?? PREDICT_BATCH_SIZE,
+      (done, total) => status.update(`predicting ${bar(done, total)} ${done}/${total}`),
+      flags.excludeOverlap ? overlapMask(reviews, data.train) : undefined,
     );
     status.clear();
     m.model.dispose();
@@ -50,6 +61,9 @@ export function registerEval(program: Command, ctx: CliContext): void {
       cell: m.metadata.cell,
       data: { ...data.source, reviews: reviews.length },
       ...r.metrics,
+      ...(r.without
+        ? { withoutOverlap: { reviews: reviews.length - r.without.excluded, excluded: r.without.excluded, ...r.without.metrics } }
+        : {}),
       seconds: r.seconds,
       samplesPerSec: r.samplesPerSec,
     };
@@ -71,7 +85,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     ctx.io.out.write(
       flags.json
         ? JSON.stringify(result, null, 2) + '\n'
-        : renderEval(result, r.metrics) +
+        : renderEval(result, r.metrics, r.without) +
             '\n' +
             renderHistory(m.metadata.history, ctx.chalkOut, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined),
     );
@@ -81,8 +95,17 @@ export function registerEval(program: Command, ctx: CliContext): void {
 function renderEval(
   r: { model: string; cell: string; data: { path: string; reviews: number }; samplesPerSec: number; seconds: number },
   m: Metrics,
+  without?: { excluded: number; metrics: Metrics },
 ): string {
   const c = m.confusion;
+  const overlap: [string, string][] = without
+    ? [
+        [
+          'without overlap',
+          `accuracy ${percent(without.metrics.accuracy, 2)}, F1 ${percent(without.metrics.f1, 2)} on ${count(r.data.reviews - without.excluded)} reviews (${count(without.excluded)} also in train left out)`,
+        ],
+      ]
+    : [];
   return (
     keyValues([
       ['model', `${r.model} (${r.cell})`],
@@ -93,6 +116,7 @@ function renderEval(
       ['recall', percent(m.recall, 2)],
       ['F1', percent(m.f1, 2)],
       ['ROC-AUC', Number.isNaN(m.rocAuc) ? `${decimal(m.rocAuc, 4)} (one class only)` : decimal(m.rocAuc, 4)],
+      ...overlap,
       ['speed', `${decimal(r.samplesPerSec, 0)} reviews/s (${decimal(r.seconds, 1)} s)`],
     ]) +
     textTable(
