@@ -79,9 +79,10 @@ export const SMALL_MODEL = [
 ];
 
 /** `rnn train` with {@link SMALL_MODEL}'s settings, then `extra` flags (later flags win), the seed, and `--out`. */
-export async function trainSmallModel(env: NodeJS.ProcessEnv, out: string, seed: number, extra: string[] = []): Promise<void> {
+export async function trainSmallModel(env: NodeJS.ProcessEnv, out: string, seed: number, extra: string[] = []): Promise<CliResult> {
   const r = await runCli(['train', ...SMALL_MODEL, ...extra, '--seed', String(seed), '--out', out], { env });
   if (r.code !== 0) throw new Error(`rnn train failed (exit ${r.code}): ${r.stderr}`);
+  return r;
 }
 
 /** `s` as a literal inside a RegExp (paths and messages in expected output). */

@@ -1,14 +1,68 @@
 /** `--data`, `--text-column`, `--label-column`, shared by train, eval and data; loading with progress on stderr. */
 import type { Command } from 'commander';
+import * as path from 'node:path';
 import { loadData, type LoadedData, type Split } from '../data/index.js';
+import { holdOutTest, TEST_SPLIT_DEFAULT } from '../data/split.js';
+import { UserError } from '../errors.js';
+import { fraction } from './options.js';
 import type { CliContext } from './context.js';
 import { StatusLine, bar } from './progress.js';
-import { megabytes } from './format.js';
+import { count, megabytes, percent } from './format.js';
 
 export interface DataFlags {
   data?: string;
   textColumn?: string;
   labelColumn?: string;
+  /** train, compare: the share of a CSV's rows held out for testing (undefined: {@link TEST_SPLIT_DEFAULT}). */
+  testSplit?: number;
+  /** train, compare: a CSV column marking rows train or test; eval: the one the model's split used. */
+  splitColumn?: string;
+}
+
+/** `--test-split` and `--split-column`: how `rnn train` and `rnn compare` hold out test rows of a CSV. */
+export function addHoldOutOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--test-split <f>',
+      `CSV data: share of the rows held out for testing before the validation split (default ${TEST_SPLIT_DEFAULT}; 0 trains on every row); rnn eval scores them`,
+      fraction,
+    )
+    .option('--split-column <name>', 'CSV data: hold out the rows this column marks test (and train on those marked train)');
+}
+
+/**
+ * The data as training sees it: a CSV's rows split into training rows and held-out test rows (recorded in
+ * the source, so metadata.json says which, and said on stderr); other datasets as they are.
+ */
+export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedData, flags: DataFlags, seed: number): LoadedData {
+  if (data.source.kind !== 'csv') {
+    if (flags.testSplit !== undefined || flags.splitColumn !== undefined) {
+      throw new UserError(
+        `--test-split and --split-column apply to a CSV, and ${data.source.path} is an aclImdb ${data.source.kind}`,
+        'Leave them out: aclImdb has its own test split',
+      );
+    }
+    return data;
+  }
+  const h = holdOutTest(data.train, { testSplit: flags.testSplit ?? TEST_SPLIT_DEFAULT, splitColumn: flags.splitColumn, seed });
+  const file = path.basename(data.source.path);
+  const c = ctx.chalkErr;
+  if (h.heldOut.method === 'none') {
+    status.log(
+      c.yellow(
+        `warning: --test-split 0: all ${count(h.train.length)} reviews of ${file} train the model and none is left to test it; rnn eval will refuse to score this file (it would score training data)`,
+      ),
+    );
+  } else {
+    const how =
+      h.heldOut.method === 'column' ? `marked test in column ${flags.splitColumn}` : `${percent(h.heldOut.share!, 0)}, seed ${seed}`;
+    status.log(
+      c.dim(
+        `held out ${count(h.test.length)} of ${count(data.train.length)} reviews of ${file} for testing (${how}); rnn eval --data ${file} scores them`,
+      ),
+    );
+  }
+  return { source: { ...data.source, heldOut: h.heldOut }, train: h.train, test: h.test };
 }
 
 export function addDataOptions(cmd: Command): Command {
@@ -24,7 +78,13 @@ export function addDataOptions(cmd: Command): Command {
     );
 }
 
-export async function loadDataForCli(ctx: CliContext, flags: DataFlags, splits: readonly Split[], status: StatusLine): Promise<LoadedData> {
+export async function loadDataForCli(
+  ctx: CliContext,
+  flags: DataFlags,
+  splits: readonly Split[],
+  status: StatusLine,
+  csv: { splitColumnOptional?: boolean } = {},
+): Promise<LoadedData> {
   const c = ctx.chalkErr;
   return loadData({
     data: flags.data,
@@ -33,6 +93,8 @@ export async function loadDataForCli(ctx: CliContext, flags: DataFlags, splits: 
     dataDir: ctx.env.dataDir,
     textColumn: flags.textColumn,
     labelColumn: flags.labelColumn,
+    splitColumn: flags.splitColumn,
+    splitColumnOptional: csv.splitColumnOptional,
     onStep: (m) => status.note(c.dim(m)),
     onDownload: (got, total) =>
       status.update(

@@ -4,7 +4,7 @@ import { Transform } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse';
 import { UserError } from '../errors.js';
-import { cleanReview, type Review } from './types.js';
+import { cleanReview, type Review, type Split } from './types.js';
 
 /** Options of {@link readCsv}. */
 export interface CsvOptions {
@@ -12,6 +12,10 @@ export interface CsvOptions {
   textColumn?: string;
   /** Column holding the label; default: the first of sentiment, label, polarity, target. */
   labelColumn?: string;
+  /** Column saying which rows are `train` and which `test` (`--split-column`); none by default. */
+  splitColumn?: string;
+  /** Read `splitColumn` only if the file has it (eval, reproducing a model's split on what may be another file). */
+  splitColumnOptional?: boolean;
 }
 
 const TEXT_COLUMNS = ['review', 'text', 'sentence', 'content'];
@@ -138,6 +142,7 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
   const { parser, utf8Error } = parseCsvStream(input, file);
   let textIdx = -1;
   let labelIdx = -1;
+  let splitIdx = -1;
   let line = 0;
   try {
     for await (const row of parser as AsyncIterable<string[]>) {
@@ -145,14 +150,29 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
       if (line === 1) {
         textIdx = pickColumn(row, opts.textColumn, TEXT_COLUMNS, 'text', '--text-column', file);
         labelIdx = pickColumn(row, opts.labelColumn, LABEL_COLUMNS, 'label', '--label-column', file);
+        if (opts.splitColumn !== undefined) {
+          const has = row.some((h) => h.trim().toLowerCase() === opts.splitColumn!.trim().toLowerCase());
+          if (has || !opts.splitColumnOptional) splitIdx = pickColumn(row, opts.splitColumn, [], 'split', '--split-column', file);
+        }
         continue;
+      }
+      let split: Split | undefined;
+      if (splitIdx >= 0) {
+        const raw = (row[splitIdx] ?? '').trim().toLowerCase();
+        if (raw !== 'train' && raw !== 'test') {
+          throw new UserError(
+            `${file} row ${line}: split "${row[splitIdx] ?? ''}" is neither train nor test`,
+            'Mark every row train or test in the split column',
+          );
+        }
+        split = raw;
       }
       const rawLabel = row[labelIdx] ?? '';
       const label = parseLabel(rawLabel);
       if (label === undefined) {
         throw new UserError(`${file} row ${line}: unknown label "${rawLabel}"`, 'Labels must be positive/negative, pos/neg or 1/0');
       }
-      reviews.push({ text: cleanReview(row[textIdx] ?? ''), label, id: `${file}:${line}` });
+      reviews.push({ text: cleanReview(row[textIdx] ?? ''), label, id: `${file}:${line}`, ...(split ? { split } : {}) });
     }
   } catch (e) {
     input.destroy();

@@ -6,9 +6,24 @@ export interface Review {
   label: 0 | 1;
   /** Where it came from, e.g. `train/pos/0_9.txt` or `reviews.csv:12`. */
   id: string;
+  /** A CSV's split column (`--split-column`), when it has one. */
+  split?: Split;
 }
 
 export type Split = 'train' | 'test';
+
+/** Which rows were held out, recorded in metadata.json (dataset.heldOut): enough to draw them again and check. */
+export interface HeldOut {
+  /** `share`: a seeded share; `column`: a split column; `none`: every row trained (`--test-split 0`). */
+  method: 'share' | 'column' | 'none';
+  share?: number;
+  seed?: number;
+  column?: string;
+  trainRows: number;
+  testRows: number;
+  /** SHA-256 of the held-out rows' line numbers, one per line: what eval checks it drew the same rows. */
+  testRowsSha256: string;
+}
 
 /** Where a dataset was read from, recorded in a model's metadata. */
 export interface DataSourceInfo {
@@ -22,6 +37,8 @@ export interface DataSourceInfo {
   sha256: string;
   /** Size in bytes (files only). */
   bytes?: number;
+  /** A single-file dataset: which rows `rnn train` held out for testing (src/data/split.ts). */
+  heldOut?: HeldOut;
 }
 
 /** Reviews per split plus where they came from. */

@@ -16,8 +16,8 @@ export const EVAL_RECORD = 'eval.json';
 /** eval.json: the last `rnn eval` of a model. */
 export interface EvalRecord {
   evaluatedAt: string;
-  /** Where the test reviews came from and how many were scored. */
-  data: { path: string; reviews: number };
+  /** Where the test reviews came from, how many were scored, and what they were (absent before rnn said). */
+  data: { path: string; reviews: number; scope?: 'test split' | 'held-out rows' | 'training data' };
   metrics: Metrics;
   samplesPerSec: number;
 }

@@ -39,7 +39,10 @@ export interface CheckpointMeta {
   /** The model directory the finished run will write. */
   out: string;
   /** The data flags given (no `data`: the default dataset) and what they gave, so a resume reads the same reviews. */
-  data: { flags: { data?: string; textColumn?: string; labelColumn?: string }; source: DataSourceInfo };
+  data: {
+    flags: { data?: string; textColumn?: string; labelColumn?: string; testSplit?: number; splitColumn?: string };
+    source: DataSourceInfo;
+  };
   /** The training position and everything else of {@link TrainCheckpoint} but the arrays. */
   state: Omit<TrainCheckpoint, 'weights' | 'optimizer' | 'bestWeights' | 'average'> & { averageUpdates?: number };
   tensors: TensorEntry[];

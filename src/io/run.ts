@@ -15,7 +15,7 @@ import { checkpointDirFor, saveCheckpoint } from './checkpoint.js';
 export interface RunEnvironment {
   source: DataSourceInfo;
   /** The data flags the reviews came from (no `data`: the default dataset); a checkpoint records them for --resume. */
-  dataFlags?: { data?: string; textColumn?: string; labelColumn?: string };
+  dataFlags?: { data?: string; textColumn?: string; labelColumn?: string; testSplit?: number; splitColumn?: string };
   /** The backend, and what the recurrent layers ran on (`describeKernels`). */
   backend: { name: string; tensorflow?: string; recurrentKernels: string };
   versions: ModelMetadata['versions'];

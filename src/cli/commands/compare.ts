@@ -11,7 +11,7 @@ import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { cellList, positiveInt } from '../options.js';
-import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
+import { addDataOptions, addHoldOutOptions, holdOutForCli, loadDataForCli, type DataFlags } from '../data-options.js';
 import {
   addTrainingOptions,
   checkTrainingReviews,
@@ -40,7 +40,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .option('--cells <list>', `cells to compare, comma-separated (default ${CELLS.join(',')})`, cellList, [...CELLS])
     .option('--test-limit <n>', 'score a fixed random subset of N test reviews (default all)', positiveInt)
     .option('--out <dir>', 'where the models and reports go (default models/compare)');
-  addDataOptions(addTrainingOptions(cmd))
+  addHoldOutOptions(addDataOptions(addTrainingOptions(cmd)))
     .option('--json', 'print the report as JSON')
     .option('--markdown', 'print the report as Markdown')
     .action(async (flags: CompareFlags, command: Command) => {
@@ -49,10 +49,14 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       const { cell: _first, ...shared } = trainOptionsFromFlags(flags, flags.cells[0]!);
       warnIfPureJs(ctx, status, backend, shared.layers);
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
-      const data = await loadDataForCli(ctx, flags, ['train', 'test'], status);
+      // A CSV: every cell trains on the same rows and is scored on the same held-out rows (the shared seed's).
+      const data = holdOutForCli(ctx, status, await loadDataForCli(ctx, flags, ['train', 'test'], status), flags, shared.seed);
       checkTrainingReviews(data.train, data.source.path);
       if (data.test.length === 0)
-        throw new UserError('the data has no test reviews', 'Pass --data with a test split (an aclImdb directory or tarball)');
+        throw new UserError(
+          'the data has no test reviews',
+          'Pass --data with a test split (aclImdb), or hold out CSV rows with --test-split above 0',
+        );
       const test = testSubset(data.test, flags.testLimit);
       const c = ctx.chalkErr;
       const report = await compareCells(

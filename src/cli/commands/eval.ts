@@ -3,7 +3,9 @@ import type { RecurrentImpl } from '../../models/index.js';
 import { evaluateModel, testSubset } from '../../predict/score.js';
 import { overlapMask } from '../../data/duplicates.js';
 import { PREDICT_BATCH_SIZE } from '../../predict/index.js';
-import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
+import { loadModelDir, resolveModelDir, type ModelMetadata } from '../../io/model-dir.js';
+import { holdOutTest } from '../../data/split.js';
+import type { LoadedData } from '../../data/index.js';
 import { writeEvalRecord } from '../../io/catalog.js';
 import type { Metrics } from '../../eval/metrics.js';
 import { UserError } from '../../errors.js';
@@ -21,6 +23,7 @@ interface EvalFlags extends DataFlags {
   limit?: number;
   batchSize?: number;
   excludeOverlap?: boolean;
+  allowTrainingData?: boolean;
   json?: boolean;
 }
 
@@ -33,13 +36,22 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'score a fixed random subset of N test reviews (same subset for every model)', positiveInt)
     .option('--batch-size <n>', `reviews per inference batch (default ${PREDICT_BATCH_SIZE})`, positiveInt)
     .option('--exclude-overlap', 'also score the test reviews without those whose text is in the training split (reports both)')
+    .option('--allow-training-data', 'score reviews the model was trained on (the same CSV without held-out rows): labelled as such')
     .option('--json', 'print the results as JSON');
   addDataOptions(cmd).action(async (flags: EvalFlags, command: Command) => {
     const status = new StatusLine(ctx.io.err);
     const backend = await loadRuntime(ctx, command);
     const dir = await resolveModelDir(ctx.env.modelsDir, flags.model);
     const m = await loadModelDir(backend, dir, flags.layers);
-    const data = await loadDataForCli(ctx, flags, flags.excludeOverlap ? ['train', 'test'] : ['test'], status);
+    const heldOut = m.metadata.dataset.heldOut;
+    const loaded = await loadDataForCli(
+      ctx,
+      { ...flags, splitColumn: heldOut?.column },
+      flags.excludeOverlap ? ['train', 'test'] : ['test'],
+      status,
+      { splitColumnOptional: true },
+    );
+    const { data, scope } = testReviewsFor(m.metadata.dataset, loaded, flags.allowTrainingData === true);
     if (data.test.length === 0) throw new UserError('the test data has no reviews', 'Pass --data with labeled test reviews');
     if (flags.excludeOverlap && data.train.length === 0) {
       throw new UserError('--exclude-overlap needs a training split to compare with', 'Pass --data with an aclImdb directory or tarball');
@@ -59,7 +71,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     const result = {
       model: m.dir,
       cell: m.metadata.cell,
-      data: { ...data.source, reviews: reviews.length },
+      data: { ...data.source, reviews: reviews.length, scope },
       ...r.metrics,
       ...(r.without
         ? { withoutOverlap: { reviews: reviews.length - r.without.excluded, excluded: r.without.excluded, ...r.without.metrics } }
@@ -70,7 +82,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     try {
       await writeEvalRecord(m.dir, {
         evaluatedAt: new Date().toISOString(),
-        data: { path: data.source.path, reviews: reviews.length },
+        data: { path: data.source.path, reviews: reviews.length, scope },
         metrics: r.metrics,
         samplesPerSec: r.samplesPerSec,
       });
@@ -92,8 +104,50 @@ export function registerEval(program: Command, ctx: CliContext): void {
   });
 }
 
+/**
+ * Which reviews of the loaded data eval scores. A CSV the model was trained on (same SHA-256): the rows its
+ * training held out, drawn again and checked; if it held none out, nothing unless `allowTraining`, and then
+ * every row, labelled. Any other data: its test split.
+ */
+function testReviewsFor(
+  trained: ModelMetadata['dataset'],
+  data: LoadedData,
+  allowTraining: boolean,
+): { data: LoadedData; scope: EvalScope } {
+  if (data.source.kind !== 'csv' || data.source.sha256 !== trained.sha256) return { data, scope: 'test split' };
+  const h = trained.heldOut;
+  const file = data.source.path;
+  if (h && h.method !== 'none') {
+    const again = holdOutTest(data.test, { testSplit: h.share ?? 0, splitColumn: h.column, seed: h.seed ?? 0 });
+    if (again.heldOut.testRowsSha256 !== h.testRowsSha256) {
+      throw new UserError(
+        `the rows ${trained.path} held out for testing cannot be drawn again from ${file}`,
+        'Evaluate with the rnn version that trained the model, or retrain',
+      );
+    }
+    return { data: { ...data, test: again.test }, scope: 'held-out rows' };
+  }
+  if (!allowTraining) {
+    throw new UserError(
+      `${file} is the data the model was trained on (same SHA-256), and its training held no rows out: every review of it was trained or validated on`,
+      'Evaluate on reviews the model has not seen (retrain with --test-split, the default), or pass --allow-training-data to score them anyway',
+    );
+  }
+  return { data, scope: 'training data' };
+}
+
+/** What the scored reviews are: a test split, the rows training held out of a CSV, or (allowed) training data. */
+type EvalScope = 'test split' | 'held-out rows' | 'training data';
+
+function describeData(d: { path: string; reviews: number; scope: EvalScope }): string {
+  if (d.scope === 'held-out rows') return `${count(d.reviews)} held-out test reviews of ${d.path} (rows its training never saw)`;
+  if (d.scope === 'training data')
+    return `${count(d.reviews)} reviews of ${d.path}: TRAINING DATA, the model was trained on them (--allow-training-data)`;
+  return `${count(d.reviews)} test reviews from ${d.path}`;
+}
+
 function renderEval(
-  r: { model: string; cell: string; data: { path: string; reviews: number }; samplesPerSec: number; seconds: number },
+  r: { model: string; cell: string; data: { path: string; reviews: number; scope: EvalScope }; samplesPerSec: number; seconds: number },
   m: Metrics,
   without?: { excluded: number; metrics: Metrics },
 ): string {
@@ -109,7 +163,7 @@ function renderEval(
   return (
     keyValues([
       ['model', `${r.model} (${r.cell})`],
-      ['data', `${count(r.data.reviews)} test reviews from ${r.data.path}`],
+      ['data', describeData(r.data)],
       ['loss', decimal(m.loss, 4)],
       ['accuracy', percent(m.accuracy, 2)],
       ['precision', percent(m.precision, 2)],

@@ -19,7 +19,7 @@ import {
   warnIfPureJs,
   type TrainingFlags,
 } from '../training.js';
-import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
+import { addDataOptions, addHoldOutOptions, holdOutForCli, loadDataForCli, type DataFlags } from '../data-options.js';
 import { superviseWorker, supervisorMessages } from '../worker.js';
 import { StatusLine } from '../progress.js';
 import { decimal } from '../format.js';
@@ -66,7 +66,10 @@ async function runSettings(
     options: meta.options,
     out: meta.out,
     resume: { checkpoint, dir: path.resolve(flags.resume) },
-    dataFlags: flags.data ? flags : meta.data.flags,
+    // The run's own split of a CSV: --test-split and --split-column cannot be given with --resume.
+    dataFlags: flags.data
+      ? { ...meta.data.flags, data: flags.data, textColumn: flags.textColumn, labelColumn: flags.labelColumn }
+      : meta.data.flags,
     expectSha: meta.data.source.sha256,
   };
 }
@@ -82,7 +85,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       'continue an interrupted run from its checkpoint (DIR.checkpoint, named when it stopped); its options and data are reused',
     )
     .option('--json', 'one JSON object per epoch on stdout, then one for the saved model');
-  addDataOptions(addTrainingOptions(cmd)).action(async (flags: TrainFlags, command: Command) => {
+  addHoldOutOptions(addDataOptions(addTrainingOptions(cmd))).action(async (flags: TrainFlags, command: Command) => {
     if (!flags.resume && !flags.cell) cmd.error("error: required option '--cell <cell>' not specified");
     const status = new StatusLine(ctx.io.err);
     // The process that receives Ctrl-C never runs TensorFlow (see worker.ts); the worker does.
@@ -130,13 +133,14 @@ async function trainCommand(
   if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
     throw new UserError('models/latest is reserved for the pointer to the newest model', 'Pass another --out');
   }
-  const data = await loadDataForCli(ctx, dataFlags, ['train'], status);
-  if (expectSha !== undefined && data.source.sha256 !== expectSha) {
+  const loaded = await loadDataForCli(ctx, dataFlags, ['train'], status);
+  if (expectSha !== undefined && loaded.source.sha256 !== expectSha) {
     throw new UserError(
-      `the data (${data.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`,
+      `the data (${loaded.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`,
       'Pass --data with the dataset of the interrupted run',
     );
   }
+  const data = holdOutForCli(ctx, status, loaded, dataFlags, options.seed);
   checkTrainingReviews(data.train, data.source.path);
   const result = await train(
     backend,
@@ -147,7 +151,13 @@ async function trainCommand(
   );
   const env = {
     ...runEnvironment(backend, data.source),
-    dataFlags: { data: dataFlags.data, textColumn: dataFlags.textColumn, labelColumn: dataFlags.labelColumn },
+    dataFlags: {
+      data: dataFlags.data,
+      textColumn: dataFlags.textColumn,
+      labelColumn: dataFlags.labelColumn,
+      testSplit: dataFlags.testSplit,
+      splitColumn: dataFlags.splitColumn,
+    },
   };
   const { metadata: meta, checkpoint } = await saveTrainingRun(backend.tf, result, out, env, resume?.dir);
   if (checkpoint || !meta) {
