@@ -149,3 +149,40 @@ test('--test-split on aclImdb is refused: it has its own test split', async () =
     `error: --test-split and --split-column apply to a CSV, and ${IMDB_TARBALL} is an aclImdb tarball. Leave them out: aclImdb has its own test split\n`,
   );
 });
+
+test('rnn compare on a CSV: every cell trains on the same rows and is scored on the same held-out rows', async () => {
+  const out = path.join(work, 'models', 'compare');
+  const r = await runCli(
+    [
+      'compare',
+      '--data',
+      csv,
+      '--cells',
+      'gru,simplernn',
+      '--limit',
+      '1000',
+      '--maxlen',
+      '60',
+      '--epochs',
+      '1',
+      '--units',
+      '8',
+      '--vocab-size',
+      '2000',
+      '--seed',
+      '9',
+      '--out',
+      out,
+      '--json',
+    ],
+    { env },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.data.testReviews, 600);
+  const [g, s] = [await meta(path.join(out, 'gru')), await meta(path.join(out, 'simplernn'))];
+  assert.deepEqual(g.dataset.heldOut, s.dataset.heldOut);
+  assert.deepEqual([g.dataset.heldOut.seed, g.dataset.heldOut.testRows], [9, 600]);
+  // And eval of either model on the file scores those 600 rows.
+  assert.equal((await evalJson(['--model', path.join(out, 'gru'), '--data', csv])).data.reviews, 600);
+});
