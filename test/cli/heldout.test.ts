@@ -85,33 +85,7 @@ test('a split column: train on the rows marked train, eval scores those marked t
 
 test('--test-split 0 says so loudly; eval then refuses the training data, and labels it with --allow-training-data', async () => {
   const dir = path.join(work, 'models', 'all');
-  const r = await runCli(
-    [
-      'train',
-      '--cell',
-      'lstm',
-      '--limit',
-      '1500',
-      '--maxlen',
-      '80',
-      '--epochs',
-      '1',
-      '--units',
-      '16',
-      '--vocab-size',
-      '3000',
-      '--seed',
-      '1',
-      '--data',
-      csv,
-      '--test-split',
-      '0',
-      '--out',
-      dir,
-    ],
-    { env },
-  );
-  assert.equal(r.code, 0, r.stderr);
+  const r = await trainSmallModel(env, dir, 1, ['--data', csv, '--test-split', '0']);
   assert.ok(
     r.stderr.includes(
       'warning: --test-split 0: all 3,000 reviews of imdb3k.csv train the model and none is left to test it; rnn eval will refuse to score this file (it would score training data)\n',
