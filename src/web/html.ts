@@ -29,6 +29,9 @@ export interface ModelCard {
 
 const CELL_NAMES: Record<string, string> = { simplernn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
 
+/** The cell as Keras names it (escaped: metadata.json is data, and the page must not run it). */
+const cellName = (cell: string): string => CELL_NAMES[cell] ?? escapeHtml(cell);
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
@@ -42,7 +45,7 @@ function cardRows(c: ModelCard): [string, string][] {
   return [
     [
       'Model',
-      `Embedding(${int(c.vocabSize)} → ${c.embeddingDim}) → ${CELL_NAMES[c.cell] ?? c.cell}(${c.units}) → Dense(1, sigmoid); ${int(c.params)} parameters`,
+      `Embedding(${int(c.vocabSize)} → ${c.embeddingDim}) → ${cellName(c.cell)}(${c.units}) → Dense(1, sigmoid); ${int(c.params)} parameters`,
     ],
     [
       'Test accuracy',
@@ -57,12 +60,12 @@ function cardRows(c: ModelCard): [string, string][] {
     ['Recipe', `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (weights of epoch ${c.bestEpoch}), ${escapeHtml(c.recipe)}, seed ${c.seed}`],
     ['Input', `the last ${c.maxlen} words the model knows (Keras's Tokenizer and pad_sequences)`],
     ['Weights', weights],
-    ['Trained', c.createdAt.slice(0, 10)],
+    ['Trained', escapeHtml(c.createdAt.slice(0, 10))],
   ];
 }
 
 export function pageHtml(c: ModelCard): string {
-  const cell = CELL_NAMES[c.cell] ?? c.cell;
+  const cell = cellName(c.cell);
   const rows = cardRows(c)
     .map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`)
     .join('');
