@@ -50,8 +50,10 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       warnIfPureJs(ctx, status, backend, shared.layers);
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
       // A CSV: every cell trains on the same rows and is scored on the same held-out rows (the shared seed's).
-      const data = holdOutForCli(ctx, status, await loadDataForCli(ctx, flags, ['train', 'test'], status), flags, shared.seed);
-      checkTrainingReviews(data.train, data.source.path);
+      const loaded = await loadDataForCli(ctx, flags, ['train', 'test'], status);
+      checkTrainingReviews(loaded.train, loaded.source.path);
+      const data = holdOutForCli(ctx, status, loaded, flags, shared.seed);
+      checkTrainingReviews(data.train, `the training rows of ${data.source.path}`);
       if (data.test.length === 0)
         throw new UserError(
           'the data has no test reviews',

@@ -140,8 +140,9 @@ async function trainCommand(
       'Pass --data with the dataset of the interrupted run',
     );
   }
+  checkTrainingReviews(loaded.train, loaded.source.path); // the whole file first: its problem, not the split's
   const data = holdOutForCli(ctx, status, loaded, dataFlags, options.seed);
-  checkTrainingReviews(data.train, data.source.path);
+  checkTrainingReviews(data.train, `the training rows of ${data.source.path}`);
   const result = await train(
     backend,
     data.train,
