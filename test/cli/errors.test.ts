@@ -111,9 +111,11 @@ const cases: Array<{ name: string; args: (w: string) => string[]; stderr: (w: st
       usage,
   },
   {
-    name: 'compare on a CSV without a test split',
-    args: (w) => ['compare', '--data', path.join(w, 'two.csv')],
-    stderr: () => 'error: the data has no test reviews. Pass --data with a test split (an aclImdb directory or tarball)\n',
+    name: 'compare on a CSV with no rows held out',
+    args: (w) => ['compare', '--data', path.join(w, 'two.csv'), '--test-split', '0'],
+    stderr: () =>
+      'warning: --test-split 0: all 2 reviews of two.csv train the model and none is left to test it; rnn eval will refuse to score this file (it would score training data)\n' +
+      'error: the data has no test reviews. Pass --data with a test split (aclImdb), or hold out CSV rows with --test-split above 0\n',
   },
   {
     name: 'info with no trained model',
