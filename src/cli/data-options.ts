@@ -5,6 +5,7 @@ import { loadData, type LoadedData, type Split } from '../data/index.js';
 import { holdOutTest, TEST_SPLIT_DEFAULT } from '../data/split.js';
 import { UserError } from '../errors.js';
 import { fraction } from './options.js';
+import { checkTrainingReviews } from './training.js';
 import type { CliContext } from './context.js';
 import { StatusLine, bar } from './progress.js';
 import { count, megabytes, percent } from './format.js';
@@ -32,9 +33,11 @@ export function addHoldOutOptions(cmd: Command): Command {
 
 /**
  * The data as training sees it: a CSV's rows split into training rows and held-out test rows (recorded in
- * the source, so metadata.json says which, and said on stderr); other datasets as they are.
+ * the source, so metadata.json says which, and said on stderr); other datasets as they are. The training
+ * reviews are checked (both classes, at least two) for the whole file first, then for the rows kept.
  */
 export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedData, flags: DataFlags, seed: number): LoadedData {
+  checkTrainingReviews(data.train, data.source.path); // the whole file's problem, not the split's
   if (data.source.kind !== 'csv') {
     if (flags.testSplit !== undefined || flags.splitColumn !== undefined) {
       throw new UserError(
@@ -62,6 +65,7 @@ export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedD
       ),
     );
   }
+  checkTrainingReviews(h.train, `the training rows of ${data.source.path}`);
   return { source: { ...data.source, heldOut: h.heldOut }, train: h.train, test: h.test };
 }
 

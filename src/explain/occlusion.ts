@@ -148,6 +148,24 @@ export interface ExplanationJson {
   words: { word: string; tokens: string[]; contribution: number; probabilityWithout: number; seen: boolean }[];
 }
 
+/** How a word is shown: its direction, and 0 (plain), 1 (coloured) or 2 (strong) by its contribution over the review's largest. */
+export interface WordStrength {
+  sign: 1 | -1;
+  level: 0 | 1 | 2;
+}
+
+/**
+ * Each word's strength, as `rnn predict --explain` colours it and the exported page marks it: words under
+ * 15% of the largest contribution stay plain, from 50% they are strong; words the model never saw are plain.
+ */
+export function wordStrengths(e: Explanation): WordStrength[] {
+  const max = Math.max(1e-9, ...e.words.map((w) => Math.abs(w.contribution)));
+  return e.words.map((w) => {
+    const r = w.seen ? w.contribution / max : 0;
+    return { sign: r < 0 ? -1 : 1, level: Math.abs(r) < 0.15 ? 0 : Math.abs(r) >= 0.5 ? 2 : 1 };
+  });
+}
+
 /** How many most positive and most negative words `rnn predict --explain` lists by default. */
 export const TOP_WORDS = 5;
 

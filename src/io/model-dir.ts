@@ -90,9 +90,10 @@ function sha256(s: string | Uint8Array): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-/** The tokenizer as saved: Keras's own `to_json()` text (the hash in metadata is of exactly this). */
-export function tokenizerFileText(tokenizer: Tokenizer): string {
-  return tokenizer.toKerasJson() + '\n';
+/** The tokenizer as saved: Keras's own `to_json()` text, and its SHA-256 (metadata.json's `tokenizerSha256`). */
+export function tokenizerFile(tokenizer: Tokenizer): { text: string; sha256: string } {
+  const text = tokenizer.toKerasJson() + '\n';
+  return { text, sha256: sha256(text) };
 }
 
 async function writeModelFiles(tf: TF, dir: string, model: LayersModel): Promise<void> {
@@ -141,9 +142,9 @@ export async function saveModelDir(
   await fsp.mkdir(staged);
   try {
     await writeModelFiles(tf, staged, model);
-    const tokText = tokenizerFileText(tokenizer);
-    const full: ModelMetadata = { ...metadata, preprocessing: { ...metadata.preprocessing, tokenizerSha256: sha256(tokText) } };
-    await fsp.writeFile(path.join(staged, 'tokenizer.json'), tokText);
+    const tok = tokenizerFile(tokenizer);
+    const full: ModelMetadata = { ...metadata, preprocessing: { ...metadata.preprocessing, tokenizerSha256: tok.sha256 } };
+    await fsp.writeFile(path.join(staged, 'tokenizer.json'), tok.text);
     await fsp.writeFile(path.join(staged, 'metadata.json'), JSON.stringify(full, null, 2) + '\n');
     if (full.history.length > 0) {
       const w = full.weights;
@@ -166,7 +167,7 @@ export async function saveModelDir(
       }
       const lastEpoch = full.history.length;
       const lastMeta: ModelMetadata = { ...full, weights: full.weights && { ...full.weights, epoch: lastEpoch, lastCheckpoint: null } };
-      await fsp.writeFile(path.join(last, 'tokenizer.json'), tokText);
+      await fsp.writeFile(path.join(last, 'tokenizer.json'), tok.text);
       await fsp.writeFile(path.join(last, 'metadata.json'), JSON.stringify(lastMeta, null, 2) + '\n');
     }
     await replaceDir(staged, target);

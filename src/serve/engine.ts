@@ -5,7 +5,9 @@
  */
 import type { Runtime } from '../backend/index.js';
 import { loadModelDir, type ModelDir } from '../io/model-dir.js';
-import { readModelInfo, type EvalRecord } from '../io/catalog.js';
+import * as path from 'node:path';
+import { EVAL_RECORD, type EvalRecord } from '../io/catalog.js';
+import { readJsonIfExists } from '../util/fs.js';
 import type { RecurrentImpl } from '../models/index.js';
 import { createPredictor, runnable, type Predictor } from '../predict/index.js';
 import { SequenceCache } from '../kernels/index.js';
@@ -60,7 +62,8 @@ export class ServedModel {
   static async load(run: Runtime, dir: string, batchSize: number, layers: RecurrentImpl): Promise<ServedModel> {
     const t0 = performance.now();
     const m = await loadModelDir(run, dir, layers);
-    const evaluation = (await readModelInfo(m.dir).catch(() => undefined))?.evaluation;
+    // The last `rnn eval` (eval.json), if any: loadModelDir has read and checked everything else.
+    const evaluation = await readJsonIfExists<EvalRecord>(path.join(m.dir, EVAL_RECORD));
     const buckets = batchBuckets(batchSize);
     const maxlen = m.metadata.preprocessing.maxlen;
     const cache = m.kernels.name === 'onednn' ? new SequenceCache(m.kernels.addon, buckets.length) : undefined;

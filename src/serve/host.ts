@@ -75,7 +75,12 @@ export class ModelHost {
 
   /** Loads the model directory as it is now and swaps it in; the old model keeps serving if this fails. */
   reload(reason: string): Promise<ReloadResult> {
-    const next = this.chain.then(() => this.load(reason));
+    return this.queue(() => this.load(reason));
+  }
+
+  /** Runs `load` after the loads before it (one at a time). */
+  private queue(load: () => Promise<ReloadResult>): Promise<ReloadResult> {
+    const next = this.chain.then(load);
     this.chain = next.catch(() => undefined);
     return next;
   }
@@ -118,9 +123,7 @@ export class ModelHost {
       const dir = await this.o.resolveDir().catch(() => undefined);
       const print = dir && (await fingerprint(dir));
       if (dir && print && print !== this.loaded && print !== this.failedAt) {
-        const next = this.chain.then(() => this.load('model directory changed', { dir, print }));
-        this.chain = next.catch(() => undefined);
-        await next;
+        await this.queue(() => this.load('model directory changed', { dir, print }));
       }
       if (!this.closed) this.watcher = setTimeout(() => void tick(), ms);
     };

@@ -5,6 +5,7 @@
  * process metrics (resident memory, CPU, event-loop lag).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { batchBuckets } from './engine.js';
 
 /** Seconds over which the reviews/s gauge averages. */
 const RATE_WINDOW_SECONDS = 10;
@@ -36,12 +37,10 @@ export class ServeMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    const sizes: number[] = [];
-    for (let b = 1; b < batchSize; b *= 2) sizes.push(b);
     this.batchRows = new Histogram({
       name: 'rnn_serve_batch_rows',
       help: 'Rows (reviews, or rows of an explanation) per forward pass',
-      buckets: [...sizes, batchSize],
+      buckets: batchBuckets(batchSize), // the batch sizes forwards run at
       registers,
     });
     this.batchSeconds = new Histogram({

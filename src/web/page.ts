@@ -10,7 +10,7 @@
 import type * as TFJS from '@tensorflow/tfjs';
 import { Tokenizer, type KerasTokenizerJson } from '../text/tokenizer.js';
 import { encodeTexts, predictionsOf, type TextModel } from '../predict/encode.js';
-import { planExplanation, topWords, type Explanation } from '../explain/occlusion.js';
+import { planExplanation, topWords, wordStrengths, type Explanation } from '../explain/occlusion.js';
 
 declare const tf: typeof TFJS;
 
@@ -56,7 +56,7 @@ const fmt = (v: number): string => (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(
 function renderExplanation(e: Explanation): void {
   const box = $('explanation');
   box.textContent = '';
-  const max = Math.max(1e-9, ...e.words.map((w) => Math.abs(w.contribution)));
+  const strengths = wordStrengths(e);
   e.words.forEach((w, i) => {
     box.append(document.createTextNode(e.separators[i]!));
     const span = document.createElement('span');
@@ -67,12 +67,12 @@ function renderExplanation(e: Explanation): void {
       span.classList.add('unseen');
       span.title = 'never reached the model';
     } else {
-      const r = w.contribution / max;
+      const { sign, level } = strengths[i]!;
       span.title = `${fmt(w.contribution)} log-odds`;
-      if (Math.abs(r) >= 0.15) {
-        span.classList.add(`${r > 0 ? 'p' : 'n'}${Math.abs(r) >= 0.5 ? 2 : 1}`);
+      if (level > 0) {
+        span.classList.add(`${sign > 0 ? 'p' : 'n'}${level}`);
         const sup = document.createElement('sup');
-        sup.textContent = r > 0 ? '+' : '−';
+        sup.textContent = sign > 0 ? '+' : '−';
         sup.setAttribute('aria-hidden', 'true');
         span.append(sup);
       }

@@ -7,7 +7,6 @@
  * The site is written to a temporary sibling and renamed into place, so a failed export leaves nothing
  * behind; an existing directory is replaced only when it is an earlier export.
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -15,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Runtime } from '../backend/index.js';
 import { UserError } from '../errors.js';
-import { loadModelDir, tokenizerFileText } from '../io/model-dir.js';
+import { loadModelDir, tokenizerFile } from '../io/model-dir.js';
 import { readModelInfo } from '../io/catalog.js';
 import { describeRecipe } from '../train/control.js';
 import { exists, recoverReplacedDir, replaceDir, tempSibling } from '../util/fs.js';
@@ -157,12 +156,12 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
     await fsp.writeFile(path.join(siteModel, 'weights.bin'), new Uint8Array(stored.data));
     // Only the words that reach the model (the same ids for every text; 8.3 MB → ~0.2 MB for IMDB's
     // vocabulary), so the hash in metadata.json is this file's: the site's model/ is itself a model directory.
-    const tokText = tokenizerFileText(m.tokenizer.forInference());
-    await fsp.writeFile(path.join(siteModel, 'tokenizer.json'), tokText);
+    const tok = tokenizerFile(m.tokenizer.forInference());
+    await fsp.writeFile(path.join(siteModel, 'tokenizer.json'), tok.text);
     const md = info.metadata;
     const metadata = {
       ...md,
-      preprocessing: { ...md.preprocessing, tokenizerSha256: createHash('sha256').update(tokText).digest('hex') },
+      preprocessing: { ...md.preprocessing, tokenizerSha256: tok.sha256 },
       // The dataset's path on this machine is not published: its file name is enough.
       dataset: { ...md.dataset, path: path.basename(md.dataset.path) },
       webExport: { from: path.basename(m.dir), quantize: o.quantize, originalTokenizerSha256: md.preprocessing.tokenizerSha256 },

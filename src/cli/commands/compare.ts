@@ -14,7 +14,6 @@ import { cellList, positiveInt } from '../options.js';
 import { addDataOptions, addHoldOutOptions, holdOutForCli, loadDataForCli, type DataFlags } from '../data-options.js';
 import {
   addTrainingOptions,
-  checkTrainingReviews,
   runEnvironment,
   trainOptionsFromFlags,
   trainingProgress,
@@ -50,10 +49,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       warnIfPureJs(ctx, status, backend, shared.layers);
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
       // A CSV: every cell trains on the same rows and is scored on the same held-out rows (the shared seed's).
-      const loaded = await loadDataForCli(ctx, flags, ['train', 'test'], status);
-      checkTrainingReviews(loaded.train, loaded.source.path);
-      const data = holdOutForCli(ctx, status, loaded, flags, shared.seed);
-      checkTrainingReviews(data.train, `the training rows of ${data.source.path}`);
+      const data = holdOutForCli(ctx, status, await loadDataForCli(ctx, flags, ['train', 'test'], status), flags, shared.seed);
       if (data.test.length === 0)
         throw new UserError(
           'the data has no test reviews',

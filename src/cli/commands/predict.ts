@@ -9,7 +9,7 @@ import type { Prediction } from '../../predict/encode.js';
 import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
 import { readCsvTexts } from '../../data/csv.js';
 import { explainText } from '../../explain/index.js';
-import { explanationJson, topWords, TOP_WORDS, type Explanation } from '../../explain/occlusion.js';
+import { explanationJson, topWords, wordStrengths, TOP_WORDS, type Explanation } from '../../explain/occlusion.js';
 import { UserError } from '../../errors.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { positiveInt, recurrentImpl } from '../options.js';
@@ -128,15 +128,15 @@ export function renderPrediction(text: string, p: Prediction, c: ChalkInstance):
 
 /** The review with each word coloured by its contribution, then the strongest words each way. */
 export function renderExplanation(e: Explanation, c: ChalkInstance, top: number): string {
-  const max = Math.max(1e-9, ...e.words.map((w) => Math.abs(w.contribution)));
-  const paint = (w: Explanation['words'][number]): string => {
+  const strengths = wordStrengths(e);
+  const paint = (w: Explanation['words'][number], i: number): string => {
     if (!w.seen) return c.dim(w.text);
-    const r = w.contribution / max;
-    if (Math.abs(r) < 0.15) return w.text;
-    const col = r > 0 ? c.green : c.red;
-    return Math.abs(r) >= 0.5 ? col.bold(w.text) : col(w.text);
+    const { sign, level } = strengths[i]!;
+    if (level === 0) return w.text;
+    const col = sign > 0 ? c.green : c.red;
+    return level === 2 ? col.bold(w.text) : col(w.text);
   };
-  const body = e.words.map((w, i) => e.separators[i] + paint(w)).join('') + e.trailing;
+  const body = e.words.map((w, i) => e.separators[i] + paint(w, i)).join('') + e.trailing;
   const list = (ws: Explanation['words']): string =>
     ws.length ? ws.map((w) => `${w.tokens.join(' ')} ${signed(w.contribution)}`).join(', ') : '(none)';
   const label = e.label === 'positive' ? c.green('positive') : c.red('negative');

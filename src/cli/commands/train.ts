@@ -12,7 +12,6 @@ import { loadRuntime, type CliContext } from '../context.js';
 import { cell } from '../options.js';
 import {
   addTrainingOptions,
-  checkTrainingReviews,
   runEnvironment,
   trainOptionsFromFlags,
   trainingProgress,
@@ -140,9 +139,7 @@ async function trainCommand(
       'Pass --data with the dataset of the interrupted run',
     );
   }
-  checkTrainingReviews(loaded.train, loaded.source.path); // the whole file first: its problem, not the split's
   const data = holdOutForCli(ctx, status, loaded, dataFlags, options.seed);
-  checkTrainingReviews(data.train, `the training rows of ${data.source.path}`);
   const result = await train(
     backend,
     data.train,
