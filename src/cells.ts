@@ -21,3 +21,13 @@ export function cellOfLayerClass(className: string): CellType | undefined {
 export function isCell(value: string): value is CellType {
   return (CELLS as readonly string[]).includes(value);
 }
+
+/** What the dense layer reads of the recurrent layer: its last state (the lesson's), or its outputs' maximum or mean over time. */
+export const POOLINGS = ['last', 'max', 'mean'] as const;
+export type Pooling = (typeof POOLINGS)[number];
+
+/** The Keras/tfjs class of each pooling's layer (`last` has none: the recurrent layer returns its last state). */
+export const POOLING_LAYER = { max: 'GlobalMaxPooling1D', mean: 'GlobalAveragePooling1D' } as const satisfies Record<
+  Exclude<Pooling, 'last'>,
+  string
+>;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { loadBackend, cpuThreads, describeKernels, type BackendOptions } from './index.js';
 import { readNativeStatus, type NativeStatus } from './native/setup.js';
 import { probeOnednn, ONEDNN_FIX } from '../kernels/index.js';
+import { STOCK_FALLBACK } from '../kernels/lesson.js';
 
 /** Inputs of {@link diagnose}, resolved by the CLI. */
 export interface DoctorOptions {
@@ -31,6 +32,8 @@ export interface DoctorReport {
   cpu: { threads: number; model: string };
   /** What rnn's fused recurrent layers run on with this backend. */
   recurrentKernels: string;
+  /** What runs bidirectional and pooled models (the recipe's layers) with this backend. */
+  recipeLayers: string;
   /** rnn's oneDNN addon: whether it is in use, why (not), and how to enable it. */
   onednnKernels: { active: boolean; reason: string; fix?: string };
   onednn: { TF_ENABLE_ONEDNN_OPTS: string | null; meaning: string };
@@ -64,6 +67,10 @@ export async function diagnose(opts: DoctorOptions): Promise<DoctorReport> {
     libtensorflow: { source: b.native ? (setup?.ok ? setup.libtensorflowSource : 'tfjs-node install') : undefined, setup },
     cpu: { threads: cpuThreads(), model: os.cpus()[0]?.model.trim() ?? 'unknown' },
     recurrentKernels: `fused layers on ${describeKernels(b.tf, b.kernels)}`,
+    recipeLayers:
+      b.kernels.name === 'onednn'
+        ? 'bidirectional and pooled models train and predict whole on the oneDNN kernels'
+        : `bidirectional and pooled models run on ${STOCK_FALLBACK}: slow to train`,
     onednnKernels: {
       active: b.kernels.name === 'onednn',
       reason: b.kernels.reason,

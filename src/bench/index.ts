@@ -2,13 +2,15 @@
  * Throughput of the lesson model with stock tfjs-layers vs rnn's fused recurrent layers on tfjs/TensorFlow
  * ops vs the fused layers on rnn's oneDNN kernels, measured side by side in one process on real IMDB
  * batches: train samples/s (forward, backward, adam) and predict samples/s. Returns figures; prints nothing.
+ * Another architecture (a preset's: bidirectional, pooled) has no fused tfjs op, so it is measured as stock
+ * tfjs-layers (what it falls back to) against the oneDNN kernels.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { padSequences } from '../text/pad.js';
-import { buildModel, MODEL_DEFAULTS } from '../models/index.js';
+import { buildModel, isLessonTopology, MODEL_DEFAULTS, topologyOf, type ModelOptions } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import { tfjsKernels, type Kernels } from '../kernels/index.js';
 import type { CellType } from '../cells.js';
@@ -27,8 +29,8 @@ export interface BenchOptions {
   predictBatches: number;
   /** Untimed batches first (graph and kernel warm-up). */
   warmup: number;
-  /** Sequence length (the lesson's 256). */
-  maxlen: number;
+  /** The architecture (default: the lesson's); its maxlen is the sequence length, its vocabSize the tokenizer's num_words. */
+  model: Required<Pick<ModelOptions, 'vocabSize' | 'embeddingDim' | 'maxlen' | 'units' | 'bidirectional' | 'pooling'>>;
   /** The run's kernels: oneDNN ones add a third column; tfjs ones leave it out. */
   kernels: Kernels;
 }
@@ -46,8 +48,14 @@ export interface BenchRow {
   predictSamplesPerSec: number;
 }
 
-export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptions, onProgress?: (m: string) => void): Promise<BenchRow[]> {
-  const tok = new Tokenizer({ numWords: MODEL_DEFAULTS.vocabSize }).fitOnTexts(reviews.map((r) => r.text));
+export async function runBench(
+  tf: TF,
+  reviews: readonly Review[],
+  bench: BenchOptions,
+  onProgress?: (m: string) => void,
+): Promise<BenchRow[]> {
+  const o = { ...bench, maxlen: bench.model.maxlen };
+  const tok = new Tokenizer({ numWords: o.model.vocabSize }).fitOnTexts(reviews.map((r) => r.text));
   const need = o.batchSize * (o.warmup + Math.max(o.trainBatches, o.predictBatches));
   const used = reviews.slice(0, need);
   const x = padSequences(tok.textsToSequences(used.map((r) => r.text)), { maxlen: o.maxlen });
@@ -68,17 +76,15 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
   const tfjs = tfjsKernels('the fused column runs the tfjs kernels');
   const onednn = o.kernels.name === 'onednn' ? o.kernels : undefined;
   for (const cell of o.cells) {
-    const stock = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' }, tfjs);
+    const stock = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock' }, tfjs);
     const copy = (kernels: Kernels): LayersModel => {
-      const m = buildModel(tf, { ...MODEL_DEFAULTS, maxlen: o.maxlen, cell, seed: 1, layers: 'stock' }, kernels);
+      const m = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock' }, kernels);
       m.setWeights(stock.getWeights());
       fuseRecurrentLayers(tf, m, kernels);
       return m;
     };
-    const models: Array<[BenchImpl, LayersModel]> = [
-      ['stock', stock],
-      ['fused', copy(tfjs)],
-    ];
+    const models: Array<[BenchImpl, LayersModel]> = [['stock', stock]];
+    if (isLessonTopology(o.model)) models.push(['fused', copy(tfjs)]);
     if (onednn) models.push(['onednn', copy(onednn)]);
     for (const [impl, model] of models) {
       onProgress?.(`${cell} ${impl}: training`);
@@ -97,7 +103,8 @@ export async function runBench(tf: TF, reviews: readonly Review[], o: BenchOptio
       });
       step?.syncWeights();
       onProgress?.(`${cell} ${impl}: predicting`);
-      const predictor = impl === 'onednn' && onednn ? new OnednnPredictor(onednn.addon, cell, o.maxlen, model) : undefined;
+      const predictor =
+        impl === 'onednn' && onednn ? new OnednnPredictor(onednn.addon, cell, o.maxlen, model, topologyOf(model, cell)!) : undefined;
       const predict = await timeBatches(o.warmup, o.predictBatches, async (k) => {
         if (predictor) {
           predictor.predict(arrays(k).ids);

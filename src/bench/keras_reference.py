@@ -3,10 +3,13 @@
 Trains (train_on_batch: forward, backward, adam) and predicts the lesson model — Embedding(10000 -> 100,
 input length 256) -> SimpleRNN/LSTM/GRU(128) -> Dense(1, sigmoid) — on real IMDB reviews tokenized with
 Keras's Tokenizer (num_words=10000) and padded to 256, and prints samples/s per cell as JSON. `rnn bench`
-passes its own batch size and batch counts, so both sides measure the same batches.
+passes its own batch size and batch counts, so both sides measure the same batches, and with `--preset`
+the preset's architecture: vocabulary, maxlen, Bidirectional (merge_mode concat) and pooling over time
+(GlobalMaxPooling1D / GlobalAveragePooling1D on return_sequences=True).
 
     python3 -m venv keras-venv && keras-venv/bin/pip install tensorflow-cpu==2.21.0
-    keras-venv/bin/python src/bench/keras_reference.py path/to/aclImdb_v1.tar.gz [BATCH [TRAIN_BATCHES [PREDICT_BATCHES [WARMUP]]]]
+    keras-venv/bin/python src/bench/keras_reference.py path/to/aclImdb_v1.tar.gz \
+        [BATCH [TRAIN_BATCHES [PREDICT_BATCHES [WARMUP [VOCAB [MAXLEN [BIDIRECTIONAL [POOLING]]]]]]]]
 """
 import json
 import os
@@ -23,8 +26,10 @@ from keras.src.legacy.preprocessing.text import Tokenizer  # noqa: E402
 from keras.utils import pad_sequences  # noqa: E402
 
 # rnn bench's defaults; the command line overrides them.
-BATCH, TRAIN_BATCHES, PREDICT_BATCHES, WARMUP = [int(a) for a in sys.argv[2:6]] + [64, 10, 20, 2][len(sys.argv[2:6]) :]
-MAXLEN = 256
+BATCH, TRAIN_BATCHES, PREDICT_BATCHES, WARMUP, VOCAB, MAXLEN, BIDIRECTIONAL = [int(a) for a in sys.argv[2:9]] + [64, 10, 20, 2, 10000, 256, 0][
+    len(sys.argv[2:9]) :
+]
+POOLING = sys.argv[9] if len(sys.argv) > 9 else "last"
 ENTRY = re.compile(r"(?:^|/)train/(pos|neg)/(\d+)_\d+\.txt$")
 
 
@@ -46,13 +51,21 @@ def reviews(path, n):
 def main():
     need = BATCH * (WARMUP + max(TRAIN_BATCHES, PREDICT_BATCHES))
     texts, labels = reviews(sys.argv[1], need)
-    tok = Tokenizer(num_words=10000)
+    tok = Tokenizer(num_words=VOCAB)
     tok.fit_on_texts(texts)
     x = pad_sequences(tok.texts_to_sequences(texts), maxlen=MAXLEN)
     rows = {}
-    for name, layer in [("simplernn", keras.layers.SimpleRNN), ("lstm", keras.layers.LSTM), ("gru", keras.layers.GRU)]:
+    # GRU with reset_after=False: tfjs's (and rnn's) GRU, so that both sides run the identical model
+    gru = lambda units, **kw: keras.layers.GRU(units, reset_after=False, **kw)  # noqa: E731
+    for name, layer in [("simplernn", keras.layers.SimpleRNN), ("lstm", keras.layers.LSTM), ("gru", gru)]:
         keras.utils.set_random_seed(1)
-        model = keras.Sequential([keras.Input((MAXLEN,), dtype="int32"), keras.layers.Embedding(10000, 100), layer(128), keras.layers.Dense(1, activation="sigmoid")])
+        rnn = layer(128, return_sequences=POOLING != "last")
+        if BIDIRECTIONAL:
+            rnn = keras.layers.Bidirectional(rnn, merge_mode="concat")
+        pooling = {"last": [], "max": [keras.layers.GlobalMaxPooling1D()], "mean": [keras.layers.GlobalAveragePooling1D()]}[POOLING]
+        model = keras.Sequential(
+            [keras.Input((MAXLEN,), dtype="int32"), keras.layers.Embedding(VOCAB, 100), rnn, *pooling, keras.layers.Dense(1, activation="sigmoid")]
+        )
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
         batch = lambda k: (x[(k % (need // BATCH)) * BATCH:][:BATCH], labels[(k % (need // BATCH)) * BATCH:][:BATCH])
         for k in range(WARMUP):

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { RECURRENT_IMPLS, type RecurrentImpl } from '../models/index.js';
 import { CELLS, isCell, type CellType } from '../cells.js';
 import { LR_SCHEDULE_DEFAULTS, MONITORS, type LrSchedule, type Monitor } from '../train/control.js';
+import { PRESET_NAMES, type PresetName } from '../train/options.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -116,6 +117,21 @@ export function cellList(value: string): CellType[] {
   for (const p of parts) {
     if (!isCell(p)) throw new InvalidArgumentError(`Unknown cell "${p}"; allowed cells are ${CELLS.join(', ')}.`);
     if (!out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+export function presetList(value: string): PresetName[] {
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (parts.length === 0) throw new InvalidArgumentError(`Expected a comma-separated list of ${PRESET_NAMES.join(', ')}.`);
+  const out: PresetName[] = [];
+  for (const p of parts) {
+    if (!(PRESET_NAMES as string[]).includes(p))
+      throw new InvalidArgumentError(`Unknown preset "${p}"; allowed presets are ${PRESET_NAMES.join(', ')}.`);
+    if (!out.includes(p as PresetName)) out.push(p as PresetName);
   }
   return out;
 }

@@ -3,11 +3,20 @@
  * how they become TrainOptions, the progress lines, and what metadata.json records of the run's backend.
  */
 import { Option, type Command } from 'commander';
-import { TRAIN_DEFAULTS, defaultMonitor, resolveTrainOptions, type TrainOptions } from '../train/options.js';
+import {
+  PRESETS,
+  PRESET_NAMES,
+  TRAIN_DEFAULTS,
+  defaultMonitor,
+  resolveTrainOptions,
+  type PresetName,
+  type TrainOptions,
+} from '../train/options.js';
 import type { EpochLog, TrainCallbacks } from '../train/types.js';
 import { describeSchedule, type LrSchedule, type Monitor } from '../train/control.js';
-import { summarize, type RecurrentImpl } from '../models/index.js';
-import type { CellType } from '../cells.js';
+import { isLessonTopology, STOCK_FALLBACK, summarize, type RecurrentImpl } from '../models/index.js';
+import { ONEDNN_FIX } from '../kernels/index.js';
+import { POOLINGS, type CellType, type Pooling } from '../cells.js';
 import { describeKernels, PURE_JS_SLOWDOWN, type LoadedBackend } from '../backend/index.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { RunEnvironment } from '../io/run.js';
@@ -20,6 +29,7 @@ import { renderSummary } from './render-model.js';
 import { packageVersion } from './version.js';
 
 export interface TrainingFlags {
+  preset?: PresetName;
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -27,6 +37,8 @@ export interface TrainingFlags {
   seed?: number;
   limit?: number;
   units?: number;
+  bidirectional?: boolean;
+  pooling?: Pooling;
   embeddingDim?: number;
   vocabSize?: number;
   maxlen?: number;
@@ -64,7 +76,15 @@ export function addTrainingOptions(cmd: Command): Command {
       `drop training reviews whose text repeats an earlier one's (rnn data counts them; default ${D.dedupe ? 'on' : "off, Keras's data as is"})`,
     )
     .option('--limit <n>', 'train on the first N reviews of the seeded shuffle', positiveInt)
-    .option('--units <n>', `recurrent units (default ${D.units})`, positiveInt)
+    .option('--units <n>', `recurrent units, of each direction (default ${D.units})`, positiveInt)
+    .option('--bidirectional', `run the recurrent layer both ways, Keras's Bidirectional (default ${D.bidirectional ? 'on' : 'off'})`)
+    .option('--no-bidirectional', 'one direction only (overrides a preset)')
+    .addOption(
+      new Option(
+        '--pooling <how>',
+        `what the dense layer reads: the last state (last), or the maximum (max) or mean (mean) of the outputs over time (default ${D.pooling})`,
+      ).choices(POOLINGS),
+    )
     .option('--embedding-dim <n>', `embedding size (default ${D.embeddingDim})`, positiveInt)
     .option('--vocab-size <n>', `tokenizer num_words and embedding input size (default ${D.vocabSize})`, positiveInt)
     .option('--maxlen <n>', `pad/truncate reviews to this many ids (default ${D.maxlen})`, positiveInt)
@@ -109,21 +129,43 @@ export function addTrainingOptions(cmd: Command): Command {
     );
 }
 
+/** `best: bidirectional, pooling max, maxlen 400, vocab size 20000`: what each preset sets, for help text. */
+export function describePresets(names: readonly PresetName[] = PRESET_NAMES): string {
+  const words = (k: string) => k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+  return names
+    .map((name) => {
+      const set = Object.entries(PRESETS[name]).map(([k, v]) => (v === true ? words(k) : `${words(k)} ${String(v)}`));
+      return `${name} (${set.length > 0 ? set.join(', ') : 'the defaults'})`;
+    })
+    .join('; ');
+}
+
+/** `--preset NAME` (train): a named set of defaults; flags given override it. */
+export function presetOption(): Option {
+  return new Option('--preset <name>', `start from a named set of options, which flags given override: ${describePresets()}`).choices(
+    PRESET_NAMES,
+  );
+}
+
 /** TrainOptions for one cell; flag combinations commander cannot check are UserErrors here. */
 export function trainOptionsFromFlags(flags: TrainingFlags, cell: CellType): TrainOptions {
+  return resolveTrainOptions({ ...trainOverrides(flags), cell });
+}
+
+/** The options the flags set, undefined where a flag is absent (the preset's value or the default applies). */
+export function trainOverrides(flags: TrainingFlags): Partial<TrainOptions> {
   if (flags.monitor?.startsWith('val_') && flags.validationSplit === 0) {
     throw new UserError(
       `--monitor ${flags.monitor} needs validation reviews, but --validation-split is 0`,
       'Pass --monitor acc or loss, or a --validation-split above 0',
     );
   }
-  return resolveTrainOptions({
+  return {
     ...flags,
-    cell,
     oovToken: flags.oovToken ?? null,
     ema: flags.ema === false ? null : flags.ema,
     clipNorm: flags.clipNorm === false ? null : flags.clipNorm,
-  });
+  };
 }
 
 /** Training needs at least two reviews of both classes; anything else is a UserError naming the data. */
@@ -157,6 +199,21 @@ export function warnIfPureJs(ctx: CliContext, status: StatusLine, backend: Loade
     c.yellow.bold('warning:') +
       c.yellow(
         ` training on pure-JS tfjs (${backend.nativeError ?? backend.reason}) is ${PURE_JS_SLOWDOWN} than the native backend. Run \`npm run setup-native\`; \`rnn doctor\` says why it is missing.`,
+      ),
+  );
+}
+
+/**
+ * A bidirectional or pooled model without the oneDNN kernels trains on stock tfjs-layers (no fused tfjs op
+ * computes it): tens of times slower. Say so, and how to get the kernels.
+ */
+export function warnIfStockFallback(ctx: CliContext, status: StatusLine, backend: LoadedBackend, options: TrainOptions): void {
+  if (isLessonTopology(options) || (backend.kernels.name === 'onednn' && options.layers === 'fused')) return;
+  const c = ctx.chalkErr;
+  status.log(
+    c.yellow.bold('warning:') +
+      c.yellow(
+        ` a ${options.bidirectional ? 'bidirectional' : `${options.pooling}-pooled`} model trains on ${STOCK_FALLBACK} without rnn's oneDNN kernels (${backend.kernels.reason}): expect hours on full IMDB. ${ONEDNN_FIX}.`,
       ),
   );
 }

@@ -1,14 +1,15 @@
 /**
  * `rnn compare`: the Keras lesson as one run. Each cell is trained on the same split with the same seed
  * and options, saved, and scored on the same test reviews; the report (also written as report.json) has
- * one row per cell plus test accuracy by review length (where a plain RNN's short memory shows).
+ * one row per cell plus test accuracy by review length (where a plain RNN's short memory shows). With
+ * presets (src/train/options.ts), every cell is trained once per preset: the lesson beside the recipe.
  */
 import * as path from 'node:path';
 import type { Runtime } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import type { CellType } from '../cells.js';
 import { train } from '../train/index.js';
-import { resolveTrainOptions, type TrainOptions } from '../train/options.js';
+import { resolveTrainOptions, type PresetName, type TrainOptions } from '../train/options.js';
 import type { EpochLog, TrainCallbacks } from '../train/types.js';
 import { saveTrainingRun, type RunEnvironment } from '../io/run.js';
 import { scoreReviews } from '../predict/score.js';
@@ -19,8 +20,10 @@ import { writeEvalRecord } from '../io/catalog.js';
 export interface CompareOptions {
   /** Cells to train, in order. */
   cells: CellType[];
-  /** Training options shared by every cell (the cell is set per row). */
-  train: Omit<TrainOptions, 'cell'>;
+  /** Presets to train each cell with, in order (one row per preset and cell). */
+  presets: PresetName[];
+  /** Training options shared by every row, over each row's preset (the cell and the preset are set per row; a seed is required so that every row shares it). */
+  train: Partial<Omit<TrainOptions, 'cell' | 'preset'>> & { seed: number };
   /** Directory for the models (`<dir>/<cell>`) and the reports (`report.json`, `report.md`). */
   outDir: string;
   /** Reviews per inference batch when scoring. */
@@ -29,6 +32,11 @@ export interface CompareOptions {
 
 export interface CompareRow {
   cell: CellType;
+  preset: PresetName;
+  /** The row's name: the cell, followed by the preset when it is not the lesson (`gru best`). */
+  name: string;
+  /** Every option the row trained with. */
+  options: TrainOptions;
   dir: string;
   params: number;
   /** Epochs run (fewer than asked with early stopping). */
@@ -50,6 +58,7 @@ export interface CompareRow {
 export interface CompareReport {
   createdAt: string;
   data: { path: string; trainReviews: number; validationReviews: number; testReviews: number };
+  /** The first row's options (without its cell): what every row shares unless its preset sets it. */
   options: Omit<TrainOptions, 'cell'>;
   rows: CompareRow[];
   /** Where report.json was written, and where report.md goes (the CLI renders it). */
@@ -57,10 +66,10 @@ export interface CompareReport {
 }
 
 export interface CompareCallbacks {
-  /** Before each cell; may return the training callbacks for it. */
-  onCell?: (cell: CellType, index: number, total: number) => TrainCallbacks | void;
+  /** Before each row (its name, as {@link CompareRow.name}); may return the training callbacks for it. */
+  onCell?: (name: string, index: number, total: number, options: TrainOptions) => TrainCallbacks | void;
   /** While scoring the test reviews. */
-  onScore?: (cell: CellType, done: number, total: number) => void;
+  onScore?: (name: string, done: number, total: number) => void;
   onRow?: (row: CompareRow) => void;
 }
 
@@ -75,10 +84,14 @@ export async function compareCells(
   const { tf } = run;
   const rows: CompareRow[] = [];
   let counts = { train: 0, validation: 0 };
-  for (const [i, cell] of o.cells.entries()) {
-    const trainCb = cb.onCell?.(cell, i, o.cells.length) ?? {};
-    const options = resolveTrainOptions({ ...o.train, cell });
-    const dir = path.join(o.outDir, cell);
+  const runs = o.presets.flatMap((preset) => o.cells.map((cell) => resolveTrainOptions({ ...o.train, cell, preset })));
+  // one set of length buckets for every row: those of the longest maxlen
+  const bounds = lengthBounds(Math.max(...runs.map((r) => r.maxlen)));
+  for (const [i, options] of runs.entries()) {
+    const { cell, preset } = options;
+    const name = preset === 'lesson' ? cell : `${cell} ${preset}`;
+    const trainCb = cb.onCell?.(name, i, runs.length, options) ?? {};
+    const dir = path.join(o.outDir, name.replace(' ', '-'));
     const result = await train(run, reviews, options, trainCb);
     const { metadata } = await saveTrainingRun(tf, result, dir, env);
     if (!metadata) throw new Error('rnn compare does not interrupt training runs'); // it passes no shouldStop
@@ -89,7 +102,7 @@ export async function compareCells(
         { model: result.model, kernels: result.kernels, tokenizer: result.tokenizer, metadata },
         test,
         o.evalBatchSize,
-        (d, t) => cb.onScore?.(cell, d, t),
+        (d, t) => cb.onScore?.(name, d, t),
       );
       const metrics = computeMetrics(scores.probs, scores.labels);
       await writeEvalRecord(dir, {
@@ -105,6 +118,9 @@ export async function compareCells(
       );
       const row: CompareRow = {
         cell,
+        preset,
+        name,
+        options,
         dir,
         params: metadata.params.total,
         epochs: h.length,
@@ -116,7 +132,7 @@ export async function compareCells(
         weightsEpoch: result.weightsEpoch,
         history: h,
         test: metrics,
-        byLength: accuracyByLength(scores.probs, scores.labels, scores.words, lengthBounds(options.maxlen)),
+        byLength: accuracyByLength(scores.probs, scores.labels, scores.words, bounds),
       };
       rows.push(row);
       cb.onRow?.(row);
@@ -128,7 +144,7 @@ export async function compareCells(
   const report: CompareReport = {
     createdAt: new Date().toISOString(),
     data: { path: env.source.path, trainReviews: counts.train, validationReviews: counts.validation, testReviews: test.length },
-    options: o.train,
+    options: (({ cell: _cell, ...shared }) => shared)(runs[0]!),
     rows,
     files,
   };

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { TF } from '../backend/index.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { TrainResult } from '../train/types.js';
-import { summarize } from '../models/index.js';
+import { isLessonTopology, STOCK_FALLBACK, summarize } from '../models/index.js';
 import { LAST_CHECKPOINT, METADATA_FORMAT_VERSION, saveModelDir, type ModelMetadata, type UnsavedMetadata } from './model-dir.js';
 import { checkpointDirFor, saveCheckpoint } from './checkpoint.js';
 
@@ -39,7 +39,12 @@ const TRAINING_STEP: Record<TrainResult['step'], string> = {
 export function trainingMetadata(result: TrainResult, env: RunEnvironment): UnsavedMetadata {
   const o = result.options;
   const s = summarize(result.model);
-  const kernels = o.layers === 'fused' ? env.backend.recurrentKernels : 'stock tfjs-layers';
+  const kernels =
+    o.layers === 'stock'
+      ? 'stock tfjs-layers'
+      : isLessonTopology(o) || result.step === 'onednn'
+        ? env.backend.recurrentKernels
+        : STOCK_FALLBACK;
   return {
     formatVersion: METADATA_FORMAT_VERSION,
     createdAt: new Date().toISOString(),

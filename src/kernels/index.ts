@@ -12,17 +12,23 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { LAYER_CLASS, type CellType, type LayerClass } from '../cells.js';
+import { LESSON_TOPOLOGY, type Topology } from './lesson.js';
 
-/** A whole-sequence recurrent layer of one shape (cell, T, B, D, U), with its primitives and buffers. */
+/**
+ * A whole-sequence recurrent layer of one shape (cell, T, B, D, U) and topology, with its primitives and
+ * buffers. Its output is F = dirs·U features per row: h_T (the lesson's), or for a bidirectional layer the
+ * forward h_{T−1} and backward h_0 concatenated, or the maximum or mean over time of the output sequence.
+ * Weights of a bidirectional layer are the forward direction's then the backward direction's, each in tfjs layout.
+ */
 export interface OnednnSequence {
-  /** x [B·T·D] batch-major, kernel [D·G·U], recurrent kernel [U·G·U], bias [G·U] (tfjs layout) → h_T [B·U]. */
+  /** x [B·T·D] batch-major, kernel [dirs·D·G·U], recurrent kernel [dirs·U·G·U], bias [dirs·G·U] (tfjs layout) → features [B·F]. */
   forward(x: Float32Array, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array, training: boolean): Float32Array;
-  /** dL/dh_T [B·U] → [dx, dKernel, dRecurrentKernel, dBias] for the training forward (not forwardIds) numbered `generation`. */
+  /** dL/dfeatures [B·F] → [dx, dKernel, dRecurrentKernel, dBias] for the training forward (not forwardIds) numbered `generation`. */
   backward(dy: Float32Array, generation: number): [Float32Array, Float32Array, Float32Array, Float32Array];
   /**
-   * Like forward, with the embedding lookup done inside: ids [B·T] int32 rows of embeddings [V·D]. Rows that
-   * begin with id 0 (Keras's 'pre' padding) share one state trajectory until their review begins and run only
-   * from there (same results, fewer steps; see {@link work}).
+   * Like forward, with the embedding lookup done inside: ids [B·T] int32 rows of embeddings [V·D]. In the
+   * lesson's topology, rows that begin with id 0 (Keras's 'pre' padding) share one state trajectory until
+   * their review begins and run only from there (same results, fewer steps; see {@link work}).
    */
   forwardIds(
     ids: Int32Array,
@@ -46,9 +52,19 @@ export interface OnednnSequence {
 export interface OnednnAddon {
   /**
    * `parts` (1 or 2) overrides the default split of the batch across threads; `chunk` (default 16) is the
-   * step granularity at which forwardIds starts rows after their padding (T or more: never).
+   * step granularity at which forwardIds starts rows after their padding (T or more: never); `topology`
+   * defaults to the lesson's.
    */
-  Sequence: new (cell: LayerClass, T: number, B: number, D: number, U: number, parts?: number, chunk?: number) => OnednnSequence;
+  Sequence: new (
+    cell: LayerClass,
+    T: number,
+    B: number,
+    D: number,
+    U: number,
+    parts?: number,
+    chunk?: number,
+    topology?: Topology,
+  ) => OnednnSequence;
   /** oneDNN version the addon runs on, e.g. `2.6.3`. */
   onednnVersion: string;
   /** One in-place pass of tfjs's Adam over a parameter tensor (see src/kernels/addon/rnn_dnnl.cc). */
@@ -86,13 +102,13 @@ export class SequenceCache {
     private readonly max: number,
   ) {}
 
-  get(cell: CellType, T: number, B: number, D: number, U: number): OnednnSequence {
-    const key = `${cell}:${T}:${B}:${D}:${U}`;
+  get(cell: CellType, T: number, B: number, D: number, U: number, topology: Topology = LESSON_TOPOLOGY): OnednnSequence {
+    const key = `${cell}:${T}:${B}:${D}:${U}:${topology.bidirectional ? 'bi' : 'uni'}:${topology.pooling}`;
     let s = this.sequences.get(key);
     if (s) {
       this.sequences.delete(key); // re-inserted below: the Map's order is least recently used first
     } else {
-      s = new this.addon.Sequence(LAYER_CLASS[cell], T, B, D, U);
+      s = new this.addon.Sequence(LAYER_CLASS[cell], T, B, D, U, undefined, undefined, topology);
       if (this.sequences.size >= this.max) this.sequences.delete(this.sequences.keys().next().value!);
     }
     this.sequences.set(key, s);

@@ -1,21 +1,75 @@
 /**
- * The lesson model (Embedding → SimpleRNN/LSTM/GRU → Dense(1, sigmoid)) whole on rnn's oneDNN kernels: what
- * its training step (src/train/onednn-step.ts) and its predictor (src/predict/onednn.ts) share. The
- * parameters are plain Float32Arrays in the model's trainable-weight order.
+ * The lesson model (Embedding → SimpleRNN/LSTM/GRU → Dense(1, sigmoid)) and the recipe's variations of it
+ * (bidirectional, pooled over time) whole on rnn's oneDNN kernels: what the training step
+ * (src/train/onednn-step.ts) and the predictor (src/predict/onednn.ts) share. The parameters are plain
+ * Float32Arrays; a bidirectional model's recurrent weights are packed as the addon takes them, the forward
+ * direction's then the backward direction's ({@link packParams}).
  */
+import type { Pooling } from '../cells.js';
 
-/** Embeddings [V·D], kernel [D·G·U], recurrent kernel [U·G·U], bias [G·U], dense kernel [U], dense bias [1]. */
+/** What the kernels need to know of a model beyond its sizes. */
+export interface Topology {
+  /** Both directions, outputs concatenated (Keras's Bidirectional, merge_mode concat). */
+  bidirectional: boolean;
+  /** What the dense layer reads: the last state, or the outputs' maximum or mean over all steps. */
+  pooling: Pooling;
+}
+
+/**
+ * What runs a bidirectional or pooled recurrent layer when the oneDNN kernels do not: rnn's fused tfjs ops
+ * compute only the lesson's one-direction, last-state layer, so such a layer keeps tfjs-layers' stock call.
+ */
+export const STOCK_FALLBACK = 'stock tfjs-layers (bidirectional and pooled layers have no fused tfjs op)';
+
+/** The lesson's topology. */
+export const LESSON_TOPOLOGY: Topology = Object.freeze({ bidirectional: false, pooling: 'last' });
+
+/** Embeddings [V·D], kernel [dirs·D·G·U], recurrent kernel [dirs·U·G·U], bias [dirs·G·U], dense kernel [F], dense bias [1] (F = dirs·U). */
 export type LessonParams = [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
 
-/** Trainable weights of the lesson model, in the order above. */
-export const LESSON_PARAMS = 6;
+/** Directions of a topology. */
+export function directionsOf(t: Topology): 1 | 2 {
+  return t.bidirectional ? 2 : 1;
+}
 
-/** Dense(1, sigmoid) over the last hidden states h [B·U]: the probabilities (in double precision). */
-export function denseSigmoid(h: Float32Array, B: number, U: number, Wd: Float32Array, bd: Float32Array): Float64Array {
+/** Trainable weights of a model of this topology (the lesson model: 6; bidirectional: 9). */
+export function paramCount(t: Topology): number {
+  return 3 + 3 * directionsOf(t);
+}
+
+/** The model's trainable weights (model order: embeddings, each direction's kernel, recurrent kernel and bias, dense) packed as the addon takes them (copies). */
+export function packParams(weights: readonly Float32Array[], t: Topology): LessonParams {
+  if (weights.length !== paramCount(t)) throw new Error(`expected ${paramCount(t)} weights, got ${weights.length}`);
+  const dirs = directionsOf(t);
+  const cat = (j: number) => concat(Array.from({ length: dirs }, (_, d) => weights[1 + 3 * d + j]!));
+  return [weights[0]!.slice(), cat(0), cat(1), cat(2), weights[weights.length - 2]!.slice(), weights[weights.length - 1]!.slice()];
+}
+
+/** The inverse of {@link packParams}: views into `params`, in the model's trainable-weight order. */
+export function unpackParams(params: readonly Float32Array[], t: Topology): Float32Array[] {
+  const dirs = directionsOf(t);
+  const split = (a: Float32Array) => Array.from({ length: dirs }, (_, d) => a.subarray((d * a.length) / dirs, ((d + 1) * a.length) / dirs));
+  const [E, W, R, b, Wd, bd] = params as LessonParams;
+  const [Ws, Rs, bs] = [split(W), split(R), split(b)];
+  return [E, ...Ws.flatMap((w, d) => [w, Rs[d]!, bs[d]!]), Wd, bd];
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Dense(1, sigmoid) over the features h [B·F]: the probabilities (in double precision). */
+export function denseSigmoid(h: Float32Array, B: number, F: number, Wd: Float32Array, bd: Float32Array): Float64Array {
   const p = new Float64Array(B);
   for (let i = 0; i < B; i++) {
     let z = bd[0]!;
-    for (let u = 0; u < U; u++) z += h[i * U + u]! * Wd[u]!;
+    for (let u = 0; u < F; u++) z += h[i * F + u]! * Wd[u]!;
     p[i] = 1 / (1 + Math.exp(-z));
   }
   return p;

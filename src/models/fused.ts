@@ -526,18 +526,20 @@ function makeOp(tf: TF, cell: CellType, kernels: Kernels): Op {
   return kernels.name === 'onednn' ? onednnOp(tf, kernels.addon, cell) : OPS[cell](tf);
 }
 
-/** Whether a layer's configuration is one the fused ops compute exactly. */
-export function fusable(layer: Layer): boolean {
+/**
+ * Whether a layer's configuration is one the fused ops compute exactly. `allow` admits what only the oneDNN
+ * kernels' whole-model paths compute (src/kernels/lesson.ts): the output sequence, and the backward direction
+ * of a Bidirectional layer.
+ */
+export function fusable(layer: Layer, allow: { sequences?: boolean; backwards?: boolean } = {}): boolean {
   const cls = layer.getClassName();
   if (cellOfLayerClass(cls) === undefined) return false;
   const c = layer.getConfig() as Record<string, unknown>;
   const ok =
-    !c.return_sequences &&
-    !c.returnSequences &&
+    (allow.sequences || !(c.return_sequences ?? c.returnSequences)) &&
     !c.return_state &&
     !c.returnState &&
-    !c.go_backwards &&
-    !c.goBackwards &&
+    (allow.backwards || !(c.go_backwards ?? c.goBackwards)) &&
     !c.stateful &&
     (c.use_bias ?? c.useBias) !== false &&
     !(Number(c.dropout ?? 0) > 0) &&

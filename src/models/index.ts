@@ -1,14 +1,19 @@
 /**
  * The lesson model, Keras's Sequential Embedding(vocab → dim, input length maxlen) → SimpleRNN/LSTM/GRU(units)
  * → Dense(1, sigmoid), with Keras's defaults where tfjs differs (sigmoid recurrent activation, LSTM
- * unit_forget_bias). Built from stock tfjs-layers so a saved model loads with `tf.loadLayersModel`.
+ * unit_forget_bias), and the recipe's variations of it: the recurrent layer wrapped in Bidirectional
+ * (merge_mode concat), and its output sequence pooled over time (GlobalMaxPooling1D / GlobalAveragePooling1D)
+ * instead of its last state. Built from stock tfjs-layers so a saved model loads with `tf.loadLayersModel`.
  */
 import type { TF } from '../backend/index.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { fusable, fuseRecurrentLayers } from './fused.js';
 import { tfjsKernels, type Kernels } from '../kernels/index.js';
-import { LESSON_PARAMS } from '../kernels/lesson.js';
-import { LAYER_CLASS, type CellType } from '../cells.js';
+import { paramCount, type Topology } from '../kernels/lesson.js';
+export { STOCK_FALLBACK } from '../kernels/lesson.js';
+import { LAYER_CLASS, POOLING_LAYER, type CellType, type Pooling } from '../cells.js';
+
+export type { Topology } from '../kernels/lesson.js';
 
 /** Architecture options; the defaults are the lesson's. */
 export interface ModelOptions {
@@ -20,8 +25,12 @@ export interface ModelOptions {
   embeddingDim: number;
   /** Sequence length the model takes. */
   maxlen: number;
-  /** Units of the recurrent layer. */
+  /** Units of the recurrent layer (of each direction). */
   units: number;
+  /** Wrap the recurrent layer in Bidirectional (merge_mode concat): 2 × units features (default false). */
+  bidirectional?: boolean;
+  /** What the dense layer reads: the recurrent layer's last state (default), or its outputs' maximum or mean over time. */
+  pooling?: Pooling;
   /** Seed for the weight initializers. */
   seed: number;
   /** `fused`: the recurrent layer runs rnn's fused forward/backward (same weights and saved form); `stock`: tfjs-layers as is. */
@@ -31,11 +40,13 @@ export interface ModelOptions {
 export const RECURRENT_IMPLS = ['fused', 'stock'] as const;
 export type RecurrentImpl = (typeof RECURRENT_IMPLS)[number];
 
-export const MODEL_DEFAULTS: Omit<ModelOptions, 'cell' | 'seed'> = {
+export const MODEL_DEFAULTS: Required<Omit<ModelOptions, 'cell' | 'seed'>> = {
   vocabSize: 10000,
   embeddingDim: 100,
   maxlen: 256,
   units: 128,
+  bidirectional: false,
+  pooling: 'last',
   layers: 'fused',
 };
 
@@ -65,41 +76,94 @@ export function kernelsFor(layers: RecurrentImpl, kernels: Kernels): Kernels {
   return layers === 'fused' ? kernels : tfjsKernels('stock tfjs-layers were requested (--layers stock)');
 }
 
+type Layer = LayersModel['layers'][number];
+
+/** Whether options describe the lesson's topology (one direction, last state), which every kernel fuses. */
+export function isLessonTopology(o: { bidirectional?: boolean; pooling?: Pooling }): boolean {
+  return !o.bidirectional && (o.pooling ?? 'last') === 'last';
+}
+
 /**
- * Whether `model` is the lesson model with a `cell` recurrent layer that the fused ops compute: Embedding
- * (no mask) → that layer → Dense(1, sigmoid) with a bias. Such a model runs whole on rnn's oneDNN kernels.
+ * The topology of a model that runs whole on rnn's oneDNN kernels (training step and prediction), or
+ * undefined for any other model: Embedding (no mask) → a `cell` layer the kernels compute, alone or in
+ * Bidirectional(merge_mode concat) → GlobalMaxPooling1D / GlobalAveragePooling1D when the layer returns
+ * sequences → Dense(1, sigmoid) with a bias.
  */
-export function isLessonModel(model: LayersModel, cell: CellType): boolean {
+export function topologyOf(model: LayersModel, cell: CellType): Topology | undefined {
   const ls = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
-  if (ls.length !== 3) return false;
-  const [emb, rnn, dense] = ls as [LayersModel['layers'][number], LayersModel['layers'][number], LayersModel['layers'][number]];
+  const [emb, rec] = ls as [Layer | undefined, Layer | undefined];
+  const dense = ls[ls.length - 1];
+  if (!emb || !rec || !dense || (ls.length !== 3 && ls.length !== 4)) return undefined;
   const ec = emb.getConfig() as Record<string, unknown>;
   const dc = dense.getConfig() as Record<string, unknown>;
-  return (
+  const plain =
     emb.getClassName() === 'Embedding' &&
     !(ec.mask_zero ?? ec.maskZero) &&
-    rnn.getClassName() === LAYER_CLASS[cell] &&
-    fusable(rnn) &&
     dense.getClassName() === 'Dense' &&
     dc.units === 1 &&
     dc.activation === 'sigmoid' &&
-    (dc.use_bias ?? dc.useBias) !== false &&
-    model.trainableWeights.length === LESSON_PARAMS
-  );
+    (dc.use_bias ?? dc.useBias) !== false;
+  if (!plain) return undefined;
+  const bidirectional = rec.getClassName() === 'Bidirectional';
+  const inner = bidirectional ? directions(rec) : [rec];
+  if (!inner || inner.length === 0) return undefined;
+  const sequences = inner.map((l, i) => computable(l, cell, i === 1));
+  if (sequences.some((r) => r === undefined) || new Set(sequences).size !== 1) return undefined;
+  const poolingLayer = ls.length === 4 ? ls[2]! : undefined;
+  const pooling = poolingLayer ? poolingOf(poolingLayer) : 'last';
+  if (!pooling || (pooling === 'last') === sequences[0]) return undefined;
+  const topology = { bidirectional, pooling };
+  return model.trainableWeights.length === paramCount(topology) ? topology : undefined;
 }
 
-function build(tf: TF, o: ModelOptions): LayersModel {
+/** A Bidirectional layer's forward and backward layers when it concatenates them, else undefined. */
+function directions(layer: Layer): Layer[] | undefined {
+  const c = layer.getConfig() as Record<string, unknown>;
+  const b = layer as unknown as { forwardLayer?: Layer; backwardLayer?: Layer };
+  if ((c.merge_mode ?? c.mergeMode) !== 'concat' || !b.forwardLayer || !b.backwardLayer) return undefined;
+  return [b.forwardLayer, b.backwardLayer];
+}
+
+/**
+ * Whether the kernels compute this `cell` layer, going backwards or not as `backwards` says: undefined if
+ * not, else whether it returns sequences.
+ */
+function computable(layer: Layer, cell: CellType, backwards: boolean): boolean | undefined {
+  if (layer.getClassName() !== LAYER_CLASS[cell]) return undefined;
+  const c = layer.getConfig() as Record<string, unknown>;
+  if (Boolean(c.go_backwards ?? c.goBackwards) !== backwards) return undefined;
+  const sequences = Boolean(c.return_sequences ?? c.returnSequences);
+  return fusable(layer, { sequences: true, backwards: true }) ? sequences : undefined;
+}
+
+function poolingOf(layer: Layer): Pooling | undefined {
+  const cls = layer.getClassName();
+  const c = layer.getConfig() as Record<string, unknown>;
+  if ((c.data_format ?? c.dataFormat ?? 'channels_last') !== 'channels_last') return undefined;
+  return cls === POOLING_LAYER.max ? 'max' : cls === POOLING_LAYER.mean ? 'mean' : undefined;
+}
+
+function build(tf: TF, options: ModelOptions): LayersModel {
+  const o = { ...MODEL_DEFAULTS, ...options };
   const common = {
     units: o.units,
+    returnSequences: o.pooling !== 'last',
     kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 2 }),
     recurrentInitializer: tf.initializers.orthogonal({ seed: o.seed + 3 }),
   };
-  const rnn =
+  const cell =
     o.cell === 'lstm'
       ? tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid', unitForgetBias: true, name: 'lstm' })
       : o.cell === 'gru'
         ? tf.layers.gru({ ...common, recurrentActivation: 'sigmoid', name: 'gru' })
         : tf.layers.simpleRNN({ ...common, name: 'simple_rnn' });
+  const rnn = o.bidirectional ? tf.layers.bidirectional({ layer: cell, mergeMode: 'concat', name: 'bidirectional' }) : cell;
+  const pooling =
+    o.pooling === 'max'
+      ? [tf.layers.globalMaxPooling1d({ name: 'global_max_pooling1d' })]
+      : o.pooling === 'mean'
+        ? [tf.layers.globalAveragePooling1d({ name: 'global_average_pooling1d' })]
+        : [];
   const model = tf.sequential({
     name: `imdb_${o.cell}`,
     layers: [
@@ -111,6 +175,7 @@ function build(tf: TF, o: ModelOptions): LayersModel {
         name: 'embedding',
       }),
       rnn,
+      ...pooling,
       tf.layers.dense({
         units: 1,
         activation: 'sigmoid',
@@ -119,7 +184,26 @@ function build(tf: TF, o: ModelOptions): LayersModel {
       }),
     ],
   });
+  if (o.bidirectional) reseedBackward(tf, model, o.seed);
   return model;
+}
+
+/**
+ * Bidirectional builds its backward layer from the forward layer's config, seeded initializers included, so
+ * both directions would start from the same weights: the backward layer's kernels are drawn again from
+ * seeds of their own (its bias keeps the same, deterministic, initial value).
+ */
+function reseedBackward(tf: TF, model: LayersModel, seed: number): void {
+  const bi = model.layers.find((l) => l.getClassName() === 'Bidirectional') as unknown as { backwardLayer: Layer };
+  const [kernel, recurrent] = bi.backwardLayer.trainableWeights as [
+    LayersModel['trainableWeights'][number],
+    LayersModel['trainableWeights'][number],
+  ];
+  const draws = [
+    [kernel, tf.initializers.glorotUniform({ seed: seed + 5 })],
+    [recurrent, tf.initializers.orthogonal({ seed: seed + 6 })],
+  ] as const;
+  for (const [w, init] of draws) w.write(init.apply(w.shape as number[]) as Tensor);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import type { Kernels, SequenceCache } from '../kernels/index.js';
 import type { CellType } from '../cells.js';
-import { isLessonModel } from '../models/index.js';
+import { topologyOf } from '../models/index.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { padInto, resolvePadOptions } from '../text/pad.js';
 import { OnednnPredictor } from './onednn.js';
@@ -38,13 +38,13 @@ export interface Predictor {
 }
 
 /**
- * The fastest predictor for `m`: the lesson model whole on rnn's oneDNN kernels when its recurrent layer
- * runs on them, else tfjs's `model.predict` (disposing its tensors). The oneDNN predictor copies the weights
+ * The fastest predictor for `m`: the model whole on rnn's oneDNN kernels when its topology runs on them
+ * ({@link topologyOf}), else tfjs's `model.predict` (disposing its tensors). The oneDNN predictor copies the weights
  * as they are now; `sequences` lets predictors made one after another share their buffers.
  */
 export function createPredictor(tf: TF, m: Runnable, maxlen: number, sequences?: SequenceCache): Predictor {
-  if (m.kernels.name === 'onednn' && isLessonModel(m.model, m.cell))
-    return new OnednnPredictor(m.kernels.addon, m.cell, maxlen, m.model, sequences);
+  const topology = m.kernels.name === 'onednn' ? topologyOf(m.model, m.cell) : undefined;
+  if (m.kernels.name === 'onednn' && topology) return new OnednnPredictor(m.kernels.addon, m.cell, maxlen, m.model, topology, sequences);
   return {
     maxlen,
     predict: (ids) =>

@@ -1,12 +1,13 @@
 /**
- * The lesson model's prediction whole on rnn's oneDNN kernels: the embedding lookup goes straight into the
- * recurrent layer's input (tfjs would read the gathered [B, T, D] input out of TensorFlow to hand it to the
- * addon), then the inference kernels, then the dense layer on the host. Rows that begin with padding share
+ * The prediction of the lesson model (or of the recipe's topologies: src/kernels/lesson.ts) whole on rnn's
+ * oneDNN kernels: the embedding lookup goes straight into the recurrent layer's input (tfjs would read the
+ * gathered [B, T, D] input out of TensorFlow to hand it to the addon), then the inference kernels (pooling
+ * included), then the dense layer on the host. In the lesson's topology rows that begin with padding share
  * their padding steps ({@link OnednnSequence.forwardIds}).
  */
 import type { LayersModel } from '@tensorflow/tfjs';
 import { SequenceCache, type OnednnAddon, type OnednnSequence } from '../kernels/index.js';
-import { denseSigmoid, type LessonParams } from '../kernels/lesson.js';
+import { denseSigmoid, directionsOf, packParams, type LessonParams, type Topology } from '../kernels/lesson.js';
 import { GATES, type CellType } from '../cells.js';
 
 /** Inference sequences a predictor keeps (one per batch shape: full batches and the last short one). */
@@ -24,19 +25,24 @@ export class OnednnPredictor {
     private readonly cell: CellType,
     readonly maxlen: number,
     model: LayersModel,
+    private readonly topology: Topology,
     private readonly sequences: SequenceCache = predictorSequences(addon),
   ) {
-    this.params = model.trainableWeights.map((w) => (w.read().dataSync() as Float32Array).slice()) as LessonParams;
+    this.params = packParams(
+      model.trainableWeights.map((w) => w.read().dataSync() as Float32Array),
+      topology,
+    );
   }
 
   /** Probabilities for ids [B·maxlen]. */
   predict(ids: Int32Array): Float32Array {
     const B = ids.length / this.maxlen;
     const [E, W, R, b, Wd, bd] = this.params;
-    const units = Wd.length;
-    const inputDim = W.length / (units * GATES[this.cell]);
-    const s: OnednnSequence = this.sequences.get(this.cell, this.maxlen, B, inputDim, units);
-    return Float32Array.from(denseSigmoid(s.forwardIds(ids, E, W, R, b, false), B, units, Wd, bd));
+    const features = Wd.length;
+    const units = features / directionsOf(this.topology);
+    const inputDim = W.length / (features * GATES[this.cell]);
+    const s: OnednnSequence = this.sequences.get(this.cell, this.maxlen, B, inputDim, units, this.topology);
+    return Float32Array.from(denseSigmoid(s.forwardIds(ids, E, W, R, b, false), B, features, Wd, bd));
   }
 }
 

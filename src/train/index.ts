@@ -82,6 +82,8 @@ function compileModel(run: Runtime, o: TrainOptions): LayersModel {
       embeddingDim: o.embeddingDim,
       maxlen: o.maxlen,
       units: o.units,
+      bidirectional: o.bidirectional,
+      pooling: o.pooling,
       seed: o.seed,
       layers: o.layers,
     },

@@ -1,6 +1,7 @@
 /**
- * The lesson model's whole training step on rnn's oneDNN kernels: embedding lookup → recurrent layer
- * (oneDNN's whole-sequence kernels) → Dense(1, sigmoid) → binary cross-entropy → Adam, computing exactly what
+ * The lesson model's (or the recipe's: bidirectional, pooled; src/kernels/lesson.ts) whole training step on
+ * rnn's oneDNN kernels: embedding lookup → recurrent layer (oneDNN's whole-sequence kernels, pooling
+ * included) → Dense(1, sigmoid) → binary cross-entropy → Adam, computing exactly what
  * `model.trainOnBatch` computes with tfjs's Adam, without tfjs's per-op cost:
  *
  * - the embedding rows are gathered by the addon straight into the recurrent layer's time-major input, and
@@ -18,8 +19,8 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import { SequenceCache, type OnednnAddon } from '../kernels/index.js';
-import { denseSigmoid, type LessonParams } from '../kernels/lesson.js';
-import { isLessonModel, setTrainableWeights } from '../models/index.js';
+import { denseSigmoid, packParams, unpackParams, type LessonParams, type Topology } from '../kernels/lesson.js';
+import { topologyOf, setTrainableWeights } from '../models/index.js';
 import type { CellType } from '../cells.js';
 import type { Stepper, StepResult } from './stepper.js';
 
@@ -45,16 +46,16 @@ export interface AdamLike {
 /** tfjs-layers' epsilon(): BCE clips probabilities to [ε, 1 − ε]. */
 const BCE_EPSILON = 1e-7;
 
-/** Whether `model` is what {@link OnednnStep} trains: the lesson model compiled with Adam and binary cross-entropy. */
+/** Whether `model` is what {@link OnednnStep} trains: a model of a {@link topologyOf} topology compiled with Adam and binary cross-entropy. */
 export function onednnTrainable(model: LayersModel, cell: CellType): boolean {
   const opt = model.optimizer as unknown as { getClassName?(): string } | undefined;
-  return model.loss === 'binaryCrossentropy' && opt?.getClassName?.() === 'Adam' && isLessonModel(model, cell);
+  return model.loss === 'binaryCrossentropy' && opt?.getClassName?.() === 'Adam' && topologyOf(model, cell) !== undefined;
 }
 
 export class OnednnStep implements Stepper {
   readonly kind = 'onednn';
   readonly trainsInModel = false;
-  /** Parameters in the model's trainable-weight order: embeddings, kernel, recurrent kernel, bias, dense kernel, dense bias. */
+  /** Parameters packed for the addon (src/kernels/lesson.ts): embeddings, kernel, recurrent kernel, bias (both directions each), dense kernel, dense bias. */
   private readonly params: LessonParams;
   private readonly grads: Float32Array[];
   private readonly m: Float32Array[];
@@ -63,6 +64,8 @@ export class OnednnStep implements Stepper {
   private readonly sequences: SequenceCache;
   private readonly D: number;
   private readonly U: number;
+  /** Features the dense layer reads (directions × units). */
+  private readonly F: number;
   private iterations: number;
   private accBeta1: number;
   private accBeta2: number;
@@ -76,16 +79,19 @@ export class OnednnStep implements Stepper {
     private readonly maxlen: number,
     private readonly model: LayersModel,
     private readonly adam: AdamLike,
+    private readonly topology: Topology,
     moments: Float32Array[] | undefined,
   ) {
     const vars = model.trainableWeights;
-    this.params = vars.map((w) => (w.read().dataSync() as Float32Array).slice()) as LessonParams;
+    const pack = (arrays: Float32Array[]) => packParams(arrays, topology);
+    this.params = pack(vars.map((w) => w.read().dataSync() as Float32Array));
     this.grads = this.params.map((p) => new Float32Array(p.length));
     this.names = vars.map((w) => (w as unknown as { val?: { name: string } }).val?.name ?? w.name);
-    this.m = moments ? moments.slice(0, vars.length) : this.params.map((p) => new Float32Array(p.length));
-    this.v = moments ? moments.slice(vars.length) : this.params.map((p) => new Float32Array(p.length));
+    this.m = moments ? pack(moments.slice(0, vars.length)) : this.params.map((p) => new Float32Array(p.length));
+    this.v = moments ? pack(moments.slice(vars.length)) : this.params.map((p) => new Float32Array(p.length));
     this.D = vars[1]!.shape[0] as number;
     this.U = vars[2]!.shape[0] as number;
+    this.F = this.params[4].length;
     this.iterations = adam.iterations;
     // tfjs keeps β^(t) as float32 variables, multiplied by β after every step (setWeights: β^(iterations+1)).
     this.accBeta1 = Math.fround(Math.pow(Math.fround(adam.beta1), this.iterations + 1));
@@ -104,7 +110,7 @@ export class OnednnStep implements Stepper {
     const n = model.trainableWeights.length;
     const arrays = moments.length === 2 * n ? moments.map((w) => (w.tensor.dataSync() as Float32Array).slice()) : undefined;
     saved.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
-    return new OnednnStep(tf, addon, cell, maxlen, model, adam, arrays);
+    return new OnednnStep(tf, addon, cell, maxlen, model, adam, topologyOf(model, cell)!, arrays);
   }
 
   /** One training step at rate `lr` on `ids` [B·maxlen] and labels `y` [B]; returns the batch's loss and accuracy before the update. */
@@ -115,16 +121,36 @@ export class OnednnStep implements Stepper {
   /** {@link step}, synchronously (for benchmarks). */
   stepNow(ids: Int32Array, y: Float32Array, lr: number): StepResult {
     this.learningRate = lr;
+    const { loss, acc } = this.gradients(ids, y);
+    const gradNorm = typeof this.adam.clipNorm === 'number' ? this.addon.clipByGlobalNorm(this.grads, this.adam.clipNorm) : undefined;
+    const c1 = Math.fround(1 - this.accBeta1);
+    const c2 = Math.fround(1 - this.accBeta2);
+    const a = this.adam;
+    this.params.forEach((p, i) =>
+      this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, this.learningRate, a.beta1, a.beta2, a.epsilon, c1, c2),
+    );
+    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
+    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
+    this.iterations++;
+    return { loss, acc, ...(gradNorm !== undefined && { gradNorm }) };
+  }
+
+  /**
+   * The forward and backward of a step on `ids` [B·maxlen] and labels `y` [B], without the update: the
+   * batch's mean loss and accuracy, and the gradients of the loss (in the model's trainable-weight order;
+   * views of the step's own arrays, valid until the next call).
+   */
+  gradients(ids: Int32Array, y: Float32Array): { loss: number; acc: number; grads: Float32Array[] } {
     const B = y.length;
-    const U = this.U;
+    const F = this.F;
     const [E, W, R, b, Wd, bd] = this.params;
     const [gE, , , , gWd, gbd] = this.grads as LessonParams;
-    const s = this.sequences.get(this.cell, this.maxlen, B, this.D, this.U);
+    const s = this.sequences.get(this.cell, this.maxlen, B, this.D, this.U, this.topology);
     const h = s.forwardIds(ids, E, W, R, b, true);
     const generation = s.generation;
     // Dense(1, sigmoid) and binary cross-entropy (tfjs-layers: probabilities clipped to [ε, 1 − ε]; the
     // clip passes no gradient outside that range).
-    const probs = denseSigmoid(h, B, U, Wd, bd);
+    const probs = denseSigmoid(h, B, F, Wd, bd);
     const dz = new Float32Array(B);
     let loss = 0;
     let correct = 0;
@@ -137,39 +163,29 @@ export class OnednnStep implements Stepper {
     }
     gbd[0] = 0;
     gWd.fill(0);
-    const dh = new Float32Array(B * U);
+    const dh = new Float32Array(B * F);
     for (let i = 0; i < B; i++) {
       gbd[0] += dz[i]!;
-      for (let u = 0; u < U; u++) {
-        gWd[u] += h[i * U + u]! * dz[i]!;
-        dh[i * U + u] = dz[i]! * Wd[u]!;
+      for (let u = 0; u < F; u++) {
+        gWd[u] += h[i * F + u]! * dz[i]!;
+        dh[i * F + u] = dz[i]! * Wd[u]!;
       }
     }
     const [gW, gR, gb] = s.backwardEmbedding(dh, generation, gE);
     this.grads[1] = gW;
     this.grads[2] = gR;
     this.grads[3] = gb;
-    const gradNorm = typeof this.adam.clipNorm === 'number' ? this.addon.clipByGlobalNorm(this.grads, this.adam.clipNorm) : undefined;
-    const c1 = Math.fround(1 - this.accBeta1);
-    const c2 = Math.fround(1 - this.accBeta2);
-    const a = this.adam;
-    this.params.forEach((p, i) =>
-      this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, this.learningRate, a.beta1, a.beta2, a.epsilon, c1, c2),
-    );
-    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
-    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
-    this.iterations++;
-    return { loss: loss / B, acc: correct / B, ...(gradNorm !== undefined && { gradNorm }) };
+    return { loss: loss / B, acc: correct / B, grads: unpackParams(this.grads, this.topology) };
   }
 
-  /** The parameters as they are now (the step's own arrays: read, do not keep). */
+  /** The parameters as they are now, in the model's trainable-weight order (views of the step's own arrays: read, do not keep). */
   weights(): Float32Array[] {
-    return this.params;
+    return unpackParams(this.params, this.topology);
   }
 
   /** Writes the parameters into the model (before validation and saving). */
   syncWeights(): void {
-    setTrainableWeights(this.tf, this.model, this.params);
+    setTrainableWeights(this.tf, this.model, this.weights());
   }
 
   /** Writes Adam's moments, step count and learning rate into the model's tfjs optimizer (before a checkpoint). */
@@ -178,8 +194,8 @@ export class OnednnStep implements Stepper {
     const shapes = this.model.trainableWeights.map((w) => w.shape as number[]);
     const named: NamedTensor[] = [
       { name: 'iter', tensor: tf.scalar(this.iterations, 'int32') },
-      ...this.m.map((m, i) => ({ name: `${this.names[i]}/m`, tensor: tf.tensor(m.slice(), shapes[i]) })),
-      ...this.v.map((v, i) => ({ name: `${this.names[i]}/v`, tensor: tf.tensor(v.slice(), shapes[i]) })),
+      ...unpackParams(this.m, this.topology).map((m, i) => ({ name: `${this.names[i]}/m`, tensor: tf.tensor(m.slice(), shapes[i]) })),
+      ...unpackParams(this.v, this.topology).map((v, i) => ({ name: `${this.names[i]}/v`, tensor: tf.tensor(v.slice(), shapes[i]) })),
     ];
     // tfjs's setWeights replaces its moment variables without disposing the old ones.
     const internal = this.adam as unknown as {

@@ -3,14 +3,16 @@
  * {@link resolveTrainOptions} and by the help text of `rnn train` and `rnn compare`.
  */
 import { MODEL_DEFAULTS, type RecurrentImpl } from '../models/index.js';
-import type { CellType } from '../cells.js';
+import type { CellType, Pooling } from '../cells.js';
 import type { PadSide } from '../text/pad.js';
 import { LR_SCHEDULE_DEFAULTS, type LrSchedule, type Monitor } from './control.js';
 
-/** Everything `rnn train` can set. Defaults: {@link TRAIN_DEFAULTS}. */
+/** Everything `rnn train` can set. Defaults: {@link TRAIN_DEFAULTS}, then the {@link PRESETS} entry named by `preset`. */
 export interface TrainOptions {
   /** Recurrent cell. */
   cell: CellType;
+  /** The named set of defaults the options started from ({@link PRESETS}); options given explicitly override it. */
+  preset: PresetName;
   /** Passes over the training split. */
   epochs: number;
   /** Reviews per gradient step. */
@@ -31,8 +33,12 @@ export interface TrainOptions {
   embeddingDim: number;
   /** Length reviews are padded/truncated to. */
   maxlen: number;
-  /** Recurrent units. */
+  /** Recurrent units (of each direction). */
   units: number;
+  /** Wrap the recurrent layer in Bidirectional (merge_mode concat). */
+  bidirectional: boolean;
+  /** What the dense layer reads: the last state, or the output sequence's maximum or mean over time. */
+  pooling: Pooling;
   /** Where padding goes (Keras default `pre`). */
   padding: PadSide;
   /** Which end long reviews lose (Keras default `pre`: keep the last maxlen words). */
@@ -79,7 +85,19 @@ export const TRAIN_DEFAULTS = Object.freeze({
   wordDropout: 0.4,
   clipNorm: 1,
   dedupe: false,
-} as const satisfies Omit<TrainOptions, 'cell' | 'seed' | 'limit' | 'monitor' | 'earlyStopping'>);
+} as const satisfies Omit<TrainOptions, 'cell' | 'seed' | 'limit' | 'monitor' | 'earlyStopping' | 'preset'>);
+
+/**
+ * Named sets of option values over {@link TRAIN_DEFAULTS} (`rnn train --preset NAME`): `lesson` is the
+ * defaults themselves, the Keras lesson's model; `best` is the most accurate recipe found on IMDB, chosen by
+ * validation accuracy (docs/experiments.md, "Past the lesson").
+ */
+export const PRESETS = Object.freeze({
+  lesson: Object.freeze({}),
+  best: Object.freeze({ bidirectional: true, pooling: 'max', maxlen: 400, vocabSize: 20000 }),
+} as const satisfies Record<string, Partial<Omit<TrainOptions, 'cell' | 'seed' | 'preset'>>>);
+export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
 /** The monitor when none is given: validation accuracy, or training accuracy without validation reviews. */
 export function defaultMonitor(validationSplit: number): Monitor {
@@ -88,10 +106,15 @@ export function defaultMonitor(validationSplit: number): Monitor {
 
 /** Every option, defaults filled in (`null` turns `ema` and `clipNorm` off; undefined takes the default). */
 export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType }): TrainOptions {
-  const d = TRAIN_DEFAULTS;
+  const preset = o.preset ?? 'lesson';
+  const d: Omit<TrainOptions, 'cell' | 'seed' | 'limit' | 'monitor' | 'earlyStopping' | 'preset'> = {
+    ...TRAIN_DEFAULTS,
+    ...PRESETS[preset],
+  };
   const validationSplit = o.validationSplit ?? d.validationSplit;
   return {
     cell: o.cell,
+    preset,
     epochs: o.epochs ?? d.epochs,
     batchSize: o.batchSize ?? d.batchSize,
     lr: o.lr ?? d.lr,
@@ -103,6 +126,8 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     embeddingDim: o.embeddingDim ?? d.embeddingDim,
     maxlen: o.maxlen ?? d.maxlen,
     units: o.units ?? d.units,
+    bidirectional: o.bidirectional ?? d.bidirectional,
+    pooling: o.pooling ?? d.pooling,
     padding: o.padding ?? d.padding,
     truncating: o.truncating ?? d.truncating,
     oovToken: o.oovToken ?? d.oovToken,

@@ -3,6 +3,7 @@
  * (written here, at export time, so that it reads without JavaScript). Styles are inline; no fonts, images
  * or scripts from other origins, and a Content-Security-Policy that forbids them.
  */
+import { isCell, LAYER_CLASS, POOLING_LAYER } from '../cells.js';
 
 /** What the page says about the model (card.json, and the card in index.html). */
 export interface ModelCard {
@@ -12,6 +13,10 @@ export interface ModelCard {
   vocabSize: number;
   maxlen: number;
   units: number;
+  /** Bidirectional recurrent layer (absent: one direction). */
+  bidirectional?: boolean;
+  /** What the dense layer reads (absent: the last state). */
+  pooling?: string;
   embeddingDim: number;
   epochs: number;
   /** The epoch whose weights were saved. */
@@ -27,10 +32,8 @@ export interface ModelCard {
   tfjs: string;
 }
 
-const CELL_NAMES: Record<string, string> = { simplernn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
-
 /** The cell as Keras names it (escaped: metadata.json is data, and the page must not run it). */
-const cellName = (cell: string): string => CELL_NAMES[cell] ?? escapeHtml(cell);
+const cellName = (cell: string): string => (isCell(cell) ? LAYER_CLASS[cell] : escapeHtml(cell));
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -39,13 +42,23 @@ export function escapeHtml(s: string): string {
 const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
 const int = (v: number): string => v.toLocaleString('en-US');
 
+/** `GRU(128)`, `Bidirectional(GRU(128)) → GlobalMaxPooling1D`, as Keras names the layers. */
+function recurrentLayers(c: ModelCard): string {
+  const cell = `${cellName(c.cell)}(${c.units})`;
+  const rnn = c.bidirectional ? `Bidirectional(${cell})` : cell;
+  const layer =
+    c.pooling === 'max' || c.pooling === 'mean' ? POOLING_LAYER[c.pooling] : c.pooling && c.pooling !== 'last' ? escapeHtml(c.pooling) : '';
+  const pooling = layer ? ` → ${layer}` : '';
+  return rnn + pooling;
+}
+
 /** The model card as a definition list. */
 function cardRows(c: ModelCard): [string, string][] {
   const weights = c.quantize === 'none' ? 'float32' : `${c.quantize} (quantized at export)`;
   return [
     [
       'Model',
-      `Embedding(${int(c.vocabSize)} → ${c.embeddingDim}) → ${cellName(c.cell)}(${c.units}) → Dense(1, sigmoid); ${int(c.params)} parameters`,
+      `Embedding(${int(c.vocabSize)} → ${c.embeddingDim}) → ${recurrentLayers(c)} → Dense(1, sigmoid); ${int(c.params)} parameters`,
     ],
     [
       'Test accuracy',

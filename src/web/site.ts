@@ -86,6 +86,8 @@ function modelCard(info: Awaited<ReturnType<typeof readModelInfo>>, quantize: Qu
     vocabSize: h.vocabSize,
     maxlen: md.preprocessing.maxlen,
     units: h.units,
+    ...(h.bidirectional && { bidirectional: true }),
+    ...(h.pooling && h.pooling !== 'last' && { pooling: h.pooling }),
     embeddingDim: h.embeddingDim,
     epochs: md.history.length,
     bestEpoch: md.weights?.epoch ?? md.history.length,

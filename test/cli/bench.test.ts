@@ -109,3 +109,42 @@ test('rnn bench --cells goes through the same validating parser as compare: an u
     );
   }
 });
+
+// The preset's architecture: stock tfjs-layers (what it falls back to without the oneDNN kernels) against the
+// oneDNN kernels; no fused column (no fused tfjs op computes it). Measured at these settings: oneDNN 20.6× stock
+// in training (one run, with a training run beside it); 2× cannot flake, and fails if the preset were ignored.
+test('rnn bench --preset best measures the preset architecture: stock tfjs-layers against the oneDNN kernels', async (t) => {
+  if (!REQUIRE_NATIVE) return t.skip('runs with the native backend (CI)');
+  const addon = probeOnednn().addon;
+  if (!addon) return t.skip('the oneDNN addon is not built');
+  const r = await runCli(
+    [
+      'bench',
+      '--cells',
+      'gru',
+      '--preset',
+      'best',
+      '--batch-size',
+      '8',
+      '--train-batches',
+      '1',
+      '--predict-batches',
+      '2',
+      '--warmup',
+      '0',
+      '--json',
+    ],
+    { env: { RNN_IMDB_URL: IMDB_TARBALL } },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { machine: string; rows: BenchRow[] };
+  assert.match(out.machine, /, batch 8, maxlen 400, preset best \(bidirectional, pooling max, maxlen 400, vocab size 20000\)$/);
+  assert.deepEqual(
+    out.rows.map((row) => `${row.cell}/${row.impl}`),
+    ['gru/stock', 'gru/onednn'],
+  );
+  const [stock, onednn] = out.rows as [BenchRow, BenchRow];
+  t.diagnostic(`onednn: train ${(onednn.trainSamplesPerSec / stock.trainSamplesPerSec).toFixed(1)}× stock`);
+  assert.ok(onednn.trainSamplesPerSec > 2 * stock.trainSamplesPerSec);
+  assert.ok(onednn.predictSamplesPerSec > 2 * stock.predictSamplesPerSec);
+});

@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { runCli, imdbWorkspace, IMDB_TARBALL } from '../helpers.js';
 import { compareMarkdown } from '../../src/cli/commands/compare.js';
+import { skipOnednn } from '../onednn-helpers.js';
 
 let native = false;
 let work = '';
@@ -166,4 +167,62 @@ test('rnn predict --explain: JSON words with contributions; the terminal form li
     second!,
     /^(positive|negative)  0\.\d{4}\n  !!! \?\?\?\n  \(no word of this review reached the model: none is in its vocabulary\)\n$/,
   );
+});
+
+test('rnn compare --presets lesson,best: each cell beside its preset run, flags given overriding the preset; rnn info describes it', async (t) => {
+  if (!native) return t.skip('the native backend is needed to train');
+  const out = path.join(work, 'models', 'compare-presets');
+  const r = await runCli(
+    [
+      'compare',
+      '--cells',
+      'gru',
+      '--presets',
+      'lesson,best',
+      '--limit',
+      '1200',
+      '--maxlen',
+      '40',
+      '--epochs',
+      '1',
+      '--test-limit',
+      '200',
+      '--seed',
+      '3',
+      '--out',
+      out,
+      '--json',
+    ],
+    { env },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.deepEqual(
+    report.rows.map((x: { name: string; dir: string }) => [x.name, x.dir]),
+    [
+      ['gru', path.join(out, 'gru')],
+      ['gru best', path.join(out, 'gru-best')],
+    ],
+  );
+  const [lesson, best] = report.rows as Array<{ options: Record<string, unknown> }>;
+  // --maxlen 40 overrides the preset's 400; the preset's vocabulary, direction and pooling stand
+  assert.deepEqual(
+    [lesson!.options, best!.options].map((o) => [o.preset, o.bidirectional, o.pooling, o.maxlen, o.vocabSize]),
+    [
+      ['lesson', false, 'last', 40, 10000],
+      ['best', true, 'max', 40, 20000],
+    ],
+  );
+  const layers = JSON.parse(await fsp.readFile(path.join(out, 'gru-best', 'model.json'), 'utf8')).modelTopology.config.layers;
+  assert.deepEqual(
+    layers.map((l: { class_name: string }) => l.class_name),
+    ['Embedding', 'Bidirectional', 'GlobalMaxPooling1D', 'Dense'],
+  );
+  assert.match(compareMarkdown(report), /; preset best \(bidirectional, pooling max, maxlen 400, vocab size 20000\)\./);
+  assert.match(compareMarkdown(report), /\| gru best +\|/);
+  const info = await runCli(['info', '--model', path.join(out, 'gru-best')], { env });
+  assert.equal(info.code, 0, info.stderr);
+  assert.match(info.stdout, /^ {2}cell +gru, bidirectional, 128 units each, max over time · [\d,]+ parameters$/m);
+  if (!skipOnednn)
+    assert.match(info.stdout, /^ {2}kernels +oneDNN [\d.]+ whole-sequence kernels \(rnn's addon\) · whole training step in the addon$/m);
 });

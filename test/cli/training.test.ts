@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { addTrainingOptions, trainOptionsFromFlags, type TrainingFlags } from '../../src/cli/training.js';
-import { TRAIN_DEFAULTS, resolveTrainOptions } from '../../src/train/options.js';
+import { PRESETS, TRAIN_DEFAULTS, resolveTrainOptions } from '../../src/train/options.js';
+import { describePresets, presetOption } from '../../src/cli/training.js';
 
 // The flags of the weight average, word dropout and gradient clip, as commander parses them into TrainOptions.
 const cases: Array<{ args: string[]; ema: number | null; wordDropout: number; clipNorm: number | null }> = [
@@ -40,6 +41,8 @@ test("every default in the training flags' help is the one TRAIN_DEFAULTS holds 
     ['--embedding-dim', 'embeddingDim', `default ${resolved.embeddingDim}`],
     ['--vocab-size', 'vocabSize', `default ${resolved.vocabSize}`],
     ['--maxlen', 'maxlen', `default ${resolved.maxlen}`],
+    ['--pooling', 'pooling', `default ${resolved.pooling}`],
+    ['--bidirectional', 'bidirectional', `default ${resolved.bidirectional ? 'on' : 'off'}`],
     ['--padding', 'padding', `default '${resolved.padding}'`],
     ['--truncating', 'truncating', `default '${resolved.truncating}'`],
     ['--layers', 'layers', `default ${resolved.layers}`],
@@ -55,4 +58,44 @@ test("every default in the training flags' help is the one TRAIN_DEFAULTS holds 
   assert.ok(help('--monitor').includes(`default ${resolved.monitor}`));
   assert.equal(resolveTrainOptions({ cell: 'lstm', validationSplit: 0 }).monitor, 'acc');
   assert.ok(help('--monitor').includes('acc without validation reviews'));
+});
+
+// --preset starts from a named set of values; the flags given override it, in either direction.
+const presetCases: Array<{
+  args: string[];
+  want: { bidirectional: boolean; pooling: string; maxlen: number; vocabSize: number; units: number };
+}> = [
+  { args: [], want: { bidirectional: false, pooling: 'last', maxlen: 256, vocabSize: 10000, units: 128 } },
+  {
+    args: ['--bidirectional', '--pooling', 'mean'],
+    want: { bidirectional: true, pooling: 'mean', maxlen: 256, vocabSize: 10000, units: 128 },
+  },
+  { args: ['--preset', 'lesson'], want: { bidirectional: false, pooling: 'last', maxlen: 256, vocabSize: 10000, units: 128 } },
+  { args: ['--preset', 'best'], want: { ...PRESETS.best, units: 128 } },
+  { args: ['--preset', 'best', '--no-bidirectional'], want: { ...PRESETS.best, bidirectional: false, units: 128 } },
+  {
+    args: ['--preset', 'best', '--pooling', 'last', '--maxlen', '256', '--units', '64'],
+    want: { ...PRESETS.best, pooling: 'last', maxlen: 256, units: 64 },
+  },
+];
+for (const c of presetCases) {
+  test(`rnn train ${c.args.join(' ') || '(no flags)'}: the architecture and preprocessing it trains`, () => {
+    const cmd = addTrainingOptions(new Command().exitOverride()).addOption(presetOption());
+    cmd.parse(c.args, { from: 'user' });
+    const o = trainOptionsFromFlags(cmd.opts<TrainingFlags>(), 'gru');
+    assert.deepEqual(
+      { bidirectional: o.bidirectional, pooling: o.pooling, maxlen: o.maxlen, vocabSize: o.vocabSize, units: o.units },
+      c.want,
+    );
+    assert.equal(o.preset, c.args.includes('best') ? 'best' : 'lesson');
+  });
+}
+
+test('the help of --preset lists what each preset sets, from PRESETS', () => {
+  assert.equal(describePresets(), 'lesson (the defaults); best (bidirectional, pooling max, maxlen 400, vocab size 20000)');
+  assert.deepEqual(Object.keys(PRESETS), ['lesson', 'best']);
+  const cmd = addTrainingOptions(new Command().exitOverride()).addOption(presetOption());
+  cmd.configureOutput({ writeErr: () => {} });
+  assert.throws(() => cmd.parse(['--preset', 'fast'], { from: 'user' }), { code: 'commander.invalidArgument' });
+  assert.throws(() => cmd.parse(['--pooling', 'sum'], { from: 'user' }), { code: 'commander.invalidArgument' });
 });

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { loadBackend, type Runtime, type TF } from '../../src/backend/index.js';
 import { buildModel } from '../../src/models/index.js';
+import { LESSON_TOPOLOGY, type Topology } from '../../src/kernels/lesson.js';
 import { CELLS, type CellType } from '../../src/cells.js';
 import { saveModelDir, loadModelDir, type UnsavedMetadata } from '../../src/io/model-dir.js';
 import { resolveTrainOptions } from '../../src/train/options.js';
@@ -62,16 +63,23 @@ function predict(model: LayersModel, x: Int32Array): number[] {
 const x = Int32Array.from({ length: 5 * MAXLEN }, (_, i) => (i * 13) % 50);
 const tokenizer = new Tokenizer({ numWords: 50 }).fitOnTexts(['a good film', 'a bad film']);
 
-async function savedModel(cell: CellType): Promise<{ dir: string; model: LayersModel }> {
-  const model = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 3, layers: 'fused' }, run.kernels);
+async function savedModel(cell: CellType, topology: Topology = LESSON_TOPOLOGY): Promise<{ dir: string; model: LayersModel }> {
+  const model = buildModel(
+    tf,
+    { cell, vocabSize: 50, embeddingDim: 6, maxlen: MAXLEN, units: 8, seed: 3, layers: 'fused', ...topology },
+    run.kernels,
+  );
   const dir = path.join(await tempDir(), cell);
   await saveModelDir(tf, dir, model, tokenizer, metadataFor(cell));
   return { dir, model };
 }
 
-for (const cell of CELLS) {
-  test(`${cell}: save → stock tf.loadLayersModel → identical predictions (native file:// and pure-JS cpu)`, async () => {
-    const { dir, model } = await savedModel(cell);
+// The lesson's model, and the recipe's topologies (Bidirectional, GlobalMaxPooling1D / GlobalAveragePooling1D: stock layers).
+const TOPOLOGIES: Topology[] = [LESSON_TOPOLOGY, { bidirectional: true, pooling: 'max' }, { bidirectional: false, pooling: 'mean' }];
+for (const [cell, topology] of CELLS.flatMap((c) => TOPOLOGIES.map((t) => [c, t] as const))) {
+  const shape = topology === LESSON_TOPOLOGY ? '' : `${topology.bidirectional ? 'bidirectional, ' : ''}${topology.pooling} pooling, `;
+  test(`${cell}, ${shape}save → stock tf.loadLayersModel → identical predictions (native file:// and pure-JS cpu)`, async () => {
+    const { dir, model } = await savedModel(cell, topology);
     assert.deepEqual((await fsp.readdir(dir)).sort(), ['metadata.json', 'model.json', 'tokenizer.json', 'weights.bin']);
     const want = predict(model, x);
     const stock: LayersModel[] = [];
@@ -98,7 +106,12 @@ for (const cell of CELLS) {
       await tf.setBackend(previous);
     }
     for (const m of stock) {
-      assert.equal(m.layers[1]!.getClassName(), { simplernn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' }[cell]);
+      const recurrent = { simplernn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' }[cell];
+      assert.equal(m.layers[1]!.getClassName(), topology.bidirectional ? 'Bidirectional' : recurrent);
+      if (topology.bidirectional) {
+        const inner = (m.layers[1]!.getConfig() as { layer: { className: string } }).layer;
+        assert.equal(inner.className, recurrent);
+      }
       const got = predict(m, x);
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `stock loader: ${got[i]} vs ${want[i]}`);
       m.dispose();

@@ -178,3 +178,37 @@ test('oneDNN addon: a backward needs the activations of its own training forward
   assert.throws(() => s.forward(new Float32Array(3), W, R, b, false), /x has 3 elements, expected 24/);
   assert.throws(() => new addon.Sequence('LSTM', 0, 1, 1, 1), /every dimension must be >= 1/);
 });
+
+test(
+  "the recipe's topologies: both directions' weights one after the other, dirs·U features, the whole sequence run; bad options refused",
+  { skip },
+  () => {
+    const [T, B, D, U] = [6, 4, 3, 2];
+    const G = 3; // GRU
+    const ids = Int32Array.from({ length: B * T }, (_, i) => (i % T < 3 ? 0 : 1 + (i % 5))); // 3 steps of padding per row
+    const E = Float32Array.from({ length: 6 * D }, (_, i) => Math.sin(i));
+    for (const [bidirectional, pooling, dirs] of [
+      [true, 'last', 2],
+      [false, 'max', 1],
+      [true, 'mean', 2],
+    ] as const) {
+      const s = new addon.Sequence('GRU', T, B, D, U, undefined, undefined, { bidirectional, pooling });
+      const w = [D * G * U, U * G * U, G * U].map((n) => Float32Array.from({ length: dirs * n }, (_, i) => Math.cos(i) * 0.3));
+      const h = s.forwardIds(ids, E, w[0]!, w[1]!, w[2]!, true);
+      assert.equal(h.length, B * dirs * U);
+      assert.equal(s.work, 1, 'no shared padding: the backward direction ends in it, and pooling reads every step');
+      const dE = new Float32Array(E.length);
+      const grads = s.backwardEmbedding(new Float32Array(B * dirs * U).fill(1), s.generation, dE);
+      assert.deepEqual(
+        grads.map((g) => g.length),
+        w.map((x) => x.length),
+      );
+      if (dirs === 2)
+        assert.throws(() => s.forwardIds(ids, E, w[0]!.subarray(0, D * G * U), w[1]!, w[2]!, false), /kernel has 18 elements, expected 36/);
+    }
+    assert.throws(
+      () => new addon.Sequence('GRU', T, B, D, U, undefined, undefined, { bidirectional: false, pooling: 'sum' as 'max' }),
+      /pooling must be last, max or mean, not sum/,
+    );
+  },
+);

@@ -81,9 +81,14 @@ test('an addon built by an older rnn (git pull without npm install) is reported 
 test('the installed addon loads where it is required (CI)', { skip: !REQUIRE_ONEDNN && 'RNN_REQUIRE_ONEDNN is not set' }, async () => {
   assert.equal(probeOnednn().error, undefined);
   const r = await runCli(['doctor', '--json']);
-  const report = JSON.parse(r.stdout) as { onednnKernels: { active: boolean; reason: string }; recurrentKernels: string };
+  const report = JSON.parse(r.stdout) as {
+    onednnKernels: { active: boolean; reason: string };
+    recurrentKernels: string;
+    recipeLayers: string;
+  };
   assert.deepEqual(report.onednnKernels, { active: true, reason: `the oneDNN ${probeOnednn().addon!.onednnVersion} addon loaded` });
   assert.match(report.recurrentKernels, /^fused layers on oneDNN 2\.\d+\.\d+ whole-sequence kernels \(rnn's addon\)$/);
+  assert.equal(report.recipeLayers, 'bidirectional and pooled models train and predict whole on the oneDNN kernels');
 });
 
 test('rnn --kernels: tfjs is honoured by doctor; an unknown value is refused', async () => {
@@ -91,6 +96,11 @@ test('rnn --kernels: tfjs is honoured by doctor; an unknown value is refused', a
   const report = JSON.parse(r.stdout) as { onednnKernels: { active: boolean; reason: string } };
   assert.equal(report.onednnKernels.active, false);
   assert.equal(report.onednnKernels.reason, 'tfjs kernels were requested (--kernels tfjs)');
+  const text = await runCli(['--kernels', 'tfjs', 'doctor']);
+  assert.match(
+    text.stdout,
+    /^ {2}recipe layers +bidirectional and pooled models run on stock tfjs-layers \(bidirectional and pooled layers have no fused tfjs op\): slow to train$/m,
+  );
   const bad = await runCli(['--kernels', 'mkl', 'doctor']);
   assert.equal(bad.code, 1);
   assert.equal(

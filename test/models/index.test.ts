@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBackend, type TF } from '../../src/backend/index.js';
 import type { Kernels } from '../../src/kernels/index.js';
-import { buildModel, isLessonModel, kernelsFor, summarize } from '../../src/models/index.js';
+import { buildModel, kernelsFor, summarize, topologyOf } from '../../src/models/index.js';
 import { CELLS } from '../../src/cells.js';
 import { REQUIRE_NATIVE } from '../helpers.js';
 
@@ -72,17 +72,51 @@ test('the same seed gives the same initial weights; another seed gives other wei
   assert.equal(tf.memory().numTensors, before);
 });
 
-test('isLessonModel: the lesson model of its own cell, whichever layers run it; kernelsFor: stock layers run on tfjs', () => {
+test('topologyOf: the topology of a model of its own cell, whichever layers run it; kernelsFor: stock layers run on tfjs', () => {
+  const topologies = [
+    { bidirectional: false, pooling: 'last' },
+    { bidirectional: true, pooling: 'last' },
+    { bidirectional: false, pooling: 'max' },
+    { bidirectional: true, pooling: 'mean' },
+  ] as const;
   for (const cell of CELLS) {
     for (const layers of ['fused', 'stock'] as const) {
-      const m = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 1, layers }, kernels);
-      assert.deepEqual(
-        CELLS.map((c) => isLessonModel(m, c)),
-        CELLS.map((c) => c === cell),
-      );
-      m.dispose();
+      for (const t of topologies) {
+        const m = buildModel(tf, { cell, vocabSize: 50, embeddingDim: 4, maxlen: 8, units: 3, seed: 1, layers, ...t }, kernels);
+        assert.deepEqual(
+          CELLS.map((c) => topologyOf(m, c)),
+          CELLS.map((c) => (c === cell ? t : undefined)),
+        );
+        m.dispose();
+      }
     }
   }
   assert.equal(kernelsFor('fused', kernels), kernels);
   assert.deepEqual(kernelsFor('stock', kernels), { name: 'tfjs', reason: 'stock tfjs-layers were requested (--layers stock)' });
+});
+
+test('topologyOf refuses what the kernels do not compute: a layer going backwards alone, a mask, a sum merge, other layers', () => {
+  const emb = (maskZero = false) => tf.layers.embedding({ inputDim: 20, outputDim: 3, inputLength: 6, maskZero });
+  const dense = () => tf.layers.dense({ units: 1, activation: 'sigmoid' });
+  const lstm = (o: { goBackwards?: boolean; returnSequences?: boolean } = {}) =>
+    tf.layers.lstm({ units: 2, recurrentActivation: 'sigmoid', ...o });
+  const cases: Array<[string, () => unknown[]]> = [
+    ['going backwards', () => [emb(), lstm({ goBackwards: true }), dense()]],
+    ['masked', () => [emb(true), lstm(), dense()]],
+    ['summed directions', () => [emb(), tf.layers.bidirectional({ layer: lstm(), mergeMode: 'sum' }), dense()]],
+    ['a hidden dense layer', () => [emb(), lstm(), tf.layers.dense({ units: 4 }), dense()]],
+    ['sequences without pooling', () => [emb(), lstm({ returnSequences: true }), tf.layers.flatten(), dense()]],
+  ];
+  for (const [what, layers] of cases) {
+    const m = tf.sequential({ layers: layers() as never });
+    assert.equal(topologyOf(m, 'lstm'), undefined, what);
+    m.dispose();
+  }
+  const ok = tf.sequential({ layers: [emb(), lstm(), dense()] });
+  assert.deepEqual(
+    topologyOf(ok, 'lstm'),
+    { bidirectional: false, pooling: 'last' },
+    'the same model, built by hand, is the lesson topology',
+  );
+  ok.dispose();
 });

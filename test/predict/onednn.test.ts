@@ -10,6 +10,7 @@ import { buildModel, MODEL_DEFAULTS } from '../../src/models/index.js';
 import { tfjsKernels } from '../../src/kernels/index.js';
 import { CELLS } from '../../src/cells.js';
 import { OnednnPredictor } from '../../src/predict/onednn.js';
+import { LESSON_TOPOLOGY } from '../../src/kernels/lesson.js';
 import { createPredictor, predictArrays } from '../../src/predict/index.js';
 import type { Review } from '../../src/data/index.js';
 import { REQUIRE_NATIVE } from '../helpers.js';
@@ -35,7 +36,7 @@ for (const cell of CELLS) {
       () => (stock.predict(tf.tensor2d(ids, [ids.length / SIZE.maxlen, SIZE.maxlen], 'int32')) as Tensor).dataSync() as Float32Array,
     );
     const before = tf.memory().numTensors;
-    const predictor = new OnednnPredictor(addon, cell, SIZE.maxlen, fused);
+    const predictor = new OnednnPredictor(addon, cell, SIZE.maxlen, fused, LESSON_TOPOLOGY);
     assert.ok(maxAbsDiff([predictor.predict(ids)], [want]) < 1e-5, 'one call, all 400 reviews');
     // createPredictor takes the oneDNN path for a model on the oneDNN kernels; predictArrays runs batches of 64 (the last one short)
     const chosen = createPredictor(tf, { model: fused, cell, kernels: onednnKernels }, SIZE.maxlen);

@@ -68,10 +68,10 @@ interface Opened {
   problems: string[];
 }
 
-async function open(backend?: string): Promise<Opened> {
+async function open(backend?: string, at: RunningServer = server): Promise<Opened> {
   const page = await browser!.newPage({ viewport: { width: 1000, height: 900 } });
   const problems: string[] = [];
-  const origin = new URL(server.url).origin;
+  const origin = new URL(at.url).origin;
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
   });
@@ -79,7 +79,7 @@ async function open(backend?: string): Promise<Opened> {
   page.on('request', (req) => {
     if (!req.url().startsWith('data:') && new URL(req.url()).origin !== origin) problems.push(`request outside the origin: ${req.url()}`);
   });
-  await page.goto(`${server.url}/${backend ? `?backend=${backend}` : ''}`);
+  await page.goto(`${at.url}/${backend ? `?backend=${backend}` : ''}`);
   await page.waitForFunction(() => document.body.dataset.ready || /could not/.test(document.getElementById('status')!.textContent!), null, {
     timeout: 120_000,
   });
@@ -100,8 +100,8 @@ async function ask(page: Page, text: string): Promise<{ label: string; probabili
   }));
 }
 
-async function cli(args: string[]): Promise<Record<string, unknown>[]> {
-  const r = await runCli(['predict', '--model', model, '--json', ...args], { input: reviews.map((x) => x.text).join('\n') + '\n' });
+async function cli(args: string[], dir = model): Promise<Record<string, unknown>[]> {
+  const r = await runCli(['predict', '--model', dir, '--json', ...args], { input: reviews.map((x) => x.text).join('\n') + '\n' });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout
     .trim()
@@ -202,4 +202,36 @@ test('the model card shows the test accuracy and F1 of the last rnn eval', async
   assert.ok(card.includes(`${pct} (F1 ${record.metrics.f1.toFixed(4)}`), card);
   assert.match(card, /LSTM\(16\)/);
   await page.close();
+});
+
+test("the best preset's model (Bidirectional GRU, max over time) loads with the page's stock tfjs: rnn predict's labels", async (t) => {
+  if (skip(t)) return;
+  const env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
+  const dir = path.join(work, 'models', 'gru-best');
+  await trainSmallModel(env, dir, 2, ['--cell', 'gru', '--preset', 'best', '--vocab-size', '2000', '--epochs', '1']);
+  const out = path.join(work, 'site-best');
+  await exportWebSite(run, { model: dir, out, quantize: 'none' });
+  const best = await startServer(
+    run,
+    { ...SERVE_DEFAULTS, port: 0, watchMs: 0, web: out, logLevel: 'silent' },
+    { resolveDir: async () => dir, logStream: new PassThrough() },
+  );
+  try {
+    await best.ready;
+    const want = await cli([], dir);
+    const { page, problems } = await open('cpu', best);
+    assert.match((await page.locator('#card').textContent())!, /Bidirectional\(GRU\(16\)\) → GlobalMaxPooling1D → Dense\(1, sigmoid\)/);
+    let largest = 0;
+    for (const [i, r] of reviews.slice(0, 10).entries()) {
+      const got = await ask(page, r.text);
+      assert.equal(got.label, want[i]!.label, `review ${i}`);
+      largest = Math.max(largest, Math.abs(got.probability - (want[i]!.probability as number)));
+    }
+    t.diagnostic(`best preset, cpu backend: largest probability difference over 10 reviews: ${largest}`);
+    assert.ok(largest <= 1e-4, `largest difference ${largest}`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await best.close();
+  }
 });

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
@@ -14,7 +14,8 @@ import {
   type ServerHandle,
 } from '../../bench/serve.js';
 import { resolveModelDir } from '../../io/model-dir.js';
-import { MODEL_DEFAULTS } from '../../models/index.js';
+import { PRESET_NAMES, resolveTrainOptions, type PresetName } from '../../train/options.js';
+import { describePresets } from '../training.js';
 import { CELLS, type CellType } from '../../cells.js';
 import type { LoadedBackend } from '../../backend/index.js';
 import { globalFlags, loadRuntime, type CliContext } from '../context.js';
@@ -26,6 +27,7 @@ import { col, markdownTable } from '../table.js';
 
 interface BenchFlags extends DataFlags {
   cells: CellType[];
+  preset: PresetName;
   batchSize: number;
   trainBatches: number;
   predictBatches: number;
@@ -40,7 +42,7 @@ interface BenchFlags extends DataFlags {
 }
 
 /** Flags of the training/prediction benchmark, and those of `--serve`: each set is refused with the other. */
-const LAYER_FLAGS = ['cells', 'batchSize', 'trainBatches', 'predictBatches', 'warmup', 'kerasPython'] as const;
+const LAYER_FLAGS = ['cells', 'preset', 'batchSize', 'trainBatches', 'predictBatches', 'warmup', 'kerasPython'] as const;
 const SERVE_FLAGS = ['model', 'duration', 'rounds', 'soak'] as const;
 const SB = SERVE_BENCH_DEFAULTS;
 
@@ -51,6 +53,11 @@ export function registerBench(program: Command, ctx: CliContext): void {
       "benchmark: train and predict samples/s of stock tfjs-layers vs the fused layers (tfjs ops, and rnn's oneDNN kernels when built), lesson model, real IMDB batches; with --serve: load-test rnn serve",
     )
     .option('--cells <list>', `cells to measure, comma-separated (default ${CELLS.join(',')})`, cellList, [...CELLS])
+    .addOption(
+      new Option('--preset <name>', `the architecture of this preset of rnn train: ${describePresets()}`)
+        .choices(PRESET_NAMES)
+        .default('lesson'),
+    )
     .option('--batch-size <n>', 'reviews per batch', positiveInt, 64)
     .option('--train-batches <n>', 'timed training batches per implementation', positiveInt, 10)
     .option('--predict-batches <n>', 'timed prediction batches per implementation', positiveInt, 20)
@@ -87,7 +94,8 @@ export function registerBench(program: Command, ctx: CliContext): void {
     const status = new StatusLine(ctx.io.err);
     const backend = await loadRuntime(ctx, command);
     const data = await loadDataForCli(ctx, flags, ['train'], status);
-    const maxlen = MODEL_DEFAULTS.maxlen;
+    const { vocabSize, embeddingDim, maxlen, units, bidirectional, pooling } = resolveTrainOptions({ cell: 'lstm', preset: flags.preset });
+    const model = { vocabSize, embeddingDim, maxlen, units, bidirectional, pooling };
     const rows = await runBench(
       backend.tf,
       data.train,
@@ -97,7 +105,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
         trainBatches: flags.trainBatches,
         predictBatches: flags.predictBatches,
         warmup: flags.warmup,
-        maxlen,
+        model,
         kernels: backend.kernels,
       },
       (m) => status.update(m, true),
@@ -110,13 +118,18 @@ export function registerBench(program: Command, ctx: CliContext): void {
         flags.trainBatches,
         flags.predictBatches,
         flags.warmup,
+        vocabSize,
+        maxlen,
+        bidirectional ? 1 : 0,
+        pooling,
       ]);
     }
     status.clear();
     const k = backend.kernels;
     const machine =
       `${os.cpus()[0]?.model.trim()} × ${os.availableParallelism?.() ?? os.cpus().length}, backend ${backend.name}${backend.tfVersion ? ` (TensorFlow ${backend.tfVersion})` : ''}, ` +
-      `oneDNN kernels: ${k.name === 'onednn' ? k.addon.onednnVersion : `no (${k.reason})`}, batch ${flags.batchSize}, maxlen ${maxlen}`;
+      `oneDNN kernels: ${k.name === 'onednn' ? k.addon.onednnVersion : `no (${k.reason})`}, batch ${flags.batchSize}, maxlen ${maxlen}` +
+      (flags.preset === 'lesson' ? '' : `, preset ${describePresets([flags.preset])}`);
     if (flags.json) {
       ctx.io.out.write(JSON.stringify({ machine, rows, keras }, null, 2) + '\n');
       return;
@@ -130,8 +143,11 @@ interface KerasRows {
   rows: Record<string, { trainSamplesPerSec: number; predictSamplesPerSec: number }>;
 }
 
-/** Runs the Keras reference script on the same batches (batch size, timed train and predict batches, warm-up); its figures come from the same machine in the same run. */
-function runKeras(python: string, tarball: string, batches: number[]): Promise<KerasRows> {
+/**
+ * Runs the Keras reference script on the same batches and architecture (batch size, timed train and predict
+ * batches, warm-up, vocabulary, maxlen, bidirectional 0/1, pooling); its figures come from the same machine in the same run.
+ */
+function runKeras(python: string, tarball: string, batches: Array<number | string>): Promise<KerasRows> {
   const script = path.join(packageRoot(), 'src', 'bench', 'keras_reference.py');
   return new Promise((resolve, reject) => {
     execFile(python, [script, tarball, ...batches.map(String)], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {

@@ -5,19 +5,23 @@ import { compareCells, type CompareReport, type CompareRow } from '../../compare
 import { testSubset } from '../../predict/score.js';
 import { PREDICT_BATCH_SIZE } from '../../predict/index.js';
 import { describeRecipe } from '../../train/control.js';
+import type { PresetName } from '../../train/options.js';
 import type { LengthBucket } from '../../eval/metrics.js';
 import { CELLS, type CellType } from '../../cells.js';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { loadRuntime, type CliContext } from '../context.js';
-import { cellList, positiveInt } from '../options.js';
+import { cellList, positiveInt, presetList } from '../options.js';
 import { addDataOptions, addHoldOutOptions, holdOutForCli, loadDataForCli, type DataFlags } from '../data-options.js';
 import {
   addTrainingOptions,
   runEnvironment,
   trainOptionsFromFlags,
   trainingProgress,
+  trainOverrides,
+  describePresets,
   warnIfPureJs,
+  warnIfStockFallback,
   type TrainingFlags,
 } from '../training.js';
 import { StatusLine, bar } from '../progress.js';
@@ -26,6 +30,7 @@ import { col, markdownTable, textTable, type Column } from '../table.js';
 
 interface CompareFlags extends DataFlags, TrainingFlags {
   cells: CellType[];
+  presets: PresetName[];
   testLimit?: number;
   out?: string;
   json?: boolean;
@@ -37,6 +42,12 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .command('compare')
     .description('train and score several cells on the same split and seed, and print one table (plus report.json and report.md)')
     .option('--cells <list>', `cells to compare, comma-separated (default ${CELLS.join(',')})`, cellList, [...CELLS])
+    .option(
+      '--presets <list>',
+      `train every cell with each of these presets, comma-separated: ${describePresets()} (default lesson)`,
+      presetList,
+      ['lesson'],
+    )
     .option('--test-limit <n>', 'score a fixed random subset of N test reviews (default all)', positiveInt)
     .option('--out <dir>', 'where the models and reports go (default models/compare)');
   addHoldOutOptions(addDataOptions(addTrainingOptions(cmd)))
@@ -45,8 +56,10 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .action(async (flags: CompareFlags, command: Command) => {
       const status = new StatusLine(ctx.io.err);
       const backend = await loadRuntime(ctx, command);
-      const { cell: _first, ...shared } = trainOptionsFromFlags(flags, flags.cells[0]!);
+      const shared = trainOptionsFromFlags(flags, flags.cells[0]!); // the seed every row shares
       warnIfPureJs(ctx, status, backend, shared.layers);
+      for (const preset of flags.presets)
+        warnIfStockFallback(ctx, status, backend, trainOptionsFromFlags({ ...flags, preset }, flags.cells[0]!));
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
       // A CSV: every cell trains on the same rows and is scored on the same held-out rows (the shared seed's).
       const data = holdOutForCli(ctx, status, await loadDataForCli(ctx, flags, ['train', 'test'], status), flags, shared.seed);
@@ -61,17 +74,23 @@ export function registerCompare(program: Command, ctx: CliContext): void {
         backend,
         data.train,
         test,
-        { cells: flags.cells, train: shared, outDir, evalBatchSize: PREDICT_BATCH_SIZE },
+        {
+          cells: flags.cells,
+          presets: flags.presets,
+          train: { ...trainOverrides(flags), seed: shared.seed },
+          outDir,
+          evalBatchSize: PREDICT_BATCH_SIZE,
+        },
         runEnvironment(backend, data.source),
         {
-          onCell: (cell, i, n) => {
-            status.log(c.bold(`[${i + 1}/${n}] ${cell}`));
-            return { ...trainingProgress(ctx, status, { ...shared, cell }, false), onModel: undefined };
+          onCell: (name, i, n, options) => {
+            status.log(c.bold(`[${i + 1}/${n}] ${name}`));
+            return { ...trainingProgress(ctx, status, options, false), onModel: undefined };
           },
-          onScore: (cell, done, total) => status.update(`scoring ${cell} ${bar(done, total)} ${done}/${total}`),
+          onScore: (name, done, total) => status.update(`scoring ${name} ${bar(done, total)} ${done}/${total}`),
           onRow: (r) =>
             status.log(
-              `${r.cell}: test accuracy ${percent(r.test.accuracy, 2)} (epoch ${r.weightsEpoch} of ${r.epochs}), saved to ${r.dir}`,
+              `${r.name}: test accuracy ${percent(r.test.accuracy, 2)} (epoch ${r.weightsEpoch} of ${r.epochs}), saved to ${r.dir}`,
             ),
         },
       );
@@ -97,7 +116,7 @@ function reportTables(r: Pick<CompareReport, 'rows'>): { main: [Column[], string
     ),
   ];
   const mainRows = r.rows.map((x: CompareRow) => [
-    x.cell,
+    x.name,
     count(x.params),
     duration(x.trainSeconds),
     decimal(x.samplesPerSec, 0),
@@ -109,16 +128,18 @@ function reportTables(r: Pick<CompareReport, 'rows'>): { main: [Column[], string
   ]);
   const buckets = r.rows[0]?.byLength ?? [];
   const lengthColumns = [col('cell'), ...buckets.map((b) => col(`${bucketLabel(b)} (${count(b.count)})`, 'right'))];
-  const lengthRows = r.rows.map((x) => [x.cell, ...x.byLength.map((b) => percent(b.accuracy))]);
+  const lengthRows = r.rows.map((x) => [x.name, ...x.byLength.map((b) => percent(b.accuracy))]);
   return { main: [mainColumns, mainRows], byLength: [lengthColumns, lengthRows] };
 }
 
-/** The data and recipe of a report in one sentence. */
-function reportSetting(r: Pick<CompareReport, 'data' | 'options'>, sep: string): string {
+/** The data and recipe of a report in one sentence (and what each preset of its rows sets). */
+function reportSetting(r: Pick<CompareReport, 'data' | 'options' | 'rows'>, sep: string): string {
   const o = r.options;
+  const presets = [...new Set(r.rows.map((x) => x.preset).filter((p) => p !== 'lesson'))];
   return (
     `${o.epochs} epochs, batch ${o.batchSize}, maxlen ${o.maxlen}, seed ${o.seed}${sep}${describeRecipe(o)}${sep}` +
-    (o.restoreBest ? `best epoch by ${o.monitor} kept` : 'last epoch kept')
+    (o.restoreBest ? `best epoch by ${o.monitor} kept` : 'last epoch kept') +
+    presets.map((p) => `${sep}preset ${describePresets([p])}`).join('')
   );
 }
 

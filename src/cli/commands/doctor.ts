@@ -47,6 +47,7 @@ export function renderDoctor(r: DoctorReport, c: ChalkInstance): string {
     ],
     ['CPU threads', `${r.cpu.threads} (${r.cpu.model})`],
     ['RNN kernels', r.recurrentKernels],
+    ['recipe layers', r.recipeLayers],
     [
       'oneDNN kernels',
       r.onednnKernels.active

@@ -51,7 +51,7 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   const kept = m.history[bestEpoch(info) - 1];
   const rows: [string, string][] = [
     ['model', info.dir],
-    ['cell', `${m.cell}, ${h.units} units · ${count(m.params.total)} parameters`],
+    ['cell', `${describeArchitecture(m.cell, h)} · ${count(m.params.total)} parameters`],
     [
       'trained',
       `${m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · ${m.history.length} epoch(s) · ${duration(m.timings.secondsPerEpoch)}/epoch · ${decimal(m.samplesPerSec, 0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`,
@@ -96,6 +96,12 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   if (info.lastCheckpoint) files.push(`${path.basename(info.lastCheckpoint)}/ (last epoch)`);
   rows.push(['files', files.join(', ')]);
   return keyValues(rows) + '\n' + renderHistory(m.history, c, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined);
+}
+
+/** `gru, 128 units` for the lesson's model; `gru, bidirectional, 128 units each, max over time` for the recipe's. */
+export function describeArchitecture(cell: string, h: { units: number; bidirectional?: boolean; pooling?: string }): string {
+  const pooling = h.pooling && h.pooling !== 'last' ? `, ${h.pooling} over time` : '';
+  return h.bidirectional ? `${cell}, bidirectional, ${h.units} units each${pooling}` : `${cell}, ${h.units} units${pooling}`;
 }
 
 function listingJson(r: ModelListing): object {

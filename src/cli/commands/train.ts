@@ -16,6 +16,8 @@ import {
   trainOptionsFromFlags,
   trainingProgress,
   warnIfPureJs,
+  warnIfStockFallback,
+  presetOption,
   type TrainingFlags,
 } from '../training.js';
 import { addDataOptions, addHoldOutOptions, holdOutForCli, loadDataForCli, type DataFlags } from '../data-options.js';
@@ -78,6 +80,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .command('train')
     .description('train a SimpleRNN, LSTM or GRU sentiment classifier and save it under models/')
     .option('--cell <cell>', `recurrent cell: ${CELLS.join(', ')} (required unless --resume)`, cell)
+    .addOption(presetOption())
     .option('--out <dir>', 'model directory (default models/<cell>)')
     .option(
       '--resume <checkpoint>',
@@ -129,6 +132,7 @@ async function trainCommand(
   const backend = await loadRuntime(ctx, cmd);
   const { options, out, resume, dataFlags, expectSha } = await runSettings(ctx, cmd, flags, status);
   warnIfPureJs(ctx, status, backend, options.layers);
+  warnIfStockFallback(ctx, status, backend, options);
   if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
     throw new UserError('models/latest is reserved for the pointer to the newest model', 'Pass another --out');
   }

@@ -15,6 +15,16 @@
 // oneDNN accumulates into the weight-gradient buffers (asked for in tfjs's layout), so they are zeroed
 // before every backward, and every chunk's backward adds into the same ones.
 //
+// Shapes past the lesson's: a Sequence may run both directions (oneDNN's bidirectional_concat: the output
+// sequence is [forward h_t, backward h_t] per step, like Keras's Bidirectional(merge_mode='concat'); the
+// weights of the two directions are passed one after the other, each in tfjs layout) and may pool its output
+// over time: `last` (the lesson's h_T; bidirectional: forward h_{T-1} and backward h_0, what Bidirectional
+// without return_sequences returns), `max` or `mean` over all T steps (GlobalMaxPooling1D /
+// GlobalAveragePooling1D on return_sequences=True; padding steps are ordinary steps, as they are for stock
+// tfjs-layers with an Embedding that has no mask). The gradient of `max` goes to every step equal to the
+// maximum, as tfjs's max gradient does. These shapes run the whole sequence (no shared padding trajectory:
+// the backward direction ends in the padding, and pooled outputs read every step).
+//
 // Padding (forwardIds): with Keras's 'pre' padding a short review begins with id 0, and until its first word
 // every such row has the same input and the same zero start, hence the same state. The rows are sorted by
 // their leading padding and the steps cut into chunks (16 steps): a chunk runs only the rows whose review
@@ -56,6 +66,7 @@ using dt = dnnl::memory::data_type;
 namespace {
 
 enum class Cell { SimpleRNN, LSTM, GRU };
+enum class Pool { Last, Max, Mean };
 
 int gatesOf(Cell c) { return c == Cell::LSTM ? 4 : c == Cell::GRU ? 3 : 1; }
 
@@ -166,16 +177,18 @@ struct Io {
 class Prims {
  public:
   // oneThread: the primitives will run on one thread of a parallel region (they are built for one thread)
-  Prims(Cell cell, dim T, dim B, dim D, dim U, bool oneThread, const dnnl::engine& eng)
-      : eng_(eng), cell_(cell), T_(T), B_(B), D_(D), U_(U), G_(gatesOf(cell)), oneThread_(oneThread) {
+  // dirs: 1 (left to right) or 2 (both, outputs concatenated)
+  Prims(Cell cell, dim T, dim B, dim D, dim U, dim dirs, bool oneThread, const dnnl::engine& eng)
+      : eng_(eng), cell_(cell), T_(T), B_(B), D_(D), U_(U), G_(gatesOf(cell)), oneThread_(oneThread),
+        dir_(dirs == 2 ? dnnl::rnn_direction::bidirectional_concat : dnnl::rnn_direction::unidirectional_left2right) {
     srcLayer_ = memory::desc({T_, B_, D_}, dt::f32, tag::tnc);
-    dstLayer_ = memory::desc({T_, B_, U_}, dt::f32, tag::tnc);
-    iter_ = memory::desc({1, 1, B_, U_}, dt::f32, tag::ldnc);
-    userWl_ = memory::desc({1, 1, D_, G_, U_}, dt::f32, tag::ldigo);
-    userWi_ = memory::desc({1, 1, U_, G_, U_}, dt::f32, tag::ldigo);
-    bias_ = memory::desc({1, 1, G_, U_}, dt::f32, tag::ldgo);
-    anyWl_ = memory::desc({1, 1, D_, G_, U_}, dt::f32, tag::any);
-    anyWi_ = memory::desc({1, 1, U_, G_, U_}, dt::f32, tag::any);
+    dstLayer_ = memory::desc({T_, B_, dirs * U_}, dt::f32, tag::tnc);
+    iter_ = memory::desc({1, dirs, B_, U_}, dt::f32, tag::ldnc);
+    userWl_ = memory::desc({1, dirs, D_, G_, U_}, dt::f32, tag::ldigo);
+    userWi_ = memory::desc({1, dirs, U_, G_, U_}, dt::f32, tag::ldigo);
+    bias_ = memory::desc({1, dirs, G_, U_}, dt::f32, tag::ldgo);
+    anyWl_ = memory::desc({1, dirs, D_, G_, U_}, dt::f32, tag::any);
+    anyWi_ = memory::desc({1, dirs, U_, G_, U_}, dt::f32, tag::any);
     attr_.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   }
 
@@ -240,7 +253,7 @@ class Prims {
 
   template <class P>
   typename P::primitive_desc fwdPd(dnnl::prop_kind pk) {
-    auto dir = dnnl::rnn_direction::unidirectional_left2right;
+    auto dir = dir_;
     if constexpr (std::is_same_v<P, dnnl::lstm_forward>) {
       typename P::desc d(pk, dir, srcLayer_, iter_, iter_, anyWl_, anyWi_, bias_, dstLayer_, iter_, iter_);
       return typename P::primitive_desc(d, attr_, eng_);
@@ -261,7 +274,7 @@ class Prims {
   template <class P, class FP>
   Bwd bwdOf(const typename FP::primitive_desc& fpd) {
     using PD = typename P::primitive_desc;
-    auto dir = dnnl::rnn_direction::unidirectional_left2right;
+    auto dir = dir_;
     PD pd;
     if constexpr (std::is_same_v<P, dnnl::lstm_backward>) {
       typename P::desc d(dnnl::prop_kind::backward, dir, srcLayer_, iter_, iter_, anyWl_, anyWi_, bias_, dstLayer_, iter_, iter_,
@@ -334,6 +347,7 @@ class Prims {
   Cell cell_;
   dim T_, B_, D_, U_, G_;
   bool oneThread_;
+  dnnl::rnn_direction dir_;
   memory::desc srcLayer_, dstLayer_, iter_, userWl_, userWi_, bias_, anyWl_, anyWi_;
   bool inferReady_ = false, trainReady_ = false;
   Fwd inf_, train_;
@@ -397,6 +411,7 @@ struct Part {
     return w;
   }
   std::vector<float> dW, dR, db, zeros, dDst;
+  std::vector<float> feat;  // the pooled outputs of the last forward [rows, F], in this part's row order
 };
 
 class Sequence : public Napi::ObjectWrap<Sequence> {
@@ -412,7 +427,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
 
   Sequence(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sequence>(info), eng_(dnnl::engine::kind::cpu, 0) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5 || !info[0].IsString()) throw Napi::TypeError::New(env, "Sequence(cell, T, B, D, U[, parts[, chunk]])");
+    if (info.Length() < 5 || !info[0].IsString())
+      throw Napi::TypeError::New(env, "Sequence(cell, T, B, D, U[, parts[, chunk[, { bidirectional, pooling }]]])");
     std::string c = info[0].As<Napi::String>();
     if (c == "SimpleRNN") cell_ = Cell::SimpleRNN;
     else if (c == "LSTM") cell_ = Cell::LSTM;
@@ -430,6 +446,17 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     if (parts < 1 || parts > 2 || parts > B_) throw Napi::RangeError::New(env, "Sequence: parts must be 1 or 2, and at most the batch size");
     chunk_ = info.Length() > 6 && info[6].IsNumber() ? info[6].As<Napi::Number>().Int64Value() : kChunk;
     if (chunk_ < 1) throw Napi::RangeError::New(env, "Sequence: chunk must be >= 1");
+    if (info.Length() > 7 && info[7].IsObject()) {
+      Napi::Object o = info[7].As<Napi::Object>();
+      dirs_ = o.Get("bidirectional").ToBoolean() ? 2 : 1;
+      Napi::Value pv = o.Get("pooling");
+      std::string pool = pv.IsString() ? pv.As<Napi::String>().Utf8Value() : "last";
+      if (pool == "last") pool_ = Pool::Last;
+      else if (pool == "max") pool_ = Pool::Max;
+      else if (pool == "mean") pool_ = Pool::Mean;
+      else throw Napi::TypeError::New(env, "Sequence: pooling must be last, max or mean, not " + pool);
+    }
+    F_ = dirs_ * U_;
     oneThread_ = parts > 1;
     const dim first = (B_ + parts - 1) / parts;
     parts_.resize(parts);
@@ -462,7 +489,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // The primitives for T steps of B rows, built on first use (sequential code only).
   Prims& prims(dim T, dim B) {
     auto& p = prims_[{T, B}];
-    if (!p) p = std::make_unique<Prims>(cell_, T, B, D_, U_, oneThread_, eng_);
+    if (!p) p = std::make_unique<Prims>(cell_, T, B, D_, U_, dirs_, oneThread_, eng_);
     return *p;
   }
 
@@ -487,7 +514,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // 10% of the steps.
   void plan(Part& p, const std::vector<dim>& pad) {
     const dim Bp = static_cast<dim>(p.rows.size());
-    if (chunk_ >= T_) return planWhole(p);
+    if (chunk_ >= T_ || !sharesPadding()) return planWhole(p);
     p.chunked.cut(T_, chunk_);
     const size_t K = p.chunked.chunks.size();
     p.n.assign(K, 0);
@@ -524,19 +551,78 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
         Part& p = parts_[i];
         for (size_t k = 0; k < p.grid->chunks.size(); k++) prims(p.grid->chunks[k].T, p.height(k)).prepare(training, version_, W, R, converted_, streams_[i]);
       }
-      bias_.assign(b, b + G_ * U_);
-      eachPart([&](Part& p, dnnl::stream& s) { forwardPart(p, s, row, padRow, training); });
+      bias_.assign(b, b + dirs_ * G_ * U_);
+      eachPart([&](Part& p, dnnl::stream& s) {
+        forwardPart(p, s, row, padRow, training);
+        pool(p);
+      });
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());
     }
     pending_ = training;
     if (training) generation_++;
-    auto h = Napi::Float32Array::New(env, B_ * U_);
-    for (const Part& p : parts_) {
-      const Chunk& last = p.grid->chunks.back();
-      for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(h.Data() + p.rows[r] * U_, last.hT.data() + r * U_, U_ * sizeof(float));
-    }
+    auto h = Napi::Float32Array::New(env, B_ * F_);
+    for (const Part& p : parts_)
+      for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(h.Data() + p.rows[r] * F_, p.feat.data() + r * F_, F_ * sizeof(float));
     return h;
+  }
+
+  // Whether rows share their leading padding steps (one direction, output h_T); see plan().
+  bool sharesPadding() const { return dirs_ == 1 && pool_ == Pool::Last; }
+
+  // The pooled outputs of a part's last forward, into p.feat [rows, F] (the part's row order).
+  void pool(Part& p) {
+    const dim n = static_cast<dim>(p.rows.size());
+    fit(p.feat, static_cast<size_t>(n * F_));
+    float* out = p.feat.data();
+    if (sharesPadding()) {  // the last chunk's h_T (its first n rows: no padding row runs there)
+      std::memcpy(out, p.grid->chunks.back().hT.data(), n * U_ * sizeof(float));
+      return;
+    }
+    const float* dst = p.grid->chunks[0].dst.data();  // the whole sequence: [T, n, F]
+    for (dim r = 0; r < n; r++) {
+      float* f = out + r * F_;
+      if (pool_ == Pool::Last) {
+        std::memcpy(f, dst + ((T_ - 1) * n + r) * F_, U_ * sizeof(float));
+        if (dirs_ == 2) std::memcpy(f + U_, dst + r * F_ + U_, U_ * sizeof(float));
+      } else if (pool_ == Pool::Max) {
+        std::memcpy(f, dst + r * F_, F_ * sizeof(float));
+        for (dim t = 1; t < T_; t++) {
+          const float* x = dst + (t * n + r) * F_;
+          for (dim j = 0; j < F_; j++) f[j] = std::max(f[j], x[j]);
+        }
+      } else {
+        for (dim j = 0; j < F_; j++) {
+          double sum = 0;
+          for (dim t = 0; t < T_; t++) sum += dst[(t * n + r) * F_ + j];
+          f[j] = static_cast<float>(sum / static_cast<double>(T_));
+        }
+      }
+    }
+  }
+
+  // dL/d(output sequence) [T, n, F] of a whole-sequence part from dL/d(pooled) dy (the batch's [B, F]), into p.dDst.
+  void poolGrad(Part& p, const float* dy) {
+    const dim n = static_cast<dim>(p.rows.size());
+    const float* dst = p.grid->chunks[0].dst.data();
+    float* d = p.dDst.data();
+    std::memset(d, 0, T_ * n * F_ * sizeof(float));
+    for (dim r = 0; r < n; r++) {
+      const float* g = dy + p.rows[r] * F_;
+      if (pool_ == Pool::Last) {
+        std::memcpy(d + ((T_ - 1) * n + r) * F_, g, U_ * sizeof(float));
+        if (dirs_ == 2) std::memcpy(d + r * F_ + U_, g + U_, U_ * sizeof(float));
+      } else if (pool_ == Pool::Max) {  // every step equal to the maximum (tfjs's max gradient)
+        const float* f = p.feat.data() + r * F_;
+        for (dim t = 0; t < T_; t++)
+          for (dim j = 0; j < F_; j++)
+            if (dst[(t * n + r) * F_ + j] == f[j]) d[(t * n + r) * F_ + j] = g[j];
+      } else {
+        const float T = static_cast<float>(T_);
+        for (dim t = 0; t < T_; t++)
+          for (dim j = 0; j < F_; j++) d[(t * n + r) * F_ + j] = g[j] / T;
+      }
+    }
   }
 
   template <class Row>
@@ -544,17 +630,17 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     Grid& g = *p.grid;
     const size_t K = g.chunks.size();
     const bool lstm = cell_ == Cell::LSTM;
-    fit(p.zeros, static_cast<size_t>(p.rows.size() * U_));
+    fit(p.zeros, static_cast<size_t>((p.rows.size() + 1) * F_));
     for (size_t k = 0; k < K; k++) {
       Chunk& c = g.chunks[k];
       const dim n = p.n[k], h = p.height(k), m = k == 0 ? 0 : p.n[k - 1];
       fit(c.x, c.T * h * D_);
-      fit(c.dst, c.T * h * U_);
-      fit(c.h0, h * U_);
-      fit(c.hT, h * U_);
+      fit(c.dst, c.T * h * F_);
+      fit(c.h0, dirs_ * h * U_);
+      fit(c.hT, dirs_ * h * U_);
       if (lstm) {
-        fit(c.c0, h * U_);
-        fit(c.cT, h * U_);
+        fit(c.c0, dirs_ * h * U_);
+        fit(c.cT, dirs_ * h * U_);
       }
       for (dim t = 0; t < c.T; t++) {
         for (dim r = 0; r < n; r++) std::memcpy(c.x.data() + (t * h + r) * D_, row(p.rows[r], c.a + t), D_ * sizeof(float));
@@ -566,7 +652,11 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       const float* sc = k == 0 ? p.zeros.data() : g.chunks[k - 1].cT.data() + m * U_;
       if (m > 0) std::memcpy(c.h0.data(), g.chunks[k - 1].hT.data(), m * U_ * sizeof(float));
       if (lstm && m > 0) std::memcpy(c.c0.data(), g.chunks[k - 1].cT.data(), m * U_ * sizeof(float));
-      for (dim r = m; r < h; r++) {
+      if (dirs_ == 2) {  // whole sequence, both directions from zero
+        std::memset(c.h0.data(), 0, dirs_ * h * U_ * sizeof(float));
+        if (lstm) std::memset(c.c0.data(), 0, dirs_ * h * U_ * sizeof(float));
+      }
+      for (dim r = m; r < h && dirs_ == 1; r++) {
         std::memcpy(c.h0.data() + r * U_, sh, U_ * sizeof(float));
         if (lstm) std::memcpy(c.c0.data() + r * U_, sc, U_ * sizeof(float));
       }
@@ -583,19 +673,21 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     Grid& g = *p.grid;
     const size_t K = g.chunks.size();
     const bool lstm = cell_ == Cell::LSTM;
-    p.dW.assign(D_ * G_ * U_, 0.0f);
-    p.dR.assign(U_ * G_ * U_, 0.0f);
-    p.db.assign(G_ * U_, 0.0f);
+    p.dW.assign(dirs_ * D_ * G_ * U_, 0.0f);
+    p.dR.assign(dirs_ * U_ * G_ * U_, 0.0f);
+    p.db.assign(dirs_ * G_ * U_, 0.0f);
     for (size_t k = K; k-- > 0;) {
       Chunk& c = g.chunks[k];
       const dim n = p.n[k], h = p.height(k);
       fit(c.dX, c.T * h * D_);
-      fit(c.dH0, h * U_);
-      if (lstm) fit(c.dC0, h * U_);
-      fit(p.dDst, c.T * h * U_);
-      float* lastStep = p.dDst.data() + (c.T - 1) * h * U_;  // the gradient reaches the last output only
+      fit(c.dH0, dirs_ * h * U_);
+      if (lstm) fit(c.dC0, dirs_ * h * U_);
+      fit(p.dDst, c.T * h * F_);
+      float* lastStep = p.dDst.data() + (c.T - 1) * h * U_;  // shared padding: the gradient reaches the last output only
       const float *dHT = p.zeros.data(), *dCT = p.zeros.data();
-      if (k + 1 == K) {
+      if (k + 1 == K && !sharesPadding()) {
+        poolGrad(p, dy);
+      } else if (k + 1 == K) {
         for (dim r = 0; r < n; r++) std::memcpy(lastStep + r * U_, dy + p.rows[r] * U_, U_ * sizeof(float));
       } else {
         // The state gradient of the chunk after, for this chunk's rows: its first n rows (carried on) as they
@@ -617,7 +709,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       io.dH0 = c.dH0.data();
       io.dC0 = c.dC0.data();
       built(c.T, h).backward(io, bias_.data(), p.dW.data(), p.dR.data(), p.db.data(), s, p.slot);
-      if (k + 1 == K) std::memset(lastStep, 0, n * U_ * sizeof(float));
+      if (k + 1 == K && sharesPadding()) std::memset(lastStep, 0, n * U_ * sizeof(float));
     }
   }
 
@@ -649,12 +741,12 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     if (!error.empty()) throw std::runtime_error(error);
   }
 
-  // forward(x [B*T*D], W [D*G*U], R [U*G*U], b [G*U], training) → h_T [B*U]
+  // forward(x [B*T*D], W [dirs*D*G*U], R [dirs*U*G*U], b [dirs*G*U], training) → the pooled outputs [B*F] (F = dirs*U)
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     auto x = arg(info, 0, B_ * T_ * D_, "x");
-    auto W = arg(info, 1, D_ * G_ * U_, "kernel");
-    auto R = arg(info, 2, U_ * G_ * U_, "recurrentKernel");
-    auto b = arg(info, 3, G_ * U_, "bias");
+    auto W = arg(info, 1, dirs_ * D_ * G_ * U_, "kernel");
+    auto R = arg(info, 2, dirs_ * U_ * G_ * U_, "recurrentKernel");
+    auto b = arg(info, 3, dirs_ * G_ * U_, "bias");
     bool training = info.Length() > 4 && info[4].ToBoolean();
     const float* xs = x.Data();
     const dim first = (B_ + static_cast<dim>(parts_.size()) - 1) / static_cast<dim>(parts_.size());
@@ -668,7 +760,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
         info.Env(), [&](dim row, dim t) { return xs + (row * T_ + t) * D_; }, nullptr, W.Data(), R.Data(), b.Data(), training);
   }
 
-  // forwardIds(ids [B*T] int32, embeddings [V*D], W, R, b, training) → h_T [B*U]: the embedding lookup is
+  // forwardIds(ids [B*T] int32, embeddings [V*D], W, R, b, training) → the pooled outputs [B*F]: the embedding lookup is
   // done here, straight into the time-major input (the ids are kept for backwardEmbedding). Rows that begin
   // with id 0 (Keras's 'pre' padding) share their state until their review begins, and only run from there.
   Napi::Value ForwardIds(const Napi::CallbackInfo& info) {
@@ -684,9 +776,9 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     if (E.ElementLength() % D_ != 0) throw Napi::RangeError::New(env, "embeddings is not a multiple of the input dimension");
     const int64_t V = static_cast<int64_t>(E.ElementLength() / D_);
     if (V < 1) throw Napi::RangeError::New(env, "embeddings is empty");
-    auto W = arg(info, 2, D_ * G_ * U_, "kernel");
-    auto R = arg(info, 3, U_ * G_ * U_, "recurrentKernel");
-    auto b = arg(info, 4, G_ * U_, "bias");
+    auto W = arg(info, 2, dirs_ * D_ * G_ * U_, "kernel");
+    auto R = arg(info, 3, dirs_ * U_ * G_ * U_, "recurrentKernel");
+    auto b = arg(info, 4, dirs_ * G_ * U_, "bias");
     bool training = info.Length() > 5 && info[5].ToBoolean();
     const int32_t* id = ids.Data();
     for (dim i = 0; i < B_ * T_; i++)
@@ -713,13 +805,13 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // Runs the backward for dy = dL/dh_T; returns [dW, dR, db] summed over the parts.
   Napi::Array runBackward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto dy = arg(info, 0, B_ * U_, "dy");
+    auto dy = arg(info, 0, B_ * F_, "dy");
     double gen = info.Length() > 1 ? info[1].As<Napi::Number>().DoubleValue() : -1;
     if (!pending_ || gen != static_cast<double>(generation_))
       throw Napi::Error::New(env, "backward needs the saved activations of its own training forward, which a later forward replaced");
-    auto dW = Napi::Float32Array::New(env, D_ * G_ * U_);
-    auto dR = Napi::Float32Array::New(env, U_ * G_ * U_);
-    auto db = Napi::Float32Array::New(env, G_ * U_);
+    auto dW = Napi::Float32Array::New(env, dirs_ * D_ * G_ * U_);
+    auto dR = Napi::Float32Array::New(env, dirs_ * U_ * G_ * U_);
+    auto db = Napi::Float32Array::New(env, dirs_ * G_ * U_);
     try {
       const float* dys = dy.Data();
       eachPart([&](Part& p, dnnl::stream& s) { backwardPart(p, s, dys); });
@@ -754,7 +846,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     }
   }
 
-  // backward(dy [B*U], generation) → [dx [B*T*D], dW [D*G*U], dR [U*G*U], db [G*U]] for the last training forward
+  // backward(dy [B*F], generation) → [dx [B*T*D], dW, dR, db] (the directions one after the other) for the last training forward
   Napi::Value Backward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (idsValid_) throw Napi::Error::New(env, "backward needs a forward (after forwardIds, use backwardEmbedding)");
@@ -799,6 +891,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   std::vector<dnnl::stream> streams_;
   Cell cell_ = Cell::SimpleRNN;
   dim T_ = 0, B_ = 0, D_ = 0, U_ = 0, G_ = 1, chunk_ = kChunk;
+  dim dirs_ = 1, F_ = 0;  // directions; features per row (dirs_ · U_)
+  Pool pool_ = Pool::Last;
   bool oneThread_ = false;
   std::vector<Part> parts_;
   std::map<std::pair<dim, dim>, std::unique_ptr<Prims>> prims_;

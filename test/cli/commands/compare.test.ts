@@ -33,6 +33,9 @@ const report: CompareReport = {
   rows: [
     {
       cell: 'simplernn',
+      preset: 'lesson',
+      name: 'simplernn',
+      options: { ...options, cell: 'simplernn' },
       dir: '/m/simplernn',
       params: 1029441,
       epochs: 3,
@@ -53,6 +56,9 @@ const report: CompareReport = {
     },
     {
       cell: 'gru',
+      preset: 'lesson',
+      name: 'gru',
+      options: { ...options, cell: 'gru' },
       dir: '/m/gru',
       params: 1088769,
       epochs: 3,
