@@ -26,6 +26,7 @@ test("defaults are the seed's (3 epochs, adam 1e-3, vocab 10000, dim 100, maxlen
   const o = resolveTrainOptions({ cell: 'lstm', seed: 1 });
   assert.deepEqual(o, {
     cell: 'lstm',
+    preset: 'lesson',
     epochs: 3,
     batchSize: 32,
     lr: 1e-3,
@@ -37,6 +38,8 @@ test("defaults are the seed's (3 epochs, adam 1e-3, vocab 10000, dim 100, maxlen
     embeddingDim: 100,
     maxlen: 256,
     units: 128,
+    bidirectional: false,
+    pooling: 'last',
     padding: 'pre',
     truncating: 'pre',
     oovToken: null,
