@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../src/backend/index.js';
 import { probeOnednn, type Kernels, type OnednnAddon } from '../src/kernels/index.js';
-import { buildModel, MODEL_DEFAULTS } from '../src/models/index.js';
+import { buildModel, MODEL_DEFAULTS, type Topology } from '../src/models/index.js';
 import type { CellType } from '../src/cells.js';
 import { encode } from '../src/predict/index.js';
 import { clippedAdam } from '../src/train/clip.js';
@@ -30,9 +30,9 @@ export async function interleavedReviews(): Promise<Review[]> {
 
 export const SIZE = { vocabSize: 2000, embeddingDim: 24, maxlen: 80, units: 16 };
 
-/** A small lesson model fused onto `kernels`, compiled as `rnn train` compiles it (Adam at 1e-2, optionally clipped). */
-export function lessonModel(tf: TF, cell: CellType, kernels: Kernels, clipNorm: number | null = null): LayersModel {
-  const m = buildModel(tf, { ...MODEL_DEFAULTS, ...SIZE, cell, seed: 5, layers: 'fused' }, kernels);
+/** A small lesson model (or one of `topology`) fused onto `kernels`, compiled as `rnn train` compiles it (Adam at 1e-2, optionally clipped). */
+export function lessonModel(tf: TF, cell: CellType, kernels: Kernels, clipNorm: number | null = null, topology?: Topology): LayersModel {
+  const m = buildModel(tf, { ...MODEL_DEFAULTS, ...SIZE, ...topology, cell, seed: 5, layers: 'fused' }, kernels);
   m.compile({ optimizer: clippedAdam(tf, 1e-2, clipNorm), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
   return m;
 }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { loadBackend, type TF } from '../../src/backend/index.js';
 import { CELLS, type CellType } from '../../src/cells.js';
+import type { Topology } from '../../src/models/index.js';
 import { OnednnStep, onednnTrainable } from '../../src/train/onednn-step.js';
 import type { Review } from '../../src/data/index.js';
 import { REQUIRE_NATIVE } from '../helpers.js';
@@ -36,18 +37,22 @@ async function moments(model: LayersModel): Promise<{ names: string[]; values: F
   };
 }
 
-// Without a clip, and with one (--clip-norm) small enough to act on most of these steps.
-const parityCases: Array<{ cell: CellType; clipNorm: number | null }> = [
+// Without a clip, and with one (--clip-norm) small enough to act on most of these steps; a bidirectional, pooled
+// topology too (its reference, trainOnBatch, runs stock tfjs-layers: no fused tfjs op computes it). Mean pooling:
+// with max pooling a float difference can move a maximum to another step, and the runs part (measured: loss
+// 1e-4 apart by the sixth step), which is no error of either; its single steps are checked in topologies.test.ts.
+const parityCases: Array<{ cell: CellType; clipNorm: number | null; topology?: Topology }> = [
   ...CELLS.map((cell) => ({ cell, clipNorm: null })),
   ...CELLS.map((cell) => ({ cell, clipNorm: 0.05 })),
+  { cell: 'gru', clipNorm: 0.01, topology: { bidirectional: true, pooling: 'mean' } },
 ];
-for (const { cell, clipNorm } of parityCases) {
+for (const { cell, clipNorm, topology } of parityCases) {
   test(
-    `${cell}: OnednnStep = trainOnBatch with tfjs's Adam${clipNorm === null ? '' : ` clipped to global norm ${clipNorm}`} over ${Math.ceil(400 / 80) * 3} real-review batches`,
+    `${cell}${topology ? ', bidirectional, mean over time' : ''}: OnednnStep = trainOnBatch with tfjs's Adam${clipNorm === null ? '' : ` clipped to global norm ${clipNorm}`} over ${Math.ceil(400 / 80) * 3} real-review batches`,
     { skip },
     async () => {
-      const reference = lessonModel(tf, cell, onednnKernels, clipNorm);
-      const model = lessonModel(tf, cell, onednnKernels, clipNorm);
+      const reference = lessonModel(tf, cell, onednnKernels, clipNorm, topology);
+      const model = lessonModel(tf, cell, onednnKernels, clipNorm, topology);
       model.setWeights(reference.getWeights());
       assert.equal(onednnTrainable(model, cell), true);
       const step = await OnednnStep.create(tf, addon, cell, SIZE.maxlen, model);
@@ -89,31 +94,36 @@ for (const { cell, clipNorm } of parityCases) {
   );
 }
 
-test('handing the state to tfjs and back (a checkpoint, then resume) continues the same run', { skip }, async () => {
-  const all = batches(reviews);
-  const straight = lessonModel(tf, 'gru', onednnKernels);
-  const resumed = lessonModel(tf, 'gru', onednnKernels);
-  resumed.setWeights(straight.getWeights());
-  const s1 = await OnednnStep.create(tf, addon, 'gru', SIZE.maxlen, straight);
-  for (const b of all) await s1.step(b.ids, b.y, 1e-2);
-  s1.syncWeights();
-  let s2 = await OnednnStep.create(tf, addon, 'gru', SIZE.maxlen, resumed);
-  for (const [k, b] of all.entries()) {
-    if (k === 7) {
+for (const topology of [undefined, { bidirectional: true, pooling: 'max' } as const])
+  test(
+    `handing the state to tfjs and back (a checkpoint, then resume) continues the same run${topology ? ' (bidirectional, max over time)' : ''}`,
+    { skip },
+    async () => {
+      const all = batches(reviews);
+      const straight = lessonModel(tf, 'gru', onednnKernels, null, topology);
+      const resumed = lessonModel(tf, 'gru', onednnKernels, null, topology);
+      resumed.setWeights(straight.getWeights());
+      const s1 = await OnednnStep.create(tf, addon, 'gru', SIZE.maxlen, straight);
+      for (const b of all) await s1.step(b.ids, b.y, 1e-2);
+      s1.syncWeights();
+      let s2 = await OnednnStep.create(tf, addon, 'gru', SIZE.maxlen, resumed);
+      for (const [k, b] of all.entries()) {
+        if (k === 7) {
+          s2.syncWeights();
+          await s2.syncOptimizer();
+          s2 = await OnednnStep.create(tf, addon, 'gru', SIZE.maxlen, resumed);
+        }
+        await s2.step(b.ids, b.y, 1e-2);
+      }
       s2.syncWeights();
-      await s2.syncOptimizer();
-      s2 = await OnednnStep.create(tf, addon, 'gru', SIZE.maxlen, resumed);
-    }
-    await s2.step(b.ids, b.y, 1e-2);
-  }
-  s2.syncWeights();
-  assert.ok(
-    maxAbsDiff(resumed.getWeights(), straight.getWeights()) < 1e-6,
-    `weights differ by ${maxAbsDiff(resumed.getWeights(), straight.getWeights())}`,
+      assert.ok(
+        maxAbsDiff(resumed.getWeights(), straight.getWeights()) < 1e-6,
+        `weights differ by ${maxAbsDiff(resumed.getWeights(), straight.getWeights())}`,
+      );
+      straight.dispose();
+      resumed.dispose();
+    },
   );
-  straight.dispose();
-  resumed.dispose();
-});
 
 test('OnednnStep takes only the lesson model of its cell: Embedding → fused-compatible cell → Dense(1, sigmoid), adam, BCE', async () => {
   const input = () => tf.input({ shape: [10], dtype: 'int32' });
