@@ -129,7 +129,7 @@ export function addTrainingOptions(cmd: Command): Command {
     );
 }
 
-/** `best: bidirectional, pooling max, maxlen 400, vocab size 20000`: what each preset sets, for help text. */
+/** `best: bidirectional, pooling max, maxlen 400, vocab size 40000`: what each preset sets, for help text. */
 export function describePresets(names: readonly PresetName[] = PRESET_NAMES): string {
   const words = (k: string) => k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
   return names

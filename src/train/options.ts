@@ -94,7 +94,7 @@ export const TRAIN_DEFAULTS = Object.freeze({
  */
 export const PRESETS = Object.freeze({
   lesson: Object.freeze({}),
-  best: Object.freeze({ bidirectional: true, pooling: 'max', maxlen: 400, vocabSize: 20000 }),
+  best: Object.freeze({ bidirectional: true, pooling: 'max', maxlen: 400, vocabSize: 40000 }),
 } as const satisfies Record<string, Partial<Omit<TrainOptions, 'cell' | 'seed' | 'preset'>>>);
 export type PresetName = keyof typeof PRESETS;
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];

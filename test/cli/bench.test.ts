@@ -138,7 +138,7 @@ test('rnn bench --preset best measures the preset architecture: stock tfjs-layer
   );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { machine: string; rows: BenchRow[] };
-  assert.match(out.machine, /, batch 8, maxlen 400, preset best \(bidirectional, pooling max, maxlen 400, vocab size 20000\)$/);
+  assert.match(out.machine, /, batch 8, maxlen 400, preset best \(bidirectional, pooling max, maxlen 400, vocab size 40000\)$/);
   assert.deepEqual(
     out.rows.map((row) => `${row.cell}/${row.impl}`),
     ['gru/stock', 'gru/onednn'],

@@ -210,7 +210,7 @@ test('rnn compare --presets lesson,best: each cell beside its preset run, flags 
     [lesson!.options, best!.options].map((o) => [o.preset, o.bidirectional, o.pooling, o.maxlen, o.vocabSize]),
     [
       ['lesson', false, 'last', 40, 10000],
-      ['best', true, 'max', 40, 20000],
+      ['best', true, 'max', 40, 40000],
     ],
   );
   const layers = JSON.parse(await fsp.readFile(path.join(out, 'gru-best', 'model.json'), 'utf8')).modelTopology.config.layers;
@@ -218,7 +218,7 @@ test('rnn compare --presets lesson,best: each cell beside its preset run, flags 
     layers.map((l: { class_name: string }) => l.class_name),
     ['Embedding', 'Bidirectional', 'GlobalMaxPooling1D', 'Dense'],
   );
-  assert.match(compareMarkdown(report), /; preset best \(bidirectional, pooling max, maxlen 400, vocab size 20000\)\./);
+  assert.match(compareMarkdown(report), /; preset best \(bidirectional, pooling max, maxlen 400, vocab size 40000\)\./);
   assert.match(compareMarkdown(report), /\| gru best +\|/);
   const info = await runCli(['info', '--model', path.join(out, 'gru-best')], { env });
   assert.equal(info.code, 0, info.stderr);

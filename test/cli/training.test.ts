@@ -92,7 +92,7 @@ for (const c of presetCases) {
 }
 
 test('the help of --preset lists what each preset sets, from PRESETS', () => {
-  assert.equal(describePresets(), 'lesson (the defaults); best (bidirectional, pooling max, maxlen 400, vocab size 20000)');
+  assert.equal(describePresets(), 'lesson (the defaults); best (bidirectional, pooling max, maxlen 400, vocab size 40000)');
   assert.deepEqual(Object.keys(PRESETS), ['lesson', 'best']);
   const cmd = addTrainingOptions(new Command().exitOverride()).addOption(presetOption());
   cmd.configureOutput({ writeErr: () => {} });
