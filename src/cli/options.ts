@@ -106,32 +106,31 @@ export function lrSchedule(value: string): LrSchedule {
   throw new InvalidArgumentError(SCHEDULE_USAGE);
 }
 
-/** `--cells simplernn,lstm,gru` (compare, bench): distinct cells in the order given. */
-export function cellList(value: string): CellType[] {
+/**
+ * A comma-separated list of names out of `allowed` (`noun`: what one is called in messages), distinct, in the
+ * order given; `normalize` applies to each name first.
+ */
+function distinctList<T extends string>(value: string, allowed: readonly T[], noun: string, normalize = (s: string) => s): T[] {
   const parts = value
     .split(',')
-    .map((s) => s.trim().toLowerCase())
+    .map((s) => normalize(s.trim()))
     .filter((s) => s !== '');
-  if (parts.length === 0) throw new InvalidArgumentError(`Expected a comma-separated list of ${CELLS.join(', ')}.`);
-  const out: CellType[] = [];
+  if (parts.length === 0) throw new InvalidArgumentError(`Expected a comma-separated list of ${allowed.join(', ')}.`);
+  const out: T[] = [];
   for (const p of parts) {
-    if (!isCell(p)) throw new InvalidArgumentError(`Unknown cell "${p}"; allowed cells are ${CELLS.join(', ')}.`);
-    if (!out.includes(p)) out.push(p);
+    if (!(allowed as readonly string[]).includes(p))
+      throw new InvalidArgumentError(`Unknown ${noun} "${p}"; allowed ${noun}s are ${allowed.join(', ')}.`);
+    if (!out.includes(p as T)) out.push(p as T);
   }
   return out;
 }
 
+/** `--cells simplernn,lstm,gru` (compare, bench): distinct cells in the order given (case-insensitive). */
+export function cellList(value: string): CellType[] {
+  return distinctList(value, CELLS, 'cell', (s) => s.toLowerCase());
+}
+
+/** `--presets lesson,best` (compare): distinct presets in the order given. */
 export function presetList(value: string): PresetName[] {
-  const parts = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (parts.length === 0) throw new InvalidArgumentError(`Expected a comma-separated list of ${PRESET_NAMES.join(', ')}.`);
-  const out: PresetName[] = [];
-  for (const p of parts) {
-    if (!(PRESET_NAMES as string[]).includes(p))
-      throw new InvalidArgumentError(`Unknown preset "${p}"; allowed presets are ${PRESET_NAMES.join(', ')}.`);
-    if (!out.includes(p as PresetName)) out.push(p as PresetName);
-  }
-  return out;
+  return distinctList(value, PRESET_NAMES, 'preset');
 }
