@@ -5,7 +5,7 @@
 /** Top-level folders of src/, from the top of the house down. Folders on one line are one layer (they import none of each other). */
 const LAYERS = [
   ['cli'],
-  ['serve', 'web'],
+  ['serve', 'web', 'keras'],
   ['compare', 'explain', 'bench'],
   ['io'],
   ['report'],

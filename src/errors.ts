@@ -5,11 +5,14 @@
 export class UserError extends Error {
   /** What the user can do about it, one sentence. */
   readonly fix: string;
+  /** A stable code for tests and scripts to match instead of the sentence (e.g. `KERAS_UNSUPPORTED`), where one helps. */
+  readonly code?: string;
 
-  constructor(what: string, fix: string, options?: { cause?: unknown }) {
-    super(what, options);
+  constructor(what: string, fix: string, options?: { cause?: unknown; code?: string }) {
+    super(what, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'UserError';
     this.fix = fix;
+    if (options?.code) this.code = options.code;
   }
 
   /** The one-line rendering used on stderr (without the `error: ` prefix). */

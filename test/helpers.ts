@@ -109,3 +109,34 @@ export async function imdbWorkspace(prefix: string): Promise<{ native: boolean; 
     env: { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') },
   };
 }
+
+/**
+ * The Python with Keras 3 (JAX backend) that the Keras bridge's tests check rnn's exports against:
+ * RNN_KERAS_PYTHON (.ci/run builds it from .ci/keras-requirements.txt), and whether CI demands it
+ * (RNN_REQUIRE_KERAS=1: then the tests fail without it instead of being skipped).
+ */
+export const KERAS_PYTHON = process.env.RNN_KERAS_PYTHON;
+export const REQUIRE_KERAS = /^(1|true)$/i.test(process.env.RNN_REQUIRE_KERAS ?? '');
+/** Why the tests that run Keras are skipped (false: they run). */
+export const skipKeras: string | false =
+  KERAS_PYTHON || REQUIRE_KERAS
+    ? false
+    : 'no Python with Keras 3 (set RNN_KERAS_PYTHON; .ci/run builds one from .ci/keras-requirements.txt)';
+
+/** Keras's own predictions (test/fixtures/keras/predict.py: stock `keras.saving.load_model`) of id rows, with its version and backend. */
+export async function kerasPredict(file: string, ids: number[][]): Promise<{ predictions: number[]; keras: string; backend: string }> {
+  if (!KERAS_PYTHON) throw new Error('RNN_KERAS_PYTHON is not set: the Keras bridge tests need a Python with Keras 3');
+  const script = path.join(ROOT, 'test', 'fixtures', 'keras', 'predict.py');
+  return new Promise((resolve, reject) => {
+    const child = spawn(KERAS_PYTHON, [script, file], { env: { ...process.env, KERAS_BACKEND: 'jax' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`Keras failed on ${file} (exit ${code}): ${stderr.slice(-2000)}`)),
+    );
+    child.stdin.end(JSON.stringify({ ids }));
+  });
+}

@@ -19,6 +19,7 @@ import { registerInfo } from './commands/info.js';
 import { registerCompare } from './commands/compare.js';
 import { registerServe } from './commands/serve.js';
 import { registerExport } from './commands/export.js';
+import { registerImport } from './commands/import.js';
 
 const EXAMPLES = `
 Examples:
@@ -80,6 +81,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerCompare(program, ctx);
   registerServe(program, ctx);
   registerExport(program, ctx);
+  registerImport(program, ctx);
   registerInfo(program, ctx);
   registerDoctor(program, ctx);
   registerSetupNative(program, ctx);

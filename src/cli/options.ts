@@ -134,3 +134,9 @@ export function cellList(value: string): CellType[] {
 export function presetList(value: string): PresetName[] {
   return distinctList(value, PRESET_NAMES, 'preset');
 }
+
+/** A Keras 3 archive's path: Keras opens only files named `*.keras`. */
+export function kerasFile(value: string): string {
+  if (!/\.keras$/i.test(value.trim())) throw new InvalidArgumentError('Expected a file name ending in .keras (Keras 3 opens only those).');
+  return value.trim();
+}

@@ -43,8 +43,21 @@ export interface ModelMetadata {
     /** SHA-256 of tokenizer.json, so a tokenizer from another model is caught. */
     tokenizerSha256: string;
   };
-  /** The data: where it came from, reviews trained and validated on, repeats `--dedupe` dropped (absent before rnn had it). */
-  dataset: DataSourceInfo & { trainReviews: number; validationReviews: number; truncatedShare: number; repeatsDropped?: number };
+  /** Where a model imported with `rnn import` came from (absent for models rnn trained). */
+  imported?: {
+    from: 'keras';
+    /** The `.keras` archive (absolute path) and its SHA-256. */
+    file: string;
+    sha256: string;
+    /** As the archive's metadata.json says (null when it does not). */
+    kerasVersion: string | null;
+    savedAt: string | null;
+  };
+  /**
+   * The data: where it came from, reviews trained and validated on, repeats `--dedupe` dropped (absent before
+   * rnn had it). Absent for an imported model: rnn does not know what Keras trained it on.
+   */
+  dataset?: DataSourceInfo & { trainReviews: number; validationReviews: number; truncatedShare: number; repeatsDropped?: number };
   params: { total: number; trainable: number };
   history: EpochLog[];
   /** Which epoch's weights model.json holds, and why (absent in models from rnn 0.1 before early stopping). */
@@ -146,7 +159,7 @@ export async function saveModelDir(
     const full: ModelMetadata = { ...metadata, preprocessing: { ...metadata.preprocessing, tokenizerSha256: tok.sha256 } };
     await fsp.writeFile(path.join(staged, 'tokenizer.json'), tok.text);
     await fsp.writeFile(path.join(staged, 'metadata.json'), JSON.stringify(full, null, 2) + '\n');
-    if (full.history.length > 0) {
+    if (full.history.length > 0 && full.dataset) {
       const w = full.weights;
       const title =
         `${full.cell} · ${full.dataset.trainReviews.toLocaleString('en-US')} training reviews · ${full.history.length} epoch${full.history.length === 1 ? '' : 's'}` +

@@ -23,8 +23,10 @@ export interface ModelCard {
   bestEpoch: number;
   recipe: string;
   seed: number;
-  /** The training data: its file name, and the reviews trained and validated on. */
-  data: { name: string; trainReviews: number; validationReviews: number };
+  /** The training data: its file name, and the reviews trained and validated on (null: imported, not recorded). */
+  data: { name: string; trainReviews: number; validationReviews: number } | null;
+  /** A model imported from Keras (`rnn import`): the archive's file name and the Keras that saved it. */
+  imported?: { file: string; kerasVersion: string | null };
   /** The last `rnn eval` (null: never evaluated). */
   test: { accuracy: number; f1: number; rocAuc: number; reviews: number; evaluatedAt: string } | null;
   quantize: string;
@@ -68,9 +70,19 @@ function cardRows(c: ModelCard): [string, string][] {
     ],
     [
       'Training data',
-      `${escapeHtml(c.data.name)}: ${int(c.data.trainReviews)} reviews, ${int(c.data.validationReviews)} more for validation`,
+      c.data
+        ? `${escapeHtml(c.data.name)}: ${int(c.data.trainReviews)} reviews, ${int(c.data.validationReviews)} more for validation`
+        : 'not recorded',
     ],
-    ['Recipe', `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (weights of epoch ${c.bestEpoch}), ${escapeHtml(c.recipe)}, seed ${c.seed}`],
+    c.imported
+      ? [
+          'Recipe',
+          `trained in Keras${c.imported.kerasVersion ? ` ${escapeHtml(c.imported.kerasVersion)}` : ''}, imported from ${escapeHtml(c.imported.file)}`,
+        ]
+      : [
+          'Recipe',
+          `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (weights of epoch ${c.bestEpoch}), ${escapeHtml(c.recipe)}, seed ${c.seed}`,
+        ],
     ['Input', `the last ${c.maxlen} words the model knows (Keras's Tokenizer and pad_sequences)`],
     ['Weights', weights],
     ['Trained', escapeHtml(c.createdAt.slice(0, 10))],

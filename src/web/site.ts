@@ -93,11 +93,14 @@ function modelCard(info: Awaited<ReturnType<typeof readModelInfo>>, quantize: Qu
     bestEpoch: md.weights?.epoch ?? md.history.length,
     recipe: describeRecipe(h),
     seed: h.seed,
-    data: {
-      name: path.basename(md.dataset.url ?? md.dataset.path),
-      trainReviews: md.dataset.trainReviews,
-      validationReviews: md.dataset.validationReviews,
-    },
+    data: md.dataset
+      ? {
+          name: path.basename(md.dataset.url ?? md.dataset.path),
+          trainReviews: md.dataset.trainReviews,
+          validationReviews: md.dataset.validationReviews,
+        }
+      : null,
+    ...(md.imported && { imported: { file: path.basename(md.imported.file), kerasVersion: md.imported.kerasVersion } }),
     test: ev
       ? {
           accuracy: ev.metrics.accuracy,
@@ -165,7 +168,8 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
       ...md,
       preprocessing: { ...md.preprocessing, tokenizerSha256: tok.sha256 },
       // The dataset's path on this machine is not published: its file name is enough.
-      dataset: { ...md.dataset, path: path.basename(md.dataset.path) },
+      dataset: md.dataset && { ...md.dataset, path: path.basename(md.dataset.path) },
+      imported: md.imported && { ...md.imported, file: path.basename(md.imported.file) },
       webExport: { from: path.basename(m.dir), quantize: o.quantize, originalTokenizerSha256: md.preprocessing.tokenizerSha256 },
     };
     await fsp.writeFile(path.join(siteModel, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');

@@ -53,7 +53,10 @@ test('rnn export --web DIR --quantize uint8: the site, file by file, its total, 
 
 test('rnn export errors: one line on stderr, exit 1, nothing written', async () => {
   const cases: Array<{ args: string[]; env?: NodeJS.ProcessEnv; stderr: string }> = [
-    { args: ['export'], stderr: 'error: nothing to export to. Pass --web DIR to write a static site\n' },
+    {
+      args: ['export'],
+      stderr: 'error: nothing to export to. Pass --web DIR to write a static site, or --keras FILE.keras to write a Keras 3 model\n',
+    },
     {
       args: ['export', '--web', path.join(work, 'x'), '--model', path.join(work, 'missing')],
       stderr: `error: model directory ${path.join(work, 'missing')} does not exist. Train one with \`rnn train\` or pass --model DIR\n`,
@@ -88,4 +91,54 @@ test('rnn serve --web DIR that is not an export: one line, exit 1', async () => 
     withoutTfNotices(r.stderr),
     `error: ${dir} is not a web export (no index.html). Create one with \`rnn export --web DIR\`, then pass that DIR\n`,
   );
+});
+
+test('rnn export --keras FILE.keras: the archive and the tokenizer beside it, and how to load them in Keras', async () => {
+  const file = path.join(work, 'keras', 'gru.keras');
+  const r = await runCli(['export', '--keras', file], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const size = (await fsp.stat(file)).size;
+  assert.equal(
+    r.stdout,
+    `exported ${model} to ${file} (Keras 3.15.1 archive, ${(size / 1e6).toFixed(1)} MB): gru, 16 units\n` +
+      `tokenizer: ${path.join(work, 'keras', 'gru.tokenizer.json')} (Keras's Tokenizer JSON)\n` +
+      'in Keras: model = keras.saving.load_model("gru.keras"); x = pad_sequences(tokenizer.texts_to_sequences(texts), maxlen=80, padding="pre", truncating="pre")\n',
+  );
+  assert.equal(
+    await fsp.readFile(path.join(work, 'keras', 'gru.tokenizer.json'), 'utf8'),
+    await fsp.readFile(path.join(model, 'tokenizer.json'), 'utf8'),
+  );
+  const json = await runCli(['export', '--keras', file, '--json'], { env });
+  assert.equal(json.code, 0, json.stderr);
+  const k = JSON.parse(json.stdout);
+  assert.deepEqual(k.spec, {
+    cell: 'gru',
+    vocabSize: 3000,
+    embeddingDim: 100,
+    maxlen: 80,
+    units: 16,
+    bidirectional: false,
+    pooling: 'last',
+  });
+  assert.deepEqual(k.preprocessing, { maxlen: 80, padding: 'pre', truncating: 'pre', numWords: 3000 });
+});
+
+test('rnn export --keras errors: one line on stderr, exit 1, nothing written', async () => {
+  const cases: Array<{ args: string[]; stderr: string }> = [
+    {
+      args: ['export', '--keras', path.join(work, 'y', 'model.zip')],
+      stderr: `error: option '--keras <file>' argument '${path.join(work, 'y', 'model.zip')}' is invalid. Expected a file name ending in .keras (Keras 3 opens only those).\n(run with --help for usage)\n`,
+    },
+    {
+      args: ['export', '--web', path.join(work, 'y'), '--keras', path.join(work, 'y', 'm.keras')],
+      stderr: "error: option '--keras <file>' cannot be used with option '--web <dir>'\n(run with --help for usage)\n",
+    },
+  ];
+  for (const c of cases) {
+    const r = await runCli(c.args, { env });
+    assert.equal(r.code, 1, c.args.join(' '));
+    assert.equal(r.stdout, '');
+    assert.equal(withoutTfNotices(r.stderr), c.stderr);
+  }
+  await assert.rejects(fsp.stat(path.join(work, 'y')));
 });

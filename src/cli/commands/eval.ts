@@ -43,7 +43,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     const backend = await loadRuntime(ctx, command);
     const dir = await resolveModelDir(ctx.env.modelsDir, flags.model);
     const m = await loadModelDir(backend, dir, flags.layers);
-    const heldOut = m.metadata.dataset.heldOut;
+    const heldOut = m.metadata.dataset?.heldOut;
     const loaded = await loadDataForCli(
       ctx,
       { ...flags, splitColumn: heldOut?.column },
@@ -107,14 +107,14 @@ export function registerEval(program: Command, ctx: CliContext): void {
 /**
  * Which reviews of the loaded data eval scores. A CSV the model was trained on (same SHA-256): the rows its
  * training held out, drawn again and checked; if it held none out, nothing unless `allowTraining`, and then
- * every row, labelled. Any other data: its test split.
+ * every row, labelled. Any other data, or a model whose training data is not recorded (imported): its test split.
  */
 function testReviewsFor(
   trained: ModelMetadata['dataset'],
   data: LoadedData,
   allowTraining: boolean,
 ): { data: LoadedData; scope: EvalScope } {
-  if (data.source.kind !== 'csv' || data.source.sha256 !== trained.sha256) return { data, scope: 'test split' };
+  if (!trained || data.source.kind !== 'csv' || data.source.sha256 !== trained.sha256) return { data, scope: 'test split' };
   const h = trained.heldOut;
   const file = data.source.path;
   if (h && h.method !== 'none') {

@@ -2,14 +2,18 @@ import { Option, type Command } from 'commander';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
 import { resolveModelDir } from '../../io/model-dir.js';
+import { exportKeras, type KerasExport } from '../../keras/index.js';
 import { exportWebSite, type WebExport } from '../../web/site.js';
 import { QUANTIZATIONS, type Quantization } from '../../web/quantize.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { bytes } from '../format.js';
+import { kerasFile } from '../options.js';
+import { describeArchitecture } from '../render-model.js';
 import { col, textTable } from '../table.js';
 
 interface ExportFlags {
   web?: string;
+  keras?: string;
   model?: string;
   quantize: Quantization;
   json?: boolean;
@@ -18,8 +22,18 @@ interface ExportFlags {
 export function registerExport(program: Command, ctx: CliContext): void {
   program
     .command('export')
-    .description('export a saved model: --web DIR writes a static page that predicts and explains in the browser')
+    .description(
+      'export a saved model: --web DIR writes a static page that predicts and explains in the browser; --keras FILE.keras a Keras 3 model',
+    )
     .option('--web <dir>', 'write a self-contained static site (index.html, the script, tfjs, the model) to DIR')
+    .addOption(
+      new Option(
+        '--keras <file>',
+        'write a Keras 3 archive (FILE.keras, opened by keras.saving.load_model) and its tokenizer beside it (FILE.tokenizer.json)',
+      )
+        .argParser(kerasFile)
+        .conflicts('web'),
+    )
     .option('--model <dir>', 'model directory (default models/latest)')
     .addOption(
       new Option('--quantize <how>', 'store the weights as float32 (none), float16 or uint8 (tfjs weight quantization)')
@@ -28,11 +42,22 @@ export function registerExport(program: Command, ctx: CliContext): void {
     )
     .option('--json', 'print what was written as JSON')
     .action(async (flags: ExportFlags, command: Command) => {
-      if (!flags.web) throw new UserError('nothing to export to', 'Pass --web DIR to write a static site');
+      const { web, keras } = flags;
+      if (!web && !keras) {
+        throw new UserError(
+          'nothing to export to',
+          'Pass --web DIR to write a static site, or --keras FILE.keras to write a Keras 3 model',
+        );
+      }
       const model = await resolveModelDir(ctx.env.modelsDir, flags.model);
       const runtime = await loadRuntime(ctx, command);
-      const site = await exportWebSite(runtime, { model, out: flags.web, quantize: flags.quantize });
-      ctx.io.out.write(flags.json ? JSON.stringify(site, null, 2) + '\n' : renderExport(site, model, flags.web));
+      if (keras) {
+        const k = await exportKeras(runtime, { model, out: keras });
+        ctx.io.out.write(flags.json ? JSON.stringify(k, null, 2) + '\n' : renderKerasExport(k, model));
+        return;
+      }
+      const site = await exportWebSite(runtime, { model, out: web!, quantize: flags.quantize });
+      ctx.io.out.write(flags.json ? JSON.stringify(site, null, 2) + '\n' : renderExport(site, model, web!));
     });
 }
 
@@ -44,5 +69,16 @@ export function renderExport(site: WebExport, model: string, given: string): str
     `exported ${model} to ${site.dir} (${weights}): ${bytes(site.totalBytes)} in ${site.files.length} files\n` +
     textTable([col('file'), col('size', 'right')], rows) +
     `open it: rnn serve --web ${path.normalize(given)} (then http://127.0.0.1:8080/), or host the directory on any static web server\n`
+  );
+}
+
+/** What the Keras export wrote, and the two lines that load it in Keras. */
+export function renderKerasExport(k: KerasExport, model: string): string {
+  const p = k.preprocessing;
+  return (
+    `exported ${model} to ${k.file} (Keras ${k.kerasVersion} archive, ${bytes(k.bytes)}): ${describeArchitecture(k.spec.cell, k.spec)}\n` +
+    `tokenizer: ${k.tokenizer} (Keras's Tokenizer JSON)\n` +
+    `in Keras: model = keras.saving.load_model("${path.basename(k.file)}"); ` +
+    `x = pad_sequences(tokenizer.texts_to_sequences(texts), maxlen=${p.maxlen}, padding="${p.padding}", truncating="${p.truncating}")\n`
   );
 }

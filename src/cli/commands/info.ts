@@ -8,6 +8,7 @@ import type { CliContext } from '../context.js';
 import { col, keyValues, textTable } from '../table.js';
 import { bytes, count, decimal, duration, percent } from '../format.js';
 import { renderHistory } from '../render-history.js';
+import { describeArchitecture } from '../render-model.js';
 
 export function registerInfo(program: Command, ctx: CliContext): void {
   program
@@ -49,40 +50,61 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   const h = m.hyperParameters;
   const w = m.weights;
   const kept = m.history[bestEpoch(info) - 1];
-  const rows: [string, string][] = [
+  const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const head: [string, string][] = [
     ['model', info.dir],
     ['cell', `${describeArchitecture(m.cell, h)} · ${count(m.params.total)} parameters`],
-    [
-      'trained',
-      `${m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · ${m.history.length} epoch(s) · ${duration(m.timings.secondsPerEpoch)}/epoch · ${decimal(m.samplesPerSec, 0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`,
-    ],
-    ...(m.backend.recurrentKernels
-      ? ([
-          [
-            'kernels',
-            `${m.backend.recurrentKernels}${m.backend.trainingStep?.startsWith("rnn's oneDNN addon") ? ' · whole training step in the addon' : ''}`,
-          ],
-        ] as [string, string][])
-      : []),
-    [
-      'weights',
-      w
-        ? `epoch ${w.epoch} (best by ${w.monitor}: epoch ${w.bestEpoch}${w.stoppedEarly ? ', stopped early' : ''})${kept?.val_acc !== undefined ? ` · val_acc ${pct(kept.val_acc)}` : ''}`
-        : `last epoch`,
-    ],
-    [
-      'data',
-      `${m.dataset.path} · ${count(m.dataset.trainReviews)} training / ${count(m.dataset.validationReviews)} validation reviews · ${pct(m.dataset.truncatedShare)} truncated at ${h.maxlen}`,
-    ],
-    [
-      'preprocessing',
-      `Keras Tokenizer num_words ${h.vocabSize}${h.oovToken ? `, oov ${h.oovToken}` : ''} · maxlen ${h.maxlen}, padding ${h.padding}, truncating ${h.truncating}`,
-    ],
-    [
-      'training',
-      `batch ${h.batchSize}, ${describeRecipe(h)}, validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}`,
-    ],
   ];
+  const preprocessing: [string, string] = [
+    'preprocessing',
+    `Keras Tokenizer num_words ${h.vocabSize}${h.oovToken ? `, oov ${h.oovToken}` : ''} · maxlen ${h.maxlen}, padding ${h.padding}, truncating ${h.truncating}`,
+  ];
+  const i = m.imported;
+  // A model imported from Keras: where it came from instead of how rnn trained it (rnn does not know).
+  const provenance: [string, string][] = i
+    ? [
+        [
+          'imported',
+          `${when(m.createdAt)} from ${i.file}${i.kerasVersion ? ` (Keras ${i.kerasVersion}${i.savedAt ? `, saved ${i.savedAt.replace('@', ' ')}` : ''})` : ''}`,
+        ],
+        ['data', 'not recorded (a Keras archive does not say)'],
+        preprocessing,
+      ]
+    : trainingRows();
+  const rows: [string, string][] = [...head, ...provenance];
+  function trainingRows(): [string, string][] {
+    return [
+      [
+        'trained',
+        `${when(m.createdAt)} · ${m.history.length} epoch(s) · ${duration(m.timings.secondsPerEpoch)}/epoch · ${decimal(m.samplesPerSec, 0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`,
+      ],
+      ...(m.backend.recurrentKernels
+        ? ([
+            [
+              'kernels',
+              `${m.backend.recurrentKernels}${m.backend.trainingStep?.startsWith("rnn's oneDNN addon") ? ' · whole training step in the addon' : ''}`,
+            ],
+          ] as [string, string][])
+        : []),
+      [
+        'weights',
+        w
+          ? `epoch ${w.epoch} (best by ${w.monitor}: epoch ${w.bestEpoch}${w.stoppedEarly ? ', stopped early' : ''})${kept?.val_acc !== undefined ? ` · val_acc ${pct(kept.val_acc)}` : ''}`
+          : `last epoch`,
+      ],
+      [
+        'data',
+        m.dataset
+          ? `${m.dataset.path} · ${count(m.dataset.trainReviews)} training / ${count(m.dataset.validationReviews)} validation reviews · ${pct(m.dataset.truncatedShare)} truncated at ${h.maxlen}`
+          : 'not recorded',
+      ],
+      preprocessing,
+      [
+        'training',
+        `batch ${h.batchSize}, ${describeRecipe(h)}, validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}`,
+      ],
+    ];
+  }
   const e = info.evaluation;
   if (e) {
     rows.push([
@@ -96,12 +118,6 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   if (info.lastCheckpoint) files.push(`${path.basename(info.lastCheckpoint)}/ (last epoch)`);
   rows.push(['files', files.join(', ')]);
   return keyValues(rows) + '\n' + renderHistory(m.history, c, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined);
-}
-
-/** `gru, 128 units` for the lesson's model; `gru, bidirectional, 128 units each, max over time` for the recipe's. */
-export function describeArchitecture(cell: string, h: { units: number; bidirectional?: boolean; pooling?: string }): string {
-  const pooling = h.pooling && h.pooling !== 'last' ? `, ${h.pooling} over time` : '';
-  return h.bidirectional ? `${cell}, bidirectional, ${h.units} units each${pooling}` : `${cell}, ${h.units} units${pooling}`;
 }
 
 function listingJson(r: ModelListing): object {

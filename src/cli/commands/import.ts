@@ -1,0 +1,79 @@
+import { Option, type Command } from 'commander';
+import * as path from 'node:path';
+import { UserError } from '../../errors.js';
+import { pointLatest } from '../../io/model-dir.js';
+import { importKeras, tokenizerBeside, type KerasImport } from '../../keras/index.js';
+import { TRAIN_DEFAULTS } from '../../train/options.js';
+import { exists } from '../../util/fs.js';
+import type { PadSide } from '../../text/pad.js';
+import { loadRuntime, type CliContext } from '../context.js';
+import { count } from '../format.js';
+import { positiveInt } from '../options.js';
+import { describeArchitecture } from '../render-model.js';
+import { packageVersion } from '../version.js';
+
+interface ImportFlags {
+  tokenizer?: string;
+  out?: string;
+  maxlen?: number;
+  padding: PadSide;
+  truncating: PadSide;
+  json?: boolean;
+}
+
+export function registerImport(program: Command, ctx: CliContext): void {
+  program
+    .command('import')
+    .description('import a Keras 3 model (FILE.keras) and its tokenizer as a model directory every command takes')
+    .argument('<file>', 'the .keras archive (keras.saving.save_model / model.save("model.keras"))')
+    .option('--tokenizer <file>', "Keras's tokenizer.to_json() for the model's texts (default FILE.tokenizer.json beside the archive)")
+    .option('--out <dir>', `model directory to write (default ${path.join('models', 'NAME')}, NAME the archive's; becomes models/latest)`)
+    .option('--maxlen <n>', "ids per review, as pad_sequences made them (default the model's input length)", positiveInt)
+    .addOption(
+      new Option('--padding <side>', `where pad_sequences put the padding in Keras (default '${TRAIN_DEFAULTS.padding}', Keras's)`)
+        .choices(['pre', 'post'])
+        .default(TRAIN_DEFAULTS.padding),
+    )
+    .addOption(
+      new Option('--truncating <side>', `which end pad_sequences cut long reviews at (default '${TRAIN_DEFAULTS.truncating}', Keras's)`)
+        .choices(['pre', 'post'])
+        .default(TRAIN_DEFAULTS.truncating),
+    )
+    .option('--json', 'print what was imported as JSON')
+    .action(async (file: string, flags: ImportFlags, command: Command) => {
+      const tokenizer = flags.tokenizer ?? tokenizerBeside(file);
+      if (!flags.tokenizer && !(await exists(tokenizer))) {
+        throw new UserError(
+          `no tokenizer for ${file} (looked for ${tokenizer})`,
+          "Pass --tokenizer with the JSON Keras's tokenizer.to_json() wrote for the texts the model was trained on",
+        );
+      }
+      const out = flags.out ?? path.join(ctx.env.modelsDir, path.basename(file).replace(/\.keras$/i, ''));
+      const runtime = await loadRuntime(ctx, command);
+      const r = await importKeras(runtime, {
+        file,
+        tokenizer,
+        out,
+        maxlen: flags.maxlen,
+        padding: flags.padding,
+        truncating: flags.truncating,
+        versions: { rnn: packageVersion(), tfjs: runtime.tfjsVersion, node: process.versions.node },
+      });
+      await pointLatest(ctx.env.modelsDir, out);
+      ctx.io.out.write(flags.json ? JSON.stringify(importJson(r), null, 2) + '\n' : renderImport(r, file, out));
+    });
+}
+
+function importJson(r: KerasImport): object {
+  return { dir: r.dir, ...r.spec, params: r.params, imported: r.metadata.imported, preprocessing: r.metadata.preprocessing };
+}
+
+/** What was imported and what to do with it next. */
+export function renderImport(r: KerasImport, file: string, out: string): string {
+  const p = r.metadata.preprocessing;
+  return (
+    `imported ${file} to ${r.dir}: ${describeArchitecture(r.spec.cell, r.spec)} · ${count(r.params)} parameters\n` +
+    `preprocessing: Keras Tokenizer num_words ${p.numWords} · maxlen ${p.maxlen}, padding ${p.padding}, truncating ${p.truncating}\n` +
+    `try: rnn predict --model ${out} "A wonderful film."   (or rnn eval, rnn serve, rnn export --web)\n`
+  );
+}

@@ -1,0 +1,265 @@
+/**
+ * The bridge to Keras 3, both ways, with no Python: {@link exportKeras} writes a model directory as a
+ * `.keras` archive that `keras.saving.load_model` opens with no custom objects (and the tokenizer beside it,
+ * in Keras's own `to_json()` form); {@link importKeras} reads such an archive, saved by Keras or by rnn,
+ * into a model directory every command takes. Weights cross as they are: Keras and tfjs lay them out alike.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Runtime } from '../backend/index.js';
+import { UserError } from '../errors.js';
+import { loadModelDir, saveModelDir, tokenizerFile, METADATA_FORMAT_VERSION, type ModelMetadata } from '../io/model-dir.js';
+import { readJsonFile } from '../io/read.js';
+import { tfjsKernels } from '../kernels/index.js';
+import { buildModel, summarize, topologyOf } from '../models/index.js';
+import { Tokenizer } from '../text/tokenizer.js';
+import type { PadSide } from '../text/pad.js';
+import { resolveTrainOptions } from '../train/options.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { ENTRIES, readArchive, writeArchive, type ArchiveLimits } from './archive.js';
+import { readWeightsH5, writeWeightsH5 } from './h5.js';
+import { h5Groups, kerasConfig, KERAS_ERRORS, KERAS_VERSION, readKerasConfig, weightSlots, type KerasModelSpec } from './spec.js';
+
+export { KERAS_ERRORS, SUPPORTED_SHAPE, type KerasModelSpec } from './spec.js';
+export { ARCHIVE_LIMITS, type ArchiveLimits } from './archive.js';
+
+/** The tokenizer written beside `model.keras`: `model.tokenizer.json`. */
+export function tokenizerBeside(kerasFile: string): string {
+  return kerasFile.replace(/\.keras$/i, '') + '.tokenizer.json';
+}
+
+/** What {@link exportKeras} wrote. */
+export interface KerasExport {
+  /** The `.keras` archive (absolute). */
+  file: string;
+  /** Its size in bytes. */
+  bytes: number;
+  /** The tokenizer beside it (absolute). */
+  tokenizer: string;
+  /** The model's shape. */
+  spec: KerasModelSpec;
+  /** The preprocessing Keras must repeat: maxlen, padding and truncating of `pad_sequences`. */
+  preprocessing: Pick<ModelMetadata['preprocessing'], 'maxlen' | 'padding' | 'truncating' | 'numWords'>;
+  /** The Keras release whose archive layout this is. */
+  kerasVersion: string;
+}
+
+/** Writes the model directory `model` as a Keras 3 archive `out` (ending `.keras`) and its tokenizer beside it, both atomically. */
+export async function exportKeras(run: Runtime, o: { model: string; out: string }): Promise<KerasExport> {
+  const m = await loadModelDir(run, o.model, 'stock');
+  try {
+    const topology = topologyOf(m.model, m.metadata.cell);
+    const h = m.metadata.hyperParameters;
+    if (!topology) {
+      throw new UserError(
+        `${m.dir} is not a model Keras export covers`,
+        'Export a model rnn trained (Embedding → recurrent layer → Dense)',
+        {
+          code: KERAS_ERRORS.unsupported,
+        },
+      );
+    }
+    const spec: KerasModelSpec = {
+      cell: m.metadata.cell,
+      vocabSize: h.vocabSize,
+      embeddingDim: h.embeddingDim,
+      maxlen: m.metadata.preprocessing.maxlen,
+      units: h.units,
+      ...topology,
+    };
+    const slots = weightSlots(spec);
+    const weights = m.model.getWeights();
+    if (weights.length !== slots.length || weights.some((w, i) => w.shape.join() !== slots[i]!.shape.join())) {
+      throw new UserError(`${m.dir}'s weights do not match its metadata.json`, `Retrain with \`rnn train --out ${o.model}\``);
+    }
+    const h5 = await writeWeightsH5(
+      slots.map((s, i) => ({ ...s, values: weights[i]!.dataSync() as Float32Array })),
+      h5Groups(spec),
+    );
+    const file = path.resolve(o.out);
+    const metadata = { keras_version: KERAS_VERSION, date_saved: kerasDate(new Date()) };
+    const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    const bytes = await writeArchive(file, {
+      [ENTRIES.metadata]: enc(metadata),
+      [ENTRIES.config]: enc(kerasConfig(spec)),
+      [ENTRIES.weights]: h5,
+    } as Parameters<typeof writeArchive>[1]);
+    const tokenizer = tokenizerBeside(file);
+    await writeFileAtomic(tokenizer, tokenizerFile(m.tokenizer).text);
+    const p = m.metadata.preprocessing;
+    return {
+      file,
+      bytes,
+      tokenizer,
+      spec,
+      preprocessing: { maxlen: p.maxlen, padding: p.padding, truncating: p.truncating, numWords: p.numWords },
+      kerasVersion: KERAS_VERSION,
+    };
+  } finally {
+    m.model.dispose();
+  }
+}
+
+/** Keras's `date_saved`: `2026-11-30@01:09:04` (local time, as `datetime.now().strftime("%Y-%m-%d@%H:%M:%S")`). */
+function kerasDate(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}@${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Options of {@link importKeras}. */
+export interface KerasImportOptions {
+  /** The `.keras` archive. */
+  file: string;
+  /** Keras's `tokenizer.to_json()` for the texts the model was trained on. */
+  tokenizer: string;
+  /** The model directory to write. */
+  out: string;
+  /** Ids per review; required when the Keras model takes any length, else must equal its input length. */
+  maxlen?: number;
+  /** Where `pad_sequences` put the padding in Keras (its default `pre`). */
+  padding: PadSide;
+  /** Which end `pad_sequences` cut long reviews at in Keras (its default `pre`). */
+  truncating: PadSide;
+  /** Versions recorded in metadata.json (the CLI's). */
+  versions: ModelMetadata['versions'];
+  /** Bounds on the archive (default {@link ARCHIVE_LIMITS}). */
+  limits?: ArchiveLimits;
+}
+
+/** What {@link importKeras} wrote. */
+export interface KerasImport {
+  /** The model directory (absolute). */
+  dir: string;
+  spec: KerasModelSpec & { maxlen: number };
+  params: number;
+  metadata: ModelMetadata;
+}
+
+/**
+ * Reads a Keras 3 `.keras` archive of a shape rnn computes and its tokenizer into the model directory `out`
+ * (written atomically: nothing is written unless every check passes).
+ */
+export async function importKeras(run: Runtime, o: KerasImportOptions): Promise<KerasImport> {
+  const file = path.resolve(o.file);
+  const files = await readArchive(file, o.limits);
+  const json = (name: string, bytes: Uint8Array): unknown => {
+    try {
+      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    } catch (e) {
+      throw new UserError(
+        `${file} has a ${name} that is not JSON (${(e as Error).message})`,
+        'Save it again with `model.save("model.keras")` in Keras 3',
+        {
+          code: KERAS_ERRORS.archive,
+        },
+      );
+    }
+  };
+  const kerasMeta = json(ENTRIES.metadata, files[ENTRIES.metadata]) as { keras_version?: unknown; date_saved?: unknown };
+  let read: KerasModelSpec;
+  try {
+    read = readKerasConfig(json(ENTRIES.config, files[ENTRIES.config]));
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.fix, { code: e.code });
+    throw e;
+  }
+  const maxlen = o.maxlen ?? read.maxlen;
+  if (maxlen === null) {
+    throw new UserError(
+      `${file} takes reviews of any length`,
+      'Pass --maxlen N, the length you padded reviews to with pad_sequences in Keras',
+    );
+  }
+  if (read.maxlen !== null && o.maxlen !== undefined && o.maxlen !== read.maxlen) {
+    throw new UserError(
+      `--maxlen ${o.maxlen} differs from the ${read.maxlen} ids ${file} takes`,
+      `Leave --maxlen out, or pass --maxlen ${read.maxlen}`,
+    );
+  }
+  const spec = { ...read, maxlen };
+  const tokenizer = await readTokenizer(o.tokenizer, spec.vocabSize);
+  const values = await readWeightsH5(files[ENTRIES.weights], weightSlots(spec), `${file}'s ${ENTRIES.weights}`);
+  const { tf } = run;
+  const options = resolveTrainOptions({
+    cell: spec.cell,
+    seed: 0,
+    vocabSize: spec.vocabSize,
+    embeddingDim: spec.embeddingDim,
+    maxlen,
+    units: spec.units,
+    bidirectional: spec.bidirectional,
+    pooling: spec.pooling,
+    padding: o.padding,
+    truncating: o.truncating,
+    oovToken: tokenizer.options.oovToken,
+  });
+  const model = buildModel(tf, { ...options, layers: 'stock' }, tfjsKernels('an imported model is saved, not run'));
+  try {
+    const shapes = model.getWeights().map((w) => w.shape);
+    const tensors = values.map((v, i) => tf.tensor(v, shapes[i]));
+    model.setWeights(tensors);
+    tensors.forEach((t) => t.dispose());
+    const s = summarize(model);
+    const archiveSha = createHash('sha256')
+      .update(await fsp.readFile(file))
+      .digest('hex');
+    const metadata = await saveModelDir(tf, o.out, model, tokenizer, {
+      formatVersion: METADATA_FORMAT_VERSION,
+      createdAt: new Date().toISOString(),
+      cell: spec.cell,
+      hyperParameters: options,
+      preprocessing: {
+        tokenizer: 'keras.preprocessing.text.Tokenizer',
+        numWords: tokenizer.options.numWords!,
+        maxlen,
+        padding: o.padding,
+        truncating: o.truncating,
+        oovToken: tokenizer.options.oovToken,
+        htmlLineBreaks: 'replaced by spaces',
+      },
+      imported: {
+        from: 'keras',
+        file,
+        sha256: archiveSha,
+        kerasVersion: typeof kerasMeta.keras_version === 'string' ? kerasMeta.keras_version : null,
+        savedAt: typeof kerasMeta.date_saved === 'string' ? kerasMeta.date_saved : null,
+      },
+      params: { total: s.totalParams, trainable: s.trainableParams },
+      history: [],
+      timings: { tokenizeSeconds: 0, trainSeconds: 0, totalSeconds: 0, secondsPerEpoch: 0 },
+      samplesPerSec: 0,
+      backend: { name: 'keras' },
+      versions: o.versions,
+    });
+    return { dir: path.resolve(o.out), spec, params: s.totalParams, metadata };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * The Keras tokenizer JSON at `file`, checked against the embedding: every id it yields must be below
+ * `vocabSize`. A tokenizer that keeps every word (num_words None) and fits is given num_words = vocabSize,
+ * which yields the same ids, so that rnn's model directory records the bound.
+ */
+async function readTokenizer(file: string, vocabSize: number): Promise<Tokenizer> {
+  const fix = 'Pass --tokenizer with the file `tokenizer.to_json()` wrote for the texts the model was trained on';
+  const json = await readJsonFile<{ config?: { num_words?: unknown } }>(file, fix);
+  const parse = (j: unknown): Tokenizer => {
+    try {
+      return Tokenizer.fromJSON(j);
+    } catch (e) {
+      throw new UserError(`${file} is not a Keras tokenizer: ${(e as Error).message}`, fix);
+    }
+  };
+  const tokenizer = parse(json);
+  const numWords = tokenizer.options.numWords;
+  if (numWords === null ? tokenizer.wordIndex.size + 1 > vocabSize : numWords > vocabSize) {
+    throw new UserError(
+      `${file} keeps ${numWords ?? `all ${tokenizer.wordIndex.size}`} words but the model's embedding takes ${vocabSize} ids`,
+      `Use the tokenizer the model was trained with (Tokenizer(num_words=${vocabSize}) in Keras)`,
+    );
+  }
+  return numWords === null ? parse({ ...json, config: { ...json.config, num_words: vocabSize } }) : tokenizer;
+}

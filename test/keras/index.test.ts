@@ -1,0 +1,172 @@
+/**
+ * The Keras bridge end to end on real IMDB test reviews (src/keras/index.ts):
+ * - models rnn trained (each cell; a bidirectional, mean-pooled LSTM) exported with exportKeras load in stock
+ *   Keras 3 (`keras.saving.load_model`, no custom objects; test/fixtures/keras/predict.py) and predict what
+ *   `rnn predict` predicts within 1e-5; imported back, their weights and tokenizer are byte-identical;
+ * - models Keras trained (test/fixtures/keras, made by make_models.py) import and predict what Keras predicts
+ *   within 1e-5, on rnn's fast path where it has one;
+ * - a bad archive or tokenizer writes nothing.
+ * Keras runs in RNN_KERAS_PYTHON (.ci/run builds it; without it and without RNN_REQUIRE_KERAS those checks skip).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
+import { readImdbTarball } from '../../src/data/imdb.js';
+import type { Review } from '../../src/data/index.js';
+import { UserError } from '../../src/errors.js';
+import { loadModelDir } from '../../src/io/model-dir.js';
+import { exportKeras, importKeras, KERAS_ERRORS, tokenizerBeside } from '../../src/keras/index.js';
+import { writeArchive, readArchive } from '../../src/keras/archive.js';
+import { topologyOf } from '../../src/models/index.js';
+import { encodeTexts } from '../../src/predict/encode.js';
+import { predictTexts } from '../../src/predict/index.js';
+import { IMDB_TARBALL, REQUIRE_NATIVE, ROOT, imdbWorkspace, kerasPredict, skipKeras, trainSmallModel } from '../helpers.js';
+
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'keras');
+const VERSIONS = { rnn: 'test', tfjs: 'test', node: process.versions.node };
+let run: LoadedBackend;
+let work = '';
+let env: NodeJS.ProcessEnv = {};
+let texts: string[] = [];
+
+before(async () => {
+  run = await loadBackend({ requireNative: REQUIRE_NATIVE });
+  ({ work, env } = await imdbWorkspace('rnn-keras-'));
+  const test = (await readImdbTarball(IMDB_TARBALL, ['test'])).test;
+  // 300 real test reviews, positives and negatives interleaved.
+  texts = test.slice(0, 150).flatMap((r: Review, i: number) => [r.text, test[test.length - 1 - i]!.text]);
+});
+after(() => fsp.rm(work, { recursive: true, force: true }));
+
+/** Largest |a − b| over two equal-length lists. */
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** `rnn predict`'s probabilities for the reviews, and the ids it fed the model (rows of maxlen). */
+async function rnnPredictions(dir: string): Promise<{ p: number[]; ids: number[][]; onednn: boolean }> {
+  const m = await loadModelDir(run, dir);
+  try {
+    const p = predictTexts(run.tf, m, texts).map((x) => x.probability);
+    const maxlen = m.metadata.preprocessing.maxlen;
+    const x = encodeTexts(m, texts).x;
+    const ids = texts.map((_, i) => Array.from(x.subarray(i * maxlen, (i + 1) * maxlen)));
+    return { p, ids, onednn: m.kernels.name === 'onednn' && topologyOf(m.model, m.metadata.cell) !== undefined };
+  } finally {
+    m.model.dispose();
+  }
+}
+
+const TRAINED: Array<{ name: string; flags: string[] }> = [
+  { name: 'simplernn', flags: ['--cell', 'simplernn'] },
+  { name: 'lstm', flags: ['--cell', 'lstm'] },
+  { name: 'gru', flags: ['--cell', 'gru'] },
+  { name: 'lstm-bi-mean', flags: ['--cell', 'lstm', '--bidirectional', '--pooling', 'mean'] },
+];
+
+for (const [i, t] of TRAINED.entries()) {
+  test(`rnn → Keras → rnn, ${t.name}: Keras predicts what rnn predicts (1e-5); imported back, identical bytes`, async (c) => {
+    const dir = path.join(work, 'models', t.name);
+    await trainSmallModel(env, dir, 11 + i, [...t.flags, '--no-ema', '--lr', '0.01']);
+    const file = path.join(work, 'keras', `${t.name}.keras`);
+    const k = await exportKeras(run, { model: dir, out: file });
+    assert.equal(k.file, file);
+    assert.equal(k.tokenizer, tokenizerBeside(file));
+    assert.equal(k.bytes, (await fsp.stat(file)).size);
+    assert.equal(await fsp.readFile(k.tokenizer, 'utf8'), await fsp.readFile(path.join(dir, 'tokenizer.json'), 'utf8'));
+    const rnn = await rnnPredictions(dir);
+    const spread = Math.max(...rnn.p) - Math.min(...rnn.p);
+    assert.ok(spread > 0.2, `a trained model: predictions spread over real reviews (${spread})`);
+
+    const back = path.join(work, 'models', `${t.name}-back`);
+    const r = await importKeras(run, { file, tokenizer: k.tokenizer, out: back, padding: 'pre', truncating: 'pre', versions: VERSIONS });
+    assert.equal(r.dir, back);
+    for (const f of ['weights.bin', 'tokenizer.json']) {
+      assert.ok((await fsp.readFile(path.join(back, f))).equals(await fsp.readFile(path.join(dir, f))), `${f} identical`);
+    }
+    assert.equal(maxDiff((await rnnPredictions(back)).p, rnn.p), 0);
+
+    if (skipKeras) return c.skip(skipKeras);
+    const keras = await kerasPredict(file, rnn.ids);
+    assert.equal(keras.keras, '3.15.1');
+    const d = maxDiff(keras.predictions, rnn.p);
+    c.diagnostic(`Keras ${keras.keras} (${keras.backend}) vs rnn predict on ${texts.length} reviews: largest difference ${d}`);
+    assert.ok(d <= 1e-5, `Keras vs rnn predict: largest difference ${d}`);
+  });
+}
+
+const KERAS_TRAINED = ['simplernn', 'lstm', 'gru', 'gru-bi-max'];
+
+for (const name of KERAS_TRAINED) {
+  test(`Keras-trained ${name} (test/fixtures/keras) imports and predicts what Keras predicts (1e-5)`, async (c) => {
+    const file = path.join(FIXTURES, `${name}.keras`);
+    const out = path.join(work, 'imported', name);
+    const r = await importKeras(run, {
+      file,
+      tokenizer: path.join(FIXTURES, 'tokenizer.json'),
+      out,
+      padding: 'pre',
+      truncating: 'pre',
+      versions: VERSIONS,
+    });
+    assert.equal(r.metadata.imported?.kerasVersion, '3.15.1');
+    assert.equal(r.metadata.dataset, undefined);
+    const rnn = await rnnPredictions(out);
+    assert.equal(rnn.onednn, run.kernels.name === 'onednn', "on rnn's oneDNN kernels whenever they are loaded");
+    assert.ok(Math.max(...rnn.p) - Math.min(...rnn.p) > 0.1, 'a trained model: predictions spread over real reviews');
+    if (skipKeras) return c.skip(skipKeras);
+    const keras = await kerasPredict(file, rnn.ids);
+    const d = maxDiff(keras.predictions, rnn.p);
+    c.diagnostic(`Keras ${keras.keras} (${keras.backend}) vs rnn predict on ${texts.length} reviews: largest difference ${d}`);
+    assert.ok(d <= 1e-5, `Keras vs rnn predict: largest difference ${d}`);
+  });
+}
+
+test('refused imports write nothing: an unsupported layer, a tokenizer too large for the embedding, a bad weight, a length mismatch', async () => {
+  const tokenizer = path.join(FIXTURES, 'tokenizer.json');
+  const out = path.join(work, 'refused');
+  const base = { out, tokenizer, padding: 'pre' as const, truncating: 'pre' as const, versions: VERSIONS };
+  const good = await readArchive(path.join(FIXTURES, 'lstm.keras'));
+  const misshapen = path.join(work, 'misshapen.keras');
+  const config = JSON.parse(Buffer.from(good['config.json']).toString());
+  config.config.layers[2].config.units = 9;
+  await writeArchive(misshapen, { ...good, 'config.json': new TextEncoder().encode(JSON.stringify(config)) });
+  const bigTokenizer = path.join(work, 'big-tokenizer.json');
+  const tok = JSON.parse(await fsp.readFile(tokenizer, 'utf8'));
+  tok.config.num_words = 51;
+  await fsp.writeFile(bigTokenizer, JSON.stringify(tok));
+  const cases: Array<{ o: Partial<Parameters<typeof importKeras>[1]>; code?: string; message: string }> = [
+    {
+      o: { file: path.join(FIXTURES, 'gru-reset-after.keras') },
+      code: KERAS_ERRORS.unsupported,
+      message: `${path.join(FIXTURES, 'gru-reset-after.keras')}: GRU "gru_2" has reset_after=True`,
+    },
+    {
+      o: { file: path.join(FIXTURES, 'lstm.keras'), tokenizer: bigTokenizer },
+      message: `${bigTokenizer} keeps 51 words but the model's embedding takes 50 ids`,
+    },
+    {
+      o: { file: misshapen },
+      code: KERAS_ERRORS.weights,
+      message: `${misshapen}'s model.weights.h5 has layers/lstm/cell/vars/0 of shape [8, 32], the model's config says [8, 36]`,
+    },
+    {
+      o: { file: path.join(FIXTURES, 'lstm.keras'), maxlen: 100 },
+      message: `--maxlen 100 differs from the 64 ids ${path.join(FIXTURES, 'lstm.keras')} takes`,
+    },
+  ];
+  for (const k of cases) {
+    await assert.rejects(importKeras(run, { ...base, ...k.o } as Parameters<typeof importKeras>[1]), (e: unknown) => {
+      assert.ok(e instanceof UserError, String(e));
+      assert.equal(e.message, k.message);
+      if (k.code) assert.equal(e.code, k.code);
+      return true;
+    });
+    await assert.rejects(fsp.stat(out), 'nothing written');
+  }
+});
