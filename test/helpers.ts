@@ -123,12 +123,15 @@ export const skipKeras: string | false =
     ? false
     : 'no Python with Keras 3 (set RNN_KERAS_PYTHON; .ci/run builds one from .ci/keras-requirements.txt)';
 
-/** Keras's own predictions (test/fixtures/keras/predict.py: stock `keras.saving.load_model`) of id rows, with its version and backend. */
+/**
+ * Keras's own predictions (test/fixtures/keras/predict.py: stock `keras.saving.load_model`) of id rows, with its
+ * version and backend: the NumPy backend, Keras's plain reference implementation of every layer.
+ */
 export async function kerasPredict(file: string, ids: number[][]): Promise<{ predictions: number[]; keras: string; backend: string }> {
   if (!KERAS_PYTHON) throw new Error('RNN_KERAS_PYTHON is not set: the Keras bridge tests need a Python with Keras 3');
   const script = path.join(ROOT, 'test', 'fixtures', 'keras', 'predict.py');
   return new Promise((resolve, reject) => {
-    const child = spawn(KERAS_PYTHON, [script, file], { env: { ...process.env, KERAS_BACKEND: 'jax' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(KERAS_PYTHON, [script, file], { env: { ...process.env, KERAS_BACKEND: 'numpy' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
