@@ -13,9 +13,12 @@
  * {@link fuseRecurrentLayers}), the whole sequence is one call into the addon each way instead
  * ({@link onednnOp}), on any backend.
  *
- * Supported configuration (anything else keeps the stock `call`): returnSequences, returnState,
- * goBackwards, stateful false; no dropout; bias on; activation tanh; recurrent activation sigmoid
- * (LSTM/GRU); no mask and no initial state passed at call time. GRU is tfjs's reset_after=false GRU.
+ * Each op returns the last state [B, U] or, built with `{ sequences: true }`, every step's output [B, T, U]
+ * (returnSequences); a goBackwards layer runs it on its input reversed in time, as tfjs-layers does.
+ *
+ * Supported configuration (anything else keeps the stock `call`): returnState and stateful false; no
+ * dropout; bias on; activation tanh; recurrent activation sigmoid (LSTM/GRU); no mask and no initial state
+ * passed at call time. GRU is tfjs's reset_after=false GRU.
  */
 import type { LayersModel, Tensor, Tensor1D, Tensor2D, Tensor3D, layers } from '@tensorflow/tfjs';
 import { tfOps, type TF, type TfOps } from '../backend/index.js';
@@ -23,7 +26,16 @@ import { SequenceCache, type Kernels, type OnednnAddon, type OnednnSequence } fr
 import { cellOfLayerClass, type CellType } from '../cells.js';
 
 type Layer = layers.Layer;
-type Op = (x: Tensor3D, W: Tensor2D, R: Tensor2D, b: Tensor1D) => Tensor2D;
+/** x [B, T, D], W, R, b → the last state [B, U], or the output sequence [B, T, U] (see {@link OpOptions}). */
+type Op = (x: Tensor3D, W: Tensor2D, R: Tensor2D, b: Tensor1D) => Tensor2D | Tensor3D;
+
+/** What a fused op returns. */
+export interface OpOptions {
+  /** Every step's output [B, T, U] (tfjs-layers' returnSequences), batch-major; else the last state [B, U]. */
+  sequences: boolean;
+}
+
+const LAST_STATE: OpOptions = Object.freeze({ sequences: false });
 
 interface RnnCellVars {
   kernel: { read(): Tensor2D };
@@ -59,6 +71,21 @@ function gradsFromSteps(tf: TF, x: Tensor3D, W: Tensor2D, H: Tensor3D, dzs: Tens
   const dR = tf.matMul(tf.reshape(previous(tf, H), [T * B, U]), dZ, true, false);
   const { dx, dW, db } = weightGrads(tf, x, W, dZ);
   return [dx, dW, dR, db];
+}
+
+/**
+ * The gradient reaching step t's output from outside the recurrence, or undefined: for the last state, dy at
+ * the last step only; for the output sequence, dy[:, t] at every step.
+ */
+function outputGrads(tf: TF, dy: Tensor, T: number, o: OpOptions): (t: number) => Tensor2D | undefined {
+  if (!o.sequences) return (t) => (t === T - 1 ? (dy as Tensor2D) : undefined);
+  const dys = tf.unstack(dy, 1) as Tensor2D[];
+  return (t) => dys[t];
+}
+
+/** A step's output as the op returns it: the stacked [T, B, U] states batch-major, or the last one. */
+function output(tf: TF, H: Tensor3D, h: Tensor2D, o: OpOptions): Tensor2D | Tensor3D {
+  return o.sequences ? (tf.transpose(H, [1, 0, 2]) as Tensor3D) : h;
 }
 
 /** All timesteps' input projections x·W + b as T tensors [B, G]. */
@@ -108,11 +135,12 @@ export function stepOps(tf: TF): StepOps {
 }
 
 /** SimpleRNN: h_t = tanh(x_t W + h_{t-1} R + b). */
-export function simpleRnnOp(tf: TF): Op {
+export function simpleRnnOp(tf: TF, o: OpOptions = LAST_STATE): Op {
   const op = stepOps(tf);
+  const plus = (a: Tensor2D, b: Tensor2D | undefined): Tensor2D => (b ? op.add(a, b) : a);
   return tf.customGrad((...args: unknown[]) => {
     const [x, W, R, b, save] = args as [Tensor3D, Tensor2D, Tensor2D, Tensor1D, (t: Tensor[]) => void];
-    const { h, H } = tf.tidy(() => {
+    const { y, H } = tf.tidy(() => {
       const xs = projectInputs(tf, x, W, b);
       let h = op.tanh(xs[0]!);
       const hs: Tensor2D[] = [h];
@@ -120,22 +148,24 @@ export function simpleRnnOp(tf: TF): Op {
         h = op.tanh(op.add(xs[t]!, op.matMul(h, R)));
         hs.push(h);
       }
-      return { h, H: tf.stack(hs) as Tensor3D };
+      const H = tf.stack(hs) as Tensor3D;
+      return { y: output(tf, H, h, o), H };
     });
     save([x, W, R, H]);
     H.dispose();
     return {
-      value: h,
+      value: y,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs, Ws, Rs, Hs] = saved as [Tensor3D, Tensor2D, Tensor2D, Tensor3D];
         const [T, , U] = Hs.shape;
         const D = tf.unstack(tf.sub(1, tf.square(Hs))) as Tensor2D[];
         const dzs: Tensor2D[] = new Array(T);
-        let dh = dy as Tensor2D;
+        const dys = outputGrads(tf, dy, T, o);
+        let dh = dys(T - 1)!;
         for (let t = T - 1; t >= 0; t--) {
           const dz = op.mul(dh, D[t]!);
           dzs[t] = dz;
-          if (t > 0) dh = op.matMul(dz, Rs, false, true);
+          if (t > 0) dh = plus(op.matMul(dz, Rs, false, true), dys(t - 1));
         }
         return gradsFromSteps(tf, xs, Ws, Hs, dzs, U);
       },
@@ -147,11 +177,11 @@ export function simpleRnnOp(tf: TF): Op {
  * LSTM (gates i, f, c, o as in tfjs and Keras): the candidate's tanh is computed as 2·sigmoid(2z) − 1,
  * so one sigmoid covers all four gates per step (the candidate columns of W, R and b are doubled).
  */
-export function lstmOp(tf: TF): Op {
+export function lstmOp(tf: TF, o: OpOptions = LAST_STATE): Op {
   return tf.customGrad((...args: unknown[]) => {
     const [x, W, R, b, save] = args as [Tensor3D, Tensor2D, Tensor2D, Tensor1D, (t: Tensor[]) => void];
     const U = R.shape[0];
-    const { h, S, C, H } = tf.tidy(() => {
+    const { y, S, C, H } = tf.tidy(() => {
       const scale = tf.concat([tf.ones([2 * U]), tf.fill([U], 2), tf.ones([U])]);
       const xs = projectInputs(tf, x, tf.mul(W, scale), tf.mul(b, scale));
       const Rs = tf.mul(R, scale);
@@ -170,12 +200,13 @@ export function lstmOp(tf: TF): Op {
         cs.push(c);
         hs.push(h);
       }
-      return { h: h!, S: tf.stack(ss) as Tensor3D, C: tf.stack(cs) as Tensor3D, H: tf.stack(hs) as Tensor3D };
+      const H = tf.stack(hs) as Tensor3D;
+      return { y: output(tf, H, h!, o), S: tf.stack(ss) as Tensor3D, C: tf.stack(cs) as Tensor3D, H };
     });
     save([x, W, R, S, C, H]);
     for (const t of [S, C, H]) t.dispose();
     return {
-      value: h,
+      value: y,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs, Ws, Rs, Ss, Cs, Hs] = saved as [Tensor3D, Tensor2D, Tensor2D, Tensor3D, Tensor3D, Tensor3D];
         const T = Cs.shape[0];
@@ -192,7 +223,8 @@ export function lstmOp(tf: TF): Op {
         const oS = tf.unstack(O!) as Tensor2D[];
         const cPrev = tf.unstack(previous(tf, Cs)) as Tensor2D[];
         const dzs: Tensor2D[] = new Array(T);
-        let dh = dy as Tensor2D;
+        const dys = outputGrads(tf, dy, T, o);
+        let dh = dys(T - 1)!;
         let dc: Tensor2D | undefined;
         for (let t = T - 1; t >= 0; t--) {
           const dO = tf.mul(dh, tc[t]!);
@@ -202,7 +234,9 @@ export function lstmOp(tf: TF): Op {
           const dz = tf.mul(dA, DS[t]!) as Tensor2D;
           dzs[t] = dz;
           if (t > 0) {
-            dh = tf.matMul(dz, Rs, false, true);
+            const dyPrev = dys(t - 1);
+            const dhR = tf.matMul(dz, Rs, false, true);
+            dh = (dyPrev ? tf.add(dhR, dyPrev) : dhR) as Tensor2D;
             dc = tf.mul(dct, fS[t]!) as Tensor2D;
           }
         }
@@ -213,11 +247,11 @@ export function lstmOp(tf: TF): Op {
 }
 
 /** GRU, tfjs's (reset_after=false) form, gates z, r, h: h_t = z·h_{t-1} + (1 − z)·tanh(x W_h + (r·h_{t-1}) R_h + b_h). */
-export function gruOp(tf: TF): Op {
+export function gruOp(tf: TF, o: OpOptions = LAST_STATE): Op {
   return tf.customGrad((...args: unknown[]) => {
     const [x, W, R, b, save] = args as [Tensor3D, Tensor2D, Tensor2D, Tensor1D, (t: Tensor[]) => void];
     const U = R.shape[0];
-    const { h, ZR, HH, H, RH } = tf.tidy(() => {
+    const { y, ZR, HH, H, RH } = tf.tidy(() => {
       const xs = projectInputs(tf, x, W, b);
       const [Rzr, Rh] = tf.split(R, [2 * U, U], 1) as Tensor2D[];
       const zrs: Tensor2D[] = [];
@@ -237,18 +271,19 @@ export function gruOp(tf: TF): Op {
         hs.push(h);
         rhs.push(rh);
       }
+      const H = tf.stack(hs) as Tensor3D;
       return {
-        h: h!,
+        y: output(tf, H, h!, o),
         ZR: tf.stack(zrs) as Tensor3D,
         HH: tf.stack(hhs) as Tensor3D,
-        H: tf.stack(hs) as Tensor3D,
+        H,
         RH: tf.stack(rhs) as Tensor3D,
       };
     });
     save([x, W, R, ZR, HH, H, RH]);
     for (const t of [ZR, HH, H, RH]) t.dispose();
     return {
-      value: h,
+      value: y,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs, Ws, Rs, ZRs, HHs, Hs, RHs] = saved as [Tensor3D, Tensor2D, Tensor2D, Tensor3D, Tensor3D, Tensor3D, Tensor3D];
         const [T, B] = HHs.shape;
@@ -264,7 +299,8 @@ export function gruOp(tf: TF): Op {
         const hPrevS = tf.unstack(Hprev) as Tensor2D[];
         const dzrs: Tensor2D[] = new Array(T);
         const dhhs: Tensor2D[] = new Array(T);
-        let dh = dy as Tensor2D;
+        const dys = outputGrads(tf, dy, T, o);
+        let dh = dys(T - 1)!;
         for (let t = T - 1; t >= 0; t--) {
           const dhhPre = tf.mul(dh, dhhS[t]!) as Tensor2D;
           const drh = t > 0 ? tf.matMul(dhhPre, Rh!, false, true) : undefined;
@@ -272,7 +308,11 @@ export function gruOp(tf: TF): Op {
           const dzrPre = tf.mul(tf.concat([tf.mul(dh, hmhhS[t]!), dr], 1), dzrS[t]!) as Tensor2D;
           dzrs[t] = dzrPre;
           dhhs[t] = dhhPre;
-          if (drh) dh = tf.addN([tf.mul(dh, zS[t]!), tf.mul(drh, rS[t]!), tf.matMul(dzrPre, Rzr!, false, true)]) as Tensor2D;
+          if (drh) {
+            const dyPrev = dys(t - 1);
+            const terms = [tf.mul(dh, zS[t]!), tf.mul(drh, rS[t]!), tf.matMul(dzrPre, Rzr!, false, true)];
+            dh = tf.addN(dyPrev ? [...terms, dyPrev] : terms) as Tensor2D;
+          }
         }
         const dZR = tf.reshape(tf.stack(dzrs), [T * B, 2 * U]) as Tensor2D;
         const dHH = tf.reshape(tf.stack(dhhs), [T * B, U]) as Tensor2D;
@@ -301,9 +341,10 @@ function icfoIndex(tf: TF, U: number): Tensor1D {
  * LSTM on TensorFlow's LSTMBlockCell (forward, one kernel per step) and LSTMBlockCellGrad (backward, one
  * kernel plus the h·Rᵀ product per step); weight and input gradients are single matMuls after the loop.
  */
-export function lstmKernelOp(tf: TF, k: TfOps): Op {
+export function lstmKernelOp(tf: TF, k: TfOps, o: OpOptions = LAST_STATE): Op {
   const b = k.binding;
   const op = stepOps(tf);
+  const plus = (a: Tensor2D, d: Tensor2D | undefined): Tensor2D => (d ? op.add(a, d) : a);
   const cellAttrs = [
     { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     { name: 'forget_bias', type: b.TF_ATTR_FLOAT, value: 0 },
@@ -322,7 +363,7 @@ export function lstmKernelOp(tf: TF, k: TfOps): Op {
     const [x, W, R, bias, save] = args as [Tensor3D, Tensor2D, Tensor2D, Tensor1D, (t: Tensor[]) => void];
     const B = x.shape[0];
     const U = R.shape[0];
-    const { h, stacks } = tf.tidy(() => {
+    const { y, stacks } = tf.tidy(() => {
       const p = packed(W, R, bias, U);
       const xs = tf.unstack(tf.transpose(x, [1, 0, 2])) as Tensor2D[];
       let cs: Tensor = tf.zeros([B, U]);
@@ -334,12 +375,13 @@ export function lstmKernelOp(tf: TF, k: TfOps): Op {
         cs = out[1]!;
         h = out[6]!;
       }
-      return { h: h as Tensor2D, stacks: seq.map((s) => tf.stack(s)) };
+      const stacks = seq.map((s) => tf.stack(s) as Tensor3D);
+      return { y: output(tf, stacks[6]!, h as Tensor2D, o), stacks };
     });
     save([x, W, R, bias, ...stacks]);
     for (const t of stacks) t.dispose();
     return {
-      value: h,
+      value: y,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs3, Ws, Rs, bs, ...st] = saved as [Tensor3D, Tensor2D, Tensor2D, Tensor1D, ...Tensor3D[]];
         const [Is, CSs, Fs, Os, CIs, COs, Hs] = st as Tensor3D[];
@@ -347,12 +389,13 @@ export function lstmKernelOp(tf: TF, k: TfOps): Op {
         const p = packed(Ws, Rs, bs, U);
         const wh = tf.slice(p.w, [Dn, 0], [U, 4 * U]) as Tensor2D;
         const xs = tf.unstack(tf.transpose(xs3, [1, 0, 2]));
-        const [i, cs, f, o, ci, co] = [Is, CSs, Fs, Os, CIs, COs].map((s) => tf.unstack(s!));
+        const [i, cs, f, og, ci, co] = [Is, CSs, Fs, Os, CIs, COs].map((s) => tf.unstack(s!));
         const Hprev = previous(tf, Hs!);
         const hPrev = tf.unstack(Hprev);
         const csPrev = tf.unstack(previous(tf, CSs!));
         const dzs: Tensor[] = new Array(T);
-        let dh: Tensor = dy;
+        const dys = outputGrads(tf, dy, T, o);
+        let dh: Tensor = dys(T - 1)!;
         let dcs: Tensor = tf.zeros([Bn, U]);
         for (let t = T - 1; t >= 0; t--) {
           const [dcsPrev, dicfo] = k.executeMultipleOutputs(
@@ -370,7 +413,7 @@ export function lstmKernelOp(tf: TF, k: TfOps): Op {
               i![t]!,
               cs![t]!,
               f![t]!,
-              o![t]!,
+              og![t]!,
               ci![t]!,
               co![t]!,
               dcs,
@@ -380,7 +423,7 @@ export function lstmKernelOp(tf: TF, k: TfOps): Op {
           );
           dzs[t] = dicfo!;
           if (t > 0) {
-            dh = op.matMul(dicfo!, wh, false, true);
+            dh = plus(op.matMul(dicfo!, wh, false, true), dys(t - 1));
             dcs = dcsPrev!;
           }
         }
@@ -401,8 +444,10 @@ export function lstmKernelOp(tf: TF, k: TfOps): Op {
  * GRU on TensorFlow's GRUBlockCell / GRUBlockCellGrad: one kernel per step each way. TensorFlow orders the
  * gates r, u (u = tfjs's z) and keeps the candidate's weights apart; tfjs packs z, r, h.
  */
-export function gruKernelOp(tf: TF, k: TfOps): Op {
+export function gruKernelOp(tf: TF, k: TfOps, o: OpOptions = LAST_STATE): Op {
   const attrs = [{ name: 'T', type: k.binding.TF_ATTR_TYPE, value: k.binding.TF_FLOAT }];
+  const op = stepOps(tf);
+  const plus = (a: Tensor2D, d: Tensor2D | undefined): Tensor2D => (d ? op.add(a, d) : a);
   const packed = (W: Tensor2D, R: Tensor2D, bias: Tensor1D) => {
     const [wz, wr, wh] = tf.split(W, 3, 1) as Tensor2D[];
     const [rz, rr, rh] = tf.split(R, 3, 1) as Tensor2D[];
@@ -418,7 +463,7 @@ export function gruKernelOp(tf: TF, k: TfOps): Op {
     const [x, W, R, bias, save] = args as [Tensor3D, Tensor2D, Tensor2D, Tensor1D, (t: Tensor[]) => void];
     const [B] = x.shape;
     const U = R.shape[0];
-    const { h, stacks } = tf.tidy(() => {
+    const { y, stacks } = tf.tidy(() => {
       const p = packed(W, R, bias);
       const xs = tf.unstack(tf.transpose(x, [1, 0, 2]));
       let h: Tensor = tf.zeros([B, U]);
@@ -428,12 +473,13 @@ export function gruKernelOp(tf: TF, k: TfOps): Op {
         out.forEach((t, j) => seq[j]!.push(t));
         h = out[3]!;
       }
-      return { h: h as Tensor2D, stacks: seq.map((s) => tf.stack(s)) };
+      const stacks = seq.map((s) => tf.stack(s) as Tensor3D);
+      return { y: output(tf, stacks[3]!, h as Tensor2D, o), stacks };
     });
     save([x, W, R, bias, ...stacks]);
     for (const t of stacks) t.dispose();
     return {
-      value: h,
+      value: y,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs3, Ws, Rs, bs, Rg, Ug, Cg, Hs] = saved as Tensor3D[];
         const [Bn, T, Dn] = xs3!.shape;
@@ -445,7 +491,8 @@ export function gruKernelOp(tf: TF, k: TfOps): Op {
         const dxs: Tensor[] = new Array(T);
         const drus: Tensor[] = new Array(T);
         const dcs: Tensor[] = new Array(T);
-        let dh: Tensor = dy;
+        const dys = outputGrads(tf, dy, T, o);
+        let dh: Tensor = dys(T - 1)!;
         for (let t = T - 1; t >= 0; t--) {
           const [dx, dhPrev, dcBar, druBar] = k.executeMultipleOutputs(
             'GRUBlockCellGrad',
@@ -456,7 +503,7 @@ export function gruKernelOp(tf: TF, k: TfOps): Op {
           dxs[t] = dx!;
           drus[t] = druBar!;
           dcs[t] = dcBar!;
-          dh = dhPrev!;
+          if (t > 0) dh = plus(dhPrev as Tensor2D, dys(t - 1));
         }
         const dRU = tf.reshape(tf.stack(drus), [T * Bn, 2 * U]) as Tensor2D;
         const dC = tf.reshape(tf.stack(dcs), [T * Bn, U]) as Tensor2D;
@@ -510,36 +557,35 @@ export function onednnOp(tf: TF, addon: OnednnAddon, cell: CellType): Op {
 }
 
 /** The tfjs implementation of each cell: TensorFlow's kernels on the native backend, tfjs ops elsewhere. */
-const OPS: Record<CellType, (tf: TF) => Op> = {
+const OPS: Record<CellType, (tf: TF, o: OpOptions) => Op> = {
   simplernn: simpleRnnOp,
-  lstm: (tf) => {
+  lstm: (tf, o) => {
     const k = tfOps(tf);
-    return k ? lstmKernelOp(tf, k) : lstmOp(tf);
+    return k ? lstmKernelOp(tf, k, o) : lstmOp(tf, o);
   },
-  gru: (tf) => {
+  gru: (tf, o) => {
     const k = tfOps(tf);
-    return k ? gruKernelOp(tf, k) : gruOp(tf);
+    return k ? gruKernelOp(tf, k, o) : gruOp(tf, o);
   },
 };
 
-function makeOp(tf: TF, cell: CellType, kernels: Kernels): Op {
-  return kernels.name === 'onednn' ? onednnOp(tf, kernels.addon, cell) : OPS[cell](tf);
+/**
+ * The op a layer runs on `kernels`. {@link onednnOp} returns only the last state, so a layer returning its
+ * output sequence runs the tfjs op even with the oneDNN kernels (such a model normally runs whole on them
+ * instead: src/train/onednn-step.ts, src/predict/onednn.ts).
+ */
+function makeOp(tf: TF, cell: CellType, kernels: Kernels, o: OpOptions): Op {
+  return kernels.name === 'onednn' && !o.sequences ? onednnOp(tf, kernels.addon, cell) : OPS[cell](tf, o);
 }
 
-/**
- * Whether a layer's configuration is one the fused ops compute exactly. `allow` admits what only the oneDNN
- * kernels' whole-model paths compute (src/kernels/lesson.ts): the output sequence, and the backward direction
- * of a Bidirectional layer.
- */
-export function fusable(layer: Layer, allow: { sequences?: boolean; backwards?: boolean } = {}): boolean {
+/** Whether a layer's configuration is one the fused ops compute exactly. */
+export function fusable(layer: Layer): boolean {
   const cls = layer.getClassName();
   if (cellOfLayerClass(cls) === undefined) return false;
   const c = layer.getConfig() as Record<string, unknown>;
   const ok =
-    (allow.sequences || !(c.return_sequences ?? c.returnSequences)) &&
     !c.return_state &&
     !c.returnState &&
-    (allow.backwards || !(c.go_backwards ?? c.goBackwards)) &&
     !c.stateful &&
     (c.use_bias ?? c.useBias) !== false &&
     !(Number(c.dropout ?? 0) > 0) &&
@@ -549,16 +595,26 @@ export function fusable(layer: Layer, allow: { sequences?: boolean; backwards?: 
   return ok;
 }
 
+/** A model layer's recurrent layers: itself, or a Bidirectional wrapper's forward and backward layers. */
+function recurrentLayers(layer: Layer): Layer[] {
+  const b = layer as unknown as { forwardLayer?: Layer; backwardLayer?: Layer };
+  return layer.getClassName() === 'Bidirectional' && b.forwardLayer && b.backwardLayer ? [b.forwardLayer, b.backwardLayer] : [layer];
+}
+
 /**
- * Replaces the `call` of every fusable recurrent layer of `model` with the fused op on `kernels` (in place).
- * Weights, config and class names are untouched, so `model.save()` writes exactly what the stock layers
- * would. Returns the names of the layers that were fused.
+ * Replaces the `call` of every fusable recurrent layer of `model` (inside Bidirectional wrappers too: theirs
+ * call their two layers' `call`) with the fused op on `kernels` (in place). Weights, config and class names
+ * are untouched, so `model.save()` writes exactly what the stock layers would. Returns the names of the
+ * layers that were fused.
  */
 export function fuseRecurrentLayers(tf: TF, model: LayersModel, kernels: Kernels): string[] {
   const fused: string[] = [];
-  for (const layer of model.layers) {
+  for (const layer of model.layers.flatMap(recurrentLayers)) {
     if (!fusable(layer)) continue;
     const cell = cellOfLayerClass(layer.getClassName())!;
+    const c = layer.getConfig() as Record<string, unknown>;
+    const o: OpOptions = { sequences: Boolean(c.return_sequences ?? c.returnSequences) };
+    const backwards = Boolean(c.go_backwards ?? c.goBackwards);
     const ops = new Map<string, Op>();
     const vars = (layer as unknown as { cell: RnnCellVars }).cell;
     const stock = layer.call.bind(layer);
@@ -566,8 +622,11 @@ export function fuseRecurrentLayers(tf: TF, model: LayersModel, kernels: Kernels
       if (kwargs?.mask != null || kwargs?.initialState != null) return stock(inputs, kwargs);
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor3D;
       const backend = tf.getBackend();
-      if (!ops.has(backend)) ops.set(backend, makeOp(tf, cell, kernels));
-      return ops.get(backend)!(x, vars.kernel.read(), vars.recurrentKernel.read(), vars.bias!.read());
+      if (!ops.has(backend)) ops.set(backend, makeOp(tf, cell, kernels, o));
+      const op = ops.get(backend)!;
+      const [W, R, b] = [vars.kernel.read(), vars.recurrentKernel.read(), vars.bias!.read()];
+      // tfjs-layers' goBackwards: the input reversed in time, the outputs in the order they were computed.
+      return backwards ? tf.tidy(() => op(tf.reverse(x, 1), W, R, b)) : op(x, W, R, b);
     };
     fused.push(layer.name);
   }

@@ -133,7 +133,7 @@ function computable(layer: Layer, cell: CellType, backwards: boolean): boolean |
   const c = layer.getConfig() as Record<string, unknown>;
   if (Boolean(c.go_backwards ?? c.goBackwards) !== backwards) return undefined;
   const sequences = Boolean(c.return_sequences ?? c.returnSequences);
-  return fusable(layer, { sequences: true, backwards: true }) ? sequences : undefined;
+  return fusable(layer) ? sequences : undefined;
 }
 
 function poolingOf(layer: Layer): Pooling | undefined {

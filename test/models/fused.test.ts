@@ -6,6 +6,10 @@
  * steps, 100 → 128) the oneDNN gradients are within 1e-3 relative error. The two oneDNN 2.6 defects the
  * addon designs around (batch-major input, implicit initial state: see src/kernels/addon/rnn_dnnl.cc) both
  * give wrong weight gradients, which these comparisons catch.
+ *
+ * The recipe's models (Bidirectional, the output sequence pooled by its maximum or mean) built by
+ * `buildModel` with fused layers equal the stock ones on real reviews and at the edges, on each kernel variant:
+ * the ops return the whole output sequence and run the backward layer on the input reversed in time.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,11 +18,19 @@ import { describeKernels, loadBackend, type TF } from '../../src/backend/index.j
 import { fuseRecurrentLayers, fusable } from '../../src/models/fused.js';
 import { CELLS, type CellType } from '../../src/cells.js';
 import { probeOnednn, tfjsKernels, type Kernels } from '../../src/kernels/index.js';
+import { buildModel, MODEL_DEFAULTS } from '../../src/models/index.js';
+import type { Topology } from '../../src/kernels/lesson.js';
+import type { Review } from '../../src/data/index.js';
 import { REQUIRE_NATIVE, REQUIRE_ONEDNN } from '../helpers.js';
+import { interleavedReviews, SIZE } from '../onednn-helpers.js';
+import { Tokenizer } from '../../src/text/tokenizer.js';
+import { encode } from '../../src/predict/index.js';
 
 let tf: TF;
+let reviews: Review[] = [];
 before(async () => {
   tf = (await loadBackend({ requireNative: REQUIRE_NATIVE })).tf;
+  reviews = await interleavedReviews();
 });
 
 const onednn = probeOnednn();
@@ -219,9 +231,16 @@ test("with tfjs kernels chosen, on the native backend the fused LSTM/GRU run Ten
   }
 });
 
-test('unsupported configurations keep the stock call', () => {
+test('unsupported configurations keep the stock call; the output sequence and going backwards are fused', () => {
   for (const layer of [
     tf.layers.lstm({ units: 2, returnSequences: true, recurrentActivation: 'sigmoid' }),
+    tf.layers.gru({ units: 2, goBackwards: true, recurrentActivation: 'sigmoid' }),
+    tf.layers.simpleRNN({ units: 2, returnSequences: true, goBackwards: true }),
+  ]) {
+    assert.equal(fusable(layer), true, JSON.stringify(layer.getConfig()));
+  }
+  for (const layer of [
+    tf.layers.lstm({ units: 2, returnState: true, recurrentActivation: 'sigmoid' }),
     tf.layers.lstm({ units: 2 }), // tfjs's hardSigmoid default
     tf.layers.gru({ units: 2, recurrentActivation: 'sigmoid', dropout: 0.1 }),
     tf.layers.simpleRNN({ units: 2, activation: 'relu' }),
@@ -229,3 +248,167 @@ test('unsupported configurations keep the stock call', () => {
     assert.equal(fusable(layer), false, JSON.stringify(layer.getConfig()));
   }
 });
+
+const TOPOLOGIES: Topology[] = [
+  { bidirectional: false, pooling: 'last' },
+  { bidirectional: false, pooling: 'max' },
+  { bidirectional: false, pooling: 'mean' },
+  { bidirectional: true, pooling: 'last' },
+  { bidirectional: true, pooling: 'max' },
+  { bidirectional: true, pooling: 'mean' },
+];
+
+/**
+ * Where the fused ops run: tfjs ops (pure-JS cpu backend), TensorFlow's block-cell kernels and TensorFlow ops
+ * (the native backend), and the oneDNN kernels layer by layer (layers returning their sequence on the tfjs op).
+ */
+const VARIANTS = [
+  // Smaller on pure-JS cpu, whose embedding gradient (unsortedSegmentSum) costs a few ops per word of the vocabulary.
+  { name: 'tfjs ops', backend: 'cpu', kernels: 'tfjs', real: { rows: 8, maxlen: 40, vocabSize: 100 }, skip: false },
+  {
+    name: "TensorFlow's kernels",
+    backend: 'loaded',
+    kernels: 'tfjs',
+    real: { rows: 16, maxlen: SIZE.maxlen, vocabSize: SIZE.vocabSize },
+    skip: !REQUIRE_NATIVE && 'RNN_REQUIRE_NATIVE is not set',
+  },
+  {
+    name: 'oneDNN kernels',
+    backend: 'loaded',
+    kernels: 'onednn',
+    real: { rows: 16, maxlen: SIZE.maxlen, vocabSize: SIZE.vocabSize },
+    skip: skipFor('onednn'),
+  },
+] as const;
+
+/** The first `rows` real reviews (positive and negative in turn), encoded as `rnn train` encodes them. */
+function realBatch(r: { rows: number; maxlen: number; vocabSize: number }): { ids: Int32Array; y: Float32Array } {
+  const tok = new Tokenizer({ numWords: r.vocabSize }).fitOnTexts(reviews.map((x) => x.text));
+  const used = reviews.slice(0, r.rows);
+  const { x } = encode(
+    tok,
+    used.map((x) => x.text),
+    { maxlen: r.maxlen, padding: 'pre', truncating: 'pre' },
+  );
+  return { ids: x, y: Float32Array.from(used, (x) => x.label) };
+}
+
+const topologyName = (t: Topology) => `${t.bidirectional ? 'bidirectional' : 'one direction'}, pooling ${t.pooling}`;
+
+/** The recurrent layers of a model: a Bidirectional's two, or the one. */
+function recurrentOf(model: LayersModel): LayersModel['layers'] {
+  const rec = model.layers[1]! as unknown as {
+    forwardLayer?: LayersModel['layers'][number];
+    backwardLayer?: LayersModel['layers'][number];
+  };
+  return rec.forwardLayer ? [rec.forwardLayer, rec.backwardLayer!] : [model.layers[1]!];
+}
+
+/** A stock model and the same weights in a fused one, both from buildModel. */
+function recipePair(
+  cell: CellType,
+  t: Topology,
+  size: { maxlen: number; vocabSize: number },
+  kernels: Kernels,
+): { stock: LayersModel; fused: LayersModel } {
+  const o = { ...MODEL_DEFAULTS, ...SIZE, ...t, ...size, cell, seed: 3 };
+  const stock = buildModel(tf, { ...o, layers: 'stock' }, tfjsKernels('reference'));
+  const fused = buildModel(tf, { ...o, layers: 'fused' }, kernels);
+  fused.setWeights(stock.getWeights());
+  for (const l of recurrentOf(fused)) assert.ok(Object.hasOwn(l, 'call'), `${l.name} is fused`);
+  for (const l of recurrentOf(stock)) assert.ok(!Object.hasOwn(l, 'call'), `${l.name} is stock`);
+  return { stock, fused };
+}
+
+/** The predictions and tfjs's gradients of the mean binary cross-entropy with respect to every trainable weight. */
+function predictionsAndGrads(
+  model: LayersModel,
+  ids: Int32Array,
+  y: Float32Array,
+  maxlen: number,
+): { p: Float32Array; grads: Float32Array[] } {
+  return tf.tidy(() => {
+    const xs = tf.tensor2d(ids, [y.length, maxlen], 'int32');
+    const ys = tf.tensor2d(y, [y.length, 1]);
+    const p = (model.apply(xs) as Tensor).dataSync() as Float32Array;
+    const vars = model.trainableWeights.map((w) => (w as unknown as { val: Variable }).val);
+    const { grads } = tf.variableGrads(
+      () => tf.mean(tf.metrics.binaryCrossentropy(ys, model.apply(xs, { training: true }) as Tensor)) as Scalar,
+      vars,
+    );
+    return { p: p.slice(), grads: vars.map((v) => (grads[v.name]!.dataSync() as Float32Array).slice()) };
+  });
+}
+
+/** The fused model's predictions and gradients = the stock model's: within 1e-4, and 1e-3 of each gradient's largest entry. */
+function checkParity(what: string, stock: LayersModel, fused: LayersModel, ids: Int32Array, y: Float32Array, maxlen: number): void {
+  const want = predictionsAndGrads(stock, ids, y, maxlen);
+  const before = tf.memory().numTensors;
+  const got = predictionsAndGrads(fused, ids, y, maxlen);
+  assert.equal(tf.memory().numTensors, before, `${what}: the fused forward and backward leave no tensors behind`);
+  const dp = maxAbsDiff([...got.p], [...want.p]);
+  assert.ok(dp < 1e-5, `${what}: predictions differ by ${dp}`);
+  assert.equal(got.grads.length, want.grads.length);
+  want.grads.forEach((g, i) => {
+    const d = maxAbsDiff([...got.grads[i]!], [...g]);
+    const scale = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    assert.ok(d < 1e-4 && d <= 1e-3 * scale, `${what}: gradient ${i} differs by ${d} (largest ${scale})`);
+  });
+}
+
+/** Rows at length 13: all padding, a full row, half padding, one word, all padding again. */
+function edgeRows(T: number): { ids: Int32Array; y: Float32Array } {
+  const pads = [T, 0, 6, T - 1, T];
+  const ids = new Int32Array(pads.length * T);
+  pads.forEach((p, b) => {
+    for (let t = p; t < T; t++) ids[b * T + t] = 1 + ((b * 31 + t * 7) % 50);
+  });
+  return { ids, y: Float32Array.from(pads, (_, i) => i % 2) };
+}
+
+for (const v of VARIANTS) {
+  for (const cell of CELLS) {
+    for (const t of TOPOLOGIES) {
+      test(
+        `${cell}, ${topologyName(t)}: buildModel's fused layers on ${v.name} = stock tfjs-layers on real reviews and at the edges`,
+        { skip: v.skip },
+        async () => {
+          const previous = tf.getBackend();
+          if (v.backend === 'cpu') await tf.setBackend('cpu');
+          try {
+            const kernels = kernelsFor(v.kernels);
+            if (v.name === "TensorFlow's kernels")
+              assert.equal(describeKernels(tf, kernels), 'TensorFlow LSTMBlockCell/GRUBlockCell kernels');
+            const real = recipePair(cell, t, v.real, kernels);
+            const b = realBatch(v.real);
+            checkParity(`${v.real.rows} real reviews`, real.stock, real.fused, b.ids, b.y, v.real.maxlen);
+            real.stock.dispose();
+            real.fused.dispose();
+            const T = 13;
+            const edge = recipePair(cell, t, { maxlen: T, vocabSize: v.real.vocabSize }, kernels);
+            const { ids, y } = edgeRows(T);
+            for (const [what, rows] of [
+              ['five rows, two of them all padding', [0, 1, 2, 3, 4]],
+              ['one row', [2]],
+              ['one row of padding', [0]],
+            ] as const) {
+              const sub = Int32Array.from(rows.flatMap((r) => Array.from(ids.subarray(r * T, (r + 1) * T))));
+              checkParity(
+                `${T} steps, ${what}`,
+                edge.stock,
+                edge.fused,
+                sub,
+                Float32Array.from(rows, (r) => y[r]!),
+                T,
+              );
+            }
+            edge.stock.dispose();
+            edge.fused.dispose();
+          } finally {
+            await tf.setBackend(previous);
+          }
+        },
+      );
+    }
+  }
+}
