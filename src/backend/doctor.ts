@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { loadBackend, cpuThreads, describeKernels, type BackendOptions } from './index.js';
 import { readNativeStatus, type NativeStatus } from './native/setup.js';
 import { probeOnednn, ONEDNN_FIX } from '../kernels/index.js';
-import { STOCK_FALLBACK } from '../kernels/lesson.js';
 
 /** Inputs of {@link diagnose}, resolved by the CLI. */
 export interface DoctorOptions {
@@ -70,7 +69,7 @@ export async function diagnose(opts: DoctorOptions): Promise<DoctorReport> {
     recipeLayers:
       b.kernels.name === 'onednn'
         ? 'bidirectional and pooled models train and predict whole on the oneDNN kernels'
-        : `bidirectional and pooled models run on ${STOCK_FALLBACK}: slow to train`,
+        : `bidirectional and pooled models run on the fused layers on ${describeKernels(b.tf, b.kernels)}, layer by layer`,
     onednnKernels: {
       active: b.kernels.name === 'onednn',
       reason: b.kernels.reason,

@@ -2,15 +2,15 @@
  * Throughput of the lesson model with stock tfjs-layers vs rnn's fused recurrent layers on tfjs/TensorFlow
  * ops vs the fused layers on rnn's oneDNN kernels, measured side by side in one process on real IMDB
  * batches: train samples/s (forward, backward, adam) and predict samples/s. Returns figures; prints nothing.
- * Another architecture (a preset's: bidirectional, pooled) has no fused tfjs op, so it is measured as stock
- * tfjs-layers (what it falls back to) against the oneDNN kernels.
+ * Another architecture (a preset's: bidirectional, pooled) is measured the same way: without the oneDNN
+ * kernels it runs on the fused layers on tfjs/TensorFlow ops, layer by layer.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { padSequences } from '../text/pad.js';
-import { buildModel, isLessonTopology, MODEL_DEFAULTS, topologyOf, type ModelOptions } from '../models/index.js';
+import { buildModel, MODEL_DEFAULTS, topologyOf, type ModelOptions } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import { tfjsKernels, type Kernels } from '../kernels/index.js';
 import type { CellType } from '../cells.js';
@@ -83,8 +83,10 @@ export async function runBench(
       fuseRecurrentLayers(tf, m, kernels);
       return m;
     };
-    const models: Array<[BenchImpl, LayersModel]> = [['stock', stock]];
-    if (isLessonTopology(o.model)) models.push(['fused', copy(tfjs)]);
+    const models: Array<[BenchImpl, LayersModel]> = [
+      ['stock', stock],
+      ['fused', copy(tfjs)],
+    ];
     if (onednn) models.push(['onednn', copy(onednn)]);
     for (const [impl, model] of models) {
       onProgress?.(`${cell} ${impl}: training`);

@@ -14,7 +14,7 @@ import {
 } from '../train/options.js';
 import type { EpochLog, TrainCallbacks } from '../train/types.js';
 import { describeSchedule, type LrSchedule, type Monitor } from '../train/control.js';
-import { isLessonTopology, STOCK_FALLBACK, summarize, type RecurrentImpl } from '../models/index.js';
+import { isLessonTopology, summarize, type RecurrentImpl } from '../models/index.js';
 import { ONEDNN_FIX } from '../kernels/index.js';
 import { POOLINGS, type CellType, type Pooling } from '../cells.js';
 import { describeKernels, PURE_JS_SLOWDOWN, type LoadedBackend } from '../backend/index.js';
@@ -204,16 +204,17 @@ export function warnIfPureJs(ctx: CliContext, status: StatusLine, backend: Loade
 }
 
 /**
- * A bidirectional or pooled model without the oneDNN kernels trains on stock tfjs-layers (no fused tfjs op
- * computes it): tens of times slower. Say so, and how to get the kernels.
+ * A bidirectional or pooled model with fused layers but without the oneDNN kernels falls back to the fused layers on the tfjs
+ * kernels, layer by layer, where the oneDNN kernels train it whole: several times slower. Say so, and how to
+ * get the kernels.
  */
-export function warnIfStockFallback(ctx: CliContext, status: StatusLine, backend: LoadedBackend, options: TrainOptions): void {
-  if (isLessonTopology(options) || (backend.kernels.name === 'onednn' && options.layers === 'fused')) return;
+export function warnIfTfjsFallback(ctx: CliContext, status: StatusLine, backend: LoadedBackend, options: TrainOptions): void {
+  if (isLessonTopology(options) || options.layers === 'stock' || backend.kernels.name === 'onednn') return;
   const c = ctx.chalkErr;
   status.log(
     c.yellow.bold('warning:') +
       c.yellow(
-        ` a ${options.bidirectional ? 'bidirectional' : `${options.pooling}-pooled`} model trains on ${STOCK_FALLBACK} without rnn's oneDNN kernels (${backend.kernels.reason}): expect hours on full IMDB. ${ONEDNN_FIX}.`,
+        ` a ${options.bidirectional ? 'bidirectional' : `${options.pooling}-pooled`} model trains on the fused layers on ${describeKernels(backend.tf, backend.kernels)} without rnn's oneDNN kernels (${backend.kernels.reason}), several times slower than whole on them. ${ONEDNN_FIX}.`,
       ),
   );
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { TF } from '../backend/index.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { TrainResult } from '../train/types.js';
-import { isLessonTopology, STOCK_FALLBACK, summarize } from '../models/index.js';
+import { summarize } from '../models/index.js';
 import { LAST_CHECKPOINT, METADATA_FORMAT_VERSION, saveModelDir, type ModelMetadata, type UnsavedMetadata } from './model-dir.js';
 import { checkpointDirFor, saveCheckpoint } from './checkpoint.js';
 
@@ -39,12 +39,8 @@ const TRAINING_STEP: Record<TrainResult['step'], string> = {
 export function trainingMetadata(result: TrainResult, env: RunEnvironment): UnsavedMetadata {
   const o = result.options;
   const s = summarize(result.model);
-  const kernels =
-    o.layers === 'stock'
-      ? 'stock tfjs-layers'
-      : isLessonTopology(o) || result.step === 'onednn'
-        ? env.backend.recurrentKernels
-        : STOCK_FALLBACK;
+  // Fused layers run on the run's kernels, bidirectional and pooled ones too (the fused tfjs ops without oneDNN).
+  const kernels = o.layers === 'stock' ? 'stock tfjs-layers' : env.backend.recurrentKernels;
   return {
     formatVersion: METADATA_FORMAT_VERSION,
     createdAt: new Date().toISOString(),

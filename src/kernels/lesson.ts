@@ -15,12 +15,6 @@ export interface Topology {
   pooling: Pooling;
 }
 
-/**
- * What runs a bidirectional or pooled recurrent layer when the oneDNN kernels do not: rnn's fused tfjs ops
- * compute only the lesson's one-direction, last-state layer, so such a layer keeps tfjs-layers' stock call.
- */
-export const STOCK_FALLBACK = 'stock tfjs-layers (bidirectional and pooled layers have no fused tfjs op)';
-
 /** The lesson's topology. */
 export const LESSON_TOPOLOGY: Topology = Object.freeze({ bidirectional: false, pooling: 'last' });
 

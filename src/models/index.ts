@@ -10,7 +10,6 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { fusable, fuseRecurrentLayers } from './fused.js';
 import { tfjsKernels, type Kernels } from '../kernels/index.js';
 import { paramCount, type Topology } from '../kernels/lesson.js';
-export { STOCK_FALLBACK } from '../kernels/lesson.js';
 import { LAYER_CLASS, POOLING_LAYER, type CellType, type Pooling } from '../cells.js';
 
 export type { Topology } from '../kernels/lesson.js';

@@ -136,3 +136,52 @@ for (const c of pureJsRuns) {
     assert.deepEqual(meta.backend, c.backend, 'what trained the model, as metadata.json records it');
   });
 }
+
+// Without the oneDNN kernels a bidirectional, pooled model falls back to the fused layers on the tfjs kernels
+// (here tfjs ops, pure JS): train warns so, metadata.json and `rnn info` record it.
+test('rnn --backend cpu --kernels tfjs train --bidirectional --pooling max warns that it trains on the fused layers on tfjs ops, and info says so', async () => {
+  const { tempDir, IMDB_TARBALL } = await import('../helpers.js');
+  const work = await tempDir();
+  const env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: work };
+  const r = await runCli(
+    [
+      '--backend',
+      'cpu',
+      '--kernels',
+      'tfjs',
+      'train',
+      '--cell',
+      'gru',
+      '--bidirectional',
+      '--pooling',
+      'max',
+      '--limit',
+      '40',
+      '--maxlen',
+      '8',
+      '--units',
+      '4',
+      '--embedding-dim',
+      '4',
+      '--vocab-size',
+      '100',
+      '--epochs',
+      '1',
+      '--seed',
+      '1',
+      '--out',
+      `${work}/m`,
+    ],
+    { env },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^warning: a bidirectional model trains on the fused layers on tfjs ops without rnn's oneDNN kernels \(tfjs kernels were requested \(--kernels tfjs\)\), several times slower than whole on them\. Install oneDNN \(`apt-get install libdnnl-dev` on Debian\/Ubuntu\), then run `npm run setup-native`\.$/m,
+  );
+  const meta = JSON.parse(readFileSync(path.join(work, 'm', 'metadata.json'), 'utf8')) as { backend: Record<string, string> };
+  assert.deepEqual(meta.backend, { name: 'cpu', recurrentKernels: 'tfjs ops', trainingStep: 'tfjs trainOnBatch' });
+  const info = await runCli(['info', '--model', `${work}/m`], { env });
+  assert.equal(info.code, 0, info.stderr);
+  assert.match(info.stdout, /^ {2}kernels +tfjs ops$/m);
+});

@@ -99,7 +99,7 @@ test('rnn --kernels: tfjs is honoured by doctor; an unknown value is refused', a
   const text = await runCli(['--kernels', 'tfjs', 'doctor']);
   assert.match(
     text.stdout,
-    /^ {2}recipe layers +bidirectional and pooled models run on stock tfjs-layers \(bidirectional and pooled layers have no fused tfjs op\): slow to train$/m,
+    /^ {2}recipe layers +bidirectional and pooled models run on the fused layers on (TensorFlow LSTMBlockCell\/GRUBlockCell kernels|tfjs ops), layer by layer$/m,
   );
   const bad = await runCli(['--kernels', 'mkl', 'doctor']);
   assert.equal(bad.code, 1);

@@ -21,7 +21,7 @@ import {
   trainOverrides,
   describePresets,
   warnIfPureJs,
-  warnIfStockFallback,
+  warnIfTfjsFallback,
   type TrainingFlags,
 } from '../training.js';
 import { StatusLine, bar } from '../progress.js';
@@ -59,7 +59,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       const shared = trainOptionsFromFlags(flags, flags.cells[0]!); // the seed every row shares
       warnIfPureJs(ctx, status, backend, shared.layers);
       for (const preset of flags.presets)
-        warnIfStockFallback(ctx, status, backend, trainOptionsFromFlags({ ...flags, preset }, flags.cells[0]!));
+        warnIfTfjsFallback(ctx, status, backend, trainOptionsFromFlags({ ...flags, preset }, flags.cells[0]!));
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
       // A CSV: every cell trains on the same rows and is scored on the same held-out rows (the shared seed's).
       const data = holdOutForCli(ctx, status, await loadDataForCli(ctx, flags, ['train', 'test'], status), flags, shared.seed);

@@ -16,7 +16,7 @@ import {
   trainOptionsFromFlags,
   trainingProgress,
   warnIfPureJs,
-  warnIfStockFallback,
+  warnIfTfjsFallback,
   presetOption,
   type TrainingFlags,
 } from '../training.js';
@@ -132,7 +132,7 @@ async function trainCommand(
   const backend = await loadRuntime(ctx, cmd);
   const { options, out, resume, dataFlags, expectSha } = await runSettings(ctx, cmd, flags, status);
   warnIfPureJs(ctx, status, backend, options.layers);
-  warnIfStockFallback(ctx, status, backend, options);
+  warnIfTfjsFallback(ctx, status, backend, options);
   if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
     throw new UserError('models/latest is reserved for the pointer to the newest model', 'Pass another --out');
   }
