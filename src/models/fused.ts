@@ -11,10 +11,11 @@
  * Grad kernels), and SimpleRNN's per-step ops are TensorFlow ops called by name; on other backends
  * everything is tfjs ops. With rnn's oneDNN kernels (the {@link Kernels} value given to
  * {@link fuseRecurrentLayers}), the whole sequence is one call into the addon each way instead
- * ({@link onednnOp}), on any backend.
+ * ({@link onednnOp}), on any backend, for a layer returning its last state.
  *
  * Each op returns the last state [B, U] or, built with `{ sequences: true }`, every step's output [B, T, U]
- * (returnSequences); a goBackwards layer runs it on its input reversed in time, as tfjs-layers does.
+ * (returnSequences); a goBackwards layer runs it on its input reversed in time, as tfjs-layers does. So
+ * Bidirectional and pooled models (their layers inside a Bidirectional, returning sequences) run fused too.
  *
  * Supported configuration (anything else keeps the stock `call`): returnState and stateful false; no
  * dropout; bias on; activation tanh; recurrent activation sigmoid (LSTM/GRU); no mask and no initial state
