@@ -96,37 +96,32 @@ const pureJsRuns: Array<{ kernels: string[]; backend: Record<string, string>; wa
     warned: true,
   },
 ];
+
+/** A training run small enough for pure-JS tfjs: 40 real reviews, 8 ids, 4 units, one epoch. */
+const TINY_TRAINING = [
+  '--limit',
+  '40',
+  '--maxlen',
+  '8',
+  '--units',
+  '4',
+  '--embedding-dim',
+  '4',
+  '--vocab-size',
+  '100',
+  '--epochs',
+  '1',
+  '--seed',
+  '1',
+];
+
 for (const c of pureJsRuns) {
   test(`rnn --backend cpu ${c.kernels.join(' ')}${c.kernels.length ? ' ' : ''}train ${c.warned ? 'warns loudly before it starts' : 'does not warn'}, then trains on ${c.backend.trainingStep}`, async () => {
     const { tempDir, IMDB_TARBALL } = await import('../helpers.js');
     const work = await tempDir();
-    const r = await runCli(
-      [
-        '--backend',
-        'cpu',
-        ...c.kernels,
-        'train',
-        '--cell',
-        'lstm',
-        '--limit',
-        '40',
-        '--maxlen',
-        '8',
-        '--units',
-        '4',
-        '--embedding-dim',
-        '4',
-        '--vocab-size',
-        '100',
-        '--epochs',
-        '1',
-        '--seed',
-        '1',
-        '--out',
-        `${work}/m`,
-      ],
-      { env: { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: work } },
-    );
+    const r = await runCli(['--backend', 'cpu', ...c.kernels, 'train', '--cell', 'lstm', ...TINY_TRAINING, '--out', `${work}/m`], {
+      env: { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: work },
+    });
     assert.equal(r.code, 0, r.stderr);
     const warning =
       /^warning: training on pure-JS tfjs \(pure JS was requested\) is more than 100x slower than the native backend\. Run `npm run setup-native`; `rnn doctor` says why it is missing\.$/m;
@@ -155,20 +150,7 @@ test('rnn --backend cpu --kernels tfjs train --bidirectional --pooling max warns
       '--bidirectional',
       '--pooling',
       'max',
-      '--limit',
-      '40',
-      '--maxlen',
-      '8',
-      '--units',
-      '4',
-      '--embedding-dim',
-      '4',
-      '--vocab-size',
-      '100',
-      '--epochs',
-      '1',
-      '--seed',
-      '1',
+      ...TINY_TRAINING,
       '--out',
       `${work}/m`,
     ],

@@ -69,35 +69,30 @@ test('a Keras-saved archive reads as its three entries; rnn writes one that read
   assert.deepEqual(await readArchive(copy), good);
 });
 
+/** `data` written to a new file named `name`. */
+async function fileOf(name: string, data: string | Uint8Array): Promise<string> {
+  const f = path.join(work, name);
+  await fsp.writeFile(f, data);
+  return f;
+}
+
+const notAZip = (f: string) =>
+  `${f} is not a .keras archive (a zip): End of central directory record signature not found. Either not a zip file, or file is truncated.`;
+
 const ARCHIVES: Array<{ name: string; make: () => Promise<string>; message: (f: string) => string }> = [
   {
     name: 'not a zip',
-    make: async () => {
-      const f = path.join(work, 'text.keras');
-      await fsp.writeFile(f, 'just some text, not an archive\n');
-      return f;
-    },
-    message: (f) =>
-      `${f} is not a .keras archive (a zip): End of central directory record signature not found. Either not a zip file, or file is truncated.`,
+    make: () => fileOf('text.keras', 'just some text, not an archive\n'),
+    message: notAZip,
   },
   {
     name: 'truncated to half',
-    make: async () => {
-      const f = path.join(work, 'half.keras');
-      const bytes = await fsp.readFile(FIXTURE);
-      await fsp.writeFile(f, bytes.subarray(0, bytes.length >> 1));
-      return f;
-    },
-    message: (f) =>
-      `${f} is not a .keras archive (a zip): End of central directory record signature not found. Either not a zip file, or file is truncated.`,
+    make: async () => fileOf('half.keras', (await fsp.readFile(FIXTURE)).subarray(0, (await fsp.stat(FIXTURE)).size >> 1)),
+    message: notAZip,
   },
   {
     name: 'a legacy HDF5 model',
-    make: async () => {
-      const f = path.join(work, 'legacy.h5');
-      await fsp.writeFile(f, good['model.weights.h5']);
-      return f;
-    },
+    make: () => fileOf('legacy.h5', good['model.weights.h5']),
     message: (f) => `${f} is a legacy Keras HDF5 model (.h5), not a .keras archive`,
   },
   {
