@@ -141,7 +141,56 @@ export interface KerasImport {
  * (written atomically: nothing is written unless every check passes).
  */
 export async function importKeras(run: Runtime, o: KerasImportOptions): Promise<KerasImport> {
-  const file = path.resolve(o.file);
+  const { spec, values, origin } = await readKerasModel(path.resolve(o.file), o);
+  const tokenizer = await readTokenizer(o.tokenizer, spec.vocabSize);
+  const { tf } = run;
+  const options = resolveTrainOptions({
+    ...spec,
+    seed: 0,
+    padding: o.padding,
+    truncating: o.truncating,
+    oovToken: tokenizer.options.oovToken,
+  });
+  const model = buildModel(tf, { ...options, layers: 'stock' }, tfjsKernels('an imported model is saved, not run'));
+  try {
+    const shapes = model.getWeights().map((w) => w.shape);
+    const tensors = values.map((v, i) => tf.tensor(v, shapes[i]));
+    model.setWeights(tensors);
+    tensors.forEach((t) => t.dispose());
+    const s = summarize(model);
+    const metadata = await saveModelDir(tf, o.out, model, tokenizer, {
+      formatVersion: METADATA_FORMAT_VERSION,
+      createdAt: new Date().toISOString(),
+      cell: spec.cell,
+      hyperParameters: options,
+      preprocessing: {
+        tokenizer: 'keras.preprocessing.text.Tokenizer',
+        numWords: tokenizer.options.numWords!,
+        maxlen: spec.maxlen,
+        padding: o.padding,
+        truncating: o.truncating,
+        oovToken: tokenizer.options.oovToken,
+        htmlLineBreaks: 'replaced by spaces',
+      },
+      imported: origin,
+      params: { total: s.totalParams, trainable: s.trainableParams },
+      history: [],
+      timings: { tokenizeSeconds: 0, trainSeconds: 0, totalSeconds: 0, secondsPerEpoch: 0 },
+      samplesPerSec: 0,
+      backend: { name: 'keras' },
+      versions: o.versions,
+    });
+    return { dir: path.resolve(o.out), spec, params: s.totalParams, metadata };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The model in a `.keras` archive: its shape (maxlen from the archive or `o.maxlen`), weights in tfjs order, and where it came from. */
+async function readKerasModel(
+  file: string,
+  o: Pick<KerasImportOptions, 'maxlen' | 'limits'>,
+): Promise<{ spec: KerasModelSpec & { maxlen: number }; values: Float32Array[]; origin: NonNullable<ModelMetadata['imported']> }> {
   const files = await readArchive(file, o.limits);
   const json = (name: string, bytes: Uint8Array): unknown => {
     try {
@@ -178,64 +227,17 @@ export async function importKeras(run: Runtime, o: KerasImportOptions): Promise<
     );
   }
   const spec = { ...read, maxlen };
-  const tokenizer = await readTokenizer(o.tokenizer, spec.vocabSize);
   const values = await readWeightsH5(files[ENTRIES.weights], weightSlots(spec), `${file}'s ${ENTRIES.weights}`);
-  const { tf } = run;
-  const options = resolveTrainOptions({
-    cell: spec.cell,
-    seed: 0,
-    vocabSize: spec.vocabSize,
-    embeddingDim: spec.embeddingDim,
-    maxlen,
-    units: spec.units,
-    bidirectional: spec.bidirectional,
-    pooling: spec.pooling,
-    padding: o.padding,
-    truncating: o.truncating,
-    oovToken: tokenizer.options.oovToken,
-  });
-  const model = buildModel(tf, { ...options, layers: 'stock' }, tfjsKernels('an imported model is saved, not run'));
-  try {
-    const shapes = model.getWeights().map((w) => w.shape);
-    const tensors = values.map((v, i) => tf.tensor(v, shapes[i]));
-    model.setWeights(tensors);
-    tensors.forEach((t) => t.dispose());
-    const s = summarize(model);
-    const archiveSha = createHash('sha256')
+  const origin = {
+    from: 'keras' as const,
+    file,
+    sha256: createHash('sha256')
       .update(await fsp.readFile(file))
-      .digest('hex');
-    const metadata = await saveModelDir(tf, o.out, model, tokenizer, {
-      formatVersion: METADATA_FORMAT_VERSION,
-      createdAt: new Date().toISOString(),
-      cell: spec.cell,
-      hyperParameters: options,
-      preprocessing: {
-        tokenizer: 'keras.preprocessing.text.Tokenizer',
-        numWords: tokenizer.options.numWords!,
-        maxlen,
-        padding: o.padding,
-        truncating: o.truncating,
-        oovToken: tokenizer.options.oovToken,
-        htmlLineBreaks: 'replaced by spaces',
-      },
-      imported: {
-        from: 'keras',
-        file,
-        sha256: archiveSha,
-        kerasVersion: typeof kerasMeta.keras_version === 'string' ? kerasMeta.keras_version : null,
-        savedAt: typeof kerasMeta.date_saved === 'string' ? kerasMeta.date_saved : null,
-      },
-      params: { total: s.totalParams, trainable: s.trainableParams },
-      history: [],
-      timings: { tokenizeSeconds: 0, trainSeconds: 0, totalSeconds: 0, secondsPerEpoch: 0 },
-      samplesPerSec: 0,
-      backend: { name: 'keras' },
-      versions: o.versions,
-    });
-    return { dir: path.resolve(o.out), spec, params: s.totalParams, metadata };
-  } finally {
-    model.dispose();
-  }
+      .digest('hex'),
+    kerasVersion: typeof kerasMeta.keras_version === 'string' ? kerasMeta.keras_version : null,
+    savedAt: typeof kerasMeta.date_saved === 'string' ? kerasMeta.date_saved : null,
+  };
+  return { spec, values, origin };
 }
 
 /**
