@@ -70,7 +70,14 @@ test('rnn import errors: one line on stderr, exit 1, nothing written', async () 
   const out = path.join(work, 'out');
   const reset = path.join(FIXTURES, 'gru-reset-after.keras');
   const tok = path.join(FIXTURES, 'tokenizer.json');
+  const half = path.join(work, 'half.keras');
+  const bytes = await fsp.readFile(path.join(FIXTURES, 'lstm.keras'));
+  await fsp.writeFile(half, bytes.subarray(0, bytes.length >> 1));
   const cases: Array<{ args: string[]; stderr: string }> = [
+    {
+      args: ['import', half, '--tokenizer', tok, '--out', out],
+      stderr: `error: ${half} is not a .keras archive (a zip): End of central directory record signature not found. Either not a zip file, or file is truncated. Save it again with \`model.save("model.keras")\` in Keras 3, or \`rnn export --keras\`\n`,
+    },
     {
       args: ['import', reset, '--tokenizer', tok, '--out', out],
       stderr: `error: ${reset}: GRU "gru_2" has reset_after=True. tfjs computes only GRU(reset_after=False), not Keras's default: build the GRU with reset_after=False and train it again\n`,
