@@ -17,6 +17,7 @@ import { describeSchedule, type LrSchedule, type Monitor } from '../train/contro
 import { isLessonTopology, summarize, type RecurrentImpl } from '../models/index.js';
 import { ONEDNN_FIX } from '../kernels/index.js';
 import { POOLINGS, type CellType, type Pooling } from '../cells.js';
+import { PAD_SIDES } from '../text/pad.js';
 import { describeKernels, PURE_JS_SLOWDOWN, type LoadedBackend } from '../backend/index.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { RunEnvironment } from '../io/run.js';
@@ -88,9 +89,9 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--embedding-dim <n>', `embedding size (default ${D.embeddingDim})`, positiveInt)
     .option('--vocab-size <n>', `tokenizer num_words and embedding input size (default ${D.vocabSize})`, positiveInt)
     .option('--maxlen <n>', `pad/truncate reviews to this many ids (default ${D.maxlen})`, positiveInt)
-    .addOption(new Option('--padding <side>', `where padding goes (default '${D.padding}', as Keras)`).choices(['pre', 'post']))
+    .addOption(new Option('--padding <side>', `where padding goes (default '${D.padding}', as Keras)`).choices([...PAD_SIDES]))
     .addOption(
-      new Option('--truncating <side>', `which end long reviews lose (default '${D.truncating}', as Keras)`).choices(['pre', 'post']),
+      new Option('--truncating <side>', `which end long reviews lose (default '${D.truncating}', as Keras)`).choices([...PAD_SIDES]),
     )
     .option('--oov-token <token>', 'tokenizer oov_token (default none: unknown words are dropped, as in Keras)')
     .option(

@@ -1,7 +1,9 @@
 /** Keras `pad_sequences` semantics. Pure: no tfjs. */
 
 /** Where to pad or cut: before the sequence (`pre`, Keras's default) or after it (`post`). */
-export type PadSide = 'pre' | 'post';
+/** The ends `pad_sequences` pads and truncates at (Keras's `padding` and `truncating`). */
+export const PAD_SIDES = ['pre', 'post'] as const;
+export type PadSide = (typeof PAD_SIDES)[number];
 
 /** Options of {@link padSequences}. */
 export interface PadOptions {

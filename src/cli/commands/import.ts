@@ -5,7 +5,7 @@ import { pointLatest } from '../../io/model-dir.js';
 import { importKeras, tokenizerBeside, type KerasImport } from '../../keras/index.js';
 import { TRAIN_DEFAULTS } from '../../train/options.js';
 import { exists } from '../../util/fs.js';
-import type { PadSide } from '../../text/pad.js';
+import { PAD_SIDES, type PadSide } from '../../text/pad.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { count } from '../format.js';
 import { positiveInt } from '../options.js';
@@ -30,13 +30,13 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .option('--out <dir>', `model directory to write (default ${path.join('models', 'NAME')}, NAME the archive's; becomes models/latest)`)
     .option('--maxlen <n>', "ids per review, as pad_sequences made them (default the model's input length)", positiveInt)
     .addOption(
-      new Option('--padding <side>', `where pad_sequences put the padding in Keras (default '${TRAIN_DEFAULTS.padding}', Keras's)`)
-        .choices(['pre', 'post'])
+      new Option('--padding <side>', 'where pad_sequences put the padding in Keras')
+        .choices([...PAD_SIDES])
         .default(TRAIN_DEFAULTS.padding),
     )
     .addOption(
-      new Option('--truncating <side>', `which end pad_sequences cut long reviews at (default '${TRAIN_DEFAULTS.truncating}', Keras's)`)
-        .choices(['pre', 'post'])
+      new Option('--truncating <side>', 'which end pad_sequences cut long reviews at in Keras')
+        .choices([...PAD_SIDES])
         .default(TRAIN_DEFAULTS.truncating),
     )
     .option('--json', 'print what was imported as JSON')

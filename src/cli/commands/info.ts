@@ -59,9 +59,40 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
     'preprocessing',
     `Keras Tokenizer num_words ${h.vocabSize}${h.oovToken ? `, oov ${h.oovToken}` : ''} · maxlen ${h.maxlen}, padding ${h.padding}, truncating ${h.truncating}`,
   ];
+  const trained: [string, string][] = [
+    [
+      'trained',
+      `${when(m.createdAt)} · ${m.history.length} epoch(s) · ${duration(m.timings.secondsPerEpoch)}/epoch · ${decimal(m.samplesPerSec, 0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`,
+    ],
+    ...(m.backend.recurrentKernels
+      ? ([
+          [
+            'kernels',
+            `${m.backend.recurrentKernels}${m.backend.trainingStep?.startsWith("rnn's oneDNN addon") ? ' · whole training step in the addon' : ''}`,
+          ],
+        ] as [string, string][])
+      : []),
+    [
+      'weights',
+      w
+        ? `epoch ${w.epoch} (best by ${w.monitor}: epoch ${w.bestEpoch}${w.stoppedEarly ? ', stopped early' : ''})${kept?.val_acc !== undefined ? ` · val_acc ${pct(kept.val_acc)}` : ''}`
+        : `last epoch`,
+    ],
+    [
+      'data',
+      m.dataset
+        ? `${m.dataset.path} · ${count(m.dataset.trainReviews)} training / ${count(m.dataset.validationReviews)} validation reviews · ${pct(m.dataset.truncatedShare)} truncated at ${h.maxlen}`
+        : 'not recorded',
+    ],
+    preprocessing,
+    [
+      'training',
+      `batch ${h.batchSize}, ${describeRecipe(h)}, validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}`,
+    ],
+  ];
+  // A model imported from Keras: where it came from instead of how it was trained (rnn does not know).
   const i = m.imported;
-  // A model imported from Keras: where it came from instead of how rnn trained it (rnn does not know).
-  const provenance: [string, string][] = i
+  const imported: [string, string][] = i
     ? [
         [
           'imported',
@@ -70,41 +101,8 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
         ['data', 'not recorded (a Keras archive does not say)'],
         preprocessing,
       ]
-    : trainingRows();
-  const rows: [string, string][] = [...head, ...provenance];
-  function trainingRows(): [string, string][] {
-    return [
-      [
-        'trained',
-        `${when(m.createdAt)} · ${m.history.length} epoch(s) · ${duration(m.timings.secondsPerEpoch)}/epoch · ${decimal(m.samplesPerSec, 0)} samples/s · ${m.backend.name}${m.backend.tensorflow ? ` (TF ${m.backend.tensorflow})` : ''}`,
-      ],
-      ...(m.backend.recurrentKernels
-        ? ([
-            [
-              'kernels',
-              `${m.backend.recurrentKernels}${m.backend.trainingStep?.startsWith("rnn's oneDNN addon") ? ' · whole training step in the addon' : ''}`,
-            ],
-          ] as [string, string][])
-        : []),
-      [
-        'weights',
-        w
-          ? `epoch ${w.epoch} (best by ${w.monitor}: epoch ${w.bestEpoch}${w.stoppedEarly ? ', stopped early' : ''})${kept?.val_acc !== undefined ? ` · val_acc ${pct(kept.val_acc)}` : ''}`
-          : `last epoch`,
-      ],
-      [
-        'data',
-        m.dataset
-          ? `${m.dataset.path} · ${count(m.dataset.trainReviews)} training / ${count(m.dataset.validationReviews)} validation reviews · ${pct(m.dataset.truncatedShare)} truncated at ${h.maxlen}`
-          : 'not recorded',
-      ],
-      preprocessing,
-      [
-        'training',
-        `batch ${h.batchSize}, ${describeRecipe(h)}, validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}`,
-      ],
-    ];
-  }
+    : [];
+  const rows: [string, string][] = [...head, ...(i ? imported : trained)];
   const e = info.evaluation;
   if (e) {
     rows.push([
