@@ -22,8 +22,9 @@
 // without return_sequences returns), `max` or `mean` over all T steps (GlobalMaxPooling1D /
 // GlobalAveragePooling1D on return_sequences=True; padding steps are ordinary steps, as they are for stock
 // tfjs-layers with an Embedding that has no mask). The gradient of `max` goes to every step equal to the
-// maximum, as tfjs's max gradient does. These shapes run the whole sequence (no shared padding trajectory:
-// the backward direction ends in the padding, and pooled outputs read every step).
+// maximum, as tfjs's max gradient does. Bidirectional shapes run the whole sequence (no shared padding
+// trajectory: the backward direction ends in the padding); a one-direction pooled layer shares it, its pool
+// reading the padding row's outputs for the steps where a row has not begun (below).
 //
 // Padding (forwardIds): with Keras's 'pre' padding a short review begins with id 0, and until its first word
 // every such row has the same input and the same zero start, hence the same state. The rows are sorted by
@@ -31,7 +32,9 @@
 // has begun by its end, plus, while later chunks still have rows to begin, one "padding row" that carries the
 // common trajectory; a row that begins inside a chunk starts there from the padding row's state (the padding
 // steps it then runs reproduce that trajectory exactly). The backward sums the state gradients of the rows
-// that began in a chunk into the padding row's. Same function, same gradients (only float sums run in
+// that began in a chunk into the padding row's. Pooled over time, a row's steps before it begins are the
+// padding row's steps of those chunks: the pool reads them there, and their share of the pooled gradient is
+// summed into the padding row's output gradient. Same function, same gradients (only float sums run in
 // another order); on IMDB about 3/4 of the row-steps run.
 //
 // On two OpenMP threads (two cores) a batch of 4 or more rows is split in two halves (`Part`s) that run side
@@ -51,6 +54,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <limits>
 #include <list>
 #include <map>
 #include <memory>
@@ -567,61 +571,90 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return h;
   }
 
-  // Whether rows share their leading padding steps (one direction, output h_T); see plan().
-  bool sharesPadding() const { return dirs_ == 1 && pool_ == Pool::Last; }
+  // Whether rows share their leading padding steps (one direction: a backward direction ends in the padding); see plan().
+  bool sharesPadding() const { return dirs_ == 1; }
+
+  // The outputs [F] of the part's row r (its place in p.rows) at step t of chunk k: its own once it has begun
+  // (r < n[k]), else the padding row's, which every row follows until it begins.
+  const float* outputAt(const Part& p, size_t k, dim t, dim r) const {
+    const Chunk& c = p.grid->chunks[k];
+    return c.dst.data() + (t * p.height(k) + std::min(r, p.n[k])) * F_;
+  }
 
   // The pooled outputs of a part's last forward, into p.feat [rows, F] (the part's row order).
   void pool(Part& p) {
     const dim n = static_cast<dim>(p.rows.size());
     fit(p.feat, static_cast<size_t>(n * F_));
     float* out = p.feat.data();
-    if (sharesPadding()) {  // the last chunk's h_T (its first n rows: no padding row runs there)
+    if (pool_ == Pool::Last && sharesPadding()) {  // the last chunk's h_T (its first n rows: no padding row runs there)
       std::memcpy(out, p.grid->chunks.back().hT.data(), n * U_ * sizeof(float));
       return;
     }
-    const float* dst = p.grid->chunks[0].dst.data();  // the whole sequence: [T, n, F]
+    if (pool_ == Pool::Last) {  // bidirectional, the whole sequence [T, n, F]: forward h_{T-1}, backward h_0
+      const float* dst = p.grid->chunks[0].dst.data();
+      for (dim r = 0; r < n; r++) {
+        std::memcpy(out + r * F_, dst + ((T_ - 1) * n + r) * F_, U_ * sizeof(float));
+        std::memcpy(out + r * F_ + U_, dst + r * F_ + U_, U_ * sizeof(float));
+      }
+      return;
+    }
+    // max or mean over every step, chunk by chunk (a row not yet begun reads the padding row's outputs)
+    const size_t K = p.grid->chunks.size();
+    std::vector<double> sum(static_cast<size_t>(F_));
     for (dim r = 0; r < n; r++) {
       float* f = out + r * F_;
-      if (pool_ == Pool::Last) {
-        std::memcpy(f, dst + ((T_ - 1) * n + r) * F_, U_ * sizeof(float));
-        if (dirs_ == 2) std::memcpy(f + U_, dst + r * F_ + U_, U_ * sizeof(float));
-      } else if (pool_ == Pool::Max) {
-        std::memcpy(f, dst + r * F_, F_ * sizeof(float));
-        for (dim t = 1; t < T_; t++) {
-          const float* x = dst + (t * n + r) * F_;
-          for (dim j = 0; j < F_; j++) f[j] = std::max(f[j], x[j]);
+      if (pool_ == Pool::Max) std::fill(f, f + F_, -std::numeric_limits<float>::infinity());
+      else std::fill(sum.begin(), sum.end(), 0.0);
+      for (size_t k = 0; k < K; k++)
+        for (dim t = 0; t < p.grid->chunks[k].T; t++) {
+          const float* x = outputAt(p, k, t, r);
+          if (pool_ == Pool::Max)
+            for (dim j = 0; j < F_; j++) f[j] = std::max(f[j], x[j]);
+          else
+            for (dim j = 0; j < F_; j++) sum[j] += x[j];
         }
-      } else {
-        for (dim j = 0; j < F_; j++) {
-          double sum = 0;
-          for (dim t = 0; t < T_; t++) sum += dst[(t * n + r) * F_ + j];
-          f[j] = static_cast<float>(sum / static_cast<double>(T_));
+      if (pool_ == Pool::Mean)
+        for (dim j = 0; j < F_; j++) f[j] = static_cast<float>(sum[j] / static_cast<double>(T_));
+    }
+  }
+
+  // dL/d(outputs) [c.T, height, F] of chunk k of a max- or mean-pooled part from dL/d(pooled) dy (the batch's
+  // [B, F]), into p.dDst: each row's share at its own steps, and, for the rows that have not begun, at the
+  // padding row's steps (summed there). The share of `max` goes to every step equal to the maximum (tfjs's
+  // max gradient); of `mean`, 1/T to every step.
+  void poolGrad(Part& p, size_t k, const float* dy) {
+    const Chunk& c = p.grid->chunks[k];
+    const dim n = static_cast<dim>(p.rows.size()), h = p.height(k);
+    float* d = p.dDst.data();
+    std::memset(d, 0, c.T * h * F_ * sizeof(float));
+    const float T = static_cast<float>(T_);
+    for (dim r = 0; r < n; r++) {
+      const float* g = dy + p.rows[r] * F_;
+      const float* f = p.feat.data() + r * F_;
+      const dim row = std::min(r, p.n[k]);
+      for (dim t = 0; t < c.T; t++) {
+        const float* x = c.dst.data() + (t * h + row) * F_;
+        float* dx = d + (t * h + row) * F_;
+        if (pool_ == Pool::Max) {
+          for (dim j = 0; j < F_; j++)
+            if (x[j] == f[j]) dx[j] += g[j];
+        } else {
+          for (dim j = 0; j < F_; j++) dx[j] += g[j] / T;
         }
       }
     }
   }
 
-  // dL/d(output sequence) [T, n, F] of a whole-sequence part from dL/d(pooled) dy (the batch's [B, F]), into p.dDst.
-  void poolGrad(Part& p, const float* dy) {
+  // dL/d(output sequence) [T, n, F] of a bidirectional last-state part (the whole sequence) from dy, into p.dDst:
+  // the forward direction's last step and the backward direction's first.
+  void lastStateGrad(Part& p, const float* dy) {
     const dim n = static_cast<dim>(p.rows.size());
-    const float* dst = p.grid->chunks[0].dst.data();
     float* d = p.dDst.data();
     std::memset(d, 0, T_ * n * F_ * sizeof(float));
     for (dim r = 0; r < n; r++) {
       const float* g = dy + p.rows[r] * F_;
-      if (pool_ == Pool::Last) {
-        std::memcpy(d + ((T_ - 1) * n + r) * F_, g, U_ * sizeof(float));
-        if (dirs_ == 2) std::memcpy(d + r * F_ + U_, g + U_, U_ * sizeof(float));
-      } else if (pool_ == Pool::Max) {  // every step equal to the maximum (tfjs's max gradient)
-        const float* f = p.feat.data() + r * F_;
-        for (dim t = 0; t < T_; t++)
-          for (dim j = 0; j < F_; j++)
-            if (dst[(t * n + r) * F_ + j] == f[j]) d[(t * n + r) * F_ + j] = g[j];
-      } else {
-        const float T = static_cast<float>(T_);
-        for (dim t = 0; t < T_; t++)
-          for (dim j = 0; j < F_; j++) d[(t * n + r) * F_ + j] = g[j] / T;
-      }
+      std::memcpy(d + ((T_ - 1) * n + r) * F_, g, U_ * sizeof(float));
+      std::memcpy(d + r * F_ + U_, g + U_, U_ * sizeof(float));
     }
   }
 
@@ -683,13 +716,16 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       fit(c.dH0, dirs_ * h * U_);
       if (lstm) fit(c.dC0, dirs_ * h * U_);
       fit(p.dDst, c.T * h * F_);
-      float* lastStep = p.dDst.data() + (c.T - 1) * h * U_;  // shared padding: the gradient reaches the last output only
+      float* lastStep = p.dDst.data() + (c.T - 1) * h * U_;  // the last state: the gradient reaches the last output only
       const float *dHT = p.zeros.data(), *dCT = p.zeros.data();
-      if (k + 1 == K && !sharesPadding()) {
-        poolGrad(p, dy);
+      if (pool_ != Pool::Last) {
+        poolGrad(p, k, dy);  // every chunk's outputs are pooled
+      } else if (k + 1 == K && !sharesPadding()) {
+        lastStateGrad(p, dy);
       } else if (k + 1 == K) {
         for (dim r = 0; r < n; r++) std::memcpy(lastStep + r * U_, dy + p.rows[r] * U_, U_ * sizeof(float));
-      } else {
+      }
+      if (k + 1 < K) {
         // The state gradient of the chunk after, for this chunk's rows: its first n rows (carried on) as they
         // are; for the padding row (row n), the sum over the rows that began there and its padding row. The
         // sum is written over the chunk after's row n, so its first h rows are this chunk's gradient.
@@ -709,7 +745,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       io.dH0 = c.dH0.data();
       io.dC0 = c.dC0.data();
       built(c.T, h).backward(io, bias_.data(), p.dW.data(), p.dR.data(), p.db.data(), s, p.slot);
-      if (k + 1 == K && sharesPadding()) std::memset(lastStep, 0, n * U_ * sizeof(float));
+      if (pool_ == Pool::Last && k + 1 == K && sharesPadding()) std::memset(lastStep, 0, n * U_ * sizeof(float));
     }
   }
 
