@@ -27,8 +27,8 @@ export interface OnednnSequence {
   backward(dy: Float32Array, generation: number): [Float32Array, Float32Array, Float32Array, Float32Array];
   /**
    * Like forward, with the embedding lookup done inside: ids [B·T] int32 rows of embeddings [V·D]. In one
-   * direction (last state or pooled), rows that begin with id 0 (Keras's 'pre' padding) share one state
-   * trajectory until their review begins and run only from there (same results, fewer steps; see {@link work}).
+   * direction with the last state or the mean, rows that begin with id 0 (Keras's 'pre' padding) share one
+   * state trajectory until their review begins and run only from there (same results, fewer steps; see {@link work}).
    */
   forwardIds(
     ids: Int32Array,

@@ -2,8 +2,8 @@
  * The prediction of the lesson model (or of the recipe's topologies: src/kernels/lesson.ts) whole on rnn's
  * oneDNN kernels: the embedding lookup goes straight into the recurrent layer's input (tfjs would read the
  * gathered [B, T, D] input out of TensorFlow to hand it to the addon), then the inference kernels (pooling
- * included), then the dense layer on the host. In one direction rows that begin with padding share their
- * padding steps ({@link OnednnSequence.forwardIds}).
+ * included), then the dense layer on the host. In one direction (last state or mean) rows that begin with
+ * padding share their padding steps ({@link OnednnSequence.forwardIds}).
  */
 import type { LayersModel } from '@tensorflow/tfjs';
 import { SequenceCache, type OnednnAddon, type OnednnSequence } from '../kernels/index.js';

@@ -9,7 +9,13 @@ import { encode } from '../../src/predict/index.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import type { Review } from '../../src/data/index.js';
 import { addon, interleavedReviews, skipOnednn as skip } from '../onednn-helpers.js';
-import { POOLINGS, type Pooling } from '../../src/cells.js';
+import type { Pooling } from '../../src/cells.js';
+
+/**
+ * The poolings whose rows share their padding steps: the last state and the mean. Max pooling runs whole
+ * sequences (its gradient goes to every step tied with the maximum; see sharesPadding() in rnn_dnnl.cc).
+ */
+const SHARED: Pooling[] = ['last', 'mean'];
 
 let reviews: Review[] = [];
 
@@ -76,21 +82,22 @@ test(
     const texts = reviews.slice(0, 64).map((r) => r.text);
     const tok = new Tokenizer({ numWords: 10000 }).fitOnTexts(reviews.map((r) => r.text));
     const { x } = encode(tok, texts, { maxlen: 256, padding: 'pre', truncating: 'pre' });
-    for (const pooling of POOLINGS) {
+    for (const pooling of SHARED) {
       for (const cell of ['SimpleRNN', 'LSTM', 'GRU'] as const) {
         const whole = idsRun(cell, 256, 64, 100, 128, x, undefined, 256, pooling);
         const shared = idsRun(cell, 256, 64, 100, 128, x, undefined, undefined, pooling);
         assert.equal(whole.work, 1);
         assert.ok(shared.work > 0.5 && shared.work < 0.85, `${cell}, ${pooling}: ran ${shared.work} of the steps`);
         // The sums over 64 × 256 steps run in another order: float32 rounding, as against stock tfjs (1e-3
-        // there). Pooled gradients sum terms of both signs, so their rounding is larger: the whole run itself,
-        // cut in two halves instead of one, moves the mean's bias gradient by 4e-4 (measured).
+        // there). The mean's gradients sum terms of both signs, so their rounding is larger: the whole run
+        // itself, cut in two halves instead of one, moves its bias gradient by 4e-4 (measured).
         const tolerance = pooling === 'last' ? 1e-4 : 1e-3;
         relErrors(whole.out, shared.out).forEach((e, i) =>
           assert.ok(e < tolerance, `${cell}, ${pooling}: ${OUTPUTS[i]} relative error ${e}`),
         );
       }
     }
+    assert.equal(idsRun('GRU', 256, 64, 100, 128, x, undefined, undefined, 'max').work, 1, 'max pooling runs whole sequences');
   },
 );
 
@@ -112,7 +119,7 @@ test("shared padding trajectories: every edge gives the whole run's results", { 
     pads.forEach((p, b) => {
       for (let t = p; t < T; t++) ids[b * T + t] = 1 + ((b * 31 + t * 7) % 10);
     });
-    for (const pooling of POOLINGS) {
+    for (const pooling of SHARED) {
       for (const cell of ['SimpleRNN', 'LSTM', 'GRU'] as const) {
         const whole = idsRun(cell, T, B, 5, 6, ids, parts, T, pooling);
         const shared = idsRun(cell, T, B, 5, 6, ids, parts, chunk, pooling);
@@ -214,14 +221,15 @@ test(
     for (const [bidirectional, pooling, dirs] of [
       [true, 'last', 2],
       [false, 'max', 1],
+      [false, 'mean', 1],
       [true, 'mean', 2],
     ] as const) {
       const s = new addon.Sequence('GRU', T, B, D, U, undefined, 2, { bidirectional, pooling });
       const w = [D * G * U, U * G * U, G * U].map((n) => Float32Array.from({ length: dirs * n }, (_, i) => Math.cos(i) * 0.3));
       const h = s.forwardIds(ids, E, w[0]!, w[1]!, w[2]!, true);
       assert.equal(h.length, B * dirs * U);
-      if (bidirectional) assert.equal(s.work, 1, 'no shared padding: the backward direction ends in it');
-      else assert.ok(s.work < 1, `one direction, pooled: the padding steps run once (ran ${s.work} of the steps)`);
+      if (bidirectional || pooling === 'max') assert.equal(s.work, 1, 'no shared padding: two directions, or max pooling');
+      else assert.ok(s.work < 1, `one direction, mean: the padding steps run once (ran ${s.work} of the steps)`);
       const dE = new Float32Array(E.length);
       const grads = s.backwardEmbedding(new Float32Array(B * dirs * U).fill(1), s.generation, dE);
       assert.deepEqual(

@@ -22,8 +22,8 @@
 // without return_sequences returns), `max` or `mean` over all T steps (GlobalMaxPooling1D /
 // GlobalAveragePooling1D on return_sequences=True; padding steps are ordinary steps, as they are for stock
 // tfjs-layers with an Embedding that has no mask). The gradient of `max` goes to every step equal to the
-// maximum, as tfjs's max gradient does. Bidirectional shapes run the whole sequence (no shared padding
-// trajectory: the backward direction ends in the padding); a one-direction pooled layer shares it, its pool
+// maximum, as tfjs's max gradient does. Bidirectional and max-pooled shapes run the whole sequence (no
+// shared padding trajectory: see sharesPadding()); a one-direction mean-pooled layer shares it, its pool
 // reading the padding row's outputs for the steps where a row has not begun (below).
 //
 // Padding (forwardIds): with Keras's 'pre' padding a short review begins with id 0, and until its first word
@@ -32,9 +32,9 @@
 // has begun by its end, plus, while later chunks still have rows to begin, one "padding row" that carries the
 // common trajectory; a row that begins inside a chunk starts there from the padding row's state (the padding
 // steps it then runs reproduce that trajectory exactly). The backward sums the state gradients of the rows
-// that began in a chunk into the padding row's. Pooled over time, a row's steps before it begins are the
-// padding row's steps of those chunks: the pool reads them there, and their share of the pooled gradient is
-// summed into the padding row's output gradient. Same function, same gradients (only float sums run in
+// that began in a chunk into the padding row's. Averaged over time, a row's steps before it begins are the
+// padding row's steps of those chunks: the mean reads them there, and their share of its gradient is summed
+// into the padding row's output gradient. Same function, same gradients (only float sums run in
 // another order); on IMDB about 3/4 of the row-steps run.
 //
 // On two OpenMP threads (two cores) a batch of 4 or more rows is split in two halves (`Part`s) that run side
@@ -571,8 +571,13 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return h;
   }
 
-  // Whether rows share their leading padding steps (one direction: a backward direction ends in the padding); see plan().
-  bool sharesPadding() const { return dirs_ == 1; }
+  // Whether rows share their leading padding steps; see plan(). Not in two directions: the backward one ends
+  // in the padding. Not under max pooling: its gradient goes to every step equal to the maximum (tfjs's rule),
+  // and over a long padding run the state reaches a fixed point where hundreds of steps tie; a row that
+  // begins inside a chunk computes its own copy of that chunk's padding steps, which can differ from the
+  // shared trajectory in the last bit, so the ties, and with them the gradient, would not be the whole run's
+  // (measured on a real first batch: the bias gradient 5x smaller).
+  bool sharesPadding() const { return dirs_ == 1 && pool_ != Pool::Max; }
 
   // The outputs [F] of the part's row r (its place in p.rows) at step t of chunk k: its own once it has begun
   // (r < n[k]), else the padding row's, which every row follows until it begins.
