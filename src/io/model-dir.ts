@@ -83,6 +83,22 @@ export type UnsavedMetadata = Omit<ModelMetadata, 'preprocessing'> & {
   preprocessing: Omit<ModelMetadata['preprocessing'], 'tokenizerSha256'>;
 };
 
+/** metadata.json's preprocessing for a model of options `o` whose tokenizer keeps `numWords` words (default: the embedding's size). */
+export function preprocessingOf(
+  o: Pick<TrainOptions, 'vocabSize' | 'maxlen' | 'padding' | 'truncating' | 'oovToken'>,
+  numWords: number = o.vocabSize,
+): UnsavedMetadata['preprocessing'] {
+  return {
+    tokenizer: 'keras.preprocessing.text.Tokenizer',
+    numWords,
+    maxlen: o.maxlen,
+    padding: o.padding,
+    truncating: o.truncating,
+    oovToken: o.oovToken,
+    htmlLineBreaks: 'replaced by spaces',
+  };
+}
+
 /** A loaded model directory. */
 export interface ModelDir {
   dir: string;

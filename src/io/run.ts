@@ -8,7 +8,14 @@ import type { TF } from '../backend/index.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { TrainResult } from '../train/types.js';
 import { summarize } from '../models/index.js';
-import { LAST_CHECKPOINT, METADATA_FORMAT_VERSION, saveModelDir, type ModelMetadata, type UnsavedMetadata } from './model-dir.js';
+import {
+  LAST_CHECKPOINT,
+  METADATA_FORMAT_VERSION,
+  preprocessingOf,
+  saveModelDir,
+  type ModelMetadata,
+  type UnsavedMetadata,
+} from './model-dir.js';
 import { checkpointDirFor, saveCheckpoint } from './checkpoint.js';
 
 /** What metadata.json records about where a run happened. */
@@ -46,15 +53,7 @@ export function trainingMetadata(result: TrainResult, env: RunEnvironment): Unsa
     createdAt: new Date().toISOString(),
     cell: o.cell,
     hyperParameters: o,
-    preprocessing: {
-      tokenizer: 'keras.preprocessing.text.Tokenizer',
-      numWords: o.vocabSize,
-      maxlen: o.maxlen,
-      padding: o.padding,
-      truncating: o.truncating,
-      oovToken: o.oovToken,
-      htmlLineBreaks: 'replaced by spaces',
-    },
+    preprocessing: preprocessingOf(o),
     dataset: {
       ...env.source,
       trainReviews: result.counts.train,

@@ -3,6 +3,7 @@
  * saving_lib). Reading treats the file as hostile: only those three entries, each within a size bound
  * checked before and while it is inflated, nothing written anywhere but memory. Writing is atomic.
  */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
@@ -43,24 +44,27 @@ function archiveError(
 /** HDF5's signature, the first bytes of a legacy Keras `.h5` model. */
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-async function isHdf5(file: string): Promise<boolean> {
-  const fd = await fsp.open(file, 'r');
-  try {
-    const head = Buffer.alloc(HDF5_SIGNATURE.length);
-    const { bytesRead } = await fd.read(head, 0, head.length, 0);
-    return bytesRead === head.length && head.equals(HDF5_SIGNATURE);
-  } finally {
-    await fd.close();
-  }
+function isHdf5(bytes: Buffer): boolean {
+  return bytes.subarray(0, HDF5_SIGNATURE.length).equals(HDF5_SIGNATURE);
 }
 
-/** Reads the three entries of a `.keras` archive; any other entry, a missing one or one over its bound is an error. */
-export async function readArchive(file: string, limits: ArchiveLimits = ARCHIVE_LIMITS): Promise<ArchiveFiles> {
+/** An archive as read: its three entries, and the SHA-256 of the file they came from. */
+export interface ReadArchive {
+  files: ArchiveFiles;
+  sha256: string;
+}
+
+/**
+ * Reads the three entries of a `.keras` archive, and hashes it, from one read of the file; any other entry, a
+ * missing one or one over its bound is an error.
+ */
+export async function readArchive(file: string, limits: ArchiveLimits = ARCHIVE_LIMITS): Promise<ReadArchive> {
   const st = await fsp.stat(file).catch(() => undefined);
   if (!st?.isFile())
     throw new UserError(`${file} does not exist`, 'Pass the path of a .keras file saved by Keras 3 (`model.save("model.keras")`)');
   if (st.size > limits.archive) throw archiveError(file, `is ${st.size} bytes, more than the ${limits.archive} rnn reads`);
-  if (await isHdf5(file)) {
+  const bytes = await fsp.readFile(file);
+  if (isHdf5(bytes)) {
     throw archiveError(
       file,
       'is a legacy Keras HDF5 model (.h5), not a .keras archive',
@@ -68,7 +72,7 @@ export async function readArchive(file: string, limits: ArchiveLimits = ARCHIVE_
     );
   }
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true }, (err, z) =>
+    yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true }, (err, z) =>
       err || !z ? reject(archiveError(file, `is not a .keras archive (a zip): ${err?.message ?? 'unreadable'}`)) : resolve(z),
     ),
   );
@@ -134,7 +138,7 @@ export async function readArchive(file: string, limits: ArchiveLimits = ARCHIVE_
   for (const name of Object.values(ENTRIES)) {
     if (!found[name]) throw archiveError(file, `has no ${name}`);
   }
-  return found as ArchiveFiles;
+  return { files: found as ArchiveFiles, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** Writes a `.keras` archive atomically (entries stored uncompressed, as Keras does). */

@@ -4,12 +4,17 @@
  * in Keras's own `to_json()` form); {@link importKeras} reads such an archive, saved by Keras or by rnn,
  * into a model directory every command takes. Weights cross as they are: Keras and tfjs lay them out alike.
  */
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Runtime } from '../backend/index.js';
 import { UserError } from '../errors.js';
-import { loadModelDir, saveModelDir, tokenizerFile, METADATA_FORMAT_VERSION, type ModelMetadata } from '../io/model-dir.js';
+import {
+  loadModelDir,
+  preprocessingOf,
+  saveModelDir,
+  tokenizerFile,
+  METADATA_FORMAT_VERSION,
+  type ModelMetadata,
+} from '../io/model-dir.js';
 import { readJsonFile } from '../io/read.js';
 import { tfjsKernels } from '../kernels/index.js';
 import { buildModel, summarize, topologyOf } from '../models/index.js';
@@ -163,15 +168,7 @@ export async function importKeras(run: Runtime, o: KerasImportOptions): Promise<
       createdAt: new Date().toISOString(),
       cell: spec.cell,
       hyperParameters: options,
-      preprocessing: {
-        tokenizer: 'keras.preprocessing.text.Tokenizer',
-        numWords: tokenizer.options.numWords!,
-        maxlen: spec.maxlen,
-        padding: o.padding,
-        truncating: o.truncating,
-        oovToken: tokenizer.options.oovToken,
-        htmlLineBreaks: 'replaced by spaces',
-      },
+      preprocessing: preprocessingOf(options, tokenizer.options.numWords!),
       imported: origin,
       params: { total: s.totalParams, trainable: s.trainableParams },
       history: [],
@@ -191,7 +188,7 @@ async function readKerasModel(
   file: string,
   o: Pick<KerasImportOptions, 'maxlen' | 'limits'>,
 ): Promise<{ spec: KerasModelSpec & { maxlen: number }; values: Float32Array[]; origin: NonNullable<ModelMetadata['imported']> }> {
-  const files = await readArchive(file, o.limits);
+  const { files, sha256 } = await readArchive(file, o.limits);
   const json = (name: string, bytes: Uint8Array): unknown => {
     try {
       return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -231,9 +228,7 @@ async function readKerasModel(
   const origin = {
     from: 'keras' as const,
     file,
-    sha256: createHash('sha256')
-      .update(await fsp.readFile(file))
-      .digest('hex'),
+    sha256,
     kerasVersion: typeof kerasMeta.keras_version === 'string' ? kerasMeta.keras_version : null,
     savedAt: typeof kerasMeta.date_saved === 'string' ? kerasMeta.date_saved : null,
   };

@@ -131,7 +131,7 @@ test('refused imports write nothing: an unsupported layer, a tokenizer too large
   const tokenizer = path.join(FIXTURES, 'tokenizer.json');
   const out = path.join(work, 'refused');
   const base = { out, tokenizer, padding: 'pre' as const, truncating: 'pre' as const, versions: VERSIONS };
-  const good = await readArchive(path.join(FIXTURES, 'lstm.keras'));
+  const good = (await readArchive(path.join(FIXTURES, 'lstm.keras'))).files;
   const misshapen = path.join(work, 'misshapen.keras');
   const config = JSON.parse(Buffer.from(good['config.json']).toString());
   config.config.layers[2].config.units = 9;
