@@ -28,6 +28,38 @@ export async function interleavedReviews(): Promise<Review[]> {
   return d.train.slice(0, 400).flatMap((r, i) => [r, d.train[d.train.length - 1 - i]!]);
 }
 
+/** Every topology rnn builds: the lesson's (one direction, last state) and the recipe's. */
+export const TOPOLOGIES: Topology[] = [
+  { bidirectional: false, pooling: 'last' },
+  { bidirectional: false, pooling: 'max' },
+  { bidirectional: false, pooling: 'mean' },
+  { bidirectional: true, pooling: 'last' },
+  { bidirectional: true, pooling: 'max' },
+  { bidirectional: true, pooling: 'mean' },
+];
+
+/** Five rows of T ids at the edges: all padding, a full review, half padding, one word, all padding again; labels alternate. */
+export function edgeRows(T: number): { ids: Int32Array; y: Float32Array } {
+  const pads = [T, 0, 6, T - 1, T];
+  const ids = new Int32Array(pads.length * T);
+  pads.forEach((p, b) => {
+    for (let t = p; t < T; t++) ids[b * T + t] = 1 + ((b * 31 + t * 7) % 50);
+  });
+  return { ids, y: Float32Array.from(pads, (_, i) => i % 2) };
+}
+
+/** Batches of {@link edgeRows}' rows: all five, one row, one row of padding. */
+export const EDGE_BATCHES = [
+  ['five rows, two of them all padding', [0, 1, 2, 3, 4]],
+  ['one row', [2]],
+  ['one row of padding', [0]],
+] as const;
+
+/** Rows `rows` of a [n, T] id matrix, in that order. */
+export function rowsOf(ids: Int32Array, T: number, rows: readonly number[]): Int32Array {
+  return Int32Array.from(rows.flatMap((r) => Array.from(ids.subarray(r * T, (r + 1) * T))));
+}
+
 export const SIZE = { vocabSize: 2000, embeddingDim: 24, maxlen: 80, units: 16 };
 
 /** A small lesson model (or one of `topology`) fused onto `kernels`, compiled as `rnn train` compiles it (Adam at 1e-2, optionally clipped). */

@@ -22,7 +22,7 @@ import { buildModel, MODEL_DEFAULTS } from '../../src/models/index.js';
 import type { Topology } from '../../src/kernels/lesson.js';
 import type { Review } from '../../src/data/index.js';
 import { REQUIRE_NATIVE, REQUIRE_ONEDNN } from '../helpers.js';
-import { interleavedReviews, SIZE } from '../onednn-helpers.js';
+import { EDGE_BATCHES, edgeRows, interleavedReviews, rowsOf, SIZE, TOPOLOGIES } from '../onednn-helpers.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { encode } from '../../src/predict/index.js';
 
@@ -249,15 +249,6 @@ test('unsupported configurations keep the stock call; the output sequence and go
   }
 });
 
-const TOPOLOGIES: Topology[] = [
-  { bidirectional: false, pooling: 'last' },
-  { bidirectional: false, pooling: 'max' },
-  { bidirectional: false, pooling: 'mean' },
-  { bidirectional: true, pooling: 'last' },
-  { bidirectional: true, pooling: 'max' },
-  { bidirectional: true, pooling: 'mean' },
-];
-
 /**
  * Where the fused ops run: tfjs ops (pure-JS cpu backend), TensorFlow's block-cell kernels and TensorFlow ops
  * (the native backend), and the oneDNN kernels layer by layer (layers returning their sequence on the tfjs op).
@@ -356,16 +347,6 @@ function checkParity(what: string, stock: LayersModel, fused: LayersModel, ids: 
   });
 }
 
-/** Rows at length 13: all padding, a full row, half padding, one word, all padding again. */
-function edgeRows(T: number): { ids: Int32Array; y: Float32Array } {
-  const pads = [T, 0, 6, T - 1, T];
-  const ids = new Int32Array(pads.length * T);
-  pads.forEach((p, b) => {
-    for (let t = p; t < T; t++) ids[b * T + t] = 1 + ((b * 31 + t * 7) % 50);
-  });
-  return { ids, y: Float32Array.from(pads, (_, i) => i % 2) };
-}
-
 for (const v of VARIANTS) {
   for (const cell of CELLS) {
     for (const t of TOPOLOGIES) {
@@ -387,12 +368,8 @@ for (const v of VARIANTS) {
             const T = 13;
             const edge = recipePair(cell, t, { maxlen: T, vocabSize: v.real.vocabSize }, kernels);
             const { ids, y } = edgeRows(T);
-            for (const [what, rows] of [
-              ['five rows, two of them all padding', [0, 1, 2, 3, 4]],
-              ['one row', [2]],
-              ['one row of padding', [0]],
-            ] as const) {
-              const sub = Int32Array.from(rows.flatMap((r) => Array.from(ids.subarray(r * T, (r + 1) * T))));
+            for (const [what, rows] of EDGE_BATCHES) {
+              const sub = rowsOf(ids, T, rows);
               checkParity(
                 `${T} steps, ${what}`,
                 edge.stock,

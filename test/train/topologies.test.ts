@@ -18,7 +18,19 @@ import { OnednnPredictor } from '../../src/predict/onednn.js';
 import { clippedAdam } from '../../src/train/clip.js';
 import type { Review } from '../../src/data/index.js';
 import { REQUIRE_NATIVE } from '../helpers.js';
-import { addon, batches, interleavedReviews, maxAbsDiff, onednnKernels, SIZE, skipOnednn as skip } from '../onednn-helpers.js';
+import {
+  addon,
+  batches,
+  EDGE_BATCHES,
+  edgeRows,
+  interleavedReviews,
+  maxAbsDiff,
+  onednnKernels,
+  rowsOf,
+  SIZE,
+  skipOnednn as skip,
+  TOPOLOGIES,
+} from '../onednn-helpers.js';
 
 let tf: TF;
 let reviews: Review[] = [];
@@ -28,13 +40,8 @@ before(async () => {
   reviews = await interleavedReviews();
 });
 
-const TOPOLOGIES: Topology[] = [
-  { bidirectional: true, pooling: 'last' },
-  { bidirectional: false, pooling: 'max' },
-  { bidirectional: false, pooling: 'mean' },
-  { bidirectional: true, pooling: 'max' },
-  { bidirectional: true, pooling: 'mean' },
-];
+/** The recipe's topologies: every one but the lesson's. */
+const RECIPE_TOPOLOGIES = TOPOLOGIES.filter((t) => t.bidirectional || t.pooling !== 'last');
 
 const name = (t: Topology) => `${t.bidirectional ? 'bidirectional' : 'one direction'}, pooling ${t.pooling}`;
 
@@ -78,7 +85,7 @@ function checkGradients(what: string, got: Float32Array[], want: Float32Array[])
 }
 
 for (const cell of CELLS) {
-  for (const t of TOPOLOGIES) {
+  for (const t of RECIPE_TOPOLOGIES) {
     test(`${cell}, ${name(t)}: the oneDNN predictor and training step = stock tfjs-layers on real reviews`, { skip }, () => {
       const { stock, model } = pair(cell, t, SIZE.maxlen);
       assert.deepEqual(topologyOf(model, cell), t);
@@ -106,24 +113,14 @@ for (const cell of CELLS) {
 
 test('the edges: rows that are all padding, a single row, a length of 13 steps (every cell and topology)', { skip }, async () => {
   const T = 13;
-  // rows: all padding, a full review, half padding, one word, all padding again
-  const pads = [T, 0, 6, T - 1, T];
-  const ids = new Int32Array(pads.length * T);
-  pads.forEach((p, b) => {
-    for (let t = p; t < T; t++) ids[b * T + t] = 1 + ((b * 31 + t * 7) % 50);
-  });
-  const y = Float32Array.from(pads, (_, i) => i % 2);
+  const { ids, y } = edgeRows(T);
   for (const cell of CELLS) {
-    for (const t of TOPOLOGIES) {
+    for (const t of RECIPE_TOPOLOGIES) {
       const { stock, model } = pair(cell, t, T);
       const step = await OnednnStep.create(tf, addon, cell, T, model);
       const predictor = new OnednnPredictor(addon, cell, T, model, t);
-      for (const [what, rows] of [
-        ['five rows', [0, 1, 2, 3, 4]],
-        ['one row', [2]],
-        ['one row of padding', [0]],
-      ] as const) {
-        const sub = Int32Array.from(rows.flatMap((r) => Array.from(ids.subarray(r * T, (r + 1) * T))));
+      for (const [what, rows] of EDGE_BATCHES) {
+        const sub = rowsOf(ids, T, rows);
         const ys = Float32Array.from(rows, (r) => y[r]!);
         const label = `${cell}, ${name(t)}, ${what}`;
         const d = maxAbsDiff([predictor.predict(sub)], [predictStock(stock, sub, T)]);
