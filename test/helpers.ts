@@ -4,14 +4,23 @@ import { mkdtemp } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imdbReviews, sha256File, testImdbPath, type ImdbReviews } from './imdb.js';
 
 /** Repository root (tests run from dist/test). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /**
- * The real IMDB archive the tests read (aclImdb_v1.tar.gz): RNN_TEST_IMDB, else the read-only copy that CI
- * and development machines keep beside the checkout (`../shared/data`).
+ * The real IMDB archive the tests read (aclImdb_v1.tar.gz), as the test runner found it (test/imdb.ts):
+ * RNN_TEST_IMDB, else the read-only copy CI keeps beside the checkout (`../shared/data`).
  */
-export const IMDB_TARBALL = path.resolve(ROOT, process.env.RNN_TEST_IMDB || path.join('..', 'shared', 'data', 'aclImdb_v1.tar.gz'));
+export const IMDB_TARBALL = testImdbPath(ROOT);
+
+let sha: Promise<string> | undefined;
+/** The archive's SHA-256, computed here (the runner passes the one it computed as RNN_TEST_IMDB_SHA256). */
+export const imdbSha256 = (): Promise<string> =>
+  (sha ??= process.env.RNN_TEST_IMDB_SHA256 ? Promise.resolve(process.env.RNN_TEST_IMDB_SHA256) : sha256File(IMDB_TARBALL));
+
+/** The archive's 50,000 labeled reviews in its order, decoded once per run (test/imdb.ts). */
+export const imdb = (): Promise<ImdbReviews> => imdbReviews(IMDB_TARBALL);
 
 export interface CliResult {
   code: number;
@@ -58,32 +67,6 @@ export const CHROMIUM = process.env.RNN_CHROMIUM || '/usr/bin/chromium';
 export const REQUIRE_BROWSER = /^(1|true)$/i.test(process.env.RNN_REQUIRE_BROWSER ?? '');
 /** Where tests write artifacts for people to look at (screenshots): RNN_TEST_ARTIFACTS, else a folder in the temp directory. */
 export const TEST_ARTIFACTS = process.env.RNN_TEST_ARTIFACTS || path.join(os.tmpdir(), 'rnn-test-artifacts');
-
-/**
- * The small model the serve, export and browser tests train with the real CLI on real IMDB reviews (about
- * 10 s on 2 cores): an LSTM of 16 units over 3,000 words and 80 ids.
- */
-export const SMALL_MODEL = [
-  '--cell',
-  'lstm',
-  '--limit',
-  '1500',
-  '--maxlen',
-  '80',
-  '--epochs',
-  '1',
-  '--units',
-  '16',
-  '--vocab-size',
-  '3000',
-];
-
-/** `rnn train` with {@link SMALL_MODEL}'s settings, then `extra` flags (later flags win), the seed, and `--out`. */
-export async function trainSmallModel(env: NodeJS.ProcessEnv, out: string, seed: number, extra: string[] = []): Promise<CliResult> {
-  const r = await runCli(['train', ...SMALL_MODEL, ...extra, '--seed', String(seed), '--out', out], { env });
-  if (r.code !== 0) throw new Error(`rnn train failed (exit ${r.code}): ${r.stderr}`);
-  return r;
-}
 
 /** `s` as a literal inside a RegExp (paths and messages in expected output). */
 export function escapeRegExp(s: string): string {

@@ -11,9 +11,8 @@ import type { CellType } from '../src/cells.js';
 import { encode } from '../src/predict/index.js';
 import { clippedAdam } from '../src/train/clip.js';
 import { Tokenizer } from '../src/text/tokenizer.js';
-import { readImdbTarball } from '../src/data/imdb.js';
 import type { Review } from '../src/data/index.js';
-import { IMDB_TARBALL, REQUIRE_ONEDNN } from './helpers.js';
+import { REQUIRE_ONEDNN, imdb } from './helpers.js';
 
 const onednn = probeOnednn();
 /** Why oneDNN tests are skipped here (false: they run; with RNN_REQUIRE_ONEDNN=1, as in CI, they always run and fail without the addon). */
@@ -24,7 +23,7 @@ export const onednnKernels: Kernels = { name: 'onednn', addon, reason: 'tests' }
 
 /** 800 real training reviews: positives and negatives interleaved. */
 export async function interleavedReviews(): Promise<Review[]> {
-  const d = await readImdbTarball(IMDB_TARBALL, ['train']);
+  const d = await imdb();
   return d.train.slice(0, 400).flatMap((r, i) => [r, d.train[d.train.length - 1 - i]!]);
 }
 

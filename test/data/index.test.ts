@@ -7,12 +7,9 @@ import { createHash } from 'node:crypto';
 import { loadData, cleanReview, OFFICIAL_IMDB } from '../../src/data/index.js';
 import { readCsv, parseLabel } from '../../src/data/csv.js';
 import { UserError } from '../../src/errors.js';
-import { IMDB_TARBALL, ROOT, tempDir } from '../helpers.js';
+import { IMDB_TARBALL, imdbSha256, ROOT, tempDir } from '../helpers.js';
 import { makeTarGz, type TarEntry } from '../tar-helpers.js';
 import { download } from '../../src/data/download.js';
-
-/** SHA-256 of ../shared/data/aclImdb_v1.tar.gz as stated in ../shared/README.md. */
-const SHARED_SHA256 = 'fc54c888266ce6c4982bf09ba642be3160fb34eb228f3760339d53bf7004a900';
 
 async function rejectsWith(p: Promise<unknown>, what: string | RegExp, fix?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
@@ -27,7 +24,7 @@ async function rejectsWith(p: Promise<unknown>, what: string | RegExp, fix?: Reg
 test('the aclImdb tarball gives 25,000 + 25,000 balanced reviews, <br /> removed, in a fixed order', async () => {
   const d = await loadData({ data: IMDB_TARBALL, defaultSource: 'unused', splits: ['train', 'test'], dataDir: await tempDir() });
   assert.equal(d.source.kind, 'tarball');
-  assert.equal(d.source.sha256, SHARED_SHA256);
+  assert.equal(d.source.sha256, await imdbSha256());
   for (const split of [d.train, d.test]) {
     assert.equal(split.length, 25000);
     assert.equal(split.filter((r) => r.label === 1).length, 12500);
@@ -243,7 +240,9 @@ test('a truncated tarball is a clear error', async () => {
   );
 });
 
-// A loopback HTTP server serving the real tarball, so the download path runs for real.
+// A loopback HTTP server serving the real tarball, so the download path runs for real, and a small hand-made
+// one that is not the official file whichever archive the tests read.
+const SMALL_TARBALL = makeTarGz([review('aclImdb/train/pos/0_9.txt'), review('aclImdb/train/neg/0_2.txt', 'dull')]);
 let server: Server;
 let base = '';
 let hits = 0;
@@ -258,9 +257,8 @@ before(async () => {
       res.writeHead(200, { 'content-length': String(size) });
       res.end(Buffer.alloc(1000));
     } else if (req.url === '/small/aclImdb_v1.tar.gz') {
-      const body = makeTarGz([review('aclImdb/train/pos/0_9.txt'), review('aclImdb/train/neg/0_2.txt', 'dull')]);
-      res.writeHead(200, { 'content-length': String(body.length) });
-      res.end(body);
+      res.writeHead(200, { 'content-length': String(SMALL_TARBALL.length) });
+      res.end(SMALL_TARBALL);
     } else if (req.url === '/forged/aclImdb_v1.tar.gz') {
       // The official size, other bytes: what a tampered mirror or a proxy's error page padded to size would be.
       hits++;
@@ -294,10 +292,10 @@ test('the default source (RNN_IMDB_URL) is downloaded once over HTTP, verified, 
   });
   assert.equal(first.test.length, 25000);
   assert.equal(first.source.url, url);
-  assert.equal(first.source.sha256, SHARED_SHA256);
+  assert.equal(first.source.sha256, await imdbSha256());
   assert.equal(progressed, statSync(IMDB_TARBALL).size);
   const cached = JSON.parse(await fsp.readFile(path.join(dataDir, 'aclImdb_v1.tar.gz.source.json'), 'utf8'));
-  assert.equal(cached.sha256, SHARED_SHA256);
+  assert.equal(cached.sha256, await imdbSha256());
   const second = await loadData({ defaultSource: url, splits: ['test'], dataDir, onStep: (m) => steps.push(m) });
   assert.equal(second.test.length, 25000);
   assert.equal(hits, 1, 'the second load uses the cache');
@@ -350,8 +348,8 @@ test('the default dataset must be complete: a small archive from RNN_IMDB_URL is
 
 test('a download whose size differs from the official file is discarded', async () => {
   const dir = await tempDir();
-  const url = `${base}/data/aclImdb_v1.tar.gz`;
-  const size = statSync(IMDB_TARBALL).size;
+  const url = `${base}/small/aclImdb_v1.tar.gz`;
+  const size = SMALL_TARBALL.length;
   await rejectsWith(
     download(url, path.join(dir, 'aclImdb_v1.tar.gz'), undefined, OFFICIAL_IMDB),
     `download of ${url} has ${size.toLocaleString('en-US')} bytes, but the official file has 84,125,825`,
@@ -376,7 +374,7 @@ test('the official archive is pinned: a download of its URL with its size but ot
 test('a pinned URL whose cached copy does not match the pin is downloaded again, and a matching download is kept', async () => {
   const dataDir = await tempDir();
   const url = `${base}/data/aclImdb_v1.tar.gz`;
-  const pin = { url, bytes: statSync(IMDB_TARBALL).size, sha256: SHARED_SHA256 };
+  const pin = { url, bytes: statSync(IMDB_TARBALL).size, sha256: await imdbSha256() };
   await fsp.writeFile(path.join(dataDir, 'aclImdb_v1.tar.gz'), Buffer.alloc(pin.bytes));
   await fsp.writeFile(
     path.join(dataDir, 'aclImdb_v1.tar.gz.source.json'),
@@ -385,14 +383,15 @@ test('a pinned URL whose cached copy does not match the pin is downloaded again,
   const before = hits;
   const d = await loadData({ defaultSource: url, splits: ['test'], dataDir, pin });
   assert.equal(hits, before + 1, 'the cached copy did not match the pin: downloaded again');
-  assert.equal(d.source.sha256, SHARED_SHA256);
+  assert.equal(d.source.sha256, await imdbSha256());
   assert.equal(d.test.length, 25000);
 });
 
 test('a URL or file the user gives is not pinned: it works and records its own SHA-256', async () => {
   const dataDir = await tempDir();
-  const url = `${base}/data/aclImdb_v1.tar.gz`;
-  const d = await loadData({ data: url, defaultSource: 'unused', splits: ['test'], dataDir });
-  assert.equal(d.source.sha256, SHARED_SHA256);
+  const url = `${base}/small/aclImdb_v1.tar.gz`;
+  const d = await loadData({ data: url, defaultSource: 'unused', splits: ['train'], dataDir });
+  assert.equal(d.train.length, 2);
+  assert.equal(d.source.sha256, createHash('sha256').update(SMALL_TARBALL).digest('hex'));
   assert.notEqual(d.source.sha256, OFFICIAL_IMDB.sha256);
 });

@@ -8,14 +8,14 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { Tokenizer, textToWordSequence } from '../../src/text/tokenizer.js';
 import { padSequences } from '../../src/text/pad.js';
-import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
-import { IMDB_TARBALL, ROOT } from '../helpers.js';
+import { ROOT, imdb, tempDir } from '../helpers.js';
+import { kerasPad, kerasSequence, readKerasTokenizer } from '../reference.js';
 
 interface Golden {
   probe: string[];
@@ -47,7 +47,7 @@ let train: Review[] = [];
 let testReviews: Review[] = [];
 let byId = new Map<string, string>();
 before(async () => {
-  const d = await readImdbTarball(IMDB_TARBALL, ['train', 'test']);
+  const d = await imdb();
   train = d.train;
   testReviews = d.test;
   byId = new Map([...d.train, ...d.test].map((r) => [r.id, r.text]));
@@ -67,6 +67,20 @@ test("num_words=10000 on all 25,000 training reviews gives Keras's vocabulary, i
   golden.probe.forEach((id, k) => {
     assert.deepEqual([...pre.subarray(k * 256, (k + 1) * 256)], golden.full.padded_pre_256[k], `${id} pre`);
     assert.deepEqual([...post.subarray(k * 40, (k + 1) * 40)], golden.full.padded_post_40[k], `${id} post`);
+  });
+});
+
+test("the tests' independent Keras reference (test/reference.ts) gives Keras's ids and padded rows on the golden reviews", async () => {
+  // What the serve tests compare against must itself be Keras: rnn's tokenizer supplies only the saved
+  // tokenizer.json (its word index is Keras's, checked above), the reference does the rest.
+  const file = path.join(await tempDir(), 'tokenizer.json');
+  await fsp.writeFile(file, new Tokenizer({ numWords: 10000 }).fitOnTexts(train.map((r) => r.text)).toKerasJson());
+  const ref = readKerasTokenizer(file);
+  golden.probe.forEach((id, k) => {
+    const ids = kerasSequence(ref, byId.get(id)!).ids;
+    assert.deepEqual(ids, golden.full.sequences[id], id);
+    assert.deepEqual(kerasPad(ids, 256, 'pre', 'pre'), golden.full.padded_pre_256[k], `${id} pre`);
+    assert.deepEqual(kerasPad(ids, 40, 'post', 'post'), golden.full.padded_post_40[k], `${id} post`);
   });
 });
 

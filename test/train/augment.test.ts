@@ -3,14 +3,13 @@ import assert from 'node:assert/strict';
 import { dropWords } from '../../src/train/augment.js';
 import { encode } from '../../src/predict/index.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
-import { readImdbTarball } from '../../src/data/imdb.js';
 import { mulberry32 } from '../../src/util/random.js';
-import { IMDB_TARBALL } from '../helpers.js';
+import { imdb } from '../helpers.js';
 
 const MAXLEN = 256;
 let texts: string[] = [];
 before(async () => {
-  const d = await readImdbTarball(IMDB_TARBALL, ['train']);
+  const d = await imdb();
   texts = [...d.train.slice(0, 100), ...d.train.slice(-100)].map((r) => r.text);
 });
 

@@ -7,10 +7,9 @@ import { resolveTrainOptions, type TrainOptions } from '../../src/train/options.
 import type { BatchProgress } from '../../src/train/types.js';
 import { migrateCheckpoint, type CheckpointMeta } from '../../src/io/checkpoint.js';
 import { WeightAverage } from '../../src/train/ema.js';
-import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
 import { probeOnednn } from '../../src/kernels/index.js';
-import { IMDB_TARBALL, REQUIRE_NATIVE, REQUIRE_ONEDNN } from '../helpers.js';
+import { REQUIRE_NATIVE, REQUIRE_ONEDNN, imdb } from '../helpers.js';
 
 let tf: TF;
 let run: Runtime;
@@ -18,7 +17,7 @@ let reviews: Review[] = [];
 before(async () => {
   run = await loadBackend({ requireNative: REQUIRE_NATIVE });
   tf = run.tf;
-  const d = await readImdbTarball(IMDB_TARBALL, ['train']);
+  const d = await imdb();
   reviews = [...d.train.slice(0, 100), ...d.train.slice(-100)];
 });
 

@@ -11,11 +11,12 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import autocannon from 'autocannon';
 import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
-import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
 import { pointLatest, resolveModelDir } from '../../src/io/model-dir.js';
 import { SERVE_DEFAULTS, startServer, type RunningServer, type ServeOptions } from '../../src/serve/index.js';
-import { IMDB_TARBALL, REQUIRE_NATIVE, runCli, tempDir, trainSmallModel } from '../helpers.js';
+import { IMDB_TARBALL, imdb, REQUIRE_NATIVE, runCli, tempDir } from '../helpers.js';
+import { smallModel } from '../models.js';
+import { stockPredictions } from '../reference.js';
 
 let run: LoadedBackend;
 let work = '';
@@ -35,10 +36,10 @@ before(async () => {
   dirA = path.join(modelsDir, 'a');
   dirB = path.join(modelsDir, 'b');
   // Two seeds, so that a reload visibly changes the answers (A last: models/latest points at it).
-  await trainSmallModel(env, dirB, 2);
-  await trainSmallModel(env, dirA, 1);
+  await smallModel(env, dirB, 2);
+  await smallModel(env, dirA, 1);
   // Real test reviews, one line each (none has a newline: HTML breaks are already spaces).
-  reviews = (await readImdbTarball(IMDB_TARBALL, ['test'])).test.filter((_, i) => i % 500 === 7).slice(0, 50);
+  reviews = (await imdb()).test.filter((_, i) => i % 500 === 7).slice(0, 50);
   assert.equal(reviews.length, 50);
 });
 
@@ -93,10 +94,29 @@ async function cliJsonLines(args: string[], input: string): Promise<Record<strin
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-test('POST /v1/predict answers each text with the fields and values of `rnn predict --json`', async (t) => {
+test('POST /v1/predict answers each text as Keras preprocessing + stock tfjs-layers do, with the fields of `rnn predict --json`', async (t) => {
   const s = await serve(t);
   await s.ready;
   const texts = reviews.map((r) => r.text);
+  // The golden shares no code with the server: Keras's preprocessing written again from its rules on the saved
+  // tokenizer.json, and stock tfjs-layers on the saved model.json (test/reference.ts).
+  const golden = await stockPredictions(run.tf, dirA, texts);
+  const served = (await predict(s, texts)).body.predictions!;
+  for (const [i, g] of golden.entries()) {
+    const got = served[i]!;
+    assert.deepEqual(
+      { words: got.words, unknownWords: got.unknownWords, truncatedIds: got.truncatedIds, label: got.label },
+      { words: g.words, unknownWords: g.unknownWords, truncatedIds: g.truncatedIds, label: g.probability > 0.5 ? 'positive' : 'negative' },
+      texts[i],
+    );
+    // Stock tfjs-layers against the fused layers on rnn's kernels: float sums in another order (measured: ~1e-7).
+    assert.ok(Math.abs((got.probability as number) - g.probability) <= 1e-5, `${got.probability} vs stock ${g.probability}`);
+  }
+  assert.ok(
+    golden.some((g) => g.truncatedIds > 0) && golden.some((g) => g.unknownWords > 0),
+    'the reviews exercise truncation and unknown words',
+  );
+  // The CLI's JSON: the same fields, in the same order, with the same values.
   const cli = await cliJsonLines([], texts.join('\n') + '\n');
   const together = await predict(s, texts);
   assert.equal(together.status, 200);

@@ -162,7 +162,18 @@ test('rnn predict --explain: JSON words with contributions; the terminal form li
     first!,
     /^(positive|negative)  0\.\d{4}\n  A wonderful, moving film\. The acting was great!\n  most positive: .*\n  most negative: .*\n  contribution = change in log-odds when the word is removed; dim words never reached the model$/,
   );
-  assert.equal((first!.match(/most positive: (.*)\n/)![1]!.match(/[+−]\d+\.\d\d/g) ?? []).length <= 2, true, '--top 2');
+  // The lists are the JSON's seen words with the largest contributions each way, two at most (--top 2).
+  type W = { tokens: string[]; contribution: number; seen: boolean };
+  const strongest = (sign: number): string[] =>
+    (e.words as W[])
+      .filter((w) => w.seen && sign * w.contribution > 0)
+      .sort((a, b) => sign * (b.contribution - a.contribution))
+      .slice(0, 2)
+      .map((w) => `${w.tokens.join(' ')} ${w.contribution >= 0 ? '+' : '−'}${Math.abs(w.contribution).toFixed(2)}`);
+  const [pos, neg] = [strongest(1), strongest(-1)];
+  assert.ok(pos.length + neg.length >= 2, `the explanation scores its words: ${JSON.stringify(e.words)}`);
+  assert.equal(first!.match(/most positive: (.*)\n/)![1], pos.length ? pos.join(', ') : '(none)');
+  assert.equal(first!.match(/most negative: (.*)\n/)![1], neg.length ? neg.join(', ') : '(none)');
   assert.match(
     second!,
     /^(positive|negative)  0\.\d{4}\n  !!! \?\?\?\n  \(no word of this review reached the model: none is in its vocabulary\)\n$/,

@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
-import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
 import { SERVE_DEFAULTS, startServer, type RunningServer } from '../../src/serve/index.js';
 import { exportWebSite } from '../../src/web/site.js';
-import { CHROMIUM, IMDB_TARBALL, REQUIRE_BROWSER, REQUIRE_NATIVE, runCli, tempDir, TEST_ARTIFACTS, trainSmallModel } from '../helpers.js';
+import { CHROMIUM, IMDB_TARBALL, imdb, REQUIRE_BROWSER, REQUIRE_NATIVE, runCli, tempDir, TEST_ARTIFACTS } from '../helpers.js';
+import { smallModel } from '../models.js';
 
 let run: LoadedBackend;
 let work = '';
@@ -36,7 +36,7 @@ before(async () => {
   work = await tempDir('rnn-browser-');
   model = path.join(work, 'models', 'lstm');
   const env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
-  await trainSmallModel(env, model, 1, ['--limit', '3000', '--epochs', '2']); // learns enough for the accuracy bounds
+  await smallModel(env, model, 1, ['--limit', '3000', '--epochs', '2']); // learns enough for the accuracy bounds
   const ev = await runCli(['eval', '--model', model, '--limit', '1000'], { env });
   assert.equal(ev.code, 0, ev.stderr);
   site = path.join(work, 'site');
@@ -52,7 +52,7 @@ before(async () => {
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
   });
   // 50 real test reviews of every length (every 500th), one line each.
-  reviews = (await readImdbTarball(IMDB_TARBALL, ['test'])).test.filter((_, i) => i % 500 === 11);
+  reviews = (await imdb()).test.filter((_, i) => i % 500 === 11);
 });
 
 after(async () => {
@@ -208,7 +208,7 @@ test("the best preset's model (Bidirectional GRU, max over time) loads with the 
   if (skip(t)) return;
   const env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
   const dir = path.join(work, 'models', 'gru-best');
-  await trainSmallModel(env, dir, 2, ['--cell', 'gru', '--preset', 'best', '--vocab-size', '2000', '--epochs', '1']);
+  await smallModel(env, dir, 2, ['--cell', 'gru', '--preset', 'best', '--vocab-size', '2000', '--epochs', '1']);
   const out = path.join(work, 'site-best');
   await exportWebSite(run, { model: dir, out, quantize: 'none' });
   const best = await startServer(

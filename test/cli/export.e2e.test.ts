@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { IMDB_TARBALL, runCli, tempDir, trainSmallModel, withoutTfNotices } from '../helpers.js';
+import { IMDB_TARBALL, runCli, tempDir, withoutTfNotices } from '../helpers.js';
+import { smallModel } from '../models.js';
 
 let work = '';
 let env: NodeJS.ProcessEnv = {};
@@ -17,7 +18,7 @@ before(async () => {
   work = await tempDir('rnn-export-cli-');
   env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
   model = path.join(work, 'models', 'gru');
-  await trainSmallModel(env, model, 3, ['--cell', 'gru']);
+  await smallModel(env, model, 3, ['--cell', 'gru']);
 });
 
 after(() => fsp.rm(work, { recursive: true, force: true }));

@@ -9,7 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { replaceDir } from '../../src/util/fs.js';
-import { escapeRegExp, IMDB_TARBALL, ROOT, runCli, tempDir, trainSmallModel, withoutTfNotices } from '../helpers.js';
+import { escapeRegExp, IMDB_TARBALL, ROOT, runCli, tempDir, withoutTfNotices } from '../helpers.js';
+import { smallModel } from '../models.js';
 
 let work = '';
 let env: NodeJS.ProcessEnv = {};
@@ -21,8 +22,8 @@ before(async () => {
   env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
   dirA = path.join(work, 'models', 'a');
   dirB = path.join(work, 'models', 'b');
-  await trainSmallModel(env, dirA, 1);
-  await trainSmallModel(env, dirB, 2);
+  await smallModel(env, dirA, 1);
+  await smallModel(env, dirB, 2);
 });
 
 after(() => fsp.rm(work, { recursive: true, force: true }));
@@ -79,26 +80,70 @@ test('rnn serve prints one startup line on stdout; SIGTERM with requests in flig
   for (const line of withoutTfNotices(s.stderr()).trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), line);
 });
 
-test('SIGHUP reloads the model directory (replaced by another model) without dropping requests', async () => {
+test('SIGHUP reloads the model directory (replaced by another model) without dropping requests in flight', async () => {
   const served = path.join(work, 'models', 'served');
   await fsp.cp(dirA, served, { recursive: true });
   const s = await startServe(['--model', served, '--watch', '0']);
   const createdAt = async () => ((await (await fetch(`${s.url}/v1/model`)).json()) as { createdAt: string }).createdAt;
+  const metaA = JSON.parse(await fsp.readFile(path.join(dirA, 'metadata.json'), 'utf8'));
   const metaB = JSON.parse(await fsp.readFile(path.join(dirB, 'metadata.json'), 'utf8'));
-  const before = await createdAt();
-  assert.notEqual(before, metaB.createdAt);
+  assert.notEqual(metaA.createdAt, metaB.createdAt);
+  assert.equal(await createdAt(), metaA.createdAt);
   const staged = path.join(work, 'models', 'staged');
   await fsp.cp(dirB, staged, { recursive: true });
   await replaceDir(staged, served);
-  assert.equal(await createdAt(), before, 'with --watch 0, nothing reloads until SIGHUP');
-  s.child.kill('SIGHUP');
-  const statuses: number[] = [];
-  for (let i = 0; i < 100 && (await createdAt()) !== metaB.createdAt; i++) {
-    statuses.push((await predict(s.url, ['good'])).status);
-    await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await createdAt(), metaA.createdAt, 'with --watch 0, nothing reloads until SIGHUP');
+  // Eight clients send requests back to back from before the SIGHUP until well after the new model answers:
+  // every moment of the reload (loading and warming up B beside A, the swap) has requests in flight.
+  interface Sent {
+    sent: number;
+    received: number;
+    status: number | string;
+    model?: string;
   }
+  const log: Sent[] = [];
+  let swappedAt: number | undefined;
+  let stopAt = Infinity;
+  const client = async (): Promise<void> => {
+    while (performance.now() < stopAt) {
+      const sent = performance.now();
+      const r: Sent = { sent, received: 0, status: 'no answer' };
+      try {
+        const res = await predict(s.url, ['A moving, beautifully acted film.']);
+        r.status = res.status;
+        r.model = ((await res.json()) as { model?: { createdAt: string } }).model?.createdAt;
+      } catch (e) {
+        r.status = String((e as Error).cause ?? e);
+      }
+      r.received = performance.now();
+      if (r.model === metaB.createdAt && swappedAt === undefined) {
+        swappedAt = r.received;
+        stopAt = r.received + 500;
+      }
+      log.push(r);
+    }
+  };
+  const clients = Array.from({ length: 8 }, client);
+  await new Promise((r) => setTimeout(r, 300));
+  const hupAt = performance.now();
+  s.child.kill('SIGHUP');
+  setTimeout(() => (stopAt = Math.min(stopAt, performance.now())), 60_000); // the reload never came: fail below, not hang
+  await Promise.all(clients);
+  assert.deepEqual(
+    log.filter((r) => r.status !== 200),
+    [],
+    'every request was answered with 200',
+  );
+  assert.ok(swappedAt !== undefined, 'the new model answered');
+  const duringReload = log.filter((r) => r.sent > hupAt && r.model === metaA.createdAt);
+  assert.ok(duringReload.length > 0, 'the old model kept answering while the new one loaded');
+  const acrossSwap = log.filter((r) => r.sent < swappedAt! && r.received > swappedAt!);
+  assert.ok(acrossSwap.length > 0, 'requests were in flight when the new model took over');
+  assert.ok(
+    log.filter((r) => r.sent > swappedAt!).every((r) => r.model === metaB.createdAt),
+    'after the swap only the new model answers',
+  );
   assert.equal(await createdAt(), metaB.createdAt);
-  assert.ok(statuses.every((c) => c === 200));
   assert.match(s.stderr(), /"event":"model-loaded","reason":"SIGHUP".*"replaced":true.*"msg":"model reloaded"/);
   s.child.kill('SIGTERM');
   assert.equal(await s.exit, 0);

@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
-import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
 import { UserError } from '../../src/errors.js';
 import { loadModelDir } from '../../src/io/model-dir.js';
@@ -22,7 +21,8 @@ import { writeArchive, readArchive } from '../../src/keras/archive.js';
 import { topologyOf } from '../../src/models/index.js';
 import { encodeTexts } from '../../src/predict/encode.js';
 import { predictTexts } from '../../src/predict/index.js';
-import { IMDB_TARBALL, REQUIRE_NATIVE, ROOT, imdbWorkspace, kerasPredict, skipKeras, trainSmallModel } from '../helpers.js';
+import { imdb, REQUIRE_NATIVE, ROOT, imdbWorkspace, kerasPredict, skipKeras } from '../helpers.js';
+import { smallModel } from '../models.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'keras');
 const VERSIONS = { rnn: 'test', tfjs: 'test', node: process.versions.node };
@@ -34,7 +34,7 @@ let texts: string[] = [];
 before(async () => {
   run = await loadBackend({ requireNative: REQUIRE_NATIVE });
   ({ work, env } = await imdbWorkspace('rnn-keras-'));
-  const test = (await readImdbTarball(IMDB_TARBALL, ['test'])).test;
+  const test = (await imdb()).test;
   // 300 real test reviews, positives and negatives interleaved.
   texts = test.slice(0, 150).flatMap((r: Review, i: number) => [r.text, test[test.length - 1 - i]!.text]);
 });
@@ -72,7 +72,7 @@ const TRAINED: Array<{ name: string; flags: string[] }> = [
 for (const [i, t] of TRAINED.entries()) {
   test(`rnn → Keras → rnn, ${t.name}: Keras predicts what rnn predicts (1e-5); imported back, identical bytes`, async (c) => {
     const dir = path.join(work, 'models', t.name);
-    await trainSmallModel(env, dir, 11 + i, [...t.flags, '--no-ema', '--lr', '0.01']);
+    await smallModel(env, dir, 11 + i, [...t.flags, '--no-ema', '--lr', '0.01']);
     const file = path.join(work, 'keras', `${t.name}.keras`);
     const k = await exportKeras(run, { model: dir, out: file });
     assert.equal(k.file, file);

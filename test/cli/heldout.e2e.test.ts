@@ -9,10 +9,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { readImdbTarball } from '../../src/data/imdb.js';
 import { readCsv } from '../../src/data/csv.js';
 import { holdOutTest } from '../../src/data/split.js';
-import { IMDB_TARBALL, runCli, tempDir, trainSmallModel, withoutTfNotices } from '../helpers.js';
+import { IMDB_TARBALL, imdb, runCli, tempDir, withoutTfNotices, type CliResult } from '../helpers.js';
+import { SMALL_MODEL } from '../models.js';
 
 let work = '';
 let env: NodeJS.ProcessEnv = {};
@@ -22,7 +22,7 @@ let csvSplit = '';
 before(async () => {
   work = await tempDir('rnn-heldout-');
   env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
-  const rows = (await readImdbTarball(IMDB_TARBALL, ['train'])).train.filter((_, i) => i % 8 === 0).slice(0, 3000);
+  const rows = (await imdb()).train.filter((_, i) => i % 8 === 0).slice(0, 3000);
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const label = (l: number) => (l ? 'positive' : 'negative');
   csv = path.join(work, 'imdb3k.csv');
@@ -35,6 +35,13 @@ before(async () => {
 });
 
 after(() => fsp.rm(work, { recursive: true, force: true }));
+
+/** `rnn train` with the small model's settings on this file's own CSVs (each run is its own: the seeds are compared). */
+async function trainSmallModel(env: NodeJS.ProcessEnv, out: string, seed: number, extra: string[]): Promise<CliResult> {
+  const r = await runCli(['train', ...SMALL_MODEL, ...extra, '--seed', String(seed), '--out', out], { env });
+  assert.equal(r.code, 0, r.stderr);
+  return r;
+}
 
 const meta = async (dir: string) => JSON.parse(await fsp.readFile(path.join(dir, 'metadata.json'), 'utf8'));
 

@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
-import { readImdbTarball } from '../../src/data/imdb.js';
 import type { Review } from '../../src/data/index.js';
 import { loadModelDir } from '../../src/io/model-dir.js';
 import { predictTexts } from '../../src/predict/index.js';
 import { encodeTexts } from '../../src/predict/encode.js';
 import { exportWebSite } from '../../src/web/site.js';
 import { UserError } from '../../src/errors.js';
-import { IMDB_TARBALL, REQUIRE_NATIVE, tempDir, trainSmallModel } from '../helpers.js';
+import { IMDB_TARBALL, imdb, REQUIRE_NATIVE, tempDir } from '../helpers.js';
+import { smallModel } from '../models.js';
 
 let run: LoadedBackend;
 let work = '';
@@ -27,9 +27,9 @@ before(async () => {
   work = await tempDir('rnn-web-');
   model = path.join(work, 'models', 'lstm');
   const env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
-  await trainSmallModel(env, model, 1, ['--limit', '3000', '--epochs', '2']); // learns enough for the accuracy bounds
+  await smallModel(env, model, 1, ['--limit', '3000', '--epochs', '2']); // learns enough for the accuracy bounds
   // 1,000 real test reviews, both labels (every 25th).
-  reviews = (await readImdbTarball(IMDB_TARBALL, ['test'])).test.filter((_, i) => i % 25 === 3);
+  reviews = (await imdb()).test.filter((_, i) => i % 25 === 3);
 });
 
 after(() => fsp.rm(work, { recursive: true, force: true }));

@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs';
-import { runCli, tempDir, IMDB_TARBALL, REQUIRE_NATIVE } from '../helpers.js';
+import { runCli, tempDir, IMDB_TARBALL, REQUIRE_NATIVE, imdb, imdbSha256 } from '../helpers.js';
 import { loadBackend, type TF } from '../../src/backend/index.js';
-import { readImdbTarball } from '../../src/data/imdb.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { padSequences } from '../../src/text/pad.js';
 import type { Review } from '../../src/data/index.js';
@@ -27,7 +26,7 @@ before(async () => {
   native = b.native;
   work = await tempDir('rnn-pipeline-');
   env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: path.join(work, 'models'), RNN_DATA_DIR: path.join(work, 'data') };
-  testReviews = (await readImdbTarball(IMDB_TARBALL, ['test'])).test;
+  testReviews = (await imdb()).test;
 });
 
 // Settings per cell that learn within about a minute on 2 cores. SimpleRNN learns least on small data (that is
@@ -72,7 +71,7 @@ for (const c of cells) {
     const meta = JSON.parse(await fsp.readFile(path.join(out, 'metadata.json'), 'utf8'));
     assert.equal(meta.cell, c.cell);
     assert.equal(meta.hyperParameters.seed, 1);
-    assert.equal(meta.dataset.sha256, 'fc54c888266ce6c4982bf09ba642be3160fb34eb228f3760339d53bf7004a900');
+    assert.equal(meta.dataset.sha256, await imdbSha256());
     assert.equal(meta.history.length, epochs);
     assert.deepEqual(meta.params, { total: c.params, trainable: c.params });
     assert.equal(meta.backend.name, 'tensorflow');

@@ -1,0 +1,147 @@
+/**
+ * The test runner behind `npm test` and `npm run test:unit`.
+ *
+ *   node dist/test/run.js [--lane unit|all] [--concurrency N] [FILTER…]
+ *
+ * Before any test runs it finds the IMDB archive the tests read (test/imdb.ts: RNN_TEST_IMDB, the copy beside
+ * the checkout, or the official archive fetched once into rnn's download cache); without one it prints one
+ * line saying what to set and exits 1. It makes one cache for the run (decoded reviews, trained models:
+ * test/imdb.ts, test/models.ts), removed at the end.
+ *
+ * Lanes: `unit` runs the `*.test.js` files (no training run, no browser, no Keras, no npm install); `all` adds
+ * the `*.e2e.test.js` files. The end-to-end files run one at a time on one queue (they train on both cores),
+ * the unit files beside them on another (--concurrency: how many unit files at once; default 2 in the unit lane,
+ * 1 beside the end-to-end queue). FILTER keeps the files whose path contains one of its words.
+ */
+import { promises as fsp, readdirSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+import { resolveCliEnv } from '../src/cli/env.js';
+import { findTestImdb, imdbReviews, TestImdbError } from './imdb.js';
+import { ROOT } from './helpers.js';
+
+const E2E = /\.e2e\.test\.js$/;
+const TEST = /\.test\.js$/;
+
+interface Args {
+  lane: 'unit' | 'all';
+  concurrency: number;
+  filters: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { lane: 'all', concurrency: 0, filters: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i]!;
+    if (v === '--lane') {
+      const lane = argv[++i];
+      if (lane !== 'unit' && lane !== 'all') throw new Error(`--lane takes unit or all, not ${lane}`);
+      a.lane = lane;
+    } else if (v === '--concurrency') {
+      a.concurrency = Number(argv[++i]);
+      if (!Number.isInteger(a.concurrency) || a.concurrency < 1) throw new Error('--concurrency takes a whole number of at least 1');
+    } else a.filters.push(v);
+  }
+  // Two cores: the unit lane runs two files at a time; with the end-to-end queue beside it, one.
+  if (a.concurrency === 0) a.concurrency = a.lane === 'unit' ? 2 : 1;
+  return a;
+}
+
+/** Every compiled test file under dist/test, sorted. */
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => TEST.test(f))
+    .map((f) => path.join(dir, f))
+    .sort();
+}
+
+/** Runs `files` `concurrency` at a time; resolves with the failures and each file's wall time. */
+function runQueue(files: string[], concurrency: number): Promise<{ failed: string[]; seconds: Map<string, number> }> {
+  const failed: string[] = [];
+  const seconds = new Map<string, number>();
+  if (files.length === 0) return Promise.resolve({ failed, seconds });
+  const stream = run({ files, concurrency });
+  // A file is a test of its own (named by its path) around its tests.
+  stream.on('test:complete', (d) => {
+    if (d.file && d.name === d.file) seconds.set(d.file, (d.details.duration_ms ?? 0) / 1000);
+  });
+  stream.on('test:fail', (d) => {
+    if (!d.todo)
+      failed.push(
+        d.name === d.file ? `${path.relative(ROOT, d.name)} (the file failed)` : `${path.relative(ROOT, d.file ?? '?')}: ${d.name}`,
+      );
+  });
+  return new Promise((resolve, reject) => {
+    stream.compose(new spec()).pipe(process.stdout, { end: false }).on('error', reject);
+    stream.on('end', () => resolve({ failed, seconds }));
+  });
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  const dataDir = resolveCliEnv(process.env, ROOT).dataDir;
+  let imdb;
+  try {
+    imdb = await findTestImdb({
+      variable: process.env.RNN_TEST_IMDB,
+      shared: path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1.tar.gz'),
+      dataDir,
+      onProgress: progressLine(),
+    });
+  } catch (e) {
+    if (!(e instanceof TestImdbError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`tests read IMDB from ${imdb.file} (${imdb.from})\n`);
+  const cache = await fsp.mkdtemp(path.join(os.tmpdir(), 'rnn-test-run-'));
+  try {
+    // run() starts each file in a child process with this process's environment.
+    Object.assign(process.env, { RNN_TEST_IMDB: imdb.file, RNN_TEST_IMDB_SHA256: imdb.sha256, RNN_TEST_CACHE: cache });
+    await imdbReviews(imdb.file, cache); // decoded once, before the files that read it start side by side
+    const all = testFiles(path.join(ROOT, 'dist', 'test')).filter(
+      (f) => args.filters.length === 0 || args.filters.some((w) => path.relative(ROOT, f).includes(w)),
+    );
+    const e2e = args.lane === 'all' ? all.filter((f) => E2E.test(f)) : [];
+    const unit = all.filter((f) => !E2E.test(f));
+    process.stderr.write(`${args.lane} lane: ${unit.length} unit files${args.lane === 'all' ? `, ${e2e.length} end-to-end files` : ''}\n`);
+    const results = await Promise.all([runQueue(e2e, 1), runQueue(unit, args.concurrency)]);
+    const failed = results.flatMap((r) => r.failed);
+    const seconds = new Map(results.flatMap((r) => [...r.seconds]));
+    const slowest = [...seconds].sort((a, b) => b[1] - a[1]).slice(0, 12);
+    process.stderr.write(
+      `\nslowest files:\n${slowest.map(([f, s]) => `  ${s.toFixed(1).padStart(6)} s  ${path.relative(ROOT, f)}`).join('\n')}\n`,
+    );
+    process.stderr.write(`${all.length} files in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+    if (failed.length) {
+      process.stderr.write(`\n${failed.length} failed:\n${failed.map((f) => `  ${f}`).join('\n')}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    if (!process.env.RNN_TEST_KEEP_CACHE) await fsp.rm(cache, { recursive: true, force: true });
+  }
+}
+
+/** A download progress line on stderr, at most once a second. */
+function progressLine(): (received: number, total: number | undefined) => void {
+  let shown = 0;
+  return (received, total) => {
+    const now = Date.now();
+    if (now - shown < 1000 && received !== total) return;
+    shown = now;
+    const mb = (n: number): string => (n / 1e6).toFixed(1);
+    process.stderr.write(`fetching the IMDB archive for the tests: ${mb(received)}${total ? ` of ${mb(total)}` : ''} MB\n`);
+  };
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);
