@@ -64,7 +64,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
     .option('--warmup <n>', 'untimed batches first', nonNegativeInt, 2)
     .option(
       '--keras-python <python>',
-      'also run src/bench/keras_reference.py with this Python (with tensorflow-cpu installed) for Keras columns',
+      'also run bench/keras_reference.py with this Python (with tensorflow-cpu installed) for Keras columns',
     )
     .option('--json', 'print the rows (with --serve: every figure) as JSON')
     .option(
@@ -112,7 +112,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
     );
     let keras: KerasRows | undefined;
     if (flags.kerasPython) {
-      status.update('Keras reference: training and predicting (src/bench/keras_reference.py)', true);
+      status.update('Keras reference: training and predicting (bench/keras_reference.py)', true);
       keras = await runKeras(flags.kerasPython, data.source.path, [
         flags.batchSize,
         flags.trainBatches,
@@ -148,14 +148,14 @@ interface KerasRows {
  * batches, warm-up, vocabulary, maxlen, bidirectional 0/1, pooling); its figures come from the same machine in the same run.
  */
 function runKeras(python: string, tarball: string, batches: Array<number | string>): Promise<KerasRows> {
-  const script = path.join(packageRoot(), 'src', 'bench', 'keras_reference.py');
+  const script = path.join(packageRoot(), 'bench', 'keras_reference.py');
   return new Promise((resolve, reject) => {
     execFile(python, [script, tarball, ...batches.map(String)], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) {
         reject(
           new UserError(
             `the Keras reference failed: ${(stderr || err.message).trim().split('\n').at(-1)}`,
-            'Pass --keras-python a Python with tensorflow-cpu==2.21.0 installed (see src/bench/keras_reference.py)',
+            'Pass --keras-python a Python with tensorflow-cpu==2.21.0 installed (see bench/keras_reference.py)',
           ),
         );
         return;
