@@ -46,6 +46,8 @@ test('npm ci succeeds with a failing native setup, warns once, and rnn doctor ex
     /rnn: note: oneDNN recurrent kernels not built: compiling the oneDNN addon failed: .*\. Install g\+\+, make and python3 for node-gyp and libdnnl-dev, then run `npm run setup-native -- --debug`\.\n/,
   );
   assert.match(out, /rnn: until then the fused layers run on tfjs\/TensorFlow ops \(about half the training speed\)\./);
+  // The failed build leaves neither an addon nor its temporary build directory in dist/addon.
+  assert.deepEqual(await fsp.readdir(path.join(dir, 'dist', 'addon')), []);
 
   const copy = spawnSync(process.execPath, [path.join(dir, 'bin', 'rnn'), 'doctor'], { cwd: dir, env, encoding: 'utf8' });
   assert.equal(copy.status, 1, copy.stdout + copy.stderr);

@@ -13,9 +13,26 @@ import { padSequences } from '../text/pad.js';
 import { buildModel, MODEL_DEFAULTS, topologyOf, type ModelOptions } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import { tfjsKernels, type Kernels } from '../kernels/index.js';
-import type { CellType } from '../cells.js';
+import { CELLS, type CellType } from '../cells.js';
+import type { PresetName } from '../train/options.js';
 import { OnednnStep } from '../train/onednn-step.js';
 import { OnednnPredictor } from '../predict/onednn.js';
+
+/** Defaults of `rnn bench`, read by its option parser and by its help text. */
+export const BENCH_DEFAULTS = Object.freeze({
+  /** Cells measured. */
+  cells: CELLS,
+  /** Whose architecture: `rnn train --preset NAME`'s (the lesson model's by default). */
+  preset: 'lesson' as PresetName,
+  /** Reviews per batch. */
+  batchSize: 64,
+  /** Timed training batches per implementation. */
+  trainBatches: 10,
+  /** Timed prediction batches per implementation. */
+  predictBatches: 20,
+  /** Untimed batches first. */
+  warmup: 2,
+});
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {

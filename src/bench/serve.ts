@@ -12,7 +12,7 @@ import { loadModelDir } from '../io/model-dir.js';
 import { predictTexts, PREDICT_BATCH_SIZE, type InferenceModel } from '../predict/index.js';
 import { testSubset } from '../predict/score.js';
 
-/** Defaults of `rnn bench --serve`, read by {@link runServeBench} callers and by the help text. */
+/** Defaults of `rnn bench serve`, read by its option parser and by its help text. */
 export const SERVE_BENCH_DEFAULTS = Object.freeze({
   /** Seconds of each measured load run. */
   durationSeconds: 10,

@@ -10,6 +10,7 @@ import { registerEval } from './commands/eval.js';
 import { registerPredict } from './commands/predict.js';
 import { registerData } from './commands/data.js';
 import { registerBench } from './commands/bench.js';
+import { registerBenchServe } from './commands/bench-serve.js';
 import { chalkFor, type Io } from './render.js';
 import type { CliContext } from './context.js';
 import { KERNEL_PREFERENCES } from '../kernels/index.js';
@@ -77,7 +78,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerEval(program, ctx);
   registerPredict(program, ctx);
   registerData(program, ctx);
-  registerBench(program, ctx);
+  registerBenchServe(registerBench(program, ctx), ctx);
   registerCompare(program, ctx);
   registerServe(program, ctx);
   registerExport(program, ctx);

@@ -123,9 +123,11 @@ export interface OnednnStatus {
   error?: string;
 }
 
-/** Where node-gyp puts the addon: src/kernels/addon/build/Release, from dist/src/kernels. */
-export const ADDON_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'kernels', 'addon');
-export const ADDON_FILE = path.join(ADDON_DIR, 'build', 'Release', 'rnn_dnnl.node');
+/**
+ * The built addon: dist/addon/rnn_dnnl.node (from dist/src/kernels), beside the compiled TypeScript, so an installed
+ * rnn runs without src/. Written by buildOnednnKernels (build.ts); `npm run build` leaves it in place.
+ */
+export const ADDON_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'addon', 'rnn_dnnl.node');
 
 /** How to get the oneDNN kernels, for messages. */
 export const ONEDNN_FIX = 'Install oneDNN (`apt-get install libdnnl-dev` on Debian/Ubuntu), then run `npm run setup-native`';

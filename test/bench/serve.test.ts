@@ -1,8 +1,8 @@
-/** `rnn bench --serve`, the parts that need no server: review selection, the statistics, /metrics parsing, the tables. */
+/** `rnn bench serve`, the parts that need no server: review selection, the statistics, /metrics parsing, the tables. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closestByWords, median, metricValue, percentile, wordCount, type LoadRun, type ServeBenchResult } from '../../src/bench/serve.js';
-import { renderServeBench } from '../../src/cli/commands/bench.js';
+import { renderServeBench } from '../../src/cli/render-serve-bench.js';
 import type { Review } from '../../src/data/index.js';
 
 const review = (id: string, text: string): Review => ({ id, text, label: 1 });

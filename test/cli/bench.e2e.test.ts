@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
-import { runCli, IMDB_TARBALL, REQUIRE_NATIVE, REQUIRE_ONEDNN } from '../helpers.js';
+import * as path from 'node:path';
+import { runCli, IMDB_TARBALL, REQUIRE_NATIVE, REQUIRE_ONEDNN, ROOT, tempDir } from '../helpers.js';
 import { loadBackend } from '../../src/backend/index.js';
 import { probeOnednn } from '../../src/kernels/index.js';
-import { renderBench } from '../../src/cli/commands/bench.js';
+import { renderBench } from '../../src/cli/render-bench.js';
 import type { BenchRow } from '../../src/bench/index.js';
+import { SERVE_BENCH_TARGETS, type ServeBenchResult } from '../../src/bench/serve.js';
 
 // The benchmark through the CLI at a small size: its rows, the settings it reports, and the one relation that must
 // hold (the figures themselves belong to `npm run bench`, not to tests): rnn's fused layers train and predict faster
@@ -149,4 +152,56 @@ test('rnn bench --preset best measures the preset architecture: stock tfjs-layer
   t.diagnostic(`onednn: train ${(onednn.trainSamplesPerSec / stock.trainSamplesPerSec).toFixed(1)}× stock`);
   assert.ok(onednn.trainSamplesPerSec > 2 * stock.trainSamplesPerSec);
   assert.ok(onednn.predictSamplesPerSec > 2 * stock.predictSamplesPerSec);
+});
+
+test("rnn bench serve is a command of its own: its flags reach it, the other command's are refused, rnn bench --serve names it", async () => {
+  const moved = await runCli(['bench', '--serve', '--model', 'models/lstm']);
+  assert.equal(moved.code, 1);
+  assert.equal(moved.stdout, '');
+  assert.equal(
+    moved.stderr,
+    'error: `rnn bench --serve` is now `rnn bench serve`: run that, with the same flags\n(run with --help for usage)\n',
+  );
+  for (const [args, flag] of [
+    [['bench', 'serve', '--cells', 'lstm'], '--cells'],
+    [['bench', '--model', 'models/lstm'], '--model'],
+    [['bench', 'layers', '--soak', '10'], '--soak'],
+  ] as const) {
+    const r = await runCli([...args]);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.match(r.stderr, new RegExp(`^error: unknown option '${flag}'`), args.join(' '));
+  }
+});
+
+// A short run end to end on a Keras-trained fixture (imported: no training): the JSON has every part, and --json
+// after `serve` reaches it. Measured: ~20 s, most of it the fixed 2 s warm-ups and starting rnn serve.
+test('rnn bench serve --json: latency, throughput rounds and the targets, the server drained', async (t) => {
+  if (!REQUIRE_NATIVE) return t.skip('runs with the native backend (CI)');
+  const work = await tempDir('rnn-bench-serve-');
+  t.after(() => fsp.rm(work, { recursive: true, force: true }));
+  const fixtures = path.join(ROOT, 'test', 'fixtures', 'keras');
+  const model = path.join(work, 'lstm');
+  const env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: work };
+  const tokenizer = path.join(fixtures, 'tokenizer.json');
+  const imported = await runCli(['import', path.join(fixtures, 'lstm.keras'), '--tokenizer', tokenizer, '--out', model], { env });
+  assert.equal(imported.code, 0, imported.stderr);
+  const r = await runCli(['bench', 'serve', '--model', model, '--duration', '1', '--rounds', '1', '--json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as ServeBenchResult & { machine: string; targets: typeof SERVE_BENCH_TARGETS };
+  assert.deepEqual(Object.keys(out), ['machine', 'model', 'settings', 'latency', 'throughput', 'serverExitCode', 'targets']);
+  assert.match(
+    out.machine,
+    new RegExp(` × \\d+, backend tensorflow \\(TensorFlow [\\d.]+\\), model ${model.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(lstm, `),
+  );
+  assert.match(out.machine, /, 1 s per run after 2 s of warm-up, pool of 2,000 IMDB test reviews, predict batch \d+$/);
+  assert.deepEqual(
+    out.latency.map((l) => l.connections),
+    [1, 1],
+  );
+  assert.equal(out.throughput.rounds.length, 1);
+  const round = out.throughput.rounds[0]!;
+  assert.ok(round.predict.reviewsPerSec > 0 && round.serve.requestsPerSec > 0, JSON.stringify(round));
+  assert.equal(round.serve.non2xx, 0);
+  assert.deepEqual(out.targets, { ...SERVE_BENCH_TARGETS });
+  assert.equal(out.serverExitCode, 0);
 });

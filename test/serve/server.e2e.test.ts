@@ -488,7 +488,7 @@ test('10,000 requests: every one 2xx, tf.memory() and RSS flat', async (t) => {
       const opts = {
         url: s.url + '/v1/predict',
         connections: 16,
-        amount, // requests in all (autocannon's option; not in rnn's minimal typings)
+        amount, // requests in all
         requests: [
           {
             method: 'POST',

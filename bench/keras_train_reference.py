@@ -5,7 +5,7 @@ Reads the aclImdb tarball, replaces <br /> with spaces, fits Keras's Tokenizer(n
 Embedding(10000 -> 100) -> CELL(128) -> Dense(1, sigmoid) with adam (1e-3) on binary cross-entropy, batch 64,
 validation_split 0.2, 3 epochs, then prints the history and the test accuracy as JSON.
 
-    keras-venv/bin/python src/bench/keras_train_reference.py path/to/aclImdb_v1.tar.gz lstm 42
+    keras-venv/bin/python bench/keras_train_reference.py path/to/aclImdb_v1.tar.gz lstm 42
 """
 import json
 import os

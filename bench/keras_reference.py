@@ -8,7 +8,7 @@ the preset's architecture: vocabulary, maxlen, Bidirectional (merge_mode concat)
 (GlobalMaxPooling1D / GlobalAveragePooling1D on return_sequences=True).
 
     python3 -m venv keras-venv && keras-venv/bin/pip install tensorflow-cpu==2.21.0
-    keras-venv/bin/python src/bench/keras_reference.py path/to/aclImdb_v1.tar.gz \
+    keras-venv/bin/python bench/keras_reference.py path/to/aclImdb_v1.tar.gz \
         [BATCH [TRAIN_BATCHES [PREDICT_BATCHES [WARMUP [VOCAB [MAXLEN [BIDIRECTIONAL [POOLING]]]]]]]]
 """
 import json
