@@ -86,6 +86,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
     const wrong = flags.serve ? given(LAYER_FLAGS) : given(SERVE_FLAGS);
     if (wrong.length > 0) {
       throw new UserError(
+        'OPTION_NOT_APPLICABLE',
         `${wrong.join(', ')} ${wrong.length === 1 ? 'does' : 'do'} not apply ${flags.serve ? 'to rnn bench --serve' : 'without --serve'}`,
         flags.serve ? 'Leave them out, or run rnn bench without --serve' : 'Add --serve to benchmark rnn serve, or leave them out',
       );
@@ -154,6 +155,7 @@ function runKeras(python: string, tarball: string, batches: Array<number | strin
       if (err) {
         reject(
           new UserError(
+            'BENCH_KERAS_FAILED',
             `the Keras reference failed: ${(stderr || err.message).trim().split('\n').at(-1)}`,
             'Pass --keras-python a Python with tensorflow-cpu==2.21.0 installed (see src/bench/keras_reference.py)',
           ),
@@ -290,6 +292,7 @@ function startServe(ctx: CliContext, command: Command, modelDir: string): Promis
       const reason = [...lines].reverse().find((l) => l.startsWith('error:')) ?? lines.at(-1);
       reject(
         new UserError(
+          'BENCH_SERVE_FAILED',
           `rnn serve ${why}${reason ? `: ${reason.replace(/^error:\s*/, '')}` : ''}`,
           `Check that \`rnn serve --model ${modelDir}\` starts on its own`,
         ),
