@@ -78,6 +78,21 @@ export function withoutTfNotices(stderr: string): string {
   return stderr.replace(/^WARNING: All log messages before absl.*\n|^I0000 .*port\.cc.*\n/gm, '');
 }
 
+/** The `{"error": {code, message, fix}}` a `--json` command printed as its last line on stderr (checked to be exactly that shape). */
+export function jsonErrorOf(stderr: string): { code: string; message: string; fix: string } {
+  const last = withoutTfNotices(stderr).trimEnd().split('\n').at(-1) ?? '';
+  let parsed: { error?: { code: string; message: string; fix: string } };
+  try {
+    parsed = JSON.parse(last) as typeof parsed;
+  } catch {
+    throw new Error(`the last line of stderr is not JSON: ${JSON.stringify(stderr)}`);
+  }
+  if (Object.keys(parsed).join() !== 'error' || Object.keys(parsed.error ?? {}).join() !== 'code,message,fix') {
+    throw new Error(`not {"error": {code, message, fix}}: ${last}`);
+  }
+  return parsed.error!;
+}
+
 /**
  * A temporary workspace for CLI tests on real IMDB (models and data dirs inside it, RNN_IMDB_URL at the
  * shared tarball) and whether the native backend, which training needs, is available.

@@ -86,6 +86,7 @@ export async function loadBackend(options: Partial<BackendOptions> = {}, onednnP
       return await describeNative(tf, '@tensorflow/tfjs-node-gpu', 'requested with --gpu', kernels);
     } catch (e) {
       throw new UserError(
+        'NATIVE_GPU_UNAVAILABLE',
         `the GPU backend could not be loaded: ${firstLine(e)}`,
         'Install it with `npm install @tensorflow/tfjs-node-gpu@4.22.0` (needs CUDA 11.2 and cuDNN 8.1) or drop --gpu',
       );
@@ -104,6 +105,7 @@ export async function loadBackend(options: Partial<BackendOptions> = {}, onednnP
       }
       if (opts.prefer === 'native' || opts.requireNative) {
         throw new UserError(
+          'NATIVE_UNAVAILABLE',
           `the native TensorFlow backend is required but could not be loaded: ${nativeError}`,
           'Run `npm run setup-native` (README, "Install and troubleshooting")',
         );

@@ -21,6 +21,7 @@ export function runKerasReference(python: string, script: string, tarball: strin
       if (err) {
         reject(
           new UserError(
+            'BENCH_KERAS_FAILED',
             `the Keras reference failed: ${(stderr || err.message).trim().split('\n').at(-1)}`,
             'Pass --keras-python a Python with tensorflow-cpu==2.21.0 installed (see bench/keras_reference.py)',
           ),

@@ -41,6 +41,7 @@ export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedD
   if (data.source.kind !== 'csv') {
     if (flags.testSplit !== undefined || flags.splitColumn !== undefined) {
       throw new UserError(
+        'OPTION_NOT_APPLICABLE',
         `--test-split and --split-column apply to a CSV, and ${data.source.path} is an aclImdb ${data.source.kind}`,
         'Leave them out: aclImdb has its own test split',
       );

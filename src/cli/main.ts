@@ -2,7 +2,7 @@
  * The rnn command line. The only place that reads argv, sets the exit code and prints errors.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitWith, Interrupted, isUserError } from '../errors.js';
+import { ExitWith, Interrupted, isUserError, type ErrorCode, type ErrorJson } from '../errors.js';
 import { resolveCliEnv } from './env.js';
 import { packageVersion } from './version.js';
 import { registerTrain } from './commands/train.js';
@@ -89,6 +89,46 @@ export function buildProgram(ctx: CliContext): Command {
   return program;
 }
 
+/** The codes of commander's usage errors (`CommanderError.code`); any other is COMMAND_USAGE. */
+const COMMANDER_CODES: Record<string, ErrorCode> = {
+  'commander.invalidArgument': 'OPTION_INVALID',
+  'commander.unknownOption': 'OPTION_UNKNOWN',
+  'commander.optionMissingArgument': 'OPTION_MISSING_VALUE',
+  'commander.missingMandatoryOptionValue': 'OPTION_REQUIRED',
+  'commander.conflictingOption': 'OPTION_CONFLICT',
+  'commander.unknownCommand': 'COMMAND_UNKNOWN',
+  'commander.missingArgument': 'COMMAND_ARGUMENT_MISSING',
+  'commander.excessArguments': 'COMMAND_TOO_MANY_ARGUMENTS',
+};
+
+/**
+ * Whether errors are printed as JSON: `--json` is among the arguments (before a `--`) and the command they
+ * name takes `--json`, or they name no command rnn has (then the error is about that).
+ */
+function jsonErrorsWanted(program: Command, argv: readonly string[]): boolean {
+  const { cmd, args } = namedCommand(program, argv);
+  return args.includes('--json') && (cmd === program || cmd.options.some((o) => o.long === '--json'));
+}
+
+/** The command `argv` names (the program when it names none), and the arguments before a `--`. */
+function namedCommand(program: Command, argv: readonly string[]): { cmd: Command; args: readonly string[] } {
+  const end = argv.indexOf('--');
+  const args = end < 0 ? argv : argv.slice(0, end);
+  let cmd = program;
+  for (const a of args) cmd = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a)) ?? cmd;
+  return { cmd, args };
+}
+
+/** `rnn train`, `rnn` … : how the user calls a command. */
+function commandPath(cmd: Command): string {
+  return cmd.parent ? `${commandPath(cmd.parent)} ${cmd.name()}` : cmd.name();
+}
+
+/** Every command of the program, the program first. */
+function allCommands(cmd: Command): Command[] {
+  return [cmd, ...cmd.commands.flatMap(allCommands)];
+}
+
 /** Runs the CLI and returns the exit code. */
 export async function main(
   argv: string[],
@@ -111,13 +151,29 @@ export async function main(
   const program = buildProgram(ctx);
   // Stack traces with --debug, also for errors that come before the flags are parsed.
   const debug = (): boolean => program.opts<{ debug?: boolean }>().debug === true || argv.includes('--debug');
+  const json = jsonErrorsWanted(program, argv);
+  // With --json, commander's usage errors are printed below as JSON instead of by commander (help still goes to stdout).
+  if (json) for (const cmd of allCommands(program)) cmd.configureOutput({ outputError: () => {}, writeErr: () => {} });
+  const printJson = (error: ErrorJson): void => {
+    io.err.write(`${JSON.stringify({ error })}\n`);
+  };
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // Commander already printed its message (help and version exit with code 0).
-      return e.exitCode === 0 ? 0 : 1;
+      // Help and version exit with code 0; otherwise commander printed its message, unless it is ours to print as JSON.
+      if (e.exitCode === 0) return 0;
+      if (json) {
+        // One line: commander adds its "(Did you mean …?)" on a line of its own.
+        const message = e.message
+          .replace(/^error:\s*/, '')
+          .replace(/\s*\n\s*/g, ' ')
+          .replace(/\.+$/, '');
+        const fix = `Run \`${commandPath(namedCommand(program, argv).cmd)} --help\` for usage`;
+        printJson({ code: COMMANDER_CODES[e.code] ?? 'COMMAND_USAGE', message, fix });
+      }
+      return 1;
     }
     const c = ctx.chalkErr;
     if (e instanceof ExitWith) return e.exitCode;
@@ -126,12 +182,15 @@ export async function main(
       return e.exitCode;
     }
     if (isUserError(e)) {
-      io.err.write(`${c.red('error:')} ${e.line}\n`);
+      if (json) printJson(e.toJSON());
+      else io.err.write(`${c.red('error:')} ${e.line}\n`);
       if (debug() && e.stack) io.err.write(`${e.stack}\n`);
       return 1;
     }
     const err = e as Error;
-    io.err.write(`${c.red('error:')} ${err?.message ?? String(e)}. This is a bug in rnn: rerun with --debug and report the output\n`);
+    const bug = 'This is a bug in rnn: rerun with --debug and report the output';
+    if (json) printJson({ code: 'INTERNAL', message: String(err?.message ?? e).replace(/\.+$/, ''), fix: bug });
+    else io.err.write(`${c.red('error:')} ${err?.message ?? String(e)}. ${bug}\n`);
     if (debug() && err?.stack) io.err.write(`${err.stack}\n`);
     return 1;
   }

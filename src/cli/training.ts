@@ -157,6 +157,7 @@ export function trainOptionsFromFlags(flags: TrainingFlags, cell: CellType): Tra
 export function trainOverrides(flags: TrainingFlags): Partial<TrainOptions> {
   if (flags.monitor?.startsWith('val_') && flags.validationSplit === 0) {
     throw new UserError(
+      'OPTION_CONFLICT',
       `--monitor ${flags.monitor} needs validation reviews, but --validation-split is 0`,
       'Pass --monitor acc or loss, or a --validation-split above 0',
     );
@@ -172,10 +173,15 @@ export function trainOverrides(flags: TrainingFlags): Partial<TrainOptions> {
 /** Training needs at least two reviews of both classes; anything else is a UserError naming the data. */
 export function checkTrainingReviews(reviews: readonly { label: number }[], where: string): void {
   if (reviews.length < 2)
-    throw new UserError(`the training data has ${reviews.length} review(s)`, 'Use a dataset with at least two labeled reviews');
+    throw new UserError(
+      'DATA_TOO_FEW_REVIEWS',
+      `the training data has ${reviews.length} review(s)`,
+      'Use a dataset with at least two labeled reviews',
+    );
   const pos = reviews.filter((r) => r.label === 1).length;
   if (pos === 0 || pos === reviews.length) {
     throw new UserError(
+      'DATA_ONE_LABEL',
       `${where} has only ${pos === 0 ? 'negative' : 'positive'} reviews (${reviews.length})`,
       'A sentiment classifier needs positive and negative reviews: check --label-column, or use other data',
     );

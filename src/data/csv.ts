@@ -38,12 +38,17 @@ function pickColumn(header: string[], wanted: string | undefined, candidates: st
   if (wanted !== undefined) {
     const i = lower.indexOf(wanted.trim().toLowerCase());
     if (i < 0)
-      throw new UserError(`${file} has no column "${wanted}" (columns: ${listColumns(header)})`, `Pass ${flag} with one of those columns`);
+      throw new UserError(
+        'DATA_CSV_COLUMN_MISSING',
+        `${file} has no column "${wanted}" (columns: ${listColumns(header)})`,
+        `Pass ${flag} with one of those columns`,
+      );
     return i;
   }
   const i = lower.findIndex((h) => candidates.includes(h));
   if (i < 0) {
     throw new UserError(
+      'DATA_CSV_COLUMN_MISSING',
       `${file} has no ${what} column (looked for ${candidates.join(', ')}; columns: ${listColumns(header)})`,
       `Pass ${flag} to name it`,
     );
@@ -79,6 +84,7 @@ class Utf8Check extends Transform {
       }
       done(
         new UserError(
+          'DATA_NOT_UTF8',
           `${this.file} is not UTF-8 text (invalid bytes on line ${line})`,
           'Save the file as UTF-8 (or check that it is the CSV you meant)',
         ),
@@ -94,7 +100,7 @@ class Utf8Check extends Transform {
       this.decoder.decode();
       done();
     } catch {
-      done(new UserError(`${this.file} is not UTF-8 text (it ends inside a character)`, 'Save the file as UTF-8'));
+      done(new UserError('DATA_NOT_UTF8', `${this.file} is not UTF-8 text (it ends inside a character)`, 'Save the file as UTF-8'));
     }
   }
 }
@@ -107,8 +113,9 @@ function csvFailure(e: unknown, file: string, utf8Error: UserError | undefined, 
   if (utf8Error) return utf8Error;
   if (e instanceof UserError) return e;
   const err = e as Error & { code?: string };
-  if (err.code === 'ENOENT') return new UserError(`${file} does not exist`, `Check the path given to ${flag}`);
+  if (err.code === 'ENOENT') return new UserError('DATA_NOT_FOUND', `${file} does not exist`, `Check the path given to ${flag}`);
   return new UserError(
+    'DATA_CSV_INVALID',
     `${file} is not valid CSV: ${err.message.replace(/,? value is .*$/s, '')}`,
     'Fix the file (a header row, then one quoted review per row)',
   );
@@ -161,6 +168,7 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
         const raw = (row[splitIdx] ?? '').trim().toLowerCase();
         if (raw !== 'train' && raw !== 'test') {
           throw new UserError(
+            'DATA_CSV_SPLIT_INVALID',
             `${file} row ${line}: split "${row[splitIdx] ?? ''}" is neither train nor test`,
             'Mark every row train or test in the split column',
           );
@@ -170,7 +178,11 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
       const rawLabel = row[labelIdx] ?? '';
       const label = parseLabel(rawLabel);
       if (label === undefined) {
-        throw new UserError(`${file} row ${line}: unknown label "${rawLabel}"`, 'Labels must be positive/negative, pos/neg or 1/0');
+        throw new UserError(
+          'DATA_CSV_LABEL_INVALID',
+          `${file} row ${line}: unknown label "${rawLabel}"`,
+          'Labels must be positive/negative, pos/neg or 1/0',
+        );
       }
       reviews.push({ text: cleanReview(row[textIdx] ?? ''), label, id: `${file}:${line}`, ...(split ? { split } : {}) });
     }
@@ -178,7 +190,8 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
     input.destroy();
     throw csvFailure(e, file, utf8Error(), '--data');
   }
-  if (reviews.length === 0) throw new UserError(`${file} has no reviews`, 'Use a CSV with a header row and at least one labeled review');
+  if (reviews.length === 0)
+    throw new UserError('DATA_EMPTY', `${file} has no reviews`, 'Use a CSV with a header row and at least one labeled review');
   return { reviews, sha256: hash.digest('hex'), bytes };
 }
 

@@ -72,10 +72,10 @@ export async function download(
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (e as Error).message;
-    throw new UserError(`could not download ${url}: ${why}`, OFFLINE_FIX);
+    throw new UserError('DATA_DOWNLOAD_FAILED', `could not download ${url}: ${why}`, OFFLINE_FIX);
   }
   if (!res.ok || !res.body) {
-    throw new UserError(`could not download ${url}: HTTP ${res.status} ${res.statusText}`.trim(), OFFLINE_FIX);
+    throw new UserError('DATA_DOWNLOAD_FAILED', `could not download ${url}: HTTP ${res.status} ${res.statusText}`.trim(), OFFLINE_FIX);
   }
   const lengthHeader = res.headers.get('content-length');
   const total = lengthHeader !== null ? Number(lengthHeader) : undefined;
@@ -93,6 +93,7 @@ export async function download(
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     throw new UserError(
+      'DATA_DOWNLOAD_INCOMPLETE',
       `download of ${url} broke off after ${received} bytes: ${(e as Error).message}`,
       'Run the command again; the partial file was discarded',
     );
@@ -100,6 +101,7 @@ export async function download(
   if (total !== undefined && received !== total) {
     await fsp.rm(tmp, { force: true });
     throw new UserError(
+      'DATA_DOWNLOAD_INCOMPLETE',
       `download of ${url} is incomplete: got ${received} of ${total} bytes`,
       'Run the command again; the partial file was discarded',
     );
@@ -107,6 +109,7 @@ export async function download(
   if (expected !== undefined && received !== expected.bytes) {
     await fsp.rm(tmp, { force: true });
     throw new UserError(
+      'DATA_DOWNLOAD_MISMATCH',
       `download of ${url} has ${received.toLocaleString('en-US')} bytes, but the official file has ${expected.bytes.toLocaleString('en-US')}`,
       'Run the command again (the file was discarded), or pass --data with a copy you trust',
     );
@@ -115,6 +118,7 @@ export async function download(
   if (expected !== undefined && sha256 !== expected.sha256) {
     await fsp.rm(tmp, { force: true });
     throw new UserError(
+      'DATA_DOWNLOAD_MISMATCH',
       `download of ${url} is not the official file: its SHA-256 is ${sha256}, the official one ${expected.sha256}`,
       'The file was deleted; run the command again, or pass --data with a copy you trust',
     );

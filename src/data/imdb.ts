@@ -35,6 +35,7 @@ function finish(raws: Raw[], what: string, splits: readonly Split[]): Pick<Loade
   for (const s of splits) {
     if (out[s].length === 0) {
       throw new UserError(
+        'DATA_IMDB_INCOMPLETE',
         `${what} has no ${s} reviews (expected ${s}/pos/*.txt and ${s}/neg/*.txt)`,
         'Point --data at the aclImdb directory or aclImdb_v1.tar.gz',
       );
@@ -100,12 +101,19 @@ export async function readImdbTarball(
       hash.update(c as Buffer);
       bytes += (c as Buffer).length;
     });
-    input.on('error', (e) => reject(new UserError(`cannot read ${file}: ${e.message}`, 'Check the path given to --data')));
+    input.on('error', (e) =>
+      reject(new UserError('DATA_UNREADABLE', `cannot read ${file}: ${e.message}`, 'Check the path given to --data')),
+    );
     parser.on('error', (e: Error) =>
       reject(
         unsafe
-          ? new UserError(`${file} was rejected: entry ${unsafe}`, 'Use the official aclImdb_v1.tar.gz; nothing was extracted')
+          ? new UserError(
+              'DATA_ARCHIVE_UNSAFE',
+              `${file} was rejected: entry ${unsafe}`,
+              'Use the official aclImdb_v1.tar.gz; nothing was extracted',
+            )
           : new UserError(
+              'DATA_ARCHIVE_INVALID',
               `${file} is not a readable aclImdb tarball: ${e.message}`,
               'Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory',
             ),

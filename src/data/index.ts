@@ -80,6 +80,7 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
     if (wrong) {
       await discardCached(got.file);
       throw new UserError(
+        'DATA_IMDB_INCOMPLETE',
         `${spec} is not the complete IMDB dataset: ${wrong}`,
         'The download was discarded; run again, or set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz',
       );
@@ -89,7 +90,11 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   const file = path.resolve(spec.startsWith('file://') ? new URL(spec).pathname : spec);
   const st = await fsp.stat(file).catch(() => undefined);
   if (!st) {
-    throw new UserError(`${spec} does not exist`, 'Pass --data with an aclImdb directory, aclImdb_v1.tar.gz, an http(s) URL or a CSV file');
+    throw new UserError(
+      'DATA_NOT_FOUND',
+      `${spec} does not exist`,
+      'Pass --data with an aclImdb directory, aclImdb_v1.tar.gz, an http(s) URL or a CSV file',
+    );
   }
   if (st.isDirectory()) {
     step(`reading ${file}`);
@@ -112,12 +117,14 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
     const wrong = opts.data === undefined ? checkImdbCounts(r, opts.splits) : undefined;
     if (wrong)
       throw new UserError(
+        'DATA_IMDB_INCOMPLETE',
         `${file} (RNN_IMDB_URL) is not the complete IMDB dataset: ${wrong}`,
         'Set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz, or pass --data',
       );
     return { source: { kind: 'tarball', path: file, sha256: r.sha256, bytes: r.bytes }, train: r.train, test: r.test };
   }
   throw new UserError(
+    'DATA_FORMAT_UNKNOWN',
     `${spec} is not a dataset rnn reads`,
     'Pass --data with an aclImdb directory, an aclImdb_v1.tar.gz, an http(s) URL or a .csv file',
   );

@@ -42,11 +42,16 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
   const abs = path.resolve(dir);
   await recoverReplacedDir(abs);
   const st = await fsp.stat(abs).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UserError(`model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
+  if (!st?.isDirectory())
+    throw new UserError('MODEL_NOT_FOUND', `model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
   const fix = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
   const metadata = await readJsonFile<ModelMetadata>(path.join(abs, 'metadata.json'), fix);
   if (metadata.formatVersion !== METADATA_FORMAT_VERSION || typeof metadata.cell !== 'string' || !Array.isArray(metadata.history)) {
-    throw new UserError(`${path.join(abs, 'metadata.json')} is not an rnn metadata file of format version ${METADATA_FORMAT_VERSION}`, fix);
+    throw new UserError(
+      'MODEL_METADATA_INVALID',
+      `${path.join(abs, 'metadata.json')} is not an rnn metadata file of format version ${METADATA_FORMAT_VERSION}`,
+      fix,
+    );
   }
   let evaluation: EvalRecord | undefined;
   try {

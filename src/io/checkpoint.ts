@@ -104,21 +104,29 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
   try {
     metaText = await fsp.readFile(path.join(abs, 'checkpoint.json'), 'utf8');
   } catch {
-    throw new UserError(`${abs} is not a training checkpoint (no checkpoint.json)`, fix);
+    throw new UserError('CHECKPOINT_NOT_FOUND', `${abs} is not a training checkpoint (no checkpoint.json)`, fix);
   }
   let meta: CheckpointMeta;
   try {
     meta = JSON.parse(metaText) as CheckpointMeta;
   } catch (e) {
-    throw new UserError(`${path.join(abs, 'checkpoint.json')} is not valid JSON (${(e as Error).message})`, fix);
+    throw new UserError('CHECKPOINT_INVALID', `${path.join(abs, 'checkpoint.json')} is not valid JSON (${(e as Error).message})`, fix);
   }
   if (meta.formatVersion !== CHECKPOINT_FORMAT_VERSION || !Array.isArray(meta.tensors) || !meta.state || !meta.options) {
-    throw new UserError(`${path.join(abs, 'checkpoint.json')} is not a checkpoint of format version ${CHECKPOINT_FORMAT_VERSION}`, fix);
+    throw new UserError(
+      'CHECKPOINT_INVALID',
+      `${path.join(abs, 'checkpoint.json')} is not a checkpoint of format version ${CHECKPOINT_FORMAT_VERSION}`,
+      fix,
+    );
   }
   const bin = await fsp.readFile(path.join(abs, 'state.bin')).catch(() => undefined);
   const elements = meta.tensors.reduce((s, t) => Math.max(s, t.offset + t.length), 0);
   if (!bin || bin.byteLength !== elements * 4) {
-    throw new UserError(`${path.join(abs, 'state.bin')} is missing or has the wrong size (expected ${elements * 4} bytes)`, fix);
+    throw new UserError(
+      'CHECKPOINT_INVALID',
+      `${path.join(abs, 'state.bin')} is missing or has the wrong size (expected ${elements * 4} bytes)`,
+      fix,
+    );
   }
   const buf = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
   const view = (t: TensorEntry): Float32Array | Int32Array =>

@@ -221,7 +221,11 @@ async function readWeights(
     for (const p of group.paths) {
       const file = path.join(abs, p);
       const buf = await fsp.readFile(file).catch((e: Error & { code?: string }) => {
-        throw new UserError(e.code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${e.message}`, retrain);
+        throw new UserError(
+          'MODEL_FILE_MISSING',
+          e.code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${e.message}`,
+          retrain,
+        );
       });
       buffers.push(buf);
     }
@@ -232,7 +236,11 @@ async function readWeights(
     w.shape.reduce((a, b) => a * b, 1) * QUANTIZED_BYTES[w.quantization?.dtype ?? 'none']!;
   const expected = specs.reduce((s, w) => s + stored(w), 0);
   if (data.byteLength !== expected) {
-    throw new UserError(`the weights of ${abs} are ${data.byteLength} bytes, model.json expects ${expected}`, retrain);
+    throw new UserError(
+      'MODEL_WEIGHTS_SIZE',
+      `the weights of ${abs} are ${data.byteLength} bytes, model.json expects ${expected}`,
+      retrain,
+    );
   }
   let offset = 0;
   for (const w of specs) {
@@ -242,6 +250,7 @@ async function readWeights(
       for (let i = 0; i < floats.length; i++) {
         if (!Number.isFinite(floats[i]!)) {
           throw new UserError(
+            'MODEL_WEIGHTS_NOT_FINITE',
             `the weights of ${abs} contain ${Number.isNaN(floats[i]!) ? 'NaN' : 'infinite'} values (training diverged, or the file is damaged)`,
             'Retrain (a lower --lr helps a diverging run) or restore the model from a copy',
           );
@@ -263,39 +272,36 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
   const abs = path.resolve(dir);
   await recoverReplacedDir(abs); // a save that crashed between its two renames
   const st = await fsp.stat(abs).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UserError(`model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
+  if (!st?.isDirectory())
+    throw new UserError('MODEL_NOT_FOUND', `model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
   const retrain = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
   const modelFile = path.join(abs, 'model.json');
   const modelJson = parseJson<io.ModelJSON>(await readText(modelFile, retrain), modelFile, retrain);
   if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
-    throw new UserError(`${modelFile} is not a tfjs layers model (no modelTopology or weightsManifest)`, retrain);
+    throw new UserError('MODEL_JSON_INVALID', `${modelFile} is not a tfjs layers model (no modelTopology or weightsManifest)`, retrain);
   }
   const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, (manifest) => readWeights(abs, manifest, retrain));
   let model: LayersModel;
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (e) {
-    throw new UserError(`${modelFile} could not be loaded: ${(e as Error).message.split('\n')[0]}`, retrain);
+    throw new UserError('MODEL_JSON_INVALID', `${modelFile} could not be loaded: ${(e as Error).message.split('\n')[0]}`, retrain);
   }
   const tokFile = path.join(abs, 'tokenizer.json');
   const tokText = await readText(tokFile, retrain);
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = Tokenizer.fromJSON(parseJson(tokText, tokFile, retrain));
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`${tokFile} is not a tokenizer: ${(e as Error).message}`, retrain);
-  }
+  const tokenizer = Tokenizer.fromJSON(parseJson(tokText, tokFile, retrain, 'MODEL_TOKENIZER_INVALID'), { file: tokFile, fix: retrain });
   const metaFile = path.join(abs, 'metadata.json');
   const metadata = parseJson<ModelMetadata>(await readText(metaFile, retrain), metaFile, retrain);
   if (metadata.formatVersion !== METADATA_FORMAT_VERSION) {
     throw new UserError(
+      'MODEL_FORMAT_UNSUPPORTED',
       `${metaFile} has format version ${metadata.formatVersion}; this rnn reads version ${METADATA_FORMAT_VERSION}`,
       'Retrain the model with this version of rnn',
     );
   }
   if (sha256(tokText) !== metadata.preprocessing?.tokenizerSha256) {
     throw new UserError(
+      'MODEL_TOKENIZER_MISMATCH',
       `${tokFile} is not the tokenizer this model was trained with (its hash differs from metadata.json)`,
       'Copy the tokenizer.json that was saved with the model, or retrain',
     );
@@ -303,6 +309,7 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
   const inputShape = model.inputs[0]?.shape;
   if (inputShape && inputShape[1] !== null && inputShape[1] !== metadata.preprocessing.maxlen) {
     throw new UserError(
+      'MODEL_METADATA_MISMATCH',
       `${modelFile} takes sequences of ${inputShape[1]} ids but metadata.json says maxlen ${metadata.preprocessing.maxlen}`,
       retrain,
     );
@@ -311,6 +318,7 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
   const numWords = tokenizer.options.numWords;
   if (inputDim !== undefined && (numWords === null || numWords > inputDim)) {
     throw new UserError(
+      'MODEL_TOKENIZER_MISMATCH',
       `${tokFile} keeps ${numWords ?? 'all'} words but the model's embedding takes ${inputDim} ids`,
       'Use the tokenizer.json saved with this model, or retrain',
     );
@@ -339,6 +347,7 @@ export async function resolveModelDir(modelsDir: string, explicit: string | unde
     return path.resolve(modelsDir, await fsp.readlink(link));
   } catch {
     throw new UserError(
+      'MODEL_NOT_FOUND',
       `no trained model in ${modelsDir} (models/latest is missing)`,
       'Train one with `rnn train --cell lstm`, or pass --model DIR',
     );

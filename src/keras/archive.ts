@@ -9,7 +9,6 @@ import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { KERAS_ERRORS } from './spec.js';
 
 /** The entries of a `.keras` archive rnn reads and writes. */
 export const ENTRIES = { metadata: 'metadata.json', config: 'config.json', weights: 'model.weights.h5' } as const;
@@ -38,7 +37,7 @@ function archiveError(
   what: string,
   fix = 'Save it again with `model.save("model.keras")` in Keras 3, or `rnn export --keras`',
 ): UserError {
-  return new UserError(`${file} ${what}`, fix, { code: KERAS_ERRORS.archive });
+  return new UserError('KERAS_ARCHIVE', `${file} ${what}`, fix);
 }
 
 /** HDF5's signature, the first bytes of a legacy Keras `.h5` model. */
@@ -61,7 +60,11 @@ export interface ReadArchive {
 export async function readArchive(file: string, limits: ArchiveLimits = ARCHIVE_LIMITS): Promise<ReadArchive> {
   const st = await fsp.stat(file).catch(() => undefined);
   if (!st?.isFile())
-    throw new UserError(`${file} does not exist`, 'Pass the path of a .keras file saved by Keras 3 (`model.save("model.keras")`)');
+    throw new UserError(
+      'KERAS_NOT_FOUND',
+      `${file} does not exist`,
+      'Pass the path of a .keras file saved by Keras 3 (`model.save("model.keras")`)',
+    );
   if (st.size > limits.archive) throw archiveError(file, `is ${st.size} bytes, more than the ${limits.archive} rnn reads`);
   const bytes = await fsp.readFile(file);
   if (isHdf5(bytes)) {

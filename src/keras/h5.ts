@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { UserError } from '../errors.js';
-import { KERAS_ERRORS, type WeightSlot } from './spec.js';
+import type { WeightSlot } from './spec.js';
 
 /** h5wasm, ready, its HDF5 errors thrown as exceptions rather than printed to stderr. */
 async function hdf5(): Promise<typeof h5wasm> {
@@ -64,9 +64,11 @@ export async function writeWeightsH5(weights: WeightValue[], groups: { path: str
 export async function readWeightsH5(bytes: Uint8Array, slots: WeightSlot[], where: string): Promise<Float32Array[]> {
   const h5 = await hdf5();
   const bad = (what: string) =>
-    new UserError(`${where} ${what}`, 'Save the model again in Keras 3 (`model.save("model.keras")`) and import that file', {
-      code: KERAS_ERRORS.weights,
-    });
+    new UserError(
+      'KERAS_WEIGHTS',
+      `${where} ${what}`,
+      'Save the model again in Keras 3 (`model.save("model.keras")`) and import that file',
+    );
   return inTempDir(async (file) => {
     await fsp.writeFile(file, bytes);
     let f: InstanceType<typeof h5.File>;

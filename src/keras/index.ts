@@ -24,9 +24,9 @@ import { resolveTrainOptions } from '../train/options.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { ENTRIES, readArchive, writeArchive, type ArchiveLimits } from './archive.js';
 import { readWeightsH5, writeWeightsH5 } from './h5.js';
-import { h5Groups, kerasConfig, KERAS_ERRORS, KERAS_VERSION, readKerasConfig, weightSlots, type KerasModelSpec } from './spec.js';
+import { h5Groups, kerasConfig, KERAS_VERSION, readKerasConfig, weightSlots, type KerasModelSpec } from './spec.js';
 
-export { KERAS_ERRORS, SUPPORTED_SHAPE, type KerasModelSpec } from './spec.js';
+export { SUPPORTED_SHAPE, type KerasModelSpec } from './spec.js';
 export { ARCHIVE_LIMITS, type ArchiveLimits } from './archive.js';
 
 /** The tokenizer written beside `model.keras`: `model.tokenizer.json`. */
@@ -58,11 +58,9 @@ export async function exportKeras(run: Runtime, o: { model: string; out: string 
     const h = m.metadata.hyperParameters;
     if (!topology) {
       throw new UserError(
+        'KERAS_UNSUPPORTED',
         `${m.dir} is not a model Keras export covers`,
         'Export a model rnn trained (Embedding → recurrent layer → Dense)',
-        {
-          code: KERAS_ERRORS.unsupported,
-        },
       );
     }
     const spec: KerasModelSpec = {
@@ -76,7 +74,11 @@ export async function exportKeras(run: Runtime, o: { model: string; out: string 
     const slots = weightSlots(spec);
     const weights = m.model.getWeights();
     if (weights.length !== slots.length || weights.some((w, i) => w.shape.join() !== slots[i]!.shape.join())) {
-      throw new UserError(`${m.dir}'s weights do not match its metadata.json`, `Retrain with \`rnn train --out ${o.model}\``);
+      throw new UserError(
+        'MODEL_METADATA_MISMATCH',
+        `${m.dir}'s weights do not match its metadata.json`,
+        `Retrain with \`rnn train --out ${o.model}\``,
+      );
     }
     const h5 = await writeWeightsH5(
       slots.map((s, i) => ({ ...s, values: weights[i]!.dataSync() as Float32Array })),
@@ -194,11 +196,9 @@ async function readKerasModel(
       return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     } catch (e) {
       throw new UserError(
+        'KERAS_ARCHIVE',
         `${file} has a ${name} that is not JSON (${(e as Error).message})`,
         'Save it again with `model.save("model.keras")` in Keras 3',
-        {
-          code: KERAS_ERRORS.archive,
-        },
       );
     }
   };
@@ -207,18 +207,20 @@ async function readKerasModel(
   try {
     read = readKerasConfig(json(ENTRIES.config, files[ENTRIES.config]));
   } catch (e) {
-    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.fix, { code: e.code });
+    if (e instanceof UserError) throw new UserError(e.code, `${file}: ${e.message}`, e.fix);
     throw e;
   }
   const maxlen = o.maxlen ?? read.maxlen;
   if (maxlen === null) {
     throw new UserError(
+      'OPTION_REQUIRED',
       `${file} takes reviews of any length`,
       'Pass --maxlen N, the length you padded reviews to with pad_sequences in Keras',
     );
   }
   if (read.maxlen !== null && o.maxlen !== undefined && o.maxlen !== read.maxlen) {
     throw new UserError(
+      'KERAS_MAXLEN_MISMATCH',
       `--maxlen ${o.maxlen} differs from the ${read.maxlen} ids ${file} takes`,
       `Leave --maxlen out, or pass --maxlen ${read.maxlen}`,
     );
@@ -242,18 +244,16 @@ async function readKerasModel(
  */
 async function readTokenizer(file: string, vocabSize: number): Promise<Tokenizer> {
   const fix = 'Pass --tokenizer with the file `tokenizer.to_json()` wrote for the texts the model was trained on';
-  const json = await readJsonFile<{ config?: { num_words?: unknown } }>(file, fix);
-  const parse = (j: unknown): Tokenizer => {
-    try {
-      return Tokenizer.fromJSON(j);
-    } catch (e) {
-      throw new UserError(`${file} is not a Keras tokenizer: ${(e as Error).message}`, fix);
-    }
-  };
+  const json = await readJsonFile<{ config?: { num_words?: unknown } }>(file, fix, {
+    missing: 'KERAS_TOKENIZER_MISSING',
+    invalid: 'MODEL_TOKENIZER_INVALID',
+  });
+  const parse = (j: unknown): Tokenizer => Tokenizer.fromJSON(j, { file, fix });
   const tokenizer = parse(json);
   const numWords = tokenizer.options.numWords;
   if (numWords === null ? tokenizer.wordIndex.size + 1 > vocabSize : numWords > vocabSize) {
     throw new UserError(
+      'MODEL_TOKENIZER_MISMATCH',
       `${file} keeps ${numWords ?? `all ${tokenizer.wordIndex.size}`} words but the model's embedding takes ${vocabSize} ids`,
       `Use the tokenizer the model was trained with (Tokenizer(num_words=${vocabSize}) in Keras)`,
     );

@@ -26,16 +26,6 @@ export interface KerasModelSpec {
   pooling: Pooling;
 }
 
-/** Codes of the errors this bridge throws, for tests and scripts (UserError.code). */
-export const KERAS_ERRORS = {
-  /** The archive is not a readable, bounded `.keras` zip. */
-  archive: 'KERAS_ARCHIVE',
-  /** config.json holds a model rnn cannot take. */
-  unsupported: 'KERAS_UNSUPPORTED',
-  /** model.weights.h5 lacks a weight, has the wrong shape or type, or non-finite values. */
-  weights: 'KERAS_WEIGHTS',
-} as const;
-
 /** The Keras release whose archive layout {@link kerasConfig} mirrors (and CI loads it with). */
 export const KERAS_VERSION = '3.15.1';
 
@@ -257,7 +247,7 @@ function isObject(x: unknown): x is Json {
 
 /** A layer rnn cannot take: the one-line refusal. */
 function refuse(what: string, fix = SUPPORTED_SHAPE): UserError {
-  return new UserError(what, fix, { code: KERAS_ERRORS.unsupported });
+  return new UserError('KERAS_UNSUPPORTED', what, fix);
 }
 
 function label(l: Json): string {

@@ -171,6 +171,7 @@ export function selectKernels(pref: KernelPreference, found: () => OnednnStatus 
   if (pref === 'tfjs') return tfjsKernels('tfjs kernels were requested (--kernels tfjs)');
   const s = found();
   if (s.addon) return { name: 'onednn', addon: s.addon, reason: `the oneDNN ${s.addon.onednnVersion} addon loaded` };
-  if (pref === 'onednn') throw new UserError(`the oneDNN kernels were requested but are not available: ${s.error}`, ONEDNN_FIX);
+  if (pref === 'onednn')
+    throw new UserError('NATIVE_ONEDNN_UNAVAILABLE', `the oneDNN kernels were requested but are not available: ${s.error}`, ONEDNN_FIX);
   return tfjsKernels(s.error!);
 }

@@ -20,7 +20,8 @@ import type { MicroBatcher } from './batcher.js';
 import type { ModelHost } from './host.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ServeOptions } from './options.js';
-import { ServeError } from './errors.js';
+import { ServeError, type ServeErrorCode } from './errors.js';
+import type { ErrorCode } from '../errors.js';
 import type { ServedModel } from './engine.js';
 
 /** What the routes work with. */
@@ -94,7 +95,10 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
     try {
       text = utf8.decode(body as Buffer);
     } catch {
-      return done(new ServeError(400, 'the request body is not valid UTF-8', 'Encode the JSON body as UTF-8'), undefined);
+      return done(
+        new ServeError('SERVE_BODY_NOT_UTF8', 400, 'the request body is not valid UTF-8', 'Encode the JSON body as UTF-8'),
+        undefined,
+      );
     }
     void parseJson(req, text, done); // calls done itself (its return type is loose)
   });
@@ -113,6 +117,7 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
     if (!tokenMatches(req.headers.authorization, o.token)) {
       reply.header('www-authenticate', 'Bearer');
       throw new ServeError(
+        'SERVE_UNAUTHORIZED',
         401,
         'missing or wrong bearer token',
         'Send the header `Authorization: Bearer <token>` with the token rnn serve was started with',
@@ -137,9 +142,9 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err: FastifyError | ServeError, req: FastifyRequest, reply: FastifyReply) => {
-    const { status, line, headers } = errorAnswer(err, o);
+    const { status, code, line, headers } = errorAnswer(err, o);
     if (status >= 500 && !(err instanceof ServeError)) req.log.error({ err }, 'internal error');
-    reply.code(status).headers(headers).send({ error: line });
+    reply.code(status).headers(headers).send({ error: line, code });
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -149,18 +154,23 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
       reply
         .code(405)
         .header('allow', methods.join(', '))
-        .send({ error: `${req.method} is not allowed on ${path}. Use ${methods.filter((m) => m !== 'HEAD').join(' or ')}` });
+        .send({
+          error: `${req.method} is not allowed on ${path}. Use ${methods.filter((m) => m !== 'HEAD').join(' or ')}`,
+          code: 'SERVE_METHOD_NOT_ALLOWED' satisfies ServeErrorCode,
+        });
     } else {
       const page = o.web ? ' (and the page at /)' : '';
-      reply
-        .code(404)
-        .send({ error: `there is no ${path}. The API is POST /v1/predict, GET /v1/model, /healthz, /readyz and /metrics${page}` });
+      reply.code(404).send({
+        error: `there is no ${path}. The API is POST /v1/predict, GET /v1/model, /healthz, /readyz and /metrics${page}`,
+        code: 'SERVE_NOT_FOUND' satisfies ServeErrorCode,
+      });
     }
   });
 
   const model = (): ServedModel => {
     const m = p.host.current;
-    if (!m) throw new ServeError(503, 'no model is loaded yet', 'Retry when GET /readyz answers 200', { 'retry-after': '1' });
+    if (!m)
+      throw new ServeError('SERVE_NOT_READY', 503, 'no model is loaded yet', 'Retry when GET /readyz answers 200', { 'retry-after': '1' });
     return m;
   };
 
@@ -240,7 +250,10 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ status: 'alive' }));
 
   app.get('/readyz', async () => {
-    if (p.closing()) throw new ServeError(503, 'the server is shutting down', 'Send requests to another instance', { 'retry-after': '1' });
+    if (p.closing())
+      throw new ServeError('SERVE_SHUTTING_DOWN', 503, 'the server is shutting down', 'Send requests to another instance', {
+        'retry-after': '1',
+      });
     const m = model();
     return { status: 'ready', model: m.stamp };
   });
@@ -253,10 +266,19 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
   return app;
 }
 
-/** The status, one-line message and headers of an error. */
-function errorAnswer(err: FastifyError | ServeError, o: ServeOptions): { status: number; line: string; headers: Record<string, string> } {
-  if (err instanceof ServeError) return { status: err.statusCode, line: err.line, headers: err.headers };
+/** How an error is answered: its status, code, one-line message (`error`) and headers. */
+interface ErrorAnswer {
+  status: number;
+  code: ErrorCode;
+  line: string;
+  headers: Record<string, string>;
+}
+
+/** The answer to an error: a {@link ServeError} as it is, fastify's own errors mapped to a code and a sentence, anything else a 500. */
+function errorAnswer(err: FastifyError | ServeError, o: ServeOptions): ErrorAnswer {
+  if (err instanceof ServeError) return { status: err.statusCode, code: err.code, line: err.line, headers: err.headers };
   const e = err as FastifyError;
+  const answer = (status: number, code: ServeErrorCode, line: string): ErrorAnswer => ({ status, code, line, headers: {} });
   if (e.validation) {
     const v = e.validation[0]!;
     const where = `${e.validationContext ?? 'body'}${v.instancePath}`;
@@ -271,27 +293,32 @@ function errorAnswer(err: FastifyError | ServeError, o: ServeOptions): { status:
         : v.keyword === 'maxLength'
           ? 'Shorten the text (the model reads its last words only), or start rnn serve with a larger --max-chars'
           : USAGE;
-    return { status: 400, line: `invalid request: ${what}. ${fix}`, headers: {} };
+    return answer(400, 'SERVE_REQUEST_INVALID', `invalid request: ${what}. ${fix}`);
   }
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return {
-        status: 413,
-        line: `the request body is larger than ${o.bodyLimit} bytes. Send fewer or shorter texts per request, or start rnn serve with a larger --body-limit`,
-        headers: {},
-      };
+      return answer(
+        413,
+        'SERVE_BODY_TOO_LARGE',
+        `the request body is larger than ${o.bodyLimit} bytes. Send fewer or shorter texts per request, or start rnn serve with a larger --body-limit`,
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, line: `the content type is not JSON. ${USAGE}`, headers: {} };
+      return answer(415, 'SERVE_CONTENT_TYPE', `the content type is not JSON. ${USAGE}`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, line: `the request body is empty. ${USAGE}`, headers: {} };
+      return answer(400, 'SERVE_BODY_EMPTY', `the request body is empty. ${USAGE}`);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { status: 400, line: 'the Content-Length header does not match the body. Send the body with its exact length', headers: {} };
+      return answer(400, 'SERVE_CONTENT_LENGTH', 'the Content-Length header does not match the body. Send the body with its exact length');
   }
   if (e instanceof SyntaxError || e.statusCode === 400) {
-    return { status: 400, line: `the request body is not valid JSON (${e.message.split('\n')[0]}). ${USAGE}`, headers: {} };
+    return answer(400, 'SERVE_BODY_NOT_JSON', `the request body is not valid JSON (${e.message.split('\n')[0]}). ${USAGE}`);
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: e.statusCode, line: `${e.message.replace(/\.$/, '')}. ${USAGE}`, headers: {} };
+    return answer(e.statusCode, 'SERVE_BAD_REQUEST', `${e.message.replace(/\.$/, '')}. ${USAGE}`);
   }
-  return { status: 500, line: `internal error: ${e.message}. This is a bug in rnn: report it with the server's log`, headers: {} };
+  return {
+    status: 500,
+    code: 'INTERNAL',
+    line: `internal error: ${e.message}. This is a bug in rnn: report it with the server's log`,
+    headers: {},
+  };
 }

@@ -75,6 +75,7 @@ export class MicroBatcher {
     if (rows > this.o.maxQueue) {
       return Promise.reject(
         new ServeError(
+          'SERVE_TOO_MANY_ROWS',
           413,
           `the request needs ${rows} forward rows and the queue holds at most ${this.o.maxQueue}`,
           'Send fewer texts per request (an explained text needs one row per word), or start rnn serve with a larger --max-queue',
@@ -84,6 +85,7 @@ export class MicroBatcher {
     if (this.queued + rows > this.o.maxQueue) {
       return Promise.reject(
         new ServeError(
+          'SERVE_QUEUE_FULL',
           503,
           `the server is busy: ${this.queued} rows are queued and the queue holds ${this.o.maxQueue}`,
           'Retry after a second, or run more instances behind a load balancer',
@@ -107,6 +109,7 @@ export class MicroBatcher {
           this.settle(
             job,
             new ServeError(
+              'SERVE_TIMEOUT',
               503,
               `the prediction did not finish within ${timeoutMs} ms`,
               'Retry later, send fewer texts per request, or start rnn serve with a larger --timeout',

@@ -1,14 +1,21 @@
-import { UserError } from '../errors.js';
+import { UserError, type ErrorCode } from '../errors.js';
 
-/** An error answered over HTTP as `{"error": "<what failed>. <how to fix>"}` with its status (and headers, e.g. Retry-After). */
+/** The codes of errors answered over HTTP. */
+export type ServeErrorCode = Extract<ErrorCode, `SERVE_${string}`>;
+
+/**
+ * An error answered over HTTP as `{"error": "<what failed>. <how to fix>", "code": "SERVE_…"}` with its status
+ * (and headers, e.g. Retry-After).
+ */
 export class ServeError extends UserError {
   constructor(
+    code: ServeErrorCode,
     readonly statusCode: number,
     what: string,
     fix: string,
     readonly headers: Record<string, string> = {},
   ) {
-    super(what, fix);
+    super(code, what, fix);
     this.name = 'ServeError';
   }
 }

@@ -10,7 +10,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { isUserError } from '../errors.js';
+import { isUserError, type ErrorCode } from '../errors.js';
 import { ServedModel } from './engine.js';
 
 /** The last reload that failed (cleared by a successful one). */
@@ -18,6 +18,8 @@ export interface ReloadFailure {
   dir: string;
   at: string;
   error: string;
+  /** The error's code (a MODEL_* code for a model directory that does not load; INTERNAL for a bug). */
+  code: ErrorCode;
 }
 
 /** What a reload did. */
@@ -26,7 +28,7 @@ export type ReloadResult = { ok: true; model: ServedModel } | { ok: false; error
 /** A load attempt, as the host reports it (for the log and the metrics). */
 export type HostEvent =
   | { event: 'model-loaded'; reason: string; dir: string; cell: string; seconds: number; replaced: boolean }
-  | { event: 'model-load-failed'; reason: string; dir: string; error: string; seconds: number; stillServing: boolean };
+  | { event: 'model-load-failed'; reason: string; dir: string; error: string; code: ErrorCode; seconds: number; stillServing: boolean };
 
 /** Options of a {@link ModelHost}. */
 export interface HostOptions {
@@ -108,10 +110,11 @@ export class ModelHost {
       return { ok: true, model };
     } catch (e) {
       const error = isUserError(e) ? e.line : `${(e as Error).message}`;
-      this.failure = { dir, at: new Date().toISOString(), error };
+      const code = isUserError(e) ? e.code : 'INTERNAL';
+      this.failure = { dir, at: new Date().toISOString(), error, code };
       this.failedAt = print;
       const seconds = (performance.now() - t0) / 1000;
-      this.o.report({ event: 'model-load-failed', reason, dir, error, seconds, stillServing: this.model !== undefined });
+      this.o.report({ event: 'model-load-failed', reason, dir, error, code, seconds, stillServing: this.model !== undefined });
       return { ok: false, error, cause: e };
     }
   }

@@ -43,6 +43,7 @@ export interface RunningServer {
 export async function startServer(run: Runtime, options: ServeOptions, sources: ServeSources): Promise<RunningServer> {
   if (options.web && !(await exists(path.join(options.web, 'index.html')))) {
     throw new UserError(
+      'SERVE_WEB_INVALID',
       `${path.resolve(options.web)} is not a web export (no index.html)`,
       'Create one with `rnn export --web DIR`, then pass that DIR',
     );
@@ -76,10 +77,11 @@ export async function startServer(run: Runtime, options: ServeOptions, sources: 
     const code = (e as { code?: string }).code;
     const where = `${options.host}:${options.port}`;
     if (code === 'EADDRINUSE')
-      throw new UserError(`${where} is already in use`, 'Stop the program listening there, or pass another --port');
-    if (code === 'EACCES') throw new UserError(`no permission to listen on ${where}`, 'Pass a --port above 1023');
+      throw new UserError('SERVE_PORT_IN_USE', `${where} is already in use`, 'Stop the program listening there, or pass another --port');
+    if (code === 'EACCES') throw new UserError('SERVE_PORT_DENIED', `no permission to listen on ${where}`, 'Pass a --port above 1023');
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
       throw new UserError(
+        'SERVE_HOST_INVALID',
         `${options.host} is not an address of this machine`,
         'Pass --host 127.0.0.1, 0.0.0.0 or an address of one of its interfaces',
       );

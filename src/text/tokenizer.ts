@@ -5,6 +5,8 @@
  * `keras.preprocessing.text.tokenizer_from_json(open('tokenizer.json').read())` loads it.
  */
 
+import { UserError } from '../errors.js';
+
 /** Keras's default `filters`: characters replaced by the split character. */
 export const KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n';
 
@@ -207,14 +209,35 @@ export class Tokenizer {
     return t;
   }
 
-  /** Reads Keras's `to_json()` form (ours or one written by Keras). Throws on a malformed one. */
-  static fromJSON(json: unknown): Tokenizer {
+  /**
+   * Reads Keras's `to_json()` form (ours or one written by Keras). A malformed one throws a
+   * `MODEL_TOKENIZER_INVALID` {@link UserError} that names `from.file` (where the JSON came from) and says `from.fix`.
+   */
+  static fromJSON(json: unknown, from: { file?: string; fix?: string } = {}): Tokenizer {
+    const invalid = (why: string): UserError =>
+      new UserError(
+        'MODEL_TOKENIZER_INVALID',
+        from.file === undefined ? why : `${from.file} is not a Keras tokenizer: ${why}`,
+        from.fix ?? "Use the tokenizer.json saved with the model, or the JSON Keras's tokenizer.to_json() wrote",
+      );
     const j = json as Partial<KerasTokenizerJson>;
     if (!j || j.class_name !== 'Tokenizer' || typeof j.config !== 'object' || j.config === null) {
-      throw new Error('not a Keras Tokenizer JSON (class_name "Tokenizer" with a config)');
+      throw invalid('not a Keras Tokenizer JSON (class_name "Tokenizer" with a config)');
     }
     const c = j.config;
-    if (c.char_level) throw new Error('char_level tokenizers are not supported');
+    if (c.char_level) throw invalid('char_level tokenizers are not supported');
+    const entries = <V>(name: 'word_index' | 'word_counts' | 'word_docs'): Array<[string, V]> => {
+      const text = c[name];
+      if (typeof text !== 'string') throw invalid(`its config.${name} is not a string of JSON`);
+      try {
+        return orderedEntries<V>(text);
+      } catch (e) {
+        throw invalid(`its config.${name} is not a JSON object (${(e as Error).message})`);
+      }
+    };
+    const wordIndex = entries<number>('word_index');
+    const bad = wordIndex.find(([, i]) => !Number.isInteger(i) || i < 1);
+    if (bad) throw invalid(`its config.word_index gives "${bad[0]}" the id ${JSON.stringify(bad[1])}, not a whole number of at least 1`);
     const t = new Tokenizer({
       numWords: c.num_words ?? null,
       filters: c.filters,
@@ -224,9 +247,9 @@ export class Tokenizer {
     });
     t.documentCount = c.document_count ?? 0;
     // In the order written: JSON.parse would move integer-like words ("10", "1990") to the front.
-    t.wordIndex = new Map(orderedEntries<number>(c.word_index));
-    t.wordCounts = new Map(orderedEntries<number>(c.word_counts));
-    t.wordDocs = new Map(orderedEntries<number>(c.word_docs));
+    t.wordIndex = new Map(wordIndex);
+    t.wordCounts = new Map(entries<number>('word_counts'));
+    t.wordDocs = new Map(entries<number>('word_docs'));
     return t;
   }
 }
@@ -256,7 +279,9 @@ function pythonJson(v: unknown): string {
 /** The entries of a flat JSON object (string keys; number, string, boolean or null values) in the order written. */
 function orderedEntries<V>(text: string): Array<[string, V]> {
   const values = JSON.parse(text) as Record<string, V>; // validates the text; its key order is JavaScript's
-  if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new Error('expected a JSON object');
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+    throw new Error(`found ${Array.isArray(values) ? 'an array' : values === null ? 'null' : `a ${typeof values}`}`);
+  }
   const keys: string[] = [];
   // A key is a string after `{` or `,` (outside strings); a string value follows a `:`.
   let expectKey = true;

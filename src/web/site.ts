@@ -129,6 +129,7 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
     const empty = st.isDirectory() && (await fsp.readdir(out)).length === 0;
     if (!isExport && !empty) {
       throw new UserError(
+        'EXPORT_DIR_NOT_EMPTY',
         `${out} exists and is not an rnn web export`,
         'Pass --web a new or empty directory (an earlier export is replaced)',
       );

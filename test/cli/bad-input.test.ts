@@ -9,7 +9,8 @@ import { promises as fsp, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mulberry32 } from '../../src/util/random.js';
 import * as path from 'node:path';
-import { runCli, tempDir, REQUIRE_NATIVE, withoutTfNotices } from '../helpers.js';
+import { jsonErrorOf, runCli, tempDir, REQUIRE_NATIVE, withoutTfNotices } from '../helpers.js';
+import type { ErrorCode } from '../../src/errors.js';
 import { makeTarGz } from '../tar-helpers.js';
 import { loadBackend } from '../../src/backend/index.js';
 import { buildModel } from '../../src/models/index.js';
@@ -121,104 +122,122 @@ const retrain = (d: string): string => `Retrain with \`rnn train --out ${d}\` or
 const m = (name: string): string => path.join(w, 'models', name);
 const p = (name: string): string => path.join(w, name);
 
-const cases: Array<{ name: string; args: () => string[]; stderr: () => string; input?: string }> = [
+/** `code`: the error's code, checked by running the command again with --json. */
+const cases: Array<{ name: string; code: ErrorCode; args: () => string[]; stderr: () => string; input?: string }> = [
   // Data files
   {
     name: 'empty CSV',
+    code: 'DATA_EMPTY',
     args: () => ['train', '--cell', 'lstm', '--data', p('empty.csv')],
     stderr: () => `error: ${p('empty.csv')} has no reviews. Use a CSV with a header row and at least one labeled review\n`,
   },
   {
     name: 'random bytes',
+    code: 'DATA_NOT_UTF8',
     args: () => ['train', '--cell', 'lstm', '--data', p('random.csv')],
     stderr: () =>
       `error: ${p('random.csv')} is not UTF-8 text (invalid bytes on line 1). Save the file as UTF-8 (or check that it is the CSV you meant)\n`,
   },
   {
     name: 'invalid UTF-8 (Latin-1)',
+    code: 'DATA_NOT_UTF8',
     args: () => ['train', '--cell', 'lstm', '--data', p('latin1.csv')],
     stderr: () =>
       `error: ${p('latin1.csv')} is not UTF-8 text (invalid bytes on line 3). Save the file as UTF-8 (or check that it is the CSV you meant)\n`,
   },
   {
     name: 'renamed text column',
+    code: 'DATA_CSV_COLUMN_MISSING',
     args: () => ['train', '--cell', 'lstm', '--data', p('renamed.csv')],
     stderr: () =>
       `error: ${p('renamed.csv')} has no text column (looked for review, text, sentence, content; columns: body, sentiment). Pass --text-column to name it\n`,
   },
   {
     name: 'missing label column',
+    code: 'DATA_CSV_COLUMN_MISSING',
     args: () => ['train', '--cell', 'lstm', '--data', p('renamed-label.csv')],
     stderr: () =>
       `error: ${p('renamed-label.csv')} has no label column (looked for sentiment, label, polarity, target; columns: review, stars). Pass --label-column to name it\n`,
   },
   {
     name: '--text-column that does not exist',
+    code: 'DATA_CSV_COLUMN_MISSING',
     args: () => ['train', '--cell', 'lstm', '--data', p('renamed.csv'), '--text-column', 'review'],
     stderr: () =>
       `error: ${p('renamed.csv')} has no column "review" (columns: body, sentiment). Pass --text-column with one of those columns\n`,
   },
   {
     name: 'unknown label values',
+    code: 'DATA_CSV_LABEL_INVALID',
     args: () => ['train', '--cell', 'lstm', '--data', p('labels.csv')],
     stderr: () => `error: ${p('labels.csv')} row 3: unknown label "meh". Labels must be positive/negative, pos/neg or 1/0\n`,
   },
   {
     name: 'ragged rows',
+    code: 'DATA_CSV_INVALID',
     args: () => ['train', '--cell', 'lstm', '--data', p('ragged.csv')],
     stderr: () =>
       `error: ${p('ragged.csv')} is not valid CSV: Invalid Record Length: expect 2, got 3 on line 2. Fix the file (a header row, then one quoted review per row)\n`,
   },
   {
     name: 'unterminated quote',
+    code: 'DATA_CSV_INVALID',
     args: () => ['train', '--cell', 'lstm', '--data', p('quote.csv')],
     stderr: () =>
       `error: ${p('quote.csv')} is not valid CSV: Quote Not Closed: the parsing is finished with an opening quote at line 3. Fix the file (a header row, then one quoted review per row)\n`,
   },
   {
     name: '50 MB single line',
+    code: 'DATA_CSV_COLUMN_MISSING',
     args: () => ['train', '--cell', 'lstm', '--data', p('oneline.csv')],
     stderr: () =>
       `error: ${p('oneline.csv')} has no text column (looked for review, text, sentence, content; columns: ${'x'.repeat(37)}...). Pass --text-column to name it\n`,
   },
   {
     name: 'only one class',
+    code: 'DATA_ONE_LABEL',
     args: () => ['train', '--cell', 'lstm', '--data', p('oneclass.csv')],
     stderr: () =>
       `error: ${p('oneclass.csv')} has only positive reviews (3). A sentiment classifier needs positive and negative reviews: check --label-column, or use other data\n`,
   },
   {
     name: 'aclImdb directory without a test split',
+    code: 'DATA_IMDB_INCOMPLETE',
     args: () => ['eval', '--model', m('good'), '--data', p('onlytrain')],
     stderr: () =>
       `error: ${p('onlytrain')} has no test reviews (expected test/pos/*.txt and test/neg/*.txt). Point --data at the aclImdb directory or aclImdb_v1.tar.gz\n`,
   },
   {
     name: 'corrupt tarball',
+    code: 'DATA_ARCHIVE_INVALID',
     args: () => ['data', '--data', p('corrupt.tar.gz')],
     stderr: () =>
       `error: ${p('corrupt.tar.gz')} is not a readable aclImdb tarball: zlib: invalid distance too far back. Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory\n`,
   },
   {
     name: 'truncated tarball',
+    code: 'DATA_ARCHIVE_INVALID',
     args: () => ['data', '--data', p('truncated.tar.gz')],
     stderr: () =>
       `error: ${p('truncated.tar.gz')} is not a readable aclImdb tarball: zlib: unexpected end of file. Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory\n`,
   },
   {
     name: 'tar entry with ../',
+    code: 'DATA_ARCHIVE_UNSAFE',
     args: () => ['data', '--data', p('dotdot.tar.gz')],
     stderr: () =>
       `error: ${p('dotdot.tar.gz')} was rejected: entry ../escape.txt has a .. path segment. Use the official aclImdb_v1.tar.gz; nothing was extracted\n`,
   },
   {
     name: 'tar entry with an absolute path',
+    code: 'DATA_ARCHIVE_UNSAFE',
     args: () => ['data', '--data', p('absolute.tar.gz')],
     stderr: () =>
       `error: ${p('absolute.tar.gz')} was rejected: entry /tmp/escape.txt has an absolute path. Use the official aclImdb_v1.tar.gz; nothing was extracted\n`,
   },
   {
     name: 'tar symlink pointing outside',
+    code: 'DATA_ARCHIVE_UNSAFE',
     args: () => ['data', '--data', p('symlink.tar.gz')],
     stderr: () =>
       `error: ${p('symlink.tar.gz')} was rejected: entry aclImdb/train/pos/0_9.txt is a link to ../../../../../etc/passwd, outside the archive. Use the official aclImdb_v1.tar.gz; nothing was extracted\n`,
@@ -226,33 +245,39 @@ const cases: Array<{ name: string; args: () => string[]; stderr: () => string; i
   // Model directories
   {
     name: 'model directory without model.json',
+    code: 'MODEL_FILE_MISSING',
     args: () => ['predict', '--model', m('no-model-json'), 'good'],
     stderr: () => `error: ${path.join(m('no-model-json'), 'model.json')} is missing. ${retrain(m('no-model-json'))}\n`,
   },
   {
     name: 'model.json with corrupt JSON',
+    code: 'MODEL_FILE_INVALID',
     args: () => ['predict', '--model', m('corrupt-json'), 'good'],
     stderr: () =>
       `error: ${path.join(m('corrupt-json'), 'model.json')} is not valid JSON (Unexpected end of JSON input). ${retrain(m('corrupt-json'))}\n`,
   },
   {
     name: 'missing weights file',
+    code: 'MODEL_FILE_MISSING',
     args: () => ['eval', '--model', m('no-weights'), '--data', p('onlytrain')],
     stderr: () => `error: ${path.join(m('no-weights'), 'weights.bin')} is missing. ${retrain(m('no-weights'))}\n`,
   },
   {
     name: 'short weights file',
+    code: 'MODEL_WEIGHTS_SIZE',
     args: () => ['predict', '--model', m('short-weights'), 'good'],
     stderr: () => `error: the weights of ${m('short-weights')} are 100 bytes, model.json expects 932. ${retrain(m('short-weights'))}\n`,
   },
   {
     name: 'tokenizer from another model',
+    code: 'MODEL_TOKENIZER_MISMATCH',
     args: () => ['predict', '--model', m('other-tokenizer'), 'good'],
     stderr: () =>
       `error: ${path.join(m('other-tokenizer'), 'tokenizer.json')} is not the tokenizer this model was trained with (its hash differs from metadata.json). Copy the tokenizer.json that was saved with the model, or retrain\n`,
   },
   {
     name: 'NaN weights',
+    code: 'MODEL_WEIGHTS_NOT_FINITE',
     args: () => ['predict', '--model', m('nan-weights'), 'good'],
     stderr: () =>
       `error: the weights of ${m('nan-weights')} contain NaN values (training diverged, or the file is damaged). Retrain (a lower --lr helps a diverging run) or restore the model from a copy\n`,
@@ -260,38 +285,45 @@ const cases: Array<{ name: string; args: () => string[]; stderr: () => string; i
   // predict input
   {
     name: 'predict with an empty review',
+    code: 'PREDICT_TEXT_EMPTY',
     args: () => ['predict', '--model', m('good'), 'fine', ''],
     stderr: () => 'error: review 2 of the arguments is empty. Pass the text of a review (empty lines of --file or stdin are skipped)\n',
   },
   {
     name: 'predict with only empty lines on stdin',
+    code: 'PREDICT_INPUT_EMPTY',
     args: () => ['predict', '--model', m('good')],
     input: '\n  \n\n',
     stderr: () => 'error: the input held no reviews. Give at least one non-empty line\n',
   },
   {
     name: 'predict --file that does not exist',
+    code: 'DATA_NOT_FOUND',
     args: () => ['predict', '--model', m('good'), '--file', p('nope.txt')],
     stderr: () => `error: ${p('nope.txt')} does not exist. Check the path given to --file\n`,
   },
   // options
   {
     name: '--epochs 0',
+    code: 'OPTION_INVALID',
     args: () => ['train', '--cell', 'lstm', '--epochs', '0'],
     stderr: () => "error: option '--epochs <n>' argument '0' is invalid. Expected a whole number of at least 1." + usage,
   },
   {
     name: '--batch-size -1',
+    code: 'OPTION_INVALID',
     args: () => ['train', '--cell', 'lstm', '--batch-size', '-1'],
     stderr: () => "error: option '--batch-size <n>' argument '-1' is invalid. Expected a whole number of at least 1." + usage,
   },
   {
     name: '--cell foo',
+    code: 'OPTION_INVALID',
     args: () => ['train', '--cell', 'foo'],
     stderr: () => "error: option '--cell <cell>' argument 'foo' is invalid. Allowed cells are simplernn, lstm, gru." + usage,
   },
   {
     name: '--maxlen abc',
+    code: 'OPTION_INVALID',
     args: () => ['train', '--cell', 'gru', '--maxlen', 'abc'],
     stderr: () => "error: option '--maxlen <n>' argument 'abc' is invalid. Expected a whole number of at least 1." + usage,
   },
@@ -313,12 +345,15 @@ function snapshot(dir: string): Map<string, string> {
 const quiet = withoutTfNotices;
 
 for (const c of cases) {
-  test(`${c.name}: one line with a fix, exit 1, nothing modified`, async () => {
+  test(`${c.name}: one line with a fix, exit 1, nothing modified; ${c.code} with --json`, async () => {
     const before = snapshot(w);
-    const r = await runCli(c.args(), { env, input: c.input });
+    const [r, j] = await Promise.all([runCli(c.args(), { env, input: c.input }), runCli([...c.args(), '--json'], { env, input: c.input })]);
     assert.equal(quiet(r.stderr), c.stderr());
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
+    assert.equal(j.code, 1);
+    assert.equal(j.stdout, '');
+    assert.equal(jsonErrorOf(j.stderr).code, c.code);
     const after = snapshot(w);
     assert.deepEqual(
       [...after.entries()].filter(([f, h]) => before.get(f) !== h),

@@ -2,9 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { runCli, escapeRegExp as esc, ROOT, REQUIRE_NATIVE } from '../helpers.js';
+import { runCli, escapeRegExp as esc, ROOT, REQUIRE_NATIVE, withoutTfNotices } from '../helpers.js';
 import { readNativeStatus } from '../../src/backend/native/setup.js';
 import type { DoctorReport } from '../../src/backend/doctor.js';
+import type { ErrorCode } from '../../src/errors.js';
+import { main } from '../../src/cli/main.js';
+import { PassThrough, Readable } from 'node:stream';
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
@@ -60,6 +63,80 @@ for (const c of usageErrors) {
     assert.equal(r.stdout, '');
   });
 }
+
+// With --json, a usage error is one JSON line with a code instead (commander's message, and where the usage is).
+const jsonUsageErrors: Array<{ args: string[]; error: { code: ErrorCode; message: string; fix: string } }> = [
+  {
+    args: ['info', '--json', '--bogus'],
+    error: { code: 'OPTION_UNKNOWN', message: "unknown option '--bogus'", fix: 'Run `rnn info --help` for usage' },
+  },
+  {
+    args: ['--backend', 'tpu', 'doctor', '--json'],
+    error: {
+      code: 'OPTION_INVALID',
+      message: "option '--backend <name>' argument 'tpu' is invalid. Allowed choices are auto, native, gpu, cpu",
+      fix: 'Run `rnn doctor --help` for usage',
+    },
+  },
+  {
+    args: ['eval', '--json', '--limit'],
+    error: { code: 'OPTION_MISSING_VALUE', message: "option '--limit <n>' argument missing", fix: 'Run `rnn eval --help` for usage' },
+  },
+  {
+    args: ['import', '--json'],
+    error: { code: 'COMMAND_ARGUMENT_MISSING', message: "missing required argument 'file'", fix: 'Run `rnn import --help` for usage' },
+  },
+  {
+    args: ['import', 'a.keras', 'b.keras', '--json'],
+    error: {
+      code: 'COMMAND_TOO_MANY_ARGUMENTS',
+      message: "too many arguments for 'import'. Expected 1 argument but got 2",
+      fix: 'Run `rnn import --help` for usage',
+    },
+  },
+  {
+    args: ['frobnicate', '--json'],
+    error: { code: 'COMMAND_UNKNOWN', message: "unknown command 'frobnicate'", fix: 'Run `rnn --help` for usage' },
+  },
+];
+for (const c of jsonUsageErrors) {
+  test(`rnn ${c.args.join(' ')} is ${c.error.code} as one JSON line on stderr, exit 1`, async () => {
+    const r = await runCli(c.args);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `${JSON.stringify({ error: c.error })}\n`);
+    assert.equal(r.stdout, '');
+  });
+}
+
+test('--json changes nothing for a command without it, nor after --', async () => {
+  const serve = await runCli(['serve', '--json']);
+  assert.equal(serve.code, 1);
+  assert.equal(serve.stderr, "error: unknown option '--json'\n(run with --help for usage)\n");
+  // After --, "--json" is a review to label, not the flag.
+  const text = await runCli(['predict', '--model', path.join(ROOT, 'nope'), '--', '--json']);
+  assert.equal(text.code, 1);
+  assert.equal(
+    withoutTfNotices(text.stderr),
+    `error: model directory ${path.join(ROOT, 'nope')} does not exist. Train one with \`rnn train\` or pass --model DIR\n`,
+  );
+});
+
+test('an error that is not a UserError is a bug: INTERNAL with --json, "This is a bug in rnn" without', async () => {
+  // In process: stdin that fails on its first read, before predict loads anything.
+  const run = async (argv: string[]): Promise<{ code: number; stderr: string }> => {
+    let stderr = '';
+    const err = new PassThrough().on('data', (d) => (stderr += d));
+    const stdin = new Readable({ read: () => stdin.destroy(new Error('the disk is on fire')) });
+    const code = await main(argv, { out: new PassThrough(), err }, { NO_COLOR: '1' }, stdin);
+    return { code, stderr };
+  };
+  const bug = 'This is a bug in rnn: rerun with --debug and report the output';
+  assert.deepEqual(await run(['predict', '--json']), {
+    code: 1,
+    stderr: `${JSON.stringify({ error: { code: 'INTERNAL', message: 'the disk is on fire', fix: bug } })}\n`,
+  });
+  assert.deepEqual(await run(['predict']), { code: 1, stderr: `error: the disk is on fire. ${bug}\n` });
+});
 
 test("rnn doctor reports the backend and the native setup's recorded status; exits 0 exactly when it is native", async () => {
   const r = await runCli(['doctor', '--json']);

@@ -6,14 +6,15 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadData, cleanReview, OFFICIAL_IMDB } from '../../src/data/index.js';
 import { readCsv, parseLabel } from '../../src/data/csv.js';
-import { UserError } from '../../src/errors.js';
+import { UserError, type ErrorCode } from '../../src/errors.js';
 import { IMDB_TARBALL, imdbSha256, ROOT, tempDir } from '../helpers.js';
 import { makeTarGz, type TarEntry } from '../tar-helpers.js';
 import { download } from '../../src/data/download.js';
 
-async function rejectsWith(p: Promise<unknown>, what: string | RegExp, fix?: RegExp): Promise<void> {
+async function rejectsWith(p: Promise<unknown>, code: ErrorCode, what: string | RegExp, fix?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
+    assert.equal(e.code, code);
     if (typeof what === 'string') assert.equal(e.message, what);
     else assert.match(e.message, what);
     if (fix) assert.match(e.fix, fix);
@@ -47,6 +48,7 @@ test('an extracted aclImdb directory reads the same reviews as the tarball', asy
   assert.deepEqual(fromDir.test, subset);
   await rejectsWith(
     loadData({ data: dir, defaultSource: 'unused', splits: ['train'], dataDir: dir }),
+    'DATA_IMDB_INCOMPLETE',
     `${dir} has no train reviews (expected train/pos/*.txt and train/neg/*.txt)`,
   );
 });
@@ -81,18 +83,21 @@ const csvErrors: Array<{
   name: string;
   body: string;
   opts?: { textColumn?: string; labelColumn?: string };
+  code: ErrorCode;
   what: (f: string) => string;
   fix: RegExp;
 }> = [
   {
     name: 'no text column',
     body: 'body,sentiment\nx,positive\n',
+    code: 'DATA_CSV_COLUMN_MISSING',
     what: (f) => `${f} has no text column (looked for review, text, sentence, content; columns: body, sentiment)`,
     fix: /^Pass --text-column/,
   },
   {
     name: 'a renamed label column',
     body: 'review,stars\nx,positive\n',
+    code: 'DATA_CSV_COLUMN_MISSING',
     what: (f) => `${f} has no label column (looked for sentiment, label, polarity, target; columns: review, stars)`,
     fix: /^Pass --label-column/,
   },
@@ -100,22 +105,30 @@ const csvErrors: Array<{
     name: 'a named column that is missing',
     body: 'review,sentiment\nx,positive\n',
     opts: { textColumn: 'body' },
+    code: 'DATA_CSV_COLUMN_MISSING',
     what: (f) => `${f} has no column "body" (columns: review, sentiment)`,
     fix: /^Pass --text-column/,
   },
   {
     name: 'an unknown label',
     body: 'review,sentiment\nx,positive\ny,meh\n',
+    code: 'DATA_CSV_LABEL_INVALID',
     what: (f) => `${f} row 3: unknown label "meh"`,
     fix: /^Labels must be positive\/negative/,
   },
-  { name: 'only a header', body: 'review,sentiment\n', what: (f) => `${f} has no reviews`, fix: /^Use a CSV with a header row/ },
+  {
+    name: 'only a header',
+    body: 'review,sentiment\n',
+    code: 'DATA_EMPTY',
+    what: (f) => `${f} has no reviews`,
+    fix: /^Use a CSV with a header row/,
+  },
 ];
 for (const c of csvErrors) {
   test(`CSV with ${c.name} is a clear error`, async () => {
     const f = path.join(await tempDir(), 'x.csv');
     await fsp.writeFile(f, c.body);
-    await rejectsWith(readCsv(f, c.opts), c.what(f), c.fix);
+    await rejectsWith(readCsv(f, c.opts), c.code, c.what(f), c.fix);
   });
 }
 
@@ -144,13 +157,28 @@ test('cleanReview replaces every form of <br>', () => {
   assert.equal(cleanReview('a<br />b<br/>c<BR>d'), 'a b c d');
 });
 
-const sourceErrors: Array<{ data: string; what: string; fix: RegExp }> = [
-  { data: '/nonexistent/imdb', what: '/nonexistent/imdb does not exist', fix: /^Pass --data with an aclImdb directory/ },
-  { data: path.join(ROOT, 'package.json'), what: `${path.join(ROOT, 'package.json')} is not a dataset rnn reads`, fix: /^Pass --data/ },
+const sourceErrors: Array<{ data: string; code: ErrorCode; what: string; fix: RegExp }> = [
+  {
+    data: '/nonexistent/imdb',
+    code: 'DATA_NOT_FOUND',
+    what: '/nonexistent/imdb does not exist',
+    fix: /^Pass --data with an aclImdb directory/,
+  },
+  {
+    data: path.join(ROOT, 'package.json'),
+    code: 'DATA_FORMAT_UNKNOWN',
+    what: `${path.join(ROOT, 'package.json')} is not a dataset rnn reads`,
+    fix: /^Pass --data/,
+  },
 ];
 for (const c of sourceErrors) {
   test(`--data ${c.data} is a clear error`, async () => {
-    await rejectsWith(loadData({ data: c.data, defaultSource: 'unused', splits: ['train'], dataDir: await tempDir() }), c.what, c.fix);
+    await rejectsWith(
+      loadData({ data: c.data, defaultSource: 'unused', splits: ['train'], dataDir: await tempDir() }),
+      c.code,
+      c.what,
+      c.fix,
+    );
   });
 }
 
@@ -159,6 +187,7 @@ test('a corrupt tarball is a clear error', async () => {
   await fsp.writeFile(f, Buffer.alloc(4096, 7));
   await rejectsWith(
     loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }),
+    'DATA_ARCHIVE_INVALID',
     new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable aclImdb tarball: `),
     /^Download aclImdb_v1\.tar\.gz again/,
   );
@@ -202,6 +231,7 @@ for (const c of unsafeArchives) {
     await fsp.writeFile(f, makeTarGz(c.entries));
     await rejectsWith(
       loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: sub }),
+      'DATA_ARCHIVE_UNSAFE',
       `${f} was rejected: ${c.what}`,
       /^Use the official aclImdb_v1\.tar\.gz; nothing was extracted$/,
     );
@@ -235,6 +265,7 @@ test('a truncated tarball is a clear error', async () => {
   await fsp.writeFile(f, (await fsp.readFile(IMDB_TARBALL)).subarray(0, 1_000_000));
   await rejectsWith(
     loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }),
+    'DATA_ARCHIVE_INVALID',
     `${f} is not a readable aclImdb tarball: zlib: unexpected end of file`,
     /^Download aclImdb_v1\.tar\.gz again/,
   );
@@ -302,22 +333,27 @@ test('the default source (RNN_IMDB_URL) is downloaded once over HTTP, verified, 
   assert.ok(steps.includes(`using the cached ${path.join(dataDir, 'aclImdb_v1.tar.gz')}`), steps.join('\n'));
 });
 
-const httpErrors: Array<{ path: string; what: (u: string) => string | RegExp }> = [
-  { path: '/missing/aclImdb_v1.tar.gz', what: (u) => `could not download ${u}: HTTP 404 Not Found` },
+const httpErrors: Array<{ path: string; code: ErrorCode; what: (u: string) => string | RegExp }> = [
+  { path: '/missing/aclImdb_v1.tar.gz', code: 'DATA_DOWNLOAD_FAILED', what: (u) => `could not download ${u}: HTTP 404 Not Found` },
   {
     path: '/short/aclImdb_v1.tar.gz',
+    code: 'DATA_DOWNLOAD_INCOMPLETE',
     what: (u) =>
       new RegExp(
         `^download of ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} (is incomplete: got 1000 of \\d+ bytes|broke off after 1000 bytes: .*)$`,
       ),
   },
-  { path: '/loop/aclImdb_v1.tar.gz', what: (u) => new RegExp(`^could not download ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `) },
+  {
+    path: '/loop/aclImdb_v1.tar.gz',
+    code: 'DATA_DOWNLOAD_FAILED',
+    what: (u) => new RegExp(`^could not download ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
+  },
 ];
 for (const c of httpErrors) {
   test(`HTTP ${c.path.split('/')[1]} is a clear error and leaves nothing in the cache`, async () => {
     const dataDir = await tempDir();
     const url = base + c.path;
-    await rejectsWith(loadData({ defaultSource: url, splits: ['train'], dataDir }), c.what(url));
+    await rejectsWith(loadData({ defaultSource: url, splits: ['train'], dataDir }), c.code, c.what(url));
     assert.deepEqual(await fsp.readdir(dataDir), []);
   });
 }
@@ -326,6 +362,7 @@ test('offline with no source: one error naming --data and RNN_IMDB_URL', async (
   const url = 'http://nonexistent.invalid/aclImdb_v1.tar.gz';
   await rejectsWith(
     loadData({ defaultSource: url, splits: ['train'], dataDir: await tempDir() }),
+    'DATA_DOWNLOAD_FAILED',
     new RegExp(`^could not download ${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
     /--data .*RNN_IMDB_URL/,
   );
@@ -336,6 +373,7 @@ test('the default dataset must be complete: a small archive from RNN_IMDB_URL is
   const url = `${base}/small/aclImdb_v1.tar.gz`;
   await rejectsWith(
     loadData({ defaultSource: url, splits: ['train'], dataDir }),
+    'DATA_IMDB_INCOMPLETE',
     `${url} is not the complete IMDB dataset: its train split has 1 positive and 1 negative reviews, not 12,500 of each`,
     /^The download was discarded; run again, or set RNN_IMDB_URL to a complete copy of aclImdb_v1\.tar\.gz$/,
   );
@@ -352,6 +390,7 @@ test('a download whose size differs from the official file is discarded', async 
   const size = SMALL_TARBALL.length;
   await rejectsWith(
     download(url, path.join(dir, 'aclImdb_v1.tar.gz'), undefined, OFFICIAL_IMDB),
+    'DATA_DOWNLOAD_MISMATCH',
     `download of ${url} has ${size.toLocaleString('en-US')} bytes, but the official file has 84,125,825`,
     /^Run the command again \(the file was discarded\), or pass --data with a copy you trust$/,
   );
@@ -365,6 +404,7 @@ test('the official archive is pinned: a download of its URL with its size but ot
   const url = `${base}/forged/aclImdb_v1.tar.gz`;
   await rejectsWith(
     loadData({ defaultSource: url, splits: ['train'], dataDir, pin: { ...OFFICIAL_IMDB, url } }),
+    'DATA_DOWNLOAD_MISMATCH',
     `download of ${url} is not the official file: its SHA-256 is ${createHash('sha256').update(Buffer.alloc(OFFICIAL_IMDB.bytes, 0x2a)).digest('hex')}, the official one c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe`,
     /^The file was deleted; run the command again, or pass --data with a copy you trust$/,
   );

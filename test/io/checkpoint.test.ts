@@ -7,6 +7,7 @@ import { loadCheckpoint, migrateCheckpoint, saveCheckpoint, type CheckpointMeta 
 import { resolveTrainOptions, type TrainOptions } from '../../src/train/options.js';
 import type { TrainCheckpoint } from '../../src/train/types.js';
 import { tempDir } from '../helpers.js';
+import { UserError, type ErrorCode } from '../../src/errors.js';
 
 const today = resolveTrainOptions({ cell: 'gru', seed: 5, ema: 0.99, wordDropout: 0.3, clipNorm: 2 });
 const without = (...keys: Array<keyof TrainOptions>): TrainOptions => {
@@ -68,5 +69,25 @@ test('saveCheckpoint → loadCheckpoint gives back every array and field; an old
   assert.deepEqual(checkpoint, ckpt);
   assert.equal(meta.options.clipNorm, null, 'migrated on load');
   assert.deepEqual(meta.data, data);
+
+  // Broken checkpoints: CHECKPOINT_NOT_FOUND without checkpoint.json, CHECKPOINT_INVALID when its files are damaged.
+  const rejects = (code: ErrorCode, message: string) => (e: unknown) => {
+    assert.ok(e instanceof UserError, String(e));
+    assert.equal(e.code, code);
+    assert.equal(e.message, message);
+    return true;
+  };
+  const stateBin = path.join(dir, 'state.bin');
+  const size = (await fsp.stat(stateBin)).size;
+  await fsp.truncate(stateBin, 8);
+  await assert.rejects(
+    loadCheckpoint(dir),
+    rejects('CHECKPOINT_INVALID', `${stateBin} is missing or has the wrong size (expected ${size} bytes)`),
+  );
+  const metaFile = path.join(dir, 'checkpoint.json');
+  await fsp.writeFile(metaFile, JSON.stringify({ ...JSON.parse(await fsp.readFile(metaFile, 'utf8')), formatVersion: 99 }));
+  await assert.rejects(loadCheckpoint(dir), rejects('CHECKPOINT_INVALID', `${metaFile} is not a checkpoint of format version 1`));
+  await fsp.rm(metaFile);
+  await assert.rejects(loadCheckpoint(dir), rejects('CHECKPOINT_NOT_FOUND', `${dir} is not a training checkpoint (no checkpoint.json)`));
   await fsp.rm(path.dirname(dir), { recursive: true, force: true });
 });

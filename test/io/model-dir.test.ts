@@ -15,7 +15,7 @@ import { CELLS, type CellType } from '../../src/cells.js';
 import { saveModelDir, loadModelDir, type UnsavedMetadata } from '../../src/io/model-dir.js';
 import { resolveTrainOptions } from '../../src/train/options.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
-import { UserError } from '../../src/errors.js';
+import { UserError, type ErrorCode } from '../../src/errors.js';
 import { escapeRegExp as esc, REQUIRE_NATIVE, tempDir } from '../helpers.js';
 
 let tf: TF;
@@ -159,40 +159,60 @@ for (const c of kerasConfigs) {
   });
 }
 
-const breakages: Array<{ name: string; breakIt: (dir: string) => Promise<void>; what: (dir: string) => string | RegExp }> = [
-  {
-    name: 'missing model.json',
-    breakIt: (d) => fsp.rm(path.join(d, 'model.json')),
-    what: (d) => `${path.join(d, 'model.json')} is missing`,
-  },
-  {
-    name: 'corrupt model.json',
-    breakIt: (d) => fsp.writeFile(path.join(d, 'model.json'), '{"modelTopology":'),
-    what: (d) => new RegExp(`^${esc(path.join(d, 'model.json'))} is not valid JSON \\(`),
-  },
-  {
-    name: 'missing weights',
-    breakIt: (d) => fsp.rm(path.join(d, 'weights.bin')),
-    what: (d) => `${path.join(d, 'weights.bin')} is missing`,
-  },
-  {
-    name: 'short weights',
-    breakIt: (d) => fsp.truncate(path.join(d, 'weights.bin'), 100),
-    what: (d) => new RegExp(`^the weights of ${esc(d)} are 100 bytes, model.json expects \\d+$`),
-  },
-  {
-    name: 'missing tokenizer',
-    breakIt: (d) => fsp.rm(path.join(d, 'tokenizer.json')),
-    what: (d) => `${path.join(d, 'tokenizer.json')} is missing`,
-  },
-  {
-    name: 'a tokenizer from another model',
-    breakIt: (d) =>
-      fsp.writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(new Tokenizer({ numWords: 50 }).fitOnTexts(['other words']).toJSON())),
-    what: (d) => `${path.join(d, 'tokenizer.json')} is not the tokenizer this model was trained with (its hash differs from metadata.json)`,
-  },
-  { name: 'no directory', breakIt: (d) => fsp.rm(d, { recursive: true }), what: (d) => `model directory ${d} does not exist` },
-];
+const breakages: Array<{ name: string; breakIt: (dir: string) => Promise<void>; code: ErrorCode; what: (dir: string) => string | RegExp }> =
+  [
+    {
+      name: 'missing model.json',
+      breakIt: (d) => fsp.rm(path.join(d, 'model.json')),
+      code: 'MODEL_FILE_MISSING',
+      what: (d) => `${path.join(d, 'model.json')} is missing`,
+    },
+    {
+      name: 'corrupt model.json',
+      breakIt: (d) => fsp.writeFile(path.join(d, 'model.json'), '{"modelTopology":'),
+      code: 'MODEL_FILE_INVALID',
+      what: (d) => new RegExp(`^${esc(path.join(d, 'model.json'))} is not valid JSON \\(`),
+    },
+    {
+      name: 'missing weights',
+      breakIt: (d) => fsp.rm(path.join(d, 'weights.bin')),
+      code: 'MODEL_FILE_MISSING',
+      what: (d) => `${path.join(d, 'weights.bin')} is missing`,
+    },
+    {
+      name: 'short weights',
+      breakIt: (d) => fsp.truncate(path.join(d, 'weights.bin'), 100),
+      code: 'MODEL_WEIGHTS_SIZE',
+      what: (d) => new RegExp(`^the weights of ${esc(d)} are 100 bytes, model.json expects \\d+$`),
+    },
+    {
+      name: 'missing tokenizer',
+      breakIt: (d) => fsp.rm(path.join(d, 'tokenizer.json')),
+      code: 'MODEL_FILE_MISSING',
+      what: (d) => `${path.join(d, 'tokenizer.json')} is missing`,
+    },
+    {
+      name: 'a tokenizer from another model',
+      breakIt: (d) =>
+        fsp.writeFile(path.join(d, 'tokenizer.json'), JSON.stringify(new Tokenizer({ numWords: 50 }).fitOnTexts(['other words']).toJSON())),
+      code: 'MODEL_TOKENIZER_MISMATCH',
+      what: (d) =>
+        `${path.join(d, 'tokenizer.json')} is not the tokenizer this model was trained with (its hash differs from metadata.json)`,
+    },
+    {
+      name: 'a tokenizer.json that is not a Keras tokenizer',
+      breakIt: (d) => fsp.writeFile(path.join(d, 'tokenizer.json'), '{"class_name": "Other"}'),
+      code: 'MODEL_TOKENIZER_INVALID',
+      what: (d) =>
+        `${path.join(d, 'tokenizer.json')} is not a Keras tokenizer: not a Keras Tokenizer JSON (class_name "Tokenizer" with a config)`,
+    },
+    {
+      name: 'no directory',
+      breakIt: (d) => fsp.rm(d, { recursive: true }),
+      code: 'MODEL_NOT_FOUND',
+      what: (d) => `model directory ${d} does not exist`,
+    },
+  ];
 for (const b of breakages) {
   test(`a model directory with ${b.name} is a clear error`, async () => {
     const { dir, model } = await savedModel('simplernn');
@@ -200,6 +220,7 @@ for (const b of breakages) {
     await b.breakIt(dir);
     await assert.rejects(loadModelDir(run, dir), (e: unknown) => {
       assert.ok(e instanceof UserError, String(e));
+      assert.equal(e.code, b.code);
       const want = b.what(dir);
       if (typeof want === 'string') assert.equal(e.message, want);
       else assert.match(e.message, want);

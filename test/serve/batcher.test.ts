@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { MicroBatcher, type BatchReport, type BatcherOptions, type Forward } from '../../src/serve/batcher.js';
-import { ServeError } from '../../src/serve/errors.js';
+import { ServeError, type ServeErrorCode } from '../../src/serve/errors.js';
 
 const MAXLEN = 3;
 /** The deadline of submits not meant to time out: a job the batcher forgets fails its test with a 503 after 5 s rather than hanging it. */
@@ -69,9 +69,10 @@ async function expectOwn(b: MicroBatcher, model: FakeModel, j: number, rows: num
   assert.deepEqual(Array.from(got), tags.map(prob), `job ${j} (${rows} rows) on ${model.name}`);
 }
 
-function isServeError(statusCode: number, retryAfter: boolean): (e: unknown) => boolean {
+function isServeError(code: ServeErrorCode, statusCode: number, retryAfter: boolean): (e: unknown) => boolean {
   return (e) => {
     assert.ok(e instanceof ServeError, `a ServeError, not ${String(e)}`);
+    assert.equal(e.code, code);
     assert.equal(e.statusCode, statusCode);
     assert.deepEqual(e.headers, retryAfter ? { 'retry-after': '1' } : {});
     return true;
@@ -226,11 +227,11 @@ test('a full queue rejects at once with 503 and Retry-After: 1; the queue recove
   const b = batcher({ batchSize: 8, windowMs: 10, maxQueue: 4 });
   const first = expectOwn(b, m, 1, 3);
   assert.equal(b.queuedRows, 3);
-  await assert.rejects(b.submit(m, idsOf(tagsOf(2, 2)), 2, NO_TIMEOUT), isServeError(503, true));
+  await assert.rejects(b.submit(m, idsOf(tagsOf(2, 2)), 2, NO_TIMEOUT), isServeError('SERVE_QUEUE_FULL', 503, true));
   assert.equal(b.queuedRows, 3, 'the refused rows are not queued');
   const fits = expectOwn(b, m, 3, 1); // exactly fills the queue
   assert.equal(b.queuedRows, 4);
-  await assert.rejects(b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT), isServeError(503, true));
+  await assert.rejects(b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT), isServeError('SERVE_QUEUE_FULL', 503, true));
   await Promise.all([first, fits]);
   assert.equal(b.queuedRows, 0);
   await expectOwn(b, m, 5, 4);
@@ -245,7 +246,7 @@ test('a request of more rows than the queue holds is refused with 413, even on a
   const log: Call[] = [];
   const m = new FakeModel('a', log);
   const b = batcher({ batchSize: 4, windowMs: 5, maxQueue: 6 });
-  await assert.rejects(b.submit(m, idsOf(tagsOf(1, 7)), 7, NO_TIMEOUT), isServeError(413, false));
+  await assert.rejects(b.submit(m, idsOf(tagsOf(1, 7)), 7, NO_TIMEOUT), isServeError('SERVE_TOO_MANY_ROWS', 413, false));
   assert.equal(b.queuedRows, 0);
   await expectOwn(b, m, 2, 6); // maxQueue rows fit
   assert.deepEqual(
@@ -260,7 +261,7 @@ test('a queued request past its deadline rejects with 503 and its rows are never
   const b = batcher({ batchSize: 4, windowMs: 10_000 });
   const late = b.submit(m, idsOf(tagsOf(1, 2)), 2, 30);
   assert.equal(b.queuedRows, 2);
-  await assert.rejects(late, isServeError(503, true));
+  await assert.rejects(late, isServeError('SERVE_TIMEOUT', 503, true));
   assert.equal(b.queuedRows, 0, 'its rows left the queue');
   await b.idle();
   // A full batch runs at once (and clears the 10 s window): it holds only its own rows.
@@ -280,7 +281,7 @@ test('a request split over forwards that passes its deadline rejects with 503; i
     [tagsOf(1, 2)],
   );
   assert.equal(b.queuedRows, 1);
-  await assert.rejects(late, isServeError(503, true));
+  await assert.rejects(late, isServeError('SERVE_TIMEOUT', 503, true));
   assert.equal(b.queuedRows, 0);
   await expectOwn(b, m, 2, 2);
   assert.deepEqual(

@@ -14,6 +14,7 @@ import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
 import type { Review } from '../../src/data/index.js';
 import { pointLatest, resolveModelDir } from '../../src/io/model-dir.js';
 import { SERVE_DEFAULTS, startServer, type RunningServer, type ServeOptions } from '../../src/serve/index.js';
+import type { ErrorCode } from '../../src/errors.js';
 import { IMDB_TARBALL, imdb, REQUIRE_NATIVE, runCli, tempDir } from '../helpers.js';
 import { smallModel } from '../models.js';
 import { stockPredictions } from '../reference.js';
@@ -192,30 +193,35 @@ const errorCases: Array<{
   init: Parameters<typeof call>[2];
   route?: string;
   status: number;
+  code: ErrorCode;
   error: string | RegExp;
   header?: [string, string];
 }> = [
   {
     name: 'malformed JSON',
+    code: 'SERVE_BODY_NOT_JSON',
     init: { body: '{"texts": ["good"' },
     status: 400,
     error: /^the request body is not valid JSON \(.+\)\. Send \{"texts"/,
   },
   {
     name: 'wrong content type',
+    code: 'SERVE_CONTENT_TYPE',
     init: { body: 'good film', headers: { 'content-type': 'text/plain' } },
     status: 415,
     error: `the content type is not JSON. ${USAGE}`,
   },
-  { name: 'empty body', init: { body: '' }, status: 400, error: `the request body is empty. ${USAGE}` },
+  { name: 'empty body', code: 'SERVE_BODY_EMPTY', init: { body: '' }, status: 400, error: `the request body is empty. ${USAGE}` },
   {
     name: 'invalid UTF-8',
+    code: 'SERVE_BODY_NOT_UTF8',
     init: { body: Buffer.concat([Buffer.from('{"texts": ["caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"]}')]) },
     status: 400,
     error: 'the request body is not valid UTF-8. Encode the JSON body as UTF-8',
   },
   {
     name: 'a text of 1 MB (body over the limit)',
+    code: 'SERVE_BODY_TOO_LARGE',
     init: { body: JSON.stringify({ texts: ['a'.repeat(1 << 20)] }) },
     status: 413,
     error:
@@ -223,6 +229,7 @@ const errorCases: Array<{
   },
   {
     name: 'a text over --max-chars',
+    code: 'SERVE_REQUEST_INVALID',
     init: { body: JSON.stringify({ texts: ['a '.repeat(30_000)] }) },
     status: 400,
     error:
@@ -230,6 +237,7 @@ const errorCases: Array<{
   },
   {
     name: 'too many texts',
+    code: 'SERVE_REQUEST_INVALID',
     init: { body: JSON.stringify({ texts: Array(257).fill('good') }) },
     status: 400,
     error:
@@ -237,39 +245,52 @@ const errorCases: Array<{
   },
   {
     name: 'no texts',
+    code: 'SERVE_REQUEST_INVALID',
     init: { body: '{"texts": []}' },
     status: 400,
     error: `invalid request: body/texts must NOT have fewer than 1 items. ${USAGE}`,
   },
   {
     name: 'texts missing',
+    code: 'SERVE_REQUEST_INVALID',
     init: { body: '{"text": "good"}' },
     status: 400,
     error: /^invalid request: body (must have required property 'texts'|has an unknown field "text")\. Send/,
   },
   {
     name: 'a number as a text',
+    code: 'SERVE_REQUEST_INVALID',
     init: { body: '{"texts": [1]}' },
     status: 400,
     error: `invalid request: body/texts/0 must be string. ${USAGE}`,
   },
   {
     name: 'explain not a boolean',
+    code: 'SERVE_REQUEST_INVALID',
     init: { body: '{"texts": ["a"], "explain": "yes"}' },
     status: 400,
     error: `invalid request: body/explain must be boolean. ${USAGE}`,
   },
   {
     name: 'GET on the predict route',
+    code: 'SERVE_METHOD_NOT_ALLOWED',
     route: '/v1/predict',
     init: {},
     status: 405,
     error: 'GET is not allowed on /v1/predict. Use POST',
     header: ['allow', 'POST'],
   },
-  { name: 'POST on /healthz', route: '/healthz', init: { body: '{}' }, status: 405, error: 'POST is not allowed on /healthz. Use GET' },
+  {
+    name: 'POST on /healthz',
+    code: 'SERVE_METHOD_NOT_ALLOWED',
+    route: '/healthz',
+    init: { body: '{}' },
+    status: 405,
+    error: 'POST is not allowed on /healthz. Use GET',
+  },
   {
     name: 'unknown path',
+    code: 'SERVE_NOT_FOUND',
     route: '/v2/predict',
     init: {},
     status: 404,
@@ -277,6 +298,7 @@ const errorCases: Array<{
   },
   {
     name: 'an explanation larger than the queue',
+    code: 'SERVE_TOO_MANY_ROWS',
     init: { body: JSON.stringify({ texts: Array(100).fill(LONG_REVIEW), explain: true }) },
     status: 413,
     error:
@@ -284,13 +306,14 @@ const errorCases: Array<{
   },
 ];
 
-test('bad requests: each status with its one-line JSON error, and the server keeps answering', async (t) => {
+test('bad requests: each status with its one-line JSON error and its code, and the server keeps answering', async (t) => {
   const s = await serve(t);
   await s.ready;
   for (const c of errorCases) {
     const a = await call(s, c.route ?? '/v1/predict', c.init);
     assert.equal(a.status, c.status, `${c.name}: ${JSON.stringify(a.body)}`);
-    assert.deepEqual(Object.keys(a.body), ['error'], c.name);
+    assert.deepEqual(Object.keys(a.body), ['error', 'code'], c.name);
+    assert.equal(a.body.code, c.code, c.name);
     if (typeof c.error === 'string') assert.equal(a.body.error, c.error, c.name);
     else assert.match(a.body.error!, c.error, c.name);
     assert.ok(!a.body.error!.includes('\n'), c.name);
@@ -309,6 +332,7 @@ test('the bearer token: 401 without it or with a wrong one, on /v1 and /metrics;
   for (const headers of wrongs) {
     const a = await predict(s, ['good'], false, headers);
     assert.equal(a.status, 401);
+    assert.equal(a.body.code, 'SERVE_UNAUTHORIZED');
     assert.equal(a.headers.get('www-authenticate'), 'Bearer');
     assert.equal(
       a.body.error,
@@ -330,6 +354,7 @@ test('/readyz is 503 until the model is loaded and warmed up; /healthz answers f
   const early = await call(s, '/readyz');
   assert.equal(early.status, 503);
   assert.equal(early.body.error, 'no model is loaded yet. Retry when GET /readyz answers 200');
+  assert.equal(early.body.code, 'SERVE_NOT_READY');
   assert.equal(early.headers.get('retry-after'), '1');
   assert.equal((await predict(s, ['good'])).status, 503);
   open();
@@ -390,11 +415,12 @@ test('hot reload: models/latest replaced under load; no request fails, answers s
   await fsp.cp(dirA, broken, { recursive: true });
   await fsp.writeFile(path.join(broken, 'metadata.json'), '{"formatVersion": 1');
   await pointLatest(modelsDir, broken);
-  const failure = async () => (await call(s, '/v1/model')).body.lastFailedReload as { dir: string; error: string } | null;
+  const failure = async () => (await call(s, '/v1/model')).body.lastFailedReload as { dir: string; error: string; code: string } | null;
   for (let i = 0; i < 100 && !(await failure()); i++) await new Promise((r) => setTimeout(r, 50));
   const failed = await failure();
   assert.equal(failed?.dir, broken);
   assert.match(failed!.error, /metadata\.json is not valid JSON/);
+  assert.equal(failed!.code, 'MODEL_FILE_INVALID', 'the model error keeps its code over HTTP');
   const still = await predict(s, ['good']);
   assert.equal(still.status, 200);
   assert.equal(still.body.model!.createdAt, createdB);
@@ -417,6 +443,7 @@ test('overload: a full queue answers 503 with Retry-After, never queues without 
   assert.deepEqual([...new Set(answers.map((a) => a.status))].sort(), [200, 503]);
   for (const a of busy) {
     assert.equal(a.headers.get('retry-after'), '1');
+    assert.equal(a.body.code, 'SERVE_QUEUE_FULL');
     assert.match(
       a.body.error!,
       /^the server is busy: \d+ rows are queued and the queue holds 8\. Retry after a second, or run more instances behind a load balancer$/,
@@ -430,6 +457,7 @@ test('a request that waits longer than --timeout gets 503', async (t) => {
   await s.ready;
   const a = await predict(s, ['good']);
   assert.equal(a.status, 503);
+  assert.equal(a.body.code, 'SERVE_TIMEOUT');
   assert.equal(
     a.body.error,
     'the prediction did not finish within 5 ms. Retry later, send fewer texts per request, or start rnn serve with a larger --timeout',

@@ -12,6 +12,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { Tokenizer, textToWordSequence } from '../../src/text/tokenizer.js';
+import { UserError } from '../../src/errors.js';
 import { padSequences } from '../../src/text/pad.js';
 import type { Review } from '../../src/data/index.js';
 import { ROOT, imdb, tempDir } from '../helpers.js';
@@ -148,6 +149,57 @@ test('tokenizer JSON round-trips in Keras to_json() form', () => {
   assert.deepEqual(back.textsToSequences([byId.get('train/pos/0_9.txt')!]), tok.textsToSequences([byId.get('train/pos/0_9.txt')!]));
   assert.throws(() => Tokenizer.fromJSON({ class_name: 'Other' }), /not a Keras Tokenizer JSON/);
 });
+
+test('a tokenizer JSON rnn cannot read is a MODEL_TOKENIZER_INVALID UserError naming the file, not a plain Error', () => {
+  const good = new Tokenizer({ numWords: 10 }).fitOnTexts(['a good film', 'a bad film']).toJSON();
+  const cases: Array<{ json: unknown; why: string }> = [
+    { json: null, why: 'not a Keras Tokenizer JSON (class_name "Tokenizer" with a config)' },
+    { json: { class_name: 'Other', config: {} }, why: 'not a Keras Tokenizer JSON (class_name "Tokenizer" with a config)' },
+    { json: { ...good, config: { ...good.config, char_level: true } }, why: 'char_level tokenizers are not supported' },
+    { json: { ...good, config: { ...good.config, word_index: { a: 1 } } }, why: 'its config.word_index is not a string of JSON' },
+    {
+      json: { ...good, config: { ...good.config, word_counts: '[1, 2]' } },
+      why: 'its config.word_counts is not a JSON object (found an array)',
+    },
+    {
+      json: { ...good, config: { ...good.config, word_docs: '{"a": ' } },
+      why: `its config.word_docs is not a JSON object (${jsonError('{"a": ')})`,
+    },
+    {
+      json: { ...good, config: { ...good.config, word_index: '{"a": 1, "film": 0}' } },
+      why: 'its config.word_index gives "film" the id 0, not a whole number of at least 1',
+    },
+  ];
+  for (const c of cases) {
+    assert.throws(
+      () => Tokenizer.fromJSON(c.json, { file: 'tok.json', fix: 'Use another file' }),
+      (e: unknown) => {
+        assert.ok(e instanceof UserError, String(e));
+        assert.equal(e.code, 'MODEL_TOKENIZER_INVALID');
+        assert.equal(e.line, `tok.json is not a Keras tokenizer: ${c.why}. Use another file`);
+        return true;
+      },
+    );
+  }
+  // Without a file: the reason alone, and a fix that says which file to use.
+  assert.throws(
+    () => Tokenizer.fromJSON({ class_name: 'Other' }),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.code === 'MODEL_TOKENIZER_INVALID' &&
+      /^not a Keras Tokenizer JSON/.test(e.message) &&
+      /tokenizer\.json/.test(e.fix),
+  );
+});
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error(`${text} parses`);
+}
 
 // ---- Keras's own to_json() (test/fixtures/keras_golden.py, section 3) ----
 

@@ -13,7 +13,7 @@ import { loadModelDir } from '../../src/io/model-dir.js';
 import { predictTexts } from '../../src/predict/index.js';
 import { encodeTexts } from '../../src/predict/encode.js';
 import { exportWebSite } from '../../src/web/site.js';
-import { UserError } from '../../src/errors.js';
+import { UserError, type ErrorCode } from '../../src/errors.js';
 import { IMDB_TARBALL, imdb, REQUIRE_NATIVE, tempDir } from '../helpers.js';
 import { smallModel } from '../models.js';
 
@@ -148,14 +148,25 @@ test('bad input: one clear error, and no site (nor a half-written one) is left',
   const notExport = path.join(work, 'notes');
   await fsp.mkdir(notExport);
   await fsp.writeFile(path.join(notExport, 'todo.txt'), 'keep me');
-  const cases: Array<{ model: string; out: string; message: RegExp }> = [
-    { model: path.join(work, 'nope'), out: path.join(work, 'out-a'), message: /^model directory .*nope does not exist$/ },
-    { model: broken, out: path.join(work, 'out-b'), message: /^the weights of .*broken are \d+ bytes, model\.json expects \d+$/ },
-    { model, out: notExport, message: /^.*notes exists and is not an rnn web export$/ },
+  const cases: Array<{ model: string; out: string; code: ErrorCode; message: RegExp }> = [
+    {
+      model: path.join(work, 'nope'),
+      out: path.join(work, 'out-a'),
+      code: 'MODEL_NOT_FOUND',
+      message: /^model directory .*nope does not exist$/,
+    },
+    {
+      model: broken,
+      out: path.join(work, 'out-b'),
+      code: 'MODEL_WEIGHTS_SIZE',
+      message: /^the weights of .*broken are \d+ bytes, model\.json expects \d+$/,
+    },
+    { model, out: notExport, code: 'EXPORT_DIR_NOT_EMPTY', message: /^.*notes exists and is not an rnn web export$/ },
   ];
   for (const c of cases) {
     await assert.rejects(exportWebSite(run, { model: c.model, out: c.out, quantize: 'uint8' }), (e: unknown) => {
       assert.ok(e instanceof UserError);
+      assert.equal(e.code, c.code);
       assert.match(e.message, c.message);
       return true;
     });

@@ -98,6 +98,7 @@ export async function provisionLibtensorflow(opts: ProvisionOptions): Promise<Li
   }
   if (os.platform() !== 'linux' || os.arch() !== 'x64') {
     throw new UserError(
+      'NATIVE_PLATFORM_UNSUPPORTED',
       `no libtensorflow for ${platformKey()}: the pip fallback only knows Linux x86_64 wheels`,
       'Set RNN_LIBTENSORFLOW to a libtensorflow directory or .tar.gz for your platform and run `npm run setup-native`',
     );
@@ -109,6 +110,7 @@ export async function provisionLibtensorflow(opts: ProvisionOptions): Promise<Li
   );
   if (!pipWorks) {
     throw new UserError(
+      'NATIVE_PIP_MISSING',
       `the pip command \`${pip.join(' ')}\` does not run`,
       'Set RNN_PIP to a working pip (e.g. `python3 -m pip`), or set RNN_LIBTENSORFLOW to a libtensorflow directory, .tar.gz or .whl, then run `npm run setup-native`',
     );
@@ -125,6 +127,7 @@ export async function provisionLibtensorflow(opts: ProvisionOptions): Promise<Li
     });
     if (res.code !== 0) {
       throw new UserError(
+        'NATIVE_DOWNLOAD_FAILED',
         `\`${pip.join(' ')} download ${spec}\` failed (exit ${res.code}): ${lastLine(res.output)}`,
         'Check that pip reaches a package index, or set RNN_LIBTENSORFLOW to a libtensorflow directory, .tar.gz or .whl and run `npm run setup-native`',
       );
@@ -132,6 +135,7 @@ export async function provisionLibtensorflow(opts: ProvisionOptions): Promise<Li
     const wheel = (await fsp.readdir(downloadDir)).find((f) => f.endsWith('.whl'));
     if (!wheel) {
       throw new UserError(
+        'NATIVE_DOWNLOAD_FAILED',
         `pip download ${spec} produced no wheel in ${downloadDir}`,
         'Run it by hand to see why, or set RNN_LIBTENSORFLOW',
       );
@@ -161,6 +165,7 @@ export async function findPip(env: NodeJS.ProcessEnv): Promise<string[]> {
     if (r && r.code === 0) return c;
   }
   throw new UserError(
+    'NATIVE_PIP_MISSING',
     'tfjs-node could not download libtensorflow and no pip was found to fetch the tensorflow-cpu wheel instead',
     'Install python3 with pip (e.g. `apt-get install python3-pip`), or set RNN_LIBTENSORFLOW to a libtensorflow directory, .tar.gz or .whl, then run `npm run setup-native`',
   );
@@ -171,7 +176,7 @@ async function fromUserSource(src: string, opts: ProvisionOptions): Promise<Libt
   const stat = await fsp.stat(abs).catch(() => undefined);
   const fix =
     'Point RNN_LIBTENSORFLOW at a libtensorflow directory (lib/ and include/), its .tar.gz, or a tensorflow-cpu .whl, or unset it to use pip, then run `npm run setup-native`';
-  if (!stat) throw new UserError(`RNN_LIBTENSORFLOW=${src} does not exist`, fix);
+  if (!stat) throw new UserError('NATIVE_LIBTENSORFLOW_NOT_FOUND', `RNN_LIBTENSORFLOW=${src} does not exist`, fix);
   if (stat.isDirectory()) {
     // A libtensorflow release (lib/ + include/) or an unpacked wheel (tensorflow/…).
     if ((await exists(path.join(abs, 'include/tensorflow/c/c_api.h'))) && (await findMainLib(path.join(abs, 'lib')))) {
@@ -189,6 +194,7 @@ async function fromUserSource(src: string, opts: ProvisionOptions): Promise<Libt
       };
     }
     throw new UserError(
+      'NATIVE_LIBTENSORFLOW_INVALID',
       `RNN_LIBTENSORFLOW=${src} holds no libtensorflow (expected lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`,
       fix,
     );
@@ -202,7 +208,7 @@ async function fromUserSource(src: string, opts: ProvisionOptions): Promise<Libt
   if (/\.(tar\.gz|tgz)$/.test(abs)) {
     return extractTarballToCache(abs, entry, `RNN_LIBTENSORFLOW=${abs}`, opts);
   }
-  throw new UserError(`RNN_LIBTENSORFLOW=${src} is neither a directory, a .tar.gz nor a .whl`, fix);
+  throw new UserError('NATIVE_LIBTENSORFLOW_INVALID', `RNN_LIBTENSORFLOW=${src} is neither a directory, a .tar.gz nor a .whl`, fix);
 }
 
 function versionFromName(file: string): string | undefined {
@@ -218,12 +224,14 @@ async function extractTarballToCache(file: string, entry: string, source: string
       await tar.x({ file, cwd: staged, strict: true });
     } catch (e) {
       throw new UserError(
+        'NATIVE_LIBTENSORFLOW_INVALID',
         `RNN_LIBTENSORFLOW=${file} could not be extracted: ${(e as Error).message}`,
         'Download the libtensorflow tarball again',
       );
     }
     if (!(await exists(path.join(staged, 'include/tensorflow/c/c_api.h'))) || !(await findMainLib(path.join(staged, 'lib')))) {
       throw new UserError(
+        'NATIVE_LIBTENSORFLOW_INVALID',
         `${file} is not a libtensorflow tarball (no lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`,
         'Use a libtensorflow C library release',
       );
@@ -271,7 +279,11 @@ async function extractWheelToCache(
     for (const lib of WHEEL_LIBS) if (!(await exists(path.join(staged, 'lib', path.basename(lib))))) missing.push(lib);
     if (!(await exists(path.join(staged, 'include/tensorflow/c/c_api.h')))) missing.push('tensorflow/include/tensorflow/c/c_api.h');
     if (missing.length > 0) {
-      throw new UserError(`${path.basename(wheel)} lacks ${missing.join(', ')}`, `Use the ${TF_WHEEL.name}==${TF_WHEEL.version} wheel`);
+      throw new UserError(
+        'NATIVE_LIBTENSORFLOW_INVALID',
+        `${path.basename(wheel)} lacks ${missing.join(', ')}`,
+        `Use the ${TF_WHEEL.name}==${TF_WHEEL.version} wheel`,
+      );
     }
     opts.onProgress({ step: 'extract', message: `extracted ${count} files` });
     await writeJsonAtomic(path.join(staged, 'rnn-cache.json'), {
@@ -292,11 +304,20 @@ function unzipSelected(zipFile: string, target: (name: string) => string | undef
   return new Promise((resolve, reject) => {
     yauzl.open(zipFile, { lazyEntries: true, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) {
-        reject(new UserError(`${zipFile} is not a readable wheel (zip): ${err?.message ?? 'unknown error'}`, 'Download it again'));
+        reject(
+          new UserError(
+            'NATIVE_LIBTENSORFLOW_INVALID',
+            `${zipFile} is not a readable wheel (zip): ${err?.message ?? 'unknown error'}`,
+            'Download it again',
+          ),
+        );
         return;
       }
       let count = 0;
-      zip.on('error', reject);
+      // A damaged wheel: yauzl's own errors (sizes, CRCs, truncation) are the file's fault, not rnn's.
+      const damaged = (e: Error): void =>
+        reject(new UserError('NATIVE_LIBTENSORFLOW_INVALID', `${zipFile} is damaged: ${e.message}`, 'Download it again', { cause: e }));
+      zip.on('error', damaged);
       zip.on('end', () => resolve(count));
       zip.on('entry', (entry: yauzl.Entry) => {
         const dest = target(entry.fileName);
@@ -306,7 +327,7 @@ function unzipSelected(zipFile: string, target: (name: string) => string | undef
         }
         zip.openReadStream(entry, (e, stream) => {
           if (e || !stream) {
-            reject(e ?? new Error(`cannot read ${entry.fileName}`));
+            damaged(e ?? new Error(`cannot read ${entry.fileName}`));
             return;
           }
           fsp
@@ -356,6 +377,7 @@ export async function stageIntoTfjsNode(lib: Libtensorflow, tfjsNodeDir: string)
     names.find((f) => f === 'libtensorflow_framework.so.2') ?? names.find((f) => /^libtensorflow_framework\.so(\.\d+)*$/.test(f));
   if (!main || !framework) {
     throw new UserError(
+      'NATIVE_LIBTENSORFLOW_INVALID',
       `libtensorflow from ${lib.source} lacks libtensorflow or libtensorflow_framework`,
       'Use a complete libtensorflow release or the tensorflow-cpu wheel',
     );

@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { createHash } from 'node:crypto';
-import { UserError, isUserError } from '../../errors.js';
+import { UserError, isUserError, type ErrorCode } from '../../errors.js';
 import { exists, linkOrCopy, readJsonIfExists, tempSibling, writeJsonAtomic } from '../../util/fs.js';
 import { provisionLibtensorflow, stageIntoTfjsNode, type ProgressEvent } from './libtensorflow.js';
 import { run, type OutputSink } from '../../util/proc.js';
@@ -54,7 +54,7 @@ export interface NativeStatus {
   /** True when the binding was restored from the cache instead of compiled. */
   bindingFromCache?: boolean;
   /** Why it failed and how to fix it (when `ok` is false). */
-  error?: { what: string; fix: string };
+  error?: { code?: ErrorCode; what: string; fix: string };
   /** When this status was written. */
   at: string;
   /** Seconds the setup took. */
@@ -148,6 +148,7 @@ export async function setupNative(opts: NativeSetupOptions): Promise<NativeStatu
     const probe = await probeBinding(opts.projectDir, opts.env);
     if (!probe.ok) {
       throw new UserError(
+        'NATIVE_BINDING_BROKEN',
         `the tfjs-node binding built against libtensorflow from ${lib.source} does not load: ${probe.error}`,
         'Run `npm run setup-native -- --force` to rebuild; if it persists, set RNN_LIBTENSORFLOW to another libtensorflow',
       );
@@ -161,8 +162,9 @@ export async function setupNative(opts: NativeSetupOptions): Promise<NativeStatu
     });
   } catch (e) {
     const err = isUserError(e)
-      ? { what: e.message, fix: e.fix }
+      ? { code: e.code, what: e.message, fix: e.fix }
       : {
+          code: 'NATIVE_SETUP_FAILED' as const,
           what: `native setup failed: ${(e as Error)?.message ?? String(e)}`,
           fix: 'Run `npm run setup-native -- --debug` to see the details',
         };
@@ -182,6 +184,7 @@ async function ensureTfjsNodePackage(tfjsNodeDir: string, opts: NativeSetupOptio
   }).catch((e: Error) => ({ code: -1, output: e.message }));
   if (res.code !== 0 || !(await exists(path.join(tfjsNodeDir, 'package.json')))) {
     throw new UserError(
+      'NATIVE_INSTALL_FAILED',
       `could not add @tensorflow/tfjs-node to node_modules (npm exit ${res.code}): ${res.output.trim().split('\n').at(-1) ?? ''}`,
       'Run `npm install --ignore-scripts` and then `npm run setup-native`',
     );
@@ -233,6 +236,7 @@ async function buildBinding(tfjsNodeDir: string, libKey: string, opts: NativeSet
         .join(' ')
         .trim() || `exit ${res.code}`;
     throw new UserError(
+      'NATIVE_BUILD_FAILED',
       `compiling the tfjs-node binding failed: ${reason}`,
       'Install a C++ toolchain and python3 for node-gyp (e.g. `apt-get install g++ make python3`), then run `npm run setup-native`',
     );
@@ -240,6 +244,7 @@ async function buildBinding(tfjsNodeDir: string, libKey: string, opts: NativeSet
   const built = await findBuiltBinding(tfjsNodeDir);
   if (!built)
     throw new UserError(
+      'NATIVE_BUILD_FAILED',
       'node-pre-gyp reported success but no tfjs_binding.node was built',
       'Run `npm run setup-native -- --force --debug`',
     );

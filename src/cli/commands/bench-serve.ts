@@ -128,6 +128,7 @@ function startServe(ctx: CliContext, command: Command, modelDir: string): Promis
       const reason = [...lines].reverse().find((l) => l.startsWith('error:')) ?? lines.at(-1);
       reject(
         new UserError(
+          'BENCH_SERVE_FAILED',
           `rnn serve ${why}${reason ? `: ${reason.replace(/^error:\s*/, '')}` : ''}`,
           `Check that \`rnn serve --model ${modelDir}\` starts on its own`,
         ),

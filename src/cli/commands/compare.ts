@@ -65,6 +65,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       const data = holdOutForCli(ctx, status, await loadDataForCli(ctx, flags, ['train', 'test'], status), flags, shared.seed);
       if (data.test.length === 0)
         throw new UserError(
+          'DATA_NO_TEST_REVIEWS',
           'the data has no test reviews',
           'Pass --data with a test split (aclImdb), or hold out CSV rows with --test-split above 0',
         );

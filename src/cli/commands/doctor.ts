@@ -22,6 +22,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       ctx.io.out.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report, ctx.chalkOut));
       if (!report.ok) {
         throw new UserError(
+          'NATIVE_UNAVAILABLE',
           `the native TensorFlow backend is not available: ${report.backend.nativeError ?? 'unknown reason'}`,
           report.fix!,
         );

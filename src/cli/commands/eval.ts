@@ -52,9 +52,14 @@ export function registerEval(program: Command, ctx: CliContext): void {
       { splitColumnOptional: true },
     );
     const { data, scope } = testReviewsFor(m.metadata.dataset, loaded, flags.allowTrainingData === true);
-    if (data.test.length === 0) throw new UserError('the test data has no reviews', 'Pass --data with labeled test reviews');
+    if (data.test.length === 0)
+      throw new UserError('DATA_NO_TEST_REVIEWS', 'the test data has no reviews', 'Pass --data with labeled test reviews');
     if (flags.excludeOverlap && data.train.length === 0) {
-      throw new UserError('--exclude-overlap needs a training split to compare with', 'Pass --data with an aclImdb directory or tarball');
+      throw new UserError(
+        'OPTION_NOT_APPLICABLE',
+        '--exclude-overlap needs a training split to compare with',
+        'Pass --data with an aclImdb directory or tarball',
+      );
     }
     const reviews = testSubset(data.test, flags.limit);
     status.note(ctx.chalkErr.dim(`scoring ${reviews.length} reviews with ${m.dir} (${m.metadata.cell})`));
@@ -121,6 +126,7 @@ function testReviewsFor(
     const again = holdOutTest(data.test, { testSplit: h.share ?? 0, splitColumn: h.column, seed: h.seed ?? 0 });
     if (again.heldOut.testRowsSha256 !== h.testRowsSha256) {
       throw new UserError(
+        'EVAL_HELDOUT_CHANGED',
         `the rows ${trained.path} held out for testing cannot be drawn again from ${file}`,
         'Evaluate with the rnn version that trained the model, or retrain',
       );
@@ -129,6 +135,7 @@ function testReviewsFor(
   }
   if (!allowTraining) {
     throw new UserError(
+      'EVAL_ON_TRAINING_DATA',
       `${file} is the data the model was trained on (same SHA-256), and its training held no rows out: every review of it was trained or validated on`,
       'Evaluate on reviews the model has not seen (retrain with --test-split, the default), or pass --allow-training-data to score them anyway',
     );

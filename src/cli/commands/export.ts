@@ -45,6 +45,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
       const { web, keras } = flags;
       if (!web && !keras) {
         throw new UserError(
+          'OPTION_REQUIRED',
           'nothing to export to',
           'Pass --web DIR to write a static site, or --keras FILE.keras to write a Keras 3 model',
         );

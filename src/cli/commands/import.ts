@@ -44,6 +44,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
       const tokenizer = flags.tokenizer ?? tokenizerBeside(file);
       if (!flags.tokenizer && !(await exists(tokenizer))) {
         throw new UserError(
+          'KERAS_TOKENIZER_MISSING',
           `no tokenizer for ${file} (looked for ${tokenizer})`,
           "Pass --tokenizer with the JSON Keras's tokenizer.to_json() wrote for the texts the model was trained on",
         );

@@ -51,10 +51,11 @@ export function registerPredict(program: Command, ctx: CliContext): void {
     .action(async (texts: string[], flags: PredictFlags, command: Command) => {
       let source: AsyncIterable<string> | string[];
       if (texts.length > 0) {
-        if (flags.file) throw new UserError('both review texts and --file were given', 'Pass either texts or --file');
+        if (flags.file) throw new UserError('OPTION_CONFLICT', 'both review texts and --file were given', 'Pass either texts or --file');
         const empty = texts.findIndex((t) => t.trim() === '');
         if (empty >= 0)
           throw new UserError(
+            'PREDICT_TEXT_EMPTY',
             `review ${empty + 1} of the arguments is empty`,
             'Pass the text of a review (empty lines of --file or stdin are skipped)',
           );
@@ -62,12 +63,17 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       } else if (flags.file) {
         const st = await fsp.stat(flags.file).catch(() => undefined);
         if (!st?.isFile())
-          throw new UserError(`${path.resolve(flags.file)} ${st ? 'is not a file' : 'does not exist'}`, 'Check the path given to --file');
+          throw new UserError(
+            'DATA_NOT_FOUND',
+            `${path.resolve(flags.file)} ${st ? 'is not a file' : 'does not exist'}`,
+            'Check the path given to --file',
+          );
         source = /\.csv$/i.test(flags.file) ? readCsvTexts(flags.file, flags.textColumn) : lines(openFile(flags.file));
       } else if (!ctx.stdinIsTTY) {
         source = lines(ctx.stdin);
       } else {
         throw new UserError(
+          'PREDICT_NO_INPUT',
           'no reviews to label',
           'Pass review texts as arguments, --file reviews.txt, or pipe reviews into stdin (one per line)',
         );
@@ -75,7 +81,7 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       // Read the first review before loading the model, so empty input fails fast.
       const it = (source as AsyncIterable<string>)[Symbol.asyncIterator]?.() ?? (source as string[])[Symbol.iterator]();
       const first = await it.next();
-      if (first.done) throw new UserError('the input held no reviews', 'Give at least one non-empty line');
+      if (first.done) throw new UserError('PREDICT_INPUT_EMPTY', 'the input held no reviews', 'Give at least one non-empty line');
       const backend = await loadRuntime(ctx, command);
       const m = await loadModelDir(backend, await resolveModelDir(ctx.env.modelsDir, flags.model), flags.layers);
       let chunk: string[] = [first.value];

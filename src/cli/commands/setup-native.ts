@@ -24,7 +24,8 @@ export function registerSetupNative(program: Command, ctx: CliContext): void {
         onOutput: debug ? (s) => ctx.io.err.write(s) : () => {},
       });
       if (opts.json) ctx.io.out.write(JSON.stringify({ ...status, onednnKernels: kernels }, null, 2) + '\n');
-      if (!status.ok) throw new UserError(`native setup failed: ${status.error!.what}`, status.error!.fix);
+      if (!status.ok)
+        throw new UserError(status.error!.code ?? 'NATIVE_SETUP_FAILED', `native setup failed: ${status.error!.what}`, status.error!.fix);
       ctx.io.err.write(renderSetupResult(status, ctx.chalkErr));
       ctx.io.err.write(renderKernelBuild(kernels, ctx.chalkErr));
     });

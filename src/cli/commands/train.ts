@@ -53,6 +53,7 @@ async function runSettings(
   const given = cmd.options.filter((o) => o.long && !keep.includes(o.long) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
   if (given.length > 0) {
     throw new UserError(
+      'OPTION_CONFLICT',
       `${given.map((o) => o.long).join(', ')} cannot be combined with --resume`,
       'A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume',
     );
@@ -88,7 +89,10 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     )
     .option('--json', 'one JSON object per epoch on stdout, then one for the saved model');
   addHoldOutOptions(addDataOptions(addTrainingOptions(cmd))).action(async (flags: TrainFlags, command: Command) => {
-    if (!flags.resume && !flags.cell) cmd.error("error: required option '--cell <cell>' not specified");
+    if (!flags.resume && !flags.cell) {
+      // Commander's own words and code for a missing required option (--cell is required only without --resume).
+      cmd.error("error: required option '--cell <cell>' not specified", { code: 'commander.missingMandatoryOptionValue' });
+    }
     const status = new StatusLine(ctx.io.err);
     // The process that receives Ctrl-C never runs TensorFlow (see worker.ts); the worker does.
     if (!ctx.env.worker) return superviseTraining(ctx, status);
@@ -134,11 +138,12 @@ async function trainCommand(
   warnIfPureJs(ctx, status, backend, options.layers);
   warnIfTfjsFallback(ctx, status, backend, options);
   if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
-    throw new UserError('models/latest is reserved for the pointer to the newest model', 'Pass another --out');
+    throw new UserError('OPTION_INVALID', 'models/latest is reserved for the pointer to the newest model', 'Pass another --out');
   }
   const loaded = await loadDataForCli(ctx, dataFlags, ['train'], status);
   if (expectSha !== undefined && loaded.source.sha256 !== expectSha) {
     throw new UserError(
+      'CHECKPOINT_DATA_MISMATCH',
       `the data (${loaded.source.path}) is not what the checkpoint was trained on (SHA-256 differs)`,
       'Pass --data with the dataset of the interrupted run',
     );

@@ -11,6 +11,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { setupNative, readNativeStatus, type NativeSetupOptions } from '../../../src/backend/native/setup.js';
 import { tempDir } from '../../helpers.js';
+import type { ErrorCode } from '../../../src/errors.js';
 
 async function fakeProject(): Promise<string> {
   const dir = await tempDir();
@@ -28,12 +29,14 @@ async function fakeProject(): Promise<string> {
 const cases: Array<{
   name: string;
   opts: (dir: string) => Promise<Partial<NativeSetupOptions>>;
+  code: ErrorCode;
   what: (dir: string) => string;
   fix: RegExp;
 }> = [
   {
     name: 'RNN_LIBTENSORFLOW names a path that does not exist',
     opts: async () => ({ userSource: '/nonexistent/libtensorflow' }),
+    code: 'NATIVE_LIBTENSORFLOW_NOT_FOUND',
     what: () => 'RNN_LIBTENSORFLOW=/nonexistent/libtensorflow does not exist',
     fix: /^Point RNN_LIBTENSORFLOW at a libtensorflow directory/,
   },
@@ -43,6 +46,7 @@ const cases: Array<{
       await fsp.mkdir(path.join(dir, 'empty'));
       return { userSource: path.join(dir, 'empty') };
     },
+    code: 'NATIVE_LIBTENSORFLOW_INVALID',
     what: (dir) =>
       `RNN_LIBTENSORFLOW=${path.join(dir, 'empty')} holds no libtensorflow (expected lib/libtensorflow*.so* and include/tensorflow/c/c_api.h)`,
     fix: /^Point RNN_LIBTENSORFLOW/,
@@ -53,6 +57,7 @@ const cases: Array<{
       await fsp.writeFile(path.join(dir, 'lib.zip'), 'x');
       return { userSource: path.join(dir, 'lib.zip') };
     },
+    code: 'NATIVE_LIBTENSORFLOW_INVALID',
     what: (dir) => `RNN_LIBTENSORFLOW=${path.join(dir, 'lib.zip')} is neither a directory, a .tar.gz nor a .whl`,
     fix: /^Point RNN_LIBTENSORFLOW/,
   },
@@ -62,6 +67,7 @@ const cases: Array<{
       await fsp.writeFile(path.join(dir, 'libtensorflow.tar.gz'), 'not a tarball');
       return { userSource: path.join(dir, 'libtensorflow.tar.gz') };
     },
+    code: 'NATIVE_LIBTENSORFLOW_INVALID',
     what: (dir) =>
       `RNN_LIBTENSORFLOW=${path.join(dir, 'libtensorflow.tar.gz')} could not be extracted: TAR_BAD_ARCHIVE: Unrecognized archive format`,
     fix: /^Download the libtensorflow tarball again/,
@@ -69,6 +75,7 @@ const cases: Array<{
   {
     name: 'no pip to fetch the wheel',
     opts: async () => ({ pip: ['/nonexistent/pip'] }),
+    code: 'NATIVE_PIP_MISSING',
     what: () => 'the pip command `/nonexistent/pip` does not run',
     fix: /^Set RNN_PIP to a working pip/,
   },
@@ -83,6 +90,7 @@ const cases: Array<{
       );
       return { pip: [pip] };
     },
+    code: 'NATIVE_DOWNLOAD_FAILED',
     what: (dir) =>
       `\`${path.join(dir, 'pip')} download tensorflow-cpu==2.21.0\` failed (exit 1): ERROR: No matching distribution found for tensorflow-cpu==2.21.0`,
     fix: /^Check that pip reaches a package index/,
@@ -103,6 +111,7 @@ for (const c of cases) {
       ...(await c.opts(dir)),
     });
     assert.equal(status.ok, false);
+    assert.equal(status.error?.code, c.code);
     assert.equal(status.error?.what, c.what(dir));
     assert.match(status.error?.fix ?? '', c.fix);
     assert.deepEqual(await readNativeStatus(dir), status, 'the status is recorded for rnn doctor');
