@@ -73,14 +73,9 @@ export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/** TensorFlow's start-up notices on stderr (they bypass TF_CPP_MIN_LOG_LEVEL), removed before comparing messages. */
-export function withoutTfNotices(stderr: string): string {
-  return stderr.replace(/^WARNING: All log messages before absl.*\n|^I0000 .*port\.cc.*\n/gm, '');
-}
-
 /** The `{"error": {code, message, fix}}` a `--json` command printed as its last line on stderr (checked to be exactly that shape). */
 export function jsonErrorOf(stderr: string): { code: string; message: string; fix: string } {
-  const last = withoutTfNotices(stderr).trimEnd().split('\n').at(-1) ?? '';
+  const last = stderr.trimEnd().split('\n').at(-1) ?? '';
   let parsed: { error?: { code: string; message: string; fix: string } };
   try {
     parsed = JSON.parse(last) as typeof parsed;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { loadBackend, cpuThreads, describeKernels, type BackendOptions } from './index.js';
 import { readNativeStatus, type NativeStatus } from './native/setup.js';
 import { probeOnednn, ONEDNN_FIX } from '../kernels/index.js';
+import { loadStderrCapture } from './native/stdio.js';
 
 /** Inputs of {@link diagnose}, resolved by the CLI. */
 export interface DoctorOptions {
@@ -36,6 +37,12 @@ export interface DoctorReport {
   /** rnn's oneDNN addon: whether it is in use, why (not), and how to enable it. */
   onednnKernels: { active: boolean; reason: string; fix?: string };
   onednn: { TF_ENABLE_ONEDNN_OPTS: string | null; meaning: string };
+  /**
+   * TensorFlow's start-up log lines: held by rnn's stdio shim and shown by TF_CPP_MIN_LOG_LEVEL (`held`), or
+   * written by TensorFlow itself (with --debug, on pure JS, or without the shim: then `fix` says how to build
+   * it); `lines` are those its level shows, for the CLI to print on stderr.
+   */
+  tfLog: { held: boolean; shim: boolean; minLevel?: number; lines: string[]; fix?: string };
   dirs: { data: string; models: string; cache: string };
   /** How to get the native backend, when it is not in use. */
   fix?: string;
@@ -82,7 +89,19 @@ export async function diagnose(opts: DoctorOptions): Promise<DoctorReport> {
           ? "unset: on, TensorFlow's default on x86 Linux; set it to 0 to turn oneDNN off"
           : /^(1|true)$/i.test(onednn)
             ? 'oneDNN optimizations on'
-            : 'oneDNN optimizations off',
+            : /^(0|false)$/i.test(onednn)
+              ? 'oneDNN optimizations off'
+              : 'not 0, 1, true or false: TensorFlow ignores it and keeps its default, on',
+    },
+    tfLog: {
+      held: b.tfLogHeld,
+      shim: loadStderrCapture() !== undefined,
+      minLevel: opts.backend.tfLog?.minLevel,
+      lines: b.loadLog,
+      fix:
+        loadStderrCapture() === undefined
+          ? "Install a C compiler, make and python3 for node-gyp, then run `npm run setup-native` (it builds rnn's stdio shim)"
+          : undefined,
     },
     dirs: { data: opts.dataDir, models: opts.modelsDir, cache: opts.cacheDir },
   };

@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import type { Tensor } from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import { selectKernels, type KernelPreference, type Kernels, type OnednnStatus } from '../kernels/index.js';
+import { loadStderrCapture } from './native/stdio.js';
+import { tfLoadLog, type TfLogEnv } from './tf-log.js';
 
 /** The tfjs API (the union package's type; tfjs-node exports the same plus `node`). */
 export type TF = typeof import('@tensorflow/tfjs');
@@ -23,6 +25,11 @@ export interface BackendOptions {
   requireNative: boolean;
   /** Recurrent kernels of the fused layers: `auto` (oneDNN addon when it loads), `onednn` (or an error), `tfjs`. */
   kernels: KernelPreference;
+  /**
+   * Show what TensorFlow writes while it loads by this log level (src/backend/tf-log.ts), through rnn's stdio
+   * shim when it is built; undefined: let TensorFlow write to stderr itself (`--debug`).
+   */
+  tfLog?: { minLevel: number } & TfLogEnv;
 }
 
 /** What a run computes with: tfjs, and the recurrent kernels given to whatever builds, loads, trains or runs a model. */
@@ -51,6 +58,13 @@ export interface LoadedBackend extends Runtime {
   tfVersion?: string;
   /** tfjs-core version. */
   tfjsVersion: string;
+  /**
+   * What TensorFlow wrote to stderr while it loaded that its log level shows, for the caller to print (empty
+   * when nothing was, or when it was not held: see {@link BackendOptions.tfLog} and {@link tfLogHeld}).
+   */
+  loadLog: string[];
+  /** Whether TensorFlow's load-time lines went through rnn's stdio shim (false: not asked, not built, or not loaded here). */
+  tfLogHeld: boolean;
 }
 
 export function resolveBackendOptions(partial: Partial<BackendOptions> = {}): BackendOptions {
@@ -58,6 +72,7 @@ export function resolveBackendOptions(partial: Partial<BackendOptions> = {}): Ba
     prefer: partial.prefer ?? 'auto',
     requireNative: partial.requireNative ?? false,
     kernels: partial.kernels ?? 'auto',
+    tfLog: partial.tfLog,
   };
 }
 
@@ -78,12 +93,24 @@ function firstLine(e: unknown): string {
 export async function loadBackend(options: Partial<BackendOptions> = {}, onednnProbe?: () => OnednnStatus): Promise<LoadedBackend> {
   const opts = resolveBackendOptions(options);
   const kernels = selectKernels(opts.kernels, onednnProbe);
+  const log = { loadLog: [] as string[], tfLogHeld: false };
+  const load = (id: string): TF => {
+    const capture = opts.tfLog && !require.cache[require.resolve(id)] ? loadStderrCapture() : undefined;
+    if (!capture) return require(id) as TF;
+    capture.begin();
+    try {
+      return require(id) as TF;
+    } finally {
+      log.loadLog = tfLoadLog(capture.end(), opts.tfLog!.minLevel, opts.tfLog);
+      log.tfLogHeld = true;
+    }
+  };
 
   let nativeError: string | undefined;
   if (opts.prefer === 'gpu') {
     try {
-      const tf = require('@tensorflow/tfjs-node-gpu') as TF;
-      return await describeNative(tf, '@tensorflow/tfjs-node-gpu', 'requested with --gpu', kernels);
+      const tf = load('@tensorflow/tfjs-node-gpu');
+      return { ...(await describeNative(tf, '@tensorflow/tfjs-node-gpu', 'requested with --gpu', kernels)), ...log };
     } catch (e) {
       throw new UserError(
         'NATIVE_GPU_UNAVAILABLE',
@@ -94,8 +121,8 @@ export async function loadBackend(options: Partial<BackendOptions> = {}, onednnP
   }
   if (opts.prefer !== 'cpu') {
     try {
-      const tf = require('@tensorflow/tfjs-node') as TF;
-      return await describeNative(tf, '@tensorflow/tfjs-node', 'the native TensorFlow backend loaded', kernels);
+      const tf = load('@tensorflow/tfjs-node');
+      return { ...(await describeNative(tf, '@tensorflow/tfjs-node', 'the native TensorFlow backend loaded', kernels)), ...log };
     } catch (e) {
       nativeError = firstLine(e);
       if (/Cannot find module '@tensorflow\/tfjs-node'/.test(nativeError)) {
@@ -125,10 +152,16 @@ export async function loadBackend(options: Partial<BackendOptions> = {}, onednnP
     nativeError,
     tfjsVersion: tf.version_core,
     kernels,
+    ...log,
   };
 }
 
-async function describeNative(tf: TF, packageName: LoadedBackend['packageName'], reason: string, kernels: Kernels): Promise<LoadedBackend> {
+async function describeNative(
+  tf: TF,
+  packageName: LoadedBackend['packageName'],
+  reason: string,
+  kernels: Kernels,
+): Promise<Omit<LoadedBackend, 'loadLog' | 'tfLogHeld'>> {
   // tfjs-node makes its backend active when first loaded; set it again in case an earlier call chose pure JS.
   await tf.setBackend('tensorflow');
   await tf.ready();

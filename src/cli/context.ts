@@ -4,6 +4,7 @@ import type { CliEnv } from './env.js';
 import type { Io } from './render.js';
 import { loadBackend, resolveBackendOptions, type BackendOptions, type BackendPreference, type LoadedBackend } from '../backend/index.js';
 import type { KernelPreference } from '../kernels/index.js';
+import { tfLogLevel } from '../backend/tf-log.js';
 
 /** What every command gets from main: streams and environment settings. */
 export interface CliContext {
@@ -36,13 +37,29 @@ export function globalFlags(cmd: Command): GlobalFlags {
   return cmd.optsWithGlobals<GlobalFlags>();
 }
 
-/** The backend options of a command: its global flags and the environment (RNN_REQUIRE_NATIVE). */
+/**
+ * The backend options of a command: its global flags and the environment (RNN_REQUIRE_NATIVE). TensorFlow's
+ * load-time lines are shown by TF_CPP_MIN_LOG_LEVEL (rnn's default 2, set by main's `run`), except with
+ * --debug, where TensorFlow writes everything itself.
+ */
 export function backendOptions(ctx: CliContext, cmd: Command): BackendOptions {
   const g = globalFlags(cmd);
-  return resolveBackendOptions({ prefer: g.gpu ? 'gpu' : g.backend, requireNative: ctx.env.requireNative, kernels: g.kernels });
+  return resolveBackendOptions({
+    prefer: g.gpu ? 'gpu' : g.backend,
+    requireNative: ctx.env.requireNative,
+    kernels: g.kernels,
+    tfLog: g.debug ? undefined : { minLevel: tfLogLevel(ctx.env.tfLogLevel), onednnOpts: ctx.env.onednnOpts },
+  });
 }
 
 /** Loads tfjs and chooses the kernels as the command's flags say: the runtime its core functions receive. */
-export function loadRuntime(ctx: CliContext, cmd: Command): Promise<LoadedBackend> {
-  return loadBackend(backendOptions(ctx, cmd));
+export async function loadRuntime(ctx: CliContext, cmd: Command): Promise<LoadedBackend> {
+  const loaded = await loadBackend(backendOptions(ctx, cmd));
+  showLoadLog(ctx, loaded.loadLog);
+  return loaded;
+}
+
+/** TensorFlow's start-up lines that its log level shows (src/backend/tf-log.ts), on stderr. */
+export function showLoadLog(ctx: CliContext, lines: readonly string[]): void {
+  for (const line of lines) ctx.io.err.write(`${line}\n`);
 }

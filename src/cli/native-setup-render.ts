@@ -97,3 +97,8 @@ export function renderKernelBuild(r: KernelBuildResult, c: ChalkInstance): strin
     'rnn: until then the fused layers run on tfjs/TensorFlow ops (about half the training speed). `npx rnn doctor` shows the state.\n'
   );
 }
+
+/** After the stdio shim's build: nothing when it is built (it only keeps stderr quiet), else one note with the fix. */
+export function renderShimBuild(r: { ok: boolean; error?: { what: string; fix: string } }): string {
+  return r.ok ? '' : `rnn: note: ${r.error!.what.replace(/\.$/, '')}. ${r.error!.fix}.\n`;
+}

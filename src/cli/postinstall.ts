@@ -1,12 +1,13 @@
 /**
  * npm postinstall: make the native backend work when tfjs-node's own install could not, then build rnn's
- * oneDNN kernels. It never fails `npm install`: problems end in one warning and the pure-JS fallback.
+ * stdio shim (TensorFlow's start-up log lines) and oneDNN kernels. It never fails `npm install`: problems end in one warning and the pure-JS fallback.
  */
 import { setupNative } from '../backend/native/setup.js';
 import { buildOnednnKernels } from '../kernels/build.js';
 import { chalkFor } from './render.js';
 import { resolveCliEnv } from './env.js';
-import { setupOptionsFromEnv, setupProgress, renderSetupResult, renderKernelBuild } from './native-setup-render.js';
+import { setupOptionsFromEnv, setupProgress, renderSetupResult, renderKernelBuild, renderShimBuild } from './native-setup-render.js';
+import { buildStdioShim } from '../backend/native/stdio.js';
 
 async function postinstall(env: NodeJS.ProcessEnv): Promise<void> {
   const cli = resolveCliEnv(env);
@@ -20,13 +21,9 @@ async function postinstall(env: NodeJS.ProcessEnv): Promise<void> {
     progress.stop();
     process.stderr.write(renderSetupResult(status, c));
   }
-  const kernels = await buildOnednnKernels({
-    nodedir: options.nodedir,
-    npm: cli.npm,
-    env,
-    onOutput: cli.debug ? (s) => process.stderr.write(s) : () => {},
-  });
-  process.stderr.write(renderKernelBuild(kernels, c));
+  const build = { nodedir: options.nodedir, npm: cli.npm, env, onOutput: cli.debug ? (s: string) => process.stderr.write(s) : () => {} };
+  process.stderr.write(renderShimBuild(await buildStdioShim(build)));
+  process.stderr.write(renderKernelBuild(await buildOnednnKernels(build), c));
 }
 
 postinstall(process.env).catch((e: unknown) => {

@@ -9,7 +9,7 @@ import { promises as fsp, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mulberry32 } from '../../src/util/random.js';
 import * as path from 'node:path';
-import { jsonErrorOf, runCli, tempDir, REQUIRE_NATIVE, withoutTfNotices } from '../helpers.js';
+import { jsonErrorOf, runCli, tempDir, REQUIRE_NATIVE } from '../helpers.js';
 import type { ErrorCode } from '../../src/errors.js';
 import { makeTarGz } from '../tar-helpers.js';
 import { loadBackend } from '../../src/backend/index.js';
@@ -342,13 +342,11 @@ function snapshot(dir: string): Map<string, string> {
   return out;
 }
 
-const quiet = withoutTfNotices;
-
 for (const c of cases) {
   test(`${c.name}: one line with a fix, exit 1, nothing modified; ${c.code} with --json`, async () => {
     const before = snapshot(w);
     const [r, j] = await Promise.all([runCli(c.args(), { env, input: c.input }), runCli([...c.args(), '--json'], { env, input: c.input })]);
-    assert.equal(quiet(r.stderr), c.stderr());
+    assert.equal(r.stderr, c.stderr());
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     assert.equal(j.code, 1);

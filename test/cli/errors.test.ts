@@ -6,7 +6,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { escapeRegExp, jsonErrorOf, runCli, tempDir, ROOT, withoutTfNotices } from '../helpers.js';
+import { escapeRegExp, jsonErrorOf, runCli, tempDir, ROOT } from '../helpers.js';
 import type { ErrorCode } from '../../src/errors.js';
 
 let work = '';
@@ -225,7 +225,7 @@ for (const c of cases) {
       c.code ? runCli([...c.args(work), '--json'], { env, input: c.input }) : undefined,
     ]);
     assert.equal(r.code, 1);
-    const stderr = withoutTfNotices(r.stderr);
+    const stderr = r.stderr;
     const want = c.stderr(work);
     if (typeof want === 'string') assert.equal(stderr, want);
     else assert.match(stderr, want);

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { IMDB_TARBALL, runCli, tempDir, withoutTfNotices } from '../helpers.js';
+import { IMDB_TARBALL, runCli, tempDir } from '../helpers.js';
 import { smallModel } from '../models.js';
 
 let work = '';
@@ -77,7 +77,7 @@ test('rnn export errors: one line on stderr, exit 1, nothing written', async () 
     const r = await runCli(c.args, { env: { ...env, ...c.env } });
     assert.equal(r.code, 1, c.args.join(' '));
     assert.equal(r.stdout, '');
-    assert.equal(withoutTfNotices(r.stderr), c.stderr);
+    assert.equal(r.stderr, c.stderr);
   }
   await assert.rejects(fsp.stat(path.join(work, 'x')));
 });
@@ -89,7 +89,7 @@ test('rnn serve --web DIR that is not an export: one line, exit 1', async () => 
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
   assert.equal(
-    withoutTfNotices(r.stderr),
+    r.stderr,
     `error: ${dir} is not a web export (no index.html). Create one with \`rnn export --web DIR\`, then pass that DIR\n`,
   );
 });
@@ -139,7 +139,7 @@ test('rnn export --keras errors: one line on stderr, exit 1, nothing written', a
     const r = await runCli(c.args, { env });
     assert.equal(r.code, 1, c.args.join(' '));
     assert.equal(r.stdout, '');
-    assert.equal(withoutTfNotices(r.stderr), c.stderr);
+    assert.equal(r.stderr, c.stderr);
   }
   await assert.rejects(fsp.stat(path.join(work, 'y')));
 });

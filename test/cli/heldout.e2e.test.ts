@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { readCsv } from '../../src/data/csv.js';
 import { holdOutTest } from '../../src/data/split.js';
-import { IMDB_TARBALL, imdb, runCli, tempDir, withoutTfNotices, type CliResult } from '../helpers.js';
+import { IMDB_TARBALL, imdb, runCli, tempDir, type CliResult } from '../helpers.js';
 import { SMALL_MODEL } from '../models.js';
 
 let work = '';
@@ -104,7 +104,7 @@ test('--test-split 0 says so loudly; eval then refuses the training data, and la
   assert.equal(refused.code, 1);
   assert.equal(refused.stdout, '');
   assert.equal(
-    withoutTfNotices(refused.stderr),
+    refused.stderr,
     `error: ${csv} is the data the model was trained on (same SHA-256), and its training held no rows out: every review of it was trained or validated on. ` +
       'Evaluate on reviews the model has not seen (retrain with --test-split, the default), or pass --allow-training-data to score them anyway\n',
   );
@@ -126,7 +126,7 @@ test('--test-split on aclImdb is refused: it has its own test split', async () =
   const r = await runCli(['train', '--cell', 'gru', '--test-split', '0.1', '--limit', '100'], { env });
   assert.equal(r.code, 1);
   assert.equal(
-    withoutTfNotices(r.stderr),
+    r.stderr,
     `error: --test-split and --split-column apply to a CSV, and ${IMDB_TARBALL} is an aclImdb tarball. Leave them out: aclImdb has its own test split\n`,
   );
 });

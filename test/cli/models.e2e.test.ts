@@ -8,7 +8,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { runCli, imdbWorkspace, tempDir, withoutTfNotices } from '../helpers.js';
+import { runCli, imdbWorkspace, tempDir } from '../helpers.js';
 
 let native = false;
 let work = '';
@@ -40,8 +40,6 @@ const small = [
   '7',
 ];
 
-const quiet = withoutTfNotices;
-
 test('rnn train keeps the best epoch, the last one in last/, and both evaluate; info and list describe them', async (t) => {
   if (!native) return t.skip('the native backend is needed to train');
   const out = path.join(work, 'models', 'gru');
@@ -63,7 +61,7 @@ test('rnn train keeps the best epoch, the last one in last/, and both evaluate; 
     epochs.map((e, i) => epochs.slice(0, i).every((p) => e.val_loss < p.val_loss)),
   );
   assert.ok(
-    quiet(tr.stderr).includes(
+    tr.stderr.includes(
       `restored the weights of epoch ${best.epoch} (best val_loss ${best.val_loss.toFixed(4)}); the last epoch's model is in ${path.join(out, 'last')}\n`,
     ),
     tr.stderr,
@@ -155,7 +153,7 @@ test('rnn train keeps the best epoch, the last one in last/, and both evaluate; 
   const esSaved = esLines.at(-1);
   assert.equal(esSaved.stoppedEarly, true);
   assert.equal(esLines.length - 1, esSaved.bestEpoch + 1, 'one epoch after the best, then stop');
-  assert.ok(quiet(es.stderr).includes('early stopping: val_loss did not improve for 1 epoch(s)\n'), es.stderr);
+  assert.ok(es.stderr.includes('early stopping: val_loss did not improve for 1 epoch(s)\n'), es.stderr);
 
   // rnn list: newest first, latest marked, the last/ checkpoint not listed as a model of its own.
   const list = await runCli(['list'], { env });
@@ -189,7 +187,7 @@ test('rnn list on an empty models directory says how to train one; a broken mode
   const empty = await runCli(['list'], { env: e });
   assert.equal(empty.code, 0);
   assert.equal(empty.stdout, '');
-  assert.equal(quiet(empty.stderr), `no models in ${dir}; train one with \`rnn train --cell lstm\`\n`);
+  assert.equal(empty.stderr, `no models in ${dir}; train one with \`rnn train --cell lstm\`\n`);
   await fsp.mkdir(path.join(dir, 'broken'));
   await fsp.writeFile(path.join(dir, 'broken', 'metadata.json'), '{not json');
   const broken = await runCli(['list'], { env: e });

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { runCli, imdbWorkspace, withoutTfNotices, ROOT, type CliResult } from '../helpers.js';
+import { runCli, imdbWorkspace, ROOT, type CliResult } from '../helpers.js';
 
 let native = false;
 let work = '';
@@ -65,7 +65,6 @@ async function hashDir(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-const quiet = withoutTfNotices;
 const weights = async (dir: string): Promise<Float32Array> => {
   const b = await fsp.readFile(path.join(dir, 'weights.bin'));
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
@@ -86,7 +85,7 @@ test("SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupte
   const int = await runAndSignal(['--out', out], 'SIGINT');
   assert.equal(int.code, 130, int.stderr);
   assert.equal(int.tfLoaded, false, 'the rnn process that receives Ctrl-C does not run TensorFlow');
-  const lines = quiet(int.stderr).trimEnd().split('\n');
+  const lines = int.stderr.trimEnd().split('\n');
   assert.equal(lines.at(-2), 'SIGINT: stopping after this batch and saving a checkpoint (Ctrl-C again quits at once, without one)');
   const m =
     /^interrupted: checkpoint saved to (.*) \(epoch 2 of 2, (\d+) of 85 batches done\); (.*) was not changed\. Resume with `rnn train --resume (.*)`$/.exec(
@@ -104,7 +103,7 @@ test("SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupte
   const res = await runCli(['train', '--resume', ckpt, '--json'], { env });
   assert.equal(res.code, 0, res.stderr);
   assert.match(
-    quiet(res.stderr),
+    res.stderr,
     new RegExp(
       `^resuming gru \\(seed 4\\) at epoch 2, batch ${Number(m[2]) + 1}; the model goes to ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\n`,
     ),
@@ -141,7 +140,7 @@ test('SIGTERM and SIGKILL during training leave the previous model as it was, an
   const term = await runAndSignal(['--out', out], 'SIGTERM');
   assert.equal(term.code, 130, term.stderr);
   assert.match(
-    quiet(term.stderr),
+    term.stderr,
     /SIGTERM: stopping after this batch and saving a checkpoint \(another signal quits at once, without one\)\ninterrupted: checkpoint saved to /,
   );
   assert.deepEqual(await hashDir(out), before);
@@ -162,16 +161,16 @@ test('--resume of a directory that is no checkpoint is a clear error; --cell is 
   const notCkpt = await runCli(['train', '--resume', work], { env });
   assert.equal(notCkpt.code, 1);
   assert.equal(
-    quiet(notCkpt.stderr),
+    notCkpt.stderr,
     `error: ${work} is not a training checkpoint (no checkpoint.json). Pass --resume the .checkpoint directory an interrupted \`rnn train\` named, or start again without --resume\n`,
   );
   const mixed = await runCli(['train', '--resume', work, '--epochs', '5', '--no-restore-best'], { env });
   assert.equal(mixed.code, 1);
   assert.equal(
-    quiet(mixed.stderr),
+    mixed.stderr,
     'error: --epochs, --no-restore-best cannot be combined with --resume. A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume\n',
   );
   const noCell = await runCli(['train', '--epochs', '1'], { env });
   assert.equal(noCell.code, 1);
-  assert.equal(quiet(noCell.stderr), "error: required option '--cell <cell>' not specified\n(run with --help for usage)\n");
+  assert.equal(noCell.stderr, "error: required option '--cell <cell>' not specified\n(run with --help for usage)\n");
 });

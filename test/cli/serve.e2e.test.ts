@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { replaceDir } from '../../src/util/fs.js';
-import { escapeRegExp, IMDB_TARBALL, ROOT, runCli, tempDir, withoutTfNotices } from '../helpers.js';
+import { escapeRegExp, IMDB_TARBALL, ROOT, runCli, tempDir } from '../helpers.js';
 import { smallModel } from '../models.js';
 
 let work = '';
@@ -77,7 +77,7 @@ test('rnn serve prints one startup line on stdout; SIGTERM with requests in flig
   assert.equal(await s.exit, 0);
   assert.equal(s.stdout().split('\n').filter(Boolean).length, 1, 'nothing on stdout but the startup line');
   // stderr: JSON log lines only (TensorFlow's own start-up notices aside).
-  for (const line of withoutTfNotices(s.stderr()).trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), line);
+  for (const line of s.stderr().trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), line);
 });
 
 test('SIGHUP reloads the model directory (replaced by another model) without dropping requests in flight', async () => {
@@ -177,7 +177,7 @@ test('errors before serving: one line on stderr, exit 1, nothing on stdout', asy
       const r = await runCli(c.args, { env: { ...env, ...c.env }, timeoutMs: 60_000 });
       assert.equal(r.code, 1, c.args.join(' '));
       assert.equal(r.stdout, '');
-      const err = withoutTfNotices(r.stderr).replace(/^\{.*\}\n/gm, ''); // the request log's lines (the listen failure is logged too)
+      const err = r.stderr.replace(/^\{.*\}\n/gm, ''); // the request log's lines (the listen failure is logged too)
       if (typeof c.stderr === 'string') assert.equal(err, c.stderr);
       else assert.match(err, c.stderr);
     }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { diagnose, type DoctorReport } from '../../backend/doctor.js';
 import { UserError } from '../../errors.js';
-import { backendOptions, type CliContext } from '../context.js';
+import { backendOptions, showLoadLog, type CliContext } from '../context.js';
 import { keyValues } from '../table.js';
 import type { ChalkInstance } from 'chalk';
 
@@ -19,6 +19,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
         onednnOpts: ctx.env.onednnOpts,
         backend: { ...backendOptions(ctx, command), requireNative: false },
       });
+      showLoadLog(ctx, report.tfLog.lines);
       ctx.io.out.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report, ctx.chalkOut));
       if (!report.ok) {
         throw new UserError(
@@ -28,6 +29,12 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
         );
       }
     });
+}
+
+function tfLogRow(t: DoctorReport['tfLog'], c: ChalkInstance): string {
+  if (t.held) return `${c.green('✓')} held by rnn's stdio shim and shown by TF_CPP_MIN_LOG_LEVEL=${t.minLevel}`;
+  if (!t.shim) return `${c.yellow('✗')} rnn's stdio shim is not built, so TensorFlow writes its start-up lines to stderr. ${t.fix}`;
+  return t.minLevel === undefined ? 'written by TensorFlow itself (--debug)' : 'not loaded by this process';
 }
 
 export function renderDoctor(r: DoctorReport, c: ChalkInstance): string {
@@ -56,6 +63,7 @@ export function renderDoctor(r: DoctorReport, c: ChalkInstance): string {
         : `${c.yellow('✗')} ${r.onednnKernels.reason}${r.onednnKernels.fix ? `. ${r.onednnKernels.fix}` : ''}`,
     ],
     ['TF oneDNN', `TF_ENABLE_ONEDNN_OPTS=${r.onednn.TF_ENABLE_ONEDNN_OPTS ?? ''} (${r.onednn.meaning})`],
+    ['TF start-up log', tfLogRow(r.tfLog, c)],
     ['data cache', r.dirs.data],
     ['models', r.dirs.models],
     ['native cache', r.dirs.cache],
