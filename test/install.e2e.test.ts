@@ -1,6 +1,6 @@
 /**
  * The install contract on a fresh copy of the project: when the native setup cannot work
- * (a bogus RNN_LIBTENSORFLOW) and rnn's oneDNN addon cannot compile (CXX=false), `npm ci` still
+ * (a bogus RNN_LIBTENSORFLOW) and rnn's addons cannot compile (CC=false, CXX=false), `npm ci` still
  * succeeds, prints one warning and one note with their fixes, and `rnn doctor` exits 1 explaining why.
  * Uses npm's local cache (`--prefer-offline`).
  */
@@ -27,6 +27,7 @@ test('npm ci succeeds with a failing native setup, warns once, and rnn doctor ex
     NO_COLOR: '1',
     RNN_REQUIRE_NATIVE: '',
     CXX: 'false',
+    CC: 'false',
   };
   const r = spawnSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], {
     cwd: dir,
@@ -46,6 +47,10 @@ test('npm ci succeeds with a failing native setup, warns once, and rnn doctor ex
     /rnn: note: oneDNN recurrent kernels not built: compiling the oneDNN addon failed: .*\. Install g\+\+, make and python3 for node-gyp and libdnnl-dev, then run `npm run setup-native -- --debug`\.\n/,
   );
   assert.match(out, /rnn: until then the fused layers run on tfjs\/TensorFlow ops \(about half the training speed\)\./);
+  assert.match(
+    out,
+    /rnn: note: building rnn's stdio shim failed \(.*\), so TensorFlow's start-up log lines reach stderr\. Install a C compiler, make and python3 for node-gyp, then run `npm run setup-native -- --debug`\.\n/,
+  );
   // The failed build leaves neither an addon nor its temporary build directory in dist/addon.
   assert.deepEqual(await fsp.readdir(path.join(dir, 'dist', 'addon')), []);
 
@@ -53,6 +58,10 @@ test('npm ci succeeds with a failing native setup, warns once, and rnn doctor ex
   assert.equal(copy.status, 1, copy.stdout + copy.stderr);
   assert.match(copy.stdout, /backend\s+✗ cpu \(@tensorflow\/tfjs\): the native backend is not available, so tfjs runs in pure JavaScript/);
   assert.match(copy.stdout, /last setup\s+RNN_LIBTENSORFLOW=\/nonexistent\/libtensorflow does not exist/);
+  assert.match(
+    copy.stdout,
+    /TF start-up log\s+✗ rnn's stdio shim is not built, so TensorFlow writes its start-up lines to stderr\. Install a C compiler, make and python3 for node-gyp, then run `npm run setup-native` \(it builds rnn's stdio shim\)\n/,
+  );
   assert.match(
     copy.stdout,
     /oneDNN kernels\s+✗ the oneDNN addon is not built \(npm install could not compile it, usually because libdnnl-dev is missing\)\. Install oneDNN \(`apt-get install libdnnl-dev` on Debian\/Ubuntu\), then run `npm run setup-native`\n/,

@@ -63,6 +63,8 @@ export interface BenchRow {
   impl: BenchImpl;
   trainSamplesPerSec: number;
   predictSamplesPerSec: number;
+  /** The recurrent layers that ran rnn's fused op (none for stock): what the column measured, whatever the times. */
+  fusedLayers: string[];
 }
 
 export async function runBench(
@@ -94,18 +96,17 @@ export async function runBench(
   const onednn = o.kernels.name === 'onednn' ? o.kernels : undefined;
   for (const cell of o.cells) {
     const stock = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock' }, tfjs);
-    const copy = (kernels: Kernels): LayersModel => {
+    const copy = (kernels: Kernels): [LayersModel, string[]] => {
       const m = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock' }, kernels);
       m.setWeights(stock.getWeights());
-      fuseRecurrentLayers(tf, m, kernels);
-      return m;
+      return [m, fuseRecurrentLayers(tf, m, kernels)];
     };
-    const models: Array<[BenchImpl, LayersModel]> = [
-      ['stock', stock],
-      ['fused', copy(tfjs)],
+    const models: Array<[BenchImpl, LayersModel, string[]]> = [
+      ['stock', stock, []],
+      ['fused', ...copy(tfjs)],
     ];
-    if (onednn) models.push(['onednn', copy(onednn)]);
-    for (const [impl, model] of models) {
+    if (onednn) models.push(['onednn', ...copy(onednn)]);
+    for (const [impl, model, fusedLayers] of models) {
       onProgress?.(`${cell} ${impl}: training`);
       model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
       const step = impl === 'onednn' && onednn ? await OnednnStep.create(tf, onednn.addon, cell, o.maxlen, model) : undefined;
@@ -139,6 +140,7 @@ export async function runBench(
         impl,
         trainSamplesPerSec: (o.trainBatches * o.batchSize) / train,
         predictSamplesPerSec: (o.predictBatches * o.batchSize) / predict,
+        fusedLayers,
       });
     }
     for (const [, model] of models) model.dispose();

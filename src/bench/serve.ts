@@ -5,7 +5,7 @@
  * resident memory. The server is started and stopped through a function the caller passes in, so this core
  * knows nothing of how `rnn serve` is launched. Returns figures; prints nothing (progress through a callback).
  */
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import { describeKernels, type Runtime } from '../backend/index.js';
 import type { Review } from '../data/index.js';
 import { loadModelDir } from '../io/model-dir.js';
@@ -260,8 +260,10 @@ async function load(o: Load): Promise<LoadRun> {
         }),
   };
   let pending: Promise<void> | undefined;
+  // Loaded on first use, like every heavy module a command needs: rnn's start-up stays light.
+  const run = (await import('autocannon')).default;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(options, (err, r) => (err ? reject(err) : resolve(r)));
+    const instance = run(options, (err, r) => (err ? reject(err) : resolve(r)));
     let second = 0;
     instance.on('tick', () => {
       second++;

@@ -6,12 +6,14 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import h5wasm from 'h5wasm/node';
+import type H5wasm from 'h5wasm/node';
 import { UserError } from '../errors.js';
 import type { WeightSlot } from './spec.js';
 
 /** h5wasm, ready, its HDF5 errors thrown as exceptions rather than printed to stderr. */
-async function hdf5(): Promise<typeof h5wasm> {
+async function hdf5(): Promise<typeof H5wasm> {
+  // Loaded on first use: compiling its WebAssembly costs every other command a third of a second at start.
+  const h5wasm = (await import('h5wasm/node')).default;
   const module = await h5wasm.ready;
   module.activate_throwing_error_handler();
   return h5wasm;

@@ -11,7 +11,6 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Runtime } from '../backend/index.js';
 import { UserError } from '../errors.js';
 import { loadModelDir, tokenizerFile } from '../io/model-dir.js';
@@ -60,6 +59,7 @@ function tfjsBrowserBuild(): { file: string; version: string } {
 /** Bundles the browser entry (compiled beside this file) into one script. */
 async function bundlePage(): Promise<string> {
   const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page.js');
+  const { build } = await import('esbuild'); // loaded on first use: rnn's start-up stays light
   const r = await build({
     entryPoints: [entry],
     bundle: true,

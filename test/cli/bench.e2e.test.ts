@@ -10,13 +10,10 @@ import { renderBench } from '../../src/cli/render-bench.js';
 import type { BenchRow } from '../../src/bench/index.js';
 import { SERVE_BENCH_TARGETS, type ServeBenchResult } from '../../src/bench/serve.js';
 
-// The benchmark through the CLI at a small size: its rows, the settings it reports, and the one relation that must
-// hold (the figures themselves belong to `npm run bench`, not to tests): rnn's fused layers train and predict faster
-// than stock tfjs-layers. Measured here at these settings (three runs, one inside the full suite): fused 7–16×
-// stock's samples/s, oneDNN 5–71×, training and prediction alike (stock: 1.5 s for the 3 timed SimpleRNN training
-// batches, 4.5 s for GRU's). At least 2× cannot flake on a busy machine, and fails when the fused layers silently
-// keep the stock call (measured: 1.1×).
-test('rnn bench measures stock, fused and (when built) oneDNN for each cell; the fused layers are faster than stock', async (t) => {
+// The benchmark through the CLI at a small size: its rows and the settings it reports. The figures belong to
+// `npm run bench`, not to tests (they move with whatever else the machine runs); what the columns measured does
+// not: the stock column runs tfjs-layers' own call, the fused and oneDNN columns rnn's fused op.
+test('rnn bench measures stock, fused and (when built) oneDNN for each cell, each on what its column names', async (t) => {
   if (!REQUIRE_NATIVE) return t.skip('runs with the native backend (CI)');
   const backend = await loadBackend({ requireNative: true });
   const addon = probeOnednn().addon;
@@ -52,7 +49,7 @@ test('rnn bench measures stock, fused and (when built) oneDNN for each cell; the
     ['simplernn', 'gru'].flatMap((cell) => impls.map((impl) => `${cell}/${impl}`)),
   );
   for (const row of out.rows) {
-    assert.deepEqual(Object.keys(row), ['cell', 'impl', 'trainSamplesPerSec', 'predictSamplesPerSec']);
+    assert.deepEqual(Object.keys(row), ['cell', 'impl', 'trainSamplesPerSec', 'predictSamplesPerSec', 'fusedLayers']);
     assert.ok(
       Number.isFinite(row.trainSamplesPerSec) &&
         row.trainSamplesPerSec > 0 &&
@@ -60,32 +57,21 @@ test('rnn bench measures stock, fused and (when built) oneDNN for each cell; the
         row.predictSamplesPerSec > 0,
       JSON.stringify(row),
     );
-  }
-  const rate = (cell: string, impl: string) => out.rows.find((x) => x.cell === cell && x.impl === impl)!;
-  for (const cell of ['simplernn', 'gru']) {
-    const stock = rate(cell, 'stock');
-    for (const impl of impls.slice(1)) {
-      const fast = rate(cell, impl);
-      t.diagnostic(
-        `${cell} ${impl}: train ${(fast.trainSamplesPerSec / stock.trainSamplesPerSec).toFixed(1)}×, predict ${(fast.predictSamplesPerSec / stock.predictSamplesPerSec).toFixed(1)}× stock`,
-      );
-      assert.ok(
-        fast.trainSamplesPerSec > 2 * stock.trainSamplesPerSec,
-        `${cell} ${impl} trains at ${fast.trainSamplesPerSec.toFixed(1)} samples/s, stock at ${stock.trainSamplesPerSec.toFixed(1)}`,
-      );
-      assert.ok(
-        fast.predictSamplesPerSec > 2 * stock.predictSamplesPerSec,
-        `${cell} ${impl} predicts at ${fast.predictSamplesPerSec.toFixed(1)} samples/s, stock at ${stock.predictSamplesPerSec.toFixed(1)}`,
-      );
-    }
+    const layer = row.cell === 'gru' ? /^gru/ : /^simple_rnn/;
+    if (row.impl === 'stock') assert.deepEqual(row.fusedLayers, [], "stock keeps tfjs-layers' call");
+    else assert.ok(row.fusedLayers.length === 1 && layer.test(row.fusedLayers[0]!), `${row.impl}: ${JSON.stringify(row.fusedLayers)}`);
+    const stock = out.rows.find((x) => x.cell === row.cell && x.impl === 'stock')!;
+    t.diagnostic(
+      `${row.cell} ${row.impl}: train ${(row.trainSamplesPerSec / stock.trainSamplesPerSec).toFixed(1)}×, predict ${(row.predictSamplesPerSec / stock.predictSamplesPerSec).toFixed(1)}× stock`,
+    );
   }
 });
 
 test('the bench table: every implementation measured, the fastest against stock, Keras when given', () => {
   const rows: BenchRow[] = [
-    { cell: 'lstm', impl: 'stock', trainSamplesPerSec: 50, predictSamplesPerSec: 100 },
-    { cell: 'lstm', impl: 'fused', trainSamplesPerSec: 200, predictSamplesPerSec: 400 },
-    { cell: 'lstm', impl: 'onednn', trainSamplesPerSec: 600, predictSamplesPerSec: 2000 },
+    { cell: 'lstm', impl: 'stock', trainSamplesPerSec: 50, predictSamplesPerSec: 100, fusedLayers: [] },
+    { cell: 'lstm', impl: 'fused', trainSamplesPerSec: 200, predictSamplesPerSec: 400, fusedLayers: ['lstm'] },
+    { cell: 'lstm', impl: 'onednn', trainSamplesPerSec: 600, predictSamplesPerSec: 2000, fusedLayers: ['lstm'] },
   ];
   assert.equal(
     renderBench(rows, 'M', { keras: '3.15.1', rows: { lstm: { trainSamplesPerSec: 500, predictSamplesPerSec: 1600 } } }),
@@ -114,9 +100,8 @@ test('rnn bench --cells goes through the same validating parser as compare: an u
 });
 
 // The preset's architecture: stock tfjs-layers, the fused layers on TensorFlow ops (what it falls back to without
-// the oneDNN kernels) and the oneDNN kernels. Measured at these settings: oneDNN 20.6× stock in training (one
-// run, with a training run beside it); 2× cannot flake, and fails if the preset were ignored. The fused column,
-// one batch without warm-up, is only reported.
+// the oneDNN kernels) and the oneDNN kernels. The preset shows in the machine line and in the layers fused (a
+// Bidirectional's two); the speeds are only reported.
 test('rnn bench --preset best measures the preset architecture: stock tfjs-layers, the fused layers and the oneDNN kernels', async (t) => {
   if (!REQUIRE_NATIVE) return t.skip('runs with the native backend (CI)');
   const addon = probeOnednn().addon;
@@ -150,8 +135,9 @@ test('rnn bench --preset best measures the preset architecture: stock tfjs-layer
   const [stock, fused, onednn] = out.rows as [BenchRow, BenchRow, BenchRow];
   t.diagnostic(`fused: train ${(fused.trainSamplesPerSec / stock.trainSamplesPerSec).toFixed(1)}× stock`);
   t.diagnostic(`onednn: train ${(onednn.trainSamplesPerSec / stock.trainSamplesPerSec).toFixed(1)}× stock`);
-  assert.ok(onednn.trainSamplesPerSec > 2 * stock.trainSamplesPerSec);
-  assert.ok(onednn.predictSamplesPerSec > 2 * stock.predictSamplesPerSec);
+  // The preset's layers, fused in both of rnn's columns: a Bidirectional's two GRUs.
+  assert.deepEqual(stock.fusedLayers, []);
+  for (const row of [fused, onednn]) assert.equal(row.fusedLayers.length, 2, JSON.stringify(row.fusedLayers));
 });
 
 test("rnn bench serve is a command of its own: its flags reach it, the other command's are refused, rnn bench --serve names it", async () => {

@@ -48,7 +48,7 @@ test('rnn doctor and rnn eval: stderr holds exactly their own lines', async (t) 
   assert.equal(JSON.parse(ev.stdout).data.reviews, 200);
 });
 
-test('a train that fails after TensorFlow loaded: the one error line, nothing else', async () => {
+test('a failing train: the one error line, nothing else', async () => {
   const csv = path.join(work, 'one-class.csv');
   await fsp.writeFile(csv, 'review,sentiment\n"good",positive\n"great",positive\n');
   const r = await runCli(['train', '--cell', 'lstm', '--data', csv], { env });

@@ -94,8 +94,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       cmd.error("error: required option '--cell <cell>' not specified", { code: 'commander.missingMandatoryOptionValue' });
     }
     const status = new StatusLine(ctx.io.err);
-    // The process that receives Ctrl-C never runs TensorFlow (see worker.ts); the worker does.
-    if (!ctx.env.worker) return superviseTraining(ctx, status);
+    // The process that receives Ctrl-C never runs TensorFlow (see worker.ts); the worker does. Options that do
+    // not fit together are refused here, before a worker starts.
+    if (!ctx.env.worker) {
+      if (!flags.resume) trainOptionsFromFlags(flags, flags.cell!);
+      return superviseTraining(ctx, status);
+    }
     let stop = false;
     const messages = supervisorMessages({ stop: () => (stop = true) }); // from the start: a Ctrl-C while the data loads stops before the first batch
     try {
@@ -133,14 +137,15 @@ async function trainCommand(
   status: StatusLine,
   shouldStop: () => boolean,
 ): Promise<void> {
-  const backend = await loadRuntime(ctx, cmd);
   const { options, out, resume, dataFlags, expectSha } = await runSettings(ctx, cmd, flags, status);
-  warnIfPureJs(ctx, status, backend, options.layers);
-  warnIfTfjsFallback(ctx, status, backend, options);
   if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
     throw new UserError('OPTION_INVALID', 'models/latest is reserved for the pointer to the newest model', 'Pass another --out');
   }
+  // The data first: a dataset that does not read stops the run before TensorFlow loads.
   const loaded = await loadDataForCli(ctx, dataFlags, ['train'], status);
+  const backend = await loadRuntime(ctx, cmd);
+  warnIfPureJs(ctx, status, backend, options.layers);
+  warnIfTfjsFallback(ctx, status, backend, options);
   if (expectSha !== undefined && loaded.source.sha256 !== expectSha) {
     throw new UserError(
       'CHECKPOINT_DATA_MISMATCH',
