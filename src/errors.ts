@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   DATA_CSV_COLUMN_MISSING: 'the CSV has no column of that name (or none of the usual text or label names)',
   DATA_CSV_LABEL_INVALID: "a CSV row's label is empty, or is not one of the labels --labels names",
   DATA_LABEL_NOT_LISTED: "an aclImdb review's polarity or rating is not one of the labels (--labels, or 1-4 and 7-10)",
+  DATA_LABEL_TOO_FEW: 'a label has too few reviews for the stratified splits (three or more labels)',
   DATA_CSV_SPLIT_INVALID: "a CSV row's split column is neither train nor test",
   DATA_EMPTY: 'the file holds no labeled reviews',
   DATA_NO_TEST_REVIEWS: 'the data has no test reviews to score',

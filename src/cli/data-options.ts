@@ -41,7 +41,7 @@ export function addHoldOutOptions(cmd: Command): Command {
  * reviews are checked (both classes, at least two) for the whole file first, then for the rows kept.
  */
 export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedData, flags: DataFlags, seed: number): LoadedData {
-  checkTrainingReviews(data.train, data.source.path); // the whole file's problem, not the split's
+  checkTrainingReviews(data.train, data.source.path, data.labels); // the whole file's problem, not the split's
   if (data.source.kind !== 'csv') {
     if (flags.testSplit !== undefined || flags.splitColumn !== undefined) {
       throw new UserError(
@@ -52,8 +52,14 @@ export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedD
     }
     return data;
   }
-  const h = holdOutTest(data.train, { testSplit: flags.testSplit ?? TEST_SPLIT_DEFAULT, splitColumn: flags.splitColumn, seed });
   const file = path.basename(data.source.path);
+  const h = holdOutTest(data.train, {
+    testSplit: flags.testSplit ?? TEST_SPLIT_DEFAULT,
+    splitColumn: flags.splitColumn,
+    seed,
+    labels: data.labels,
+    where: data.source.path,
+  });
   const c = ctx.chalkErr;
   if (h.heldOut.method === 'none') {
     status.log(
@@ -70,7 +76,7 @@ export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedD
       ),
     );
   }
-  checkTrainingReviews(h.train, `the training rows of ${data.source.path}`);
+  checkTrainingReviews(h.train, `the training rows of ${data.source.path}`, data.labels);
   return { source: { ...data.source, heldOut: h.heldOut }, labels: data.labels, train: h.train, test: h.test };
 }
 
