@@ -1,10 +1,10 @@
-/** `--data`, `--text-column`, `--label-column`, shared by train, eval and data; loading with progress on stderr. */
-import type { Command } from 'commander';
+/** `--data`, `--text-column`, `--label-column`, `--target`, `--labels`, shared by train, eval and data; loading with progress on stderr. */
+import { Option, type Command } from 'commander';
 import * as path from 'node:path';
-import { loadData, type LoadedData, type Split } from '../data/index.js';
+import { IMDB_TARGETS, loadData, type ImdbTarget, type LoadedData, type Split } from '../data/index.js';
 import { holdOutTest, TEST_SPLIT_DEFAULT } from '../data/split.js';
 import { UserError } from '../errors.js';
-import { fraction } from './options.js';
+import { fraction, labelList } from './options.js';
 import { checkTrainingReviews } from './training.js';
 import type { CliContext } from './context.js';
 import { StatusLine, bar } from './progress.js';
@@ -18,6 +18,10 @@ export interface DataFlags {
   testSplit?: number;
   /** train, compare: a CSV column marking rows train or test; eval: the one the model's split used. */
   splitColumn?: string;
+  /** aclImdb: label by polarity (undefined: the default) or rating. */
+  target?: ImdbTarget;
+  /** `--labels a,b,c`: the label names in class-index order (and the only labels allowed). */
+  labels?: string[];
 }
 
 /** `--test-split` and `--split-column`: how `rnn train` and `rnn compare` hold out test rows of a CSV. */
@@ -37,7 +41,7 @@ export function addHoldOutOptions(cmd: Command): Command {
  * reviews are checked (both classes, at least two) for the whole file first, then for the rows kept.
  */
 export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedData, flags: DataFlags, seed: number): LoadedData {
-  checkTrainingReviews(data.train, data.source.path); // the whole file's problem, not the split's
+  checkTrainingReviews(data.train, data.source.path, data.labels); // the whole file's problem, not the split's
   if (data.source.kind !== 'csv') {
     if (flags.testSplit !== undefined || flags.splitColumn !== undefined) {
       throw new UserError(
@@ -48,8 +52,14 @@ export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedD
     }
     return data;
   }
-  const h = holdOutTest(data.train, { testSplit: flags.testSplit ?? TEST_SPLIT_DEFAULT, splitColumn: flags.splitColumn, seed });
   const file = path.basename(data.source.path);
+  const h = holdOutTest(data.train, {
+    testSplit: flags.testSplit ?? TEST_SPLIT_DEFAULT,
+    splitColumn: flags.splitColumn,
+    seed,
+    labels: data.labels,
+    where: data.source.path,
+  });
   const c = ctx.chalkErr;
   if (h.heldOut.method === 'none') {
     status.log(
@@ -66,8 +76,8 @@ export function holdOutForCli(ctx: CliContext, status: StatusLine, data: LoadedD
       ),
     );
   }
-  checkTrainingReviews(h.train, `the training rows of ${data.source.path}`);
-  return { source: { ...data.source, heldOut: h.heldOut }, train: h.train, test: h.test };
+  checkTrainingReviews(h.train, `the training rows of ${data.source.path}`, data.labels);
+  return { source: { ...data.source, heldOut: h.heldOut }, labels: data.labels, train: h.train, test: h.test };
 }
 
 export function addDataOptions(cmd: Command): Command {
@@ -77,9 +87,17 @@ export function addDataOptions(cmd: Command): Command {
       'aclImdb directory, aclImdb_v1.tar.gz (path or http(s) URL) or CSV file (default: IMDB, downloaded once into data/)',
     )
     .option('--text-column <name>', 'CSV column holding the review (default: review, text, sentence or content)')
+    .option('--label-column <name>', 'CSV column holding the label: any names or numbers (default: sentiment, label, polarity or target)')
+    .addOption(
+      new Option(
+        '--target <what>',
+        'aclImdb: what to predict, the polarity (default: positive/negative) or the rating (the eight ratings 1-4 and 7-10 of the file names)',
+      ).choices([...IMDB_TARGETS]),
+    )
     .option(
-      '--label-column <name>',
-      'CSV column holding the label: positive/negative, pos/neg or 1/0 (default: sentiment, label, polarity or target)',
+      '--labels <names>',
+      'the labels, comma-separated, in class order; any other label in the data is an error (default: read from the data, numbers sorted by value, names in code-unit order)',
+      labelList,
     );
 }
 
@@ -100,6 +118,8 @@ export async function loadDataForCli(
     labelColumn: flags.labelColumn,
     splitColumn: flags.splitColumn,
     splitColumnOptional: csv.splitColumnOptional,
+    target: flags.target,
+    labels: flags.labels,
     onStep: (m) => status.note(c.dim(m)),
     onDownload: (got, total) =>
       status.update(

@@ -4,6 +4,7 @@ import { RECURRENT_IMPLS, type RecurrentImpl } from '../models/index.js';
 import { CELLS, isCell, type CellType } from '../cells.js';
 import { LR_SCHEDULE_DEFAULTS, MONITORS, type LrSchedule, type Monitor } from '../train/control.js';
 import { PRESET_NAMES, type PresetName } from '../train/options.js';
+import { labelNamesProblem } from '../data/labels.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -133,6 +134,15 @@ export function cellList(value: string): CellType[] {
 /** `--presets lesson,best` (compare): distinct presets in the order given. */
 export function presetList(value: string): PresetName[] {
   return distinctList(value, PRESET_NAMES, 'preset');
+}
+
+/** `--labels negative,neutral,positive`: two or more distinct label names, in class-index order (src/data/labels.ts). */
+export function labelList(value: string): string[] {
+  const names = value.split(',').map((s) => s.trim());
+  const problem = labelNamesProblem(names);
+  if (problem)
+    throw new InvalidArgumentError(`Expected comma-separated label names, each once (e.g. negative,neutral,positive): ${problem}.`);
+  return names;
 }
 
 /** A Keras 3 archive's path: Keras opens only files named `*.keras`. */

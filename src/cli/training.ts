@@ -19,7 +19,8 @@ import { ONEDNN_FIX } from '../kernels/index.js';
 import { POOLINGS, type CellType, type Pooling } from '../cells.js';
 import { PAD_SIDES } from '../text/pad.js';
 import { describeKernels, PURE_JS_SLOWDOWN, type LoadedBackend } from '../backend/index.js';
-import type { DataSourceInfo } from '../data/index.js';
+import { BINARY_LABELS, isBinaryLabels, type DataSourceInfo, type LabelSet } from '../data/index.js';
+import { checkLabelCounts, stratifies } from '../data/split.js';
 import type { RunEnvironment } from '../io/run.js';
 import { UserError } from '../errors.js';
 import { fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl, monitor, lrSchedule, momentum } from './options.js';
@@ -170,20 +171,27 @@ export function trainOverrides(flags: TrainingFlags): Partial<TrainOptions> {
   };
 }
 
-/** Training needs at least two reviews of both classes; anything else is a UserError naming the data. */
-export function checkTrainingReviews(reviews: readonly { label: number }[], where: string): void {
+/**
+ * Training needs at least two reviews and both labels (two labels), or at least two reviews of every label
+ * (three or more: src/data/split.ts); anything else is a UserError naming the data.
+ */
+export function checkTrainingReviews(reviews: readonly { label: number }[], where: string, labels: LabelSet = BINARY_LABELS): void {
   if (reviews.length < 2)
     throw new UserError(
       'DATA_TOO_FEW_REVIEWS',
       `the training data has ${reviews.length} review(s)`,
       'Use a dataset with at least two labeled reviews',
     );
+  if (stratifies(labels)) return checkLabelCounts(reviews, labels, where);
   const pos = reviews.filter((r) => r.label === 1).length;
   if (pos === 0 || pos === reviews.length) {
+    const binary = isBinaryLabels(labels);
     throw new UserError(
       'DATA_ONE_LABEL',
-      `${where} has only ${pos === 0 ? 'negative' : 'positive'} reviews (${reviews.length})`,
-      'A sentiment classifier needs positive and negative reviews: check --label-column, or use other data',
+      `${where} has only ${labels.names[pos === 0 ? 0 : 1]} reviews (${reviews.length})`,
+      binary
+        ? 'A sentiment classifier needs positive and negative reviews: check --label-column, or use other data'
+        : `A classifier needs reviews of both labels (${labels.names.join(', ')}): check --label-column, or use other data`,
     );
   }
 }

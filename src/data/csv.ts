@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse';
 import { UserError } from '../errors.js';
 import { cleanReview, type Review, type Split } from './types.js';
+import { binaryLabelOf, labelIndexer, labelSetOf, type LabelSet } from './labels.js';
 
 /** Options of {@link readCsv}. */
 export interface CsvOptions {
@@ -16,15 +17,15 @@ export interface CsvOptions {
   splitColumn?: string;
   /** Read `splitColumn` only if the file has it (eval, reproducing a model's split on what may be another file). */
   splitColumnOptional?: boolean;
+  /** `--labels`: the label names in class-index order; a row with another label is an error. Default: read from the file (src/data/labels.ts). */
+  labels?: readonly string[];
 }
 
 const TEXT_COLUMNS = ['review', 'text', 'sentence', 'content'];
 const LABEL_COLUMNS = ['sentiment', 'label', 'polarity', 'target'];
-const LABELS: Record<string, 0 | 1> = { positive: 1, pos: 1, '1': 1, negative: 0, neg: 0, '0': 0 };
-
-/** Maps a label cell to 0/1, or undefined for values we do not know. */
+/** Maps a known sentiment label cell (positive/negative, pos/neg, 1/0) to 0/1, or undefined for other values. */
 export function parseLabel(value: string): 0 | 1 | undefined {
-  return LABELS[value.trim().toLowerCase()];
+  return binaryLabelOf(value);
 }
 
 /** The header as a short list for messages (a binary or one-line file can have huge "column names"). */
@@ -136,9 +137,18 @@ function parseCsvStream(
   return { parser, utf8Error: () => failed };
 }
 
-/** Streams a CSV with a header row into reviews. */
-export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ reviews: Review[]; sha256: string; bytes: number }> {
+/**
+ * Streams a CSV with a header row into reviews, and reads its label set from the label column (or takes
+ * `opts.labels`): every review's `label` is a class index into `labels`.
+ */
+export async function readCsv(
+  file: string,
+  opts: CsvOptions = {},
+): Promise<{ reviews: Review[]; labels: LabelSet; sha256: string; bytes: number }> {
   const reviews: Review[] = [];
+  /** Each review's label cell (trimmed) and row, mapped to class indices once the label set is known. */
+  const raw: string[] = [];
+  const rows: number[] = [];
   const hash = createHash('sha256');
   let bytes = 0;
   const input = createReadStream(file);
@@ -175,16 +185,17 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
         }
         split = raw;
       }
-      const rawLabel = row[labelIdx] ?? '';
-      const label = parseLabel(rawLabel);
-      if (label === undefined) {
+      const rawLabel = (row[labelIdx] ?? '').trim();
+      if (rawLabel === '') {
         throw new UserError(
           'DATA_CSV_LABEL_INVALID',
-          `${file} row ${line}: unknown label "${rawLabel}"`,
-          'Labels must be positive/negative, pos/neg or 1/0',
+          `${file} row ${line}: the label is empty`,
+          'Give every row a label, or remove the row',
         );
       }
-      reviews.push({ text: cleanReview(row[textIdx] ?? ''), label, id: `${file}:${line}`, ...(split ? { split } : {}) });
+      raw.push(rawLabel);
+      rows.push(line);
+      reviews.push({ text: cleanReview(row[textIdx] ?? ''), label: -1, id: `${file}:${line}`, ...(split ? { split } : {}) });
     }
   } catch (e) {
     input.destroy();
@@ -192,7 +203,20 @@ export async function readCsv(file: string, opts: CsvOptions = {}): Promise<{ re
   }
   if (reviews.length === 0)
     throw new UserError('DATA_EMPTY', `${file} has no reviews`, 'Use a CSV with a header row and at least one labeled review');
-  return { reviews, sha256: hash.digest('hex'), bytes };
+  const labels = labelSetOf(raw, opts.labels);
+  const indexOf = labelIndexer(labels);
+  reviews.forEach((r, i) => {
+    const label = indexOf(raw[i]!);
+    if (label === undefined) {
+      throw new UserError(
+        'DATA_CSV_LABEL_INVALID',
+        `${file} row ${rows[i]}: label "${raw[i]}" is not one of --labels ${labels.names.join(',')}`,
+        'Add it to --labels, or correct the row',
+      );
+    }
+    r.label = label;
+  });
+  return { reviews, labels, sha256: hash.digest('hex'), bytes };
 }
 
 /** Streams just the text column of a CSV (for `rnn predict --file x.csv`); labels are not needed. */

@@ -11,7 +11,7 @@ export interface SplitDuplicates {
   repeats: number;
   /** Distinct texts that occur more than once. */
   texts: number;
-  /** Of those texts, how many occur with both labels. */
+  /** Of those texts, how many occur with more than one label (both labels, with two). */
   conflictingLabels: number;
 }
 
@@ -24,19 +24,19 @@ export interface DuplicateReport {
 }
 
 function splitDuplicates(reviews: readonly Review[]): SplitDuplicates {
-  const seen = new Map<string, { n: number; labels: number }>();
+  const seen = new Map<string, { n: number; label: number; conflicting: boolean }>();
   for (const r of reviews) {
     const s = seen.get(r.text);
     if (s) {
       s.n++;
-      s.labels |= 1 << r.label;
-    } else seen.set(r.text, { n: 1, labels: 1 << r.label });
+      if (r.label !== s.label) s.conflicting = true;
+    } else seen.set(r.text, { n: 1, label: r.label, conflicting: false });
   }
   let texts = 0;
   let conflictingLabels = 0;
   for (const s of seen.values()) {
     if (s.n > 1) texts++;
-    if (s.labels === 3) conflictingLabels++;
+    if (s.conflicting) conflictingLabels++;
   }
   return { repeats: reviews.length - seen.size, texts, conflictingLabels };
 }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import * as tar from 'tar';
 import { UserError } from '../errors.js';
 import { cleanReview, type LoadedData, type Review, type Split } from './types.js';
+import { BINARY_LABELS, IMDB_RATING_LABELS, isBinaryLabels, labelIndexer, labelSetOf, type ImdbTarget, type LabelSet } from './labels.js';
 
 const ENTRY = /(?:^|\/)(train|test)\/(pos|neg)\/(\d+)_(\d+)\.txt$/;
 const decoder = new TextDecoder('utf-8');
@@ -25,6 +26,43 @@ function toRaw(rel: string, body: Buffer): Raw | undefined {
     id: `${split}/${label}/${path.basename(rel)}`,
     text: cleanReview(decoder.decode(body)),
   };
+}
+
+/** The rating an aclImdb review's file name records (`train/pos/0_9.txt` → 9). */
+export function imdbRating(id: string): number {
+  const m = /_(\d+)\.txt$/.exec(id);
+  if (!m) throw new Error(`${id} is not an aclImdb review file name`);
+  return Number(m[1]);
+}
+
+/**
+ * aclImdb reviews (read with polarity labels, 0 negative and 1 positive) labeled by `target`: their polarity
+ * ({@link BINARY_LABELS}, the reviews as read) or their rating ({@link IMDB_RATING_LABELS}, the eight ratings
+ * 1–4 and 7–10 of the file names); `fixed` (`--labels`) sets the names and their order instead. The reviews
+ * and their order stay the same. A review whose label is not in the set is an error naming its file.
+ */
+export function labelImdb(
+  data: Pick<LoadedData, 'train' | 'test'>,
+  target: ImdbTarget,
+  where: string,
+  fixed?: readonly string[],
+): Pick<LoadedData, 'train' | 'test' | 'labels'> {
+  const labels: LabelSet = fixed ? labelSetOf([], fixed) : target === 'rating' ? IMDB_RATING_LABELS : BINARY_LABELS;
+  if (target === 'polarity' && isBinaryLabels(labels)) return { labels, train: data.train, test: data.test };
+  const indexOf = labelIndexer(labels);
+  const relabel = (r: Review): Review => {
+    const value = target === 'rating' ? String(imdbRating(r.id)) : BINARY_LABELS.names[r.label]!;
+    const label = indexOf(value);
+    if (label === undefined) {
+      throw new UserError(
+        'DATA_LABEL_NOT_LISTED',
+        `${where}: ${r.id} has the ${target} ${value}, not one of the labels ${labels.names.join(',')}`,
+        fixed ? 'Add it to --labels' : 'Use the official aclImdb (ratings 1-4 and 7-10), or pass --labels with every rating the data has',
+      );
+    }
+    return { ...r, label };
+  };
+  return { labels, train: data.train.map(relabel), test: data.test.map(relabel) };
 }
 
 /** Deterministic order whatever the archive or file system order: negatives then positives, by file number. */

@@ -2,12 +2,14 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { readImdbDir, readImdbTarball } from './imdb.js';
+import { labelImdb, readImdbDir, readImdbTarball } from './imdb.js';
+import type { ImdbTarget } from './labels.js';
 import { readCsv, type CsvOptions } from './csv.js';
 import { cachedDownload, discardCached, type DownloadProgress, type ExpectedFile } from './download.js';
 import type { LoadedData, Split } from './types.js';
 
 export * from './types.js';
+export * from './labels.js';
 
 /** The official Stanford Large Movie Review Dataset. */
 export const DEFAULT_IMDB_URL = 'https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz';
@@ -55,15 +57,28 @@ export interface LoadDataOptions extends CsvOptions {
   onStep?: (message: string) => void;
   /** A URL whose download must be one exact file (default: {@link OFFICIAL_IMDB}; tests pin a loopback URL). */
   pin?: ExpectedFile & { url: string };
+  /** aclImdb: label the reviews by their polarity (default) or their rating (`--target`); a CSV's label column is its target. */
+  target?: ImdbTarget;
+}
+
+/** What the source records of the target: nothing for polarity, so a binary dataset's record is what it always was. */
+function targetOf(target: ImdbTarget): { target?: 'rating' } {
+  return target === 'rating' ? { target } : {};
 }
 
 function isUrl(s: string): boolean {
   return /^https?:\/\//i.test(s);
 }
 
+/**
+ * The reviews of `--data` (or the default source) with their label set: aclImdb's by `opts.target`, a
+ * CSV's read from its label column; `opts.labels` (`--labels`) fixes the names and their order.
+ */
 export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   const spec = opts.data ?? opts.defaultSource;
   const step = opts.onStep ?? (() => {});
+  const target = opts.target ?? 'polarity';
+  const labeled = (r: Pick<LoadedData, 'train' | 'test'>, where: string) => labelImdb(r, target, where, opts.labels);
   if (isUrl(spec)) {
     step(`fetching ${spec} (cached in ${opts.dataDir})`);
     const pin = opts.pin ?? OFFICIAL_IMDB;
@@ -85,7 +100,10 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
         'The download was discarded; run again, or set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz',
       );
     }
-    return { source: { kind: 'tarball', path: got.file, url: spec, sha256: r.sha256, bytes: r.bytes }, train: r.train, test: r.test };
+    return {
+      source: { kind: 'tarball', path: got.file, url: spec, sha256: r.sha256, bytes: r.bytes, ...targetOf(target) },
+      ...labeled(r, spec),
+    };
   }
   const file = path.resolve(spec.startsWith('file://') ? new URL(spec).pathname : spec);
   const st = await fsp.stat(file).catch(() => undefined);
@@ -99,14 +117,22 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   if (st.isDirectory()) {
     step(`reading ${file}`);
     const r = await readImdbDir(file, opts.splits);
-    return { source: { kind: 'dir', path: r.root, sha256: r.sha256 }, train: r.train, test: r.test };
+    return { source: { kind: 'dir', path: r.root, sha256: r.sha256, ...targetOf(target) }, ...labeled(r, file) };
   }
   if (/\.csv$/i.test(file)) {
+    if (target !== 'polarity') {
+      throw new UserError(
+        'OPTION_NOT_APPLICABLE',
+        `--target ${target} applies to aclImdb, and ${file} is a CSV`,
+        "Leave --target out: a CSV's label column is its target (--label-column names it)",
+      );
+    }
     step(`reading ${file}`);
     const r = await readCsv(file, opts);
     const first = opts.splits[0] ?? 'train';
     return {
       source: { kind: 'csv', path: file, sha256: r.sha256, bytes: r.bytes },
+      labels: r.labels,
       train: first === 'train' ? r.reviews : [],
       test: first === 'test' ? r.reviews : [],
     };
@@ -121,7 +147,7 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
         `${file} (RNN_IMDB_URL) is not the complete IMDB dataset: ${wrong}`,
         'Set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz, or pass --data',
       );
-    return { source: { kind: 'tarball', path: file, sha256: r.sha256, bytes: r.bytes }, train: r.train, test: r.test };
+    return { source: { kind: 'tarball', path: file, sha256: r.sha256, bytes: r.bytes, ...targetOf(target) }, ...labeled(r, file) };
   }
   throw new UserError(
     'DATA_FORMAT_UNKNOWN',

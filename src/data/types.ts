@@ -1,9 +1,11 @@
+import type { ImdbTarget, LabelSet } from './labels.js';
+
 /** One labeled review. */
 export interface Review {
   /** Review text with HTML line breaks already replaced by spaces. */
   text: string;
-  /** 1 = positive, 0 = negative. */
-  label: 0 | 1;
+  /** Class index into the dataset's {@link LabelSet} (binary sentiment: 1 = positive, 0 = negative). */
+  label: number;
   /** Where it came from, e.g. `train/pos/0_9.txt` or `reviews.csv:12`. */
   id: string;
   /** A CSV's split column (`--split-column`), when it has one. */
@@ -39,11 +41,15 @@ export interface DataSourceInfo {
   bytes?: number;
   /** A single-file dataset: which rows `rnn train` held out for testing (src/data/split.ts). */
   heldOut?: HeldOut;
+  /** aclImdb read with `--target rating` (absent: its polarity, the default). */
+  target?: Exclude<ImdbTarget, 'polarity'>;
 }
 
-/** Reviews per split plus where they came from. */
+/** Reviews per split plus where they came from and what their labels are. */
 export interface LoadedData {
   source: DataSourceInfo;
+  /** The labels the reviews' class indices point into (the same for both splits). */
+  labels: LabelSet;
   train: Review[];
   test: Review[];
 }

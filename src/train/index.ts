@@ -7,8 +7,9 @@
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { Runtime, TF } from '../backend/index.js';
-import type { Review } from '../data/index.js';
+import { BINARY_LABELS, type LabelSet, type Review } from '../data/index.js';
 import { dropRepeats } from '../data/duplicates.js';
+import { splitValidation } from '../data/split.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { buildModel, kernelsFor, setTrainableWeights } from '../models/index.js';
 import { createPredictor, encode, predictArrays, PREDICT_BATCH_SIZE } from '../predict/index.js';
@@ -44,16 +45,20 @@ interface PreparedData {
 
 /**
  * Shuffles with `rand` (the run's generator), keeps the first `limit` reviews, holds out the last
- * `validationSplit` of them like Keras's `validation_split`, fits the tokenizer on all the reviews used
- * (the Keras lesson's `fit_on_texts` before `fit(validation_split=…)`) and encodes both splits.
+ * `validationSplit` of them like Keras's `validation_split` (stratified by label with three or more labels:
+ * src/data/split.ts), fits the tokenizer on all the reviews used (the Keras lesson's `fit_on_texts` before
+ * `fit(validation_split=…)`) and encodes both splits.
  */
-function prepareData(reviews: readonly Review[], o: TrainOptions, rand: Rng, cb: TrainCallbacks): PreparedData {
+function prepareData(reviews: readonly Review[], o: TrainOptions, rand: Rng, cb: TrainCallbacks, labels: LabelSet): PreparedData {
   const all = o.dedupe ? dropRepeats(reviews) : [...reviews];
   shuffleInPlace(all, rand);
   const used = o.limit !== undefined ? all.slice(0, o.limit) : all;
-  const splitAt = Math.floor(used.length * (1 - o.validationSplit));
-  const trainSet = used.slice(0, splitAt);
-  const valSet = used.slice(splitAt);
+  const { train: trainSet, validation: valSet } = splitValidation(
+    used,
+    o.validationSplit,
+    labels,
+    `the ${used.length} training reviews${o.limit !== undefined ? ' (--limit)' : ''}`,
+  );
   cb.onStep?.(`tokenizing ${used.length} reviews (Keras Tokenizer, num_words=${o.vocabSize}, maxlen=${o.maxlen})`);
   const tokenizer = new Tokenizer({ numWords: o.vocabSize, oovToken: o.oovToken });
   tokenizer.fitOnTexts(used.map((r) => r.text));
@@ -323,6 +328,7 @@ function endEpoch(r: Run, epoch: number, lr: number, trainSeconds: number): Epoc
  * Trains the lesson model. With `resume` (a {@link TrainResult.interrupted} saved by a run on the same
  * reviews and options) it continues exactly where that run stopped: same split, weights, optimizer state,
  * batch order and random-number state. `runtime.kernels` decides what the fused layers and the step run on.
+ * `labels` are the reviews' label set (three or more stratify the validation split).
  */
 export async function train(
   runtime: Runtime,
@@ -330,11 +336,12 @@ export async function train(
   o: TrainOptions,
   cb: TrainCallbacks = {},
   resume?: TrainCheckpoint,
+  labels: LabelSet = BINARY_LABELS,
 ): Promise<TrainResult> {
   const { tf } = runtime;
   const t0 = performance.now();
   const rand = mulberry32(o.seed);
-  const data = prepareData(reviews, o, rand, cb);
+  const data = prepareData(reviews, o, rand, cb, labels);
   const tokenizeSeconds = seconds(t0);
   const kernels = kernelsFor(o.layers, runtime.kernels);
   const model = compileModel({ tf, kernels }, o);

@@ -167,10 +167,11 @@ const cases: Array<{ name: string; code: ErrorCode; args: () => string[]; stderr
       `error: ${p('renamed.csv')} has no column "review" (columns: body, sentiment). Pass --text-column with one of those columns\n`,
   },
   {
-    name: 'unknown label values',
+    name: 'a label --labels does not name',
     code: 'DATA_CSV_LABEL_INVALID',
-    args: () => ['train', '--cell', 'lstm', '--data', p('labels.csv')],
-    stderr: () => `error: ${p('labels.csv')} row 3: unknown label "meh". Labels must be positive/negative, pos/neg or 1/0\n`,
+    args: () => ['train', '--cell', 'lstm', '--data', p('labels.csv'), '--labels', 'negative,positive'],
+    stderr: () =>
+      `error: ${p('labels.csv')} row 3: label "meh" is not one of --labels negative,positive. Add it to --labels, or correct the row\n`,
   },
   {
     name: 'ragged rows',

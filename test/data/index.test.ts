@@ -4,10 +4,12 @@ import { createServer, type Server } from 'node:http';
 import { createReadStream, promises as fsp, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { loadData, cleanReview, OFFICIAL_IMDB } from '../../src/data/index.js';
+import { loadData, cleanReview, OFFICIAL_IMDB, BINARY_LABELS, IMDB_RATING_LABELS, labelCounts } from '../../src/data/index.js';
+import { imdbRating } from '../../src/data/imdb.js';
 import { readCsv, parseLabel } from '../../src/data/csv.js';
 import { UserError, type ErrorCode } from '../../src/errors.js';
-import { IMDB_TARBALL, imdbSha256, ROOT, tempDir } from '../helpers.js';
+import { IMDB_TARBALL, imdb, imdbSha256, ROOT, tempDir } from '../helpers.js';
+import { writeThreeClassCsv } from '../three-class.js';
 import { makeTarGz, type TarEntry } from '../tar-helpers.js';
 import { download } from '../../src/data/download.js';
 
@@ -82,7 +84,7 @@ for (const [v, want] of labelCases) test(`CSV label ${JSON.stringify(v)} → ${w
 const csvErrors: Array<{
   name: string;
   body: string;
-  opts?: { textColumn?: string; labelColumn?: string };
+  opts?: { textColumn?: string; labelColumn?: string; labels?: string[] };
   code: ErrorCode;
   what: (f: string) => string;
   fix: RegExp;
@@ -110,11 +112,19 @@ const csvErrors: Array<{
     fix: /^Pass --text-column/,
   },
   {
-    name: 'an unknown label',
+    name: 'a label --labels does not name',
     body: 'review,sentiment\nx,positive\ny,meh\n',
+    opts: { labels: ['negative', 'positive'] },
     code: 'DATA_CSV_LABEL_INVALID',
-    what: (f) => `${f} row 3: unknown label "meh"`,
-    fix: /^Labels must be positive\/negative/,
+    what: (f) => `${f} row 3: label "meh" is not one of --labels negative,positive`,
+    fix: /^Add it to --labels/,
+  },
+  {
+    name: 'an empty label',
+    body: 'review,sentiment\nx,positive\ny, \n',
+    code: 'DATA_CSV_LABEL_INVALID',
+    what: (f) => `${f} row 3: the label is empty`,
+    fix: /^Give every row a label/,
   },
   {
     name: 'only a header',
@@ -434,4 +444,120 @@ test('a URL or file the user gives is not pinned: it works and records its own S
   assert.equal(d.train.length, 2);
   assert.equal(d.source.sha256, createHash('sha256').update(SMALL_TARBALL).digest('hex'));
   assert.notEqual(d.source.sha256, OFFICIAL_IMDB.sha256);
+});
+
+test("--target rating: IMDB's reviews in the same order, labeled by the eight ratings of their file names", async () => {
+  const d = await loadData({
+    data: IMDB_TARBALL,
+    defaultSource: 'unused',
+    splits: ['train', 'test'],
+    dataDir: await tempDir(),
+    target: 'rating',
+  });
+  assert.deepEqual(d.labels, IMDB_RATING_LABELS);
+  assert.equal(d.source.target, 'rating');
+  const polarity = await imdb();
+  for (const split of ['train', 'test'] as const) {
+    assert.deepEqual(
+      d[split].map((r) => r.id),
+      polarity[split].map((r) => r.id),
+    );
+    assert.ok(d[split].every((r) => IMDB_RATING_LABELS.names[r.label] === String(imdbRating(r.id))));
+  }
+  // Counted from the file names (test/fixtures/keras_golden.py's reading of the archive gives the same).
+  assert.deepEqual(labelCounts(d.train, 8), [5100, 2284, 2420, 2696, 2496, 3009, 2263, 4732]);
+  assert.deepEqual(labelCounts(d.test, 8), [5022, 2302, 2541, 2635, 2307, 2850, 2344, 4999]);
+});
+
+test('polarity is the default target: binary labels, and the source records no target', async () => {
+  const f = path.join(await tempDir(), 'a.tar.gz');
+  await fsp.writeFile(f, makeTarGz([review('aclImdb/train/pos/0_9.txt'), review('aclImdb/train/neg/0_2.txt', 'dull')]));
+  for (const target of [undefined, 'polarity'] as const) {
+    const d = await loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f), target });
+    assert.equal(d.labels, BINARY_LABELS);
+    assert.equal('target' in d.source, false);
+    assert.deepEqual(
+      d.train.map((r) => r.label),
+      [0, 1],
+    );
+  }
+});
+
+test('aclImdb with --labels: the order is theirs; a rating or polarity outside them is a clear error naming the file', async () => {
+  const f = path.join(await tempDir(), 'a.tar.gz');
+  await fsp.writeFile(
+    f,
+    makeTarGz([review('aclImdb/train/pos/0_9.txt'), review('aclImdb/train/neg/1_2.txt'), review('aclImdb/train/pos/2_7.txt')]),
+  );
+  const load = (o: { target?: 'rating'; labels?: string[] }) =>
+    loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f), ...o });
+  const rating = await load({ target: 'rating', labels: ['9', '7', '2'] });
+  assert.deepEqual(rating.labels, { names: ['9', '7', '2'], numeric: true });
+  assert.deepEqual(
+    rating.train.map((r) => [r.id, r.label]),
+    [
+      ['train/neg/1_2.txt', 2],
+      ['train/pos/0_9.txt', 0],
+      ['train/pos/2_7.txt', 1],
+    ],
+  );
+  const reversed = await load({ labels: ['positive', 'negative'] });
+  assert.deepEqual(
+    reversed.train.map((r) => r.label),
+    [1, 0, 0],
+  );
+  await rejectsWith(
+    load({ target: 'rating', labels: ['2', '7'] }),
+    'DATA_LABEL_NOT_LISTED',
+    `${f}: train/pos/0_9.txt has the rating 9, not one of the labels 2,7`,
+    /^Add it to --labels/,
+  );
+  // A copy with a rating IMDB does not have.
+  const odd = path.join(path.dirname(f), 'odd.tar.gz');
+  await fsp.writeFile(odd, makeTarGz([review('aclImdb/train/pos/0_9.txt'), review('aclImdb/train/neg/1_5.txt')]));
+  await rejectsWith(
+    loadData({ data: odd, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f), target: 'rating' }),
+    'DATA_LABEL_NOT_LISTED',
+    `${odd}: train/neg/1_5.txt has the rating 5, not one of the labels 1,2,3,4,7,8,9,10`,
+    /^Use the official aclImdb/,
+  );
+});
+
+test('a 3-class CSV of real reviews: labels read from the column, in order; --labels reorders them', async () => {
+  const { file, rows } = await writeThreeClassCsv(await tempDir(), { every: 50 });
+  const opts = { data: file, defaultSource: 'unused', splits: ['train'] as const, dataDir: path.dirname(file) };
+  const d = await loadData(opts);
+  assert.deepEqual(d.labels, { names: ['negative', 'neutral', 'positive'], numeric: false });
+  assert.deepEqual(
+    d.train.map((r) => [r.text, d.labels.names[r.label]]),
+    rows.map((r) => [r.text, r.label]),
+  );
+  const fixed = await loadData({ ...opts, labels: ['positive', 'neutral', 'negative'] });
+  assert.deepEqual(fixed.labels.names, ['positive', 'neutral', 'negative']);
+  assert.deepEqual(
+    fixed.train.map((r) => fixed.labels.names[r.label]),
+    rows.map((r) => r.label),
+  );
+  await rejectsWith(
+    loadData({ ...opts, labels: ['negative', 'positive'] }),
+    'DATA_CSV_LABEL_INVALID',
+    new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} row \\d+: label "neutral" is not one of --labels negative,positive$`),
+  );
+  await rejectsWith(
+    loadData({ ...opts, target: 'rating' }),
+    'OPTION_NOT_APPLICABLE',
+    `--target rating applies to aclImdb, and ${file} is a CSV`,
+    /^Leave --target out: a CSV's label column is its target/,
+  );
+});
+
+test('star ratings in a CSV are numeric labels, sorted by value', async () => {
+  const f = path.join(await tempDir(), 'stars.csv');
+  await fsp.writeFile(f, 'review,stars\na,5\nb,10\nc,1\nd,5.0\n');
+  const r = await readCsv(f, { labelColumn: 'stars' });
+  assert.deepEqual(r.labels, { names: ['1', '5', '10'], numeric: true });
+  assert.deepEqual(
+    r.reviews.map((x) => x.label),
+    [1, 2, 0, 1],
+  );
 });
