@@ -236,7 +236,10 @@ export async function runClassesBench(
     }
     rounds.push([(o.batches * o.batchSize * 1000) / ms[0]!, (o.batches * o.batchSize * 1000) / ms[1]!]);
   }
-  for (const s of steppers) s.model.dispose();
+  for (const s of steppers) {
+    s.model.optimizer.dispose(); // not the model's own (compiled with an instance), so dispose leaves it
+    s.model.dispose();
+  }
   const median = (v: number[]): number => {
     const s = [...v].sort((p, q) => p - q);
     return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
