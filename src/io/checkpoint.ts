@@ -84,7 +84,9 @@ export async function saveCheckpoint(
 /**
  * Brings the options of a checkpoint written by an earlier rnn to today's shape, so that it resumes as it
  * was trained: before `--clip-norm` there was no clip (null), before `--word-dropout` no word dropout (0),
- * before `--ema` no weight average (null). Today's checkpoints pass through unchanged.
+ * before `--ema` no weight average (null). Before k classes every run was binary, which is what options
+ * without `classes` and `classWeight` mean (2 classes, no class weights), so those need nothing. Today's
+ * checkpoints pass through unchanged.
  */
 export function migrateCheckpoint(meta: CheckpointMeta): CheckpointMeta {
   const o = meta.options as Partial<TrainOptions> & Pick<TrainOptions, 'cell'>;

@@ -100,6 +100,8 @@ export interface TrainResult {
   stoppedEarly: boolean;
   /** The last epoch's weights (model.weights order) when the model was set back to an earlier epoch. */
   lastWeights?: Float32Array[];
+  /** Each class's weight in the training loss, when `options.classWeight` asked for them (`balanced`: as computed from the training split). */
+  classWeights?: number[];
   /** Set when `shouldStop` ended training early: save it to resume later. The model is as trained so far. */
   interrupted?: TrainCheckpoint;
   /** What ran each training step: the lesson model whole on rnn's oneDNN kernels, or tfjs's trainOnBatch. */
