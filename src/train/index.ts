@@ -16,7 +16,8 @@ import { BINARY_CLASSES, buildModel, kernelsFor, setTrainableWeights } from '../
 import { createPredictor, encode, predictArrays, PREDICT_BATCH_SIZE } from '../predict/index.js';
 import { predictorSequences } from '../predict/onednn.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
-import { balancedClassWeights, sparseLossAndAccuracy } from './loss.js';
+import { sparseLossAndAccuracy } from './loss.js';
+import { balancedClassWeights, labelCounts } from '../data/labels.js';
 import { mulberry32, shuffleInPlace, type Rng } from '../util/random.js';
 import type { Kernels, SequenceCache } from '../kernels/index.js';
 import { BestTracker, LrScheduler } from './control.js';
@@ -125,7 +126,13 @@ function classWeightsOf(o: TrainOptions, data: PreparedData): number[] | undefin
       if (!(label >= 0 && label < classes && Number.isInteger(label)))
         throw new Error(`label ${label} is not a class index of ${classes} classes`);
   if (o.classWeight === undefined) return undefined;
-  if (o.classWeight === 'balanced') return balancedClassWeights(data.train.y, classes);
+  if (o.classWeight === 'balanced')
+    return balancedClassWeights(
+      labelCounts(
+        Array.from(data.train.y, (label) => ({ label })),
+        classes,
+      ),
+    );
   if (o.classWeight.length !== classes) throw new Error(`${o.classWeight.length} class weights were given for ${classes} classes`);
   return [...o.classWeight];
 }

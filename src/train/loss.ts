@@ -29,18 +29,3 @@ export function sparseLossAndAccuracy(probs: Float32Array, labels: ArrayLike<num
   }
   return { loss: loss / n, acc: correct / n };
 }
-
-/**
- * Keras's `class_weight` as scikit-learn's `compute_class_weight('balanced')` gives it: n / (classes · count)
- * for each class of the n labels, so every class weighs as much in the loss in all; a class no label has gets
- * 1 (no review uses it).
- */
-export function balancedClassWeights(labels: ArrayLike<number>, classes: number): number[] {
-  const counts = new Array<number>(classes).fill(0);
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i]!;
-    if (!(y >= 0 && y < classes && Number.isInteger(y))) throw new Error(`label ${y} is not a class index of ${classes} classes`);
-    counts[y]!++;
-  }
-  return counts.map((count) => (count > 0 ? labels.length / (classes * count) : 1));
-}

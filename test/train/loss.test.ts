@@ -6,7 +6,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { loadBackend, type TF } from '../../src/backend/index.js';
-import { balancedClassWeights, sparseLossAndAccuracy } from '../../src/train/loss.js';
+import { sparseLossAndAccuracy } from '../../src/train/loss.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { REQUIRE_NATIVE } from '../helpers.js';
 
@@ -44,12 +44,4 @@ test("sparseLossAndAccuracy = tfjs-layers' sparse categorical cross-entropy and 
   assert.ok(Math.abs(got.acc - wantAcc) < 1e-7, `accuracy ${got.acc} vs ${wantAcc}`);
   assert.throws(() => sparseLossAndAccuracy(probs, labels, 4), /expected 200 × 4 probabilities/);
   model.dispose();
-});
-
-test("balancedClassWeights: n / (classes · count), scikit-learn's compute_class_weight('balanced'); an absent class weighs 1", () => {
-  // sklearn.utils.class_weight.compute_class_weight('balanced', classes=[0, 1, 2], y=[0, 0, 0, 1, 2, 2]) → [0.667, 2, 1]
-  assert.deepEqual(balancedClassWeights([0, 0, 0, 1, 2, 2], 3), [6 / 9, 2, 1]);
-  assert.deepEqual(balancedClassWeights([0, 1, 1, 3], 4), [1, 0.5, 1, 1]);
-  assert.deepEqual(balancedClassWeights([1, 0, 1, 0], 2), [1, 1]);
-  assert.throws(() => balancedClassWeights([0, 3], 3), /label 3 is not a class index of 3 classes/);
 });
