@@ -12,8 +12,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
-import type { TF } from '../backend/index.js';
-import { describeKernels } from '../backend/index.js';
 import { encodeTexts, predictionsOf } from '../predict/encode.js';
 import { explanationJson, planExplanation } from '../explain/occlusion.js';
 import type { MicroBatcher } from './batcher.js';
@@ -22,11 +20,10 @@ import type { ServeMetrics } from './metrics.js';
 import type { ServeOptions } from './options.js';
 import { ServeError, type ServeErrorCode } from './errors.js';
 import type { ErrorCode } from '../errors.js';
-import type { ServedModel } from './engine.js';
+import type { ServedModel } from './served-model.js';
 
 /** What the routes work with. */
 export interface AppParts {
-  tf: TF;
   options: ServeOptions;
   host: ModelHost;
   batcher: MicroBatcher;
@@ -60,8 +57,8 @@ declare module 'fastify' {
     auth?: boolean;
   }
   interface FastifyRequest {
-    /** Texts the request asked about (for the log line). */
-    texts: number;
+    /** How many texts the request asked about (0 when it asked about none). */
+    textCount: number;
   }
 }
 
@@ -84,7 +81,7 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
-  app.decorateRequest('texts', 0);
+  app.decorateRequest('textCount', 0);
 
   // JSON only, and only valid UTF-8 (Node would otherwise turn bad bytes into U+FFFD silently).
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -136,7 +133,7 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
     p.metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
     p.metrics.latency.observe({ route }, seconds);
     req.log.info(
-      { method: req.method, url: req.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)), texts: req.texts },
+      { method: req.method, url: req.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)), texts: req.textCount },
       'request',
     );
   });
@@ -192,13 +189,13 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
     },
     async (req) => {
       const { texts, explain = false } = req.body;
-      req.texts = texts.length;
+      req.textCount = texts.length;
       const m = model().acquire();
       try {
         const maxlen = m.maxlen;
         let predictions: object[];
         if (explain) {
-          const plans = texts.map((t) => planExplanation(m.m, t));
+          const plans = texts.map((t) => planExplanation(m.modelDir, t));
           const rows = plans.reduce((s, pl) => s + pl.rows, 0);
           const ids = new Int32Array(rows * maxlen);
           let at = 0;
@@ -214,7 +211,7 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
             return { text: texts[i], ...explanationJson(e) };
           });
         } else {
-          const encoded = encodeTexts(m.m, texts);
+          const encoded = encodeTexts(m.modelDir, texts);
           const probs = await p.batcher.submit(m, encoded.x, texts.length, o.timeoutMs);
           predictions = predictionsOf(encoded, probs, maxlen).map((pr, i) => ({ text: texts[i], ...pr }));
         }
@@ -228,14 +225,14 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
 
   app.get('/v1/model', { config: { auth: true } }, async () => {
     const m = model();
-    const md = m.m.metadata;
+    const md = m.modelDir.metadata;
     const ev = m.evaluation;
     return {
       dir: m.dir,
       ...m.stamp,
       loadedAt: m.loadedAt,
       loadSeconds: Number(m.loadSeconds.toFixed(3)),
-      kernels: { name: m.m.kernels.name, description: describeKernels(p.tf, m.m.kernels), reason: m.m.kernels.reason },
+      kernels: m.kernels,
       hyperParameters: md.hyperParameters,
       preprocessing: md.preprocessing,
       dataset: md.dataset ?? null,

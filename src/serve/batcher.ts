@@ -138,18 +138,18 @@ export class MicroBatcher {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       this.scheduled = true;
-      setImmediate(() => this.run());
+      setImmediate(() => this.forwardHead());
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.scheduled = true;
-        this.run();
+        this.forwardHead();
       }, this.o.windowMs - waited);
     }
   }
 
   /** One forward over the rows at the head of the queue that share the head's model. */
-  private run(): void {
+  private forwardHead(): void {
     this.scheduled = false;
     const head = this.queue[0];
     if (!head) return this.notifyIdle();

@@ -11,7 +11,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, type ErrorCode } from '../errors.js';
-import { ServedModel } from './engine.js';
+import type { ServedModel } from './served-model.js';
 
 /** The last reload that failed (cleared by a successful one). */
 export interface ReloadFailure {

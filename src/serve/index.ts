@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { exists } from '../util/fs.js';
 import { MicroBatcher } from './batcher.js';
-import { ServedModel } from './engine.js';
+import { ServedModel } from './served-model.js';
 import { ModelHost, type ReloadResult } from './host.js';
 import { ServeMetrics } from './metrics.js';
 import { buildApp } from './app.js';
@@ -17,7 +17,7 @@ import type { ServeOptions } from './options.js';
 
 export { SERVE_DEFAULTS, LOG_LEVELS, type ServeOptions, type LogLevel } from './options.js';
 export type { ReloadResult } from './host.js';
-export type { ServedModel } from './engine.js';
+export type { ServedModel } from './served-model.js';
 
 /** Where the model comes from and where the log goes. */
 export interface ServeSources {
@@ -40,7 +40,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(run: Runtime, options: ServeOptions, sources: ServeSources): Promise<RunningServer> {
+export async function startServer(runtime: Runtime, options: ServeOptions, sources: ServeSources): Promise<RunningServer> {
   if (options.web && !(await exists(path.join(options.web, 'index.html')))) {
     throw new UserError(
       'SERVE_WEB_INVALID',
@@ -56,7 +56,7 @@ export async function startServer(run: Runtime, options: ServeOptions, sources: 
   const metrics = new ServeMetrics(() => batcher.queuedRows, options.batchSize);
   const host = new ModelHost({
     resolveDir: sources.resolveDir,
-    load: (dir) => ServedModel.load(run, dir, options.batchSize, options.layers),
+    load: (dir) => ServedModel.load(runtime, dir, options.batchSize, options.layers),
     // Runs at the first load, after the app (and its logger) exists.
     report: (e) => {
       metrics.modelLoads.inc({ result: e.event === 'model-loaded' ? 'ok' : 'failed' });
@@ -69,7 +69,7 @@ export async function startServer(run: Runtime, options: ServeOptions, sources: 
       }
     },
   });
-  const app = await buildApp({ tf: run.tf, options, host, batcher, metrics, logStream: sources.logStream, closing: () => closing });
+  const app = await buildApp({ options, host, batcher, metrics, logStream: sources.logStream, closing: () => closing });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (e) {
