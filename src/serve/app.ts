@@ -18,9 +18,7 @@ import type { MicroBatcher } from './batcher.js';
 import type { ModelHost } from './host.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ServeOptions } from './options.js';
-import { ServeError, type ServeErrorCode } from './errors.js';
-import type { ErrorCode } from '../errors.js';
-import type { ServedModel } from './served-model.js';
+import { answerOf, ServeError, USAGE, type ErrorAnswer, type ServeErrorCode } from './errors.js';
 
 /** What the routes work with. */
 export interface AppParts {
@@ -48,8 +46,6 @@ const ROUTES: Record<string, string[]> = {
   '/readyz': ['GET', 'HEAD'],
   '/metrics': ['GET', 'HEAD'],
 };
-
-const USAGE = 'Send {"texts": ["a review", …], "explain": false} as application/json';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -139,8 +135,8 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err: FastifyError | ServeError, req: FastifyRequest, reply: FastifyReply) => {
-    const { status, code, line, headers } = errorAnswer(err, o);
-    if (status >= 500 && !(err instanceof ServeError)) req.log.error({ err }, 'internal error');
+    const { status, code, line, headers, bug } = err instanceof ServeError || !err.validation ? answerOf(err, o) : invalidRequest(err);
+    if (bug) req.log.error({ err }, 'internal error');
     reply.code(status).headers(headers).send({ error: line, code });
   });
 
@@ -164,13 +160,6 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
     }
   });
 
-  const model = (): ServedModel => {
-    const m = p.host.current;
-    if (!m)
-      throw new ServeError('SERVE_NOT_READY', 503, 'no model is loaded yet', 'Retry when GET /readyz answers 200', { 'retry-after': '1' });
-    return m;
-  };
-
   app.post<{ Body: PredictBody }>(
     '/v1/predict',
     {
@@ -190,7 +179,7 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
     async (req) => {
       const { texts, explain = false } = req.body;
       req.textCount = texts.length;
-      const m = model().acquire();
+      const m = p.host.acquire();
       try {
         const maxlen = m.maxlen;
         let predictions: object[];
@@ -224,7 +213,7 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
   );
 
   app.get('/v1/model', { config: { auth: true } }, async () => {
-    const m = model();
+    const m = p.host.active();
     const md = m.modelDir.metadata;
     const ev = m.evaluation;
     return {
@@ -251,7 +240,7 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
       throw new ServeError('SERVE_SHUTTING_DOWN', 503, 'the server is shutting down', 'Send requests to another instance', {
         'retry-after': '1',
       });
-    const m = model();
+    const m = p.host.active();
     return { status: 'ready', model: m.stamp };
   });
 
@@ -263,59 +252,19 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
   return app;
 }
 
-/** How an error is answered: its status, code, one-line message (`error`) and headers. */
-interface ErrorAnswer {
-  status: number;
-  code: ErrorCode;
-  line: string;
-  headers: Record<string, string>;
-}
-
-/** The answer to an error: a {@link ServeError} as it is, fastify's own errors mapped to a code and a sentence, anything else a 500. */
-function errorAnswer(err: FastifyError | ServeError, o: ServeOptions): ErrorAnswer {
-  if (err instanceof ServeError) return { status: err.statusCode, code: err.code, line: err.line, headers: err.headers };
-  const e = err as FastifyError;
-  const answer = (status: number, code: ServeErrorCode, line: string): ErrorAnswer => ({ status, code, line, headers: {} });
-  if (e.validation) {
-    const v = e.validation[0]!;
-    const where = `${e.validationContext ?? 'body'}${v.instancePath}`;
-    let what = `${where} ${v.message ?? 'is invalid'}`;
-    if (v.keyword === 'maxItems') what = `the request has more than ${o.maxTexts} texts`;
-    if (v.keyword === 'maxLength') what = `${where} is longer than ${o.maxChars} characters`;
-    if (v.keyword === 'additionalProperties')
-      what = `${where} has an unknown field "${(v.params as { additionalProperty?: string }).additionalProperty}"`;
-    const fix =
-      v.keyword === 'maxItems'
-        ? 'Split the texts over several requests, or start rnn serve with a larger --max-texts'
-        : v.keyword === 'maxLength'
-          ? 'Shorten the text (the model reads its last words only), or start rnn serve with a larger --max-chars'
-          : USAGE;
-    return answer(400, 'SERVE_REQUEST_INVALID', `invalid request: ${what}. ${fix}`);
-  }
-  switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return answer(
-        413,
-        'SERVE_BODY_TOO_LARGE',
-        `the request body is larger than ${o.bodyLimit} bytes. Send fewer or shorter texts per request, or start rnn serve with a larger --body-limit`,
-      );
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return answer(415, 'SERVE_CONTENT_TYPE', `the content type is not JSON. ${USAGE}`);
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return answer(400, 'SERVE_BODY_EMPTY', `the request body is empty. ${USAGE}`);
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return answer(400, 'SERVE_CONTENT_LENGTH', 'the Content-Length header does not match the body. Send the body with its exact length');
-  }
-  if (e instanceof SyntaxError || e.statusCode === 400) {
-    return answer(400, 'SERVE_BODY_NOT_JSON', `the request body is not valid JSON (${e.message.split('\n')[0]}). ${USAGE}`);
-  }
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return answer(e.statusCode, 'SERVE_BAD_REQUEST', `${e.message.replace(/\.$/, '')}. ${USAGE}`);
-  }
-  return {
-    status: 500,
-    code: 'INTERNAL',
-    line: `internal error: ${e.message}. This is a bug in rnn: report it with the server's log`,
-    headers: {},
-  };
+/** A schema violation as an answer (400): the first one, in a sentence. */
+function invalidRequest(e: FastifyError): ErrorAnswer {
+  const v = e.validation![0]!;
+  const where = `${e.validationContext ?? 'body'}${v.instancePath}`;
+  let what = `${where} ${v.message ?? 'is invalid'}`;
+  if (v.keyword === 'maxItems') what = `the request has more than ${String(v.params.limit)} texts`;
+  if (v.keyword === 'maxLength') what = `${where} is longer than ${String(v.params.limit)} characters`;
+  if (v.keyword === 'additionalProperties') what = `${where} has an unknown field "${String(v.params.additionalProperty)}"`;
+  const fix =
+    v.keyword === 'maxItems'
+      ? 'Split the texts over several requests, or start rnn serve with a larger --max-texts'
+      : v.keyword === 'maxLength'
+        ? 'Shorten the text (the model reads its last words only), or start rnn serve with a larger --max-chars'
+        : USAGE;
+  return { status: 400, code: 'SERVE_REQUEST_INVALID', line: `invalid request: ${what}. ${fix}`, headers: {}, bug: false };
 }

@@ -13,6 +13,14 @@ import * as path from 'node:path';
 import { isUserError, type ErrorCode } from '../errors.js';
 import type { ServedModel } from './served-model.js';
 
+/** No model has loaded yet: there is nothing to answer with. */
+export class NoModelError extends Error {
+  constructor() {
+    super('no model is loaded yet');
+    this.name = 'NoModelError';
+  }
+}
+
 /** The last reload that failed (cleared by a successful one). */
 export interface ReloadFailure {
   dir: string;
@@ -66,8 +74,15 @@ export class ModelHost {
 
   constructor(private readonly o: HostOptions) {}
 
-  /** The model answering now (undefined before the first load). */
-  get current(): ServedModel | undefined {
+  /** The model answering now, held for one request until its {@link ServedModel.release}; {@link NoModelError} before the first load. */
+  acquire(): ServedModel {
+    if (!this.model) throw new NoModelError();
+    return this.model.acquire();
+  }
+
+  /** The model answering now, for a look at it (not held); {@link NoModelError} before the first load. */
+  active(): ServedModel {
+    if (!this.model) throw new NoModelError();
     return this.model;
   }
 
