@@ -1,8 +1,10 @@
 /**
  * What a client is told when a request fails: one JSON line `{"error": "<what failed>. <how to fix>", "code":
  * "SERVE_…"}` with its status and headers. {@link answerOf} is the one mapping from what went wrong (the
- * batcher's, the host's and fastify's own errors) to that answer.
+ * batcher's, the host's and fastify's own errors) to that answer; {@link invalidRequest} is fastify's
+ * `schemaErrorFormatter`, which turns the first schema violation into a sentence.
  */
+import type { FastifySchemaValidationError } from 'fastify';
 import { UserError, type ErrorCode } from '../errors.js';
 import { DeadlineError, QueueFullError, TooManyRowsError } from './batcher.js';
 import { NoModelError } from './host.js';
@@ -122,4 +124,27 @@ function fastifyError(e: Error & { code?: string; statusCode?: number }, limits:
     return new ServeError('SERVE_BAD_REQUEST', e.statusCode, e.message.replace(/\.$/, ''), USAGE);
   }
   return undefined;
+}
+
+/** fastify's `schemaErrorFormatter`: the first violation of a request schema as a {@link ServeError} (400). */
+export function invalidRequest(errors: FastifySchemaValidationError[], dataVar: string): ServeError {
+  const v = errors[0]!;
+  const where = `${dataVar}${v.instancePath}`;
+  const invalid = (what: string, fix: string): ServeError => new ServeError('SERVE_REQUEST_INVALID', 400, `invalid request: ${what}`, fix);
+  switch (v.keyword) {
+    case 'maxItems':
+      return invalid(
+        `the request has more than ${String(v.params.limit)} texts`,
+        'Split the texts over several requests, or start rnn serve with a larger --max-texts',
+      );
+    case 'maxLength':
+      return invalid(
+        `${where} is longer than ${String(v.params.limit)} characters`,
+        'Shorten the text (the model reads its last words only), or start rnn serve with a larger --max-chars',
+      );
+    case 'additionalProperties':
+      return invalid(`${where} has an unknown field "${String(v.params.additionalProperty)}"`, USAGE);
+    default:
+      return invalid(`${where} ${v.message ?? 'is invalid'}`, USAGE);
+  }
 }

@@ -136,7 +136,7 @@ export class ModelHost {
 
   /** Checks the model directory every `ms` milliseconds and reloads when it changed. */
   watch(ms: number): void {
-    if (ms <= 0) return;
+    if (ms <= 0 || this.closed) return;
     const tick = async (): Promise<void> => {
       const dir = await this.o.resolveDir().catch(() => undefined);
       const print = dir && (await fingerprint(dir));
@@ -148,10 +148,15 @@ export class ModelHost {
     this.watcher = setTimeout(() => void tick(), ms);
   }
 
-  /** Stops watching; the model stays until the last request on it ends. */
-  async close(): Promise<void> {
+  /** Stops watching the model directory and swapping models in: a load under way finishes, and is discarded. */
+  stop(): void {
     this.closed = true;
     if (this.watcher) clearTimeout(this.watcher);
+  }
+
+  /** Stops watching, waits for a load under way, and retires the model (disposed once the last request on it ends). */
+  async close(): Promise<void> {
+    this.stop();
     await this.chain;
     this.model?.retire();
   }
