@@ -52,6 +52,8 @@ export function trainingMetadata(result: TrainResult, env: RunEnvironment): Unsa
     formatVersion: METADATA_FORMAT_VERSION,
     createdAt: new Date().toISOString(),
     cell: o.cell,
+    labels: result.labels,
+    ...(result.classWeights && { classWeights: result.classWeights }),
     hyperParameters: o,
     preprocessing: preprocessingOf(o),
     dataset: {

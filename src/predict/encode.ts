@@ -17,12 +17,18 @@ export interface TextModel {
 
 /** One prediction. */
 export interface Prediction {
-  /** Binary model: `positive` when probability > 0.5, else `negative`. k ≥ 3 classes: the most probable class's label. */
+  /**
+   * Binary model: its second label (`positive`) when probability > 0.5, else its first (`negative`). k ≥ 3
+   * classes: the most probable class's label.
+   */
   label: string;
-  /** Binary model: its output, the probability that the review is positive. k ≥ 3 classes: the most probable class's probability. */
+  /** Binary model: its output, the probability of its second label (`positive`). k ≥ 3 classes: the most probable class's probability. */
   probability: number;
-  /** k ≥ 3 classes only: every class's probability, in class order (absent for a binary model). */
-  probabilities?: number[];
+  /**
+   * k ≥ 3 classes only: every class's probability keyed by its label, in label order (absent for a binary model;
+   * JSON lists integer-like keys in ascending order, which is label order for numeric labels).
+   */
+  probabilities?: Record<string, number>;
   /** Words after Keras's tokenization. */
   words: number;
   /** Words the model's vocabulary does not know (dropped, or the OOV id). */
@@ -61,10 +67,18 @@ export function predictionsOf(encoded: EncodedTexts, probs: Float32Array, maxlen
     throw new Error(`expected ${k} probabilities for each of ${encoded.stats.length} texts, got ${probs.length} values`);
   return encoded.stats.map((s, i) => {
     const rest = { words: s.words, unknownWords: s.unknown, truncatedIds: Math.max(0, s.ids - maxlen) };
-    if (k === 0) return { label: probs[i]! > 0.5 ? 'positive' : 'negative', probability: probs[i]!, ...rest };
-    const row = Array.from(probs.subarray(i * k, (i + 1) * k));
+    if (k === 0) {
+      const [negative, positive] = labels ?? ['negative', 'positive'];
+      return { label: probs[i]! > 0.5 ? positive! : negative!, probability: probs[i]!, ...rest };
+    }
+    const row = probs.subarray(i * k, (i + 1) * k);
     const top = argmax(row);
-    return { label: labels![top]!, probability: row[top]!, probabilities: row, ...rest };
+    return {
+      label: labels![top]!,
+      probability: row[top]!,
+      probabilities: Object.fromEntries(labels!.map((l, c) => [l, row[c]!])),
+      ...rest,
+    };
   });
 }
 

@@ -44,6 +44,8 @@ export class DeadlineError extends Error {
 /** What a batch runs on: each queued job names its model, and a forward only mixes jobs of one model. */
 export interface Forward {
   readonly maxlen: number;
+  /** Probabilities a row gives: 1 for a binary model, k for k classes. */
+  readonly perRow: number;
   forward(ids: Int32Array, rows: number): Float32Array;
 }
 
@@ -113,7 +115,7 @@ export class MicroBatcher {
         rows,
         taken: 0,
         done: 0,
-        out: new Float32Array(rows),
+        out: new Float32Array(rows * model.perRow),
         resolve,
         reject,
         settled: false,
@@ -184,8 +186,9 @@ export class MicroBatcher {
     }
     this.onBatch({ rows, seconds: (performance.now() - t0) / 1000 });
     at = 0;
+    const k = model.perRow;
     for (const p of parts) {
-      p.job.out.set(probs.subarray(at, at + p.rows), p.from);
+      p.job.out.set(probs.subarray(at * k, (at + p.rows) * k), p.from * k);
       p.job.done += p.rows;
       at += p.rows;
       if (p.job.done === p.job.rows) this.settle(p.job);

@@ -26,13 +26,17 @@ export const predictBody = (limits: RequestLimits) =>
     { additionalProperties: false },
   );
 
-const Label = Type.Union([Type.Literal('positive'), Type.Literal('negative')]);
+/** A class's label: a binary model's `negative` or `positive` (or the two labels of its data), one of k. */
+const Label = Type.String();
+/** Every class's probability keyed by its label (k ≥ 3 classes only). */
+const Probabilities = Type.Optional(Type.Record(Type.String(), Type.Number()));
 
 /** A text's prediction: the fields of `rnn predict --json`. */
 export const Prediction = Type.Object({
   text: Type.String(),
   label: Label,
   probability: Type.Number(),
+  probabilities: Probabilities,
   words: Type.Integer(),
   unknownWords: Type.Integer(),
   truncatedIds: Type.Integer(),
@@ -43,6 +47,9 @@ export const Explanation = Type.Object({
   text: Type.String(),
   label: Label,
   probability: Type.Number(),
+  probabilities: Probabilities,
+  /** The class explained (k ≥ 3 classes only): the predicted one unless the request named another. */
+  explained: Type.Optional(Type.String()),
   method: Type.Literal('occlusion'),
   words: Type.Array(
     Type.Object({

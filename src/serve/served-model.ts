@@ -4,12 +4,12 @@
  * request that started on it has its answer.
  */
 import { describeKernels, type Runtime } from '../backend/index.js';
-import { loadModelDir, type ModelDir } from '../io/model-dir.js';
+import { labelsOf, loadModelDir, type ModelDir } from '../io/model-dir.js';
 import * as path from 'node:path';
 import { EVAL_RECORD, type EvalRecord } from '../io/catalog.js';
 import { readJsonIfExists } from '../util/fs.js';
 import type { RecurrentImpl } from '../models/index.js';
-import { createPredictor, runnable, type Predictor } from '../predict/index.js';
+import { createPredictor, probabilitiesPerRow, runnable, type Predictor } from '../predict/index.js';
 import { SequenceCache } from '../kernels/index.js';
 
 /** The kernels a model runs on, as `/v1/model` and the startup line show them. */
@@ -97,13 +97,23 @@ export class ServedModel {
     return { cell: md.cell, createdAt: md.createdAt, tokenizerSha256: md.preprocessing.tokenizerSha256 };
   }
 
-  /** Probabilities of `rows` rows of ids (at most the largest bucket), run at the bucket that holds them. */
+  /** The model's labels, in class order. */
+  get labels(): readonly string[] {
+    return labelsOf(this.modelDir.metadata).names;
+  }
+
+  /** Probabilities a row gives: 1 (binary) or k. */
+  get perRow(): number {
+    return probabilitiesPerRow(this.predictor.classes);
+  }
+
+  /** Probabilities of `rows` rows of ids (at most the largest bucket), run at the bucket that holds them: {@link perRow} per row. */
   forward(ids: Int32Array, rows: number): Float32Array {
     const b = bucketFor(this.buckets, rows);
     if (b === rows) return this.predictor.predict(ids.subarray(0, rows * this.maxlen));
     const padded = new Int32Array(b * this.maxlen);
     padded.set(ids.subarray(0, rows * this.maxlen));
-    return this.predictor.predict(padded).subarray(0, rows);
+    return this.predictor.predict(padded).subarray(0, rows * this.perRow);
   }
 
   /** A request starts using this model. */

@@ -208,6 +208,8 @@ interface Run {
   stepper: Stepper;
   /** Each class's weight in the training loss (Keras's class_weight), when `o.classWeight` asks for them. */
   classWeights?: number[];
+  /** The reviews' label set. */
+  labels: LabelSet;
   /** The moving average of the trainable weights, when `o.ema` is on. */
   average?: WeightAverage;
   /** The oneDNN predictor's buffers, kept from one epoch's validation to the next. */
@@ -379,6 +381,9 @@ export async function train(
   labels: LabelSet = BINARY_LABELS,
 ): Promise<TrainResult> {
   const { tf } = runtime;
+  if (trainClasses(o) !== Math.max(2, labels.names.length)) {
+    throw new Error(`${labels.names.length} labels, but the options train ${trainClasses(o)} classes`);
+  }
   const t0 = performance.now();
   const rand = mulberry32(o.seed);
   const data = prepareData(reviews, o, rand, cb, labels);
@@ -402,6 +407,7 @@ export async function train(
     model,
     stepper,
     classWeights,
+    labels,
     average:
       o.ema !== null
         ? WeightAverage.of(o.ema, resume?.average?.weights ?? stepper.weights(), resume?.average?.updates ?? 0, pass)
@@ -465,6 +471,7 @@ function finish(
     stoppedEarly: end.stoppedEarly === true,
     ...(lastWeights && { lastWeights }),
     ...(r.classWeights && { classWeights: r.classWeights }),
+    labels: r.labels,
     ...(end.interrupted && { interrupted: end.interrupted }),
     step: r.stepper.kind,
   };

@@ -52,7 +52,9 @@ for (const target of [undefined, 0, 3])
     const e = explainText(tf, m, text, undefined, { labels: LABELS, ...(target !== undefined && { target }) });
     const [p] = predictTexts(tf, m, [text], undefined, LABELS);
     const cs = e.classes!;
-    const top = p!.probabilities!.indexOf(Math.max(...p!.probabilities!));
+    const probs = Object.values(p!.probabilities!);
+    assert.deepEqual(Object.keys(p!.probabilities!), LABELS, 'keyed by label, in label order');
+    const top = probs.indexOf(Math.max(...probs));
     const c = target ?? top;
     assert.deepEqual([e.label, cs.predicted, cs.explained, cs.labels], [LABELS[top], top, c, LABELS]);
     assert.ok(Math.abs(e.probability - p!.probability) < 1e-6);

@@ -145,9 +145,11 @@ test('predictTexts and predictionsOf: the most probable class, its probability a
   const indexed = predictTexts(tf, m, texts);
   assert.equal(named.length, texts.length);
   named.forEach((p, i) => {
-    const top = p.probabilities!.indexOf(Math.max(...p.probabilities!));
+    assert.deepEqual(Object.keys(p.probabilities!), labels, 'keyed by label, in label order');
+    const probs = Object.values(p.probabilities!);
+    const top = probs.indexOf(Math.max(...probs));
     assert.equal(p.label, labels[top]);
-    assert.equal(p.probability, p.probabilities![top]);
+    assert.equal(p.probability, probs[top]);
     assert.equal(indexed[i]!.label, String(top), 'without names, the class index');
     assert.deepEqual(Object.keys(p), ['label', 'probability', 'probabilities', 'words', 'unknownWords', 'truncatedIds']);
   });

@@ -38,6 +38,8 @@ class FakeModel implements Forward {
     readonly log: Call[],
     /** Throws instead of answering when this says so (given the 0-based index of the call on this model). */
     private readonly fails: (call: number) => Error | undefined = () => undefined,
+    /** Probabilities per row: a k-class model gives k, row after row (here tag + 0.5, tag + 0.25, …). */
+    readonly perRow = 1,
   ) {}
 
   forward(ids: Int32Array, rows: number): Float32Array {
@@ -51,7 +53,7 @@ class FakeModel implements Forward {
     this.log.push({ model: this.name, rows, tags });
     const error = this.fails(this.calls++);
     if (error) throw error;
-    return Float32Array.from(tags, prob);
+    return Float32Array.from(tags.flatMap((t) => Array.from({ length: this.perRow }, (_, c) => prob(t) - c / 4)));
   }
 }
 
@@ -413,4 +415,19 @@ test('no timer is left behind once every submit has settled', async () => {
   await Promise.allSettled([b.submit(m, idsOf(tagsOf(3, 1)), 1, NO_TIMEOUT)]); // the throwing forward
   await b.idle();
   assert.equal(timeouts(), before, 'every deadline and window timer is cleared or has fired');
+});
+
+test("a k-class model: each row's k probabilities reach its request, whatever the batch mixed", async () => {
+  const log: Call[] = [];
+  const model = new FakeModel('k3', log, undefined, 3);
+  const b = new MicroBatcher({ batchSize: 4, windowMs: 5, maxQueue: 100 });
+  const jobs = [3, 1, 5, 2].map((rows, j) => ({ rows, tags: tagsOf(j, rows) }));
+  const results = await Promise.all(jobs.map((j) => b.submit(model, idsOf(j.tags), j.rows, NO_TIMEOUT)));
+  results.forEach((r, j) => {
+    assert.deepEqual(
+      [...r],
+      jobs[j]!.tags.flatMap((t) => [prob(t), prob(t) - 0.25, prob(t) - 0.5]),
+    );
+  });
+  assert.ok(log.length >= 3, 'rows of several requests shared forwards');
 });

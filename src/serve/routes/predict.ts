@@ -39,7 +39,7 @@ async function predictTexts(
 ): Promise<Static<typeof Prediction>[]> {
   const encoded = encodeTexts(served.modelDir, texts);
   const probs = await batcher.submit(served, encoded.x, texts.length, timeoutMs);
-  return predictionsOf(encoded, probs, served.maxlen).map((p, i) => ({ text: texts[i]!, ...p }));
+  return predictionsOf(encoded, probs, served.maxlen, served.labels).map((p, i) => ({ text: texts[i]!, ...p }));
 }
 
 /** The rows of every text's occlusion plan (the text, then the text without each word), in one submit. */
@@ -50,7 +50,7 @@ async function explainTexts(
   timeoutMs: number,
 ): Promise<Static<typeof Explanation>[]> {
   const maxlen = served.maxlen;
-  const plans = texts.map((t) => planExplanation(served.modelDir, t));
+  const plans = texts.map((t) => planExplanation(served.modelDir, t, { labels: served.labels }));
   const rows = plans.reduce((s, p) => s + p.rows, 0);
   const ids = new Int32Array(rows * maxlen);
   let at = 0;
@@ -60,8 +60,9 @@ async function explainTexts(
   }
   const probs = await batcher.submit(served, ids, rows, timeoutMs);
   at = 0;
+  const k = served.perRow;
   return plans.map((p, i) => {
-    const e = p.finish(probs.subarray(at, at + p.rows));
+    const e = p.finish(probs.subarray(at * k, (at + p.rows) * k));
     at += p.rows;
     return { text: texts[i]!, ...explanationJson(e) };
   });
