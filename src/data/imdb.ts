@@ -2,7 +2,6 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import * as tar from 'tar';
 import { UserError } from '../errors.js';
 import { cleanReview, type LoadedData, type Review, type Split } from './types.js';
 import { BINARY_LABELS, IMDB_RATING_LABELS, isBinaryLabels, labelIndexer, labelSetOf, type ImdbTarget, type LabelSet } from './labels.js';
@@ -111,6 +110,7 @@ export async function readImdbTarball(
   const hash = createHash('sha256');
   let bytes = 0;
   let unsafe: string | undefined;
+  const tar = await import('tar'); // loaded when a tarball is read, not at every command's start-up
   await new Promise<void>((resolve, reject) => {
     const parser = new tar.Parser({
       strict: true,

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
+import type yauzl from 'yauzl';
+// yauzl and yazl load when an archive is read or written (not at every command's start-up).
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -74,8 +74,9 @@ export async function readArchive(file: string, limits: ArchiveLimits = ARCHIVE_
       'In Keras 3, save it again as one: keras.saving.load_model("model.h5").save("model.keras"), then import that',
     );
   }
+  const { default: unzip } = await import('yauzl');
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true }, (err, z) =>
+    unzip.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true }, (err, z) =>
       err || !z ? reject(archiveError(file, `is not a .keras archive (a zip): ${err?.message ?? 'unreadable'}`)) : resolve(z),
     ),
   );
@@ -146,6 +147,7 @@ export async function readArchive(file: string, limits: ArchiveLimits = ARCHIVE_
 
 /** Writes a `.keras` archive atomically (entries stored uncompressed, as Keras does). */
 export async function writeArchive(file: string, files: ArchiveFiles): Promise<number> {
+  const { default: yazl } = await import('yazl');
   const zip = new yazl.ZipFile();
   const mtime = new Date();
   for (const name of [ENTRIES.metadata, ENTRIES.config, ENTRIES.weights]) {

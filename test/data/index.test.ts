@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadData, cleanReview, OFFICIAL_IMDB, BINARY_LABELS, IMDB_RATING_LABELS, labelCounts } from '../../src/data/index.js';
 import { imdbRating } from '../../src/data/imdb.js';
-import { readCsv, parseLabel } from '../../src/data/csv.js';
+import { readCsv, parseLabel, recordDelimiterOf } from '../../src/data/csv.js';
 import { UserError, type ErrorCode } from '../../src/errors.js';
 import { IMDB_TARBALL, imdb, imdbSha256, ROOT, tempDir } from '../helpers.js';
 import { writeThreeClassCsv } from '../three-class.js';
@@ -141,6 +141,42 @@ for (const c of csvErrors) {
     await rejectsWith(readCsv(f, c.opts), c.code, c.what(f), c.fix);
   });
 }
+
+test("CSV line endings: LF, CRLF and CR files read alike; the file's first ending is its ending, as csv-parse detects it", async () => {
+  const dir = await tempDir('rnn-csv-endings-');
+  const rows = ['review,sentiment', '"A good film,\nin two lines",positive', 'bad,negative'];
+  const want = [
+    ['A good film,\nin two lines', 1],
+    ['bad', 0],
+  ];
+  for (const [name, eol] of [
+    ['lf', '\n'],
+    ['crlf', '\r\n'],
+    ['cr', '\r'],
+  ] as const) {
+    const file = path.join(dir, `${name}.csv`);
+    await fsp.writeFile(file, rows.join(eol) + eol);
+    assert.equal(await recordDelimiterOf(file), eol, name);
+    const r = await readCsv(file);
+    assert.deepEqual(
+      r.reviews.map((x) => [x.text, x.label]),
+      want,
+      name,
+    );
+  }
+  // A lone \r inside a \n file is part of its review, as before.
+  const mixed = path.join(dir, 'mixed.csv');
+  await fsp.writeFile(mixed, 'review,sentiment\ngood\rfilm,positive\nbad,negative\n');
+  assert.deepEqual(
+    (await readCsv(mixed)).reviews.map((x) => x.text),
+    ['good\rfilm', 'bad'],
+  );
+  // A first line with no ending in reach (50 MB of one line) is refused quickly: no text column.
+  const long = path.join(dir, 'long.csv');
+  await fsp.writeFile(long, 'x'.repeat(5_000_000));
+  assert.equal(await recordDelimiterOf(long), '\n');
+  await assert.rejects(readCsv(long), (e: UserError) => e.code === 'DATA_CSV_COLUMN_MISSING');
+});
 
 test('CSV columns can be named; real reviews round-trip through CSV', async () => {
   const d = await loadData({ data: IMDB_TARBALL, defaultSource: 'unused', splits: ['test'], dataDir: await tempDir() });

@@ -7,8 +7,7 @@ import { promises as fsp, createWriteStream } from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { UserError } from '../../errors.js';
 import { exists, linkOrCopyTree, replaceDir, tempSibling, writeJsonAtomic, readJsonIfExists } from '../../util/fs.js';
 import { run, type OutputSink } from '../../util/proc.js';
@@ -221,6 +220,7 @@ async function extractTarballToCache(file: string, entry: string, source: string
   try {
     opts.onProgress({ step: 'extract', message: `extracting ${file}` });
     try {
+      const tar = await import('tar');
       await tar.x({ file, cwd: staged, strict: true });
     } catch (e) {
       throw new UserError(
@@ -300,9 +300,10 @@ async function extractWheelToCache(
 }
 
 /** Extracts the zip entries for which `target(name)` returns a path; returns how many. */
-function unzipSelected(zipFile: string, target: (name: string) => string | undefined): Promise<number> {
+async function unzipSelected(zipFile: string, target: (name: string) => string | undefined): Promise<number> {
+  const { default: unzip } = await import('yauzl'); // loaded when a wheel is unpacked, not at every start-up
   return new Promise((resolve, reject) => {
-    yauzl.open(zipFile, { lazyEntries: true, validateEntrySizes: true }, (err, zip) => {
+    unzip.open(zipFile, { lazyEntries: true, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) {
         reject(
           new UserError(

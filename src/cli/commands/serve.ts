@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import * as path from 'node:path';
 import { resolveModelDir } from '../../io/model-dir.js';
 import { ExitWith, Interrupted } from '../../errors.js';
-import { LOG_LEVELS, SERVE_DEFAULTS, startServer, type LogLevel, type ServeOptions } from '../../serve/index.js';
+import { LOG_LEVELS, SERVE_DEFAULTS, type LogLevel, type ServeOptions } from '../../serve/options.js';
 import type { RecurrentImpl } from '../../models/index.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { milliseconds, nonNegativeInt, positiveInt, positiveMilliseconds, recurrentImpl } from '../options.js';
@@ -95,6 +95,8 @@ async function serveCommand(ctx: CliContext, command: Command, flags: ServeFlags
   let reload: (() => void) | undefined;
   const messages = supervisorMessages({ stop: () => stop(), reload: () => reload?.() });
   try {
+    // The server (fastify, its plugins, the schemas, prom-client) loads only here: half of every other command's start-up otherwise.
+    const { startServer } = await import('../../serve/index.js');
     const server = await startServer(runtime, options, {
       resolveDir: () => resolveModelDir(modelsDir, flags.model),
       logStream: ctx.io.err,
