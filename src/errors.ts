@@ -77,6 +77,9 @@ export const ERROR_CODES = {
   KERAS_WEIGHTS: 'model.weights.h5 lacks a weight, has the wrong shape or type, or non-finite values',
   KERAS_MAXLEN_MISMATCH: '--maxlen differs from the input length the Keras model takes',
   KERAS_TOKENIZER_MISSING: 'no tokenizer JSON beside the .keras file, and no --tokenizer',
+  KERAS_LABELS_MISSING: 'a Dense(k, softmax) model with no --labels and no labels file beside the .keras file',
+  KERAS_LABELS_MISMATCH: "--labels or the labels file name more or fewer labels than the model's classes",
+  KERAS_LABELS_INVALID: 'the labels file beside the .keras file is not {"names": [...], "numeric": ...} JSON',
 
   // rnn serve: starting it.
   SERVE_WEB_INVALID: 'the --web directory is not an rnn web export',

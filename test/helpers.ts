@@ -116,23 +116,43 @@ export const skipKeras: string | false =
     ? false
     : 'no Python with Keras 3 (set RNN_KERAS_PYTHON; .ci/run builds one from .ci/keras-requirements.txt)';
 
-/**
- * Keras's own predictions (test/fixtures/keras/predict.py: stock `keras.saving.load_model`) of id rows, with its
- * version and backend: the NumPy backend, Keras's plain reference implementation of every layer.
- */
-export async function kerasPredict(file: string, ids: number[][]): Promise<{ predictions: number[]; keras: string; backend: string }> {
+/** Runs a script of test/fixtures/keras with Keras's NumPy backend, `input` as JSON on its stdin; its stdout parsed as JSON. */
+async function runKeras<T>(script: string, args: string[], input: unknown, what: string): Promise<T> {
   if (!KERAS_PYTHON) throw new Error('RNN_KERAS_PYTHON is not set: the Keras bridge tests need a Python with Keras 3');
-  const script = path.join(ROOT, 'test', 'fixtures', 'keras', 'predict.py');
+  const python = KERAS_PYTHON;
+  const file = path.join(ROOT, 'test', 'fixtures', 'keras', script);
   return new Promise((resolve, reject) => {
-    const child = spawn(KERAS_PYTHON, [script, file], { env: { ...process.env, KERAS_BACKEND: 'numpy' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(python, [file, ...args], { env: { ...process.env, KERAS_BACKEND: 'numpy' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`Keras failed on ${file} (exit ${code}): ${stderr.slice(-2000)}`)),
+      code === 0 ? resolve(JSON.parse(stdout) as T) : reject(new Error(`Keras failed on ${what} (exit ${code}): ${stderr.slice(-2000)}`)),
     );
-    child.stdin.end(JSON.stringify({ ids }));
+    child.stdin.end(JSON.stringify(input));
   });
+}
+
+/**
+ * Keras's own predictions (test/fixtures/keras/predict.py: stock `keras.saving.load_model`) of id rows, with its
+ * version and backend: the NumPy backend, Keras's plain reference implementation of every layer. `predictions`
+ * holds `classes` values per row, row after row: 1 for a Dense(1, sigmoid) model, k for Dense(k, softmax).
+ */
+export async function kerasPredict(
+  file: string,
+  ids: number[][],
+): Promise<{ predictions: number[]; classes: number; keras: string; backend: string }> {
+  const r = await runKeras<{ predictions: number[] | number[][]; keras: string; backend: string }>('predict.py', [file], { ids }, file);
+  const rows = r.predictions.every(Array.isArray) ? (r.predictions as number[][]) : undefined;
+  return { ...r, predictions: rows ? rows.flat() : (r.predictions as number[]), classes: rows ? (rows[0]?.length ?? 0) : 1 };
+}
+
+/**
+ * The config.json stock Keras writes (`model.save()`, test/fixtures/keras/config.py) for each model described
+ * (a KerasModelSpec: cell, sizes, topology, classes), without its `shared_object_id`s.
+ */
+export async function kerasConfigs(specs: readonly object[]): Promise<unknown[]> {
+  return runKeras<unknown[]>('config.py', [], specs, `${specs.length} models' configs`);
 }

@@ -3,12 +3,13 @@
  * Sequential model, layer by layer) and the paths of the weights in `model.weights.h5`. Pure: no tfjs, no
  * files. {@link kerasConfig} writes the config Keras 3.15 writes for the same model; {@link readKerasConfig}
  * reads a config that came from anywhere and takes only the shapes rnn trains (the lesson's model and
- * its bidirectional and pooled forms), refusing anything else with one line naming the layer.
+ * its bidirectional and pooled forms, with the head of two labels, Dense(1, sigmoid), or of k ≥ 3,
+ * Dense(k, softmax)), refusing anything else with one line naming the layer.
  */
 import { CELLS, GATES, LAYER_CLASS, POOLING_LAYER, cellOfLayerClass, type CellType, type Pooling } from '../cells.js';
 import { UserError } from '../errors.js';
 
-/** A model both sides compute identically: Embedding → SimpleRNN/LSTM/GRU (maybe Bidirectional) → pooling → Dense(1, sigmoid). */
+/** A model both sides compute identically: Embedding → SimpleRNN/LSTM/GRU (maybe Bidirectional) → pooling → Dense(1, sigmoid) or Dense(k, softmax). */
 export interface KerasModelSpec {
   /** Recurrent cell. */
   cell: CellType;
@@ -24,6 +25,20 @@ export interface KerasModelSpec {
   bidirectional: boolean;
   /** The last state, or the outputs' maximum or mean over time. */
   pooling: Pooling;
+  /**
+   * Classes the head tells apart: absent for two (the lesson's Dense(1, sigmoid), the probability of class 1),
+   * k ≥ 3 for Dense(k, softmax), one probability per class (as `classes` of rnn's training options).
+   */
+  classes?: number;
+}
+
+/** Classes of a model whose spec leaves them out: two, the lesson's Dense(1, sigmoid). */
+const TWO_CLASSES = 2;
+
+/** The head's units: 1 for two classes (sigmoid), k for k ≥ 3 (softmax). */
+function headUnits(s: KerasModelSpec): number {
+  const k = s.classes ?? TWO_CLASSES;
+  return k === TWO_CLASSES ? 1 : k;
 }
 
 /** The Keras release whose archive layout {@link kerasConfig} mirrors (and CI loads it with). */
@@ -62,8 +77,8 @@ export function weightSlots(s: KerasModelSpec): WeightSlot[] {
   return [
     { path: 'layers/embedding/vars/0', shape: [s.vocabSize, s.embeddingDim] },
     ...recurrent,
-    { path: 'layers/dense/vars/0', shape: [features(s), 1] },
-    { path: 'layers/dense/vars/1', shape: [1] },
+    { path: 'layers/dense/vars/0', shape: [features(s), headUnits(s)] },
+    { path: 'layers/dense/vars/1', shape: [headUnits(s)] },
   ];
 }
 
@@ -187,8 +202,8 @@ export function kerasConfig(s: KerasModelSpec): Record<string, unknown> {
       name: 'dense',
       trainable: true,
       dtype: DTYPE,
-      units: 1,
-      activation: 'sigmoid',
+      units: headUnits(s),
+      activation: headUnits(s) === 1 ? 'sigmoid' : 'softmax',
       use_bias: true,
       kernel_initializer: GLOROT(),
       bias_initializer: initializer('Zeros'),
@@ -237,7 +252,7 @@ export function kerasConfig(s: KerasModelSpec): Record<string, unknown> {
 
 /** What rnn imports, for the refusal messages. */
 export const SUPPORTED_SHAPE =
-  'rnn imports a Sequential Embedding → SimpleRNN, LSTM or GRU (alone or in Bidirectional, then GlobalMaxPooling1D or GlobalAveragePooling1D if it returns sequences) → Dense(1, sigmoid)';
+  'rnn imports a Sequential Embedding → SimpleRNN, LSTM or GRU (alone or in Bidirectional, then GlobalMaxPooling1D or GlobalAveragePooling1D if it returns sequences) → Dense(1, sigmoid) for two labels or Dense(k, softmax) for k ≥ 3';
 
 type Json = Record<string, unknown>;
 
@@ -394,15 +409,30 @@ export function readKerasConfig(json: unknown): KerasModelSpec {
         : `${label(rec)} returns its last state, which ${label(poolLayer!)} cannot pool`,
     );
   }
-  expect(dense, 'units', 1, false);
-  if (activationName((dense.config as Json).activation) !== 'sigmoid') {
-    throw refuse(
-      `${label(dense)} has activation=${pythonLiteral(activationName((dense.config as Json).activation))}`,
-      `rnn takes Dense(1, activation='sigmoid'). ${SUPPORTED_SHAPE}`,
-    );
-  }
+  const classes = headClasses(dense);
   expect(dense, 'use_bias', true);
-  return { cell: r.cell, vocabSize, embeddingDim, maxlen: maxlenOf(json, input), units: r.units, bidirectional, pooling };
+  return {
+    cell: r.cell,
+    vocabSize,
+    embeddingDim,
+    maxlen: maxlenOf(json, input),
+    units: r.units,
+    bidirectional,
+    pooling,
+    ...(classes !== TWO_CLASSES && { classes }),
+  };
+}
+
+/** The classes a Dense head tells apart: 2 for Dense(1, sigmoid), k for Dense(k ≥ 3, softmax); any other head is refused. */
+function headClasses(dense: Json): number {
+  const units = positive(dense, 'units');
+  const activation = activationName((dense.config as Json).activation);
+  if (units === 1 && activation === 'sigmoid') return TWO_CLASSES;
+  if (units > TWO_CLASSES && activation === 'softmax') return units;
+  throw refuse(
+    `${label(dense)} is Dense(${units}, activation=${pythonLiteral(activation)})`,
+    `rnn takes Dense(1, activation='sigmoid') for two labels and Dense(k, activation='softmax') for k ≥ 3: ${REBUILD}`,
+  );
 }
 
 /** The model's sequence length from its input layer or build shape; null when it takes any length. */

@@ -1,7 +1,8 @@
 /**
  * `rnn import` through the real CLI: a Keras-trained model (test/fixtures/keras, made by make_models.py)
  * becomes models/NAME and models/latest, and every command takes it (predict, info, eval, export --web);
- * its errors are one line, exit 1, nothing written.
+ * a Keras-trained model of three classes takes its labels from --labels, and `rnn export --keras` then writes
+ * them beside the archive, where the next import finds them; its errors are one line, exit 1, nothing written.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,6 +67,45 @@ test('rnn import FILE.keras: models/NAME, models/latest, and every command takes
   assert.deepEqual([card.data, card.imported], [null, { file: 'bi.keras', kerasVersion: '3.15.1' }]);
 });
 
+test('rnn import of 3 classes: --labels names them; rnn export --keras writes them beside the archive; importing that finds them', async () => {
+  const fixture = path.join(FIXTURES, 'lstm-3-classes.keras');
+  const tok = path.join(FIXTURES, 'tokenizer.json');
+  const dir = path.join(work, 'models', 'three');
+  const r = await runCli(['import', fixture, '--tokenizer', tok, '--labels', 'negative,neutral,positive', '--out', dir], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    `imported ${fixture} to ${dir}: lstm, 8 units · 971 parameters\n` +
+      'preprocessing: Keras Tokenizer num_words 50 · maxlen 64, padding pre, truncating pre\n' +
+      'labels: negative, neutral, positive (from --labels)\n' +
+      `try: rnn predict --model ${dir} "A wonderful film."   (or rnn eval, rnn serve, rnn export --web)\n`,
+  );
+  const metadata = JSON.parse(await fsp.readFile(path.join(dir, 'metadata.json'), 'utf8'));
+  assert.deepEqual(
+    [metadata.labels, metadata.hyperParameters.classes],
+    [{ names: ['negative', 'neutral', 'positive'], numeric: false }, 3],
+  );
+
+  const file = path.join(work, 'exported', 'three.keras');
+  const e = await runCli(['export', '--keras', file, '--model', dir], { env });
+  assert.equal(e.code, 0, e.stderr);
+  const labelsFile = path.join(work, 'exported', 'three.labels.json');
+  assert.equal(e.stdout.split('\n')[2], `labels: ${labelsFile} (negative, neutral, positive: the model's outputs in order)`);
+  assert.deepEqual(JSON.parse(await fsp.readFile(labelsFile, 'utf8')), { names: ['negative', 'neutral', 'positive'], numeric: false });
+  const json = JSON.parse((await runCli(['export', '--keras', file, '--model', dir, '--json'], { env })).stdout);
+  assert.deepEqual([json.spec.classes, json.labels], [3, { file: labelsFile, names: ['negative', 'neutral', 'positive'], numeric: false }]);
+
+  const back = path.join(work, 'models', 'three-back');
+  const b = await runCli(['import', file, '--out', back, '--json'], { env });
+  assert.equal(b.code, 0, b.stderr);
+  const imported = JSON.parse(b.stdout);
+  assert.deepEqual(
+    [imported.classes, imported.labels, imported.labelsFrom],
+    [3, { names: ['negative', 'neutral', 'positive'], numeric: false }, labelsFile],
+  );
+  assert.ok((await fsp.readFile(path.join(back, 'weights.bin'))).equals(await fsp.readFile(path.join(dir, 'weights.bin'))));
+});
+
 test('rnn import errors: one line on stderr, exit 1, nothing written', async () => {
   const out = path.join(work, 'out');
   const reset = path.join(FIXTURES, 'gru-reset-after.keras');
@@ -93,6 +133,18 @@ test('rnn import errors: one line on stderr, exit 1, nothing written', async () 
     {
       args: ['import', path.join(work, 'missing.keras'), '--tokenizer', tok, '--out', out],
       stderr: `error: ${path.join(work, 'missing.keras')} does not exist. Pass the path of a .keras file saved by Keras 3 (\`model.save("model.keras")\`)\n`,
+    },
+    {
+      args: ['import', path.join(FIXTURES, 'lstm-3-classes.keras'), '--tokenizer', tok, '--out', out],
+      stderr: `error: ${path.join(FIXTURES, 'lstm-3-classes.keras')} has 3 classes (Dense(3, softmax), 3 labels) but nothing names them (looked for ${path.join(FIXTURES, 'lstm-3-classes.labels.json')}). Pass --labels with their 3 names in the order of the model's outputs (e.g. --labels negative,neutral,positive), or put the lstm-3-classes.labels.json that \`rnn export --keras\` wrote beside the archive\n`,
+    },
+    {
+      args: ['import', path.join(FIXTURES, 'lstm-3-classes.keras'), '--tokenizer', tok, '--out', out, '--labels', 'bad,good'],
+      stderr: `error: --labels names 2 labels (bad, good) but ${path.join(FIXTURES, 'lstm-3-classes.keras')} has 3 classes (Dense(3, softmax), 3 labels). Pass --labels with 3 names, in the order of the model's outputs\n`,
+    },
+    {
+      args: ['import', path.join(FIXTURES, 'lstm-3-classes.keras'), '--tokenizer', tok, '--out', out, '--labels', 'a,b,a'],
+      stderr: `error: option '--labels <names>' argument 'a,b,a' is invalid. Expected comma-separated label names, each once (e.g. negative,neutral,positive): it names the label "a" twice.\n(run with --help for usage)\n`,
     },
     {
       args: ['import', path.join(FIXTURES, 'lstm.keras'), '--tokenizer', tok, '--out', out, '--padding', 'middle'],

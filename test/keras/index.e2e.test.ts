@@ -3,9 +3,11 @@
  * - models rnn trained (each cell; a bidirectional, mean-pooled LSTM) exported with exportKeras load in stock
  *   Keras 3 (`keras.saving.load_model`, no custom objects; test/fixtures/keras/predict.py) and predict what
  *   `rnn predict` predicts within 1e-5; imported back, their weights and tokenizer are byte-identical;
- * - models Keras trained (test/fixtures/keras, made by make_models.py) import and predict what Keras predicts
- *   within 1e-5, on rnn's fast path where it has one;
- * - a bad archive or tokenizer writes nothing.
+ * - the same for a model of three classes rnn trained on real reviews (test/three-class.ts), Dense(3, softmax):
+ *   Keras gives rnn's three probabilities per review; its labels travel in the labels file beside the archive;
+ * - models Keras trained (test/fixtures/keras, made by make_models.py), of two labels and of three, import and
+ *   predict what Keras predicts within 1e-5, on rnn's fast path where it has one;
+ * - a bad archive, tokenizer or set of labels writes nothing.
  * Keras runs in RNN_KERAS_PYTHON (.ci/run builds it; without it and without RNN_REQUIRE_KERAS those checks skip).
  */
 import { after, before, test } from 'node:test';
@@ -13,16 +15,20 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
-import type { Review } from '../../src/data/index.js';
+import { BINARY_LABELS, loadData, type Review } from '../../src/data/index.js';
 import { UserError, type ErrorCode } from '../../src/errors.js';
-import { loadModelDir } from '../../src/io/model-dir.js';
-import { exportKeras, importKeras, tokenizerBeside } from '../../src/keras/index.js';
+import { labelsOf, loadModelDir } from '../../src/io/model-dir.js';
+import { saveTrainingRun } from '../../src/io/run.js';
+import { exportKeras, importKeras, labelsBeside, tokenizerBeside } from '../../src/keras/index.js';
 import { writeArchive, readArchive } from '../../src/keras/archive.js';
 import { topologyOf } from '../../src/models/index.js';
 import { encodeTexts } from '../../src/predict/encode.js';
 import { predictTexts } from '../../src/predict/index.js';
-import { imdb, REQUIRE_NATIVE, ROOT, imdbWorkspace, kerasPredict, skipKeras } from '../helpers.js';
+import { train } from '../../src/train/index.js';
+import { resolveTrainOptions } from '../../src/train/options.js';
+import { imdb, IMDB_TARBALL, REQUIRE_NATIVE, ROOT, imdbWorkspace, kerasPredict, skipKeras } from '../helpers.js';
 import { smallModel } from '../models.js';
+import { writeThreeClassCsv } from '../three-class.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'keras');
 const VERSIONS = { rnn: 'test', tfjs: 'test', node: process.versions.node };
@@ -48,11 +54,17 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** `rnn predict`'s probabilities for the reviews, and the ids it fed the model (rows of maxlen). */
+/**
+ * `rnn predict`'s probabilities for the reviews (binary: the probability of the second label; k classes: every
+ * class's, in label order, review after review), and the ids it fed the model (rows of maxlen).
+ */
 async function rnnPredictions(dir: string): Promise<{ p: number[]; ids: number[][]; onednn: boolean }> {
   const m = await loadModelDir(run, dir);
   try {
-    const p = predictTexts(run.tf, m, texts).map((x) => x.probability);
+    const names = labelsOf(m.metadata).names;
+    const p = predictTexts(run.tf, m, texts, undefined, names).flatMap((x) =>
+      x.probabilities ? names.map((n) => x.probabilities![n]!) : [x.probability],
+    );
     const maxlen = m.metadata.preprocessing.maxlen;
     const x = encodeTexts(m, texts).x;
     const ids = texts.map((_, i) => Array.from(x.subarray(i * maxlen, (i + 1) * maxlen)));
@@ -79,6 +91,8 @@ for (const [i, t] of TRAINED.entries()) {
     assert.equal(k.tokenizer, tokenizerBeside(file));
     assert.equal(k.bytes, (await fsp.stat(file)).size);
     assert.equal(await fsp.readFile(k.tokenizer, 'utf8'), await fsp.readFile(path.join(dir, 'tokenizer.json'), 'utf8'));
+    assert.equal(k.labels, undefined, 'negative and positive need no labels file');
+    await assert.rejects(fsp.stat(labelsBeside(file)), 'no labels file: what a binary export always wrote');
     const rnn = await rnnPredictions(dir);
     const spread = Math.max(...rnn.p) - Math.min(...rnn.p);
     assert.ok(spread > 0.2, `a trained model: predictions spread over real reviews (${spread})`);
@@ -90,15 +104,101 @@ for (const [i, t] of TRAINED.entries()) {
       assert.ok((await fsp.readFile(path.join(back, f))).equals(await fsp.readFile(path.join(dir, f))), `${f} identical`);
     }
     assert.equal(maxDiff((await rnnPredictions(back)).p, rnn.p), 0);
+    assert.deepEqual([r.metadata.labels, r.labelsFrom], [BINARY_LABELS, null]);
 
     if (skipKeras) return c.skip(skipKeras);
     const keras = await kerasPredict(file, rnn.ids);
     assert.equal(keras.keras, '3.15.1');
+    assert.equal(keras.classes, 1);
     const d = maxDiff(keras.predictions, rnn.p);
     c.diagnostic(`Keras ${keras.keras} (${keras.backend}) vs rnn predict on ${texts.length} reviews: largest difference ${d}`);
     assert.ok(d <= 1e-5, `Keras vs rnn predict: largest difference ${d}`);
   });
 }
+
+/** Largest spread of a class's probability over the reviews (rows of `classes`). */
+function classSpread(p: number[], classes: number): number {
+  let best = 0;
+  for (let c = 0; c < classes; c++) {
+    const col = p.filter((_, i) => i % classes === c);
+    best = Math.max(best, Math.max(...col) - Math.min(...col));
+  }
+  return best;
+}
+
+test('rnn → Keras → rnn, 3 classes: Dense(3, softmax); Keras predicts the 3 probabilities rnn predicts (1e-5); the labels travel beside the archive; imported back, identical bytes', async (c) => {
+  // A GRU rnn trained on 2,500 real training reviews labeled negative, neutral or positive by their rating.
+  const { file: csv } = await writeThreeClassCsv(work, { every: 10 });
+  const data = await loadData({ data: csv, defaultSource: IMDB_TARBALL, splits: ['train'], dataDir: path.join(work, 'data') });
+  assert.deepEqual(data.labels, { names: ['negative', 'neutral', 'positive'], numeric: false });
+  const o = resolveTrainOptions({
+    cell: 'gru',
+    seed: 3,
+    units: 16,
+    vocabSize: 3000,
+    maxlen: 80,
+    epochs: 1,
+    lr: 0.01,
+    ema: null,
+    classes: 3,
+  });
+  const result = await train(run, data.train, o, {}, undefined, data.labels);
+  const dir = path.join(work, 'models', 'gru-3');
+  const environment = { source: data.source, backend: { name: run.name, recurrentKernels: run.kernels.name }, versions: VERSIONS };
+  await saveTrainingRun(run.tf, result, dir, environment);
+  result.model.dispose();
+
+  const file = path.join(work, 'keras', 'gru-3.keras');
+  const k = await exportKeras(run, { model: dir, out: file });
+  assert.equal(k.spec.classes, 3);
+  assert.deepEqual(k.labels, { file: labelsBeside(file), names: ['negative', 'neutral', 'positive'], numeric: false });
+  assert.equal(
+    await fsp.readFile(labelsBeside(file), 'utf8'),
+    '{\n  "names": [\n    "negative",\n    "neutral",\n    "positive"\n  ],\n  "numeric": false\n}\n',
+  );
+  const rnn = await rnnPredictions(dir);
+  assert.equal(rnn.p.length, 3 * texts.length);
+  assert.ok(classSpread(rnn.p, 3) > 0.2, `a trained model: a class's probability spreads over real reviews (${classSpread(rnn.p, 3)})`);
+
+  // The labels file beside the archive is found by name, as the tokenizer is.
+  const back = path.join(work, 'models', 'gru-3-back');
+  const r = await importKeras(run, { file, tokenizer: k.tokenizer, out: back, padding: 'pre', truncating: 'pre', versions: VERSIONS });
+  assert.deepEqual([r.spec.classes, r.metadata.labels, r.labelsFrom], [3, data.labels, labelsBeside(file)]);
+  assert.equal(r.metadata.hyperParameters.classes, 3);
+  for (const f of ['weights.bin', 'tokenizer.json']) {
+    assert.ok((await fsp.readFile(path.join(back, f))).equals(await fsp.readFile(path.join(dir, f))), `${f} identical`);
+  }
+  assert.equal(maxDiff((await rnnPredictions(back)).p, rnn.p), 0);
+
+  if (skipKeras) return c.skip(skipKeras);
+  const keras = await kerasPredict(file, rnn.ids);
+  assert.deepEqual([keras.keras, keras.classes], ['3.15.1', 3]);
+  const d = maxDiff(keras.predictions, rnn.p);
+  c.diagnostic(
+    `Keras ${keras.keras} (${keras.backend}) vs rnn predict, 3 probabilities on ${texts.length} reviews: largest difference ${d}`,
+  );
+  assert.ok(d <= 1e-5, `Keras vs rnn predict: largest difference ${d}`);
+});
+
+test('two labels other than negative and positive travel in the labels file; a binary export removes one an earlier export left', async () => {
+  const dir = path.join(work, 'models', 'two-named');
+  await smallModel(env, dir, 13, ['--cell', 'gru', '--no-ema', '--lr', '0.01']);
+  const metadataFile = path.join(dir, 'metadata.json');
+  const metadata = JSON.parse(await fsp.readFile(metadataFile, 'utf8'));
+  await fsp.writeFile(metadataFile, JSON.stringify({ ...metadata, labels: { names: ['bad', 'good'], numeric: false } }));
+  const file = path.join(work, 'keras', 'two-named.keras');
+  const k = await exportKeras(run, { model: dir, out: file });
+  assert.deepEqual([k.spec.classes, k.labels], [undefined, { file: labelsBeside(file), names: ['bad', 'good'], numeric: false }]);
+  const back = path.join(work, 'models', 'two-named-back');
+  const r = await importKeras(run, { file, tokenizer: k.tokenizer, out: back, padding: 'pre', truncating: 'pre', versions: VERSIONS });
+  assert.deepEqual([r.metadata.labels, r.labelsFrom], [{ names: ['bad', 'good'], numeric: false }, labelsBeside(file)]);
+  assert.ok((await fsp.readFile(path.join(back, 'weights.bin'))).equals(await fsp.readFile(path.join(dir, 'weights.bin'))));
+
+  await fsp.writeFile(metadataFile, JSON.stringify(metadata));
+  const again = await exportKeras(run, { model: dir, out: file });
+  assert.equal(again.labels, undefined);
+  await assert.rejects(fsp.stat(labelsBeside(file)), "the other model's labels file is gone");
+});
 
 const KERAS_TRAINED = ['simplernn', 'lstm', 'gru', 'gru-bi-max'];
 
@@ -127,6 +227,34 @@ for (const name of KERAS_TRAINED) {
   });
 }
 
+test('Keras-trained 3 classes (test/fixtures/keras/lstm-3-classes.keras) import with --labels and predict what Keras predicts (1e-5)', async (c) => {
+  const file = path.join(FIXTURES, 'lstm-3-classes.keras');
+  const out = path.join(work, 'imported', 'lstm-3-classes');
+  const labels = ['negative', 'neutral', 'positive'];
+  const r = await importKeras(run, {
+    file,
+    tokenizer: path.join(FIXTURES, 'tokenizer.json'),
+    labels,
+    out,
+    padding: 'pre',
+    truncating: 'pre',
+    versions: VERSIONS,
+  });
+  assert.deepEqual([r.spec.classes, r.metadata.labels, r.labelsFrom], [3, { names: labels, numeric: false }, '--labels']);
+  const rnn = await rnnPredictions(out);
+  assert.equal(rnn.onednn, run.kernels.name === 'onednn', "on rnn's oneDNN kernels whenever they are loaded");
+  assert.equal(rnn.p.length, 3 * texts.length);
+  assert.ok(classSpread(rnn.p, 3) > 0.1, "a trained model: a class's probability spreads over real reviews");
+  if (skipKeras) return c.skip(skipKeras);
+  const keras = await kerasPredict(file, rnn.ids);
+  assert.equal(keras.classes, 3);
+  const d = maxDiff(keras.predictions, rnn.p);
+  c.diagnostic(
+    `Keras ${keras.keras} (${keras.backend}) vs rnn predict, 3 probabilities on ${texts.length} reviews: largest difference ${d}`,
+  );
+  assert.ok(d <= 1e-5, `Keras vs rnn predict: largest difference ${d}`);
+});
+
 test('refused imports write nothing: an unsupported layer, a tokenizer too large for the embedding, a bad weight, a length mismatch', async () => {
   const tokenizer = path.join(FIXTURES, 'tokenizer.json');
   const out = path.join(work, 'refused');
@@ -136,6 +264,9 @@ test('refused imports write nothing: an unsupported layer, a tokenizer too large
   const config = JSON.parse(Buffer.from(good['config.json']).toString());
   config.config.layers[2].config.units = 9;
   await writeArchive(misshapen, { ...good, 'config.json': new TextEncoder().encode(JSON.stringify(config)) });
+  const threeClasses = path.join(FIXTURES, 'lstm-3-classes.keras');
+  const badLabels = path.join(work, 'bad-labels.json');
+  await fsp.writeFile(badLabels, JSON.stringify({ names: ['negative', 'negative', 'positive'], numeric: false }));
   const bigTokenizer = path.join(work, 'big-tokenizer.json');
   const tok = JSON.parse(await fsp.readFile(tokenizer, 'utf8'));
   tok.config.num_words = 51;
@@ -160,6 +291,26 @@ test('refused imports write nothing: an unsupported layer, a tokenizer too large
       o: { file: path.join(FIXTURES, 'lstm.keras'), maxlen: 100 },
       code: 'KERAS_MAXLEN_MISMATCH',
       message: `--maxlen 100 differs from the 64 ids ${path.join(FIXTURES, 'lstm.keras')} takes`,
+    },
+    {
+      o: { file: threeClasses },
+      code: 'KERAS_LABELS_MISSING',
+      message: `${threeClasses} has 3 classes (Dense(3, softmax), 3 labels) but nothing names them (looked for ${path.join(FIXTURES, 'lstm-3-classes.labels.json')})`,
+    },
+    {
+      o: { file: threeClasses, labels: ['negative', 'positive'] },
+      code: 'KERAS_LABELS_MISMATCH',
+      message: `--labels names 2 labels (negative, positive) but ${threeClasses} has 3 classes (Dense(3, softmax), 3 labels)`,
+    },
+    {
+      o: { file: path.join(FIXTURES, 'lstm.keras'), labels: ['negative', 'neutral', 'positive'] },
+      code: 'KERAS_LABELS_MISMATCH',
+      message: `--labels names 3 labels (negative, neutral, positive) but ${path.join(FIXTURES, 'lstm.keras')} has 2 classes (Dense(1, sigmoid), two labels)`,
+    },
+    {
+      o: { file: threeClasses, labelsFile: badLabels },
+      code: 'KERAS_LABELS_INVALID',
+      message: `${badLabels} is not a labels file: "names": it names the label "negative" twice`,
     },
   ];
   for (const k of cases) {

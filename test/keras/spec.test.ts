@@ -24,11 +24,16 @@ before(async () => {
 
 const SPECS: KerasModelSpec[] = CELLS.flatMap((cell) =>
   [false, true].flatMap((bidirectional) =>
-    POOLINGS.map((pooling) => ({ cell, vocabSize: 50, embeddingDim: 8, maxlen: 13, units: 6, bidirectional, pooling })),
+    POOLINGS.flatMap((pooling) => [
+      { cell, vocabSize: 50, embeddingDim: 8, maxlen: 13, units: 6, bidirectional, pooling },
+      // k classes: Dense(k, softmax); two classes leave `classes` out (Dense(1, sigmoid)).
+      { cell, vocabSize: 50, embeddingDim: 8, maxlen: 13, units: 6, bidirectional, pooling, classes: cell === 'gru' ? 8 : 3 },
+    ]),
   ),
 );
 
-const describe = (s: KerasModelSpec) => `${s.cell}${s.bidirectional ? ', bidirectional' : ''}, pooling ${s.pooling}`;
+const describe = (s: KerasModelSpec) =>
+  `${s.cell}${s.bidirectional ? ', bidirectional' : ''}, pooling ${s.pooling}${s.classes ? `, ${s.classes} classes` : ''}`;
 
 for (const s of SPECS) {
   test(`${describe(s)}: config.json reads back as the same model; weight slots = tfjs's weights in order and shape`, () => {
@@ -81,6 +86,7 @@ test("Keras's own configs (make_models.py's fixtures) read as the models they ar
     bidirectional: true,
     pooling: 'max',
   });
+  assert.deepEqual(readKerasConfig(await fixtureConfig('lstm-3-classes.keras')), { ...base, cell: 'lstm', classes: 3 });
 });
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -90,7 +96,8 @@ const BI_GRU: KerasModelSpec = { ...LSTM, cell: 'gru', bidirectional: true, pool
 const layersOf = (c: Json): Json[] => c.config.layers;
 const REBUILD = 'rebuild the model with it in Keras and train it again';
 const SHAPE =
-  'rnn imports a Sequential Embedding → SimpleRNN, LSTM or GRU (alone or in Bidirectional, then GlobalMaxPooling1D or GlobalAveragePooling1D if it returns sequences) → Dense(1, sigmoid)';
+  'rnn imports a Sequential Embedding → SimpleRNN, LSTM or GRU (alone or in Bidirectional, then GlobalMaxPooling1D or GlobalAveragePooling1D if it returns sequences) → Dense(1, sigmoid) for two labels or Dense(k, softmax) for k ≥ 3';
+const HEAD = `rnn takes Dense(1, activation='sigmoid') for two labels and Dense(k, activation='softmax') for k ≥ 3: ${REBUILD}`;
 
 const REFUSALS: Array<{
   name: string;
@@ -144,7 +151,7 @@ const REFUSALS: Array<{
     edit: (c) => {
       c.class_name = 'Functional';
     },
-    line: `the model is a Functional, not a Sequential. Rebuild it as keras.Sequential (Embedding → SimpleRNN, LSTM or GRU (alone or in Bidirectional, then GlobalMaxPooling1D or GlobalAveragePooling1D if it returns sequences) → Dense(1, sigmoid))`,
+    line: `the model is a Functional, not a Sequential. Rebuild it as keras.Sequential (Embedding → SimpleRNN, LSTM or GRU (alone or in Bidirectional, then GlobalMaxPooling1D or GlobalAveragePooling1D if it returns sequences) → Dense(1, sigmoid) for two labels or Dense(k, softmax) for k ≥ 3)`,
   },
   {
     name: 'two recurrent layers',
@@ -193,14 +200,37 @@ const REFUSALS: Array<{
     edit: (c) => {
       Object.assign(layersOf(c)[3].config, { units: 2, activation: 'softmax' });
     },
-    line: `Dense "dense" has units=2. rnn takes units=1: ${REBUILD}`,
+    line: `Dense "dense" is Dense(2, activation='softmax'). ${HEAD}`,
   },
   {
     name: 'a relu head',
     edit: (c) => {
       layersOf(c)[3].config.activation = 'relu';
     },
-    line: `Dense "dense" has activation='relu'. rnn takes Dense(1, activation='sigmoid'). ${SHAPE}`,
+    line: `Dense "dense" is Dense(1, activation='relu'). ${HEAD}`,
+  },
+  {
+    name: 'three sigmoids (multi-label, not one of three classes)',
+    edit: (c) => {
+      layersOf(c)[3].config.units = 3;
+    },
+    line: `Dense "dense" is Dense(3, activation='sigmoid'). ${HEAD}`,
+  },
+  {
+    name: 'a softmax head of one unit',
+    base: { ...LSTM, classes: 3 },
+    edit: (c) => {
+      layersOf(c)[3].config.units = 1;
+    },
+    line: `Dense "dense" is Dense(1, activation='softmax'). ${HEAD}`,
+  },
+  {
+    name: 'a linear k-class head (logits, not probabilities)',
+    base: { ...LSTM, classes: 3 },
+    edit: (c) => {
+      layersOf(c)[3].config.activation = 'linear';
+    },
+    line: `Dense "dense" is Dense(3, activation='linear'). ${HEAD}`,
   },
   {
     name: 'sequences with no pooling after them',

@@ -29,7 +29,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .addOption(
       new Option(
         '--keras <file>',
-        'write a Keras 3 archive (FILE.keras, opened by keras.saving.load_model) and its tokenizer beside it (FILE.tokenizer.json)',
+        'write a Keras 3 archive (FILE.keras, opened by keras.saving.load_model), its tokenizer beside it (FILE.tokenizer.json) and, unless they are negative,positive, its labels (FILE.labels.json)',
       )
         .argParser(kerasFile)
         .conflicts('web'),
@@ -79,6 +79,7 @@ export function renderKerasExport(k: KerasExport, model: string): string {
   return (
     `exported ${model} to ${k.file} (Keras ${k.kerasVersion} archive, ${bytes(k.bytes)}): ${describeArchitecture(k.spec.cell, k.spec)}\n` +
     `tokenizer: ${k.tokenizer} (Keras's Tokenizer JSON)\n` +
+    (k.labels ? `labels: ${k.labels.file} (${k.labels.names.join(', ')}: the model's outputs in order)\n` : '') +
     `in Keras: model = keras.saving.load_model("${path.basename(k.file)}"); ` +
     `x = pad_sequences(tokenizer.texts_to_sequences(texts), maxlen=${p.maxlen}, padding="${p.padding}", truncating="${p.truncating}")\n`
   );

@@ -1,19 +1,20 @@
 import { Option, type Command } from 'commander';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
-import { pointLatest } from '../../io/model-dir.js';
+import { labelsOf, pointLatest } from '../../io/model-dir.js';
 import { importKeras, tokenizerBeside, type KerasImport } from '../../keras/index.js';
 import { TRAIN_DEFAULTS } from '../../train/options.js';
 import { exists } from '../../util/fs.js';
 import { PAD_SIDES, type PadSide } from '../../text/pad.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { count } from '../format.js';
-import { positiveInt } from '../options.js';
+import { labelList, positiveInt } from '../options.js';
 import { describeArchitecture } from '../render-model.js';
 import { packageVersion } from '../version.js';
 
 interface ImportFlags {
   tokenizer?: string;
+  labels?: string[];
   out?: string;
   maxlen?: number;
   padding: PadSide;
@@ -27,6 +28,11 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .description('import a Keras 3 model (FILE.keras) and its tokenizer as a model directory every command takes')
     .argument('<file>', 'the .keras archive (keras.saving.save_model / model.save("model.keras"))')
     .option('--tokenizer <file>', "Keras's tokenizer.to_json() for the model's texts (default FILE.tokenizer.json beside the archive)")
+    .option(
+      '--labels <names>',
+      "the labels, comma-separated, in the order of the model's outputs (default FILE.labels.json beside the archive, as rnn export --keras writes it; a Dense(1, sigmoid) model without either is negative,positive)",
+      labelList,
+    )
     .option('--out <dir>', `model directory to write (default ${path.join('models', 'NAME')}, NAME the archive's; becomes models/latest)`)
     .option('--maxlen <n>', "ids per review, as pad_sequences made them (default the model's input length)", positiveInt)
     .addOption(
@@ -54,6 +60,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
       const r = await importKeras(runtime, {
         file,
         tokenizer,
+        labels: flags.labels,
         out,
         maxlen: flags.maxlen,
         padding: flags.padding,
@@ -66,7 +73,14 @@ export function registerImport(program: Command, ctx: CliContext): void {
 }
 
 function importJson(r: KerasImport): object {
-  return { dir: r.dir, ...r.spec, params: r.params, imported: r.metadata.imported, preprocessing: r.metadata.preprocessing };
+  return {
+    dir: r.dir,
+    ...r.spec,
+    params: r.params,
+    imported: r.metadata.imported,
+    ...(r.labelsFrom !== null && { labels: r.metadata.labels, labelsFrom: r.labelsFrom }),
+    preprocessing: r.metadata.preprocessing,
+  };
 }
 
 /** What was imported and what to do with it next. */
@@ -75,6 +89,7 @@ export function renderImport(r: KerasImport, file: string, out: string): string 
   return (
     `imported ${file} to ${r.dir}: ${describeArchitecture(r.spec.cell, r.spec)} · ${count(r.params)} parameters\n` +
     `preprocessing: Keras Tokenizer num_words ${p.numWords} · maxlen ${p.maxlen}, padding ${p.padding}, truncating ${p.truncating}\n` +
+    (r.labelsFrom !== null ? `labels: ${labelsOf(r.metadata).names.join(', ')} (from ${r.labelsFrom})\n` : '') +
     `try: rnn predict --model ${out} "A wonderful film."   (or rnn eval, rnn serve, rnn export --web)\n`
   );
 }
