@@ -1,7 +1,7 @@
 /** `--data`, `--text-column`, `--label-column`, `--target`, `--labels`, shared by train, eval and data; loading with progress on stderr. */
 import { Option, type Command } from 'commander';
 import * as path from 'node:path';
-import { IMDB_TARGETS, loadData, type ImdbTarget, type LoadedData, type Split } from '../data/index.js';
+import { IMDB_TARGETS, loadData, type DataFlags, type LoadedData, type Split } from '../data/index.js';
 import { holdOutTest, TEST_SPLIT_DEFAULT } from '../data/split.js';
 import { UserError } from '../errors.js';
 import { fraction, labelList } from './options.js';
@@ -10,19 +10,8 @@ import type { CliContext } from './context.js';
 import { StatusLine, bar } from './progress.js';
 import { count, megabytes, percent } from './format.js';
 
-export interface DataFlags {
-  data?: string;
-  textColumn?: string;
-  labelColumn?: string;
-  /** train, compare: the share of a CSV's rows held out for testing (undefined: {@link TEST_SPLIT_DEFAULT}). */
-  testSplit?: number;
-  /** train, compare: a CSV column marking rows train or test; eval: the one the model's split used. */
-  splitColumn?: string;
-  /** aclImdb: label by polarity (undefined: the default) or rating. */
-  target?: ImdbTarget;
-  /** `--labels a,b,c`: the label names in class-index order (and the only labels allowed). */
-  labels?: string[];
-}
+/** The data flags as given; the type lives in src/data, beside what reads them, for src/io's run records. */
+export type { DataFlags };
 
 /** `--test-split` and `--split-column`: how `rnn train` and `rnn compare` hold out test rows of a CSV. */
 export function addHoldOutOptions(cmd: Command): Command {

@@ -10,6 +10,7 @@ import type { LoadedData, Split } from './types.js';
 
 export * from './types.js';
 export * from './labels.js';
+export type { DataFlags } from './flags.js';
 
 /** The official Stanford Large Movie Review Dataset. */
 export const DEFAULT_IMDB_URL = 'https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz';

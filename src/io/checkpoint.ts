@@ -5,12 +5,11 @@
  * Written to a temporary sibling and renamed into place; kept beside the model directory, never inside it,
  * so the model that was there stays intact.
  */
-import type { ImdbTarget } from '../data/labels.js';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { replaceDir, tempSibling } from '../util/fs.js';
-import type { DataSourceInfo } from '../data/index.js';
+import type { DataFlags, DataSourceInfo } from '../data/index.js';
 import type { TrainOptions } from '../train/options.js';
 import type { TrainCheckpoint } from '../train/types.js';
 
@@ -41,15 +40,7 @@ export interface CheckpointMeta {
   out: string;
   /** The data flags given (no `data`: the default dataset) and what they gave, so a resume reads the same reviews. */
   data: {
-    flags: {
-      data?: string;
-      textColumn?: string;
-      labelColumn?: string;
-      testSplit?: number;
-      splitColumn?: string;
-      target?: ImdbTarget;
-      labels?: string[];
-    };
+    flags: DataFlags;
     source: DataSourceInfo;
   };
   /** The training position and everything else of {@link TrainCheckpoint} but the arrays. */

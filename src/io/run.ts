@@ -2,11 +2,10 @@
  * A training run's result to disk: the model directory (model, tokenizer, metadata, curves) when it
  * finished, or a checkpoint beside it when it was interrupted. Reads the result of src/train; never trains.
  */
-import type { ImdbTarget } from '../data/labels.js';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { TF } from '../backend/index.js';
-import type { DataSourceInfo } from '../data/index.js';
+import type { DataFlags, DataSourceInfo } from '../data/index.js';
 import type { TrainResult } from '../train/types.js';
 import { summarize } from '../models/index.js';
 import {
@@ -23,15 +22,7 @@ import { checkpointDirFor, saveCheckpoint } from './checkpoint.js';
 export interface RunEnvironment {
   source: DataSourceInfo;
   /** The data flags the reviews came from (no `data`: the default dataset); a checkpoint records them for --resume. */
-  dataFlags?: {
-    data?: string;
-    textColumn?: string;
-    labelColumn?: string;
-    testSplit?: number;
-    splitColumn?: string;
-    target?: ImdbTarget;
-    labels?: string[];
-  };
+  dataFlags?: DataFlags;
   /** The backend, and what the recurrent layers ran on (`describeKernels`). */
   backend: { name: string; tensorflow?: string; recurrentKernels: string };
   versions: ModelMetadata['versions'];
