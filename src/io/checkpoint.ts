@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { replaceDir, tempSibling } from '../util/fs.js';
+import { replaceDir, tempSibling, writingTo } from '../util/fs.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { TrainOptions } from '../train/options.js';
 import type { TrainCheckpoint } from '../train/types.js';
@@ -69,16 +69,22 @@ export async function saveCheckpoint(
   average?.weights.forEach((w) => add('average', w));
   const full: CheckpointMeta = { formatVersion: CHECKPOINT_FORMAT_VERSION, createdAt: new Date().toISOString(), ...meta, state, tensors };
   const target = path.resolve(dir);
-  await fsp.mkdir(path.dirname(target), { recursive: true });
-  const staged = tempSibling(target);
-  await fsp.mkdir(staged);
-  try {
-    await fsp.writeFile(path.join(staged, 'state.bin'), Buffer.concat(parts));
-    await fsp.writeFile(path.join(staged, 'checkpoint.json'), JSON.stringify(full) + '\n');
-    await replaceDir(staged, target);
-  } finally {
-    await fsp.rm(staged, { recursive: true, force: true });
-  }
+  await writingTo(
+    target,
+    async () => {
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      const staged = tempSibling(target);
+      await fsp.mkdir(staged);
+      try {
+        await fsp.writeFile(path.join(staged, 'state.bin'), Buffer.concat(parts));
+        await fsp.writeFile(path.join(staged, 'checkpoint.json'), JSON.stringify(full) + '\n');
+        await replaceDir(staged, target);
+      } finally {
+        await fsp.rm(staged, { recursive: true, force: true });
+      }
+    },
+    `no checkpoint was saved, and the model directory ${meta.out} is unchanged`,
+  );
 }
 
 /**
