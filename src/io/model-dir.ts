@@ -12,6 +12,7 @@ import type { Runtime, TF } from '../backend/index.js';
 import type { Kernels } from '../kernels/index.js';
 import { UserError } from '../errors.js';
 import { Tokenizer } from '../text/tokenizer.js';
+import { jsonExcerpt } from '../util/json.js';
 import {
   FileRefused,
   readBoundedFile,
@@ -258,7 +259,7 @@ async function readWeights(
       (w.quantization !== undefined && !(w.quantization?.dtype in QUANTIZED_BYTES)),
   );
   if (wrong !== undefined)
-    throw invalid(`its weight ${JSON.stringify(wrong).slice(0, 80)} has no name, a shape that is not a list of sizes, or an unknown type`);
+    throw invalid(`its weight ${jsonExcerpt(wrong)} has no name, a shape that is not a list of sizes, or an unknown type`);
   // Quantized weights (an `rnn export --web --quantize` model) take 1 or 2 bytes a value; tfjs dequantizes them.
   const stored = (w: io.WeightsManifestEntry): number =>
     w.shape.reduce((a, b) => a * b, 1) * QUANTIZED_BYTES[w.quantization?.dtype ?? 'none']!;
@@ -268,7 +269,7 @@ async function readWeights(
   }
   const files = manifest.flatMap((g) => g.paths as unknown[]);
   const outside = files.find((p) => typeof p !== 'string' || path.isAbsolute(p) || p.split(/[\\/]/).includes('..'));
-  if (outside !== undefined) throw invalid(`its weightsManifest names ${JSON.stringify(outside)}, not a file beside model.json`);
+  if (outside !== undefined) throw invalid(`its weightsManifest names ${jsonExcerpt(outside)}, not a file beside model.json`);
   const buffers: Uint8Array[] = [];
   let read = 0;
   for (const p of files as string[]) {

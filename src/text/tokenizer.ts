@@ -272,8 +272,14 @@ export class Tokenizer {
   }
 }
 
-/** A JSON value in a message: short, whatever its size. */
+/**
+ * A JSON value in a message: short, whatever its size or depth (an array or object is named, not written out:
+ * JSON.stringify recurses, and a value nested 100,000 deep overflowed the stack). This module runs in the
+ * browser too, so it keeps its own copy of src/util/json.ts's jsonExcerpt.
+ */
 function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object' && v !== null) return 'an object';
   const text = JSON.stringify(v) ?? String(v);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

@@ -313,7 +313,7 @@ export async function fuzzHttp(args: FuzzArgs, corpus: Corpus, log: (s: string) 
   try {
     const only = args.caseNo;
     for (let n = only ?? 0; ; n++) {
-      if (only !== undefined ? n > only : performance.now() - t0 > args.time * 1000) break;
+      if (only !== undefined ? n > only : performance.now() - t0 > args.time * 1000 || n >= (args.cases ?? Infinity)) break;
       const rand = caseRand(args.seed, 'http', n);
       const req = request(rand);
       let peak = 0;

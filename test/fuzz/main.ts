@@ -1,11 +1,12 @@
 /**
  * The fuzz campaign: every reader of untrusted bytes, fed mutated real files, one command.
  *
- *   npm run fuzz -- [--time SECONDS] [--target NAME]… [--seed N] [--out DIR] [--cli-every N] [--case N]
+ *   npm run fuzz -- [--time SECONDS] [--cases N] [--target NAME]… [--seed N] [--out DIR] [--cli-every N] [--case N]
  *
  * Targets: csv, imdb-dir, imdb-tar, tokenizer, model-dir, checkpoint, keras (test/fuzz/targets.ts) and http
  * (test/fuzz/http.ts, against a running `rnn serve`). Each runs for --time seconds (default 60). A case is
- * drawn from the seed and its number alone, so `--target T --seed S --case N` makes and runs case N again.
+ * drawn from the seed and its number alone, so `--target T --seed S --case N` makes and runs case N again;
+ * `--cases N` stops each target after N cases (CI's fixed-seed pass: the same cases on every run).
  *
  * Cases run in-process (worker.ts: the CLI's own main(), TensorFlow loaded once — 20-100x more cases than a
  * process per case), and every --cli-every'th case (default 25), and every case that looks wrong in-process,
@@ -41,6 +42,8 @@ export interface FuzzArgs {
   out: string;
   cliEvery: number;
   caseNo?: number;
+  /** At most this many cases per target (beside --time). */
+  cases?: number;
   corpus?: string;
 }
 
@@ -93,6 +96,7 @@ export function parseArgs(argv: string[]): FuzzArgs {
     else if (v === '--out') a.out = path.resolve(argv[++i]!);
     else if (v === '--cli-every') a.cliEvery = num();
     else if (v === '--case') a.caseNo = num();
+    else if (v === '--cases') a.cases = num();
     else if (v === '--corpus') a.corpus = path.resolve(argv[++i]!);
     else throw new Error(`unknown argument ${v}`);
   }
@@ -447,7 +451,7 @@ export async function fuzzTarget(args: FuzzArgs, target: Target, corpus: Corpus,
   try {
     const only = args.caseNo;
     for (let n = only ?? 0; ; n++) {
-      if (only !== undefined ? n > only : performance.now() - t0 > args.time * 1000) break;
+      if (only !== undefined ? n > only : performance.now() - t0 > args.time * 1000 || n >= (args.cases ?? Infinity)) break;
       const sampled = only !== undefined || (args.cliEvery > 0 && n % args.cliEvery === args.cliEvery - 1);
       const r = await runCase(args, target, corpus, worker, n, sampled);
       report.cases++;

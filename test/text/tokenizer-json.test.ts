@@ -2,7 +2,8 @@
  * Reading a tokenizer.json that is not what Keras writes: every field of another type is a
  * MODEL_TOKENIZER_INVALID naming the field, never an error later when texts are encoded or the tokenizer is
  * saved again. Regressions of the fuzz campaign (test/fuzz: `word_counts` holding an object made `rnn import`
- * fail with "pythonJson: object is not written by Keras's tokenizer JSON", a bug report).
+ * fail with "pythonJson: object is not written by Keras's tokenizer JSON", a bug report; a deeply nested
+ * value overflowed the stack while the message described it).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,6 +31,17 @@ const cases: Array<{ name: string; field: string; set: (c: Record<string, unknow
   { name: 'num_words that is a string', field: 'num_words', set: (c) => (c.num_words = '10') },
   { name: 'an oov_token that is a number', field: 'oov_token', set: (c) => (c.oov_token = 1) },
   { name: 'a document_count that is a fraction', field: 'document_count', set: (c) => (c.document_count = 1.5) },
+  {
+    // Describing the value in the message overflowed the stack ("Maximum call stack size exceeded", a bug report).
+    name: 'a document_count nested 100,000 arrays deep (fuzz finding)',
+    field: 'document_count',
+    set: (c) => (c.document_count = JSON.parse('['.repeat(100_000) + ']'.repeat(100_000))),
+  },
+  {
+    name: 'a split nested 100,000 objects deep',
+    field: 'split',
+    set: (c) => (c.split = JSON.parse('{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000))),
+  },
 ];
 for (const c of cases) {
   test(`a tokenizer.json with ${c.name} is MODEL_TOKENIZER_INVALID naming config.${c.field}`, () => {
