@@ -66,6 +66,7 @@ export const ERROR_CODES = {
   // Evaluation.
   EVAL_HELDOUT_CHANGED: 'the rows the model held out for testing cannot be drawn again from its data',
   EVAL_ON_TRAINING_DATA: 'the data is what the model was trained on, with no rows held out',
+  EVAL_LABELS_MISMATCH: 'the data has other labels than the model predicts',
 
   // Writing files (model directories, checkpoints, exports).
   IO_NO_SPACE: 'a file could not be written: no space left on its file system (or over quota); what was there is unchanged',

@@ -10,6 +10,7 @@ import { buildModel, MODEL_DEFAULTS, type Topology } from '../src/models/index.j
 import type { CellType } from '../src/cells.js';
 import { encode } from '../src/predict/index.js';
 import { clippedAdam } from '../src/train/clip.js';
+import { lossFor } from '../src/train/onednn-step.js';
 import { Tokenizer } from '../src/text/tokenizer.js';
 import type { Review } from '../src/data/index.js';
 import { REQUIRE_ONEDNN, imdb } from './helpers.js';
@@ -61,15 +62,48 @@ export function rowsOf(ids: Int32Array, T: number, rows: readonly number[]): Int
 
 export const SIZE = { vocabSize: 2000, embeddingDim: 24, maxlen: 80, units: 16 };
 
-/** A small lesson model (or one of `topology`) fused onto `kernels`, compiled as `rnn train` compiles it (Adam at 1e-2, optionally clipped). */
-export function lessonModel(tf: TF, cell: CellType, kernels: Kernels, clipNorm: number | null = null, topology?: Topology): LayersModel {
-  const m = buildModel(tf, { ...MODEL_DEFAULTS, ...SIZE, ...topology, cell, seed: 5, layers: 'fused' }, kernels);
-  m.compile({ optimizer: clippedAdam(tf, 1e-2, clipNorm), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+/**
+ * A small lesson model (or one of `topology`, or of `classes` ≥ 3: Dense(k, softmax)) fused onto `kernels`,
+ * compiled as `rnn train` compiles it (Adam at 1e-2, optionally clipped).
+ */
+export function lessonModel(
+  tf: TF,
+  cell: CellType,
+  kernels: Kernels,
+  clipNorm: number | null = null,
+  topology?: Topology,
+  classes = 2,
+): LayersModel {
+  const m = buildModel(tf, { ...MODEL_DEFAULTS, ...SIZE, ...topology, cell, seed: 5, layers: 'fused', classes }, kernels);
+  m.compile({ optimizer: clippedAdam(tf, 1e-2, clipNorm), loss: lossFor(classes), metrics: ['accuracy'] });
   return m;
 }
 
-/** Real review batches of 32 (every third one short, 16), encoded like rnn train does. */
-export function batches(reviews: readonly Review[]): Array<{ ids: Int32Array; y: Float32Array }> {
+/** IMDB's ratings, in the order of their class indices (a review's rating is in its file name: `train/pos/123_8.txt`). */
+export const RATINGS = [1, 2, 3, 4, 7, 8, 9, 10] as const;
+
+/** A review's rating from its id (`train/pos/123_8.txt` → 8). */
+export function ratingOf(r: Review): number {
+  const m = /_(\d+)\.txt$/.exec(r.id);
+  if (!m) throw new Error(`no rating in ${r.id}`);
+  return Number(m[1]);
+}
+
+/**
+ * A review's class among `classes` made from its rating: 8 classes are the eight ratings ({@link RATINGS});
+ * 3 are 1–2 (very negative), 3–4 and 7–8 (mixed), 9–10 (very positive).
+ */
+export function ratingClass(r: Review, classes: 3 | 8): number {
+  const rating = ratingOf(r);
+  if (classes === 8) return RATINGS.indexOf(rating as (typeof RATINGS)[number]);
+  return rating <= 2 ? 0 : rating >= 9 ? 2 : 1;
+}
+
+/** Real review batches of 32 (every third one short, 16), encoded like rnn train does; labels by `label` (default the review's own, 0/1). */
+export function batches(
+  reviews: readonly Review[],
+  label: (r: Review) => number = (r) => r.label,
+): Array<{ ids: Int32Array; y: Float32Array }> {
   const tok = new Tokenizer({ numWords: SIZE.vocabSize }).fitOnTexts(reviews.map((r) => r.text));
   const { x } = encode(
     tok,
@@ -81,7 +115,7 @@ export function batches(reviews: readonly Review[]): Array<{ ids: Int32Array; y:
     const size = k % 3 === 2 ? 16 : 32;
     out.push({
       ids: x.slice(start * SIZE.maxlen, (start + size) * SIZE.maxlen),
-      y: Float32Array.from(reviews.slice(start, start + size), (r) => r.label),
+      y: Float32Array.from(reviews.slice(start, start + size), label),
     });
   }
   return out;

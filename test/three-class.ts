@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { imdbRating } from '../src/data/imdb.js';
 import type { Review } from '../src/data/index.js';
 import { imdb } from './helpers.js';
+import { runCacheDir } from './imdb.js';
 
 export type Sentiment3 = 'negative' | 'neutral' | 'positive';
 
@@ -46,4 +47,25 @@ export async function writeThreeClassCsv(
   const file = path.join(dir, opts.name ?? 'three-class.csv');
   await fsp.writeFile(file, 'review,sentiment\n' + rows.map((r) => `${q(r.text)},${r.label}\n`).join(''));
   return { file, rows };
+}
+
+/**
+ * One 3-class CSV for the whole run (every `every`-th training review), written once into the run's cache, so
+ * that models trained on it (test/models.ts) are shared between test files: their key names its path.
+ */
+export async function sharedThreeClassCsv(every = 4): Promise<string> {
+  const file = path.join(runCacheDir(), `three-class-every-${every}.csv`);
+  if (
+    await fsp.stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return file;
+  const tmp = path.join(runCacheDir(), `.three-class-${process.pid}`);
+  await fsp.mkdir(tmp, { recursive: true });
+  const { file: written } = await writeThreeClassCsv(tmp, { every });
+  await fsp.rename(written, file); // whole or not at all, whoever writes first
+  await fsp.rm(tmp, { recursive: true, force: true });
+  return file;
 }

@@ -3,7 +3,8 @@
  * ops vs the fused layers on rnn's oneDNN kernels, measured side by side in one process on real IMDB
  * batches: train samples/s (forward, backward, adam) and predict samples/s. Returns figures; prints nothing.
  * Another architecture (a preset's: bidirectional, pooled) is measured the same way: without the oneDNN
- * kernels it runs on the fused layers on tfjs/TensorFlow ops, layer by layer.
+ * kernels it runs on the fused layers on tfjs/TensorFlow ops, layer by layer. {@link runClassesBench} measures
+ * what a head of k classes costs in training against the binary one.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
@@ -15,7 +16,8 @@ import { fuseRecurrentLayers } from '../models/fused.js';
 import { tfjsKernels, type Kernels } from '../kernels/index.js';
 import { CELLS, type CellType } from '../cells.js';
 import type { PresetName } from '../train/options.js';
-import { OnednnStep } from '../train/onednn-step.js';
+import { lossFor, OnednnStep } from '../train/onednn-step.js';
+import { TfjsStep } from '../train/tfjs-step.js';
 import { OnednnPredictor } from '../predict/onednn.js';
 
 /** Defaults of `rnn bench`, read by its option parser and by its help text. */
@@ -32,6 +34,8 @@ export const BENCH_DEFAULTS = Object.freeze({
   predictBatches: 20,
   /** Untimed batches first. */
   warmup: 2,
+  /** Classes of the model's head: 2, the lesson's Dense(1, sigmoid); k ≥ 3, Dense(k, softmax). */
+  classes: 2,
 });
 
 /** Options of {@link runBench}. */
@@ -50,6 +54,8 @@ export interface BenchOptions {
   model: Required<Pick<ModelOptions, 'vocabSize' | 'embeddingDim' | 'maxlen' | 'units' | 'bidirectional' | 'pooling'>>;
   /** The run's kernels: oneDNN ones add a third column; tfjs ones leave it out. */
   kernels: Kernels;
+  /** Classes of the head (default 2; k ≥ 3: Dense(k, softmax), labels the reviews' positions modulo k). */
+  classes?: number;
 }
 
 /**
@@ -78,7 +84,9 @@ export async function runBench(
   const need = o.batchSize * (o.warmup + Math.max(o.trainBatches, o.predictBatches));
   const used = reviews.slice(0, need);
   const x = padSequences(tok.textsToSequences(used.map((r) => r.text)), { maxlen: o.maxlen });
-  const y = Float32Array.from(used, (r) => r.label);
+  const classes = o.classes ?? 2;
+  // A step's cost does not depend on its labels' values: k ≥ 3 classes take the reviews' positions modulo k.
+  const y = classes === 2 ? Float32Array.from(used, (r) => r.label) : Float32Array.from(used, (_, i) => i % classes);
   /** Batch k's ids and labels (the batches repeat when k runs past the reviews). */
   const arrays = (k: number): { ids: Int32Array; labels: Float32Array } => {
     const j = k % Math.floor(used.length / o.batchSize);
@@ -95,9 +103,9 @@ export async function runBench(
   const tfjs = tfjsKernels('the fused column runs the tfjs kernels');
   const onednn = o.kernels.name === 'onednn' ? o.kernels : undefined;
   for (const cell of o.cells) {
-    const stock = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock' }, tfjs);
+    const stock = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock', classes }, tfjs);
     const copy = (kernels: Kernels): [LayersModel, string[]] => {
-      const m = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock' }, kernels);
+      const m = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock', classes }, kernels);
       m.setWeights(stock.getWeights());
       return [m, fuseRecurrentLayers(tf, m, kernels)];
     };
@@ -108,7 +116,7 @@ export async function runBench(
     if (onednn) models.push(['onednn', ...copy(onednn)]);
     for (const [impl, model, fusedLayers] of models) {
       onProgress?.(`${cell} ${impl}: training`);
-      model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+      model.compile({ optimizer: tf.train.adam(1e-3), loss: lossFor(classes), metrics: ['accuracy'] });
       const step = impl === 'onednn' && onednn ? await OnednnStep.create(tf, onednn.addon, cell, o.maxlen, model) : undefined;
       const train = await timeBatches(o.warmup, o.trainBatches, async (k) => {
         if (step) {
@@ -153,4 +161,119 @@ async function timeBatches(warmup: number, timed: number, step: (k: number) => P
   const t0 = performance.now();
   for (let k = 0; k < timed; k++) await step(warmup + k);
   return (performance.now() - t0) / 1000;
+}
+
+/** Defaults of `rnn bench classes`, read by its option parser and its help text. */
+export const CLASSES_BENCH_DEFAULTS = Object.freeze({
+  cells: ['lstm', 'gru'] as readonly CellType[],
+  /** The issue's case: IMDB's eight ratings. */
+  classes: 8,
+  preset: 'lesson' as PresetName,
+  /** `rnn train`'s batch size. */
+  batchSize: 32,
+  batches: 20,
+  rounds: 5,
+  warmup: 2,
+});
+
+/** Options of {@link runClassesBench}. */
+export interface ClassesBenchOptions {
+  cell: CellType;
+  /** Classes of the model measured against the binary one (k ≥ 3). */
+  classes: number;
+  /** Reviews per step (`rnn train`'s batch size). */
+  batchSize: number;
+  /** Timed training steps per model per round. */
+  batches: number;
+  /** Untimed steps per model, first. */
+  warmup: number;
+  /** Rounds of `batches` interleaved steps of each model. */
+  rounds: number;
+  /** The architecture (default: the lesson's). */
+  model: Required<Pick<ModelOptions, 'vocabSize' | 'embeddingDim' | 'maxlen' | 'units' | 'bidirectional' | 'pooling'>>;
+  /** The run's kernels: the oneDNN step on oneDNN ones, tfjs's trainOnBatch on tfjs ones (as `rnn train` chooses). */
+  kernels: Kernels;
+}
+
+/** Training samples/s of the binary model and of the same model with a head of k classes, medians over the rounds. */
+export interface ClassesBenchResult {
+  cell: CellType;
+  classes: number;
+  /** What ran the steps. */
+  step: 'onednn' | 'tfjs';
+  binarySamplesPerSec: number;
+  classesSamplesPerSec: number;
+  /** The k-class model's training speed as a share of the binary model's: the median of the rounds' ratios (each round's pair ran side by side). */
+  ratio: number;
+  /** Every round's samples/s, binary then k classes. */
+  rounds: Array<[number, number]>;
+}
+
+/**
+ * The cost of k classes: the lesson model (or `model`'s architecture) trained with Dense(1, sigmoid) and with
+ * Dense(k, softmax), step for step as `rnn train` trains it, in one process on the same real review batches,
+ * their steps interleaved (one of each in turn, which first alternating) so that a busy machine's load falls on
+ * both alike; each round's samples/s per model, and their medians over the rounds. The k-class labels are the
+ * reviews' positions modulo k (a step's cost does not depend on its labels' values).
+ */
+export async function runClassesBench(
+  tf: TF,
+  reviews: readonly Review[],
+  o: ClassesBenchOptions,
+  onProgress?: (m: string) => void,
+): Promise<ClassesBenchResult> {
+  const { maxlen, vocabSize } = o.model;
+  const tok = new Tokenizer({ numWords: vocabSize }).fitOnTexts(reviews.map((r) => r.text));
+  const n = o.batchSize * (o.warmup + o.batches);
+  const used = reviews.slice(0, n);
+  const x = padSequences(tok.textsToSequences(used.map((r) => r.text)), { maxlen });
+  const labels = (classes: number): Float32Array =>
+    classes === 2 ? Float32Array.from(used, (r) => r.label) : Float32Array.from(used, (_, i) => i % classes);
+  const onednn = o.kernels.name === 'onednn' ? o.kernels : undefined;
+  const steppers = await Promise.all(
+    [2, o.classes].map(async (classes) => {
+      const model = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell: o.cell, seed: 1, layers: 'fused', classes }, o.kernels);
+      model.compile({ optimizer: tf.train.adam(1e-3), loss: lossFor(classes), metrics: ['accuracy'] });
+      const step = onednn ? await OnednnStep.create(tf, onednn.addon, o.cell, maxlen, model) : new TfjsStep(tf, model, maxlen);
+      return { classes, model, step, y: labels(classes) };
+    }),
+  );
+  const batch = (k: number): number => (k % (o.warmup + o.batches)) * o.batchSize;
+  const step = async (s: (typeof steppers)[number], k: number): Promise<number> => {
+    const at = batch(k);
+    const t0 = performance.now();
+    await s.step.step(x.subarray(at * maxlen, (at + o.batchSize) * maxlen), s.y.subarray(at, at + o.batchSize), 1e-3);
+    return performance.now() - t0;
+  };
+  for (let k = 0; k < o.warmup; k++) for (const s of steppers) await step(s, k);
+  const rounds: Array<[number, number]> = [];
+  for (let r = 0; r < o.rounds; r++) {
+    onProgress?.(`${o.cell}: round ${r + 1} of ${o.rounds}`);
+    const ms = [0, 0];
+    for (let k = o.warmup; k < o.warmup + o.batches; k++) {
+      // Step by step, the two models one after the other (which first alternates), so load and drift fall on both.
+      const order = (r + k) % 2 === 0 ? [0, 1] : [1, 0];
+      for (const i of order) ms[i]! += await step(steppers[i]!, k);
+    }
+    rounds.push([(o.batches * o.batchSize * 1000) / ms[0]!, (o.batches * o.batchSize * 1000) / ms[1]!]);
+  }
+  for (const s of steppers) {
+    s.model.optimizer.dispose(); // not the model's own (compiled with an instance), so dispose leaves it
+    s.model.dispose();
+  }
+  const median = (v: number[]): number => {
+    const s = [...v].sort((p, q) => p - q);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const binary = median(rounds.map((r) => r[0]));
+  const k = median(rounds.map((r) => r[1]));
+  return {
+    cell: o.cell,
+    classes: o.classes,
+    step: onednn ? 'onednn' : 'tfjs',
+    binarySamplesPerSec: binary,
+    classesSamplesPerSec: k,
+    ratio: median(rounds.map(([a, b]) => b / a)),
+    rounds,
+  };
 }

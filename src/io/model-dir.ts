@@ -4,6 +4,7 @@
  * `metadata.json`. Written to a temporary sibling and renamed into place, so a crash never leaves a
  * half-written model where a good one was.
  */
+import { BINARY_LABELS, type LabelSet } from '../data/labels.js';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -38,6 +39,13 @@ export interface ModelMetadata {
   formatVersion: number;
   createdAt: string;
   cell: TrainOptions['cell'];
+  /**
+   * The labels, in class order (absent in models from before rnn had labels: they are binary, negative and
+   * positive; {@link labelsOf} reads either).
+   */
+  labels?: LabelSet;
+  /** Each class's weight in the training loss (`--class-weight`; absent without one). */
+  classWeights?: number[];
   /** Every option training ran with. */
   hyperParameters: TrainOptions;
   /** How texts become ids; eval and predict use exactly this. */
@@ -85,6 +93,11 @@ export interface ModelMetadata {
   samplesPerSec: number;
   backend: { name: string; tensorflow?: string; recurrentKernels?: string; trainingStep?: string };
   versions: { rnn: string; tfjs: string; node: string };
+}
+
+/** A model's labels, in class order: metadata.json's, or the binary ones of a model from before rnn had labels. */
+export function labelsOf(metadata: Pick<ModelMetadata, 'labels'>): LabelSet {
+  return metadata.labels ?? BINARY_LABELS;
 }
 
 /** metadata.json before saving (the tokenizer hash is added by {@link saveModelDir}). */

@@ -1,6 +1,7 @@
 /**
- * The lesson model (Embedding → SimpleRNN/LSTM/GRU → Dense(1, sigmoid)) and the recipe's variations of it
- * (bidirectional, pooled over time) whole on rnn's oneDNN kernels: what the training step
+ * The lesson model (Embedding → SimpleRNN/LSTM/GRU → Dense(1, sigmoid), or Dense(k, softmax) for k ≥ 3
+ * classes) and the recipe's variations of it (bidirectional, pooled over time) whole on rnn's oneDNN kernels:
+ * what the training step
  * (src/train/onednn-step.ts) and the predictor (src/predict/onednn.ts) share. The parameters are plain
  * Float32Arrays; a bidirectional model's recurrent weights are packed as the addon takes them, the forward
  * direction's then the backward direction's ({@link packParams}).
@@ -18,7 +19,11 @@ export interface Topology {
 /** The lesson's topology. */
 export const LESSON_TOPOLOGY: Topology = Object.freeze({ bidirectional: false, pooling: 'last' });
 
-/** Embeddings [V·D], kernel [dirs·D·G·U], recurrent kernel [dirs·U·G·U], bias [dirs·G·U], dense kernel [F], dense bias [1] (F = dirs·U). */
+/**
+ * Embeddings [V·D], kernel [dirs·D·G·U], recurrent kernel [dirs·U·G·U], bias [dirs·G·U], dense kernel [F·C],
+ * dense bias [C] (F = dirs·U features; C = 1 output for the sigmoid head of two classes, C = k for the softmax
+ * head of k ≥ 3; the dense kernel row-major [F, C] as tfjs keeps it).
+ */
 export type LessonParams = [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
 
 /** Directions of a topology. */
@@ -67,4 +72,30 @@ export function denseSigmoid(h: Float32Array, B: number, F: number, Wd: Float32A
     p[i] = 1 / (1 + Math.exp(-z));
   }
   return p;
+}
+
+/**
+ * Dense(k, softmax) over the features h [B·F] (k = bd.length, Wd [F·k] row-major): the log-probabilities
+ * [B·k] in double precision, each row's logits less their log-sum-exp (shifted by their maximum first, so
+ * no exponential overflows and a probability far below float's range still has its logarithm).
+ */
+export function denseLogSoftmax(h: Float32Array, B: number, F: number, Wd: Float32Array, bd: Float32Array): Float64Array {
+  const k = bd.length;
+  const out = new Float64Array(B * k);
+  for (let i = 0; i < B; i++) {
+    const z = out.subarray(i * k, (i + 1) * k);
+    for (let c = 0; c < k; c++) z[c] = bd[c]!;
+    for (let u = 0; u < F; u++) {
+      const x = h[i * F + u]!;
+      const row = u * k;
+      for (let c = 0; c < k; c++) z[c] += x * Wd[row + c]!;
+    }
+    let max = -Infinity;
+    for (let c = 0; c < k; c++) max = Math.max(max, z[c]!);
+    let sum = 0;
+    for (let c = 0; c < k; c++) sum += Math.exp(z[c]! - max);
+    const lse = max + Math.log(sum);
+    for (let c = 0; c < k; c++) z[c] -= lse;
+  }
+  return out;
 }

@@ -3,7 +3,9 @@
  * → Dense(1, sigmoid), with Keras's defaults where tfjs differs (sigmoid recurrent activation, LSTM
  * unit_forget_bias), and the recipe's variations of it: the recurrent layer wrapped in Bidirectional
  * (merge_mode concat), and its output sequence pooled over time (GlobalMaxPooling1D / GlobalAveragePooling1D)
- * instead of its last state. Built from stock tfjs-layers so a saved model loads with `tf.loadLayersModel`.
+ * instead of its last state. Labels of k ≥ 3 classes get the head Keras gives them, Dense(k, softmax); two
+ * classes keep the lesson's Dense(1, sigmoid). Built from stock tfjs-layers so a saved model loads with
+ * `tf.loadLayersModel`.
  */
 import type { TF } from '../backend/index.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
@@ -32,6 +34,11 @@ export interface ModelOptions {
   pooling?: Pooling;
   /** Seed for the weight initializers. */
   seed: number;
+  /**
+   * Classes the labels are (default {@link BINARY_CLASSES}): 2 builds the lesson's head, Dense(1, sigmoid), whose
+   * output is the probability of class 1; k ≥ 3 builds Dense(k, softmax), one probability per class.
+   */
+  classes?: number;
   /** `fused`: the recurrent layer runs rnn's fused forward/backward (same weights and saved form); `stock`: tfjs-layers as is. */
   layers: RecurrentImpl;
 }
@@ -39,7 +46,10 @@ export interface ModelOptions {
 export const RECURRENT_IMPLS = ['fused', 'stock'] as const;
 export type RecurrentImpl = (typeof RECURRENT_IMPLS)[number];
 
-export const MODEL_DEFAULTS: Required<Omit<ModelOptions, 'cell' | 'seed'>> = {
+/** Classes of the lesson's data (negative, positive): the model ends in Dense(1, sigmoid). */
+export const BINARY_CLASSES = 2;
+
+export const MODEL_DEFAULTS: Required<Omit<ModelOptions, 'cell' | 'seed' | 'classes'>> = {
   vocabSize: 10000,
   embeddingDim: 100,
   maxlen: 256,
@@ -83,10 +93,23 @@ export function isLessonTopology(o: { bidirectional?: boolean; pooling?: Pooling
 }
 
 /**
+ * Classes a model's head tells apart: 2 for the lesson's Dense(1, sigmoid) (its output is the probability of
+ * class 1), k for Dense(k ≥ 3, softmax) (one probability per class); undefined for any other last layer.
+ */
+export function classesOf(model: LayersModel): number | undefined {
+  const dense = model.layers[model.layers.length - 1];
+  if (!dense || dense.getClassName() !== 'Dense') return undefined;
+  const c = dense.getConfig() as Record<string, unknown>;
+  if (c.units === 1 && c.activation === 'sigmoid') return BINARY_CLASSES;
+  if (typeof c.units === 'number' && c.units > BINARY_CLASSES && c.activation === 'softmax') return c.units;
+  return undefined;
+}
+
+/**
  * The topology of a model that runs whole on rnn's oneDNN kernels (training step and prediction), or
  * undefined for any other model: Embedding (no mask) → a `cell` layer the kernels compute, alone or in
  * Bidirectional(merge_mode concat) → GlobalMaxPooling1D / GlobalAveragePooling1D when the layer returns
- * sequences → Dense(1, sigmoid) with a bias.
+ * sequences → a head of {@link classesOf} (Dense(1, sigmoid) or Dense(k, softmax)) with a bias.
  */
 export function topologyOf(model: LayersModel, cell: CellType): Topology | undefined {
   const ls = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
@@ -98,9 +121,7 @@ export function topologyOf(model: LayersModel, cell: CellType): Topology | undef
   const plain =
     emb.getClassName() === 'Embedding' &&
     !(ec.mask_zero ?? ec.maskZero) &&
-    dense.getClassName() === 'Dense' &&
-    dc.units === 1 &&
-    dc.activation === 'sigmoid' &&
+    classesOf(model) !== undefined &&
     (dc.use_bias ?? dc.useBias) !== false;
   if (!plain) return undefined;
   const bidirectional = rec.getClassName() === 'Bidirectional';
@@ -144,6 +165,8 @@ function poolingOf(layer: Layer): Pooling | undefined {
 
 function build(tf: TF, options: ModelOptions): LayersModel {
   const o = { ...MODEL_DEFAULTS, ...options };
+  const classes = o.classes ?? BINARY_CLASSES;
+  if (!Number.isInteger(classes) || classes < BINARY_CLASSES) throw new Error(`a model tells apart 2 or more classes, not ${classes}`);
   const common = {
     units: o.units,
     returnSequences: o.pooling !== 'last',
@@ -176,8 +199,7 @@ function build(tf: TF, options: ModelOptions): LayersModel {
       rnn,
       ...pooling,
       tf.layers.dense({
-        units: 1,
-        activation: 'sigmoid',
+        ...(classes === BINARY_CLASSES ? { units: 1, activation: 'sigmoid' as const } : { units: classes, activation: 'softmax' as const }),
         kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 4 }),
         name: 'dense',
       }),

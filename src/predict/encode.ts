@@ -17,10 +17,18 @@ export interface TextModel {
 
 /** One prediction. */
 export interface Prediction {
-  /** `positive` when probability > 0.5, else `negative`. */
-  label: 'positive' | 'negative';
-  /** Model output: probability that the review is positive. */
+  /**
+   * Binary model: its second label (`positive`) when probability > 0.5, else its first (`negative`). k ≥ 3
+   * classes: the most probable class's label.
+   */
+  label: string;
+  /** Binary model: its output, the probability of its second label (`positive`). k ≥ 3 classes: the most probable class's probability. */
   probability: number;
+  /**
+   * k ≥ 3 classes only: every class's probability keyed by its label, in label order (absent for a binary model;
+   * JSON lists integer-like keys in ascending order, which is label order for numeric labels).
+   */
+  probabilities?: Record<string, number>;
   /** Words after Keras's tokenization. */
   words: number;
   /** Words the model's vocabulary does not know (dropped, or the OOV id). */
@@ -48,13 +56,35 @@ export function encodeTexts(m: TextModel, texts: readonly string[]): EncodedText
   };
 }
 
-/** The predictions of encoded texts, given their probabilities. */
-export function predictionsOf(encoded: EncodedTexts, probs: Float32Array, maxlen: number): Prediction[] {
-  return encoded.stats.map((s, i) => ({
-    label: probs[i]! > 0.5 ? 'positive' : 'negative',
-    probability: probs[i]!,
-    words: s.words,
-    unknownWords: s.unknown,
-    truncatedIds: Math.max(0, s.ids - maxlen),
-  }));
+/**
+ * The predictions of encoded texts, given their probabilities as a predictor lays them out (src/predict:
+ * `Predictor`): one per text for a binary model; for a model of k ≥ 3 classes, k per text, row-major, with
+ * `labels` the k class names in order (their number says the model is not binary).
+ */
+export function predictionsOf(encoded: EncodedTexts, probs: Float32Array, maxlen: number, labels?: readonly string[]): Prediction[] {
+  const k = labels && labels.length > 2 ? labels.length : 0;
+  if (k > 0 && probs.length !== encoded.stats.length * k)
+    throw new Error(`expected ${k} probabilities for each of ${encoded.stats.length} texts, got ${probs.length} values`);
+  return encoded.stats.map((s, i) => {
+    const rest = { words: s.words, unknownWords: s.unknown, truncatedIds: Math.max(0, s.ids - maxlen) };
+    if (k === 0) {
+      const [negative, positive] = labels ?? ['negative', 'positive'];
+      return { label: probs[i]! > 0.5 ? positive! : negative!, probability: probs[i]!, ...rest };
+    }
+    const row = probs.subarray(i * k, (i + 1) * k);
+    const top = argmax(row);
+    return {
+      label: labels![top]!,
+      probability: row[top]!,
+      probabilities: Object.fromEntries(labels!.map((l, c) => [l, row[c]!])),
+      ...rest,
+    };
+  });
+}
+
+/** Index of the largest value (the first of equal ones, as tfjs's argMax). */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let c = 1; c < values.length; c++) if (values[c]! > values[best]!) best = c;
+  return best;
 }

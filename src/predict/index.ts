@@ -7,7 +7,7 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import type { Kernels, SequenceCache } from '../kernels/index.js';
 import type { CellType } from '../cells.js';
-import { topologyOf } from '../models/index.js';
+import { BINARY_CLASSES, classesOf, topologyOf } from '../models/index.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { padInto, resolvePadOptions } from '../text/pad.js';
 import { OnednnPredictor } from './onednn.js';
@@ -31,10 +31,22 @@ export interface InferenceModel {
   metadata: { cell: CellType; preprocessing: PadSpec };
 }
 
-/** Probabilities for one batch of ids [B·maxlen]. */
+/**
+ * Probabilities for one batch of ids [B·maxlen]. Their layout follows `classes`: a binary model (2, the
+ * lesson's Dense(1, sigmoid)) gives B values, each row's probability of class 1 (positive); a model of k ≥ 3
+ * classes (Dense(k, softmax)) gives B×k values, row-major (row i's class c at i·k + c), each row summing to 1.
+ * {@link probabilitiesPerRow} says which.
+ */
 export interface Predictor {
   readonly maxlen: number;
+  /** Classes the model tells apart (2 for binary). */
+  readonly classes: number;
   predict(ids: Int32Array): Float32Array;
+}
+
+/** Values a {@link Predictor} gives per row: 1 for a binary model (the probability of class 1), else one per class. */
+export function probabilitiesPerRow(classes: number): number {
+  return classes === BINARY_CLASSES ? 1 : classes;
 }
 
 /**
@@ -47,6 +59,7 @@ export function createPredictor(tf: TF, m: Runnable, maxlen: number, sequences?:
   if (m.kernels.name === 'onednn' && topology) return new OnednnPredictor(m.kernels.addon, m.cell, maxlen, m.model, topology, sequences);
   return {
     maxlen,
+    classes: classesOf(m.model) ?? BINARY_CLASSES,
     predict: (ids) =>
       tf.tidy(() => {
         const xs = tf.tensor2d(ids, [ids.length / maxlen, maxlen], 'int32');
@@ -55,7 +68,7 @@ export function createPredictor(tf: TF, m: Runnable, maxlen: number, sequences?:
   };
 }
 
-/** Probabilities for a [n, maxlen] id buffer, predicted `batchSize` rows at a time. */
+/** Probabilities for a [n, maxlen] id buffer, predicted `batchSize` rows at a time, laid out as the predictor's ({@link Predictor}). */
 export function predictArrays(
   predictor: Predictor,
   x: Int32Array,
@@ -64,10 +77,11 @@ export function predictArrays(
 ): Float32Array {
   const maxlen = predictor.maxlen;
   const n = x.length / maxlen;
-  const out = new Float32Array(n);
+  const per = probabilitiesPerRow(predictor.classes);
+  const out = new Float32Array(n * per);
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
-    out.set(predictor.predict(x.subarray(start * maxlen, (start + size) * maxlen)), start);
+    out.set(predictor.predict(x.subarray(start * maxlen, (start + size) * maxlen)), start * per);
     onBatch?.(start + size, n);
   }
   return out;
@@ -95,11 +109,23 @@ export function encode(
   return { x, truncated, words };
 }
 
-/** Predicts new texts (HTML line breaks cleaned as in training) with the model's own preprocessing. */
-export function predictTexts(tf: TF, m: InferenceModel, texts: readonly string[], batchSize = PREDICT_BATCH_SIZE): Prediction[] {
+/**
+ * Predicts new texts (HTML line breaks cleaned as in training) with the model's own preprocessing; `labels`
+ * names the classes of a model of k ≥ 3 (default: their indices).
+ */
+export function predictTexts(
+  tf: TF,
+  m: InferenceModel,
+  texts: readonly string[],
+  batchSize = PREDICT_BATCH_SIZE,
+  labels?: readonly string[],
+): Prediction[] {
   const maxlen = m.metadata.preprocessing.maxlen;
   const encoded = encodeTexts(m, texts);
-  return predictionsOf(encoded, predictArrays(createPredictor(tf, runnable(m), maxlen), encoded.x, batchSize), maxlen);
+  const predictor = createPredictor(tf, runnable(m), maxlen);
+  const names =
+    predictor.classes === BINARY_CLASSES ? undefined : (labels ?? Array.from({ length: predictor.classes }, (_, c) => String(c)));
+  return predictionsOf(encoded, predictArrays(predictor, encoded.x, batchSize), maxlen, names);
 }
 
 /** The runnable part of an inference model. */

@@ -7,7 +7,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs';
 import { SequenceCache, type OnednnAddon, type OnednnSequence } from '../kernels/index.js';
-import { denseSigmoid, directionsOf, packParams, type LessonParams, type Topology } from '../kernels/lesson.js';
+import { denseLogSoftmax, denseSigmoid, directionsOf, packParams, type LessonParams, type Topology } from '../kernels/lesson.js';
 import { GATES, type CellType } from '../cells.js';
 
 /** Inference sequences a predictor keeps (one per batch shape: full batches and the last short one). */
@@ -15,6 +15,8 @@ const SEQUENCES = 4;
 
 export class OnednnPredictor {
   private readonly params: LessonParams;
+  /** Classes of the model's head (2: Dense(1, sigmoid), one probability per row; k ≥ 3: Dense(k, softmax), k per row). */
+  readonly classes: number;
 
   /**
    * Takes a copy of `model`'s weights as they are now. `sequences` (primitives and buffers, ~75 MB at
@@ -32,17 +34,21 @@ export class OnednnPredictor {
       model.trainableWeights.map((w) => w.read().dataSync() as Float32Array),
       topology,
     );
+    const outputs = this.params[5].length;
+    this.classes = outputs === 1 ? 2 : outputs;
   }
 
-  /** Probabilities for ids [B·maxlen]. */
+  /** Probabilities for ids [B·maxlen]: B of class 1 for a binary model, else B×classes row-major ({@link Predictor}). */
   predict(ids: Int32Array): Float32Array {
     const B = ids.length / this.maxlen;
     const [E, W, R, b, Wd, bd] = this.params;
-    const features = Wd.length;
+    const features = Wd.length / bd.length;
     const units = features / directionsOf(this.topology);
     const inputDim = W.length / (features * GATES[this.cell]);
     const s: OnednnSequence = this.sequences.get(this.cell, this.maxlen, B, inputDim, units, this.topology);
-    return Float32Array.from(denseSigmoid(s.forwardIds(ids, E, W, R, b, false), B, features, Wd, bd));
+    const h = s.forwardIds(ids, E, W, R, b, false);
+    if (bd.length === 1) return Float32Array.from(denseSigmoid(h, B, features, Wd, bd));
+    return Float32Array.from(denseLogSoftmax(h, B, features, Wd, bd), Math.exp);
   }
 }
 

@@ -4,15 +4,48 @@
  * loop (they are synchronous); requests that arrive during one are queued and go together into the next.
  * A row's result does not depend on its neighbours: each row of a forward is computed on its own.
  *
- * The queue is bounded in rows: a request that does not fit is refused at once ({@link ServeError} 503),
- * so memory never grows with load. Each request also has a deadline; a request still queued at its deadline
- * is dropped with a 503.
+ * The queue is bounded in rows: a request that does not fit is refused at once ({@link QueueFullError}, or
+ * {@link TooManyRowsError} when it could never fit), so memory never grows with load. Each request also has a
+ * deadline; a request still queued at its deadline is dropped ({@link DeadlineError}). The batcher knows
+ * nothing of HTTP: the server maps these errors to statuses and advice.
  */
-import { ServeError } from './errors.js';
+
+/** The queue has no room for a request's rows now (it may have later). */
+export class QueueFullError extends Error {
+  constructor(
+    /** Rows waiting when the request came. */
+    readonly queuedRows: number,
+    readonly maxQueue: number,
+  ) {
+    super(`${queuedRows} rows are queued and the queue holds ${maxQueue}`);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** A request needs more rows than the whole queue holds: it can never be queued. */
+export class TooManyRowsError extends Error {
+  constructor(
+    readonly rows: number,
+    readonly maxQueue: number,
+  ) {
+    super(`the request needs ${rows} forward rows and the queue holds at most ${maxQueue}`);
+    this.name = 'TooManyRowsError';
+  }
+}
+
+/** A request's rows were not all computed by its deadline. */
+export class DeadlineError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the prediction did not finish within ${timeoutMs} ms`);
+    this.name = 'DeadlineError';
+  }
+}
 
 /** What a batch runs on: each queued job names its model, and a forward only mixes jobs of one model. */
 export interface Forward {
   readonly maxlen: number;
+  /** Probabilities a row gives: 1 for a binary model, k for k classes. */
+  readonly perRow: number;
   forward(ids: Int32Array, rows: number): Float32Array;
 }
 
@@ -67,32 +100,14 @@ export class MicroBatcher {
   }
 
   /**
-   * Probabilities of `rows` rows of `ids` on `model`; rejects with a 503 {@link ServeError} when the queue
-   * is full, or when the result is not ready within `timeoutMs`.
+   * Probabilities of `rows` rows of `ids` on `model`; rejects with {@link TooManyRowsError} or
+   * {@link QueueFullError} when the rows do not fit in the queue, with {@link DeadlineError} when the result is
+   * not ready within `timeoutMs`, and with the forward's own error when it throws.
    */
   submit(model: Forward, ids: Int32Array, rows: number, timeoutMs: number): Promise<Float32Array> {
     if (rows === 0) return Promise.resolve(new Float32Array(0));
-    if (rows > this.o.maxQueue) {
-      return Promise.reject(
-        new ServeError(
-          'SERVE_TOO_MANY_ROWS',
-          413,
-          `the request needs ${rows} forward rows and the queue holds at most ${this.o.maxQueue}`,
-          'Send fewer texts per request (an explained text needs one row per word), or start rnn serve with a larger --max-queue',
-        ),
-      );
-    }
-    if (this.queued + rows > this.o.maxQueue) {
-      return Promise.reject(
-        new ServeError(
-          'SERVE_QUEUE_FULL',
-          503,
-          `the server is busy: ${this.queued} rows are queued and the queue holds ${this.o.maxQueue}`,
-          'Retry after a second, or run more instances behind a load balancer',
-          { 'retry-after': '1' },
-        ),
-      );
-    }
+    if (rows > this.o.maxQueue) return Promise.reject(new TooManyRowsError(rows, this.o.maxQueue));
+    if (this.queued + rows > this.o.maxQueue) return Promise.reject(new QueueFullError(this.queued, this.o.maxQueue));
     return new Promise((resolve, reject) => {
       const job: Job = {
         model,
@@ -100,23 +115,12 @@ export class MicroBatcher {
         rows,
         taken: 0,
         done: 0,
-        out: new Float32Array(rows),
+        out: new Float32Array(rows * model.perRow),
         resolve,
         reject,
         settled: false,
         at: performance.now(),
-        timer: setTimeout(() => {
-          this.settle(
-            job,
-            new ServeError(
-              'SERVE_TIMEOUT',
-              503,
-              `the prediction did not finish within ${timeoutMs} ms`,
-              'Retry later, send fewer texts per request, or start rnn serve with a larger --timeout',
-              { 'retry-after': '1' },
-            ),
-          );
-        }, timeoutMs),
+        timer: setTimeout(() => this.settle(job, new DeadlineError(timeoutMs)), timeoutMs),
       };
       this.queue.push(job);
       this.queued += rows;
@@ -138,18 +142,18 @@ export class MicroBatcher {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       this.scheduled = true;
-      setImmediate(() => this.run());
+      setImmediate(() => this.forwardHead());
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.scheduled = true;
-        this.run();
+        this.forwardHead();
       }, this.o.windowMs - waited);
     }
   }
 
   /** One forward over the rows at the head of the queue that share the head's model. */
-  private run(): void {
+  private forwardHead(): void {
     this.scheduled = false;
     const head = this.queue[0];
     if (!head) return this.notifyIdle();
@@ -182,8 +186,9 @@ export class MicroBatcher {
     }
     this.onBatch({ rows, seconds: (performance.now() - t0) / 1000 });
     at = 0;
+    const k = model.perRow;
     for (const p of parts) {
-      p.job.out.set(probs.subarray(at, at + p.rows), p.from);
+      p.job.out.set(probs.subarray(at * k, (at + p.rows) * k), p.from * k);
       p.job.done += p.rows;
       at += p.rows;
       if (p.job.done === p.job.rows) this.settle(p.job);

@@ -11,7 +11,15 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, type ErrorCode } from '../errors.js';
-import { ServedModel } from './engine.js';
+import type { ServedModel } from './served-model.js';
+
+/** No model has loaded yet: there is nothing to answer with. */
+export class NoModelError extends Error {
+  constructor() {
+    super('no model is loaded yet');
+    this.name = 'NoModelError';
+  }
+}
 
 /** The last reload that failed (cleared by a successful one). */
 export interface ReloadFailure {
@@ -66,8 +74,15 @@ export class ModelHost {
 
   constructor(private readonly o: HostOptions) {}
 
-  /** The model answering now (undefined before the first load). */
-  get current(): ServedModel | undefined {
+  /** The model answering now, held for one request until its {@link ServedModel.release}; {@link NoModelError} before the first load. */
+  acquire(): ServedModel {
+    if (!this.model) throw new NoModelError();
+    return this.model.acquire();
+  }
+
+  /** The model answering now, for a look at it (not held); {@link NoModelError} before the first load. */
+  active(): ServedModel {
+    if (!this.model) throw new NoModelError();
     return this.model;
   }
 
@@ -121,7 +136,7 @@ export class ModelHost {
 
   /** Checks the model directory every `ms` milliseconds and reloads when it changed. */
   watch(ms: number): void {
-    if (ms <= 0) return;
+    if (ms <= 0 || this.closed) return;
     const tick = async (): Promise<void> => {
       const dir = await this.o.resolveDir().catch(() => undefined);
       const print = dir && (await fingerprint(dir));
@@ -133,10 +148,15 @@ export class ModelHost {
     this.watcher = setTimeout(() => void tick(), ms);
   }
 
-  /** Stops watching; the model stays until the last request on it ends. */
-  async close(): Promise<void> {
+  /** Stops watching the model directory and swapping models in: a load under way finishes, and is discarded. */
+  stop(): void {
     this.closed = true;
     if (this.watcher) clearTimeout(this.watcher);
+  }
+
+  /** Stops watching, waits for a load under way, and retires the model (disposed once the last request on it ends). */
+  async close(): Promise<void> {
+    this.stop();
     await this.chain;
     this.model?.retire();
   }

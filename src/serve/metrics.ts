@@ -5,7 +5,7 @@
  * process metrics (resident memory, CPU, event-loop lag).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { batchBuckets } from './engine.js';
+import { batchBuckets } from './served-model.js';
 
 /** Seconds over which the reviews/s gauge averages. */
 const RATE_WINDOW_SECONDS = 10;

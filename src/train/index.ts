@@ -1,6 +1,7 @@
 /**
  * Training: a seeded shuffle and Keras-style validation split, Keras's Tokenizer fitted on the reviews used,
- * pad/truncate, the lesson model compiled with Adam (clipped) and binary cross-entropy, then the epoch loop.
+ * pad/truncate, the lesson model compiled with Adam (clipped) and binary cross-entropy (for k ≥ 3 classes:
+ * Dense(k, softmax) and sparse categorical cross-entropy, optionally class-weighted), then the epoch loop.
  * The loop owns epochs, batches, word dropout, the weight average, validation, the best epoch, the schedule,
  * early stopping, interruption and resumption; one batch's step is a {@link Stepper}'s. Returns the trained
  * model and everything metadata.json records; prints nothing.
@@ -11,20 +12,22 @@ import { BINARY_LABELS, type LabelSet, type Review } from '../data/index.js';
 import { dropRepeats } from '../data/duplicates.js';
 import { splitValidation } from '../data/split.js';
 import { Tokenizer } from '../text/tokenizer.js';
-import { buildModel, kernelsFor, setTrainableWeights } from '../models/index.js';
+import { BINARY_CLASSES, buildModel, kernelsFor, setTrainableWeights } from '../models/index.js';
 import { createPredictor, encode, predictArrays, PREDICT_BATCH_SIZE } from '../predict/index.js';
 import { predictorSequences } from '../predict/onednn.js';
 import { lossAndAccuracy } from '../eval/metrics.js';
+import { sparseLossAndAccuracy } from './loss.js';
+import { balancedClassWeights, labelCounts } from '../data/labels.js';
 import { mulberry32, shuffleInPlace, type Rng } from '../util/random.js';
 import type { Kernels, SequenceCache } from '../kernels/index.js';
 import { BestTracker, LrScheduler } from './control.js';
 import { WeightAverage } from './ema.js';
 import { clippedAdam } from './clip.js';
 import { dropWords } from './augment.js';
-import { OnednnStep, onednnTrainable } from './onednn-step.js';
+import { lossFor, OnednnStep, onednnTrainable } from './onednn-step.js';
 import { TfjsStep } from './tfjs-step.js';
 import type { Stepper } from './stepper.js';
-import type { TrainOptions } from './options.js';
+import { trainClasses, type TrainOptions } from './options.js';
 import type { EpochLog, OptimizerWeight, TrainCallbacks, TrainCheckpoint, TrainResult } from './types.js';
 
 type NamedTensor = { name: string; tensor: Tensor };
@@ -77,7 +80,10 @@ function prepareData(reviews: readonly Review[], o: TrainOptions, rand: Rng, cb:
   };
 }
 
-/** The lesson model for `o`, on the run's kernels, compiled with Adam (clipped by `o.clipNorm`) and binary cross-entropy. */
+/**
+ * The lesson model for `o`, on the run's kernels, compiled with Adam (clipped by `o.clipNorm`) and binary
+ * cross-entropy; for k ≥ 3 classes Dense(k, softmax) and sparse categorical cross-entropy.
+ */
 function compileModel(run: Runtime, o: TrainOptions): LayersModel {
   const model = buildModel(
     run.tf,
@@ -91,17 +97,44 @@ function compileModel(run: Runtime, o: TrainOptions): LayersModel {
       pooling: o.pooling,
       seed: o.seed,
       layers: o.layers,
+      classes: trainClasses(o),
     },
     run.kernels,
   );
-  model.compile({ optimizer: clippedAdam(run.tf, o.lr, o.clipNorm), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: clippedAdam(run.tf, o.lr, o.clipNorm), loss: lossFor(trainClasses(o)), metrics: ['accuracy'] });
   return model;
 }
 
-/** The oneDNN step when the model's kernels are oneDNN and it is the lesson model compiled for it, else the tfjs step. */
-async function createStepper(tf: TF, kernels: Kernels, model: LayersModel, o: TrainOptions): Promise<Stepper> {
-  if (kernels.name === 'onednn' && onednnTrainable(model, o.cell)) return OnednnStep.create(tf, kernels.addon, o.cell, o.maxlen, model);
-  return new TfjsStep(tf, model, o.maxlen);
+/**
+ * The oneDNN step when the model's kernels are oneDNN and it is the lesson model compiled for it, else the
+ * tfjs step; both weigh each review's loss by `classWeights` when given.
+ */
+async function createStepper(tf: TF, kernels: Kernels, model: LayersModel, o: TrainOptions, classWeights?: number[]): Promise<Stepper> {
+  if (kernels.name === 'onednn' && onednnTrainable(model, o.cell))
+    return OnednnStep.create(tf, kernels.addon, o.cell, o.maxlen, model, classWeights);
+  return new TfjsStep(tf, model, o.maxlen, classWeights);
+}
+
+/**
+ * Checks the training labels are class indices of `o`'s classes, and returns the class weights of
+ * `o.classWeight` (`balanced`: from the training split's labels), or undefined without them.
+ */
+function classWeightsOf(o: TrainOptions, data: PreparedData): number[] | undefined {
+  const classes = trainClasses(o);
+  for (const y of [data.train.y, data.validation.y])
+    for (const label of y)
+      if (!(label >= 0 && label < classes && Number.isInteger(label)))
+        throw new Error(`label ${label} is not a class index of ${classes} classes`);
+  if (o.classWeight === undefined) return undefined;
+  if (o.classWeight === 'balanced')
+    return balancedClassWeights(
+      labelCounts(
+        Array.from(data.train.y, (label) => ({ label })),
+        classes,
+      ),
+    );
+  if (o.classWeight.length !== classes) throw new Error(`${o.classWeight.length} class weights were given for ${classes} classes`);
+  return [...o.classWeight];
 }
 
 /** Where the loop is: everything a checkpoint saves besides the weights. */
@@ -173,6 +206,10 @@ interface Run {
   data: PreparedData;
   model: LayersModel;
   stepper: Stepper;
+  /** Each class's weight in the training loss (Keras's class_weight), when `o.classWeight` asks for them. */
+  classWeights?: number[];
+  /** The reviews' label set. */
+  labels: LabelSet;
   /** The moving average of the trainable weights, when `o.ema` is on. */
   average?: WeightAverage;
   /** The oneDNN predictor's buffers, kept from one epoch's validation to the next. */
@@ -267,14 +304,19 @@ async function trainBatches(r: Run, epoch: number, lr: number): Promise<{ clock:
 }
 
 /**
- * Validation loss and accuracy of the weights in the model, or nothing without validation reviews. The
- * predictor copies the weights; the run's `sequences` keep the oneDNN predictor's buffers between epochs.
+ * Validation loss and accuracy of the weights in the model, or nothing without validation reviews: binary
+ * cross-entropy and accuracy at 0.5, or for k ≥ 3 classes sparse categorical cross-entropy and the most
+ * probable class's accuracy (unweighted by class weights, as Keras's). The predictor copies the weights; the
+ * run's `sequences` keep the oneDNN predictor's buffers between epochs.
  */
 function validate(r: Run): Pick<EpochLog, 'val_loss' | 'val_acc'> {
   const { o, data } = r;
   if (data.validation.y.length === 0) return {};
   const predictor = createPredictor(r.tf, { model: r.model, cell: o.cell, kernels: r.kernels }, o.maxlen, r.sequences);
-  const v = lossAndAccuracy(predictArrays(predictor, data.validation.x, Math.max(o.batchSize, PREDICT_BATCH_SIZE)), data.validation.y);
+  const probs = predictArrays(predictor, data.validation.x, Math.max(o.batchSize, PREDICT_BATCH_SIZE));
+  const classes = trainClasses(o);
+  const v =
+    classes === BINARY_CLASSES ? lossAndAccuracy(probs, data.validation.y) : sparseLossAndAccuracy(probs, data.validation.y, classes);
   return { val_loss: v.loss, val_acc: v.acc };
 }
 
@@ -339,17 +381,21 @@ export async function train(
   labels: LabelSet = BINARY_LABELS,
 ): Promise<TrainResult> {
   const { tf } = runtime;
+  if (trainClasses(o) !== Math.max(2, labels.names.length)) {
+    throw new Error(`${labels.names.length} labels, but the options train ${trainClasses(o)} classes`);
+  }
   const t0 = performance.now();
   const rand = mulberry32(o.seed);
   const data = prepareData(reviews, o, rand, cb, labels);
   const tokenizeSeconds = seconds(t0);
+  const classWeights = classWeightsOf(o, data);
   const kernels = kernelsFor(o.layers, runtime.kernels);
   const model = compileModel({ tf, kernels }, o);
   cb.onModel?.(model);
 
   const n = data.train.y.length;
   const s = resume ? await resumeState(tf, model, o, resume, n) : freshState(o, rand, n);
-  const stepper = await createStepper(tf, kernels, model, o);
+  const stepper = await createStepper(tf, kernels, model, o, classWeights);
   // The addon's averaging pass gives the JS one's bits: 0.15 ms instead of 1.8 for the lesson LSTM's 1.1M weights (2 cores).
   const pass = kernels.name === 'onednn' ? kernels.addon.movingAverage.bind(kernels.addon) : undefined;
   const r: Run = {
@@ -360,6 +406,8 @@ export async function train(
     data,
     model,
     stepper,
+    classWeights,
+    labels,
     average:
       o.ema !== null
         ? WeightAverage.of(o.ema, resume?.average?.weights ?? stepper.weights(), resume?.average?.updates ?? 0, pass)
@@ -422,6 +470,8 @@ function finish(
     bestEpoch: s.tracker.bestEpoch,
     stoppedEarly: end.stoppedEarly === true,
     ...(lastWeights && { lastWeights }),
+    ...(r.classWeights && { classWeights: r.classWeights }),
+    labels: r.labels,
     ...(end.interrupted && { interrupted: end.interrupted }),
     step: r.stepper.kind,
   };

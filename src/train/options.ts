@@ -2,7 +2,7 @@
  * What a training run can be told, and its defaults in one place: {@link TRAIN_DEFAULTS} is read by
  * {@link resolveTrainOptions} and by the help text of `rnn train` and `rnn compare`.
  */
-import { MODEL_DEFAULTS, type RecurrentImpl } from '../models/index.js';
+import { BINARY_CLASSES, MODEL_DEFAULTS, type RecurrentImpl } from '../models/index.js';
 import type { CellType, Pooling } from '../cells.js';
 import type { PadSide } from '../text/pad.js';
 import { LR_SCHEDULE_DEFAULTS, type LrSchedule, type Monitor } from './control.js';
@@ -61,6 +61,28 @@ export interface TrainOptions {
   wordDropout: number;
   /** Largest joint L2 norm of a step's gradients, Keras's `global_clipnorm` (src/train/clip.ts; null: no clipping). */
   clipNorm: number | null;
+  /**
+   * Classes of the labels, which the reviews carry as class indices 0..classes−1 (Review.label). Absent (and
+   * so in every run before k classes, and in their checkpoints): 2, the lesson's binary model, Dense(1,
+   * sigmoid) with binary cross-entropy. k ≥ 3: Dense(k, softmax) with sparse categorical cross-entropy,
+   * accuracy by the most probable class. {@link trainClasses} reads it.
+   */
+  classes?: number;
+  /**
+   * Keras's `class_weight`: each training review's loss is multiplied by its class's weight (the batch's loss
+   * is their mean, as Keras and tfjs's `fit` compute it); validation loss is not weighted, as in Keras.
+   * `balanced`: n / (classes · count of the class) over the training split (scikit-learn's
+   * `compute_class_weight`); or one weight per class. Absent: none.
+   */
+  classWeight?: ClassWeight;
+}
+
+/** {@link TrainOptions.classWeight}: `balanced`, or one weight per class index. */
+export type ClassWeight = 'balanced' | readonly number[];
+
+/** The classes a run trains: {@link TrainOptions.classes}, 2 when absent. */
+export function trainClasses(o: Pick<TrainOptions, 'classes'>): number {
+  return o.classes ?? BINARY_CLASSES;
 }
 
 /**
@@ -104,7 +126,11 @@ export function defaultMonitor(validationSplit: number): Monitor {
   return validationSplit > 0 ? 'val_acc' : 'acc';
 }
 
-/** Every option, defaults filled in (`null` turns `ema` and `clipNorm` off; undefined takes the default). */
+/**
+ * Every option, defaults filled in (`null` turns `ema` and `clipNorm` off; undefined takes the default).
+ * `classes` is kept only for k ≥ 3 and `classWeight` only when given, so a binary run's options (and the
+ * metadata.json and checkpoints that record them) are what they were before k classes.
+ */
 export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType }): TrainOptions {
   const preset = o.preset ?? 'lesson';
   const d: Omit<TrainOptions, 'cell' | 'seed' | 'limit' | 'monitor' | 'earlyStopping' | 'preset'> = {
@@ -139,5 +165,7 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     ema: o.ema === undefined ? d.ema : o.ema,
     wordDropout: o.wordDropout ?? d.wordDropout,
     clipNorm: o.clipNorm === undefined ? d.clipNorm : o.clipNorm,
+    ...(o.classes !== undefined && o.classes !== BINARY_CLASSES && { classes: o.classes }),
+    ...(o.classWeight !== undefined && { classWeight: o.classWeight }),
   };
 }

@@ -21,7 +21,7 @@ export interface Stepper {
    * and writes them into the model on {@link syncWeights} (oneDNN).
    */
   readonly trainsInModel: boolean;
-  /** One gradient step at learning rate `lr` on ids [B·maxlen] and labels [B]. */
+  /** One gradient step at learning rate `lr` on ids [B·maxlen] and labels [B] (0/1 for a binary model, else class indices 0..k−1). */
   step(ids: Int32Array, labels: Float32Array, lr: number): Promise<StepResult>;
   /** The trainable weights as they are now, in model.trainableWeights order (read, do not keep). */
   weights(): Float32Array[];

@@ -1,4 +1,5 @@
 /** What a training run reports and returns: epoch logs, batch progress, callbacks, the checkpoint state and the result. */
+import type { LabelSet } from '../data/labels.js';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Kernels } from '../kernels/index.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -100,6 +101,10 @@ export interface TrainResult {
   stoppedEarly: boolean;
   /** The last epoch's weights (model.weights order) when the model was set back to an earlier epoch. */
   lastWeights?: Float32Array[];
+  /** Each class's weight in the training loss, when `options.classWeight` asked for them (`balanced`: as computed from the training split). */
+  classWeights?: number[];
+  /** The reviews' label set: class c of the model is `labels.names[c]` (binary: negative, positive). */
+  labels: LabelSet;
   /** Set when `shouldStop` ended training early: save it to resume later. The model is as trained so far. */
   interrupted?: TrainCheckpoint;
   /** What ran each training step: the lesson model whole on rnn's oneDNN kernels, or tfjs's trainOnBatch. */

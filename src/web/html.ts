@@ -28,7 +28,8 @@ export interface ModelCard {
   /** A model imported from Keras (`rnn import`): the archive's file name and the Keras that saved it. */
   imported?: { file: string; kerasVersion: string | null };
   /** The last `rnn eval` (null: never evaluated). */
-  test: { accuracy: number; f1: number; rocAuc: number; reviews: number; evaluatedAt: string } | null;
+  /** The last `rnn eval`: a binary model's F1 and ROC-AUC, or a k-class model's macro-F1. */
+  test: { accuracy: number; f1?: number; rocAuc?: number; macroF1?: number; reviews: number; evaluatedAt: string } | null;
   quantize: string;
   /** The tfjs version of the bundled browser build. */
   tfjs: string;
@@ -65,7 +66,7 @@ function cardRows(c: ModelCard): [string, string][] {
     [
       'Test accuracy',
       c.test
-        ? `${pct(c.test.accuracy)} (F1 ${c.test.f1.toFixed(4)}, ROC-AUC ${c.test.rocAuc.toFixed(4)}) on ${int(c.test.reviews)} test reviews`
+        ? `${pct(c.test.accuracy)} (${c.test.macroF1 !== undefined ? `macro-F1 ${c.test.macroF1.toFixed(4)}` : `F1 ${c.test.f1!.toFixed(4)}, ROC-AUC ${c.test.rocAuc!.toFixed(4)}`}) on ${int(c.test.reviews)} test reviews`
         : 'not evaluated (run rnn eval before exporting)',
     ],
     [

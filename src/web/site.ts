@@ -7,6 +7,7 @@
  * The site is written to a temporary sibling and renamed into place, so a failed export leaves nothing
  * behind; an existing directory is replaced only when it is an earlier export.
  */
+import { isClassMetrics } from '../eval/classes.js';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -104,8 +105,7 @@ function modelCard(info: Awaited<ReturnType<typeof readModelInfo>>, quantize: Qu
     test: ev
       ? {
           accuracy: ev.metrics.accuracy,
-          f1: ev.metrics.f1,
-          rocAuc: ev.metrics.rocAuc,
+          ...(isClassMetrics(ev.metrics) ? { macroF1: ev.metrics.macroF1 } : { f1: ev.metrics.f1, rocAuc: ev.metrics.rocAuc }),
           reviews: ev.data.reviews,
           evaluatedAt: ev.evaluatedAt,
         }

@@ -10,11 +10,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
-import { MicroBatcher, type BatchReport, type BatcherOptions, type Forward } from '../../src/serve/batcher.js';
-import { ServeError, type ServeErrorCode } from '../../src/serve/errors.js';
+import {
+  DeadlineError,
+  MicroBatcher,
+  QueueFullError,
+  TooManyRowsError,
+  type BatchReport,
+  type BatcherOptions,
+  type Forward,
+} from '../../src/serve/batcher.js';
 
 const MAXLEN = 3;
-/** The deadline of submits not meant to time out: a job the batcher forgets fails its test with a 503 after 5 s rather than hanging it. */
+/** The deadline of submits not meant to time out: a job the batcher forgets fails its test with a DeadlineError after 5 s rather than hanging it. */
 const NO_TIMEOUT = 5_000;
 
 interface Call {
@@ -31,6 +38,8 @@ class FakeModel implements Forward {
     readonly log: Call[],
     /** Throws instead of answering when this says so (given the 0-based index of the call on this model). */
     private readonly fails: (call: number) => Error | undefined = () => undefined,
+    /** Probabilities per row: a k-class model gives k, row after row (here tag + 0.5, tag + 0.25, …). */
+    readonly perRow = 1,
   ) {}
 
   forward(ids: Int32Array, rows: number): Float32Array {
@@ -44,7 +53,7 @@ class FakeModel implements Forward {
     this.log.push({ model: this.name, rows, tags });
     const error = this.fails(this.calls++);
     if (error) throw error;
-    return Float32Array.from(tags, prob);
+    return Float32Array.from(tags.flatMap((t) => Array.from({ length: this.perRow }, (_, c) => prob(t) - c / 4)));
   }
 }
 
@@ -69,12 +78,17 @@ async function expectOwn(b: MicroBatcher, model: FakeModel, j: number, rows: num
   assert.deepEqual(Array.from(got), tags.map(prob), `job ${j} (${rows} rows) on ${model.name}`);
 }
 
-function isServeError(code: ServeErrorCode, statusCode: number, retryAfter: boolean): (e: unknown) => boolean {
+/** A rejection with the batcher's own error of `type`, carrying `fields`, its message saying nothing of HTTP or of the CLI. */
+function isBatcherError<T extends Error>(
+  type: abstract new (...args: never[]) => T,
+  fields: Partial<T>,
+  message: string,
+): (e: unknown) => boolean {
   return (e) => {
-    assert.ok(e instanceof ServeError, `a ServeError, not ${String(e)}`);
-    assert.equal(e.code, code);
-    assert.equal(e.statusCode, statusCode);
-    assert.deepEqual(e.headers, retryAfter ? { 'retry-after': '1' } : {});
+    assert.ok(e instanceof type, `a ${type.name}, not ${String(e)}`);
+    for (const [key, value] of Object.entries(fields)) assert.equal(e[key as keyof T], value, key);
+    assert.equal(e.message, message);
+    assert.ok(!('statusCode' in e) && !('headers' in e) && !('code' in e), 'no HTTP status, headers or error code');
     return true;
   };
 }
@@ -221,17 +235,23 @@ test('jobs of two models, several bigger than a batch: every forward holds rows 
   }
 });
 
-test('a full queue rejects at once with 503 and Retry-After: 1; the queue recovers', async () => {
+test('a full queue rejects at once (QueueFullError, with the numbers); the queue recovers', async () => {
   const log: Call[] = [];
   const m = new FakeModel('a', log);
   const b = batcher({ batchSize: 8, windowMs: 10, maxQueue: 4 });
   const first = expectOwn(b, m, 1, 3);
   assert.equal(b.queuedRows, 3);
-  await assert.rejects(b.submit(m, idsOf(tagsOf(2, 2)), 2, NO_TIMEOUT), isServeError('SERVE_QUEUE_FULL', 503, true));
+  await assert.rejects(
+    b.submit(m, idsOf(tagsOf(2, 2)), 2, NO_TIMEOUT),
+    isBatcherError(QueueFullError, { queuedRows: 3, maxQueue: 4 }, '3 rows are queued and the queue holds 4'),
+  );
   assert.equal(b.queuedRows, 3, 'the refused rows are not queued');
   const fits = expectOwn(b, m, 3, 1); // exactly fills the queue
   assert.equal(b.queuedRows, 4);
-  await assert.rejects(b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT), isServeError('SERVE_QUEUE_FULL', 503, true));
+  await assert.rejects(
+    b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT),
+    isBatcherError(QueueFullError, { queuedRows: 4, maxQueue: 4 }, '4 rows are queued and the queue holds 4'),
+  );
   await Promise.all([first, fits]);
   assert.equal(b.queuedRows, 0);
   await expectOwn(b, m, 5, 4);
@@ -242,11 +262,14 @@ test('a full queue rejects at once with 503 and Retry-After: 1; the queue recove
   );
 });
 
-test('a request of more rows than the queue holds is refused with 413, even on an empty queue', async () => {
+test('a request of more rows than the queue holds is refused at once (TooManyRowsError), even on an empty queue', async () => {
   const log: Call[] = [];
   const m = new FakeModel('a', log);
   const b = batcher({ batchSize: 4, windowMs: 5, maxQueue: 6 });
-  await assert.rejects(b.submit(m, idsOf(tagsOf(1, 7)), 7, NO_TIMEOUT), isServeError('SERVE_TOO_MANY_ROWS', 413, false));
+  await assert.rejects(
+    b.submit(m, idsOf(tagsOf(1, 7)), 7, NO_TIMEOUT),
+    isBatcherError(TooManyRowsError, { rows: 7, maxQueue: 6 }, 'the request needs 7 forward rows and the queue holds at most 6'),
+  );
   assert.equal(b.queuedRows, 0);
   await expectOwn(b, m, 2, 6); // maxQueue rows fit
   assert.deepEqual(
@@ -255,13 +278,13 @@ test('a request of more rows than the queue holds is refused with 413, even on a
   );
 });
 
-test('a queued request past its deadline rejects with 503 and its rows are never forwarded', async () => {
+test('a queued request past its deadline rejects with DeadlineError and its rows are never forwarded', async () => {
   const log: Call[] = [];
   const m = new FakeModel('a', log);
   const b = batcher({ batchSize: 4, windowMs: 10_000 });
   const late = b.submit(m, idsOf(tagsOf(1, 2)), 2, 30);
   assert.equal(b.queuedRows, 2);
-  await assert.rejects(late, isServeError('SERVE_TIMEOUT', 503, true));
+  await assert.rejects(late, isBatcherError(DeadlineError, { timeoutMs: 30 }, 'the prediction did not finish within 30 ms'));
   assert.equal(b.queuedRows, 0, 'its rows left the queue');
   await b.idle();
   // A full batch runs at once (and clears the 10 s window): it holds only its own rows.
@@ -269,7 +292,7 @@ test('a queued request past its deadline rejects with 503 and its rows are never
   assert.deepEqual(log, [{ model: 'a', rows: 4, tags: tagsOf(2, 4) }]);
 });
 
-test('a request split over forwards that passes its deadline rejects with 503; its remaining rows are not forwarded', async () => {
+test('a request split over forwards that passes its deadline rejects with DeadlineError; its remaining rows are not forwarded', async () => {
   const log: Call[] = [];
   const m = new FakeModel('a', log);
   const b = batcher({ batchSize: 2, windowMs: 10_000 });
@@ -281,7 +304,7 @@ test('a request split over forwards that passes its deadline rejects with 503; i
     [tagsOf(1, 2)],
   );
   assert.equal(b.queuedRows, 1);
-  await assert.rejects(late, isServeError('SERVE_TIMEOUT', 503, true));
+  await assert.rejects(late, isBatcherError(DeadlineError, { timeoutMs: 50 }, 'the prediction did not finish within 50 ms'));
   assert.equal(b.queuedRows, 0);
   await expectOwn(b, m, 2, 2);
   assert.deepEqual(
@@ -392,4 +415,19 @@ test('no timer is left behind once every submit has settled', async () => {
   await Promise.allSettled([b.submit(m, idsOf(tagsOf(3, 1)), 1, NO_TIMEOUT)]); // the throwing forward
   await b.idle();
   assert.equal(timeouts(), before, 'every deadline and window timer is cleared or has fired');
+});
+
+test("a k-class model: each row's k probabilities reach its request, whatever the batch mixed", async () => {
+  const log: Call[] = [];
+  const model = new FakeModel('k3', log, undefined, 3);
+  const b = new MicroBatcher({ batchSize: 4, windowMs: 5, maxQueue: 100 });
+  const jobs = [3, 1, 5, 2].map((rows, j) => ({ rows, tags: tagsOf(j, rows) }));
+  const results = await Promise.all(jobs.map((j) => b.submit(model, idsOf(j.tags), j.rows, NO_TIMEOUT)));
+  results.forEach((r, j) => {
+    assert.deepEqual(
+      [...r],
+      jobs[j]!.tags.flatMap((t) => [prob(t), prob(t) - 0.25, prob(t) - 0.5]),
+    );
+  });
+  assert.ok(log.length >= 3, 'rows of several requests shared forwards');
 });

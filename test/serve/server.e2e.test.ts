@@ -2,7 +2,8 @@
  * `rnn serve`'s core over real HTTP on loopback (ephemeral ports), with two small LSTMs trained here by the
  * real CLI on real IMDB reviews (../shared/data): parity with `rnn predict --json` and `--explain --json`,
  * batching parity, every error status with its message, the bearer token, readiness, hot reload under
- * load, overload, timeouts, CORS, draining on close, and memory over 10,000 requests.
+ * load, overload, timeouts, CORS, draining on close, memory over 10,000 requests, and responses serialized by
+ * their schemas byte for byte as JSON.stringify wrote them.
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,9 @@ import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
 import type { Review } from '../../src/data/index.js';
 import { pointLatest, resolveModelDir } from '../../src/io/model-dir.js';
 import { SERVE_DEFAULTS, startServer, type RunningServer, type ServeOptions } from '../../src/serve/index.js';
+import { buildApp } from '../../src/serve/app.js';
+import { ServedModel } from '../../src/serve/served-model.js';
+import type { FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../src/errors.js';
 import { IMDB_TARBALL, imdb, REQUIRE_NATIVE, runCli, tempDir } from '../helpers.js';
 import { smallModel } from '../models.js';
@@ -538,4 +542,80 @@ test('10,000 requests: every one 2xx, tf.memory() and RSS flat', async (t) => {
   assert.equal(run.tf.memory().numTensors, tensors);
   // Measured: +0.4% to +1.9% over 10,000 requests (a leak of even one 80-id row per request would be +3 MB).
   assert.ok(rss1 / rss0 < 1.05, `RSS ${rss0} → ${rss1}`);
+});
+
+test('responses serialized by their schemas are byte for byte what JSON.stringify makes of the same answers', async (t) => {
+  // A model with an evaluation and a failed reload, so that /v1/model has every field filled.
+  const dir = path.join(work, 'with-eval');
+  await fsp.cp(dirA, dir, { recursive: true });
+  const evaluation = {
+    evaluatedAt: '2026-12-01T10:00:00.000Z',
+    data: { path: '/data/aclImdb', reviews: 25000, scope: 'test split' },
+    metrics: { accuracy: 0.8712, loss: 0.3101, precision: 0.86, recall: 0.88, f1: 0.87, auc: 0.94 },
+    samplesPerSec: 2500.5,
+  };
+  await fsp.writeFile(path.join(dir, 'eval.json'), JSON.stringify(evaluation));
+  let modelDir = dir;
+  const app = buildApp(
+    { ...SERVE_DEFAULTS, watchMs: 0 },
+    {
+      resolveDir: async () => modelDir,
+      load: (d) => ServedModel.load(run, d, SERVE_DEFAULTS.batchSize, SERVE_DEFAULTS.layers),
+      logStream: new PassThrough(),
+    },
+  );
+  t.after(() => app.close());
+  // What the answer was before serialization, as fastify sent it before the schemas (JSON.stringify), and as sent now.
+  const stringified = new WeakMap<FastifyRequest, string>();
+  const answers: Array<{ route: string; status: number; before: string; after: string }> = [];
+  app.addHook('preSerialization', async (req, _reply, payload) => {
+    stringified.set(req, JSON.stringify(payload));
+    return payload;
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    const before = stringified.get(req);
+    if (before !== undefined) answers.push({ route: `${req.method} ${req.url}`, status: reply.statusCode, before, after: String(payload) });
+    return payload;
+  });
+  await app.ready();
+  assert.ok((await app.modelHost.reload('start')).ok);
+  modelDir = path.join(work, 'nope');
+  assert.ok(!(await app.modelHost.reload('a failed reload')).ok);
+
+  // Real reviews, and texts with every character JSON escapes (quotes, backslashes, controls, lone surrogates, U+2028).
+  const texts = [...reviews.map((r) => r.text), 'a "quoted" \\ back\\slash\ttab\nline\u0001 \ud800 \u2028 😀 review', ''];
+  const predict = (body: object) => app.inject({ method: 'POST', url: '/v1/predict', payload: body });
+  assert.equal((await predict({ texts: texts.filter(Boolean) })).statusCode, 200);
+  assert.equal((await predict({ texts: [texts[0], texts.at(-2)], explain: false })).statusCode, 200);
+  assert.equal((await predict({ texts: [...texts.slice(0, 3), texts.at(-2), texts.at(-1)], explain: true })).statusCode, 200);
+  for (const url of ['/v1/model', '/readyz', '/healthz']) assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
+  assert.equal((await predict({ texts: [] })).statusCode, 400);
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/predict' })).statusCode, 405);
+
+  assert.deepEqual(
+    answers.map((a) => `${a.route} ${a.status}`),
+    [
+      'POST /v1/predict 200',
+      'POST /v1/predict 200',
+      'POST /v1/predict 200',
+      'GET /v1/model 200',
+      'GET /readyz 200',
+      'GET /healthz 200',
+      'POST /v1/predict 400',
+      'GET /v1/predict 405',
+    ],
+  );
+  for (const a of answers) {
+    if (a.after === a.before) continue;
+    let i = 0;
+    while (a.before[i] === a.after[i]) i++;
+    const around = (s: string) => JSON.stringify(s.slice(Math.max(0, i - 60), i + 60));
+    assert.fail(
+      `${a.route} ${a.status}: the answer differs at character ${i}: JSON.stringify ${around(a.before)}, schema ${around(a.after)}`,
+    );
+  }
+  const model = JSON.parse(answers[3]!.after);
+  assert.deepEqual(model.evaluation, { evaluatedAt: evaluation.evaluatedAt, data: evaluation.data, metrics: evaluation.metrics });
+  assert.equal(model.lastFailedReload.code, 'MODEL_NOT_FOUND');
+  assert.equal(JSON.parse(answers[2]!.after).predictions[0].words.length > 10, true, 'an explanation has its words');
 });

@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import * as path from 'node:path';
-import { describeKernels } from '../../backend/index.js';
 import { resolveModelDir } from '../../io/model-dir.js';
 import { ExitWith, Interrupted } from '../../errors.js';
 import { LOG_LEVELS, SERVE_DEFAULTS, startServer, type LogLevel, type ServeOptions } from '../../serve/index.js';
@@ -104,9 +103,7 @@ async function serveCommand(ctx: CliContext, command: Command, flags: ServeFlags
     const model = await Promise.race([server.ready, stopped.then(() => undefined)]);
     if (model) {
       const auth = (options.token ? ', bearer token required' : '') + (options.web ? `, the page at ${server.url}/` : '');
-      ctx.io.out.write(
-        `serving ${model.dir} (${model.stamp.cell}, ${describeKernels(runtime.tf, model.m.kernels)}) on ${server.url}${auth}\n`,
-      );
+      ctx.io.out.write(`serving ${model.dir} (${model.stamp.cell}, ${model.kernels.description}) on ${server.url}${auth}\n`);
       await stopped;
     }
     await server.close();

@@ -1,7 +1,7 @@
 /** The batch sizes a served model runs its forwards at (batchBuckets) and the one a forward of n rows uses (bucketFor). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchBuckets, bucketFor } from '../../src/serve/engine.js';
+import { batchBuckets, bucketFor } from '../../src/serve/served-model.js';
 
 const BUCKETS: Array<{ batchSize: number; buckets: number[] }> = [
   { batchSize: 1, buckets: [1] },

@@ -3,14 +3,21 @@
  * a count of the requests using it, so that a model replaced by a hot reload is disposed only when the last
  * request that started on it has its answer.
  */
-import type { Runtime } from '../backend/index.js';
-import { loadModelDir, type ModelDir } from '../io/model-dir.js';
+import { describeKernels, type Runtime } from '../backend/index.js';
+import { labelsOf, loadModelDir, type ModelDir } from '../io/model-dir.js';
 import * as path from 'node:path';
 import { EVAL_RECORD, type EvalRecord } from '../io/catalog.js';
 import { readJsonIfExists } from '../util/fs.js';
 import type { RecurrentImpl } from '../models/index.js';
-import { createPredictor, runnable, type Predictor } from '../predict/index.js';
+import { createPredictor, probabilitiesPerRow, runnable, type Predictor } from '../predict/index.js';
 import { SequenceCache } from '../kernels/index.js';
+
+/** The kernels a model runs on, as `/v1/model` and the startup line show them. */
+export interface KernelsInfo {
+  name: string;
+  description: string;
+  reason: string;
+}
 
 /** What each answer says about the model that produced it. */
 export interface ModelStamp {
@@ -45,7 +52,9 @@ export class ServedModel {
   private disposed = false;
 
   private constructor(
-    readonly m: ModelDir,
+    /** The loaded model directory: model, tokenizer, metadata, kernels. */
+    readonly modelDir: ModelDir,
+    readonly kernels: KernelsInfo,
     readonly evaluation: EvalRecord | undefined,
     private readonly predictor: Predictor,
     private readonly buckets: number[],
@@ -59,40 +68,52 @@ export class ServedModel {
    * for building the kernels' primitives. Padding rows fill a forward up to its bucket; with Keras's
    * padding they are all id 0 and the oneDNN kernels skip their steps.
    */
-  static async load(run: Runtime, dir: string, batchSize: number, layers: RecurrentImpl): Promise<ServedModel> {
+  static async load(runtime: Runtime, dir: string, batchSize: number, layers: RecurrentImpl): Promise<ServedModel> {
     const t0 = performance.now();
-    const m = await loadModelDir(run, dir, layers);
+    const modelDir = await loadModelDir(runtime, dir, layers);
     // The last `rnn eval` (eval.json), if any: loadModelDir has read and checked everything else.
-    const evaluation = await readJsonIfExists<EvalRecord>(path.join(m.dir, EVAL_RECORD));
+    const evaluation = await readJsonIfExists<EvalRecord>(path.join(modelDir.dir, EVAL_RECORD));
     const buckets = batchBuckets(batchSize);
-    const maxlen = m.metadata.preprocessing.maxlen;
-    const cache = m.kernels.name === 'onednn' ? new SequenceCache(m.kernels.addon, buckets.length) : undefined;
-    const predictor = createPredictor(run.tf, runnable(m), maxlen, cache);
+    const maxlen = modelDir.metadata.preprocessing.maxlen;
+    const k = modelDir.kernels;
+    const cache = k.name === 'onednn' ? new SequenceCache(k.addon, buckets.length) : undefined;
+    const predictor = createPredictor(runtime.tf, runnable(modelDir), maxlen, cache);
     for (const b of buckets) predictor.predict(new Int32Array(b * maxlen));
+    const kernels = { name: k.name, description: describeKernels(runtime.tf, k), reason: k.reason };
     const loadedAt = new Date().toISOString();
-    return new ServedModel(m, evaluation, predictor, buckets, (performance.now() - t0) / 1000, loadedAt);
+    return new ServedModel(modelDir, kernels, evaluation, predictor, buckets, (performance.now() - t0) / 1000, loadedAt);
   }
 
   get dir(): string {
-    return this.m.dir;
+    return this.modelDir.dir;
   }
 
   get maxlen(): number {
-    return this.m.metadata.preprocessing.maxlen;
+    return this.modelDir.metadata.preprocessing.maxlen;
   }
 
   get stamp(): ModelStamp {
-    const md = this.m.metadata;
+    const md = this.modelDir.metadata;
     return { cell: md.cell, createdAt: md.createdAt, tokenizerSha256: md.preprocessing.tokenizerSha256 };
   }
 
-  /** Probabilities of `rows` rows of ids (at most the largest bucket), run at the bucket that holds them. */
+  /** The model's labels, in class order. */
+  get labels(): readonly string[] {
+    return labelsOf(this.modelDir.metadata).names;
+  }
+
+  /** Probabilities a row gives: 1 (binary) or k. */
+  get perRow(): number {
+    return probabilitiesPerRow(this.predictor.classes);
+  }
+
+  /** Probabilities of `rows` rows of ids (at most the largest bucket), run at the bucket that holds them: {@link perRow} per row. */
   forward(ids: Int32Array, rows: number): Float32Array {
     const b = bucketFor(this.buckets, rows);
     if (b === rows) return this.predictor.predict(ids.subarray(0, rows * this.maxlen));
     const padded = new Int32Array(b * this.maxlen);
     padded.set(ids.subarray(0, rows * this.maxlen));
-    return this.predictor.predict(padded).subarray(0, rows);
+    return this.predictor.predict(padded).subarray(0, rows * this.perRow);
   }
 
   /** A request starts using this model. */
@@ -116,7 +137,7 @@ export class ServedModel {
   private disposeIfDone(): void {
     if (this.retired && this.refs === 0 && !this.disposed) {
       this.disposed = true;
-      this.m.model.dispose();
+      this.modelDir.model.dispose();
     }
   }
 

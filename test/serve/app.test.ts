@@ -1,0 +1,161 @@
+/**
+ * The app as composed by buildApp, without a model: 404 and 405 come from the routes registered (a route a
+ * test adds shows up in `Allow` and in the 404's listing), and shutdown goes through `app.close()` alone: a
+ * request that arrives while draining gets 503 `SERVE_SHUTTING_DOWN` in the one error shape, the request in
+ * flight is answered with `Connection: close`, and close() resolves only after it.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { promises as fsp } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildApp, type ServeApp } from '../../src/serve/app.js';
+import { SERVE_DEFAULTS, type ServeOptions } from '../../src/serve/index.js';
+import { tempDir } from '../helpers.js';
+
+const API = 'The API is POST /v1/predict, GET /v1/model, /healthz, /readyz and /metrics';
+
+/** An app whose model never loads (nothing here needs one), with its log discarded. */
+function testApp(t: TestContext, o: Partial<ServeOptions> = {}): ServeApp {
+  const noModel = () => Promise.reject(new Error('no model in this test'));
+  const app = buildApp(
+    { ...SERVE_DEFAULTS, port: 0, watchMs: 0, ...o },
+    { resolveDir: noModel, load: noModel, logStream: new Writable({ write: (_chunk, _enc, done) => done() }) },
+  );
+  t.after(() => app.close());
+  return app;
+}
+
+test('404 lists the registered routes; 405 answers with the methods registered for the path', async (t) => {
+  const app = testApp(t);
+  const missing = await app.inject({ method: 'GET', url: '/v2/predict?x=1' });
+  assert.equal(missing.statusCode, 404);
+  assert.deepEqual(missing.json(), { error: `there is no /v2/predict. ${API}`, code: 'SERVE_NOT_FOUND' });
+  const wrong = await app.inject({ method: 'DELETE', url: '/v1/model' });
+  assert.equal(wrong.statusCode, 405);
+  assert.equal(wrong.headers.allow, 'GET, HEAD');
+  assert.deepEqual(wrong.json(), { error: 'DELETE is not allowed on /v1/model. Use GET', code: 'SERVE_METHOD_NOT_ALLOWED' });
+  const post = await app.inject({ method: 'GET', url: '/v1/predict' });
+  assert.equal(post.statusCode, 405);
+  assert.equal(post.headers.allow, 'POST');
+});
+
+test('a route added to the app shows up in Allow and in the 404 listing', async (t) => {
+  const app = testApp(t);
+  app.register(async (extra) => {
+    extra.put('/v1/labels', async () => ({ ok: true }));
+    extra.delete('/v1/model', async () => ({ ok: true }));
+  });
+  const labels = await app.inject({ method: 'GET', url: '/v1/labels' });
+  assert.equal(labels.statusCode, 405);
+  assert.equal(labels.headers.allow, 'PUT');
+  assert.equal(labels.json().error, 'GET is not allowed on /v1/labels. Use PUT');
+  const model = await app.inject({ method: 'POST', url: '/v1/model' });
+  assert.equal(model.statusCode, 405);
+  assert.equal(model.headers.allow, 'GET, HEAD, DELETE');
+  assert.equal(model.json().error, 'POST is not allowed on /v1/model. Use GET or DELETE');
+  assert.equal(
+    (await app.inject({ method: 'GET', url: '/nope' })).json().error,
+    'there is no /nope. The API is POST /v1/predict, GET/DELETE /v1/model, GET /healthz, /readyz, /metrics and PUT /v1/labels',
+  );
+});
+
+test('with --web, the page is served at / and named in the 404', async (t) => {
+  const site = await tempDir('rnn-serve-web-');
+  t.after(() => fsp.rm(site, { recursive: true, force: true }));
+  await fsp.writeFile(path.join(site, 'index.html'), '<!doctype html><title>rnn</title>');
+  const app = testApp(t, { web: site });
+  const page = await app.inject({ method: 'GET', url: '/' });
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /<title>rnn<\/title>/);
+  const missing = await app.inject({ method: 'GET', url: '/nope.js' });
+  assert.equal(missing.statusCode, 404);
+  assert.deepEqual(missing.json(), { error: `there is no /nope.js. ${API} (and the page at /)`, code: 'SERVE_NOT_FOUND' });
+});
+
+/** An HTTP/1.1 answer read off a socket until the server closes it. */
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+async function readUntilClosed(socket: net.Socket): Promise<RawAnswer> {
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => (text += d));
+  await once(socket, 'end');
+  const [head, body = ''] = text.split('\r\n\r\n');
+  const [statusLine, ...lines] = head!.split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine!.split(' ')[1]), headers, body };
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  return socket;
+}
+
+test('draining: a request arriving after close() began gets 503 SERVE_SHUTTING_DOWN; the one in flight is answered with Connection: close', async (t) => {
+  const app = testApp(t);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const inHandler = new Promise<void>((resolve) => (entered = resolve));
+  app.register(async (held) => {
+    held.get('/held', async () => {
+      entered();
+      await gate;
+      return { held: true };
+    });
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as net.AddressInfo).port;
+
+  const inFlight = await connect(port);
+  const inFlightAnswer = readUntilClosed(inFlight);
+  inFlight.write('GET /held HTTP/1.1\r\nHost: rnn\r\n\r\n');
+  await inHandler;
+  // A second connection that has begun a request (so close() does not reap it as idle) and ends it later.
+  const late = await connect(port);
+  const lateAnswer = readUntilClosed(late);
+  late.write('GET /healthz HTTP/1.1\r\nHost: rnn\r\n');
+  await sleep(50);
+
+  let closedAt = 0;
+  const closed = app.close().then(() => (closedAt = performance.now()));
+  // Once the server refuses new connections, close() has passed its preClose hooks.
+  for (let i = 0; i < 200; i++) {
+    const refused = await connect(port).then(
+      (s) => (s.destroy(), false),
+      () => true,
+    );
+    if (refused) break;
+    await sleep(10);
+  }
+  late.write('\r\n');
+  const answeredAt = performance.now();
+  try {
+    const a = await lateAnswer;
+    assert.equal(a.status, 503);
+    assert.equal(a.headers['retry-after'], '1');
+    assert.equal(a.headers.connection, 'close');
+    assert.deepEqual(JSON.parse(a.body), {
+      error: 'the server is shutting down. Send requests to another instance',
+      code: 'SERVE_SHUTTING_DOWN',
+    });
+    assert.equal(closedAt, 0, 'close() waits for the request in flight');
+  } finally {
+    release(); // else close() would wait for it forever
+  }
+  const held = await inFlightAnswer;
+  assert.equal(held.status, 200);
+  assert.equal(held.headers.connection, 'close');
+  assert.deepEqual(JSON.parse(held.body), { held: true });
+  await closed;
+  assert.ok(closedAt >= answeredAt);
+});
