@@ -31,6 +31,7 @@ import { kernelsFor, type RecurrentImpl } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import { learningCurvesSvg } from '../report/curves.js';
 import { parseJson, readText } from './read.js';
+import { MetadataJson, schemaProblem } from './schemas.js';
 
 export const METADATA_FORMAT_VERSION = 1;
 
@@ -98,6 +99,15 @@ export interface ModelMetadata {
 /** A model's labels, in class order: metadata.json's, or the binary ones of a model from before rnn had labels. */
 export function labelsOf(metadata: Pick<ModelMetadata, 'labels'>): LabelSet {
   return metadata.labels ?? BINARY_LABELS;
+}
+
+/**
+ * metadata.json as read back: each field of the type rnn writes ({@link MetadataJson}), else one
+ * MODEL_METADATA_INVALID naming the field (not a TypeError where the field is first used).
+ */
+export function checkMetadata(metadata: unknown, file: string, fix: string): asserts metadata is ModelMetadata {
+  const problem = schemaProblem(MetadataJson, metadata);
+  if (problem) throw new UserError('MODEL_METADATA_INVALID', `${file} is not an rnn metadata file: ${problem}`, fix);
 }
 
 /** metadata.json before saving (the tokenizer hash is added by {@link saveModelDir}). */
@@ -362,6 +372,7 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
   const tokenizer = Tokenizer.fromJSON(parseJson(tokText, tokFile, retrain, 'MODEL_TOKENIZER_INVALID'), { file: tokFile, fix: retrain });
   const metaFile = path.join(abs, 'metadata.json');
   const metadata = parseJson<ModelMetadata>(await readText(metaFile, retrain), metaFile, retrain);
+  if (typeof metadata?.formatVersion !== 'number') checkMetadata(metadata, metaFile, retrain);
   if (metadata.formatVersion !== METADATA_FORMAT_VERSION) {
     throw new UserError(
       'MODEL_FORMAT_UNSUPPORTED',
@@ -369,6 +380,7 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
       'Retrain the model with this version of rnn',
     );
   }
+  checkMetadata(metadata, metaFile, retrain);
   if (sha256(tokText) !== metadata.preprocessing?.tokenizerSha256) {
     throw new UserError(
       'MODEL_TOKENIZER_MISMATCH',

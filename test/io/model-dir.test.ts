@@ -233,6 +233,35 @@ const breakages: Array<{ name: string; breakIt: (dir: string) => Promise<void>; 
       what: () => /has no name, a shape that is not a list of sizes, or an unknown type$/,
     },
     {
+      // rnn export --web failed with "s.replace is not a function", reported as a bug.
+      name: 'a metadata.json whose createdAt is an array (fuzz finding)',
+      breakIt: async (d) => {
+        const file = path.join(d, 'metadata.json');
+        await fsp.writeFile(file, JSON.stringify({ ...JSON.parse(await fsp.readFile(file, 'utf8')), createdAt: [] }));
+      },
+      code: 'MODEL_METADATA_INVALID',
+      what: (d) => `${path.join(d, 'metadata.json')} is not an rnn metadata file: createdAt must be string`,
+    },
+    {
+      name: "a metadata.json whose dataset's validationReviews is an object",
+      breakIt: async (d) => {
+        const file = path.join(d, 'metadata.json');
+        const m = JSON.parse(await fsp.readFile(file, 'utf8'));
+        await fsp.writeFile(
+          file,
+          JSON.stringify({ ...m, dataset: { ...m.dataset, validationReviews: { constructor: { prototype: 1 } } } }),
+        );
+      },
+      code: 'MODEL_METADATA_INVALID',
+      what: () => /is not an rnn metadata file: dataset\.validationReviews must be integer$/,
+    },
+    {
+      name: 'a metadata.json that is null',
+      breakIt: (d) => fsp.writeFile(path.join(d, 'metadata.json'), 'null'),
+      code: 'MODEL_METADATA_INVALID',
+      what: () => /is not an rnn metadata file: the whole file must be object$/,
+    },
+    {
       name: 'no directory',
       breakIt: (d) => fsp.rm(d, { recursive: true }),
       code: 'MODEL_NOT_FOUND',
