@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { tempDir } from '../helpers.js';
 import { judge, parseArgs, runCampaign, signature, TARGET_NAMES, type TargetReport } from './main.js';
 
-/** Cases per target: about 2 minutes in all on two cores, most of it the seed corpus (a short training). */
+/** Cases per target: about 3 minutes in all on two cores, including the seed corpus (a short training). */
 const CASES = 12;
 const SEED = 20261206;
 
