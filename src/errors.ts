@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   DATA_ARCHIVE_INVALID: 'the tarball is not a readable aclImdb archive',
   DATA_ARCHIVE_UNSAFE: 'the tarball has an entry that would be written outside its directory; nothing was extracted',
   DATA_IMDB_INCOMPLETE: 'the aclImdb source lacks a split or has the wrong number of reviews',
+  DATA_REVIEW_TOO_LARGE: 'a review file of an aclImdb directory or tarball is larger than rnn reads (16 MiB)',
   DATA_NOT_UTF8: 'the file is not UTF-8 text',
   DATA_CSV_INVALID: 'the file is not valid CSV',
   DATA_CSV_COLUMN_MISSING: 'the CSV has no column of that name (or none of the usual text or label names)',
@@ -66,6 +67,10 @@ export const ERROR_CODES = {
   EVAL_HELDOUT_CHANGED: 'the rows the model held out for testing cannot be drawn again from its data',
   EVAL_ON_TRAINING_DATA: 'the data is what the model was trained on, with no rows held out',
   EVAL_LABELS_MISMATCH: 'the data has other labels than the model predicts',
+
+  // Writing files (model directories, checkpoints, exports).
+  IO_NO_SPACE: 'a file could not be written: no space left on its file system (or over quota); what was there is unchanged',
+  IO_READ_ONLY: 'a file could not be written: its file system is read-only; what was there is unchanged',
 
   // Exports.
   EXPORT_DIR_NOT_EMPTY: 'the --web directory exists and holds something other than an rnn web export',

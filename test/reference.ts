@@ -21,7 +21,12 @@ export interface KerasTokenizerJson {
 
 /** Reads a tokenizer.json as `tokenizer_from_json` does (its word_index is a JSON string inside the config). */
 export function readKerasTokenizer(file: string): KerasTokenizerJson {
-  const c = (JSON.parse(readFileSync(file, 'utf8')) as { config: Record<string, unknown> }).config;
+  return parseKerasTokenizer(readFileSync(file, 'utf8'));
+}
+
+/** The text of a tokenizer.json read as `tokenizer_from_json` does. */
+export function parseKerasTokenizer(text: string): KerasTokenizerJson {
+  const c = (JSON.parse(text) as { config: Record<string, unknown> }).config;
   return {
     numWords: (c.num_words as number | null) ?? null,
     filters: c.filters as string,

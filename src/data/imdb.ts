@@ -3,7 +3,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
-import { cleanReview, type LoadedData, type Review, type Split } from './types.js';
+import { cleanReview, MAX_REVIEW_BYTES, type LoadedData, type Review, type Split } from './types.js';
 import { BINARY_LABELS, IMDB_RATING_LABELS, isBinaryLabels, labelIndexer, labelSetOf, type ImdbTarget, type LabelSet } from './labels.js';
 
 const ENTRY = /(?:^|\/)(train|test)\/(pos|neg)\/(\d+)_(\d+)\.txt$/;
@@ -126,6 +126,11 @@ export async function readImdbTarball(
           entry.resume();
           return;
         }
+        if (entry.size > MAX_REVIEW_BYTES) {
+          entry.resume();
+          parser.abort(tooLarge(`${file}'s entry ${entry.path}`, entry.size));
+          return;
+        }
         const chunks: Buffer[] = [];
         entry.on('data', (c: Buffer) => chunks.push(c));
         entry.on('end', () => {
@@ -144,17 +149,19 @@ export async function readImdbTarball(
     );
     parser.on('error', (e: Error) =>
       reject(
-        unsafe
-          ? new UserError(
-              'DATA_ARCHIVE_UNSAFE',
-              `${file} was rejected: entry ${unsafe}`,
-              'Use the official aclImdb_v1.tar.gz; nothing was extracted',
-            )
-          : new UserError(
-              'DATA_ARCHIVE_INVALID',
-              `${file} is not a readable aclImdb tarball: ${e.message}`,
-              'Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory',
-            ),
+        e instanceof UserError
+          ? e
+          : unsafe
+            ? new UserError(
+                'DATA_ARCHIVE_UNSAFE',
+                `${file} was rejected: entry ${unsafe}`,
+                'Use the official aclImdb_v1.tar.gz; nothing was extracted',
+              )
+            : new UserError(
+                'DATA_ARCHIVE_INVALID',
+                `${file} is not a readable aclImdb tarball: ${e.message}`,
+                'Download aclImdb_v1.tar.gz again, or point --data at an aclImdb directory',
+              ),
       ),
     );
     parser.on('close', () => resolve());
@@ -181,7 +188,7 @@ export async function readImdbDir(
       for (const f of files.sort()) {
         const rel = `${split}/${label}/${f}`;
         if (!ENTRY.test(rel)) continue;
-        const body = await fsp.readFile(path.join(sub, f));
+        const body = await readReviewFile(path.join(sub, f));
         listing.update(`${rel}\0${body.length}\n`);
         const r = toRaw(rel, body);
         if (r) raws.push(r);
@@ -189,6 +196,28 @@ export async function readImdbDir(
     }
   }
   return { ...finish(raws, dir, splits), sha256: listing.digest('hex'), root };
+}
+
+function tooLarge(what: string, bytes: number): UserError {
+  return new UserError(
+    'DATA_REVIEW_TOO_LARGE',
+    `${what} is ${bytes.toLocaleString('en-US')} bytes, more than the ${MAX_REVIEW_BYTES.toLocaleString('en-US')} a review may have`,
+    'Point --data at the aclImdb directory or aclImdb_v1.tar.gz (its reviews are text files of a few kilobytes)',
+  );
+}
+
+/** A review file of an aclImdb directory: a regular file (or a link to one) of at most {@link MAX_REVIEW_BYTES}. */
+async function readReviewFile(file: string): Promise<Buffer> {
+  const unreadable = (why: string) =>
+    new UserError('DATA_UNREADABLE', `cannot read the review ${file}: ${why}`, 'Point --data at an aclImdb directory of review text files');
+  const st = await fsp.stat(file).catch((e: NodeJS.ErrnoException) => {
+    throw unreadable(e.code === 'ELOOP' ? 'it is a link that loops' : e.code === 'ENOENT' ? 'it is a link to nothing' : e.message);
+  });
+  if (!st.isFile()) throw unreadable(`it is ${st.isDirectory() ? 'a directory' : 'not a regular file (a device, socket or pipe)'}`);
+  if (st.size > MAX_REVIEW_BYTES) throw tooLarge(`the review ${file}`, st.size);
+  return fsp.readFile(file).catch((e: Error) => {
+    throw unreadable(e.message);
+  });
 }
 
 async function isDir(p: string): Promise<boolean> {

@@ -54,6 +54,12 @@ export interface LoadedData {
   test: Review[];
 }
 
+/**
+ * The largest review file of an aclImdb directory or tarball rnn reads (the longest IMDB review is 14 KB): a
+ * larger one is not a review, and reading it (a sparse file, a decompression bomb) would only fill memory.
+ */
+export const MAX_REVIEW_BYTES = 16 * 2 ** 20;
+
 /** Replaces the HTML line breaks of IMDB reviews (`<br />`) with spaces. */
 export function cleanReview(text: string): string {
   return text.replace(/<br\s*\/?>/gi, ' ');

@@ -9,7 +9,7 @@ import { readJsonIfExists, recoverReplacedDir, writeJsonAtomic } from '../util/f
 import type { CheckpointMeta } from './checkpoint.js';
 import { readJsonFile } from './read.js';
 import type { ModelMetrics } from '../eval/classes.js';
-import { HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
+import { checkMetadata, HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
 
 export const EVAL_RECORD = 'eval.json';
 
@@ -50,13 +50,14 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
     throw new UserError('MODEL_NOT_FOUND', `model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
   const fix = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
   const metadata = await readJsonFile<ModelMetadata>(path.join(abs, 'metadata.json'), fix);
-  if (metadata.formatVersion !== METADATA_FORMAT_VERSION || typeof metadata.cell !== 'string' || !Array.isArray(metadata.history)) {
+  if (metadata?.formatVersion !== METADATA_FORMAT_VERSION || typeof metadata.cell !== 'string' || !Array.isArray(metadata.history)) {
     throw new UserError(
       'MODEL_METADATA_INVALID',
       `${path.join(abs, 'metadata.json')} is not an rnn metadata file of format version ${METADATA_FORMAT_VERSION}`,
       fix,
     );
   }
+  checkMetadata(metadata, path.join(abs, 'metadata.json'), fix);
   let evaluation: EvalRecord | undefined;
   try {
     evaluation = JSON.parse(await fsp.readFile(path.join(abs, EVAL_RECORD), 'utf8')) as EvalRecord;

@@ -8,7 +8,9 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { replaceDir, tempSibling } from '../util/fs.js';
+import { FileRefused, readBoundedFile, replaceDir, tempSibling, writingTo } from '../util/fs.js';
+import { MAX_JSON_BYTES } from './read.js';
+import { CheckpointJson, schemaProblem } from './schemas.js';
 import type { DataFlags, DataSourceInfo } from '../data/index.js';
 import type { TrainOptions } from '../train/options.js';
 import type { TrainCheckpoint } from '../train/types.js';
@@ -69,16 +71,22 @@ export async function saveCheckpoint(
   average?.weights.forEach((w) => add('average', w));
   const full: CheckpointMeta = { formatVersion: CHECKPOINT_FORMAT_VERSION, createdAt: new Date().toISOString(), ...meta, state, tensors };
   const target = path.resolve(dir);
-  await fsp.mkdir(path.dirname(target), { recursive: true });
-  const staged = tempSibling(target);
-  await fsp.mkdir(staged);
-  try {
-    await fsp.writeFile(path.join(staged, 'state.bin'), Buffer.concat(parts));
-    await fsp.writeFile(path.join(staged, 'checkpoint.json'), JSON.stringify(full) + '\n');
-    await replaceDir(staged, target);
-  } finally {
-    await fsp.rm(staged, { recursive: true, force: true });
-  }
+  await writingTo(
+    target,
+    async () => {
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      const staged = tempSibling(target);
+      await fsp.mkdir(staged);
+      try {
+        await fsp.writeFile(path.join(staged, 'state.bin'), Buffer.concat(parts));
+        await fsp.writeFile(path.join(staged, 'checkpoint.json'), JSON.stringify(full) + '\n');
+        await replaceDir(staged, target);
+      } finally {
+        await fsp.rm(staged, { recursive: true, force: true });
+      }
+    },
+    `no checkpoint was saved, and the model directory ${meta.out} is unchanged`,
+  );
 }
 
 /**
@@ -104,8 +112,9 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
   const fix = 'Pass --resume the .checkpoint directory an interrupted `rnn train` named, or start again without --resume';
   let metaText: string;
   try {
-    metaText = await fsp.readFile(path.join(abs, 'checkpoint.json'), 'utf8');
-  } catch {
+    metaText = (await readBoundedFile(path.join(abs, 'checkpoint.json'), MAX_JSON_BYTES)).toString('utf8');
+  } catch (e) {
+    if (e instanceof FileRefused) throw new UserError('CHECKPOINT_INVALID', e.message, fix);
     throw new UserError('CHECKPOINT_NOT_FOUND', `${abs} is not a training checkpoint (no checkpoint.json)`, fix);
   }
   let meta: CheckpointMeta;
@@ -114,15 +123,27 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
   } catch (e) {
     throw new UserError('CHECKPOINT_INVALID', `${path.join(abs, 'checkpoint.json')} is not valid JSON (${(e as Error).message})`, fix);
   }
-  if (meta.formatVersion !== CHECKPOINT_FORMAT_VERSION || !Array.isArray(meta.tensors) || !meta.state || !meta.options) {
+  if (meta?.formatVersion !== CHECKPOINT_FORMAT_VERSION || !Array.isArray(meta.tensors) || !meta.state || !meta.options) {
     throw new UserError(
       'CHECKPOINT_INVALID',
       `${path.join(abs, 'checkpoint.json')} is not a checkpoint of format version ${CHECKPOINT_FORMAT_VERSION}`,
       fix,
     );
   }
-  const bin = await fsp.readFile(path.join(abs, 'state.bin')).catch(() => undefined);
+  // Every field of the type rnn writes, and every tensor's place, shape and size consistent: else one clear line.
+  const bad = (why: string) =>
+    new UserError('CHECKPOINT_INVALID', `${path.join(abs, 'checkpoint.json')} is not an rnn checkpoint: ${why}`, fix);
+  const problem = schemaProblem(CheckpointJson, meta);
+  if (problem) throw bad(problem);
+  const wrong = meta.tensors.findIndex(
+    (t) =>
+      !Number.isSafeInteger(t.offset + t.length) ||
+      (t.shape !== undefined && t.shape.reduce((a, b) => a * b, 1) !== t.length) ||
+      (t.group === 'optimizer' && (t.name === undefined || t.shape === undefined)),
+  );
+  if (wrong >= 0) throw bad(`tensors.${wrong} has a shape that does not match its length, or an optimizer weight without a name and shape`);
   const elements = meta.tensors.reduce((s, t) => Math.max(s, t.offset + t.length), 0);
+  const bin = await readBoundedFile(path.join(abs, 'state.bin'), elements * 4).catch(() => undefined);
   if (!bin || bin.byteLength !== elements * 4) {
     throw new UserError(
       'CHECKPOINT_INVALID',

@@ -13,7 +13,16 @@ import type { Runtime, TF } from '../backend/index.js';
 import type { Kernels } from '../kernels/index.js';
 import { UserError } from '../errors.js';
 import { Tokenizer } from '../text/tokenizer.js';
-import { recoverReplacedDir, removeStaleTempSiblings, replaceDir, tempSibling } from '../util/fs.js';
+import { jsonExcerpt } from '../util/json.js';
+import {
+  FileRefused,
+  readBoundedFile,
+  recoverReplacedDir,
+  removeStaleTempSiblings,
+  replaceDir,
+  tempSibling,
+  writingTo,
+} from '../util/fs.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { TrainOptions } from '../train/options.js';
 import type { EpochLog } from '../train/types.js';
@@ -22,6 +31,7 @@ import { kernelsFor, type RecurrentImpl } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import { learningCurvesSvg } from '../report/curves.js';
 import { parseJson, readText } from './read.js';
+import { MetadataJson, schemaProblem } from './schemas.js';
 
 export const METADATA_FORMAT_VERSION = 1;
 
@@ -89,6 +99,15 @@ export interface ModelMetadata {
 /** A model's labels, in class order: metadata.json's, or the binary ones of a model from before rnn had labels. */
 export function labelsOf(metadata: Pick<ModelMetadata, 'labels'>): LabelSet {
   return metadata.labels ?? BINARY_LABELS;
+}
+
+/**
+ * metadata.json as read back: each field of the type rnn writes ({@link MetadataJson}), else one
+ * MODEL_METADATA_INVALID naming the field (not a TypeError where the field is first used).
+ */
+export function checkMetadata(metadata: unknown, file: string, fix: string): asserts metadata is ModelMetadata {
+  const problem = schemaProblem(MetadataJson, metadata);
+  if (problem) throw new UserError('MODEL_METADATA_INVALID', `${file} is not an rnn metadata file: ${problem}`, fix);
 }
 
 /** metadata.json before saving (the tokenizer hash is added by {@link saveModelDir}). */
@@ -177,6 +196,22 @@ export async function saveModelDir(
   extras: SaveExtras = {},
 ): Promise<ModelMetadata> {
   const target = path.resolve(dir);
+  // A full or read-only file system: one UserError; the staged copy is removed and the model that was there stays.
+  return writingTo(
+    target,
+    () => saveStaged(tf, target, model, tokenizer, metadata, extras),
+    `the model that was in ${target} is unchanged`,
+  );
+}
+
+async function saveStaged(
+  tf: TF,
+  target: string,
+  model: LayersModel,
+  tokenizer: Tokenizer,
+  metadata: UnsavedMetadata,
+  extras: SaveExtras,
+): Promise<ModelMetadata> {
   await fsp.mkdir(path.dirname(target), { recursive: true });
   await recoverReplacedDir(target);
   await removeStaleTempSiblings(target);
@@ -219,6 +254,9 @@ export async function saveModelDir(
   }
 }
 
+/** The most weight bytes rnn loads (the best preset's model has 19 MB; a manifest asking for more is not one of rnn's). */
+export const MAX_WEIGHT_BYTES = 2 ** 30;
+
 /** Bytes a stored value takes, by the manifest's quantization dtype. */
 const QUANTIZED_BYTES: Record<string, number> = { none: 4, float16: 2, uint16: 2, uint8: 1 };
 
@@ -228,26 +266,55 @@ async function readWeights(
   manifest: io.WeightsManifestConfig,
   retrain: string,
 ): Promise<[io.WeightsManifestEntry[], ArrayBuffer]> {
+  const modelFile = path.join(abs, 'model.json');
+  const invalid = (why: string) => new UserError('MODEL_JSON_INVALID', `${modelFile} is not a tfjs layers model: ${why}`, retrain);
+  // The manifest, checked before anything is read or allocated by it.
+  const isList = (v: unknown): v is unknown[] => Array.isArray(v);
+  if (!manifest.every((g) => g && isList(g.paths) && isList(g.weights))) throw invalid('a weightsManifest group lacks paths or weights');
   const specs = manifest.flatMap((g) => g.weights);
-  const buffers: Uint8Array[] = [];
-  for (const group of manifest) {
-    for (const p of group.paths) {
-      const file = path.join(abs, p);
-      const buf = await fsp.readFile(file).catch((e: Error & { code?: string }) => {
-        throw new UserError(
-          'MODEL_FILE_MISSING',
-          e.code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${e.message}`,
-          retrain,
-        );
-      });
-      buffers.push(buf);
-    }
-  }
-  const data = Buffer.concat(buffers);
+  const wrong = specs.find(
+    (w) =>
+      !w ||
+      typeof w.name !== 'string' ||
+      !isList(w.shape) ||
+      !w.shape.every((n) => Number.isSafeInteger(n) && n >= 0) ||
+      !['float32', 'int32'].includes(w.dtype) ||
+      (w.quantization !== undefined && !(w.quantization?.dtype in QUANTIZED_BYTES)),
+  );
+  if (wrong !== undefined)
+    throw invalid(`its weight ${jsonExcerpt(wrong)} has no name, a shape that is not a list of sizes, or an unknown type`);
   // Quantized weights (an `rnn export --web --quantize` model) take 1 or 2 bytes a value; tfjs dequantizes them.
   const stored = (w: io.WeightsManifestEntry): number =>
     w.shape.reduce((a, b) => a * b, 1) * QUANTIZED_BYTES[w.quantization?.dtype ?? 'none']!;
   const expected = specs.reduce((s, w) => s + stored(w), 0);
+  if (!Number.isSafeInteger(expected) || expected > MAX_WEIGHT_BYTES) {
+    throw invalid(`its weights would take ${expected} bytes, more than the ${MAX_WEIGHT_BYTES} rnn loads`);
+  }
+  const files = manifest.flatMap((g) => g.paths as unknown[]);
+  const outside = files.find((p) => typeof p !== 'string' || path.isAbsolute(p) || p.split(/[\\/]/).includes('..'));
+  if (outside !== undefined) throw invalid(`its weightsManifest names ${jsonExcerpt(outside)}, not a file beside model.json`);
+  const buffers: Uint8Array[] = [];
+  let read = 0;
+  for (const p of files as string[]) {
+    const file = path.join(abs, p);
+    // At most what model.json expects: the size check below names the difference.
+    const buf = await readBoundedFile(file, expected - read + 1).catch((e: Error & { code?: string }) => {
+      if (e instanceof FileRefused && /bytes/.test(e.why))
+        throw new UserError(
+          'MODEL_WEIGHTS_SIZE',
+          `the weights of ${abs} are larger than the ${expected} bytes model.json expects`,
+          retrain,
+        );
+      throw new UserError(
+        'MODEL_FILE_MISSING',
+        e instanceof FileRefused ? e.message : e.code === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${e.message}`,
+        retrain,
+      );
+    });
+    read += buf.length;
+    buffers.push(buf);
+  }
+  const data = Buffer.concat(buffers);
   if (data.byteLength !== expected) {
     throw new UserError(
       'MODEL_WEIGHTS_SIZE',
@@ -305,6 +372,7 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
   const tokenizer = Tokenizer.fromJSON(parseJson(tokText, tokFile, retrain, 'MODEL_TOKENIZER_INVALID'), { file: tokFile, fix: retrain });
   const metaFile = path.join(abs, 'metadata.json');
   const metadata = parseJson<ModelMetadata>(await readText(metaFile, retrain), metaFile, retrain);
+  if (typeof metadata?.formatVersion !== 'number') checkMetadata(metadata, metaFile, retrain);
   if (metadata.formatVersion !== METADATA_FORMAT_VERSION) {
     throw new UserError(
       'MODEL_FORMAT_UNSUPPORTED',
@@ -312,6 +380,7 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
       'Retrain the model with this version of rnn',
     );
   }
+  checkMetadata(metadata, metaFile, retrain);
   if (sha256(tokText) !== metadata.preprocessing?.tokenizerSha256) {
     throw new UserError(
       'MODEL_TOKENIZER_MISMATCH',
@@ -346,10 +415,12 @@ export async function pointLatest(modelsDir: string, target: string): Promise<vo
   const link = path.join(modelsDir, 'latest');
   const rel = path.relative(modelsDir, path.resolve(target));
   const dest = rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(target) : rel;
-  await fsp.mkdir(modelsDir, { recursive: true });
-  const tmp = tempSibling(link);
-  await fsp.symlink(dest, tmp);
-  await fsp.rename(tmp, link);
+  await writingTo(link, async () => {
+    await fsp.mkdir(modelsDir, { recursive: true });
+    const tmp = tempSibling(link);
+    await fsp.symlink(dest, tmp);
+    await fsp.rename(tmp, link);
+  });
 }
 
 /** The directory `rnn eval`/`predict` use without --model: `models/latest`. */

@@ -1,15 +1,18 @@
 /** Reading the JSON files of model directories, with every failure a UserError naming the file. */
-import { promises as fsp } from 'node:fs';
 import { UserError, type ErrorCode } from '../errors.js';
+import { FileRefused, readBoundedFile } from '../util/fs.js';
+
+/** The largest JSON file of a model directory or checkpoint rnn reads (IMDB's full tokenizer.json is 8.3 MB). */
+export const MAX_JSON_BYTES = 128 * 2 ** 20;
 
 export async function readText(file: string, fix: string, code: ErrorCode = 'MODEL_FILE_MISSING'): Promise<string> {
   try {
-    return await fsp.readFile(file, 'utf8');
+    return (await readBoundedFile(file, MAX_JSON_BYTES)).toString('utf8');
   } catch (e) {
     const errno = (e as { code?: string }).code;
-    throw new UserError(code, errno === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${(e as Error).message}`, fix, {
-      cause: e,
-    });
+    const what =
+      e instanceof FileRefused ? e.message : errno === 'ENOENT' ? `${file} is missing` : `cannot read ${file}: ${(e as Error).message}`;
+    throw new UserError(code, what, fix, { cause: e });
   }
 }
 

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type H5wasm from 'h5wasm/node';
 import { UserError } from '../errors.js';
+import { writingTo } from '../util/fs.js';
 import type { WeightSlot } from './spec.js';
 
 /** h5wasm, ready, its HDF5 errors thrown as exceptions rather than printed to stderr. */
@@ -20,7 +21,7 @@ async function hdf5(): Promise<typeof H5wasm> {
 }
 
 async function inTempDir<T>(fn: (file: string) => Promise<T>): Promise<T> {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rnn-h5-'));
+  const dir = await writingTo(os.tmpdir(), () => fsp.mkdtemp(path.join(os.tmpdir(), 'rnn-h5-')));
   try {
     return await fn(path.join(dir, 'model.weights.h5'));
   } finally {
@@ -72,7 +73,7 @@ export async function readWeightsH5(bytes: Uint8Array, slots: WeightSlot[], wher
       'Save the model again in Keras 3 (`model.save("model.keras")`) and import that file',
     );
   return inTempDir(async (file) => {
-    await fsp.writeFile(file, bytes);
+    await writingTo(file, () => fsp.writeFile(file, bytes));
     let f: InstanceType<typeof h5.File>;
     try {
       f = new h5.File(file, 'r');

@@ -8,6 +8,7 @@
  */
 import { CELLS, GATES, LAYER_CLASS, POOLING_LAYER, cellOfLayerClass, type CellType, type Pooling } from '../cells.js';
 import { UserError } from '../errors.js';
+import { jsonExcerpt } from '../util/json.js';
 
 /** A model both sides compute identically: Embedding → SimpleRNN/LSTM/GRU (maybe Bidirectional) → pooling → Dense(1, sigmoid) or Dense(k, softmax). */
 export interface KerasModelSpec {
@@ -274,7 +275,7 @@ function label(l: Json): string {
 function positive(l: Json, key: string): number {
   const v = (l.config as Json)[key];
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31) {
-    throw refuse(`${label(l)} has ${key} ${JSON.stringify(v)}, not a positive integer`);
+    throw refuse(`${label(l)} has ${key} ${jsonExcerpt(v)}, not a positive integer`);
   }
   return v;
 }
@@ -292,7 +293,7 @@ function pythonLiteral(v: unknown): string {
   if (v === true) return 'True';
   if (v === false) return 'False';
   if (v === null || v === undefined) return 'None';
-  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
+  return typeof v === 'string' ? `'${v.length > 80 ? `${v.slice(0, 77)}...` : v}'` : jsonExcerpt(v);
 }
 
 /** The activation's name, whether Keras wrote it as a string or as a serialized object. */
@@ -303,10 +304,10 @@ function activationName(v: unknown): unknown {
 /** No custom or registered objects anywhere: only Keras's own classes are deserialized. */
 function assertBuiltIn(l: Json): void {
   if (l.registered_name !== undefined && l.registered_name !== null && l.registered_name !== l.class_name) {
-    throw refuse(`${label(l)} is a custom object (registered as ${JSON.stringify(l.registered_name)})`);
+    throw refuse(`${label(l)} is a custom object (registered as ${jsonExcerpt(l.registered_name)})`);
   }
   if (typeof l.module === 'string' && !l.module.startsWith('keras')) {
-    throw refuse(`${label(l)} comes from module ${JSON.stringify(l.module)}, not Keras`);
+    throw refuse(`${label(l)} comes from module ${jsonExcerpt(l.module)}, not Keras`);
   }
 }
 
@@ -335,7 +336,7 @@ function recurrentOf(l: Json, backwards: boolean): { cell: CellType; units: numb
   }
   for (const key of ['dropout', 'recurrent_dropout']) {
     const v = c[key] ?? 0;
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw refuse(`${label(l)} has ${key} ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw refuse(`${label(l)} has ${key} ${jsonExcerpt(v)}`);
   }
   return { cell, units: positive(l, 'units'), sequences: c.return_sequences === true };
 }

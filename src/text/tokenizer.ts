@@ -226,6 +226,18 @@ export class Tokenizer {
     }
     const c = j.config;
     if (c.char_level) throw invalid('char_level tokenizers are not supported');
+    // Keras's own types (a missing field takes Keras's default): anything else would fail later, when texts are encoded.
+    const field = (name: keyof KerasTokenizerJson['config'], ok: (v: unknown) => boolean, what: string): void => {
+      const v = c[name];
+      if (v !== undefined && !ok(v)) throw invalid(`its config.${name} is ${describe(v)}, not ${what}`);
+    };
+    const count = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+    field('num_words', (v) => v === null || count(v), 'null or a whole number');
+    field('filters', (v) => typeof v === 'string', 'a string');
+    field('lower', (v) => typeof v === 'boolean', 'true or false');
+    field('split', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
+    field('oov_token', (v) => v === null || typeof v === 'string', 'null or a string');
+    field('document_count', count, 'a whole number');
     const entries = <V>(name: 'word_index' | 'word_counts' | 'word_docs'): Array<[string, V]> => {
       const text = c[name];
       if (typeof text !== 'string') throw invalid(`its config.${name} is not a string of JSON`);
@@ -236,8 +248,14 @@ export class Tokenizer {
       }
     };
     const wordIndex = entries<number>('word_index');
-    const bad = wordIndex.find(([, i]) => !Number.isInteger(i) || i < 1);
-    if (bad) throw invalid(`its config.word_index gives "${bad[0]}" the id ${JSON.stringify(bad[1])}, not a whole number of at least 1`);
+    const bad = wordIndex.find(([, i]) => !Number.isSafeInteger(i) || i < 1);
+    if (bad) throw invalid(`its config.word_index gives "${bad[0]}" the id ${describe(bad[1])}, not a whole number of at least 1`);
+    const counts = (name: 'word_counts' | 'word_docs'): Array<[string, number]> => {
+      const e = entries<number>(name);
+      const wrong = e.find(([, n]) => !count(n));
+      if (wrong) throw invalid(`its config.${name} gives "${wrong[0]}" the count ${describe(wrong[1])}, not a whole number`);
+      return e;
+    };
     const t = new Tokenizer({
       numWords: c.num_words ?? null,
       filters: c.filters,
@@ -248,10 +266,22 @@ export class Tokenizer {
     t.documentCount = c.document_count ?? 0;
     // In the order written: JSON.parse would move integer-like words ("10", "1990") to the front.
     t.wordIndex = new Map(wordIndex);
-    t.wordCounts = new Map(entries<number>('word_counts'));
-    t.wordDocs = new Map(entries<number>('word_docs'));
+    t.wordCounts = new Map(counts('word_counts'));
+    t.wordDocs = new Map(counts('word_docs'));
     return t;
   }
+}
+
+/**
+ * A JSON value in a message: short, whatever its size or depth (an array or object is named, not written out:
+ * JSON.stringify recurses, and a value nested 100,000 deep overflowed the stack). This module runs in the
+ * browser too, so it keeps its own copy of src/util/json.ts's jsonExcerpt.
+ */
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object' && v !== null) return 'an object';
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 /** A string as Python's `json.dumps` writes it (ensure_ascii): quotes, backslashes and control characters escaped, everything outside printable ASCII as a \uXXXX escape. */
@@ -282,6 +312,10 @@ function orderedEntries<V>(text: string): Array<[string, V]> {
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {
     throw new Error(`found ${Array.isArray(values) ? 'an array' : values === null ? 'null' : `a ${typeof values}`}`);
   }
+  // Flat: a nested object's keys would be taken for this object's.
+  const nested = Object.keys(values).find((k) => typeof values[k] === 'object' && values[k] !== null);
+  if (nested !== undefined)
+    throw new Error(`the value of "${nested.slice(0, 40)}" is ${Array.isArray(values[nested]) ? 'an array' : 'an object'}`);
   const keys: string[] = [];
   // A key is a string after `{` or `,` (outside strings); a string value follows a `:`.
   let expectKey = true;

@@ -8,6 +8,7 @@
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { Runtime, TF } from '../backend/index.js';
+import { UserError } from '../errors.js';
 import { BINARY_LABELS, type LabelSet, type Review } from '../data/index.js';
 import { dropRepeats } from '../data/duplicates.js';
 import { splitValidation } from '../data/split.js';
@@ -173,15 +174,54 @@ function freshState(o: TrainOptions, rand: Rng, n: number): LoopState {
   };
 }
 
+function checkpointUnfit(why: string): UserError {
+  return new UserError(
+    'CHECKPOINT_INVALID',
+    `the checkpoint does not fit the model its options build: ${why}`,
+    'Pass --resume the .checkpoint directory an interrupted `rnn train` named, or start again without --resume',
+  );
+}
+
+/**
+ * A checkpoint fits the model its options build (`sizes`: values of each model weight) and the `n` training
+ * reviews: its order names only those reviews, its weights (and best weights) are the model's in number and
+ * size. An edited checkpoint (another vocabulary size, more units) is refused here instead of failing inside
+ * tfjs ("the tensor should have 3192 values but has 3200", a fuzz finding reported as a bug).
+ */
+export function checkCheckpointFits(sizes: number[], ckpt: Pick<TrainCheckpoint, 'order' | 'weights' | 'bestWeights'>, n: number): void {
+  if (!ckpt.order.every((i) => Number.isInteger(i) && i >= 0 && i < n))
+    throw checkpointUnfit(`its order of the training reviews names one that is not among the ${n}`);
+  for (const [what, ws] of [
+    ['weights', ckpt.weights],
+    ['best weights', ckpt.bestWeights],
+  ] as const) {
+    if (ws && (ws.length !== sizes.length || ws.some((w, i) => w.length !== sizes[i])))
+      throw checkpointUnfit(
+        `its ${what} have ${ws.length} arrays of ${ws.map((w) => w.length).join(', ')} values, the model's ${sizes.join(', ')}`,
+      );
+  }
+}
+
 /** Puts a checkpoint's weights and Adam's state into the model, and returns the loop state it saved. */
 async function resumeState(tf: TF, model: LayersModel, o: TrainOptions, ckpt: TrainCheckpoint, n: number): Promise<LoopState> {
   if (ckpt.order.length !== n) throw new Error(`checkpoint has ${ckpt.order.length} training reviews, the data gives ${n}`);
+  checkCheckpointFits(
+    model.weights.map((w) => w.shape.reduce((x: number, d) => x * (d ?? 1), 1)),
+    ckpt,
+    n,
+  );
   const saved = ckpt.weights.map((w, i) => tf.tensor(w, model.weights[i]!.shape as number[]));
   model.setWeights(saved);
   tf.dispose(saved);
   const named = ckpt.optimizer.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
-  await (model.optimizer as unknown as TfjsOptimizer).setWeights(named);
-  tf.dispose(named.map((w) => w.tensor));
+  try {
+    await (model.optimizer as unknown as TfjsOptimizer).setWeights(named);
+  } catch (e) {
+    // Adam's state of another model (names or shapes that are not this model's).
+    throw checkpointUnfit(`its optimizer state: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    tf.dispose(named.map((w) => w.tensor));
+  }
   const s = freshState(o, mulberry32(ckpt.rngState), n);
   s.order = Int32Array.from(ckpt.order);
   s.history = [...ckpt.history];

@@ -1,6 +1,49 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { UserError } from '../errors.js';
+
+/** The errors of a file system that refuses a write: full (or over quota), or mounted read-only. */
+const WRITE_REFUSED: Record<string, 'IO_NO_SPACE' | 'IO_READ_ONLY'> = {
+  ENOSPC: 'IO_NO_SPACE',
+  EDQUOT: 'IO_NO_SPACE',
+  EROFS: 'IO_READ_ONLY',
+};
+
+/**
+ * `e` as the UserError of a write to `target` that the file system refused (no space left, over quota,
+ * read-only), or `e` itself. `unchanged` says what was left as it was (the previous model, …).
+ */
+export function writeRefused(e: unknown, target: string, unchanged = 'nothing was changed there'): unknown {
+  const code = WRITE_REFUSED[(e as NodeJS.ErrnoException)?.code ?? ''];
+  if (!code) return e;
+  return code === 'IO_NO_SPACE'
+    ? new UserError(
+        'IO_NO_SPACE',
+        `cannot write ${target}: no space left on its file system`,
+        `Free some space, or write elsewhere; ${unchanged}`,
+        {
+          cause: e,
+        },
+      )
+    : new UserError(
+        'IO_READ_ONLY',
+        `cannot write ${target}: its file system is read-only`,
+        `Write elsewhere, or mount it read-write; ${unchanged}`,
+        {
+          cause: e,
+        },
+      );
+}
+
+/** Runs `write`, which writes `target` (or a staged copy of it), with a refused write as {@link writeRefused}'s UserError. */
+export async function writingTo<T>(target: string, write: () => Promise<T>, unchanged?: string): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    throw writeRefused(e, target, unchanged);
+  }
+}
 
 /** A temporary sibling of `target`, unique per call, in the same directory (so rename is atomic). */
 export function tempSibling(target: string): string {
@@ -10,15 +53,43 @@ export function tempSibling(target: string): string {
 
 /** Writes a file atomically: a temporary sibling first, then a rename over the target. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await fsp.mkdir(path.dirname(target), { recursive: true });
-  const tmp = tempSibling(target);
-  try {
-    await fsp.writeFile(tmp, data);
-    await fsp.rename(tmp, target);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true });
-    throw e;
+  await writingTo(target, async () => {
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    const tmp = tempSibling(target);
+    try {
+      await fsp.writeFile(tmp, data);
+      await fsp.rename(tmp, target);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+  });
+}
+
+/** Why {@link readBoundedFile} refused a file: not a regular file, or larger than allowed. */
+export class FileRefused extends Error {
+  constructor(
+    readonly file: string,
+    readonly why: string,
+  ) {
+    super(`${file} ${why}`);
+    this.name = 'FileRefused';
   }
+}
+
+/**
+ * Reads `file`, a regular file (or a link to one) of at most `maxBytes`; anything else (a folder, a device that
+ * never ends, a pipe nobody writes to, a huge or sparse file) is refused with a {@link FileRefused} before a
+ * byte is read. File-system errors (ENOENT, …) are thrown as they are.
+ */
+export async function readBoundedFile(file: string, maxBytes: number): Promise<Buffer> {
+  const st = await fsp.stat(file);
+  if (!st.isFile()) throw new FileRefused(file, `is ${st.isDirectory() ? 'a directory' : 'not a regular file (a device, socket or pipe)'}`);
+  if (st.size > maxBytes)
+    throw new FileRefused(file, `is ${st.size.toLocaleString('en-US')} bytes, more than the ${maxBytes.toLocaleString('en-US')} rnn reads`);
+  const data = await fsp.readFile(file);
+  if (data.length > maxBytes) throw new FileRefused(file, `grew past the ${maxBytes.toLocaleString('en-US')} bytes rnn reads`);
+  return data;
 }
 
 /** Writes JSON atomically, pretty-printed with a trailing newline. */

@@ -17,7 +17,7 @@ import { UserError } from '../errors.js';
 import { loadModelDir, tokenizerFile } from '../io/model-dir.js';
 import { readModelInfo } from '../io/catalog.js';
 import { describeRecipe } from '../train/control.js';
-import { exists, recoverReplacedDir, replaceDir, tempSibling } from '../util/fs.js';
+import { exists, recoverReplacedDir, replaceDir, tempSibling, writingTo } from '../util/fs.js';
 import { quantizeWeights, type Quantization, type WeightSpec } from './quantize.js';
 import { pageHtml, type ModelCard } from './html.js';
 
@@ -137,9 +137,24 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
   }
   const tfjs = tfjsBrowserBuild();
   const card = modelCard(info, o.quantize, tfjs.version);
+  return writingTo(out, () => writeSite(m, info, o.quantize, card, tfjs, out), `the export that was in ${out} is unchanged`);
+}
+
+/** Writes the site to a staged sibling of `out` and renames it into place. */
+async function writeSite(
+  m: Awaited<ReturnType<typeof loadModelDir>>,
+  info: Awaited<ReturnType<typeof readModelInfo>>,
+  quantize: Quantization,
+  card: ModelCard,
+  tfjs: { file: string },
+  out: string,
+): Promise<WebExport> {
+  const o = { quantize };
   await fsp.mkdir(path.dirname(out), { recursive: true });
   const staged = tempSibling(out);
-  await fsp.mkdir(path.join(staged, SITE_MODEL_DIR), { recursive: true });
+  // Not recursive: on a read-only file system a recursive mkdir reports ENOENT instead of EROFS.
+  await fsp.mkdir(staged);
+  await fsp.mkdir(path.join(staged, SITE_MODEL_DIR));
   try {
     const modelJson = JSON.parse(await fsp.readFile(path.join(m.dir, 'model.json'), 'utf8')) as {
       weightsManifest: { paths: string[]; weights: WeightSpec[] }[];

@@ -91,3 +91,65 @@ test('saveCheckpoint → loadCheckpoint gives back every array and field; an old
   await assert.rejects(loadCheckpoint(dir), rejects('CHECKPOINT_NOT_FOUND', `${dir} is not a training checkpoint (no checkpoint.json)`));
   await fsp.rm(path.dirname(dir), { recursive: true, force: true });
 });
+
+// Regressions of the fuzz campaign (test/fuzz): a field of another type in checkpoint.json was a TypeError where
+// training first used it ("shape.forEach is not a function", reported as a bug); now one line naming the field.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a checkpoint.json edited field by field, as a fuzzer would
+const edits: Array<{ name: string; edit: (m: Record<string, any>) => void; what: RegExp }> = [
+  {
+    name: "an optimizer weight's shape that is an object (fuzz finding)",
+    edit: (m) => (m.tensors[2].shape = {}),
+    what: /tensors\.2\.shape must be array/,
+  },
+  { name: 'units that are a string', edit: (m) => (m.options.units = 'x'), what: /options\.units must be integer/ },
+  { name: 'units of 2^32', edit: (m) => (m.options.units = 2 ** 32), what: /options\.units must be <= 65536/ },
+  { name: 'a state that is null', edit: (m) => (m.state = null), what: /not a checkpoint of format version 1/ },
+  {
+    name: 'an epoch of history nested 100,000 deep',
+    edit: (m) => (m.state.history = ['DEEP']),
+    what: /state\.history\.0 must be object/,
+  },
+  {
+    name: 'a tensor whose shape does not match its length',
+    edit: (m) => (m.tensors[0].shape = [5]),
+    what: /tensors\.0 has a shape that does not match its length/,
+  },
+];
+for (const c of edits) {
+  test(`a checkpoint.json with ${c.name} is CHECKPOINT_INVALID naming it`, async () => {
+    const dir = path.join(await tempDir('rnn-ckpt-'), 'm.checkpoint');
+    const ckpt: TrainCheckpoint = {
+      epoch: 1,
+      batch: 0,
+      order: [1, 0],
+      rngState: 1,
+      sums: { loss: 0, acc: 0, seen: 0 },
+      epochTrainSeconds: 0,
+      history: [],
+      tracker: { best: null, bestEpoch: 0, wait: 0 },
+      scheduler: { current: 1e-3, wait: 0 },
+      trainOnlySeconds: 0,
+      trainedSamples: 0,
+      weights: [Float32Array.from([1, 2]), Float32Array.from([3])],
+      optimizer: [{ name: 'w/m', shape: [2], dtype: 'float32', data: Float32Array.from([0, 0]) }],
+    };
+    await saveCheckpoint(
+      dir,
+      { options: today, out: '/m', data: { flags: {}, source: { kind: 'csv', path: '/x.csv', sha256: 'ab' } } },
+      ckpt,
+    );
+    await loadCheckpoint(dir); // as saved, it loads
+    const file = path.join(dir, 'checkpoint.json');
+    const meta = JSON.parse(await fsp.readFile(file, 'utf8'));
+    c.edit(meta);
+    // JSON.stringify recurses: the deep value is spliced into the text.
+    await fsp.writeFile(file, JSON.stringify(meta).replace('"DEEP"', '['.repeat(1e5) + ']'.repeat(1e5)));
+    await assert.rejects(loadCheckpoint(dir), (e: unknown) => {
+      assert.ok(e instanceof UserError, String((e as Error)?.stack ?? e));
+      assert.equal(e.code, 'CHECKPOINT_INVALID');
+      assert.match(e.message, c.what);
+      return true;
+    });
+    await fsp.rm(path.dirname(dir), { recursive: true, force: true });
+  });
+}

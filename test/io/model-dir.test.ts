@@ -206,6 +206,61 @@ const breakages: Array<{ name: string; breakIt: (dir: string) => Promise<void>; 
       what: (d) =>
         `${path.join(d, 'tokenizer.json')} is not a Keras tokenizer: not a Keras Tokenizer JSON (class_name "Tokenizer" with a config)`,
     },
+    // Regressions of the fuzz campaign (test/fuzz): each hung, filled memory or overflowed the stack.
+    {
+      name: 'a tokenizer.json that is a link to /dev/urandom (fuzz finding: a hang)',
+      breakIt: async (d) => {
+        await fsp.rm(path.join(d, 'tokenizer.json'));
+        await fsp.symlink('/dev/urandom', path.join(d, 'tokenizer.json'));
+      },
+      code: 'MODEL_FILE_MISSING',
+      what: (d) => `${path.join(d, 'tokenizer.json')} is not a regular file (a device, socket or pipe)`,
+    },
+    {
+      name: 'a weights.bin of 5 GB (sparse), read no further than model.json expects',
+      breakIt: (d) => fsp.truncate(path.join(d, 'weights.bin'), 5 * 2 ** 30),
+      code: 'MODEL_WEIGHTS_SIZE',
+      what: (d) => new RegExp(`^the weights of ${esc(d)} are larger than the \\d+ bytes model.json expects$`),
+    },
+    {
+      name: 'a weight whose shape is nested 100,000 arrays deep',
+      breakIt: async (d) => {
+        const file = path.join(d, 'model.json');
+        const text = await fsp.readFile(file, 'utf8');
+        await fsp.writeFile(file, text.replace(/"shape":\[[^\]]*\]/, `"shape":${'['.repeat(100_000)}${']'.repeat(100_000)}`));
+      },
+      code: 'MODEL_JSON_INVALID',
+      what: () => /has no name, a shape that is not a list of sizes, or an unknown type$/,
+    },
+    {
+      // rnn export --web failed with "s.replace is not a function", reported as a bug.
+      name: 'a metadata.json whose createdAt is an array (fuzz finding)',
+      breakIt: async (d) => {
+        const file = path.join(d, 'metadata.json');
+        await fsp.writeFile(file, JSON.stringify({ ...JSON.parse(await fsp.readFile(file, 'utf8')), createdAt: [] }));
+      },
+      code: 'MODEL_METADATA_INVALID',
+      what: (d) => `${path.join(d, 'metadata.json')} is not an rnn metadata file: createdAt must be string`,
+    },
+    {
+      name: "a metadata.json whose dataset's validationReviews is an object",
+      breakIt: async (d) => {
+        const file = path.join(d, 'metadata.json');
+        const m = JSON.parse(await fsp.readFile(file, 'utf8'));
+        await fsp.writeFile(
+          file,
+          JSON.stringify({ ...m, dataset: { ...m.dataset, validationReviews: { constructor: { prototype: 1 } } } }),
+        );
+      },
+      code: 'MODEL_METADATA_INVALID',
+      what: () => /is not an rnn metadata file: dataset\.validationReviews must be integer$/,
+    },
+    {
+      name: 'a metadata.json that is null',
+      breakIt: (d) => fsp.writeFile(path.join(d, 'metadata.json'), 'null'),
+      code: 'MODEL_METADATA_INVALID',
+      what: () => /is not an rnn metadata file: the whole file must be object$/,
+    },
     {
       name: 'no directory',
       breakIt: (d) => fsp.rm(d, { recursive: true }),

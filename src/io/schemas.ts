@@ -1,0 +1,183 @@
+/**
+ * The shapes of the JSON files rnn reads back (metadata.json, checkpoint.json), as TypeBox schemas checked
+ * when the file is read: a field of another type (a mutated or hand-edited file) is one clear error naming
+ * the field, not a TypeError wherever the field is first used ("s.replace is not a function", "shape.forEach
+ * is not a function": findings of the fuzz campaign, test/fuzz). Fields are optional where an older rnn did
+ * not write them; sizes are bounded where an absurd one would only fill memory.
+ */
+import { Type, type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import { CELLS, POOLINGS } from '../cells.js';
+import { PAD_SIDES } from '../text/pad.js';
+import { MONITORS } from '../train/control.js';
+
+const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const Count = Type.Integer({ minimum: 0 });
+/** A size of a layer or of the data: positive, and small enough to allocate. */
+const Size = (maximum: number) => Type.Integer({ minimum: 1, maximum });
+const Num = Type.Number();
+const NullableNum = Type.Union([Type.Number(), Type.Null()]);
+
+const EpochLog = Type.Object({
+  epoch: Count,
+  loss: Num,
+  acc: Num,
+  val_loss: Type.Optional(Num),
+  val_acc: Type.Optional(Num),
+  lr: Num,
+  best: Type.Boolean(),
+  seconds: Num,
+  samplesPerSec: Num,
+});
+
+/** TrainOptions (src/train/options.ts): what a checkpoint resumes with, and metadata.json's hyperParameters. */
+const TrainOptions = Type.Object({
+  cell: literals(CELLS),
+  preset: Type.Optional(Type.String()),
+  epochs: Size(1_000_000),
+  batchSize: Size(2 ** 20),
+  lr: Type.Number({ exclusiveMinimum: 0 }),
+  validationSplit: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+  seed: Num,
+  limit: Type.Optional(Size(2 ** 31)),
+  dedupe: Type.Boolean(),
+  vocabSize: Size(2 ** 24),
+  embeddingDim: Size(2 ** 16),
+  maxlen: Size(2 ** 20),
+  units: Size(2 ** 16),
+  bidirectional: Type.Boolean(),
+  pooling: Type.Optional(literals(POOLINGS)),
+  padding: literals(PAD_SIDES),
+  truncating: literals(PAD_SIDES),
+  oovToken: Type.Union([Type.String(), Type.Null()]),
+  layers: Type.Optional(literals(['fused', 'stock'])),
+  monitor: literals(MONITORS),
+  restoreBest: Type.Boolean(),
+  earlyStopping: Type.Optional(Count),
+  lrSchedule: Type.Union([
+    Type.Object({ kind: Type.Literal('constant') }),
+    Type.Object({ kind: Type.Literal('plateau'), factor: Num, patience: Count, minLr: Num }),
+    Type.Object({ kind: Type.Literal('exponential'), gamma: Num }),
+    Type.Object({ kind: Type.Literal('cosine'), minLr: Num }),
+  ]),
+  ema: Type.Optional(NullableNum),
+  wordDropout: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
+  clipNorm: Type.Optional(NullableNum),
+  classes: Type.Optional(Size(2 ** 16)),
+  classWeight: Type.Optional(Type.Union([Type.Literal('balanced'), Type.Array(Num)])),
+});
+
+const DataSource = Type.Object({
+  kind: Type.String(),
+  path: Type.String(),
+  url: Type.Optional(Type.String()),
+  sha256: Type.String(),
+  bytes: Type.Optional(Count),
+});
+
+/** checkpoint.json (src/io/checkpoint.ts). */
+export const CheckpointJson = Type.Object({
+  formatVersion: Type.Number(),
+  createdAt: Type.String(),
+  options: TrainOptions,
+  out: Type.String(),
+  data: Type.Object({
+    flags: Type.Object({
+      data: Type.Optional(Type.String()),
+      textColumn: Type.Optional(Type.String()),
+      labelColumn: Type.Optional(Type.String()),
+      testSplit: Type.Optional(Num),
+      splitColumn: Type.Optional(Type.String()),
+      target: Type.Optional(Type.String()),
+      labels: Type.Optional(Type.Array(Type.String())),
+    }),
+    source: DataSource,
+  }),
+  state: Type.Object({
+    epoch: Size(1_000_000),
+    batch: Count,
+    order: Type.Array(Count),
+    rngState: Num,
+    sums: Type.Object({ loss: Num, acc: Num, seen: Num }),
+    epochTrainSeconds: Num,
+    history: Type.Array(EpochLog),
+    tracker: Type.Object({ best: NullableNum, bestEpoch: Count, wait: Count }),
+    scheduler: Type.Object({ current: Num, wait: Count }),
+    trainOnlySeconds: Num,
+    trainedSamples: Num,
+    averageUpdates: Type.Optional(Count),
+  }),
+  tensors: Type.Array(
+    Type.Object({
+      group: literals(['weights', 'optimizer', 'best', 'average']),
+      name: Type.Optional(Type.String()),
+      shape: Type.Optional(Type.Array(Count)),
+      dtype: literals(['float32', 'int32']),
+      offset: Count,
+      length: Count,
+    }),
+  ),
+});
+
+/** metadata.json (src/io/model-dir.ts), as far as rnn reads it back. */
+export const MetadataJson = Type.Object({
+  formatVersion: Type.Number(),
+  createdAt: Type.String(),
+  cell: literals(CELLS),
+  hyperParameters: Type.Optional(Type.Partial(TrainOptions)),
+  preprocessing: Type.Object({
+    numWords: Type.Union([Size(2 ** 24), Type.Null()]),
+    maxlen: Size(2 ** 20),
+    padding: literals(PAD_SIDES),
+    truncating: literals(PAD_SIDES),
+    oovToken: Type.Union([Type.String(), Type.Null()]),
+    tokenizerSha256: Type.String(),
+  }),
+  imported: Type.Optional(
+    Type.Object({
+      from: Type.String(),
+      file: Type.String(),
+      sha256: Type.String(),
+      kerasVersion: Type.Union([Type.String(), Type.Null()]),
+      savedAt: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  dataset: Type.Optional(
+    Type.Object({
+      kind: Type.String(),
+      path: Type.Optional(Type.String()),
+      sha256: Type.Optional(Type.String()),
+      trainReviews: Count,
+      validationReviews: Count,
+      truncatedShare: Num,
+      repeatsDropped: Type.Optional(Count),
+    }),
+  ),
+  labels: Type.Optional(Type.Object({ names: Type.Array(Type.String(), { minItems: 2 }), numeric: Type.Boolean() })),
+  classWeights: Type.Optional(Type.Array(Num)),
+  params: Type.Object({ total: Count, trainable: Count }),
+  history: Type.Array(EpochLog),
+  weights: Type.Optional(
+    Type.Object({
+      epoch: Count,
+      bestEpoch: Count,
+      monitor: Type.String(),
+      stoppedEarly: Type.Boolean(),
+      lastCheckpoint: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  timings: Type.Record(Type.String(), Num),
+  samplesPerSec: Num,
+  backend: Type.Object({ name: Type.String() }),
+  versions: Type.Record(Type.String(), Type.String()),
+});
+
+/** Why `value` is not of `schema`: the first wrong field and what it must be; undefined when it is. */
+export function schemaProblem(schema: TSchema, value: unknown): string | undefined {
+  if (Value.Check(schema, value)) return undefined;
+  const errors = Value.Errors(schema, value);
+  // The deepest path is the field itself (a union also reports its parent).
+  const first = errors.reduce((a, e) => (e.instancePath.length > a.instancePath.length ? e : a), errors[0]!);
+  const field = first.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'the whole file';
+  return `${field} ${first.message}`;
+}

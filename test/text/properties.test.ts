@@ -1,0 +1,148 @@
+/**
+ * Properties of the tokenizer and `pad_sequences` on generated text (fast-check): ids stay below num_words,
+ * rows are maxlen long and padded on the side asked for, tokenizer.json reads back to the same tokenizer, and
+ * the ids agree with test/reference.ts (Keras's rules written again, sharing no code with src/text) on text
+ * with Unicode, punctuation runs, HTML breaks, empty and very long reviews. Fixed seeds (PROPERTY_SEED in
+ * test/properties.ts), a few hundred cases each: a failure prints the seed and the shrunk counterexample.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Tokenizer, KERAS_FILTERS } from '../../src/text/tokenizer.js';
+import { padSequences, PAD_SIDES } from '../../src/text/pad.js';
+import { kerasPad, kerasSequence, parseKerasTokenizer } from '../reference.js';
+import { propertyOptions, reviewText } from '../properties.js';
+
+/** A tokenizer's options as Keras takes them (num_words None or 2..60; 0 is Keras's "no limit" too, tested apart). */
+const tokenizerOptions = fc.record({
+  numWords: fc.option(fc.integer({ min: 2, max: 60 }), { nil: null }),
+  oovToken: fc.option(fc.constantFrom('<OOV>', '[UNK]', 'oov', 'the'), { nil: null }),
+  lower: fc.boolean(),
+});
+
+const corpus = fc.array(reviewText(), { minLength: 0, maxLength: 12 });
+
+test('ids are whole numbers from 1 below num_words; unknown words are the OOV id or dropped; counts add up', () => {
+  fc.assert(
+    fc.property(tokenizerOptions, corpus, corpus, (opts, fit, texts) => {
+      const tok = new Tokenizer(opts).fitOnTexts(fit);
+      const oov = opts.oovToken === null ? undefined : tok.wordIndex.get(opts.oovToken);
+      for (const text of texts) {
+        const s = tok.textToSequenceWithStats(text);
+        for (const id of s.ids) {
+          assert.ok(Number.isInteger(id) && id >= 1, `id ${id}`);
+          if (opts.numWords !== null) assert.ok(id < opts.numWords, `id ${id} >= num_words ${opts.numWords}`);
+        }
+        assert.equal(s.words, tok.textToWords(text).length);
+        assert.equal(s.ids.length, oov === undefined ? s.words - s.unknown : s.words);
+        assert.ok(s.ids.length <= s.words);
+        assert.ok(s.ids.every((id) => id < tok.vocabularySize || id === oov));
+      }
+    }),
+    propertyOptions(),
+  );
+});
+
+test('ids agree with the independent Keras reference reading the saved tokenizer.json (Unicode, punctuation, HTML, empty)', () => {
+  fc.assert(
+    fc.property(tokenizerOptions, corpus, corpus, (opts, fit, texts) => {
+      const tok = new Tokenizer(opts).fitOnTexts(fit);
+      const ref = parseKerasTokenizer(tok.toKerasJson());
+      for (const text of [...texts, ...fit]) {
+        const mine = tok.textToSequenceWithStats(text);
+        const keras = kerasSequence(ref, text);
+        assert.deepEqual(mine.ids, keras.ids, JSON.stringify(text));
+        assert.equal(mine.words, keras.words);
+        assert.equal(mine.unknown, keras.unknown);
+      }
+    }),
+    propertyOptions(),
+  );
+});
+
+test('tokenizer.json reads back to the same tokenizer: the same JSON text and the same ids (toKerasJson ∘ fromJSON is the identity)', () => {
+  fc.assert(
+    fc.property(tokenizerOptions, corpus, corpus, (opts, fit, texts) => {
+      const tok = new Tokenizer(opts).fitOnTexts(fit);
+      const text = tok.toKerasJson();
+      const back = Tokenizer.fromJSON(JSON.parse(text));
+      assert.equal(back.toKerasJson(), text);
+      assert.equal(Tokenizer.fromJSON(JSON.parse(back.toKerasJson())).toKerasJson(), text);
+      assert.deepEqual(back.textsToSequences(texts), tok.textsToSequences(texts));
+      // What an exported page loads: fewer words, the same ids.
+      const small = Tokenizer.fromJSON(JSON.parse(tok.forInference().toKerasJson()));
+      assert.deepEqual(small.textsToSequences(texts), tok.textsToSequences(texts));
+    }),
+    propertyOptions(),
+  );
+});
+
+test('every filter character, in runs and mixed with words, separates words and is never part of one', () => {
+  const run = fc.array(fc.constantFrom(...KERAS_FILTERS), { minLength: 1, maxLength: 8 }).map((a) => a.join(''));
+  const word = fc.constantFrom('film', 'good', 'Bad', 'ÉCOLE', 'naïve', '映画', '🎬', "isn't");
+  fc.assert(
+    fc.property(fc.array(fc.tuple(word, run), { maxLength: 10 }), (parts) => {
+      const text = parts.map(([w, r]) => w + r).join('');
+      const words = new Tokenizer().textToWords(text);
+      assert.deepEqual(
+        words,
+        parts.map(([w]) => w.toLowerCase()),
+      );
+      for (const w of words) for (const ch of KERAS_FILTERS) assert.ok(!w.includes(ch));
+    }),
+    propertyOptions(),
+  );
+});
+
+test('a huge review (hundreds of thousands of characters) encodes like the reference and pads to maxlen', () => {
+  const huge = fc
+    .tuple(fc.array(reviewText(), { minLength: 1, maxLength: 4 }), fc.integer({ min: 100_000, max: 400_000 }))
+    .map(([parts, n]) => {
+      const unit = parts.join(' ') + ' film! ';
+      return unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
+    });
+  fc.assert(
+    fc.property(huge, fc.integer({ min: 1, max: 300 }), (text, maxlen) => {
+      const tok = new Tokenizer({ numWords: 50 }).fitOnTexts([text]);
+      const ids = tok.textsToSequences([text])[0]!;
+      assert.deepEqual(ids, kerasSequence(parseKerasTokenizer(tok.toKerasJson()), text).ids);
+      const row = padSequences([ids], { maxlen });
+      assert.equal(row.length, maxlen);
+      assert.deepEqual([...row], kerasPad(ids, maxlen, 'pre', 'pre'));
+    }),
+    propertyOptions({ numRuns: 4 }),
+  );
+});
+
+test('num_words 0 keeps every word, as Keras does (`if num_words and i >= num_words`)', () => {
+  fc.assert(
+    fc.property(corpus, (fit) => {
+      const all = new Tokenizer().fitOnTexts(fit);
+      const zero = new Tokenizer({ numWords: 0 }).fitOnTexts(fit);
+      assert.deepEqual(zero.textsToSequences(fit), all.textsToSequences(fit));
+    }),
+    propertyOptions({ numRuns: 50 }),
+  );
+});
+
+const sequences = fc.array(fc.array(fc.integer({ min: 1, max: 10_000 }), { maxLength: 40 }), { maxLength: 12 });
+const side = fc.constantFrom(...PAD_SIDES);
+
+test('pad_sequences: every row is maxlen long, padded and cut on the sides asked for, as the Keras reference', () => {
+  fc.assert(
+    fc.property(sequences, fc.integer({ min: 1, max: 30 }), side, side, (seqs, maxlen, padding, truncating) => {
+      const out = padSequences(seqs, { maxlen, padding, truncating });
+      assert.equal(out.length, seqs.length * maxlen);
+      seqs.forEach((s, r) => {
+        const row = [...out.subarray(r * maxlen, (r + 1) * maxlen)];
+        assert.deepEqual(row, kerasPad(s, maxlen, padding, truncating));
+        const kept = Math.min(s.length, maxlen);
+        const pads = padding === 'pre' ? row.slice(0, maxlen - kept) : row.slice(kept);
+        assert.ok(pads.every((v) => v === 0));
+        const body = padding === 'pre' ? row.slice(maxlen - kept) : row.slice(0, kept);
+        assert.deepEqual(body, truncating === 'pre' ? s.slice(s.length - kept) : s.slice(0, kept));
+      });
+    }),
+    propertyOptions(),
+  );
+});
