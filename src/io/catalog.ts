@@ -57,7 +57,7 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
       fix,
     );
   }
-  checkMetadata(metadata, path.join(abs, 'metadata.json'), fix);
+  await checkMetadata(metadata, path.join(abs, 'metadata.json'), fix);
   let evaluation: EvalRecord | undefined;
   try {
     evaluation = JSON.parse(await fsp.readFile(path.join(abs, EVAL_RECORD), 'utf8')) as EvalRecord;

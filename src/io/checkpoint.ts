@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { FileRefused, readBoundedFile, replaceDir, tempSibling, writingTo } from '../util/fs.js';
 import { MAX_JSON_BYTES } from './read.js';
-import { CheckpointJson, schemaProblem } from './schemas.js';
 import type { DataFlags, DataSourceInfo } from '../data/index.js';
 import type { TrainOptions } from '../train/options.js';
 import type { TrainCheckpoint } from '../train/types.js';
@@ -133,6 +132,7 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
   // Every field of the type rnn writes, and every tensor's place, shape and size consistent: else one clear line.
   const bad = (why: string) =>
     new UserError('CHECKPOINT_INVALID', `${path.join(abs, 'checkpoint.json')} is not an rnn checkpoint: ${why}`, fix);
+  const { CheckpointJson, schemaProblem } = await import('./schemas.js'); // TypeBox loads when a checkpoint is read
   const problem = schemaProblem(CheckpointJson, meta);
   if (problem) throw bad(problem);
   const wrong = meta.tensors.findIndex(

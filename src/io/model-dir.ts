@@ -31,7 +31,6 @@ import { kernelsFor, type RecurrentImpl } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import { learningCurvesSvg } from '../report/curves.js';
 import { parseJson, readText } from './read.js';
-import { MetadataJson, schemaProblem } from './schemas.js';
 
 export const METADATA_FORMAT_VERSION = 1;
 
@@ -105,7 +104,9 @@ export function labelsOf(metadata: Pick<ModelMetadata, 'labels'>): LabelSet {
  * metadata.json as read back: each field of the type rnn writes ({@link MetadataJson}), else one
  * MODEL_METADATA_INVALID naming the field (not a TypeError where the field is first used).
  */
-export function checkMetadata(metadata: unknown, file: string, fix: string): asserts metadata is ModelMetadata {
+export async function checkMetadata(metadata: unknown, file: string, fix: string): Promise<void> {
+  // The schemas (TypeBox) load when a model is read, not at every command's start-up.
+  const { MetadataJson, schemaProblem } = await import('./schemas.js');
   const problem = schemaProblem(MetadataJson, metadata);
   if (problem) throw new UserError('MODEL_METADATA_INVALID', `${file} is not an rnn metadata file: ${problem}`, fix);
 }
@@ -372,7 +373,7 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
   const tokenizer = Tokenizer.fromJSON(parseJson(tokText, tokFile, retrain, 'MODEL_TOKENIZER_INVALID'), { file: tokFile, fix: retrain });
   const metaFile = path.join(abs, 'metadata.json');
   const metadata = parseJson<ModelMetadata>(await readText(metaFile, retrain), metaFile, retrain);
-  if (typeof metadata?.formatVersion !== 'number') checkMetadata(metadata, metaFile, retrain);
+  if (typeof metadata?.formatVersion !== 'number') await checkMetadata(metadata, metaFile, retrain);
   if (metadata.formatVersion !== METADATA_FORMAT_VERSION) {
     throw new UserError(
       'MODEL_FORMAT_UNSUPPORTED',
@@ -380,7 +381,7 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
       'Retrain the model with this version of rnn',
     );
   }
-  checkMetadata(metadata, metaFile, retrain);
+  await checkMetadata(metadata, metaFile, retrain);
   if (sha256(tokText) !== metadata.preprocessing?.tokenizerSha256) {
     throw new UserError(
       'MODEL_TOKENIZER_MISMATCH',
