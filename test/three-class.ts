@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { imdbRating } from '../src/data/imdb.js';
 import type { Review } from '../src/data/index.js';
 import { imdb } from './helpers.js';
+import { runCacheDir } from './imdb.js';
 
 export type Sentiment3 = 'negative' | 'neutral' | 'positive';
 
@@ -46,4 +47,20 @@ export async function writeThreeClassCsv(
   const file = path.join(dir, opts.name ?? 'three-class.csv');
   await fsp.writeFile(file, 'review,sentiment\n' + rows.map((r) => `${q(r.text)},${r.label}\n`).join(''));
   return { file, rows };
+}
+
+/**
+ * The 3-class CSV of every `every`-th training review, written once per run in the run's cache (the same path
+ * for every test file, so that `trainedModel` arguments naming it train one model per run).
+ */
+export async function sharedThreeClassCsv(every: number): Promise<string> {
+  const dir = path.join(runCacheDir(), 'data');
+  const name = `three-class-every-${every}.csv`;
+  const file = path.join(dir, name);
+  if (await fsp.stat(file).catch(() => undefined)) return file;
+  await fsp.mkdir(dir, { recursive: true });
+  // Written to a sibling and renamed: a file running beside this one reads the whole file or none.
+  const { file: tmp } = await writeThreeClassCsv(dir, { every, name: `${name}.${process.pid}.tmp` });
+  await fsp.rename(tmp, file);
+  return file;
 }

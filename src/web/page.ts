@@ -9,7 +9,7 @@
  */
 import type * as TFJS from '@tensorflow/tfjs';
 import { Tokenizer, type KerasTokenizerJson } from '../text/tokenizer.js';
-import { encodeTexts, predictionsOf, type TextModel } from '../predict/encode.js';
+import { encodeTexts, predictionsOf, type Prediction, type TextModel } from '../predict/encode.js';
 import { planExplanation, topWords, wordStrengths, type Explanation } from '../explain/occlusion.js';
 
 declare const tf: typeof TFJS;
@@ -53,9 +53,37 @@ function probabilities(model: TFJS.LayersModel, ids: Int32Array, maxlen: number)
 
 const fmt = (v: number): string => (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(2);
 
+/** Every class's probability as a bar, the most probable first (a model of k ≥ 3 classes). */
+function renderClasses(p: Prediction): void {
+  const list = $('classes');
+  list.textContent = '';
+  const order = Object.entries(p.probabilities!)
+    .map(([label, value], c) => ({ label, value, c }))
+    .sort((a, b) => b.value - a.value || a.c - b.c);
+  for (const { label, value } of order) {
+    const li = document.createElement('li');
+    li.dataset.label = label;
+    li.dataset.value = String(value);
+    const name = document.createElement('span');
+    name.textContent = label;
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.setAttribute('aria-hidden', 'true');
+    const fill = document.createElement('span');
+    fill.style.width = `${(value * 100).toFixed(1)}%`;
+    bar.append(fill);
+    const pct = document.createElement('span');
+    pct.className = 'pct';
+    pct.textContent = `${(value * 100).toFixed(1)}%`;
+    li.append(name, bar, pct);
+    list.append(li);
+  }
+}
+
 function renderExplanation(e: Explanation): void {
   const box = $('explanation');
   box.textContent = '';
+  if (e.classes) box.dataset.explained = e.classes.labels[e.classes.explained]!;
   const strengths = wordStrengths(e);
   e.words.forEach((w, i) => {
     box.append(document.createTextNode(e.separators[i]!));
@@ -68,7 +96,9 @@ function renderExplanation(e: Explanation): void {
       span.title = 'never reached the model';
     } else {
       const { sign, level } = strengths[i]!;
-      span.title = `${fmt(w.contribution)} log-odds`;
+      span.title = e.classes
+        ? `${fmt(w.contribution)} log-probability of ${e.classes.labels[e.classes.explained]}`
+        : `${fmt(w.contribution)} log-odds`;
       if (level > 0) {
         span.classList.add(`${sign > 0 ? 'p' : 'n'}${level}`);
         const sup = document.createElement('sup');
@@ -103,7 +133,10 @@ async function main(): Promise<void> {
     fetchText('model/tokenizer.json'),
     fetchText('model/metadata.json'),
   ]);
-  const metadata = JSON.parse(metaText) as TextModel['metadata'];
+  const metadata = JSON.parse(metaText) as TextModel['metadata'] & { labels?: { names: string[] } };
+  // The model's labels (metadata.json before labels were data: the binary sentiment ones); k ≥ 3 means softmax.
+  const labels = metadata.labels?.names ?? ['negative', 'positive'];
+  const classes = labels.length > 2;
   const m: TextModel = { tokenizer: Tokenizer.fromJSON(JSON.parse(tokText) as KerasTokenizerJson), metadata };
   const maxlen = metadata.preprocessing.maxlen;
   const box = $<HTMLTextAreaElement>('review');
@@ -120,14 +153,16 @@ async function main(): Promise<void> {
       return;
     }
     const encoded = encodeTexts(m, [text]);
-    const p = predictionsOf(encoded, probabilities(model, encoded.x, maxlen), maxlen)[0]!;
+    const p = predictionsOf(encoded, probabilities(model, encoded.x, maxlen), maxlen, labels)[0]!;
     const verdict = $('verdict');
     verdict.textContent = p.label;
-    verdict.className = p.label;
+    // A binary model's verdict is coloured by its side; a k-class model's top label has no colour of its own.
+    verdict.className = classes ? 'top' : p.label === labels[1] ? 'positive' : 'negative';
     verdict.dataset.label = p.label;
     const prob = $('probability');
-    prob.textContent = `${(p.probability * 100).toFixed(1)}% positive`;
+    prob.textContent = classes ? `${(p.probability * 100).toFixed(1)}%` : `${(p.probability * 100).toFixed(1)}% ${labels[1]}`;
     prob.dataset.value = String(p.probability);
+    if (classes) renderClasses(p);
     const notes: string[] = [];
     if (p.words > 0 && p.unknownWords === p.words) notes.push(`all ${p.words} words unknown: the score is only the model's bias`);
     else if (p.unknownWords > 0) notes.push(`${p.unknownWords} of ${p.words} words unknown`);
@@ -136,7 +171,7 @@ async function main(): Promise<void> {
     // The explanation: one forward of every occluded review; skipped if the text changed meanwhile.
     setTimeout(() => {
       if (mine !== generation) return;
-      const plan = planExplanation(m, text);
+      const plan = planExplanation(m, text, classes ? { labels } : {});
       renderExplanation(plan.finish(probabilities(model, plan.ids, maxlen)));
       result.hidden = false;
       result.dataset.text = text;

@@ -11,14 +11,15 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LayersModel } from '@tensorflow/tfjs';
 import type { Runtime } from '../backend/index.js';
 import { UserError } from '../errors.js';
-import { loadModelDir, tokenizerFile } from '../io/model-dir.js';
-import { readModelInfo } from '../io/catalog.js';
+import { labelsOf, loadModelDir, tokenizerFile } from '../io/model-dir.js';
+import { readModelInfo, type EvalRecord, type ModelInfo } from '../io/catalog.js';
 import { describeRecipe } from '../train/control.js';
 import { exists, recoverReplacedDir, replaceDir, tempSibling } from '../util/fs.js';
 import { quantizeWeights, type Quantization, type WeightSpec } from './quantize.js';
-import { pageHtml, type ModelCard } from './html.js';
+import { pageHtml, type BinaryTest, type ClassesTest, type ModelCard } from './html.js';
 
 /** What `rnn export --web` is told. */
 export interface WebExportOptions {
@@ -74,11 +75,46 @@ async function bundlePage(): Promise<string> {
   return r.outputFiles[0]!.text;
 }
 
+/**
+ * The test figures of the last `rnn eval` the card shows: a binary model's accuracy, F1 and ROC-AUC; a k-class
+ * model's accuracy, macro- and weighted-F1, per-label figures (and the errors of numeric labels) when eval.json
+ * has them. Anything else (an older or unreadable record): none.
+ */
+function testOf(ev: EvalRecord | undefined, classes: boolean): BinaryTest | ClassesTest | null {
+  if (!ev) return null;
+  const m = ev.metrics as unknown as Record<string, unknown>;
+  const num = (k: string): number | undefined => (typeof m[k] === 'number' ? m[k] : undefined);
+  const common = { reviews: ev.data.reviews, evaluatedAt: ev.evaluatedAt };
+  if (!classes) {
+    const [accuracy, f1, rocAuc] = [num('accuracy'), num('f1'), num('rocAuc')];
+    return accuracy !== undefined && f1 !== undefined && rocAuc !== undefined ? { accuracy, f1, rocAuc, ...common } : null;
+  }
+  const [accuracy, macroF1, weightedF1, mae, within] = ['accuracy', 'macroF1', 'weightedF1', 'meanAbsoluteError', 'withinOneStep'].map(num);
+  if (accuracy === undefined || macroF1 === undefined || weightedF1 === undefined || !Array.isArray(m.perClass)) return null;
+  const perClass = (m.perClass as ClassesTest['perClass']).map(({ label, precision, recall, f1, support }) => ({
+    label: String(label),
+    precision,
+    recall,
+    f1,
+    support,
+  }));
+  return {
+    accuracy,
+    macroF1,
+    weightedF1,
+    perClass,
+    ...(mae !== undefined && { meanAbsoluteError: mae }),
+    ...(within !== undefined && { withinOneStep: within }),
+    ...common,
+  };
+}
+
 /** The model card the page shows: what the model is, how it was trained, how it scored. */
-function modelCard(info: Awaited<ReturnType<typeof readModelInfo>>, quantize: Quantization, tfjs: string): ModelCard {
+function modelCard(info: ModelInfo, head: ModelCard['head'], quantize: Quantization, tfjs: string): ModelCard {
   const md = info.metadata;
   const h = md.hyperParameters;
-  const ev = info.evaluation;
+  const labels = labelsOf(md).names;
+  const classes = labels.length > 2;
   return {
     cell: md.cell,
     createdAt: md.createdAt,
@@ -101,18 +137,18 @@ function modelCard(info: Awaited<ReturnType<typeof readModelInfo>>, quantize: Qu
         }
       : null,
     ...(md.imported && { imported: { file: path.basename(md.imported.file), kerasVersion: md.imported.kerasVersion } }),
-    test: ev
-      ? {
-          accuracy: ev.metrics.accuracy,
-          f1: ev.metrics.f1,
-          rocAuc: ev.metrics.rocAuc,
-          reviews: ev.data.reviews,
-          evaluatedAt: ev.evaluatedAt,
-        }
-      : null,
+    head,
+    ...(classes && { labels: [...labels] }),
+    test: testOf(info.evaluation, classes),
     quantize,
     tfjs,
   };
+}
+
+/** The model's output layer as its model.json describes it: units and activation of the last (Dense) layer. */
+function headOf(model: LayersModel): ModelCard['head'] {
+  const c = model.layers[model.layers.length - 1]!.getConfig();
+  return { units: Number(c.units), activation: String(c.activation) };
 }
 
 /** Writes the site; every problem with the model directory is a UserError, and nothing is left behind. */
@@ -120,6 +156,7 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
   const out = path.resolve(o.out);
   // Loading checks the whole directory (files, sizes, finite weights, tokenizer hash) the way eval does.
   const m = await loadModelDir(run, o.model);
+  const head = headOf(m.model);
   m.model.dispose();
   const info = await readModelInfo(m.dir);
   await recoverReplacedDir(out);
@@ -136,7 +173,7 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
     }
   }
   const tfjs = tfjsBrowserBuild();
-  const card = modelCard(info, o.quantize, tfjs.version);
+  const card = modelCard(info, head, o.quantize, tfjs.version);
   await fsp.mkdir(path.dirname(out), { recursive: true });
   const staged = tempSibling(out);
   await fsp.mkdir(path.join(staged, SITE_MODEL_DIR), { recursive: true });

@@ -7,16 +7,26 @@
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
 import type { Review } from '../../src/data/index.js';
-import { SERVE_DEFAULTS, startServer, type RunningServer } from '../../src/serve/index.js';
+import type { RunningServer } from '../../src/serve/index.js';
 import { exportWebSite } from '../../src/web/site.js';
-import { CHROMIUM, IMDB_TARBALL, imdb, REQUIRE_BROWSER, REQUIRE_NATIVE, runCli, tempDir, TEST_ARTIFACTS } from '../helpers.js';
+import { CHROMIUM, IMDB_TARBALL, imdb, REQUIRE_NATIVE, runCli, tempDir, TEST_ARTIFACTS } from '../helpers.js';
 import { smallModel } from '../models.js';
+import {
+  ask,
+  browserAvailable,
+  hasChromium,
+  launchChromium,
+  openPage,
+  serveSite,
+  topOf,
+  type JsonWord,
+  type Opened,
+} from './page-driver.js';
 
 let run: LoadedBackend;
 let work = '';
@@ -25,13 +35,9 @@ let site = '';
 let server: RunningServer;
 let browser: Browser | undefined;
 let reviews: Review[] = [];
-const hasChromium = existsSync(CHROMIUM);
 
 before(async () => {
-  if (!hasChromium) {
-    if (REQUIRE_BROWSER) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set RNN_CHROMIUM`);
-    return;
-  }
+  if (!browserAvailable()) return;
   run = await loadBackend({ requireNative: REQUIRE_NATIVE });
   work = await tempDir('rnn-browser-');
   model = path.join(work, 'models', 'lstm');
@@ -41,16 +47,8 @@ before(async () => {
   assert.equal(ev.code, 0, ev.stderr);
   site = path.join(work, 'site');
   await exportWebSite(run, { model, out: site, quantize: 'none' });
-  server = await startServer(
-    run,
-    { ...SERVE_DEFAULTS, port: 0, watchMs: 0, web: site, logLevel: 'silent' },
-    { resolveDir: async () => model, logStream: new PassThrough() },
-  );
-  await server.ready;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  server = await serveSite(run, site, model);
+  browser = await launchChromium();
   // 50 real test reviews of every length (every 500th), one line each.
   reviews = (await imdb()).test.filter((_, i) => i % 500 === 11);
 });
@@ -61,44 +59,7 @@ after(async () => {
   if (work) await fsp.rm(work, { recursive: true, force: true });
 });
 
-interface Opened {
-  page: Page;
-  backend: string;
-  /** Console errors, page errors and requests to other origins, as they happen. */
-  problems: string[];
-}
-
-async function open(backend?: string, at: RunningServer = server): Promise<Opened> {
-  const page = await browser!.newPage({ viewport: { width: 1000, height: 900 } });
-  const problems: string[] = [];
-  const origin = new URL(at.url).origin;
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('request', (req) => {
-    if (!req.url().startsWith('data:') && new URL(req.url()).origin !== origin) problems.push(`request outside the origin: ${req.url()}`);
-  });
-  await page.goto(`${at.url}/${backend ? `?backend=${backend}` : ''}`);
-  await page.waitForFunction(() => document.body.dataset.ready || /could not/.test(document.getElementById('status')!.textContent!), null, {
-    timeout: 120_000,
-  });
-  const ready = await page.evaluate(() => document.body.dataset.ready ?? '');
-  assert.ok(ready, await page.evaluate(() => document.getElementById('status')!.textContent));
-  return { page, backend: ready, problems };
-}
-
-/** Types (fills) a review and waits until the page shows its result; the label, probability and top words. */
-async function ask(page: Page, text: string): Promise<{ label: string; probability: number; positive: string[]; negative: string[] }> {
-  await page.fill('#review', text);
-  await page.waitForFunction((t) => document.getElementById('result')!.dataset.text === t, text, { timeout: 60_000 });
-  return page.evaluate(() => ({
-    label: document.getElementById('verdict')!.dataset.label!,
-    probability: Number(document.getElementById('probability')!.dataset.value),
-    positive: [...document.querySelectorAll<HTMLElement>('#top-positive li[data-word]')].map((li) => li.dataset.word!),
-    negative: [...document.querySelectorAll<HTMLElement>('#top-negative li[data-word]')].map((li) => li.dataset.word!),
-  }));
-}
+const open = (backend?: string, at: RunningServer = server): Promise<Opened> => openPage(browser!, at, backend);
 
 async function cli(args: string[], dir = model): Promise<Record<string, unknown>[]> {
   const r = await runCli(['predict', '--model', dir, '--json', ...args], { input: reviews.map((x) => x.text).join('\n') + '\n' });
@@ -142,18 +103,11 @@ test("the explanation's top words are rnn predict --explain's", async (t) => {
   if (skip(t)) return;
   const want = await cli(['--explain']);
   const { page, problems } = await open('cpu');
-  type Word = { word: string; tokens: string[]; contribution: number; seen: boolean };
-  const top = (words: Word[], sign: number): string[] =>
-    words
-      .filter((w) => w.seen && sign * w.contribution > 0)
-      .sort((a, b) => sign * (b.contribution - a.contribution))
-      .slice(0, 5)
-      .map((w) => w.tokens.join(' '));
   for (const i of [0, 1, 2, 3]) {
     const got = await ask(page, reviews[i]!.text);
-    const words = want[i]!.words as Word[];
-    assert.deepEqual(got.positive, top(words, 1), `review ${i}: most positive`);
-    assert.deepEqual(got.negative, top(words, -1), `review ${i}: most negative`);
+    const words = want[i]!.words as JsonWord[];
+    assert.deepEqual(got.positive, topOf(words, 1), `review ${i}: most positive`);
+    assert.deepEqual(got.negative, topOf(words, -1), `review ${i}: most negative`);
   }
   assert.deepEqual(problems, []);
   await page.close();
@@ -211,13 +165,8 @@ test("the best preset's model (Bidirectional GRU, max over time) loads with the 
   await smallModel(env, dir, 2, ['--cell', 'gru', '--preset', 'best', '--vocab-size', '2000', '--epochs', '1']);
   const out = path.join(work, 'site-best');
   await exportWebSite(run, { model: dir, out, quantize: 'none' });
-  const best = await startServer(
-    run,
-    { ...SERVE_DEFAULTS, port: 0, watchMs: 0, web: out, logLevel: 'silent' },
-    { resolveDir: async () => dir, logStream: new PassThrough() },
-  );
+  const best = await serveSite(run, out, dir);
   try {
-    await best.ready;
     const want = await cli([], dir);
     const { page, problems } = await open('cpu', best);
     assert.match((await page.locator('#card').textContent())!, /Bidirectional\(GRU\(16\)\) → GlobalMaxPooling1D → Dense\(1, sigmoid\)/);
