@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { LoadedBackend } from '../../src/backend/index.js';
 import { SERVE_DEFAULTS, startServer, type RunningServer } from '../../src/serve/index.js';
 import { CHROMIUM, REQUIRE_BROWSER } from '../helpers.js';
@@ -46,8 +46,8 @@ export interface Opened {
 }
 
 /** Opens the page (on `backend` when given) and waits until its model is loaded. */
-export async function openPage(browser: Browser, at: RunningServer, backend?: string): Promise<Opened> {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+export async function openPage(browser: Browser | BrowserContext, at: RunningServer, backend?: string): Promise<Opened> {
+  const page = 'newContext' in browser ? await browser.newPage({ viewport: { width: 1000, height: 900 } }) : await browser.newPage();
   const problems: string[] = [];
   const origin = new URL(at.url).origin;
   page.on('console', (m) => {
