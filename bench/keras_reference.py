@@ -9,7 +9,10 @@ the preset's architecture: vocabulary, maxlen, Bidirectional (merge_mode concat)
 
     python3 -m venv keras-venv && keras-venv/bin/pip install tensorflow-cpu==2.21.0
     keras-venv/bin/python bench/keras_reference.py path/to/aclImdb_v1.tar.gz \
-        [BATCH [TRAIN_BATCHES [PREDICT_BATCHES [WARMUP [VOCAB [MAXLEN [BIDIRECTIONAL [POOLING]]]]]]]]
+        [BATCH [TRAIN_BATCHES [PREDICT_BATCHES [WARMUP [VOCAB [MAXLEN [BIDIRECTIONAL [POOLING [CLASSES]]]]]]]]]
+
+With CLASSES >= 3 (`rnn bench --classes K`) the head is Dense(K, softmax) with sparse categorical cross-entropy
+and the labels are the reviews' positions modulo K, as rnn's bench does (a step's cost does not depend on them).
 """
 import json
 import os
@@ -30,6 +33,7 @@ BATCH, TRAIN_BATCHES, PREDICT_BATCHES, WARMUP, VOCAB, MAXLEN, BIDIRECTIONAL = [i
     len(sys.argv[2:9]) :
 ]
 POOLING = sys.argv[9] if len(sys.argv) > 9 else "last"
+CLASSES = int(sys.argv[10]) if len(sys.argv) > 10 else 2
 ENTRY = re.compile(r"(?:^|/)train/(pos|neg)/(\d+)_\d+\.txt$")
 
 
@@ -51,10 +55,14 @@ def reviews(path, n):
 def main():
     need = BATCH * (WARMUP + max(TRAIN_BATCHES, PREDICT_BATCHES))
     texts, labels = reviews(sys.argv[1], need)
+    if CLASSES > 2:
+        labels = np.arange(len(labels), dtype="float32") % CLASSES
     tok = Tokenizer(num_words=VOCAB)
     tok.fit_on_texts(texts)
     x = pad_sequences(tok.texts_to_sequences(texts), maxlen=MAXLEN)
     rows = {}
+    head = lambda: keras.layers.Dense(CLASSES, activation="softmax") if CLASSES > 2 else keras.layers.Dense(1, activation="sigmoid")  # noqa: E731
+    LOSS = "sparse_categorical_crossentropy" if CLASSES > 2 else "binary_crossentropy"
     # GRU with reset_after=False: tfjs's (and rnn's) GRU, so that both sides run the identical model
     gru = lambda units, **kw: keras.layers.GRU(units, reset_after=False, **kw)  # noqa: E731
     for name, layer in [("simplernn", keras.layers.SimpleRNN), ("lstm", keras.layers.LSTM), ("gru", gru)]:
@@ -64,9 +72,9 @@ def main():
             rnn = keras.layers.Bidirectional(rnn, merge_mode="concat")
         pooling = {"last": [], "max": [keras.layers.GlobalMaxPooling1D()], "mean": [keras.layers.GlobalAveragePooling1D()]}[POOLING]
         model = keras.Sequential(
-            [keras.Input((MAXLEN,), dtype="int32"), keras.layers.Embedding(VOCAB, 100), rnn, *pooling, keras.layers.Dense(1, activation="sigmoid")]
+            [keras.Input((MAXLEN,), dtype="int32"), keras.layers.Embedding(VOCAB, 100), rnn, *pooling, head()]
         )
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=LOSS, metrics=["accuracy"])
         batch = lambda k: (x[(k % (need // BATCH)) * BATCH:][:BATCH], labels[(k % (need // BATCH)) * BATCH:][:BATCH])
         for k in range(WARMUP):
             model.train_on_batch(*batch(k))

@@ -65,6 +65,7 @@ export const ERROR_CODES = {
   // Evaluation.
   EVAL_HELDOUT_CHANGED: 'the rows the model held out for testing cannot be drawn again from its data',
   EVAL_ON_TRAINING_DATA: 'the data is what the model was trained on, with no rows held out',
+  EVAL_LABELS_MISMATCH: 'the data has other labels than the model predicts',
 
   // Exports.
   EXPORT_DIR_NOT_EMPTY: 'the --web directory exists and holds something other than an rnn web export',

@@ -67,7 +67,7 @@ export async function stockPredictions(
   tf: TF,
   dir: string,
   texts: readonly string[],
-): Promise<{ probability: number; words: number; unknownWords: number; truncatedIds: number }[]> {
+): Promise<{ probability: number; probabilities: number[]; words: number; unknownWords: number; truncatedIds: number }[]> {
   const meta = JSON.parse(readFileSync(path.join(dir, 'metadata.json'), 'utf8')) as {
     preprocessing: { maxlen: number; padding: 'pre' | 'post'; truncating: 'pre' | 'post' };
   };
@@ -84,10 +84,13 @@ export async function stockPredictions(
     );
     const y = model.predict(x) as import('@tensorflow/tfjs').Tensor;
     const p = y.dataSync();
+    const k = y.shape[1] ?? 1;
     x.dispose();
     y.dispose();
+    // Dense(1, sigmoid): the probability of the second label; Dense(k, softmax): every class's, and the largest.
     return seqs.map((s, i) => ({
-      probability: p[i]!,
+      probabilities: Array.from(p.subarray(i * k, (i + 1) * k)),
+      probability: k === 1 ? p[i]! : Math.max(...p.subarray(i * k, (i + 1) * k)),
       words: s.words,
       unknownWords: s.unknown,
       truncatedIds: Math.max(0, s.ids.length - maxlen),

@@ -58,14 +58,19 @@ function testFiles(dir: string): string[] {
 }
 
 /** Runs `files` `concurrency` at a time; resolves with the failures and each file's wall time. */
-function runQueue(files: string[], concurrency: number): Promise<{ failed: string[]; seconds: Map<string, number> }> {
+function runQueue(files: string[], concurrency: number): Promise<QueueResult> {
   const failed: string[] = [];
   const seconds = new Map<string, number>();
-  if (files.length === 0) return Promise.resolve({ failed, seconds });
+  const counts = { passed: 0, skipped: 0 };
+  if (files.length === 0) return Promise.resolve({ failed, seconds, counts });
   const stream = run({ files, concurrency });
   // A file is a test of its own (named by its path) around its tests.
   stream.on('test:complete', (d) => {
     if (d.file && d.name === d.file) seconds.set(d.file, (d.details.duration_ms ?? 0) / 1000);
+  });
+  // The tests inside files (node 20's own summary counts the files, and may call a file with failures passed).
+  stream.on('test:pass', (d) => {
+    if (d.name !== d.file) counts[d.skip || d.todo ? 'skipped' : 'passed']++;
   });
   stream.on('test:fail', (d) => {
     if (!d.todo)
@@ -74,9 +79,17 @@ function runQueue(files: string[], concurrency: number): Promise<{ failed: strin
       );
   });
   return new Promise((resolve, reject) => {
-    stream.compose(new spec()).pipe(process.stdout, { end: false }).on('error', reject);
-    stream.on('end', () => resolve({ failed, seconds }));
+    const out = stream.compose(new spec());
+    out.pipe(process.stdout, { end: false }).on('error', reject);
+    // After the reporter's last line, so that rnn's summary comes last.
+    out.on('end', () => resolve({ failed, seconds, counts }));
   });
+}
+
+interface QueueResult {
+  failed: string[];
+  seconds: Map<string, number>;
+  counts: { passed: number; skipped: number };
 }
 
 async function main(): Promise<number> {
@@ -115,7 +128,11 @@ async function main(): Promise<number> {
     process.stderr.write(
       `\nslowest files:\n${slowest.map(([f, s]) => `  ${s.toFixed(1).padStart(6)} s  ${path.relative(ROOT, f)}`).join('\n')}\n`,
     );
-    process.stderr.write(`${all.length} files in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+    const passed = results.reduce((n, r) => n + r.counts.passed, 0);
+    const skipped = results.reduce((n, r) => n + r.counts.skipped, 0);
+    process.stderr.write(
+      `${all.length} files in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${passed} tests passed, ${failed.length} failed, ${skipped} skipped\n`,
+    );
     if (failed.length) {
       process.stderr.write(`\n${failed.length} failed:\n${failed.map((f) => `  ${f}`).join('\n')}\n`);
       return 1;

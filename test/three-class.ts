@@ -50,17 +50,22 @@ export async function writeThreeClassCsv(
 }
 
 /**
- * The 3-class CSV of every `every`-th training review, written once per run in the run's cache (the same path
- * for every test file, so that `trainedModel` arguments naming it train one model per run).
+ * One 3-class CSV for the whole run (every `every`-th training review), written once into the run's cache, so
+ * that models trained on it (test/models.ts) are shared between test files: their key names its path.
  */
-export async function sharedThreeClassCsv(every: number): Promise<string> {
-  const dir = path.join(runCacheDir(), 'data');
-  const name = `three-class-every-${every}.csv`;
-  const file = path.join(dir, name);
-  if (await fsp.stat(file).catch(() => undefined)) return file;
-  await fsp.mkdir(dir, { recursive: true });
-  // Written to a sibling and renamed: a file running beside this one reads the whole file or none.
-  const { file: tmp } = await writeThreeClassCsv(dir, { every, name: `${name}.${process.pid}.tmp` });
-  await fsp.rename(tmp, file);
+export async function sharedThreeClassCsv(every = 4): Promise<string> {
+  const file = path.join(runCacheDir(), `three-class-every-${every}.csv`);
+  if (
+    await fsp.stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return file;
+  const tmp = path.join(runCacheDir(), `.three-class-${process.pid}`);
+  await fsp.mkdir(tmp, { recursive: true });
+  const { file: written } = await writeThreeClassCsv(tmp, { every });
+  await fsp.rename(written, file); // whole or not at all, whoever writes first
+  await fsp.rm(tmp, { recursive: true, force: true });
   return file;
 }

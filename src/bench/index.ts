@@ -34,6 +34,8 @@ export const BENCH_DEFAULTS = Object.freeze({
   predictBatches: 20,
   /** Untimed batches first. */
   warmup: 2,
+  /** Classes of the model's head: 2, the lesson's Dense(1, sigmoid); k ≥ 3, Dense(k, softmax). */
+  classes: 2,
 });
 
 /** Options of {@link runBench}. */
@@ -52,6 +54,8 @@ export interface BenchOptions {
   model: Required<Pick<ModelOptions, 'vocabSize' | 'embeddingDim' | 'maxlen' | 'units' | 'bidirectional' | 'pooling'>>;
   /** The run's kernels: oneDNN ones add a third column; tfjs ones leave it out. */
   kernels: Kernels;
+  /** Classes of the head (default 2; k ≥ 3: Dense(k, softmax), labels the reviews' positions modulo k). */
+  classes?: number;
 }
 
 /**
@@ -80,7 +84,9 @@ export async function runBench(
   const need = o.batchSize * (o.warmup + Math.max(o.trainBatches, o.predictBatches));
   const used = reviews.slice(0, need);
   const x = padSequences(tok.textsToSequences(used.map((r) => r.text)), { maxlen: o.maxlen });
-  const y = Float32Array.from(used, (r) => r.label);
+  const classes = o.classes ?? 2;
+  // A step's cost does not depend on its labels' values: k ≥ 3 classes take the reviews' positions modulo k.
+  const y = classes === 2 ? Float32Array.from(used, (r) => r.label) : Float32Array.from(used, (_, i) => i % classes);
   /** Batch k's ids and labels (the batches repeat when k runs past the reviews). */
   const arrays = (k: number): { ids: Int32Array; labels: Float32Array } => {
     const j = k % Math.floor(used.length / o.batchSize);
@@ -97,9 +103,9 @@ export async function runBench(
   const tfjs = tfjsKernels('the fused column runs the tfjs kernels');
   const onednn = o.kernels.name === 'onednn' ? o.kernels : undefined;
   for (const cell of o.cells) {
-    const stock = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock' }, tfjs);
+    const stock = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock', classes }, tfjs);
     const copy = (kernels: Kernels): [LayersModel, string[]] => {
-      const m = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock' }, kernels);
+      const m = buildModel(tf, { ...MODEL_DEFAULTS, ...o.model, cell, seed: 1, layers: 'stock', classes }, kernels);
       m.setWeights(stock.getWeights());
       return [m, fuseRecurrentLayers(tf, m, kernels)];
     };
@@ -110,7 +116,7 @@ export async function runBench(
     if (onednn) models.push(['onednn', ...copy(onednn)]);
     for (const [impl, model, fusedLayers] of models) {
       onProgress?.(`${cell} ${impl}: training`);
-      model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+      model.compile({ optimizer: tf.train.adam(1e-3), loss: lossFor(classes), metrics: ['accuracy'] });
       const step = impl === 'onednn' && onednn ? await OnednnStep.create(tf, onednn.addon, cell, o.maxlen, model) : undefined;
       const train = await timeBatches(o.warmup, o.trainBatches, async (k) => {
         if (step) {
@@ -156,6 +162,19 @@ async function timeBatches(warmup: number, timed: number, step: (k: number) => P
   for (let k = 0; k < timed; k++) await step(warmup + k);
   return (performance.now() - t0) / 1000;
 }
+
+/** Defaults of `rnn bench classes`, read by its option parser and its help text. */
+export const CLASSES_BENCH_DEFAULTS = Object.freeze({
+  cells: ['lstm', 'gru'] as readonly CellType[],
+  /** The issue's case: IMDB's eight ratings. */
+  classes: 8,
+  preset: 'lesson' as PresetName,
+  /** `rnn train`'s batch size. */
+  batchSize: 32,
+  batches: 20,
+  rounds: 5,
+  warmup: 2,
+});
 
 /** Options of {@link runClassesBench}. */
 export interface ClassesBenchOptions {

@@ -11,6 +11,7 @@ import { registerPredict } from './commands/predict.js';
 import { registerData } from './commands/data.js';
 import { registerBench } from './commands/bench.js';
 import { registerBenchServe } from './commands/bench-serve.js';
+import { registerBenchClasses } from './commands/bench-classes.js';
 import { chalkFor, type Io } from './render.js';
 import type { CliContext } from './context.js';
 import { KERNEL_PREFERENCES } from '../kernels/index.js';
@@ -78,7 +79,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerEval(program, ctx);
   registerPredict(program, ctx);
   registerData(program, ctx);
-  registerBenchServe(registerBench(program, ctx), ctx);
+  const bench = registerBench(program, ctx);
+  registerBenchServe(bench, ctx);
+  registerBenchClasses(bench, ctx);
   registerCompare(program, ctx);
   registerServe(program, ctx);
   registerExport(program, ctx);

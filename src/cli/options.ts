@@ -150,3 +150,10 @@ export function kerasFile(value: string): string {
   if (!/\.keras$/i.test(value.trim())) throw new InvalidArgumentError('Expected a file name ending in .keras (Keras 3 opens only those).');
   return value.trim();
 }
+
+/** `--classes K`: 2 (a binary head) or more. */
+export function classCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError('Expected a whole number of at least 2.');
+  return n;
+}

@@ -9,12 +9,13 @@ import {
   TRAIN_DEFAULTS,
   defaultMonitor,
   resolveTrainOptions,
+  trainClasses,
   type PresetName,
   type TrainOptions,
 } from '../train/options.js';
 import type { EpochLog, TrainCallbacks } from '../train/types.js';
 import { describeSchedule, type LrSchedule, type Monitor } from '../train/control.js';
-import { isLessonTopology, summarize, type RecurrentImpl } from '../models/index.js';
+import { BINARY_CLASSES, isLessonTopology, summarize, type RecurrentImpl } from '../models/index.js';
 import { ONEDNN_FIX } from '../kernels/index.js';
 import { POOLINGS, type CellType, type Pooling } from '../cells.js';
 import { PAD_SIDES } from '../text/pad.js';
@@ -58,6 +59,8 @@ export interface TrainingFlags {
   /** `--clip-norm C` or `--no-clip-norm` (false). */
   clipNorm?: number | false;
   dedupe?: boolean;
+  /** `--class-weight balanced`. */
+  classWeight?: 'balanced';
 }
 
 const D = TRAIN_DEFAULTS;
@@ -124,6 +127,12 @@ export function addTrainingOptions(cmd: Command): Command {
       positiveFloat,
     )
     .option('--no-clip-norm', 'apply the gradients unclipped, as Keras fit does')
+    .addOption(
+      new Option(
+        '--class-weight <how>',
+        "weigh each review's loss by its label: balanced (Keras class_weight='balanced': every label counts as much in total, for imbalanced data; default none)",
+      ).choices(['balanced']),
+    )
     .option(
       '--word-dropout <p>',
       `drop each word of a training review with probability p, anew every epoch (augmentation; the model is unchanged; default ${D.wordDropout}, 0 for none)`,
@@ -147,6 +156,23 @@ export function presetOption(): Option {
   return new Option('--preset <name>', `start from a named set of options, which flags given override: ${describePresets()}`).choices(
     PRESET_NAMES,
   );
+}
+
+/**
+ * The options of a run on data of these labels: k ≥ 3 labels train k classes (two keep the lesson's binary
+ * model). A resumed run's options already say how many; data whose labels no longer match is refused.
+ */
+export function withLabels(options: TrainOptions, labels: LabelSet, resumed: boolean): TrainOptions {
+  const k = Math.max(BINARY_CLASSES, labels.names.length);
+  if (trainClasses(options) === k) return options;
+  if (resumed) {
+    throw new UserError(
+      'CHECKPOINT_DATA_MISMATCH',
+      `the data has ${k} labels (${labels.names.join(', ')}), but the interrupted run trained ${trainClasses(options)} classes`,
+      'Pass --data with the dataset of the interrupted run',
+    );
+  }
+  return resolveTrainOptions({ ...options, classes: k });
 }
 
 /** TrainOptions for one cell; flag combinations commander cannot check are UserErrors here. */

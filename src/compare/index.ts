@@ -12,8 +12,10 @@ import { train } from '../train/index.js';
 import { resolveTrainOptions, type PresetName, type TrainOptions } from '../train/options.js';
 import type { EpochLog, TrainCallbacks } from '../train/types.js';
 import { saveTrainingRun, type RunEnvironment } from '../io/run.js';
-import { scoreReviews } from '../predict/score.js';
-import { accuracyByLength, computeMetrics, lengthBounds, type LengthBucket, type Metrics } from '../eval/metrics.js';
+import { metricsOf, scoreReviews } from '../predict/score.js';
+import { accuracyByLength, lengthBounds, type LengthBucket } from '../eval/metrics.js';
+import type { ModelMetrics } from '../eval/classes.js';
+import { BINARY_LABELS, type LabelSet } from '../data/labels.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { writeEvalRecord } from '../io/catalog.js';
 
@@ -28,6 +30,8 @@ export interface CompareOptions {
   outDir: string;
   /** Reviews per inference batch when scoring. */
   evalBatchSize: number;
+  /** The reviews' labels (three or more: every row is a k-class model; default the binary ones). */
+  labels?: LabelSet;
 }
 
 export interface CompareRow {
@@ -50,7 +54,8 @@ export interface CompareRow {
   /** Epoch whose weights were saved and scored. */
   weightsEpoch: number;
   history: EpochLog[];
-  test: Metrics;
+  /** A binary model's test metrics, or a k-class model's (with macro-F1). */
+  test: ModelMetrics;
   /** Test accuracy per review-length bucket (words after tokenization). */
   byLength: LengthBucket[];
 }
@@ -84,7 +89,9 @@ export async function compareCells(
   const { tf } = run;
   const rows: CompareRow[] = [];
   let counts = { train: 0, validation: 0 };
-  const runs = o.presets.flatMap((preset) => o.cells.map((cell) => resolveTrainOptions({ ...o.train, cell, preset })));
+  const labels = o.labels ?? BINARY_LABELS;
+  const classes = labels.names.length > 2 ? { classes: labels.names.length } : {};
+  const runs = o.presets.flatMap((preset) => o.cells.map((cell) => resolveTrainOptions({ ...o.train, ...classes, cell, preset })));
   // one set of length buckets for every row: those of the longest maxlen
   const bounds = lengthBounds(Math.max(...runs.map((r) => r.maxlen)));
   for (const [i, options] of runs.entries()) {
@@ -92,7 +99,7 @@ export async function compareCells(
     const name = preset === 'lesson' ? cell : `${cell} ${preset}`;
     const trainCb = cb.onCell?.(name, i, runs.length, options) ?? {};
     const dir = path.join(o.outDir, name.replace(' ', '-'));
-    const result = await train(run, reviews, options, trainCb);
+    const result = await train(run, reviews, options, trainCb, undefined, labels);
     const { metadata } = await saveTrainingRun(tf, result, dir, env);
     if (!metadata) throw new Error('rnn compare does not interrupt training runs'); // it passes no shouldStop
     try {
@@ -104,7 +111,7 @@ export async function compareCells(
         o.evalBatchSize,
         (d, t) => cb.onScore?.(name, d, t),
       );
-      const metrics = computeMetrics(scores.probs, scores.labels);
+      const metrics = metricsOf(scores.probs, scores.labels, labels);
       await writeEvalRecord(dir, {
         evaluatedAt: new Date().toISOString(),
         data: { path: env.source.path, reviews: test.length },

@@ -17,6 +17,7 @@
  *
  * The binary metrics (src/eval/metrics.ts: one probability per review, threshold 0.5, ROC-AUC) are separate.
  */
+import type { Metrics } from './metrics.js';
 
 /** ε of the log loss's clipping: float64's machine epsilon, 2⁻⁵² (what scikit-learn's `log_loss` uses for float64 probabilities). */
 export const LOG_LOSS_EPSILON = Number.EPSILON;
@@ -149,4 +150,12 @@ export function computeClassMetrics(probs: ArrayLike<number>, labels: ArrayLike<
     out.withinOneStep = ratio(near, n);
   }
   return out;
+}
+
+/** A binary model's metrics (loss, accuracy, precision, recall, F1, ROC-AUC, confusion) or a k-class model's. */
+export type ModelMetrics = Metrics | ClassMetrics;
+
+/** Whether these are a k-class model's metrics. */
+export function isClassMetrics(m: ModelMetrics): m is ClassMetrics {
+  return 'macroF1' in m;
 }

@@ -97,14 +97,22 @@ export function accuracyByLength(
   words: ArrayLike<number>,
   bounds: [number, number | null][],
 ): LengthBucket[] {
+  // One probability per review (binary: class 1 above 0.5), or k per review (the most probable class).
+  const k = probs.length / labels.length;
+  const predicted = (i: number): number => {
+    if (k === 1) return probs[i]! > 0.5 ? 1 : 0;
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probs[i * k + c]! > probs[i * k + best]!) best = c;
+    return best;
+  };
   return bounds.map(([min, max]) => {
     let count = 0;
     let correct = 0;
-    for (let i = 0; i < probs.length; i++) {
+    for (let i = 0; i < labels.length; i++) {
       const w = words[i]!;
       if (w < min || (max !== null && w > max)) continue;
       count++;
-      if ((probs[i]! > 0.5 ? 1 : 0) === labels[i]) correct++;
+      if (predicted(i) === labels[i]) correct++;
     }
     return { min, max, count, accuracy: count > 0 ? correct / count : Number.NaN };
   });

@@ -151,7 +151,8 @@ export function planExplanation(m: TextModel, text: string, choice: ExplainClass
     if (probs.length !== rows.length) return finishClasses(probs);
     const p = probs[0]!;
     return {
-      label: p > 0.5 ? 'positive' : 'negative',
+      // A binary model's labels are its second (p > 0.5) and first: positive and negative unless its data named others.
+      label: p > 0.5 ? (choice.labels?.[1] ?? 'positive') : (choice.labels?.[0] ?? 'negative'),
       probability: p,
       method: 'occlusion',
       words: words.map((w, i) => {

@@ -8,7 +8,7 @@ import { UserError } from '../errors.js';
 import { readJsonIfExists, recoverReplacedDir, writeJsonAtomic } from '../util/fs.js';
 import type { CheckpointMeta } from './checkpoint.js';
 import { readJsonFile } from './read.js';
-import type { Metrics } from '../eval/metrics.js';
+import type { ModelMetrics } from '../eval/classes.js';
 import { HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
 
 export const EVAL_RECORD = 'eval.json';
@@ -18,9 +18,13 @@ export interface EvalRecord {
   evaluatedAt: string;
   /** Where the test reviews came from, how many were scored, and what they were (absent before rnn said). */
   data: { path: string; reviews: number; scope?: 'test split' | 'held-out rows' | 'training data' };
-  metrics: Metrics;
+  /** A binary model's metrics or a k-class model's (accuracy, macro- and weighted-F1, per-class figures, …). */
+  metrics: ModelMetrics;
   samplesPerSec: number;
 }
+
+/** The confusion matrix of the last `rnn eval` of a model of k ≥ 3 labels, beside its eval.json. */
+export const CONFUSION_SVG = 'confusion.svg';
 
 /** Records an evaluation beside the model (atomically). */
 export async function writeEvalRecord(dir: string, record: EvalRecord): Promise<void> {

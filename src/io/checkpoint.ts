@@ -5,6 +5,7 @@
  * Written to a temporary sibling and renamed into place; kept beside the model directory, never inside it,
  * so the model that was there stays intact.
  */
+import type { ImdbTarget } from '../data/labels.js';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
@@ -40,7 +41,15 @@ export interface CheckpointMeta {
   out: string;
   /** The data flags given (no `data`: the default dataset) and what they gave, so a resume reads the same reviews. */
   data: {
-    flags: { data?: string; textColumn?: string; labelColumn?: string; testSplit?: number; splitColumn?: string };
+    flags: {
+      data?: string;
+      textColumn?: string;
+      labelColumn?: string;
+      testSplit?: number;
+      splitColumn?: string;
+      target?: ImdbTarget;
+      labels?: string[];
+    };
     source: DataSourceInfo;
   };
   /** The training position and everything else of {@link TrainCheckpoint} but the arrays. */

@@ -2,6 +2,7 @@
  * A training run's result to disk: the model directory (model, tokenizer, metadata, curves) when it
  * finished, or a checkpoint beside it when it was interrupted. Reads the result of src/train; never trains.
  */
+import type { ImdbTarget } from '../data/labels.js';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { TF } from '../backend/index.js';
@@ -22,7 +23,15 @@ import { checkpointDirFor, saveCheckpoint } from './checkpoint.js';
 export interface RunEnvironment {
   source: DataSourceInfo;
   /** The data flags the reviews came from (no `data`: the default dataset); a checkpoint records them for --resume. */
-  dataFlags?: { data?: string; textColumn?: string; labelColumn?: string; testSplit?: number; splitColumn?: string };
+  dataFlags?: {
+    data?: string;
+    textColumn?: string;
+    labelColumn?: string;
+    testSplit?: number;
+    splitColumn?: string;
+    target?: ImdbTarget;
+    labels?: string[];
+  };
   /** The backend, and what the recurrent layers ran on (`describeKernels`). */
   backend: { name: string; tensorflow?: string; recurrentKernels: string };
   versions: ModelMetadata['versions'];

@@ -1,14 +1,15 @@
 /** Scoring a model on labeled reviews with its own preprocessing: probabilities, then metrics. */
 import type { TF } from '../backend/index.js';
 import type { Review } from '../data/index.js';
-import { computeMetrics, type Metrics } from '../eval/metrics.js';
+import { computeMetrics } from '../eval/metrics.js';
+import { computeClassMetrics, type MetricLabels, type ModelMetrics } from '../eval/classes.js';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { createPredictor, encode, predictArrays, runnable, type InferenceModel } from './index.js';
 
 export interface EvalResult {
-  metrics: Metrics;
+  metrics: ModelMetrics;
   /** The metrics of the reviews not excluded, when some were (`rnn eval --exclude-overlap`). */
-  without?: { excluded: number; metrics: Metrics };
+  without?: { excluded: number; metrics: ModelMetrics };
   seconds: number;
   /** Inference throughput (tokenizing excluded). */
   samplesPerSec: number;
@@ -43,24 +44,38 @@ export function scoreReviews(
   return { probs, labels: reviews.map((r) => r.label), words, seconds, samplesPerSec: reviews.length / seconds };
 }
 
-/** Metrics of `reviews`; with `exclude` (a flag per review), also the metrics of the reviews it does not flag. */
+/**
+ * The metrics of probabilities (one per review for a binary model, k per review for k ≥ 3 labels) against the
+ * reviews' class indices.
+ */
+export function metricsOf(probs: Float32Array, labels: readonly number[], set: MetricLabels): ModelMetrics {
+  return set.names.length > 2 ? computeClassMetrics(probs, labels, set) : computeMetrics(probs, labels);
+}
+
+/**
+ * Metrics of `reviews` (class indices into `set`, the model's labels); with `exclude` (a flag per review),
+ * also the metrics of the reviews it does not flag.
+ */
 export function evaluateModel(
   tf: TF,
   m: InferenceModel,
   reviews: readonly Review[],
+  set: MetricLabels,
   batchSize: number,
   onBatch?: (done: number, total: number) => void,
   exclude?: readonly boolean[],
 ): EvalResult {
   const s = scoreReviews(tf, m, reviews, batchSize, onBatch);
-  const r: EvalResult = { metrics: computeMetrics(s.probs, s.labels), seconds: s.seconds, samplesPerSec: s.samplesPerSec };
+  const r: EvalResult = { metrics: metricsOf(s.probs, s.labels, set), seconds: s.seconds, samplesPerSec: s.samplesPerSec };
   if (exclude) {
+    const k = s.probs.length / reviews.length;
     const keep = reviews.map((_, i) => !exclude[i]);
     r.without = {
-      excluded: keep.filter((k) => !k).length,
-      metrics: computeMetrics(
-        s.probs.filter((_, i) => keep[i]),
+      excluded: keep.filter((x) => !x).length,
+      metrics: metricsOf(
+        s.probs.filter((_, j) => keep[Math.floor(j / k)]),
         s.labels.filter((_, i) => keep[i]),
+        set,
       ),
     };
   }

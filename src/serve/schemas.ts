@@ -28,46 +28,59 @@ export const predictBody = (limits: RequestLimits) =>
 
 /** A class's label: a binary model's `negative` or `positive` (or the two labels of its data), one of k. */
 const Label = Type.String();
-/** Every class's probability keyed by its label (k ≥ 3 classes only). */
-const Probabilities = Type.Optional(Type.Record(Type.String(), Type.Number()));
 
-/** A text's prediction: the fields of `rnn predict --json`. */
-export const Prediction = Type.Object({
-  text: Type.String(),
-  label: Label,
-  probability: Type.Number(),
-  probabilities: Probabilities,
-  words: Type.Integer(),
-  unknownWords: Type.Integer(),
-  truncatedIds: Type.Integer(),
+/** The counts every prediction ends with. */
+const counts = { words: Type.Integer(), unknownWords: Type.Integer(), truncatedIds: Type.Integer() };
+
+/** An explained word. */
+const ExplainedWord = Type.Object({
+  word: Type.String(),
+  tokens: Type.Array(Type.String()),
+  contribution: Type.Number(),
+  probabilityWithout: Type.Number(),
+  seen: Type.Boolean(),
 });
 
-/** A text's explanation: the fields of `rnn predict --explain --json`. */
-export const Explanation = Type.Object({
-  text: Type.String(),
-  label: Label,
-  probability: Type.Number(),
-  probabilities: Probabilities,
-  /** The class explained (k ≥ 3 classes only): the predicted one unless the request named another. */
-  explained: Type.Optional(Type.String()),
-  method: Type.Literal('occlusion'),
-  words: Type.Array(
-    Type.Object({
-      word: Type.String(),
-      tokens: Type.Array(Type.String()),
-      contribution: Type.Number(),
-      probabilityWithout: Type.Number(),
-      seen: Type.Boolean(),
-    }),
-  ),
-});
+// A model of k ≥ 3 classes adds every class's probability, keyed by label, after `probability`. Its answers are
+// schemas of their own where `probabilities` is required: the serializer writes optional properties after the
+// required ones, and the fields must come in the order `rnn predict --json` prints them.
+const Probabilities = Type.Record(Type.String(), Type.Number());
+
+/** A text's prediction: the fields of `rnn predict --json` (k ≥ 3 classes: with `probabilities`). */
+export const Prediction = Type.Union([
+  Type.Object({ text: Type.String(), label: Label, probability: Type.Number(), probabilities: Probabilities, ...counts }),
+  Type.Object({ text: Type.String(), label: Label, probability: Type.Number(), ...counts }),
+]);
+
+/**
+ * A text's explanation: the fields of `rnn predict --explain --json` (k ≥ 3 classes: with `probabilities` and
+ * `explained`, the class explained: the predicted one unless the request named another).
+ */
+export const Explanation = Type.Union([
+  Type.Object({
+    text: Type.String(),
+    label: Label,
+    probability: Type.Number(),
+    probabilities: Probabilities,
+    explained: Type.String(),
+    method: Type.Literal('occlusion'),
+    words: Type.Array(ExplainedWord),
+  }),
+  Type.Object({
+    text: Type.String(),
+    label: Label,
+    probability: Type.Number(),
+    method: Type.Literal('occlusion'),
+    words: Type.Array(ExplainedWord),
+  }),
+]);
 
 /** The model that produced an answer. */
 export const ModelStamp = Type.Object({ cell: Type.String(), createdAt: Type.String(), tokenizerSha256: Type.String() });
 
 /** The answer of `POST /v1/predict`: predictions, or explanations with `"explain": true`. */
 export const PredictReply = Type.Object({
-  predictions: Type.Array(Type.Union([Prediction, Explanation])),
+  predictions: Type.Array(Type.Union([...Prediction.anyOf, ...Explanation.anyOf])),
   model: ModelStamp,
 });
 
@@ -80,6 +93,8 @@ export const ModelReply = Type.Object({
   loadedAt: Type.String(),
   loadSeconds: Type.Number(),
   kernels: Type.Object({ name: Type.String(), description: Type.String(), reason: Type.String() }),
+  /** The labels, in class order (a binary model: negative, positive, or the two its data named). */
+  labels: Type.Array(Type.String()),
   hyperParameters: Type.Unknown(),
   preprocessing: Type.Unknown(),
   dataset: Type.Unknown(),

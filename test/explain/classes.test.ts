@@ -58,15 +58,15 @@ for (const target of [undefined, 0, 3])
     const c = target ?? top;
     assert.deepEqual([e.label, cs.predicted, cs.explained, cs.labels], [LABELS[top], top, c, LABELS]);
     assert.ok(Math.abs(e.probability - p!.probability) < 1e-6);
-    cs.probabilities.forEach((q, i) => assert.ok(Math.abs(q - p!.probabilities![i]!) < 1e-6));
+    cs.probabilities.forEach((q, i) => assert.ok(Math.abs(q - probs[i]!) < 1e-6));
     let moved = 0;
     e.words.forEach((w, i) => {
       if (!w.seen) return;
       const without = [...e.words.slice(0, i), ...e.words.slice(i + 1)].map((x) => x.text).join(' ');
       const [q] = predictTexts(tf, m, [without], undefined, LABELS);
-      const want = logp(p!.probabilities![c]!) - logp(q!.probabilities![c]!);
+      const want = logp(probs[c]!) - logp(q!.probabilities![LABELS[c]!]!);
       assert.ok(Math.abs(w.contribution - want) < 1e-4, `${w.text}: ${w.contribution} vs ${want}`);
-      assert.ok(Math.abs(w.probabilityWithout - q!.probabilities![c]!) < 1e-6);
+      assert.ok(Math.abs(w.probabilityWithout - q!.probabilities![LABELS[c]!]!) < 1e-6);
       if (Math.abs(w.contribution) > 1e-3) moved++;
     });
     assert.ok(moved >= 3, `words move the class's probability (${moved})`);
@@ -94,9 +94,13 @@ test('without label names the classes are their indices; a class or label list t
 
 test("a binary model's explanation: log-odds, and exactly the fields it always had", () => {
   const m = smallModel(2);
-  const e = explainText(tf, m, text, undefined, { labels: ['neg', 'pos'], target: 0 });
+  const e = explainText(tf, m, text);
   assert.equal(e.classes, undefined);
   assert.ok(e.label === 'positive' || e.label === 'negative');
+  // A two-label model whose data named its labels names them; the target is ignored (it explains the log-odds).
+  const named = explainText(tf, m, text, undefined, { labels: ['neg', 'pos'], target: 0 });
+  assert.equal(named.label, e.label === 'positive' ? 'pos' : 'neg');
+  assert.deepEqual(named.words, e.words);
   assert.deepEqual(Object.keys(explanationJson(e)), ['label', 'probability', 'method', 'words']);
   assert.deepEqual(Object.keys(e), ['label', 'probability', 'method', 'words', 'separators', 'trailing']);
   m.model.dispose();

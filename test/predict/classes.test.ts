@@ -169,8 +169,8 @@ test('predictTexts and predictionsOf: the most probable class, its probability a
   assert.deepEqual(
     predictionsOf(encoded, probs, 8, labels).map((p) => [p.label, p.probability, p.probabilities]),
     [
-      ['good', probs[2], [...probs.subarray(0, 3)]],
-      ['bad', probs[3], [...probs.subarray(3)]],
+      ['good', probs[2], { bad: probs[0], mixed: probs[1], good: probs[2] }],
+      ['bad', probs[3], { bad: probs[3], mixed: probs[4], good: probs[5] }],
     ],
   );
   assert.throws(() => predictionsOf(encoded, Float32Array.of(0.2, 0.8), 8, labels), /expected 3 probabilities for each of 2 texts/);

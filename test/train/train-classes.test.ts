@@ -14,12 +14,13 @@ import { loadBackend, type Runtime, type TF } from '../../src/backend/index.js';
 import { train } from '../../src/train/index.js';
 import { resolveTrainOptions, trainClasses, type TrainOptions } from '../../src/train/options.js';
 import { sparseLossAndAccuracy } from '../../src/train/loss.js';
-import { balancedClassWeights, labelCounts } from '../../src/data/labels.js';
+import { balancedClassWeights, IMDB_RATING_LABELS, labelCounts } from '../../src/data/labels.js';
 import { classesOf } from '../../src/models/index.js';
 import { createPredictor, encode, predictArrays } from '../../src/predict/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint.js';
 import { tfjsKernels } from '../../src/kernels/index.js';
 import { mulberry32, shuffleInPlace } from '../../src/util/random.js';
+import { splitValidation } from '../../src/data/split.js';
 import type { Review } from '../../src/data/index.js';
 import { REQUIRE_NATIVE, tempDir } from '../helpers.js';
 import { interleavedReviews, maxAbsDiff, onednnKernels, ratingClass, skipOnednn as skip } from '../onednn-helpers.js';
@@ -47,6 +48,13 @@ const small = {
   wordDropout: 0,
 };
 
+/** The run's split: its seeded shuffle, then the stratified validation split (src/data/split.ts, tested on its own). */
+function splitOf(o: TrainOptions): { train: Review[]; validation: Review[] } {
+  const shuffled = [...reviews];
+  shuffleInPlace(shuffled, mulberry32(o.seed));
+  return splitValidation(shuffled, o.validationSplit, IMDB_RATING_LABELS, 'the reviews');
+}
+
 const weightsOf = (m: LayersModel): Float32Array[] => m.trainableWeights.map((w) => (w.read().dataSync() as Float32Array).slice());
 
 test('options: classes and classWeight are kept only when they say something; a binary run resolves as it always did', () => {
@@ -68,7 +76,7 @@ test(
   async () => {
     const before = tf.memory().numTensors;
     const o = resolveTrainOptions({ ...small, ema: null });
-    const r = await train({ tf, kernels: onednnKernels }, reviews, o);
+    const r = await train({ tf, kernels: onednnKernels }, reviews, o, {}, undefined, IMDB_RATING_LABELS);
     assert.equal(r.step, 'onednn');
     assert.equal(classesOf(r.model), 8);
     assert.equal(r.model.loss, 'sparseCategoricalCrossentropy');
@@ -76,10 +84,8 @@ test(
     for (const e of r.history) for (const v of [e.loss, e.acc, e.val_loss!, e.val_acc!]) assert.ok(Number.isFinite(v));
     assert.ok(Math.abs(r.history[0]!.loss - Math.log(8)) < 0.3, `the first epoch starts near ln 8: ${r.history[0]!.loss}`);
     assert.ok(r.history[1]!.loss < r.history[0]!.loss, 'the loss falls');
-    // Validation, recomputed from the model: the split is the seeded shuffle's last 10% (as prepareData draws it).
-    const shuffled = [...reviews];
-    shuffleInPlace(shuffled, mulberry32(o.seed));
-    const val = shuffled.slice(Math.floor(shuffled.length * 0.9));
+    // Validation, recomputed from the model: the seeded shuffle's stratified 10% (as prepareData draws it).
+    const val = splitOf(o).validation;
     const { x } = encode(
       r.tokenizer,
       val.map((v) => v.text),
@@ -95,7 +101,7 @@ test(
     assert.ok(Math.abs(v.loss - last.val_loss!) < 1e-5, `val_loss ${last.val_loss} vs ${v.loss}`);
     assert.equal(v.acc, last.val_acc);
     // The same run on tfjs's trainOnBatch (the fused layers on the tfjs kernels).
-    const t = await train({ tf, kernels: tfjsKernels('compare') }, reviews, o);
+    const t = await train({ tf, kernels: tfjsKernels('compare') }, reviews, o, {}, undefined, IMDB_RATING_LABELS);
     assert.equal(t.step, 'tfjs');
     r.history.forEach((e, i) => {
       const f = t.history[i]!;
@@ -116,15 +122,16 @@ test(
 
 test("balanced class weights: from the training split's labels, recorded in the result; they change the run", { skip }, async () => {
   const o = resolveTrainOptions({ ...small, epochs: 1 });
-  const plain = await train({ tf, kernels: onednnKernels }, reviews, o);
+  const plain = await train({ tf, kernels: onednnKernels }, reviews, o, {}, undefined, IMDB_RATING_LABELS);
   const weighted = await train(
     { tf, kernels: onednnKernels },
     reviews,
     resolveTrainOptions({ ...small, epochs: 1, classWeight: 'balanced' }),
+    {},
+    undefined,
+    IMDB_RATING_LABELS,
   );
-  const shuffled = [...reviews];
-  shuffleInPlace(shuffled, mulberry32(o.seed));
-  const trainLabels = shuffled.slice(0, Math.floor(shuffled.length * 0.9)).map((r) => r.label);
+  const trainLabels = splitOf(o).train.map((r) => r.label);
   assert.deepEqual(
     weighted.classWeights,
     balancedClassWeights(
@@ -141,6 +148,9 @@ test("balanced class weights: from the training split's labels, recorded in the 
     { tf, kernels: onednnKernels },
     reviews,
     resolveTrainOptions({ ...small, epochs: 1, classWeight: weighted.classWeights }),
+    {},
+    undefined,
+    IMDB_RATING_LABELS,
   );
   assert.deepEqual(given.history[0], {
     ...weighted.history[0],
@@ -148,12 +158,19 @@ test("balanced class weights: from the training split's labels, recorded in the 
     samplesPerSec: given.history[0]!.samplesPerSec,
   });
   await assert.rejects(
-    train({ tf, kernels: onednnKernels }, reviews, resolveTrainOptions({ ...small, classWeight: [1, 2] })),
+    train(
+      { tf, kernels: onednnKernels },
+      reviews,
+      resolveTrainOptions({ ...small, classWeight: [1, 2] }),
+      {},
+      undefined,
+      IMDB_RATING_LABELS,
+    ),
     /2 class weights were given for 8 classes/,
   );
   await assert.rejects(
-    train({ tf, kernels: onednnKernels }, reviews, resolveTrainOptions({ ...small, classes: 5 })),
-    /label \d is not a class index of 5 classes/,
+    train({ tf, kernels: onednnKernels }, reviews, resolveTrainOptions({ ...small, classes: 5 }), {}, undefined, IMDB_RATING_LABELS),
+    /8 labels, but the options train 5 classes/,
   );
   for (const r of [plain, weighted, given]) r.model.dispose();
 });
@@ -165,9 +182,16 @@ for (const kernels of ['onednn', 'tfjs'] as const)
     async () => {
       const k = kernels === 'onednn' ? onednnKernels : tfjsKernels('asked');
       const o = resolveTrainOptions({ ...small, epochs: 2, maxlen: 20, units: 4, classWeight: 'balanced', limit: 200 });
-      const straight = await train({ tf, kernels: k }, reviews, o);
+      const straight = await train({ tf, kernels: k }, reviews, o, {}, undefined, IMDB_RATING_LABELS);
       let batches = 0;
-      const stopped = await train({ tf, kernels: k }, reviews, o, { onBatch: () => batches++, shouldStop: () => batches === 8 });
+      const stopped = await train(
+        { tf, kernels: k },
+        reviews,
+        o,
+        { onBatch: () => batches++, shouldStop: () => batches === 8 },
+        undefined,
+        IMDB_RATING_LABELS,
+      );
       assert.ok(stopped.interrupted, 'stopped in the second epoch');
       assert.equal(stopped.interrupted.epoch, 2);
       const dir = path.join(await tempDir(), 'run.checkpoint');
@@ -179,7 +203,7 @@ for (const kernels of ['onednn', 'tfjs'] as const)
       stopped.model.dispose();
       const { meta, checkpoint } = await loadCheckpoint(dir);
       assert.deepEqual([meta.options.classes, meta.options.classWeight], [8, 'balanced']);
-      const resumed = await train({ tf, kernels: k }, reviews, meta.options, {}, checkpoint);
+      const resumed = await train({ tf, kernels: k }, reviews, meta.options, {}, checkpoint, IMDB_RATING_LABELS);
       const d = maxAbsDiff(weightsOf(resumed.model), weightsOf(straight.model));
       assert.ok(d < 1e-5, `weights differ by ${d}`);
       const m = (r: typeof straight) => r.history.map(({ loss, acc, val_loss, val_acc }) => [loss, acc, val_loss, val_acc]);

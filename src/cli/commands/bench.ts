@@ -12,7 +12,7 @@ import { PRESET_NAMES, resolveTrainOptions, type PresetName } from '../../train/
 import { describePresets } from '../training.js';
 import type { CellType } from '../../cells.js';
 import { loadRuntime, type CliContext } from '../context.js';
-import { cellList, positiveInt, nonNegativeInt } from '../options.js';
+import { cellList, classCount, positiveInt, nonNegativeInt } from '../options.js';
 import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.js';
 import { StatusLine } from '../progress.js';
 import { describeMachine } from '../render.js';
@@ -25,6 +25,7 @@ interface BenchFlags extends DataFlags {
   trainBatches: number;
   predictBatches: number;
   warmup: number;
+  classes: number;
   kerasPython?: string;
   json?: boolean;
 }
@@ -56,6 +57,12 @@ export function registerBench(program: Command, ctx: CliContext): Command {
     .option('--predict-batches <n>', 'timed prediction batches per implementation', positiveInt, D.predictBatches)
     .option('--warmup <n>', 'untimed batches first', nonNegativeInt, D.warmup)
     .option(
+      '--classes <k>',
+      "the head: 2, the lesson's Dense(1, sigmoid); 3 or more, Dense(k, softmax) with sparse categorical cross-entropy (Keras's too)",
+      classCount,
+      D.classes,
+    )
+    .option(
       '--keras-python <python>',
       'also run bench/keras_reference.py with this Python (with tensorflow-cpu installed) for Keras columns',
     )
@@ -73,24 +80,25 @@ async function benchCommand(ctx: CliContext, command: Command, flags: BenchFlags
   const data = await loadDataForCli(ctx, flags, ['train'], status);
   const { vocabSize, embeddingDim, maxlen, units, bidirectional, pooling } = resolveTrainOptions({ cell: 'lstm', preset: flags.preset });
   const model = { vocabSize, embeddingDim, maxlen, units, bidirectional, pooling };
-  const { batchSize, trainBatches, predictBatches, warmup } = flags;
+  const { batchSize, trainBatches, predictBatches, warmup, classes } = flags;
   const rows = await runBench(
     backend.tf,
     data.train,
-    { cells: flags.cells, batchSize, trainBatches, predictBatches, warmup, model, kernels: backend.kernels },
+    { cells: flags.cells, batchSize, trainBatches, predictBatches, warmup, model, kernels: backend.kernels, classes },
     (m) => status.update(m, true),
   );
   let keras: KerasRows | undefined;
   if (flags.kerasPython) {
     status.update('Keras reference: training and predicting (bench/keras_reference.py)', true);
     const script = path.join(packageRoot(), 'bench', 'keras_reference.py');
-    const args = [batchSize, trainBatches, predictBatches, warmup, vocabSize, maxlen, bidirectional ? 1 : 0, pooling];
+    const args = [batchSize, trainBatches, predictBatches, warmup, vocabSize, maxlen, bidirectional ? 1 : 0, pooling, classes];
     keras = await runKerasReference(flags.kerasPython, script, data.source.path, args);
   }
   status.clear();
   const k = backend.kernels;
   const machine =
     `${describeMachine(backend)}, oneDNN kernels: ${k.name === 'onednn' ? k.addon.onednnVersion : `no (${k.reason})`}, batch ${batchSize}, maxlen ${maxlen}` +
-    (flags.preset === 'lesson' ? '' : `, preset ${describePresets([flags.preset])}`);
+    (flags.preset === 'lesson' ? '' : `, preset ${describePresets([flags.preset])}`) +
+    (classes === 2 ? '' : `, ${classes} classes (Dense(${classes}, softmax))`);
   ctx.io.out.write(flags.json ? JSON.stringify({ machine, rows, keras }, null, 2) + '\n' : renderBench(rows, machine, keras));
 }

@@ -1,3 +1,4 @@
+import { isClassMetrics } from '../../eval/classes.js';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import * as path from 'node:path';
@@ -81,6 +82,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
           train: { ...trainOverrides(flags), seed: shared.seed },
           outDir,
           evalBatchSize: PREDICT_BATCH_SIZE,
+          labels: data.labels,
         },
         runEnvironment(backend, data.source),
         {
@@ -110,11 +112,19 @@ export function bucketLabel(b: Pick<LengthBucket, 'min' | 'max'>): string {
 
 /** The two tables of a report: one row per cell, then test accuracy by review length. */
 function reportTables(r: Pick<CompareReport, 'rows'>): { main: [Column[], string[][]]; byLength: [Column[], string[][]] } {
+  // A binary model's F1 and ROC-AUC; k ≥ 3 labels: macro- and weighted-F1 (the rows of one report share their labels).
+  const k = r.rows.length > 0 && isClassMetrics(r.rows[0]!.test);
   const mainColumns = [
     col('cell'),
-    ...['params', 'train time', 'samples/s', 'best val acc (epoch)', 'saved epoch', 'test acc', 'F1', 'ROC-AUC'].map((h) =>
-      col(h, 'right'),
-    ),
+    ...[
+      'params',
+      'train time',
+      'samples/s',
+      'best val acc (epoch)',
+      'saved epoch',
+      'test acc',
+      ...(k ? ['macro-F1', 'weighted-F1'] : ['F1', 'ROC-AUC']),
+    ].map((h) => col(h, 'right')),
   ];
   const mainRows = r.rows.map((x: CompareRow) => [
     x.name,
@@ -124,8 +134,7 @@ function reportTables(r: Pick<CompareReport, 'rows'>): { main: [Column[], string
     x.bestValAcc === null ? percent(null) : `${percent(x.bestValAcc)} (${x.bestValEpoch})`,
     `${x.weightsEpoch} of ${x.epochs}`,
     percent(x.test.accuracy),
-    percent(x.test.f1),
-    decimal(x.test.rocAuc, 3),
+    ...(isClassMetrics(x.test) ? [percent(x.test.macroF1), percent(x.test.weightedF1)] : [percent(x.test.f1), decimal(x.test.rocAuc, 3)]),
   ]);
   const buckets = r.rows[0]?.byLength ?? [];
   const lengthColumns = [col('cell'), ...buckets.map((b) => col(`${bucketLabel(b)} (${count(b.count)})`, 'right'))];

@@ -3,11 +3,16 @@ import type { RecurrentImpl } from '../../models/index.js';
 import { evaluateModel, testSubset } from '../../predict/score.js';
 import { overlapMask } from '../../data/duplicates.js';
 import { PREDICT_BATCH_SIZE } from '../../predict/index.js';
-import { loadModelDir, resolveModelDir, type ModelMetadata } from '../../io/model-dir.js';
+import { labelsOf, loadModelDir, resolveModelDir, type ModelMetadata } from '../../io/model-dir.js';
 import { holdOutTest } from '../../data/split.js';
 import type { LoadedData } from '../../data/index.js';
-import { writeEvalRecord } from '../../io/catalog.js';
+import { CONFUSION_SVG, writeEvalRecord } from '../../io/catalog.js';
 import type { Metrics } from '../../eval/metrics.js';
+import { isClassMetrics, type ClassMetrics } from '../../eval/classes.js';
+import { confusionMatrixSvg } from '../../report/confusion.js';
+import { isBinaryLabels, type LabelSet } from '../../data/labels.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import * as path from 'node:path';
 import { UserError } from '../../errors.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { positiveInt, recurrentImpl } from '../options.js';
@@ -44,13 +49,28 @@ export function registerEval(program: Command, ctx: CliContext): void {
     const dir = await resolveModelDir(ctx.env.modelsDir, flags.model);
     const m = await loadModelDir(backend, dir, flags.layers);
     const heldOut = m.metadata.dataset?.heldOut;
+    const labels = labelsOf(m.metadata);
     const loaded = await loadDataForCli(
       ctx,
-      { ...flags, splitColumn: heldOut?.column },
+      {
+        ...flags,
+        splitColumn: heldOut?.column,
+        // The data read as the model was trained: the same target, and its labels as the class indices (a binary
+        // model of positive and negative reviews takes any of the sentiment pairs, as training did).
+        target: flags.target ?? m.metadata.dataset?.target,
+        labels: flags.labels ?? (isBinaryLabels(labels) ? undefined : [...labels.names]),
+      },
       flags.excludeOverlap ? ['train', 'test'] : ['test'],
       status,
       { splitColumnOptional: true },
     );
+    if (loaded.labels.names.join('\n') !== labels.names.join('\n')) {
+      throw new UserError(
+        'EVAL_LABELS_MISMATCH',
+        `${loaded.source.path} has the labels ${loaded.labels.names.join(', ')}, but ${m.dir} predicts ${labels.names.join(', ')}`,
+        'Evaluate on data of the labels the model was trained on (--target, --labels), or train a model on this data',
+      );
+    }
     const { data, scope } = testReviewsFor(m.metadata.dataset, loaded, flags.allowTrainingData === true);
     if (data.test.length === 0)
       throw new UserError('DATA_NO_TEST_REVIEWS', 'the test data has no reviews', 'Pass --data with labeled test reviews');
@@ -67,6 +87,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
       backend.tf,
       m,
       reviews,
+      labels,
       flags.batchSize ?? PREDICT_BATCH_SIZE,
       (done, total) => status.update(`predicting ${bar(done, total)} ${done}/${total}`),
       flags.excludeOverlap ? overlapMask(reviews, data.train) : undefined,
@@ -76,6 +97,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     const result = {
       model: m.dir,
       cell: m.metadata.cell,
+      ...(isBinaryLabels(labels) ? {} : { labels: labels.names }),
       data: { ...data.source, reviews: reviews.length, scope },
       ...r.metrics,
       ...(r.without
@@ -91,6 +113,12 @@ export function registerEval(program: Command, ctx: CliContext): void {
         metrics: r.metrics,
         samplesPerSec: r.samplesPerSec,
       });
+      if (isClassMetrics(r.metrics)) {
+        await writeFileAtomic(
+          path.join(m.dir, CONFUSION_SVG),
+          confusionMatrixSvg(r.metrics.confusion, labels.names, { title: `${m.metadata.cell}: ${describeData(result.data)}` }),
+        );
+      }
     } catch (e) {
       status.log(
         ctx.chalkErr.yellow(
@@ -102,7 +130,9 @@ export function registerEval(program: Command, ctx: CliContext): void {
     ctx.io.out.write(
       flags.json
         ? JSON.stringify(result, null, 2) + '\n'
-        : renderEval(result, r.metrics, r.without) +
+        : (isClassMetrics(r.metrics)
+            ? renderClassEval(result, r.metrics, labels, r.without as { excluded: number; metrics: ClassMetrics } | undefined)
+            : renderEval(result, r.metrics, r.without as { excluded: number; metrics: Metrics } | undefined)) +
             '\n' +
             renderHistory(m.metadata.history, ctx.chalkOut, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined),
     );
@@ -123,7 +153,7 @@ function testReviewsFor(
   const h = trained.heldOut;
   const file = data.source.path;
   if (h && h.method !== 'none') {
-    const again = holdOutTest(data.test, { testSplit: h.share ?? 0, splitColumn: h.column, seed: h.seed ?? 0 });
+    const again = holdOutTest(data.test, { testSplit: h.share ?? 0, splitColumn: h.column, seed: h.seed ?? 0, labels: data.labels });
     if (again.heldOut.testRowsSha256 !== h.testRowsSha256) {
       throw new UserError(
         'EVAL_HELDOUT_CHANGED',
@@ -187,6 +217,56 @@ function renderEval(
         ['  actual positive', count(c.fn), count(c.tp)],
       ],
       { indent: '  ', gap: 3 },
+    )
+  );
+}
+
+/** k ≥ 3 labels: the headline figures, a row per label, and the k×k confusion matrix (rows true, columns predicted). */
+function renderClassEval(
+  r: { model: string; cell: string; data: { path: string; reviews: number; scope: EvalScope }; samplesPerSec: number; seconds: number },
+  m: ClassMetrics,
+  labels: LabelSet,
+  without?: { excluded: number; metrics: ClassMetrics },
+): string {
+  const numeric: [string, string][] =
+    m.meanAbsoluteError !== undefined
+      ? [
+          [
+            'error',
+            `mean absolute error ${decimal(m.meanAbsoluteError, 3)} (in label units); within one label of the truth ${percent(m.withinOneStep!, 2)}`,
+          ],
+        ]
+      : [];
+  const overlap: [string, string][] = without
+    ? [
+        [
+          'without overlap',
+          `accuracy ${percent(without.metrics.accuracy, 2)}, macro-F1 ${percent(without.metrics.macroF1, 2)} on ${count(r.data.reviews - without.excluded)} reviews (${count(without.excluded)} also in train left out)`,
+        ],
+      ]
+    : [];
+  const names = labels.names;
+  return (
+    keyValues([
+      ['model', `${r.model} (${r.cell}, ${names.length} labels: ${names.join(', ')})`],
+      ['data', describeData(r.data)],
+      ['log loss', decimal(m.logLoss, 4)],
+      ['accuracy', percent(m.accuracy, 2)],
+      ['macro-F1', percent(m.macroF1, 2)],
+      ['weighted-F1', percent(m.weightedF1, 2)],
+      ...numeric,
+      ...overlap,
+      ['speed', `${decimal(r.samplesPerSec, 0)} reviews/s (${decimal(r.seconds, 1)} s)`],
+    ]) +
+    textTable(
+      [col('label'), col('precision', 'right'), col('recall', 'right'), col('F1', 'right'), col('support', 'right')],
+      m.perClass.map((c, i) => [`  ${names[i]}`, percent(c.precision, 1), percent(c.recall, 1), percent(c.f1, 1), count(c.support)]),
+      { indent: '  ', gap: 3 },
+    ) +
+    textTable(
+      [col('true \\ predicted'), ...names.map((n) => col(n, 'right'))],
+      m.confusion.map((row, i) => [`  ${names[i]}`, ...row.map((v) => count(v))]),
+      { indent: '  ', gap: 2 },
     )
   );
 }

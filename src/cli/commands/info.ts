@@ -1,3 +1,6 @@
+import { isBinaryLabels } from '../../data/labels.js';
+import { labelsOf } from '../../io/model-dir.js';
+import { isClassMetrics } from '../../eval/classes.js';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import * as path from 'node:path';
@@ -51,9 +54,17 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   const w = m.weights;
   const kept = m.history[bestEpoch(info) - 1];
   const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const labels = labelsOf(m);
+  const weights = m.classWeights ? ` · class weights ${m.classWeights.map((x) => decimal(x, 3)).join(', ')}` : '';
   const head: [string, string][] = [
     ['model', info.dir],
     ['cell', `${describeArchitecture(m.cell, h)} · ${count(m.params.total)} parameters`],
+    ...(isBinaryLabels(labels) && !weights
+      ? []
+      : ([['labels', `${labels.names.length}: ${labels.names.join(', ')}${labels.numeric ? ' (numbers)' : ''}${weights}`]] as [
+          string,
+          string,
+        ][])),
   ];
   const preprocessing: [string, string] = [
     'preprocessing',
@@ -105,10 +116,11 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   const rows: [string, string][] = [...head, ...(i ? imported : trained)];
   const e = info.evaluation;
   if (e) {
-    rows.push([
-      'test',
-      `accuracy ${pct(e.metrics.accuracy)} · F1 ${pct(e.metrics.f1)} · ROC-AUC ${decimal(e.metrics.rocAuc, 4)} (${count(e.data.reviews)} reviews, ${e.evaluatedAt.slice(0, 10)})`,
-    ]);
+    const m = e.metrics;
+    const figures = isClassMetrics(m)
+      ? `accuracy ${pct(m.accuracy)} · macro-F1 ${pct(m.macroF1)} · weighted-F1 ${pct(m.weightedF1)}${m.meanAbsoluteError !== undefined ? ` · MAE ${decimal(m.meanAbsoluteError, 2)}` : ''}`
+      : `accuracy ${pct(m.accuracy)} · F1 ${pct(m.f1)} · ROC-AUC ${decimal(m.rocAuc, 4)}`;
+    rows.push(['test', `${figures} (${count(e.data.reviews)} reviews, ${e.evaluatedAt.slice(0, 10)})`]);
   } else {
     rows.push(['test', c.dim('not evaluated yet (run `rnn eval`)')]);
   }
@@ -134,6 +146,7 @@ function listingJson(r: ModelListing): object {
           weightsEpoch: m.weights?.epoch ?? m.history.length,
           valAcc: m.history[(m.weights?.epoch ?? m.history.length) - 1]?.val_acc ?? null,
           testAcc: r.info?.evaluation?.metrics.accuracy ?? null,
+          ...(m.labels && !isBinaryLabels(m.labels) && { labels: m.labels.names }),
           createdAt: m.createdAt,
         }
       : {}),
@@ -161,9 +174,10 @@ export function renderList(rows: ModelListing[], c: ChalkInstance): string {
       return [name(r), note];
     }
     const kept = m.weights?.epoch ?? m.history.length;
+    const k = labelsOf(m).names.length;
     return [
       name(r),
-      m.cell,
+      k > 2 ? `${m.cell} · ${k} labels` : m.cell,
       count(m.params.total),
       kept === m.history.length ? String(m.history.length) : `${kept} of ${m.history.length}`,
       pct(m.history[kept - 1]?.val_acc),

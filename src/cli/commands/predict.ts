@@ -6,14 +6,15 @@ import { createInterface } from 'node:readline';
 import type { RecurrentImpl } from '../../models/index.js';
 import { predictTexts, PREDICT_BATCH_SIZE } from '../../predict/index.js';
 import type { Prediction } from '../../predict/encode.js';
-import { loadModelDir, resolveModelDir } from '../../io/model-dir.js';
+import { labelsOf, loadModelDir, resolveModelDir } from '../../io/model-dir.js';
+import { BINARY_LABELS } from '../../data/labels.js';
 import { readCsvTexts } from '../../data/csv.js';
 import { explainText } from '../../explain/index.js';
 import { explanationJson, topWords, wordStrengths, TOP_WORDS, type Explanation } from '../../explain/occlusion.js';
 import { UserError } from '../../errors.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { positiveInt, recurrentImpl } from '../options.js';
-import { decimal, signed } from '../format.js';
+import { decimal, percent, signed } from '../format.js';
 
 interface PredictFlags {
   model?: string;
@@ -22,6 +23,7 @@ interface PredictFlags {
   textColumn?: string;
   explain?: boolean;
   top?: number;
+  class?: string;
   json?: boolean;
 }
 
@@ -47,6 +49,7 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       "show each word's contribution (occlusion: the change in log-odds without the word), coloured green (positive) to red (negative)",
     )
     .option('--top <n>', `with --explain: how many most positive and most negative words to list (default ${TOP_WORDS})`, positiveInt)
+    .option('--class <label>', 'with --explain, a model of three or more labels: explain this label instead of the predicted one')
     .option('--json', 'one JSON object per review (JSON Lines)')
     .action(async (texts: string[], flags: PredictFlags, command: Command) => {
       let source: AsyncIterable<string> | string[];
@@ -84,25 +87,29 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       if (first.done) throw new UserError('PREDICT_INPUT_EMPTY', 'the input held no reviews', 'Give at least one non-empty line');
       const backend = await loadRuntime(ctx, command);
       const m = await loadModelDir(backend, await resolveModelDir(ctx.env.modelsDir, flags.model), flags.layers);
+      const labels = labelsOf(m.metadata).names;
+      const choice = { labels, target: explainedClass(labels, flags.class) };
       let chunk: string[] = [first.value];
       const flush = (): void => {
         if (chunk.length === 0) return;
         if (flags.explain) {
           for (const text of chunk) {
-            const e = explainText(backend.tf, m, text);
+            const e = explainText(backend.tf, m, text, undefined, choice);
             ctx.io.out.write(
               flags.json
                 ? JSON.stringify({ text, ...explanationJson(e) }) + '\n'
-                : renderExplanation(e, ctx.chalkOut, flags.top ?? TOP_WORDS),
+                : renderExplanation(e, ctx.chalkOut, flags.top ?? TOP_WORDS, labels),
             );
           }
           chunk = [];
           return;
         }
-        const preds = predictTexts(backend.tf, m, chunk);
+        const preds = predictTexts(backend.tf, m, chunk, undefined, labels);
         for (let i = 0; i < chunk.length; i++)
           ctx.io.out.write(
-            flags.json ? JSON.stringify({ text: chunk[i], ...preds[i] }) + '\n' : renderPrediction(chunk[i]!, preds[i]!, ctx.chalkOut),
+            flags.json
+              ? JSON.stringify({ text: chunk[i], ...preds[i] }) + '\n'
+              : renderPrediction(chunk[i]!, preds[i]!, ctx.chalkOut, labels),
           );
         chunk = [];
       };
@@ -121,19 +128,52 @@ function openFile(file: string): NodeJS.ReadableStream {
   return s;
 }
 
-export function renderPrediction(text: string, p: Prediction, c: ChalkInstance): string {
-  const label = p.label === 'positive' ? c.green('positive') : c.red('negative');
+/**
+ * `--class LABEL`: the index of the label to explain (a model of three or more labels), or undefined for the
+ * predicted one; a binary model's contributions already point towards one label or the other.
+ */
+function explainedClass(labels: readonly string[], name: string | undefined): number | undefined {
+  if (name === undefined) return undefined;
+  if (labels.length <= 2) {
+    throw new UserError(
+      'OPTION_NOT_APPLICABLE',
+      `--class applies to a model of three or more labels, and this one has two (${labels.join(', ')})`,
+      `Leave it out: contributions above 0 push towards ${labels[1]}, below 0 towards ${labels[0]}`,
+    );
+  }
+  const c = labels.indexOf(name);
+  if (c < 0) throw new UserError('OPTION_INVALID', `--class ${name} is not a label of this model`, `Pass one of ${labels.join(', ')}`);
+  return c;
+}
+
+/** A label, green for a binary model's second (positive) label, red for its first, bold for one of k ≥ 3. */
+function paintLabel(label: string, labels: readonly string[], c: ChalkInstance): string {
+  if (labels.length > 2) return c.bold(label);
+  return label === labels[1] ? c.green(label) : c.red(label);
+}
+
+/** Every class's probability, the most probable first: `9 41.2% · 10 30.1% · …` (k ≥ 3 labels). */
+function classProbabilities(probabilities: Record<string, number>): string {
+  return Object.entries(probabilities)
+    .sort((a, b) => b[1] - a[1])
+    .map(([l, p]) => `${l} ${percent(p, 1)}`)
+    .join(' · ');
+}
+
+export function renderPrediction(text: string, p: Prediction, c: ChalkInstance, labels: readonly string[] = BINARY_LABELS.names): string {
+  const label = paintLabel(p.label, labels, c);
   const notes: string[] = [];
   if (p.words === 0) notes.push("no words: the score is only the model's bias");
   else if (p.unknownWords === p.words) notes.push(`all ${p.words} words unknown: the score is only the model's bias`);
   else if (p.unknownWords > 0) notes.push(`${p.unknownWords} of ${p.words} words unknown`);
   if (p.truncatedIds > 0) notes.push(`${p.truncatedIds} ids truncated`);
   const snippet = text.length > 60 ? text.slice(0, 57) + '...' : text;
-  return `${label}  ${decimal(p.probability, 4)}  ${JSON.stringify(snippet)}${notes.length ? c.dim(`  (${notes.join(', ')})`) : ''}\n`;
+  const line = `${label}  ${decimal(p.probability, 4)}  ${JSON.stringify(snippet)}${notes.length ? c.dim(`  (${notes.join(', ')})`) : ''}\n`;
+  return p.probabilities ? line + c.dim(`  ${classProbabilities(p.probabilities)}`) + '\n' : line;
 }
 
 /** The review with each word coloured by its contribution, then the strongest words each way. */
-export function renderExplanation(e: Explanation, c: ChalkInstance, top: number): string {
+export function renderExplanation(e: Explanation, c: ChalkInstance, top: number, labels: readonly string[] = BINARY_LABELS.names): string {
   const strengths = wordStrengths(e);
   const paint = (w: Explanation['words'][number], i: number): string => {
     if (!w.seen) return c.dim(w.text);
@@ -145,11 +185,28 @@ export function renderExplanation(e: Explanation, c: ChalkInstance, top: number)
   const body = e.words.map((w, i) => e.separators[i] + paint(w, i)).join('') + e.trailing;
   const list = (ws: Explanation['words']): string =>
     ws.length ? ws.map((w) => `${w.tokens.join(' ')} ${signed(w.contribution)}`).join(', ') : '(none)';
-  const label = e.label === 'positive' ? c.green('positive') : c.red('negative');
+  const label = paintLabel(e.label, labels, c);
   const seen = e.words.filter((w) => w.seen).length;
-  const lines = [`${label}  ${decimal(e.probability, 4)}`, `  ${body.replace(/\n/g, '\n  ')}`];
+  const cs = e.classes;
+  const head = cs
+    ? `${label}  ${decimal(e.probability, 4)}  ${c.dim(classProbabilities(Object.fromEntries(cs.labels.map((l, i) => [l, cs.probabilities[i]!]))))}`
+    : `${label}  ${decimal(e.probability, 4)}`;
+  const lines = [head, `  ${body.replace(/\n/g, '\n  ')}`];
   if (seen === 0) lines.push(c.dim('  (no word of this review reached the model: none is in its vocabulary)'));
-  else {
+  else if (cs) {
+    const of = cs.labels[cs.explained]!;
+    lines.push(`  most for ${of}: ${list(topWords(e, 'positive', top))}`);
+    lines.push(`  most against ${of}: ${list(topWords(e, 'negative', top))}`);
+    lines.push(
+      c.dim(`  contribution = change in the log-probability of ${of} when the word is removed; dim words never reached the model`),
+    );
+  } else if (labels[1] !== 'positive' || labels[0] !== 'negative') {
+    lines.push(`  most ${labels[1]}: ${list(topWords(e, 'positive', top))}`);
+    lines.push(`  most ${labels[0]}: ${list(topWords(e, 'negative', top))}`);
+    lines.push(
+      c.dim(`  contribution = change in the log-odds of ${labels[1]} when the word is removed; dim words never reached the model`),
+    );
+  } else {
     lines.push(`  most positive: ${list(topWords(e, 'positive', top))}`);
     lines.push(`  most negative: ${list(topWords(e, 'negative', top))}`);
     lines.push(c.dim(`  contribution = change in log-odds when the word is removed; dim words never reached the model`));

@@ -21,6 +21,7 @@ import {
   type TrainingFlags,
 } from '../training.js';
 import { addDataOptions, addHoldOutOptions, holdOutForCli, loadDataForCli, type DataFlags } from '../data-options.js';
+import { withLabels } from '../training.js';
 import { superviseWorker, supervisorMessages } from '../worker.js';
 import { StatusLine } from '../progress.js';
 import { decimal } from '../format.js';
@@ -154,12 +155,14 @@ async function trainCommand(
     );
   }
   const data = holdOutForCli(ctx, status, loaded, dataFlags, options.seed);
+  const runOptions = withLabels(options, data.labels, resume !== undefined);
   const result = await train(
     backend,
     data.train,
-    options,
-    { ...trainingProgress(ctx, status, options, flags.json === true), shouldStop },
+    runOptions,
+    { ...trainingProgress(ctx, status, runOptions, flags.json === true), shouldStop },
     resume?.checkpoint,
+    data.labels,
   );
   const env = {
     ...runEnvironment(backend, data.source),
@@ -169,6 +172,8 @@ async function trainCommand(
       labelColumn: dataFlags.labelColumn,
       testSplit: dataFlags.testSplit,
       splitColumn: dataFlags.splitColumn,
+      target: dataFlags.target,
+      labels: dataFlags.labels,
     },
   };
   const { metadata: meta, checkpoint } = await saveTrainingRun(backend.tf, result, out, env, resume?.dir);

@@ -13,6 +13,7 @@ export const modelRoute: FastifyPluginAsyncTypebox = async (app) => {
       loadedAt: served.loadedAt,
       loadSeconds: Number(served.loadSeconds.toFixed(3)),
       kernels: served.kernels,
+      labels: [...served.labels],
       hyperParameters: md.hyperParameters,
       preprocessing: md.preprocessing,
       dataset: md.dataset ?? null,
