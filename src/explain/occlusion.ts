@@ -114,10 +114,6 @@ export interface ExplanationPlan {
   /** Padded ids [rows·maxlen]; row 0 is the review whole. */
   ids: Int32Array;
   rows: number;
-  /** The review's ids before padding and truncation (row 0 before {@link padSequences}). */
-  tokens: number[];
-  /** Rows 1.. as spans of {@link tokens}: row i + 1 is `tokens` without `tokens[removed[i][0]..removed[i][1])`. */
-  removed: [start: number, end: number][];
   /**
    * The explanation, given the probabilities of the rows as a predictor lays them out: one per row for a
    * binary model, else k per row, row-major (k is read from their number).
@@ -134,7 +130,6 @@ export function planExplanation(m: TextModel, text: string, choice: ExplainClass
   const keepFrom = pre.truncating === 'pre' ? Math.max(0, all.length - pre.maxlen) : 0;
   const keepTo = pre.truncating === 'pre' ? all.length : Math.min(all.length, pre.maxlen);
   const rows: number[][] = [all];
-  const removed: [number, number][] = [];
   const rowOf: number[] = [];
   let pos = 0;
   for (const w of ids) {
@@ -142,10 +137,7 @@ export function planExplanation(m: TextModel, text: string, choice: ExplainClass
     pos += w.length;
     const seen = w.length > 0 && pos > keepFrom && start < keepTo;
     rowOf.push(seen ? rows.length : -1);
-    if (seen) {
-      rows.push([...all.slice(0, start), ...all.slice(pos)]);
-      removed.push([start, pos]);
-    }
+    if (seen) rows.push([...all.slice(0, start), ...all.slice(pos)]);
   }
   const finish = (probs: Float32Array): Explanation => {
     if (probs.length !== rows.length) return finishClasses(probs);
@@ -192,7 +184,7 @@ export function planExplanation(m: TextModel, text: string, choice: ExplainClass
       trailing,
     };
   };
-  return { ids: padSequences(rows, pre), rows: rows.length, tokens: all, removed, finish };
+  return { ids: padSequences(rows, pre), rows: rows.length, finish };
 }
 
 /**

@@ -212,6 +212,8 @@ export function pageHtml(c: ModelCard): string {
   .w.p1 { background: #d8f3df; } .w.p2 { background: #a9e5b8; font-weight: 600; }
   .w.n1 { background: #fbdcdc; } .w.n2 { background: #f5aaaa; font-weight: 600; }
   .w.unseen { color: var(--muted); }
+  #explaining { color: var(--muted); font-style: italic; }
+  .stale { opacity: .45; }
 ${w.css}  .tops { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
   .tops ol { margin: 0; padding-left: 1.4rem; }
   dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
@@ -229,7 +231,7 @@ ${w.css}  .tops { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
 <p id="hint">${w.hint}</p>
 <p id="status" role="status">Loading the model…</p>
 <section id="result" aria-live="polite" aria-label="Prediction" hidden>
-  <p><span id="verdict"></span> <span id="probability"></span> <span id="notes"></span></p>${w.bars}
+  <p><span id="verdict"></span> <span id="probability"></span> <span id="notes"></span> <span id="explaining" hidden>explaining…</span></p>${w.bars}
   <div id="explanation"></div>
   <div class="tops">
     <div><h2>${w.towards}</h2><ol id="top-positive"></ol></div>
@@ -239,11 +241,10 @@ ${w.css}  .tops { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
 </section>
 <section id="card" aria-labelledby="card-title">
   <h2 id="card-title">Model card</h2>
-  <dl>${rows}<dt>Runs on</dt><dd id="backend">TensorFlow.js ${escapeHtml(c.tfjs)}, backend chosen when the page loads</dd></dl>
+  <dl>${rows}<dt>Runs on</dt><dd id="backend">TensorFlow.js ${escapeHtml(c.tfjs)}, backend chosen when the page loads</dd><dt>Speed</dt><dd id="timing">measured on this device as you type</dd></dl>
 </section>
 <footer>Exported by rnn · the model: <a href="model/model.json">model.json</a>, <a href="model/tokenizer.json">tokenizer.json</a>, <a href="model/metadata.json">metadata.json</a></footer>
 </main>
-<script src="tf.min.js"></script>
 <script src="app.js"></script>
 </body>
 </html>

@@ -1,8 +1,10 @@
 /**
  * `rnn export --web`: a saved model as a self-contained static site — index.html, the page's script (the
  * browser entry src/web/page.ts bundled with esbuild: the same tokenizer, padding and occlusion code as
- * the CLI), the tfjs browser build of the installed @tensorflow/tfjs, and the model files. Nothing on
- * the page is fetched from another origin (a Content-Security-Policy says so to the browser too).
+ * the CLI) and its worker (src/web/worker.ts, which runs the model), the tfjs browser build of the installed
+ * @tensorflow/tfjs and its wasm backend (the .wasm binaries of @tensorflow/tfjs-backend-wasm), and the model
+ * files. Nothing on the page is fetched from another origin (a Content-Security-Policy says so to the browser
+ * too); `_headers` tells static hosts that read it how to make the page cross-origin isolated (wasm threads).
  *
  * The site is written to a temporary sibling and renamed into place, so a failed export leaves nothing
  * behind; an existing directory is replaced only when it is an earlier export.
@@ -57,9 +59,28 @@ function tfjsBrowserBuild(): { file: string; version: string } {
   return { file: path.join(path.dirname(pkg), 'dist', 'tf.es2017.min.js'), version };
 }
 
-/** Bundles the browser entry (compiled beside this file) into one script. */
-async function bundlePage(): Promise<string> {
-  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page.js');
+/**
+ * The wasm backend of the same tfjs (its own npm package; no download): its browser build and its three
+ * binaries (plain, SIMD, SIMD with threads), which the worker loads from beside itself.
+ */
+function tfjsWasmBuild(): { script: string; binaries: string[] } {
+  const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  const binaries = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+  return { script: path.join(dist, 'tf-backend-wasm.es2017.min.js'), binaries: binaries.map((b) => path.join(dist, b)) };
+}
+
+/**
+ * Headers for static hosts that read a `_headers` file (the page needs none of them; with them the wasm
+ * backend may use threads, which need a cross-origin isolated page). `rnn serve --web` sends the same.
+ */
+const HEADERS_FILE = `/*
+  Cross-Origin-Opener-Policy: same-origin
+  Cross-Origin-Embedder-Policy: require-corp
+`;
+
+/** Bundles a browser entry (`page` or `worker`, compiled beside this file) into one script. */
+async function bundlePage(name: 'page' | 'worker'): Promise<string> {
+  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), `${name}.js`);
   const { build } = await import('esbuild'); // loaded on first use: rnn's start-up stays light
   const r = await build({
     entryPoints: [entry],
@@ -213,7 +234,12 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
     await fsp.writeFile(path.join(siteModel, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
     await fsp.writeFile(path.join(staged, 'card.json'), JSON.stringify(card, null, 2) + '\n');
     await fsp.copyFile(tfjs.file, path.join(staged, 'tf.min.js'));
-    await fsp.writeFile(path.join(staged, 'app.js'), await bundlePage());
+    await fsp.writeFile(path.join(staged, 'app.js'), await bundlePage('page'));
+    await fsp.writeFile(path.join(staged, 'worker.js'), await bundlePage('worker'));
+    const wasm = tfjsWasmBuild();
+    await fsp.copyFile(wasm.script, path.join(staged, 'tf-backend-wasm.min.js'));
+    for (const b of wasm.binaries) await fsp.copyFile(b, path.join(staged, path.basename(b)));
+    await fsp.writeFile(path.join(staged, '_headers'), HEADERS_FILE);
     await fsp.writeFile(path.join(staged, 'index.html'), pageHtml(card));
     await fsp.writeFile(path.join(staged, MARKER), JSON.stringify({ exportedFrom: path.basename(m.dir), quantize: o.quantize }) + '\n');
     const files = await listFiles(staged);

@@ -61,8 +61,8 @@ after(async () => {
 
 const open = (backend?: string, at: RunningServer = server): Promise<Opened> => openPage(browser!, at, backend);
 
-async function cli(args: string[], dir = model): Promise<Record<string, unknown>[]> {
-  const r = await runCli(['predict', '--model', dir, '--json', ...args], { input: reviews.map((x) => x.text).join('\n') + '\n' });
+async function cli(args: string[], dir = model, texts = reviews.map((x) => x.text)): Promise<Record<string, unknown>[]> {
+  const r = await runCli(['predict', '--model', dir, '--json', ...args], { input: texts.join('\n') + '\n' });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout
     .trim()
@@ -76,20 +76,78 @@ const skip = (t: TestContext): boolean => {
   return true;
 };
 
-test('cpu backend: 50 real reviews typed into the page get the labels of rnn predict --json, probabilities within 1e-4', async (t) => {
+/** The reviews of the parity tests: 50 real ones, a one-word one and one of words the vocabulary does not know. */
+const parityTexts = (): string[] => [...reviews.map((r) => r.text), 'Wonderful.', 'zzqx vbnmq pqowie'];
+
+for (const backend of ['cpu', 'wasm']) {
+  test(`${backend} backend: 50 real reviews (and a one-word and an all-unknown one) typed into the page get rnn predict --json's labels, probabilities within 1e-5; each runs only its real steps`, async (t) => {
+    if (skip(t)) return;
+    const texts = parityTexts();
+    const want = await cli([], model, texts);
+    const { page, backend: used, problems } = await open(backend);
+    assert.equal(used, backend);
+    assert.match((await page.locator('#backend').textContent())!, /each review runs only its own steps, from the padding state/);
+    let largest = 0;
+    for (const [i, text] of texts.entries()) {
+      const got = await ask(page, text);
+      assert.equal(got.label, want[i]!.label, `review ${i}`);
+      largest = Math.max(largest, Math.abs(got.probability - (want[i]!.probability as number)));
+    }
+    t.diagnostic(`${backend} backend: largest probability difference from rnn predict over ${texts.length} reviews: ${largest}`);
+    assert.ok(largest <= 1e-5, `largest difference ${largest}`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}
+
+test('verdict first: the verdict shows while the page says "explaining…"; a newer text cancels the older one\'s explanation', async (t) => {
   if (skip(t)) return;
-  const want = await cli([]);
-  const { page, backend, problems } = await open('cpu');
-  assert.equal(backend, 'cpu');
-  let largest = 0;
-  for (const [i, r] of reviews.entries()) {
-    const got = await ask(page, r.text);
-    assert.equal(got.label, want[i]!.label, `review ${i}`);
-    largest = Math.max(largest, Math.abs(got.probability - (want[i]!.probability as number)));
-  }
-  t.diagnostic(`cpu backend: largest probability difference from rnn predict over 50 reviews: ${largest}`);
-  assert.ok(largest <= 1e-4, `largest difference ${largest}`);
+  const { page, problems } = await open('cpu');
+  const long = reviews.reduce((a, b) => (b.text.length > a.text.length ? b : a)).text;
+  const next = reviews[0]!.text;
+  // Every change of #result, as the page made it; the newer text is typed the moment the long one's verdict shows.
+  await page.evaluate(
+    ([long, next]) => {
+      const w = window as unknown as { shown: { verdictFor?: string; text?: string; explaining: boolean }[] };
+      w.shown = [];
+      const result = document.getElementById('result')!;
+      const box = document.getElementById('review') as HTMLTextAreaElement;
+      new MutationObserver(() => {
+        const now = {
+          verdictFor: result.dataset.verdictFor,
+          text: result.dataset.text,
+          explaining: !document.getElementById('explaining')!.hidden,
+        };
+        w.shown.push(now);
+        if (now.verdictFor === long && box.value === long) {
+          box.value = next;
+          box.dispatchEvent(new Event('input'));
+        }
+      }).observe(result, { attributes: true, attributeFilter: ['data-verdict-for', 'data-text'] });
+    },
+    [long, next],
+  );
+  await page.fill('#review', long);
+  await page.waitForFunction((t) => document.getElementById('result')!.dataset.text === t, next, { timeout: 60_000 });
+  const shown = await page.evaluate(
+    () => (window as unknown as { shown: { verdictFor?: string; text?: string; explaining: boolean }[] }).shown,
+  );
+  const first = shown.find((s) => s.verdictFor === long);
+  assert.ok(first, 'the long review got its verdict');
+  assert.notEqual(first.text, long, 'before its explanation');
+  assert.equal(first.explaining, true, 'while the page says it is explaining');
+  assert.ok(!shown.some((s) => s.text === long), "the long review's explanation never showed");
+  assert.equal(await page.locator('#result').getAttribute('data-cancelled'), '1', 'the worker left it unfinished for the newer text');
+  assert.equal(shown[shown.length - 1]!.explaining, false);
+  assert.equal(await page.locator('#explaining').isHidden(), true);
+  assert.match((await page.locator('#timing').textContent())!, /^verdict in \d+ ms, explanation in \d+ ms on cpu/);
   assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the screenshot', async (t) => {
+  if (skip(t)) return;
+  const { page } = await open('cpu');
   await fsp.mkdir(TEST_ARTIFACTS, { recursive: true });
   const shot = path.join(TEST_ARTIFACTS, 'web-export.png');
   await page.fill('#review', 'A moving, beautifully acted film. The story drags a little in the middle, but the ending is wonderful.');
@@ -130,11 +188,11 @@ test('keyboard: the labelled text box takes typing, and the verdict follows it',
   await page.close();
 });
 
-test('default backend: webgl when headless Chromium has it (else cpu); labels still agree', async (t) => {
+test('default backend: webgl when headless Chromium has it (else wasm); labels still agree', async (t) => {
   if (skip(t)) return;
   const want = await cli([]);
   const { page, backend, problems } = await open();
-  assert.ok(backend === 'webgl' || backend === 'cpu', backend);
+  assert.ok(backend === 'webgl' || backend === 'wasm', backend);
   let largest = 0;
   for (const [i, r] of reviews.slice(0, 10).entries()) {
     const got = await ask(page, r.text);
@@ -170,6 +228,11 @@ test("the best preset's model (Bidirectional GRU, max over time) loads with the 
     const want = await cli([], dir);
     const { page, problems } = await open('cpu', best);
     assert.match((await page.locator('#card').textContent())!, /Bidirectional\(GRU\(16\)\) → GlobalMaxPooling1D → Dense\(1, sigmoid\)/);
+    // No shortcut for it: the page says why and runs the whole sequence.
+    assert.match(
+      (await page.locator('#backend').textContent())!,
+      /every review runs all \d+ steps: a bidirectional layer reads the padding after the review/,
+    );
     let largest = 0;
     for (const [i, r] of reviews.slice(0, 10).entries()) {
       const got = await ask(page, r.text);
