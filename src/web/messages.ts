@@ -4,8 +4,11 @@ import type { Explanation } from '../explain/occlusion.js';
 
 /** Page → worker. */
 export type ToWorker =
-  /** Load the model on `backend` (webgl, wasm, cpu) or, when null, the first of them that works. */
-  | { type: 'load'; backend: string | null }
+  /**
+   * Load the model on `backend` (webgl, wasm, cpu) or, when null, the first of them that works; `threads`:
+   * the wasm backend's threads when the page is cross-origin isolated (null: tfjs's default).
+   */
+  | { type: 'load'; backend: string | null; threads: number | null }
   /** Predict, then explain, `text`; a newer text cancels what is left of an older one. */
   | { type: 'text'; id: number; text: string };
 

@@ -6,7 +6,7 @@
  * the explanation of an older one.
  *
  * `?backend=webgl|wasm|cpu` chooses tfjs's backend; by default webgl when the browser has it, else wasm, else
- * cpu. For tests and scripts, `#result` carries `data-verdict-for` (the text its verdict is for) once the
+ * cpu. `?threads=N` sets the wasm backend's threads on a cross-origin isolated page. For tests and scripts, `#result` carries `data-verdict-for` (the text its verdict is for) once the
  * verdict is shown, `data-text` once the explanation is, and `data-cancelled`: how many explanations the
  * worker left unfinished for a newer text.
  */
@@ -197,7 +197,8 @@ function main(): void {
   };
 
   box.addEventListener('input', update);
-  send({ type: 'load', backend: new URLSearchParams(location.search).get('backend') });
+  const query = new URLSearchParams(location.search);
+  send({ type: 'load', backend: query.get('backend'), threads: Number(query.get('threads')) || null });
 }
 
 main();

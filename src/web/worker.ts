@@ -17,6 +17,7 @@ import type { FromWorker, Runner, ToWorker } from './messages.js';
 
 interface WasmApi {
   setWasmPaths(prefix: string): void;
+  setThreadsCount(n: number): void;
   getThreadsCount(): number;
 }
 declare const tf: typeof TFJS & { wasm?: WasmApi };
@@ -54,10 +55,12 @@ interface Loaded {
   forward: PaddedForward;
 }
 
-async function load(wanted: string | null): Promise<{ loaded: Loaded; runner: Runner }> {
+async function load(wanted: string | null, threads: number | null): Promise<{ loaded: Loaded; runner: Runner }> {
   const start = performance.now();
   scope.importScripts('tf.min.js', 'tf-backend-wasm.min.js');
   tf.wasm?.setWasmPaths(new URL('./', scope.location.href).href);
+  // wasm's threads (cross-origin isolated pages only): tfjs's default is half the cores; `?threads=` sets them.
+  if (threads) tf.wasm?.setThreadsCount(threads);
   const backend = await chooseBackend(wanted);
   const [model, tokText, metaText] = await Promise.all([
     tf.loadLayersModel('model/model.json'),
@@ -127,7 +130,7 @@ async function pump(): Promise<void> {
 scope.onmessage = (e: MessageEvent<ToWorker>): void => {
   const msg = e.data;
   if (msg.type === 'load') {
-    load(msg.backend).then(
+    load(msg.backend, msg.threads).then(
       (r) => {
         loaded = r.loaded;
         post({ type: 'ready', runner: r.runner });

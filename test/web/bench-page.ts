@@ -1,7 +1,7 @@
 /**
  * The exported page's latency benchmark (a script, not a test; docs/web.md has its figures):
  *
- *   node dist/test/web/bench-page.js SITE [--backend cpu|wasm|webgl] [--runs N] [--json]
+ *   node dist/test/web/bench-page.js SITE [--backend cpu|wasm|webgl] [--threads N] [--runs N] [--json]
  *
  * hosts SITE (an `rnn export --web` directory) with `rnn serve --web`, opens it in headless Chromium and, for a
  * 20-word, a 230-word and a 1,000-word real IMDB test review, types the review but its last character, waits
@@ -29,6 +29,8 @@ const flag = (name: string, fallback: string): string => {
 };
 const site = path.resolve(args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? '');
 const backend = flag('--backend', 'cpu');
+/** The wasm backend's threads (the page's `?threads=`; they need the cross-origin isolation `rnn serve --web` gives). */
+const threads = flag('--threads', '');
 const runs = Number(flag('--runs', '5'));
 const words = (t: string): number => t.split(/\s+/).filter(Boolean).length;
 
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
         for (const e of list.getEntries()) w.__tasks.push({ start: e.startTime, duration: e.duration });
       }).observe({ type: 'longtask', buffered: true });
     });
-    const { page, backend: used } = await openPage(context, server, backend);
+    const { page, backend: used } = await openPage(context, server, threads ? `${backend}&threads=${threads}` : backend);
     const samples: Sample[][] = reviews.map(() => []);
     for (let r = 0; r < runs; r++) {
       for (const [i, text] of reviews.entries()) {
