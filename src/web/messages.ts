@@ -6,7 +6,7 @@ import type { Explanation } from '../explain/occlusion.js';
 export type ToWorker =
   /**
    * Load the model on `backend` (webgl, wasm, cpu) or, when null, the first of them that works; `threads`:
-   * the wasm backend's threads when the page is cross-origin isolated (null: tfjs's default).
+   * the wasm backend's threads when the page is cross-origin isolated (null: tfjs's default; 0: none).
    */
   | { type: 'load'; backend: string | null; threads: number | null }
   /** Predict, then explain, `text`; a newer text cancels what is left of an older one. */
@@ -15,7 +15,7 @@ export type ToWorker =
 /** How the worker runs the model. */
 export interface Runner {
   backend: string;
-  /** The wasm backend's SIMD and threads (wasm only). */
+  /** The wasm backend's SIMD and threads (wasm only; 0 threads: its build without threads). */
   wasm?: { simd: boolean; threads: number };
   /** Whether rows run only their real steps from the precomputed padding state; else why not. */
   shortcut: { used: true } | { used: false; reason: string };

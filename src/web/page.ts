@@ -6,7 +6,7 @@
  * the explanation of an older one.
  *
  * `?backend=webgl|wasm|cpu` chooses tfjs's backend; by default webgl when the browser has it, else wasm, else
- * cpu. `?threads=N` sets the wasm backend's threads on a cross-origin isolated page. For tests and scripts, `#result` carries `data-verdict-for` (the text its verdict is for) once the
+ * cpu. `?threads=N` sets the wasm backend's threads on a cross-origin isolated page (0: its build without threads). For tests and scripts, `#result` carries `data-verdict-for` (the text its verdict is for) once the
  * verdict is shown, `data-text` once the explanation is, and `data-cancelled`: how many explanations the
  * worker left unfinished for a newer text.
  */
@@ -94,7 +94,8 @@ function renderExplanation(e: Explanation): void {
 
 /** What the card says about how the model runs. */
 function describe(r: Runner, tfjs: string): string {
-  const wasm = r.wasm ? ` (SIMD ${r.wasm.simd ? 'on' : 'off'}, ${r.wasm.threads} thread${r.wasm.threads === 1 ? '' : 's'})` : '';
+  const threads = r.wasm?.threads ? `${r.wasm.threads} thread${r.wasm.threads === 1 ? '' : 's'} (the threaded build)` : 'no threads';
+  const wasm = r.wasm ? ` (SIMD ${r.wasm.simd ? 'on' : 'off'}, ${threads})` : '';
   const steps = r.shortcut.used
     ? 'each review runs only its own steps, from the padding state computed when the model loaded'
     : `every review runs all ${r.maxlen} steps: ${r.shortcut.reason}`;
@@ -198,7 +199,8 @@ function main(): void {
 
   box.addEventListener('input', update);
   const query = new URLSearchParams(location.search);
-  send({ type: 'load', backend: query.get('backend'), threads: Number(query.get('threads')) || null });
+  const threads = query.get('threads');
+  send({ type: 'load', backend: query.get('backend'), threads: threads !== null && /^\d+$/.test(threads) ? Number(threads) : null });
 }
 
 main();

@@ -59,8 +59,11 @@ async function load(wanted: string | null, threads: number | null): Promise<{ lo
   const start = performance.now();
   scope.importScripts('tf.min.js', 'tf-backend-wasm.min.js');
   tf.wasm?.setWasmPaths(new URL('./', scope.location.href).href);
-  // wasm's threads (cross-origin isolated pages only): tfjs's default is half the cores; `?threads=` sets them.
-  if (threads) tf.wasm?.setThreadsCount(threads);
+  // wasm's threads (cross-origin isolated pages only): tfjs's default, half the cores, from 4 cores up (the
+  // threaded build on one thread was slower here than the plain one); `?threads=N` sets them, 0 none.
+  const cores = navigator.hardwareConcurrency || 1;
+  if (threads === 0 || (threads === null && cores < 4)) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  else if (threads) tf.wasm?.setThreadsCount(threads);
   const backend = await chooseBackend(wanted);
   const [model, tokText, metaText] = await Promise.all([
     tf.loadLayersModel('model/model.json'),
@@ -75,7 +78,13 @@ async function load(wanted: string | null, threads: number | null): Promise<{ lo
   const forward = paddedForward(tf, model, { maxlen: pre.maxlen, padding: pre.padding, value: pre.value ?? 0 });
   const runner: Runner = {
     backend,
-    ...(backend === 'wasm' && tf.wasm && { wasm: { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.wasm.getThreadsCount() } }),
+    ...(backend === 'wasm' &&
+      tf.wasm && {
+        wasm: {
+          simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+          threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? tf.wasm.getThreadsCount() : 0,
+        },
+      }),
     shortcut: forward.shortcut,
     labels,
     maxlen: pre.maxlen,
