@@ -1,61 +1,57 @@
 /// <reference lib="dom" />
 /**
- * The exported page's script (bundled by esbuild into app.js; tfjs comes from the tf.min.js script before
- * it). It loads the model with stock `tf.loadLayersModel`, the tokenizer with rnn's own Tokenizer, and
- * predicts and explains what is typed with the same encoding and occlusion code as `rnn predict`.
+ * The exported page's script (bundled by esbuild into app.js). The model runs in a Web Worker (worker.js,
+ * src/web/worker.ts), so typing never waits for it: every change of the text is sent to the worker, whose
+ * verdict is shown as soon as it comes, then its explanation ("explaining…" meanwhile); a newer text cancels
+ * the explanation of an older one.
  *
- * `?backend=cpu|webgl` chooses tfjs's backend; by default webgl when the browser has it, else cpu.
- * For tests and scripts, `#result` carries `data-text` (the text its contents are for) once they are shown.
+ * `?backend=webgl|wasm|cpu` chooses tfjs's backend; by default webgl when the browser has it, else wasm, else
+ * cpu. `?threads=N` sets the wasm backend's threads on a cross-origin isolated page (0: its build without threads). For tests and scripts, `#result` carries `data-verdict-for` (the text its verdict is for) once the
+ * verdict is shown, `data-text` once the explanation is, and `data-cancelled`: how many explanations the
+ * worker left unfinished for a newer text.
  */
-import type * as TFJS from '@tensorflow/tfjs';
-import { Tokenizer, type KerasTokenizerJson } from '../text/tokenizer.js';
-import { encodeTexts, predictionsOf, type TextModel } from '../predict/encode.js';
-import { planExplanation, topWords, wordStrengths, type Explanation } from '../explain/occlusion.js';
+import type { Prediction } from '../predict/encode.js';
+import { topWords, wordStrengths, type Explanation } from '../explain/occlusion.js';
+import type { FromWorker, Runner, ToWorker } from './messages.js';
 
-declare const tf: typeof TFJS;
-
-/** How long typing must pause before the page predicts (milliseconds). */
-const DEBOUNCE_MS = 200;
 /** Words listed each way. */
 const TOP = 5;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-async function fetchText(url: string): Promise<string> {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r.text();
-}
-
-/** webgl when it works (or the backend the URL asks for), else cpu; returns the backend in use. */
-async function chooseBackend(): Promise<string> {
-  const wanted = new URLSearchParams(location.search).get('backend');
-  for (const name of wanted ? [wanted] : ['webgl', 'cpu']) {
-    try {
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        return tf.getBackend();
-      }
-    } catch {
-      // not available in this browser: try the next
-    }
-  }
-  await tf.setBackend('cpu');
-  return tf.getBackend();
-}
-
-function probabilities(model: TFJS.LayersModel, ids: Int32Array, maxlen: number): Float32Array {
-  return tf.tidy(() => {
-    const x = tf.tensor2d(ids, [ids.length / maxlen, maxlen], 'int32');
-    return (model.predict(x) as TFJS.Tensor).dataSync() as Float32Array;
-  });
-}
-
 const fmt = (v: number): string => (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(2);
+
+/** Every class's probability as a bar, the most probable first (a model of k ≥ 3 classes). */
+function renderClasses(p: Prediction): void {
+  const list = $('classes');
+  list.textContent = '';
+  const order = Object.entries(p.probabilities!)
+    .map(([label, value], c) => ({ label, value, c }))
+    .sort((a, b) => b.value - a.value || a.c - b.c);
+  for (const { label, value } of order) {
+    const li = document.createElement('li');
+    li.dataset.label = label;
+    li.dataset.value = String(value);
+    const name = document.createElement('span');
+    name.textContent = label;
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.setAttribute('aria-hidden', 'true');
+    const fill = document.createElement('span');
+    fill.style.width = `${(value * 100).toFixed(1)}%`;
+    bar.append(fill);
+    const pct = document.createElement('span');
+    pct.className = 'pct';
+    pct.textContent = `${(value * 100).toFixed(1)}%`;
+    li.append(name, bar, pct);
+    list.append(li);
+  }
+}
 
 function renderExplanation(e: Explanation): void {
   const box = $('explanation');
   box.textContent = '';
+  if (e.classes) box.dataset.explained = e.classes.labels[e.classes.explained]!;
   const strengths = wordStrengths(e);
   e.words.forEach((w, i) => {
     box.append(document.createTextNode(e.separators[i]!));
@@ -68,7 +64,9 @@ function renderExplanation(e: Explanation): void {
       span.title = 'never reached the model';
     } else {
       const { sign, level } = strengths[i]!;
-      span.title = `${fmt(w.contribution)} log-odds`;
+      span.title = e.classes
+        ? `${fmt(w.contribution)} log-probability of ${e.classes.labels[e.classes.explained]}`
+        : `${fmt(w.contribution)} log-odds`;
       if (level > 0) {
         span.classList.add(`${sign > 0 ? 'p' : 'n'}${level}`);
         const sup = document.createElement('sup');
@@ -94,65 +92,115 @@ function renderExplanation(e: Explanation): void {
   }
 }
 
-async function main(): Promise<void> {
+/** What the card says about how the model runs. */
+function describe(r: Runner, tfjs: string): string {
+  const threads = r.wasm?.threads ? `${r.wasm.threads} thread${r.wasm.threads === 1 ? '' : 's'} (the threaded build)` : 'no threads';
+  const wasm = r.wasm ? ` (SIMD ${r.wasm.simd ? 'on' : 'off'}, ${threads})` : '';
+  const steps = r.shortcut.used
+    ? 'each review runs only its own steps, from the padding state computed when the model loaded'
+    : `every review runs all ${r.maxlen} steps: ${r.shortcut.reason}`;
+  return `TensorFlow.js ${tfjs} on its ${r.backend} backend${wasm}, in a Web Worker; ${steps}`;
+}
+
+function renderVerdict(p: Prediction, r: Runner): void {
+  const classes = r.labels.length > 2;
+  const verdict = $('verdict');
+  verdict.textContent = p.label;
+  // A binary model's verdict is coloured by its side; a k-class model's top label has no colour of its own.
+  verdict.className = classes ? 'top' : p.label === r.labels[1] ? 'positive' : 'negative';
+  verdict.dataset.label = p.label;
+  const prob = $('probability');
+  prob.textContent = classes ? `${(p.probability * 100).toFixed(1)}%` : `${(p.probability * 100).toFixed(1)}% ${r.labels[1]}`;
+  prob.dataset.value = String(p.probability);
+  if (classes) renderClasses(p);
+  const notes: string[] = [];
+  if (p.words > 0 && p.unknownWords === p.words) notes.push(`all ${p.words} words unknown: the score is only the model's bias`);
+  else if (p.unknownWords > 0) notes.push(`${p.unknownWords} of ${p.words} words unknown`);
+  if (p.truncatedIds > 0) notes.push(`the first ${p.truncatedIds} ids are cut off (the model reads the last ${r.maxlen})`);
+  $('notes').textContent = notes.length ? `(${notes.join('; ')})` : '';
+}
+
+function main(): void {
   const status = $('status');
-  const backend = await chooseBackend();
-  $('backend').textContent = `TensorFlow.js ${tf.version.tfjs} on its ${backend} backend`;
-  const [model, tokText, metaText] = await Promise.all([
-    tf.loadLayersModel('model/model.json'),
-    fetchText('model/tokenizer.json'),
-    fetchText('model/metadata.json'),
-  ]);
-  const metadata = JSON.parse(metaText) as TextModel['metadata'];
-  const m: TextModel = { tokenizer: Tokenizer.fromJSON(JSON.parse(tokText) as KerasTokenizerJson), metadata };
-  const maxlen = metadata.preprocessing.maxlen;
   const box = $<HTMLTextAreaElement>('review');
   const result = $('result');
-  let generation = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const explaining = $('explaining');
+  const stale = [$('explanation'), document.querySelector<HTMLElement>('.tops')!];
+  const tfjs = /TensorFlow\.js ([^\s,]+)/.exec($('backend').textContent ?? '')?.[1] ?? '';
+  const worker = new Worker('worker.js');
+  const send = (m: ToWorker): void => worker.postMessage(m);
+  let runner: Runner | undefined;
+  /** The texts sent, by id, with when they were typed; only the newest one's explanation is shown. */
+  const sent = new Map<number, { text: string; at: number }>();
+  let latest = 0;
+  let shownVerdict = 0;
+  let verdictMs = 0;
 
   const update = (): void => {
     const text = box.value;
-    const mine = ++generation;
+    const id = ++latest;
     if (text.trim() === '') {
       result.hidden = true;
       delete result.dataset.text;
+      delete result.dataset.verdictFor;
+      explaining.hidden = true;
       return;
     }
-    const encoded = encodeTexts(m, [text]);
-    const p = predictionsOf(encoded, probabilities(model, encoded.x, maxlen), maxlen)[0]!;
-    const verdict = $('verdict');
-    verdict.textContent = p.label;
-    verdict.className = p.label;
-    verdict.dataset.label = p.label;
-    const prob = $('probability');
-    prob.textContent = `${(p.probability * 100).toFixed(1)}% positive`;
-    prob.dataset.value = String(p.probability);
-    const notes: string[] = [];
-    if (p.words > 0 && p.unknownWords === p.words) notes.push(`all ${p.words} words unknown: the score is only the model's bias`);
-    else if (p.unknownWords > 0) notes.push(`${p.unknownWords} of ${p.words} words unknown`);
-    if (p.truncatedIds > 0) notes.push(`the first ${p.truncatedIds} ids are cut off (the model reads the last ${maxlen})`);
-    $('notes').textContent = notes.length ? `(${notes.join('; ')})` : '';
-    // The explanation: one forward of every occluded review; skipped if the text changed meanwhile.
-    setTimeout(() => {
-      if (mine !== generation) return;
-      const plan = planExplanation(m, text);
-      renderExplanation(plan.finish(probabilities(model, plan.ids, maxlen)));
-      result.hidden = false;
-      result.dataset.text = text;
-    }, 0);
+    sent.set(id, { text, at: performance.now() });
+    send({ type: 'text', id, text });
   };
 
-  box.addEventListener('input', () => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(update, DEBOUNCE_MS);
-  });
-  box.disabled = false;
-  status.textContent = `Ready: the model runs on TensorFlow.js's ${backend} backend.`;
-  document.body.dataset.ready = backend;
-  if (box.value) update();
+  worker.onmessage = (e: MessageEvent<FromWorker>): void => {
+    const msg = e.data;
+    if (msg.type === 'failed') {
+      status.textContent = `The model could not be loaded: ${msg.message}`;
+      return;
+    }
+    if (msg.type === 'ready') {
+      runner = msg.runner;
+      $('backend').textContent = describe(runner, tfjs);
+      box.disabled = false;
+      status.textContent = `Ready: the model runs on TensorFlow.js's ${runner.backend} backend.`;
+      document.body.dataset.ready = runner.backend;
+      if (box.value) update();
+      return;
+    }
+    if (msg.type === 'cancelled') {
+      result.dataset.cancelled = String(Number(result.dataset.cancelled ?? 0) + 1);
+      return;
+    }
+    const asked = sent.get(msg.id);
+    // Older than what is shown (or the text was cleared since): nothing to show.
+    if (!asked || !runner || msg.id < shownVerdict || (latest !== msg.id && msg.type === 'explanation')) return;
+    if (msg.type === 'verdict') {
+      shownVerdict = msg.id;
+      renderVerdict(msg.prediction, runner);
+      verdictMs = performance.now() - asked.at;
+      result.hidden = false;
+      result.dataset.verdictFor = asked.text;
+      if (msg.id === latest) {
+        explaining.hidden = false;
+        for (const el of stale) el.classList.add('stale');
+      }
+      return;
+    }
+    renderExplanation(msg.explanation);
+    for (const el of stale) el.classList.remove('stale');
+    explaining.hidden = true;
+    result.dataset.text = asked.text;
+    const explanationMs = performance.now() - asked.at;
+    $('timing').textContent =
+      `verdict in ${Math.round(verdictMs)} ms, explanation in ${Math.round(explanationMs)} ms on ${runner.backend} (the last review, ${msg.explanation.words.length} words)`;
+    for (const id of sent.keys()) if (id <= msg.id) sent.delete(id);
+  };
+  worker.onerror = (e: ErrorEvent): void => {
+    status.textContent = `The model could not be loaded: ${e.message}`;
+  };
+
+  box.addEventListener('input', update);
+  const query = new URLSearchParams(location.search);
+  const threads = query.get('threads');
+  send({ type: 'load', backend: query.get('backend'), threads: threads !== null && /^\d+$/.test(threads) ? Number(threads) : null });
 }
 
-main().catch((e: unknown) => {
-  $('status').textContent = `The model could not be loaded: ${(e as Error).message}`;
-});
+main();

@@ -1,25 +1,27 @@
 /**
  * `rnn export --web`: a saved model as a self-contained static site — index.html, the page's script (the
  * browser entry src/web/page.ts bundled with esbuild: the same tokenizer, padding and occlusion code as
- * the CLI), the tfjs browser build of the installed @tensorflow/tfjs, and the model files. Nothing on
- * the page is fetched from another origin (a Content-Security-Policy says so to the browser too).
+ * the CLI) and its worker (src/web/worker.ts, which runs the model), the tfjs browser build of the installed
+ * @tensorflow/tfjs and its wasm backend (the .wasm binaries of @tensorflow/tfjs-backend-wasm), and the model
+ * files. Nothing on the page is fetched from another origin (a Content-Security-Policy says so to the browser
+ * too); `_headers` tells static hosts that read it how to make the page cross-origin isolated (wasm threads).
  *
  * The site is written to a temporary sibling and renamed into place, so a failed export leaves nothing
  * behind; an existing directory is replaced only when it is an earlier export.
  */
-import { isClassMetrics } from '../eval/classes.js';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LayersModel } from '@tensorflow/tfjs';
 import type { Runtime } from '../backend/index.js';
 import { UserError } from '../errors.js';
-import { loadModelDir, tokenizerFile } from '../io/model-dir.js';
-import { readModelInfo } from '../io/catalog.js';
+import { labelsOf, loadModelDir, tokenizerFile } from '../io/model-dir.js';
+import { readModelInfo, type EvalRecord, type ModelInfo } from '../io/catalog.js';
 import { describeRecipe } from '../train/control.js';
 import { exists, recoverReplacedDir, replaceDir, tempSibling, writingTo } from '../util/fs.js';
 import { quantizeWeights, type Quantization, type WeightSpec } from './quantize.js';
-import { pageHtml, type ModelCard } from './html.js';
+import { pageHtml, type BinaryTest, type ClassesTest, type ModelCard } from './html.js';
 
 /** What `rnn export --web` is told. */
 export interface WebExportOptions {
@@ -57,9 +59,28 @@ function tfjsBrowserBuild(): { file: string; version: string } {
   return { file: path.join(path.dirname(pkg), 'dist', 'tf.es2017.min.js'), version };
 }
 
-/** Bundles the browser entry (compiled beside this file) into one script. */
-async function bundlePage(): Promise<string> {
-  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page.js');
+/**
+ * The wasm backend of the same tfjs (its own npm package; no download): its browser build and its three
+ * binaries (plain, SIMD, SIMD with threads), which the worker loads from beside itself.
+ */
+function tfjsWasmBuild(): { script: string; binaries: string[] } {
+  const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  const binaries = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+  return { script: path.join(dist, 'tf-backend-wasm.es2017.min.js'), binaries: binaries.map((b) => path.join(dist, b)) };
+}
+
+/**
+ * Headers for static hosts that read a `_headers` file (the page needs none of them; with them the wasm
+ * backend may use threads, which need a cross-origin isolated page). `rnn serve --web` sends the same.
+ */
+const HEADERS_FILE = `/*
+  Cross-Origin-Opener-Policy: same-origin
+  Cross-Origin-Embedder-Policy: require-corp
+`;
+
+/** Bundles a browser entry (`page` or `worker`, compiled beside this file) into one script. */
+async function bundlePage(name: 'page' | 'worker'): Promise<string> {
+  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), `${name}.js`);
   const { build } = await import('esbuild'); // loaded on first use: rnn's start-up stays light
   const r = await build({
     entryPoints: [entry],
@@ -75,11 +96,46 @@ async function bundlePage(): Promise<string> {
   return r.outputFiles[0]!.text;
 }
 
+/**
+ * The test figures of the last `rnn eval` the card shows: a binary model's accuracy, F1 and ROC-AUC; a k-class
+ * model's accuracy, macro- and weighted-F1, per-label figures (and the errors of numeric labels) when eval.json
+ * has them. Anything else (an older or unreadable record): none.
+ */
+function testOf(ev: EvalRecord | undefined, classes: boolean): BinaryTest | ClassesTest | null {
+  if (!ev) return null;
+  const m = ev.metrics as unknown as Record<string, unknown>;
+  const num = (k: string): number | undefined => (typeof m[k] === 'number' ? m[k] : undefined);
+  const common = { reviews: ev.data.reviews, evaluatedAt: ev.evaluatedAt };
+  if (!classes) {
+    const [accuracy, f1, rocAuc] = [num('accuracy'), num('f1'), num('rocAuc')];
+    return accuracy !== undefined && f1 !== undefined && rocAuc !== undefined ? { accuracy, f1, rocAuc, ...common } : null;
+  }
+  const [accuracy, macroF1, weightedF1, mae, within] = ['accuracy', 'macroF1', 'weightedF1', 'meanAbsoluteError', 'withinOneStep'].map(num);
+  if (accuracy === undefined || macroF1 === undefined || weightedF1 === undefined || !Array.isArray(m.perClass)) return null;
+  const perClass = (m.perClass as ClassesTest['perClass']).map(({ label, precision, recall, f1, support }) => ({
+    label: String(label),
+    precision,
+    recall,
+    f1,
+    support,
+  }));
+  return {
+    accuracy,
+    macroF1,
+    weightedF1,
+    perClass,
+    ...(mae !== undefined && { meanAbsoluteError: mae }),
+    ...(within !== undefined && { withinOneStep: within }),
+    ...common,
+  };
+}
+
 /** The model card the page shows: what the model is, how it was trained, how it scored. */
-function modelCard(info: Awaited<ReturnType<typeof readModelInfo>>, quantize: Quantization, tfjs: string): ModelCard {
+function modelCard(info: ModelInfo, head: ModelCard['head'], quantize: Quantization, tfjs: string): ModelCard {
   const md = info.metadata;
   const h = md.hyperParameters;
-  const ev = info.evaluation;
+  const labels = labelsOf(md).names;
+  const classes = labels.length > 2;
   return {
     cell: md.cell,
     createdAt: md.createdAt,
@@ -102,17 +158,18 @@ function modelCard(info: Awaited<ReturnType<typeof readModelInfo>>, quantize: Qu
         }
       : null,
     ...(md.imported && { imported: { file: path.basename(md.imported.file), kerasVersion: md.imported.kerasVersion } }),
-    test: ev
-      ? {
-          accuracy: ev.metrics.accuracy,
-          ...(isClassMetrics(ev.metrics) ? { macroF1: ev.metrics.macroF1 } : { f1: ev.metrics.f1, rocAuc: ev.metrics.rocAuc }),
-          reviews: ev.data.reviews,
-          evaluatedAt: ev.evaluatedAt,
-        }
-      : null,
+    head,
+    ...(classes && { labels: [...labels] }),
+    test: testOf(info.evaluation, classes),
     quantize,
     tfjs,
   };
+}
+
+/** The model's output layer as its model.json describes it: units and activation of the last (Dense) layer. */
+function headOf(model: LayersModel): ModelCard['head'] {
+  const c = model.layers[model.layers.length - 1]!.getConfig();
+  return { units: Number(c.units), activation: String(c.activation) };
 }
 
 /** Writes the site; every problem with the model directory is a UserError, and nothing is left behind. */
@@ -120,6 +177,7 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
   const out = path.resolve(o.out);
   // Loading checks the whole directory (files, sizes, finite weights, tokenizer hash) the way eval does.
   const m = await loadModelDir(run, o.model);
+  const head = headOf(m.model);
   m.model.dispose();
   const info = await readModelInfo(m.dir);
   await recoverReplacedDir(out);
@@ -136,7 +194,7 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
     }
   }
   const tfjs = tfjsBrowserBuild();
-  const card = modelCard(info, o.quantize, tfjs.version);
+  const card = modelCard(info, head, o.quantize, tfjs.version);
   return writingTo(out, () => writeSite(m, info, o.quantize, card, tfjs, out), `the export that was in ${out} is unchanged`);
 }
 
@@ -191,7 +249,12 @@ async function writeSite(
     await fsp.writeFile(path.join(siteModel, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
     await fsp.writeFile(path.join(staged, 'card.json'), JSON.stringify(card, null, 2) + '\n');
     await fsp.copyFile(tfjs.file, path.join(staged, 'tf.min.js'));
-    await fsp.writeFile(path.join(staged, 'app.js'), await bundlePage());
+    await fsp.writeFile(path.join(staged, 'app.js'), await bundlePage('page'));
+    await fsp.writeFile(path.join(staged, 'worker.js'), await bundlePage('worker'));
+    const wasm = tfjsWasmBuild();
+    await fsp.copyFile(wasm.script, path.join(staged, 'tf-backend-wasm.min.js'));
+    for (const b of wasm.binaries) await fsp.copyFile(b, path.join(staged, path.basename(b)));
+    await fsp.writeFile(path.join(staged, '_headers'), HEADERS_FILE);
     await fsp.writeFile(path.join(staged, 'index.html'), pageHtml(card));
     await fsp.writeFile(path.join(staged, MARKER), JSON.stringify({ exportedFrom: path.basename(m.dir), quantize: o.quantize }) + '\n');
     const files = await listFiles(staged);

@@ -71,6 +71,10 @@ test('with --web, the page is served at / and named in the 404', async (t) => {
   const page = await app.inject({ method: 'GET', url: '/' });
   assert.equal(page.statusCode, 200);
   assert.match(page.body, /<title>rnn<\/title>/);
+  // Cross-origin isolated, so that the page's wasm backend may use threads; the API is not.
+  assert.equal(page.headers['cross-origin-opener-policy'], 'same-origin');
+  assert.equal(page.headers['cross-origin-embedder-policy'], 'require-corp');
+  assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).headers['cross-origin-embedder-policy'], undefined);
   const missing = await app.inject({ method: 'GET', url: '/nope.js' });
   assert.equal(missing.statusCode, 404);
   assert.deepEqual(missing.json(), { error: `there is no /nope.js. ${API} (and the page at /)`, code: 'SERVE_NOT_FOUND' });

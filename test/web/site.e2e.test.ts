@@ -60,6 +60,7 @@ test('the site: index.html, the bundled script, tfjs, the model files and the ca
   assert.deepEqual(
     site.files.map((f) => f.name),
     [
+      '_headers',
       'app.js',
       'card.json',
       'index.html',
@@ -68,7 +69,12 @@ test('the site: index.html, the bundled script, tfjs, the model files and the ca
       'model/tokenizer.json',
       'model/weights.bin',
       'rnn-web.json',
+      'tf-backend-wasm.min.js',
       'tf.min.js',
+      'tfjs-backend-wasm-simd.wasm',
+      'tfjs-backend-wasm-threaded-simd.wasm',
+      'tfjs-backend-wasm.wasm',
+      'worker.js',
     ],
   );
   assert.equal(
@@ -81,12 +87,15 @@ test('the site: index.html, the bundled script, tfjs, the model files and the ca
   for (const [, url] of html.matchAll(/(?:src|href)="([^"]*)"/g)) assert.match(url!, /^(?!\/\/|[a-z]+:\/\/)|^data:/, url);
   assert.match(html, /Content-Security-Policy" content="default-src 'self'; script-src 'self';/);
   assert.match(html, /<label for="review">Movie review<\/label>\n<textarea id="review"/);
-  const app = await fsp.readFile(path.join(out, 'app.js'), 'utf8');
-  assert.doesNotMatch(app, /require\(|node:|process\.env/, 'the bundle holds no Node code');
+  const [app, worker] = await Promise.all(['app.js', 'worker.js'].map((f) => fsp.readFile(path.join(out, f), 'utf8')));
+  for (const bundle of [app, worker]) assert.doesNotMatch(bundle!, /require\(|node:|process\.env/, 'the bundles hold no Node code');
   assert.ok(
-    app.includes('textToSequenceWithStats') && app.includes('<=>?@[\\\\]^_`{|}~'),
-    "rnn's tokenizer (its method, Keras's filters) is in the bundle",
+    worker!.includes('textToSequenceWithStats') && worker!.includes('<=>?@[\\\\]^_`{|}~'),
+    "rnn's tokenizer (its method, Keras's filters) is in the worker's bundle",
   );
+  assert.match(html, /<script src="app\.js"><\/script>/);
+  assert.doesNotMatch(html, /tf\.min\.js/, 'tfjs is loaded by the worker, not the page');
+  assert.match(await fsp.readFile(path.join(out, '_headers'), 'utf8'), /Cross-Origin-Embedder-Policy: require-corp/);
   const card = JSON.parse(await fsp.readFile(path.join(out, 'card.json'), 'utf8'));
   assert.equal(card.cell, 'lstm');
   assert.equal(card.test, null, 'never evaluated');
