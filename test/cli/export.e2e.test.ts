@@ -28,6 +28,7 @@ test('rnn export --web DIR --quantize uint8: the site, file by file, its total, 
   const r = await runCli(['export', '--web', out, '--quantize', 'uint8'], { env, cwd: work });
   assert.equal(r.code, 0, r.stderr);
   const files = [
+    '_headers',
     'app.js',
     'card.json',
     'index.html',
@@ -36,15 +37,20 @@ test('rnn export --web DIR --quantize uint8: the site, file by file, its total, 
     'model/tokenizer.json',
     'model/weights.bin',
     'rnn-web.json',
+    'tf-backend-wasm.min.js',
     'tf.min.js',
+    'tfjs-backend-wasm-simd.wasm',
+    'tfjs-backend-wasm-threaded-simd.wasm',
+    'tfjs-backend-wasm.wasm',
+    'worker.js',
   ];
   const sizes = await Promise.all(files.map(async (f) => (await fsp.stat(path.join(out, f))).size));
   const total = sizes.reduce((a, b) => a + b, 0);
   const lines = r.stdout.split('\n');
-  assert.equal(lines[0], `exported ${model} to ${out} (uint8 weights): ${(total / 1e6).toFixed(1)} MB in 9 files`);
+  assert.equal(lines[0], `exported ${model} to ${out} (uint8 weights): ${(total / 1e6).toFixed(1)} MB in ${files.length} files`);
   assert.match(lines[1]!, /^file +size$/);
   files.forEach((f, i) => assert.match(lines[2 + i]!, new RegExp(`^${f.replace(/\./g, '\\.')} +[\\d,.]+ (B|MB)$`)));
-  assert.equal(lines[11], `open it: rnn serve --web ${out} (then http://127.0.0.1:8080/), or host the directory on any static web server`);
+  assert.equal(lines[2 + files.length], `open it: rnn serve --web ${out} (then http://127.0.0.1:8080/), or host the directory on any static web server`);
   const json = await runCli(['export', '--web', out, '--json'], { env });
   assert.equal(json.code, 0, json.stderr);
   const site = JSON.parse(json.stdout);
