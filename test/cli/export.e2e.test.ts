@@ -50,7 +50,10 @@ test('rnn export --web DIR --quantize uint8: the site, file by file, its total, 
   assert.equal(lines[0], `exported ${model} to ${out} (uint8 weights): ${(total / 1e6).toFixed(1)} MB in ${files.length} files`);
   assert.match(lines[1]!, /^file +size$/);
   files.forEach((f, i) => assert.match(lines[2 + i]!, new RegExp(`^${f.replace(/\./g, '\\.')} +[\\d,.]+ (B|MB)$`)));
-  assert.equal(lines[2 + files.length], `open it: rnn serve --web ${out} (then http://127.0.0.1:8080/), or host the directory on any static web server`);
+  assert.equal(
+    lines[2 + files.length],
+    `open it: rnn serve --web ${out} (then http://127.0.0.1:8080/), or host the directory on any static web server`,
+  );
   const json = await runCli(['export', '--web', out, '--json'], { env });
   assert.equal(json.code, 0, json.stderr);
   const site = JSON.parse(json.stdout);
