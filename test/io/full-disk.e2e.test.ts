@@ -170,9 +170,14 @@ for (const fault of ['full', 'read-only'] as const) {
         },
       );
       let stderr = '';
+      let stopped = false;
       child.stdout.on('data', (d: Buffer) => {
-        // The first epoch's JSON line: stop now, which saves a checkpoint beside --out.
-        if (d.toString().includes('"epoch"')) child.kill('SIGINT');
+        // The first epoch's JSON line: stop now, which saves a checkpoint beside --out. Once: a second SIGINT
+        // (the next epoch's line can come before the first is handled) quits at once, without a checkpoint.
+        if (!stopped && d.toString().includes('"epoch"')) {
+          stopped = true;
+          child.kill('SIGINT');
+        }
       });
       child.stderr.on('data', (d: Buffer) => (stderr += d));
       child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
