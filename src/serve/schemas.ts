@@ -29,6 +29,9 @@ export const predictBody = (limits: RequestLimits) =>
 /** A class's label: a binary model's `negative` or `positive` (or the two labels of its data), one of k. */
 const Label = Type.String();
 
+/** The fields every answer starts with: the text and its verdict. */
+const verdict = { text: Type.String(), label: Label, probability: Type.Number() };
+
 /** The counts every prediction ends with. */
 const counts = { words: Type.Integer(), unknownWords: Type.Integer(), truncatedIds: Type.Integer() };
 
@@ -41,6 +44,9 @@ const ExplainedWord = Type.Object({
   seen: Type.Boolean(),
 });
 
+/** What every explanation ends with. */
+const explanationEnd = { method: Type.Literal('occlusion'), words: Type.Array(ExplainedWord) };
+
 // A model of k ≥ 3 classes adds every class's probability, keyed by label, after `probability`. Its answers are
 // schemas of their own where `probabilities` is required: the serializer writes optional properties after the
 // required ones, and the fields must come in the order `rnn predict --json` prints them.
@@ -48,8 +54,8 @@ const Probabilities = Type.Record(Type.String(), Type.Number());
 
 /** A text's prediction: the fields of `rnn predict --json` (k ≥ 3 classes: with `probabilities`). */
 export const Prediction = Type.Union([
-  Type.Object({ text: Type.String(), label: Label, probability: Type.Number(), probabilities: Probabilities, ...counts }),
-  Type.Object({ text: Type.String(), label: Label, probability: Type.Number(), ...counts }),
+  Type.Object({ ...verdict, probabilities: Probabilities, ...counts }),
+  Type.Object({ ...verdict, ...counts }),
 ]);
 
 /**
@@ -57,22 +63,8 @@ export const Prediction = Type.Union([
  * `explained`, the class explained: the predicted one unless the request named another).
  */
 export const Explanation = Type.Union([
-  Type.Object({
-    text: Type.String(),
-    label: Label,
-    probability: Type.Number(),
-    probabilities: Probabilities,
-    explained: Type.String(),
-    method: Type.Literal('occlusion'),
-    words: Type.Array(ExplainedWord),
-  }),
-  Type.Object({
-    text: Type.String(),
-    label: Label,
-    probability: Type.Number(),
-    method: Type.Literal('occlusion'),
-    words: Type.Array(ExplainedWord),
-  }),
+  Type.Object({ ...verdict, probabilities: Probabilities, explained: Type.String(), ...explanationEnd }),
+  Type.Object({ ...verdict, ...explanationEnd }),
 ]);
 
 /** The model that produced an answer. */
