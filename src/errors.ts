@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   MODEL_FILE_INVALID: 'a JSON file of the model directory is not valid JSON',
   MODEL_JSON_INVALID: 'model.json is not a tfjs layers model rnn can load',
   MODEL_METADATA_INVALID: 'metadata.json is not an rnn metadata file of the version this rnn reads',
+  MODEL_EVAL_INVALID: "the model's eval.json is not a record rnn eval wrote",
   MODEL_FORMAT_UNSUPPORTED: 'the model was saved by an rnn whose metadata.json format this rnn does not read',
   MODEL_METADATA_MISMATCH: "the model's files disagree with its metadata.json (input length, weights)",
   MODEL_WEIGHTS_SIZE: 'the weight files are not the size model.json expects',

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { readJsonIfExists, recoverReplacedDir, writeJsonAtomic } from '../util/fs.js';
 import type { CheckpointMeta } from './checkpoint.js';
-import { readJsonFile } from './read.js';
+import { parseJson, readJsonFile, readText } from './read.js';
 import type { ModelMetrics } from '../eval/classes.js';
 import { checkMetadata, HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
 
@@ -21,6 +21,23 @@ export interface EvalRecord {
   /** A binary model's metrics or a k-class model's (accuracy, macro- and weighted-F1, per-class figures, …). */
   metrics: ModelMetrics;
   samplesPerSec: number;
+}
+
+/**
+ * The last `rnn eval` of the model in `dir` (its eval.json), undefined when it was never evaluated. A record that
+ * is not one `rnn eval` wrote (not a regular file, not JSON, a field of another type) is MODEL_EVAL_INVALID,
+ * naming the field: its figures are shown by `rnn info`, `rnn list`, the exported page and `/v1/model`.
+ */
+export async function readEvalRecord(dir: string): Promise<EvalRecord | undefined> {
+  const file = path.join(dir, EVAL_RECORD);
+  if (!(await fsp.lstat(file).catch(() => undefined))) return undefined;
+  const fix = `Run \`rnn eval --model ${dir}\` again to rewrite it, or delete it`;
+  const record = parseJson<unknown>(await readText(file, fix, 'MODEL_EVAL_INVALID'), file, fix, 'MODEL_EVAL_INVALID');
+  // The schemas (TypeBox) load when a record is read, not at every command's start-up.
+  const { EvalJson, schemaProblem } = await import('./schemas.js');
+  const problem = schemaProblem(EvalJson, record);
+  if (problem) throw new UserError('MODEL_EVAL_INVALID', `${file} is not an evaluation rnn eval wrote: ${problem}`, fix);
+  return record as EvalRecord;
 }
 
 /** The confusion matrix of the last `rnn eval` of a model of k ≥ 3 labels, beside its eval.json. */
@@ -58,12 +75,7 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
     );
   }
   await checkMetadata(metadata, path.join(abs, 'metadata.json'), fix);
-  let evaluation: EvalRecord | undefined;
-  try {
-    evaluation = JSON.parse(await fsp.readFile(path.join(abs, EVAL_RECORD), 'utf8')) as EvalRecord;
-  } catch {
-    evaluation = undefined; // never evaluated (or the record is unreadable): info shows no test metrics
-  }
+  const evaluation = await readEvalRecord(abs);
   const files: ModelInfo['files'] = [];
   for (const name of (await fsp.readdir(abs)).sort()) {
     const s = await fsp.stat(path.join(abs, name));

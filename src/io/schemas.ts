@@ -1,5 +1,5 @@
 /**
- * The shapes of the JSON files rnn reads back (metadata.json, checkpoint.json), as TypeBox schemas checked
+ * The shapes of the JSON files rnn reads back (metadata.json, checkpoint.json, eval.json), as TypeBox schemas checked
  * when the file is read: a field of another type (a mutated or hand-edited file) is one clear error naming
  * the field, not a TypeError wherever the field is first used ("s.replace is not a function", "shape.forEach
  * is not a function": findings of the fuzz campaign, test/fuzz). Fields are optional where an older rnn did
@@ -170,6 +170,43 @@ export const MetadataJson = Type.Object({
   samplesPerSec: Num,
   backend: Type.Object({ name: Type.String() }),
   versions: Type.Record(Type.String(), Type.String()),
+});
+
+/** A binary model's metrics (src/eval/metrics.ts); a ROC-AUC of one class only, NaN, was written as null. */
+const BinaryMetrics = Type.Object({
+  loss: NullableNum,
+  accuracy: Num,
+  precision: Num,
+  recall: Num,
+  f1: Num,
+  rocAuc: NullableNum,
+  confusion: Type.Object({ tp: Count, fp: Count, tn: Count, fn: Count }),
+  count: Count,
+});
+
+/** A k-class model's metrics (src/eval/classes.ts). */
+const ClassMetrics = Type.Object({
+  count: Count,
+  accuracy: Num,
+  macroF1: Num,
+  weightedF1: Num,
+  logLoss: NullableNum,
+  perClass: Type.Array(Type.Object({ label: Type.String(), precision: Num, recall: Num, f1: Num, support: Count }), { maxItems: 2 ** 16 }),
+  confusion: Type.Array(Type.Array(Count, { maxItems: 2 ** 16 }), { maxItems: 2 ** 16 }),
+  meanAbsoluteError: Type.Optional(NullableNum),
+  withinOneStep: Type.Optional(NullableNum),
+});
+
+/** eval.json (src/io/catalog.ts): the last `rnn eval` of a model (`scope` is absent in records of an older rnn). */
+export const EvalJson = Type.Object({
+  evaluatedAt: Type.String(),
+  data: Type.Object({
+    path: Type.String(),
+    reviews: Count,
+    scope: Type.Optional(literals(['test split', 'held-out rows', 'training data'])),
+  }),
+  metrics: Type.Union([BinaryMetrics, ClassMetrics]),
+  samplesPerSec: NullableNum,
 });
 
 /** Why `value` is not of `schema`: the first wrong field and what it must be; undefined when it is. */

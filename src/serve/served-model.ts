@@ -5,9 +5,8 @@
  */
 import { describeKernels, type Runtime } from '../backend/index.js';
 import { labelsOf, loadModelDir, type ModelDir } from '../io/model-dir.js';
-import * as path from 'node:path';
-import { EVAL_RECORD, type EvalRecord } from '../io/catalog.js';
-import { readJsonIfExists } from '../util/fs.js';
+import { readEvalRecord, type EvalRecord } from '../io/catalog.js';
+import { isUserError } from '../errors.js';
 import type { RecurrentImpl } from '../models/index.js';
 import { createPredictor, probabilitiesPerRow, runnable, type Predictor } from '../predict/index.js';
 import { SequenceCache } from '../kernels/index.js';
@@ -71,8 +70,12 @@ export class ServedModel {
   static async load(runtime: Runtime, dir: string, batchSize: number, layers: RecurrentImpl): Promise<ServedModel> {
     const t0 = performance.now();
     const modelDir = await loadModelDir(runtime, dir, layers);
-    // The last `rnn eval` (eval.json), if any: loadModelDir has read and checked everything else.
-    const evaluation = await readJsonIfExists<EvalRecord>(path.join(modelDir.dir, EVAL_RECORD));
+    // The last `rnn eval` (eval.json), if any: loadModelDir has read and checked everything else. A record
+    // that is not one rnn eval wrote does not keep the model from serving: /v1/model shows no evaluation.
+    const evaluation = await readEvalRecord(modelDir.dir).catch((e: unknown) => {
+      if (isUserError(e) && e.code === 'MODEL_EVAL_INVALID') return undefined;
+      throw e;
+    });
     const buckets = batchBuckets(batchSize);
     const maxlen = modelDir.metadata.preprocessing.maxlen;
     const k = modelDir.kernels;

@@ -1,7 +1,8 @@
 /**
  * The fuzz campaign's seed corpus, made at run time from real files (nothing of it is committed): a CSV of real
  * IMDB reviews written by csv-stringify, an aclImdb directory and tarball of real reviews, and what the real CLI
- * makes of them — a trained model directory (model.json, weights.bin, tokenizer.json, metadata.json), the
+ * makes of them — a trained and evaluated model directory (model.json, weights.bin, tokenizer.json, metadata.json,
+ * eval.json), the
  * checkpoint of an interrupted `rnn train`, a `.keras` export — plus the hand-made fixtures of test/fixtures
  * (Keras-saved `.keras` archives, a Keras tokenizer, a small CSV). Made once into `dir` and reused.
  */
@@ -30,6 +31,8 @@ export interface Corpus {
   checkpoints: { dir: string; data: string }[];
   /** `.keras` archives, each with the tokenizer that belongs to it. */
   keras: { file: string; tokenizer: string }[];
+  /** eval.json records `rnn eval` wrote. */
+  evals: string[];
 }
 
 /** The small model the seeds are made with: trained in a few seconds on 300 real reviews. */
@@ -45,7 +48,10 @@ async function exists(p: string): Promise<boolean> {
 /** Makes (or reuses) the corpus in `dir`; `log` gets one line per step. */
 export async function buildCorpus(dir: string, log: (line: string) => void): Promise<Corpus> {
   const done = path.join(dir, 'corpus.json');
-  if (await exists(done)) return JSON.parse(await fsp.readFile(done, 'utf8')) as Corpus;
+  if (await exists(done)) {
+    const made = JSON.parse(await fsp.readFile(done, 'utf8')) as Partial<Corpus>;
+    if (made.evals) return made as Corpus; // else made by an older campaign, without every kind of seed: made again
+  }
   await fsp.rm(dir, { recursive: true, force: true });
   await fsp.mkdir(dir, { recursive: true });
   const env = { RNN_MODELS_DIR: path.join(dir, 'models'), RNN_DATA_DIR: path.join(dir, 'data') };
@@ -94,6 +100,10 @@ export async function buildCorpus(dir: string, log: (line: string) => void): Pro
   const trained = await runCli(['train', ...TRAIN, '--epochs', '1', '--data', csv, '--out', model], { env });
   if (trained.code !== 0) throw new Error(`seed corpus: rnn train failed: ${trained.stderr}`);
 
+  log('seed corpus: rnn eval (its eval.json, in the model directory)');
+  const evaluated = await runCli(['eval', '--model', model, '--data', csv], { env });
+  if (evaluated.code !== 0) throw new Error(`seed corpus: rnn eval failed: ${evaluated.stderr}`);
+
   log('seed corpus: an interrupted rnn train (its checkpoint)');
   const ckptOut = path.join(dir, 'ckpt-model');
   await interruptedTraining([...TRAIN, '--epochs', '8', '--data', csv, '--out', ckptOut], env);
@@ -117,6 +127,7 @@ export async function buildCorpus(dir: string, log: (line: string) => void): Pro
       { file: keras, tokenizer: path.join(dir, 'model.tokenizer.json') },
       ...kerasFixtures.map((f) => ({ file: path.join(fixtures, 'keras', f), tokenizer: path.join(fixtures, 'keras', 'tokenizer.json') })),
     ],
+    evals: [path.join(model, 'eval.json')],
   };
   await fsp.writeFile(done, JSON.stringify(corpus, null, 2));
   await fsp.rm(path.join(dir, 'cache'), { recursive: true, force: true });

@@ -296,5 +296,34 @@ const keras: Target = {
   },
 };
 
+const evalRecord: Target = {
+  name: 'eval',
+  reads: "a model's eval.json, the last rnn eval (rnn info, list, export --web)",
+  async make(rand, corpus, dirs) {
+    const model = path.join(dirs.in, 'models', 'm');
+    await copyDir(corpus.models[0]!, model);
+    const file = path.join(model, 'eval.json');
+    await fsp.copyFile(rand.pick(corpus.evals), file);
+    const op = rand.int(16);
+    if (op === 0) {
+      await fsp.rm(file);
+      await fsp.mkdir(file);
+    } else if (op === 1) {
+      await fsp.rm(file);
+      await fsp.symlink(rand.pick(['/dev/zero', '/dev/urandom', file, '/nonexistent']), file);
+    } else if (op === 2) await fsp.truncate(file, rand.pick([200 * 2 ** 20, 3 * 2 ** 30]));
+    else for (let i = rand.int(3) + 1; i > 0; i--) await mutateFile(rand, file, true);
+    return [
+      rand.pick<Command>([
+        { argv: ['info', '--model', model] },
+        { argv: ['info', '--model', model, '--json'] },
+        { argv: ['list'], env: { RNN_MODELS_DIR: path.join(dirs.in, 'models') } },
+        { argv: ['list', '--json'], env: { RNN_MODELS_DIR: path.join(dirs.in, 'models') } },
+        { argv: ['export', '--web', path.join(dirs.out, 'site'), '--model', model] },
+      ]),
+    ];
+  },
+};
+
 /** Every target that runs rnn commands on files (the HTTP API's is in http.ts). */
-export const FILE_TARGETS: readonly Target[] = [csv, imdbDir, imdbTar, tokenizer, modelDir, checkpoint, keras];
+export const FILE_TARGETS: readonly Target[] = [csv, imdbDir, imdbTar, tokenizer, modelDir, checkpoint, keras, evalRecord];

@@ -551,7 +551,16 @@ test('responses serialized by their schemas are byte for byte what JSON.stringif
   const evaluation = {
     evaluatedAt: '2026-12-01T10:00:00.000Z',
     data: { path: '/data/aclImdb', reviews: 25000, scope: 'test split' },
-    metrics: { accuracy: 0.8712, loss: 0.3101, precision: 0.86, recall: 0.88, f1: 0.87, auc: 0.94 },
+    metrics: {
+      loss: 0.3101,
+      accuracy: 0.8712,
+      precision: 0.86,
+      recall: 0.88,
+      f1: 0.87,
+      rocAuc: 0.94,
+      confusion: { tp: 11000, fp: 1791, tn: 10780, fn: 1429 },
+      count: 25000,
+    },
     samplesPerSec: 2500.5,
   };
   await fsp.writeFile(path.join(dir, 'eval.json'), JSON.stringify(evaluation));
