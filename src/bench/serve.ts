@@ -1,8 +1,9 @@
 /**
  * Load benchmark of `rnn serve`: latency of one review at a time (a short and a long real IMDB test review,
  * one connection), throughput under 64 connections against `rnn predict --file` on the same reviews in this
- * process (alternated, so both sides see the same machine), and optionally a soak that watches the server's
- * resident memory. The server is started and stopped through a function the caller passes in, so this core
+ * process (alternated, so both sides see the same machine), optionally a soak that watches the server's
+ * resident memory, and optionally an overload: a second server offered 4× the throughput measured, then half of
+ * it, counting what it admits, refuses, answers late or never, and how soon it admits everything again. The server is started and stopped through a function the caller passes in, so this core
  * knows nothing of how `rnn serve` is launched. Returns figures; prints nothing (progress through a callback).
  */
 import type autocannon from 'autocannon';
@@ -31,6 +32,17 @@ export const SERVE_BENCH_DEFAULTS = Object.freeze({
   warmupSeconds: 2,
   /** RSS is first read this long into the soak (at most a quarter of it). */
   soakWarmupSeconds: 5,
+  /** Seconds of the overload (0: none), and of the half-capacity load after it. */
+  overloadSeconds: 0,
+  recoverySeconds: 5,
+  /** The overload offers this many times the median reviews/s of the throughput rounds. */
+  overloadFactor: 4,
+  /** Connections of the overload: more than its server admits at once, so that a closed-loop generator can offer 4×. */
+  overloadConnections: 512,
+  /** --timeout of the server under overload (it admits what it expects to answer within half of it). */
+  overloadTimeoutMs: 500,
+  /** How long a request may go without an answer before it counts as unanswered (seconds). */
+  unansweredSeconds: 10,
 });
 
 /** What `rnn serve` should reach (printed beside the figures; nothing fails on them). */
@@ -67,6 +79,101 @@ export interface ServeBenchOptions {
   connections: number;
   warmupSeconds: number;
   soakWarmupSeconds: number;
+  overloadSeconds: number;
+  recoverySeconds: number;
+  overloadFactor: number;
+  overloadConnections: number;
+  overloadTimeoutMs: number;
+  unansweredSeconds: number;
+}
+
+/** One answer of an overload or recovery run: when it came (ms since the run began), its status, code and latency. */
+export interface Answered {
+  at: number;
+  status: number;
+  code?: string;
+  ms: number;
+}
+
+/** Latency of a class of answers. */
+export interface AnswerClass {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** What a server under more load than it serves did with it. */
+export interface OverloadSummary {
+  /** 2xx answers. */
+  admitted: AnswerClass;
+  /** 503 refusals other than SERVE_TIMEOUT, by code. */
+  refused: AnswerClass & { codes: Record<string, number> };
+  /** Admitted and answered past the server's --timeout: 2xx slower than it, and SERVE_TIMEOUT. */
+  late: number;
+  /** Any other status. */
+  other: number;
+}
+
+/** Sorts answers into admitted, refused, late and other (`timeoutMs`: the server's --timeout). */
+export function summarizeOverload(answers: readonly Answered[], timeoutMs: number): OverloadSummary {
+  const ok: number[] = [];
+  const refused: number[] = [];
+  const codes: Record<string, number> = {};
+  let late = 0;
+  let other = 0;
+  for (const a of answers) {
+    if (a.status >= 200 && a.status < 300) {
+      ok.push(a.ms);
+      if (a.ms > timeoutMs) late++;
+    } else if (a.status === 503 && a.code === 'SERVE_TIMEOUT') late++;
+    else if (a.status === 503) {
+      refused.push(a.ms);
+      const c = a.code ?? '?';
+      codes[c] = (codes[c] ?? 0) + 1;
+    } else other++;
+  }
+  const cls = (v: number[]): AnswerClass => {
+    const sorted = Float64Array.from(v).sort();
+    return { count: v.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+  };
+  return { admitted: cls(ok), refused: { ...cls(refused), codes }, late, other };
+}
+
+/**
+ * How long after a run began the server still refused or answered late: the end of the last answer that was
+ * not a timely 2xx (0 when every answer was one).
+ */
+export function recoverySeconds(answers: readonly Answered[], timeoutMs: number): number {
+  let last = 0;
+  for (const a of answers) if (!(a.status >= 200 && a.status < 300 && a.ms <= timeoutMs)) last = Math.max(last, a.at);
+  return last / 1000;
+}
+
+/** The overload and the recovery after it, against a server started with `--timeout timeoutMs`. */
+export interface Overload {
+  timeoutMs: number;
+  /** Reviews/s the throughput rounds measured (the median), and the rate offered: factor × that. */
+  capacityPerSec: number;
+  factor: number;
+  targetPerSec: number;
+  connections: number;
+  seconds: number;
+  /** Requests sent per second (what the generator managed to offer). */
+  offeredPerSec: number;
+  summary: OverloadSummary;
+  /** No answer within {@link SERVE_BENCH_DEFAULTS}.unansweredSeconds, or the connection failed. */
+  unanswered: number;
+  recovery: {
+    connections: number;
+    seconds: number;
+    targetPerSec: number;
+    summary: OverloadSummary;
+    unanswered: number;
+    /** Seconds from the end of the overload to the last refused or late answer. */
+    recoverySeconds: number;
+  };
+  /** The overload server's exit code after SIGTERM. */
+  serverExitCode: number;
 }
 
 /** One load run of autocannon. Latencies are of 2xx responses, measured to the microsecond (autocannon's own histogram keeps whole milliseconds). */
@@ -83,6 +190,8 @@ export interface LoadRun {
   non2xx: number;
   /** Connection errors and timeouts. */
   errors: number;
+  /** Requests sent. */
+  sent?: number;
   /** Mean rows per forward pass of the server over the run (rnn_serve_batch_rows), when /metrics answers. */
   meanBatchRows?: number;
 }
@@ -140,6 +249,7 @@ export interface ServeBenchResult {
   latency: LatencyRun[];
   throughput: Throughput;
   soak?: Soak;
+  overload?: Overload;
   /** The server's exit code after SIGTERM (0: drained cleanly). */
   serverExitCode: number;
 }
@@ -234,6 +344,12 @@ interface Load {
   onTick?: (second: number) => void;
   /** Called once, this far into the run (seconds), while the load goes on. */
   at?: { seconds: number; run: () => Promise<void> };
+  /** Requests per second over all connections (autocannon's overallRate); unset: as fast as answers come. */
+  rate?: number;
+  /** Seconds a request may wait for its answer before it counts as an error (autocannon's default: 10). */
+  timeoutSeconds?: number;
+  /** Receives every answer: its time since the run began, status, code (of an error body) and latency. */
+  onAnswer?: (a: Answered) => void;
 }
 
 /** One autocannon run of POST /v1/predict; latencies are collected from each 2xx response. */
@@ -241,6 +357,8 @@ async function load(o: Load): Promise<LoadRun> {
   const latencies: number[] = [];
   let next = 0;
   const headers = { 'content-type': 'application/json', ...o.server.headers };
+  // The code of the answer just parsed: autocannon calls onResponse, then emits 'response', for each answer in turn.
+  let code: string | undefined;
   const options: autocannon.Options = {
     url: `${o.server.url}/v1/predict`,
     method: 'POST',
@@ -248,13 +366,22 @@ async function load(o: Load): Promise<LoadRun> {
     connections: o.connections,
     pipelining: 1,
     duration: o.seconds,
-    ...(o.bodies.length === 1
+    ...(o.rate ? { overallRate: o.rate } : {}),
+    ...(o.timeoutSeconds ? { timeout: o.timeoutSeconds } : {}),
+    ...(o.bodies.length === 1 && !o.onAnswer
       ? { body: o.bodies[0] }
       : {
           requests: [
             {
               method: 'POST',
               setupRequest: (req) => ({ ...req, body: o.bodies[next++ % o.bodies.length] }),
+              ...(o.onAnswer
+                ? {
+                    onResponse: (status: number, body: string) => {
+                      code = status >= 300 ? errorCode(body) : undefined;
+                    },
+                  }
+                : {}),
             },
           ],
         }),
@@ -270,14 +397,17 @@ async function load(o: Load): Promise<LoadRun> {
       o.onTick?.(second);
       if (o.at && !pending && second >= o.at.seconds) pending = o.at.run();
     });
+    const t0 = performance.now();
     instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
       if (status >= 200 && status < 300) latencies.push(ms);
+      o.onAnswer?.({ at: performance.now() - t0, status, code, ms });
     });
   });
   await pending;
   const sorted = Float64Array.from(latencies).sort();
   const ok = result['2xx'];
   return {
+    sent: result.requests.sent,
     connections: o.connections,
     seconds: result.duration,
     requests: ok,
@@ -288,6 +418,16 @@ async function load(o: Load): Promise<LoadRun> {
     non2xx: result.non2xx,
     errors: result.errors,
   };
+}
+
+/** The `code` of an error answer's JSON body, if it has one. */
+function errorCode(body: string): string | undefined {
+  try {
+    const c = (JSON.parse(body) as { code?: unknown }).code;
+    return typeof c === 'string' ? c : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A load run with the server's mean batch rows over it. */
@@ -312,7 +452,7 @@ function predictPass(run: Runtime, model: InferenceModel, texts: readonly string
 export async function runServeBench(
   run: Runtime,
   testReviews: readonly Review[],
-  startServer: () => Promise<ServerHandle>,
+  startServer: (flags?: string[]) => Promise<ServerHandle>,
   o: ServeBenchOptions,
   onProgress: (message: string) => void = () => {},
 ): Promise<ServeBenchResult> {
@@ -403,6 +543,7 @@ export async function runServeBench(
     const handle = server;
     server = undefined;
     const serverExitCode = await handle.stop();
+    const overload = o.overloadSeconds > 0 ? await runOverload(startServer, poolBodies, medianServe, o, ticking) : undefined;
     return {
       model,
       settings: {
@@ -417,10 +558,85 @@ export async function runServeBench(
       latency,
       throughput,
       ...(soak ? { soak } : {}),
+      ...(overload ? { overload } : {}),
       serverExitCode,
     };
   } finally {
     await server?.stop().catch(() => undefined);
     m.model.dispose();
+  }
+}
+
+/**
+ * The overload: a server of its own, started with `--timeout overloadTimeoutMs`, warmed up, offered
+ * `overloadFactor` × `capacity` requests/s over `overloadConnections` connections, then half of `capacity` over
+ * the usual connections at once after; every answer is sorted by {@link summarizeOverload}.
+ */
+async function runOverload(
+  startServer: (flags?: string[]) => Promise<ServerHandle>,
+  bodies: Buffer[],
+  capacity: number,
+  o: ServeBenchOptions,
+  ticking: (what: string, seconds: number) => (second: number) => void,
+): Promise<Overload> {
+  const timeoutMs = o.overloadTimeoutMs;
+  const server = await startServer(['--timeout', String(timeoutMs)]);
+  try {
+    await load({
+      server,
+      connections: o.connections,
+      seconds: o.warmupSeconds,
+      bodies,
+      onTick: ticking('overload server warm-up', o.warmupSeconds),
+    });
+    const target = Math.ceil(o.overloadFactor * capacity);
+    // autocannon spreads the rate over the connections, and a connection whose share rounds to 0 is not limited.
+    const connections = Math.min(o.overloadConnections, target);
+    const over: Answered[] = [];
+    const run = await load({
+      server,
+      connections,
+      seconds: o.overloadSeconds,
+      bodies,
+      rate: target,
+      timeoutSeconds: o.unansweredSeconds,
+      onAnswer: (a) => over.push(a),
+      onTick: ticking(`overload: ${o.overloadFactor}× ${Math.round(capacity)} requests/s, ${connections} connections`, o.overloadSeconds),
+    });
+    const half = Math.max(1, Math.round(capacity / 2));
+    const after: Answered[] = [];
+    const recoveryConnections = Math.min(o.connections, half);
+    const rec = await load({
+      server,
+      connections: recoveryConnections,
+      seconds: o.recoverySeconds,
+      bodies,
+      rate: half,
+      timeoutSeconds: o.unansweredSeconds,
+      onAnswer: (a) => after.push(a),
+      onTick: ticking(`recovery: ${half} requests/s`, o.recoverySeconds),
+    });
+    return {
+      timeoutMs,
+      capacityPerSec: capacity,
+      factor: o.overloadFactor,
+      targetPerSec: target,
+      connections,
+      seconds: run.seconds,
+      offeredPerSec: (run.sent ?? 0) / run.seconds,
+      summary: summarizeOverload(over, timeoutMs),
+      unanswered: run.errors,
+      recovery: {
+        connections: recoveryConnections,
+        seconds: rec.seconds,
+        targetPerSec: half,
+        summary: summarizeOverload(after, timeoutMs),
+        unanswered: rec.errors,
+        recoverySeconds: recoverySeconds(after, timeoutMs),
+      },
+      serverExitCode: await server.stop(),
+    };
+  } finally {
+    await server.stop().catch(() => undefined);
   }
 }

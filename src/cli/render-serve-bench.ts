@@ -1,8 +1,16 @@
 /**
  * `rnn bench serve` as Markdown: the machine line, then three tables, each followed by its targets: latency at one
- * connection, throughput against `rnn predict` (alternated rounds and their medians), and the soak when one ran.
+ * connection, throughput against `rnn predict` (alternated rounds and their medians), the soak and the overload when
+ * they ran.
  */
-import { SERVE_BENCH_TARGETS, type LoadRun, type ServeBenchResult, type Soak } from '../bench/serve.js';
+import {
+  SERVE_BENCH_TARGETS,
+  type LoadRun,
+  type Overload,
+  type OverloadSummary,
+  type ServeBenchResult,
+  type Soak,
+} from '../bench/serve.js';
 import { count, decimal, megabytes, MISSING, percent } from './format.js';
 import { col, markdownTable } from './table.js';
 
@@ -24,6 +32,7 @@ export function renderServeBench(r: ServeBenchResult, machine: string): string {
     latency(r) +
     throughput(r) +
     (r.soak ? soak(r, r.soak) : '') +
+    (r.overload ? overload(r.overload) : '') +
     (r.serverExitCode !== 0 ? `\nnote: rnn serve exited with code ${r.serverExitCode} after SIGTERM (0 expected)\n` : '')
   );
 }
@@ -145,5 +154,63 @@ function soak(r: ServeBenchResult, s: Soak): string {
     `\nSoak: ${r.settings.connections} connections for ${r.settings.soakSeconds} s; RSS of the server from /metrics after ${s.warmupSeconds} s and at the end\n\n` +
     table +
     `\ntarget: RSS growth ≤ ${percent(T.rssGrowth, 0)} (${percent(s.rssGrowth, 1)} ${mark(s.rssGrowth <= T.rssGrowth)})\n`
+  );
+}
+
+/** One row of the overload table: a run's answers sorted into admitted, refused, late, unanswered. */
+function overloadRow(name: string, rate: string, sum: OverloadSummary, unanswered: number): string[] {
+  const codes = Object.entries(sum.refused.codes)
+    .map(([c, n]) => `${c} ${count(n)}`)
+    .join(', ');
+  return [
+    name,
+    rate,
+    count(sum.admitted.count),
+    ms(sum.admitted.p50Ms),
+    ms(sum.admitted.p99Ms),
+    count(sum.refused.count),
+    ms(sum.refused.p50Ms),
+    ms(sum.refused.p99Ms),
+    count(sum.late),
+    count(unanswered),
+    codes || '–',
+  ];
+}
+
+/** The overload and the recovery after it; the targets: nothing late or unanswered, refusals fast. */
+function overload(o: Overload): string {
+  const table = markdownTable(
+    [
+      col('run'),
+      col('offered/s', 'right'),
+      col('admitted', 'right'),
+      col('p50 ms', 'right'),
+      col('p99 ms', 'right'),
+      col('refused', 'right'),
+      col('p50 ms', 'right'),
+      col('p99 ms', 'right'),
+      col('late', 'right'),
+      col('unanswered', 'right'),
+      col('refusals'),
+    ],
+    [
+      overloadRow(`overload, ${o.connections} connections, ${o.seconds} s`, decimal(o.offeredPerSec, 0), o.summary, o.unanswered),
+      overloadRow(
+        `after, ${o.recovery.connections} connections, ${o.recovery.seconds} s`,
+        decimal(o.recovery.targetPerSec, 0),
+        o.recovery.summary,
+        o.recovery.unanswered,
+      ),
+    ],
+  );
+  const late = o.summary.late + o.recovery.summary.late;
+  const unanswered = o.unanswered + o.recovery.unanswered;
+  return (
+    `\nOverload: rnn serve --timeout ${o.timeoutMs} offered ${o.factor}× the median reviews/s above (${decimal(o.capacityPerSec, 0)}: ` +
+    `${decimal(o.targetPerSec, 0)} requests/s asked for), then half of it; late: admitted and answered after ${o.timeoutMs} ms\n\n` +
+    table +
+    `\ntargets: none late (${count(late)} ${mark(late === 0)}), none unanswered (${count(unanswered)} ${mark(unanswered === 0)}); ` +
+    `every request admitted again ${decimal(o.recovery.recoverySeconds, 2)} s after the overload ended\n` +
+    (o.serverExitCode !== 0 ? `note: the overloaded rnn serve exited with code ${o.serverExitCode} after SIGTERM (0 expected)\n` : '')
   );
 }

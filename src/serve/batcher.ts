@@ -5,9 +5,13 @@
  * A row's result does not depend on its neighbours: each row of a forward is computed on its own.
  *
  * The queue is bounded in rows: a request that does not fit is refused at once ({@link QueueFullError}, or
- * {@link TooManyRowsError} when it could never fit), so memory never grows with load. Each request also has a
- * deadline; a request still queued at its deadline is dropped ({@link DeadlineError}). The batcher knows
- * nothing of HTTP: the server maps these errors to statuses and advice.
+ * {@link TooManyRowsError} when it could never fit), so memory never grows with load. It is also bounded in
+ * time: the batcher measures how fast the queue drains while rows wait (milliseconds per row, a moving
+ * average over forwards run with a backlog), and a request whose rows would wait longer than `maxWaitMs`
+ * behind a non-empty queue is refused at once ({@link OverloadedError}) rather than admitted to miss its deadline.
+ * Each request also has a deadline; a request still queued at its deadline is dropped ({@link DeadlineError}:
+ * only when the drain slowed down after it was admitted). The batcher knows nothing of HTTP: the server maps
+ * these errors to statuses and advice.
  */
 
 /** The queue has no room for a request's rows now (it may have later). */
@@ -30,6 +34,18 @@ export class TooManyRowsError extends Error {
   ) {
     super(`the request needs ${rows} forward rows and the queue holds at most ${maxQueue}`);
     this.name = 'TooManyRowsError';
+  }
+}
+
+/** The rows queued now would take longer to drain than a request may wait: it is refused rather than answered late. */
+export class OverloadedError extends Error {
+  constructor(
+    /** How long the queue ahead (and the request's own rows) should take, in milliseconds. */
+    readonly expectedMs: number,
+    readonly maxWaitMs: number,
+  ) {
+    super(`the queue ahead would take about ${Math.round(expectedMs)} ms and a request may wait ${maxWaitMs} ms`);
+    this.name = 'OverloadedError';
   }
 }
 
@@ -57,7 +73,12 @@ export interface BatcherOptions {
   windowMs: number;
   /** Most rows waiting. */
   maxQueue: number;
+  /** Longest a request's rows may be expected to wait behind the queue to be admitted (milliseconds; Infinity: no bound). */
+  maxWaitMs: number;
 }
+
+/** Weight of the newest forward in the drain-rate average (about the last 10 forwards count). */
+const DRAIN_EWMA = 0.2;
 
 /** What the batcher reports after each forward (for metrics). */
 export interface BatchReport {
@@ -88,6 +109,11 @@ export class MicroBatcher {
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
+  /** Milliseconds per row while rows were waiting (a moving average); undefined until a forward ran with a backlog. */
+  private msPerRow: number | undefined;
+  /** When the last forward ended, and whether rows were still waiting then. */
+  private lastEnd = 0;
+  private backlog = false;
 
   constructor(
     private readonly o: BatcherOptions,
@@ -99,15 +125,35 @@ export class MicroBatcher {
     return this.queued;
   }
 
+  /** How long `rows` more rows are expected to wait for their results (milliseconds; 0 before any backlog was measured). */
+  expectedWaitMs(rows: number): number {
+    return (this.queued + rows) * (this.msPerRow ?? 0);
+  }
+
   /**
-   * Probabilities of `rows` rows of `ids` on `model`; rejects with {@link TooManyRowsError} or
-   * {@link QueueFullError} when the rows do not fit in the queue, with {@link DeadlineError} when the result is
-   * not ready within `timeoutMs`, and with the forward's own error when it throws.
+   * Why a request of `rows` rows would be refused now ({@link TooManyRowsError}, {@link QueueFullError},
+   * {@link OverloadedError}), or undefined when it would be admitted. The server asks with one row before it
+   * reads a request's body, so that refusing costs next to nothing under overload.
    */
-  submit(model: Forward, ids: Int32Array, rows: number, timeoutMs: number): Promise<Float32Array> {
+  refusal(rows: number): Error | undefined {
+    if (rows > this.o.maxQueue) return new TooManyRowsError(rows, this.o.maxQueue);
+    if (this.queued + rows > this.o.maxQueue) return new QueueFullError(this.queued, this.o.maxQueue);
+    // On an empty queue a request waits for its own forward only: it is never refused for time (and so
+    // admission resumes as soon as an overload's queue has drained, whatever the last measured rate).
+    const expected = this.expectedWaitMs(rows);
+    if (this.queued > 0 && expected > this.o.maxWaitMs) return new OverloadedError(expected, this.o.maxWaitMs);
+    return undefined;
+  }
+
+  /**
+   * Probabilities of `rows` rows of `ids` on `model`; rejects at once with {@link refusal}'s error when the
+   * rows are not admitted, with {@link DeadlineError} when the result is not ready within `timeoutMs` of the
+   * request's start (`elapsedMs` before this submit), and with the forward's own error when it throws.
+   */
+  submit(model: Forward, ids: Int32Array, rows: number, timeoutMs: number, elapsedMs = 0): Promise<Float32Array> {
     if (rows === 0) return Promise.resolve(new Float32Array(0));
-    if (rows > this.o.maxQueue) return Promise.reject(new TooManyRowsError(rows, this.o.maxQueue));
-    if (this.queued + rows > this.o.maxQueue) return Promise.reject(new QueueFullError(this.queued, this.o.maxQueue));
+    const refused = this.refusal(rows);
+    if (refused) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
       const job: Job = {
         model,
@@ -120,7 +166,7 @@ export class MicroBatcher {
         reject,
         settled: false,
         at: performance.now(),
-        timer: setTimeout(() => this.settle(job, new DeadlineError(timeoutMs)), timeoutMs),
+        timer: setTimeout(() => this.settle(job, new DeadlineError(timeoutMs)), Math.max(1, timeoutMs - elapsedMs)),
       };
       this.queue.push(job);
       this.queued += rows;
@@ -184,7 +230,9 @@ export class MicroBatcher {
       for (const p of parts) this.settle(p.job, e as Error);
       return this.next();
     }
-    this.onBatch({ rows, seconds: (performance.now() - t0) / 1000 });
+    const end = performance.now();
+    this.onBatch({ rows, seconds: (end - t0) / 1000 });
+    this.measureDrain(rows, end);
     at = 0;
     const k = model.perRow;
     for (const p of parts) {
@@ -194,6 +242,19 @@ export class MicroBatcher {
       if (p.job.done === p.job.rows) this.settle(p.job);
     }
     this.next();
+  }
+
+  /**
+   * The drain rate: when rows were already waiting as the last forward ended, the time from then to the end of
+   * this one (the forward, the window, and the event loop's other work in between) over its rows.
+   */
+  private measureDrain(rows: number, end: number): void {
+    if (this.backlog) {
+      const sample = (end - this.lastEnd) / rows;
+      this.msPerRow = this.msPerRow === undefined ? sample : this.msPerRow + DRAIN_EWMA * (sample - this.msPerRow);
+    }
+    this.lastEnd = end;
+    this.backlog = this.queued > 0;
   }
 
   private next(): void {

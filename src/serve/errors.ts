@@ -6,7 +6,7 @@
  */
 import type { FastifySchemaValidationError } from 'fastify';
 import { UserError, type ErrorCode } from '../errors.js';
-import { DeadlineError, QueueFullError, TooManyRowsError } from './batcher.js';
+import { DeadlineError, OverloadedError, QueueFullError, TooManyRowsError } from './batcher.js';
 import { NoModelError } from './host.js';
 
 /** The codes of errors answered over HTTP. */
@@ -70,6 +70,15 @@ function serveErrorOf(err: unknown, limits: AnswerLimits): ServeError | undefine
       `the server is busy: ${err.queuedRows} rows are queued and the queue holds ${err.maxQueue}`,
       'Retry after a second, or run more instances behind a load balancer',
       RETRY,
+    );
+  }
+  if (err instanceof OverloadedError) {
+    return new ServeError(
+      'SERVE_OVERLOADED',
+      503,
+      `the server is overloaded: the queue would take about ${Math.round(err.expectedMs)} ms to reach this request and it admits what it can answer within ${err.maxWaitMs} ms`,
+      'Retry after the Retry-After seconds, or run more instances behind a load balancer',
+      { 'retry-after': String(Math.max(1, Math.ceil(err.expectedMs / 1000))) },
     );
   }
   if (err instanceof TooManyRowsError) {

@@ -1,7 +1,19 @@
 /** `rnn bench serve`, the parts that need no server: review selection, the statistics, /metrics parsing, the tables. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closestByWords, median, metricValue, percentile, wordCount, type LoadRun, type ServeBenchResult } from '../../src/bench/serve.js';
+import {
+  closestByWords,
+  median,
+  metricValue,
+  percentile,
+  recoverySeconds,
+  summarizeOverload,
+  wordCount,
+  type Answered,
+  type LoadRun,
+  type Overload,
+  type ServeBenchResult,
+} from '../../src/bench/serve.js';
 import { renderServeBench } from '../../src/cli/render-serve-bench.js';
 import type { Review } from '../../src/data/index.js';
 
@@ -224,4 +236,72 @@ test('targets missed are marked ✗; the soak table and a non-zero exit of the s
   const unread = renderServeBench({ ...r, soak: { ...r.soak!, rssStartBytes: NaN, rssGrowth: NaN } }, 'M');
   assert.ok(unread.includes('| – | 530.0 MB | – |'), 'an RSS /metrics did not give is shown as missing');
   assert.ok(unread.includes('target: RSS growth ≤ 5% (– ✗)'));
+});
+
+test('an overload run sorted: 2xx admitted (late past --timeout), 503 refused by code, SERVE_TIMEOUT late; recovery ends at the last answer that was not a timely 2xx', () => {
+  const answers: Answered[] = [
+    { at: 10, status: 200, ms: 40 },
+    { at: 20, status: 200, ms: 60 },
+    { at: 30, status: 200, ms: 510 }, // admitted, answered late
+    { at: 40, status: 503, code: 'SERVE_OVERLOADED', ms: 2 },
+    { at: 50, status: 503, code: 'SERVE_OVERLOADED', ms: 4 },
+    { at: 60, status: 503, code: 'SERVE_QUEUE_FULL', ms: 3 },
+    { at: 1500, status: 503, code: 'SERVE_TIMEOUT', ms: 500 }, // admitted, dropped at its deadline
+    { at: 2000, status: 400, code: 'SERVE_BODY_NOT_JSON', ms: 1 },
+    { at: 2500, status: 200, ms: 30 },
+  ];
+  const s = summarizeOverload(answers, 500);
+  assert.deepEqual(s, {
+    admitted: { count: 4, p50Ms: 40, p99Ms: 510 },
+    refused: { count: 3, p50Ms: 3, p99Ms: 4, codes: { SERVE_OVERLOADED: 2, SERVE_QUEUE_FULL: 1 } },
+    late: 2,
+    other: 1,
+  });
+  assert.equal(recoverySeconds(answers, 500), 2);
+  assert.equal(recoverySeconds(answers.slice(0, 2), 500), 0, 'every answer a timely 2xx');
+  const none = summarizeOverload([], 500);
+  assert.equal(none.admitted.count, 0);
+  assert.ok(Number.isNaN(none.admitted.p50Ms));
+});
+
+test('the overload as Markdown: both runs, the refusal codes, and the targets (none late, none unanswered) with the recovery time', () => {
+  const summary = summarizeOverload(
+    [
+      { at: 10, status: 200, ms: 40 },
+      { at: 20, status: 503, code: 'SERVE_OVERLOADED', ms: 2 },
+    ],
+    500,
+  );
+  const overload: Overload = {
+    timeoutMs: 500,
+    capacityPerSec: 1650,
+    factor: 4,
+    targetPerSec: 6600,
+    connections: 512,
+    seconds: 10,
+    offeredPerSec: 6012.4,
+    summary,
+    unanswered: 0,
+    recovery: {
+      connections: 64,
+      seconds: 5,
+      targetPerSec: 825,
+      summary: summarizeOverload([{ at: 5, status: 200, ms: 9 }], 500),
+      unanswered: 1,
+      recoverySeconds: 0.25,
+    },
+    serverExitCode: 0,
+  };
+  const text = renderServeBench(result({ overload }), 'M');
+  assert.ok(
+    text.endsWith(
+      '\nOverload: rnn serve --timeout 500 offered 4× the median reviews/s above (1650: 6600 requests/s asked for), then half of it; late: admitted and answered after 500 ms\n\n' +
+        '| run | offered/s | admitted | p50 ms | p99 ms | refused | p50 ms | p99 ms | late | unanswered | refusals |\n' +
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n' +
+        '| overload, 512 connections, 10 s | 6012 | 1 | 40.00 | 40.00 | 1 | 2.00 | 2.00 | 0 | 0 | SERVE_OVERLOADED 1 |\n' +
+        '| after, 64 connections, 5 s | 825 | 1 | 9.00 | 9.00 | 0 | – | – | 0 | 1 | – |\n' +
+        '\ntargets: none late (0 ✓), none unanswered (1 ✗); every request admitted again 0.25 s after the overload ended\n',
+    ),
+    text,
+  );
 });

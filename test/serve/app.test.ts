@@ -2,17 +2,20 @@
  * The app as composed by buildApp, without a model: 404 and 405 come from the routes registered (a route a
  * test adds shows up in `Allow` and in the 404's listing), and shutdown goes through `app.close()` alone: a
  * request that arrives while draining gets 503 `SERVE_SHUTTING_DOWN` in the one error shape, the request in
- * flight is answered with `Connection: close`, and close() resolves only after it.
+ * flight is answered with `Connection: close`, and close() resolves only after it. Under overload,
+ * POST /v1/predict is refused before its body is read, on a connection that stays usable.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { promises as fsp } from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp, type ServeApp } from '../../src/serve/app.js';
+import type { Forward } from '../../src/serve/batcher.js';
 import { SERVE_DEFAULTS, type ServeOptions } from '../../src/serve/index.js';
 import { tempDir } from '../helpers.js';
 
@@ -162,4 +165,75 @@ test('draining: a request arriving after close() began gets 503 SERVE_SHUTTING_D
   assert.deepEqual(JSON.parse(held.body), { held: true });
   await closed;
   assert.ok(closedAt >= answeredAt);
+});
+
+/** One request on `agent`: its status, headers, body, and whether it went over a connection used before. */
+function request(
+  agent: http.Agent,
+  port: number,
+  o: { method: string; path: string; body?: string },
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        agent,
+        method: o.method,
+        path: o.path,
+        headers: o.body !== undefined ? { 'content-type': 'application/json' } : {},
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, reused: req.reusedSocket }));
+      },
+    );
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+test('overload: while the queue would not drain within half of --timeout, POST /v1/predict gets 503 SERVE_OVERLOADED before its body is read; the connection stays usable, the probes answer, and a drained queue admits again', async (t) => {
+  // --timeout 2: a request is admitted when the queue ahead drains within 1 ms.
+  const app = testApp(t, { timeoutMs: 2, batchSize: 4, batchWindowMs: 300 });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as net.AddressInfo).port;
+  // A model whose forwards take 8 ms: three full ones in a row measure a drain of 2 ms a row or slower, then a
+  // lone row waits for the 300 ms window.
+  const slow: Forward = {
+    maxlen: 1,
+    perRow: 1,
+    forward: (_ids, rows) => {
+      const until = performance.now() + 8;
+      while (performance.now() < until);
+      return new Float32Array(rows);
+    },
+  };
+  await Promise.all([0, 1, 2].map(() => app.batcher.submit(slow, new Int32Array(4), 4, 5000)));
+  const waiting = app.batcher.submit(slow, new Int32Array(1), 1, 5000);
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  // Not JSON: a 400 if the body were read.
+  const refused = await request(agent, port, { method: 'POST', path: '/v1/predict', body: 'not json' });
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers['retry-after'], '1');
+  const answer = JSON.parse(refused.body) as { error: string; code: string };
+  assert.equal(answer.code, 'SERVE_OVERLOADED');
+  assert.match(
+    answer.error,
+    /^the server is overloaded: the queue would take about \d+ ms to reach this request and it admits what it can answer within 1 ms\. Retry after the Retry-After seconds, or run more instances behind a load balancer$/,
+  );
+  assert.notEqual(refused.headers.connection, 'close');
+  const health = await request(agent, port, { method: 'GET', path: '/healthz' });
+  assert.equal(health.status, 200);
+  assert.ok(health.reused, 'the refused request left its connection usable (its body was read off and dropped)');
+
+  await waiting;
+  await app.batcher.idle();
+  const admitted = await request(agent, port, { method: 'POST', path: '/v1/predict', body: 'not json' });
+  assert.equal(admitted.status, 400, 'the queue is empty: the request is admitted, and its body read');
+  assert.equal((JSON.parse(admitted.body) as { code: string }).code, 'SERVE_BODY_NOT_JSON');
 });

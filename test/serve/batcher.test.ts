@@ -13,6 +13,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import {
   DeadlineError,
   MicroBatcher,
+  OverloadedError,
   QueueFullError,
   TooManyRowsError,
   type BatchReport,
@@ -67,7 +68,7 @@ function idsOf(tags: number[]): Int32Array {
 }
 
 function batcher(o: Partial<BatcherOptions>, onBatch?: (r: BatchReport) => void): MicroBatcher {
-  return new MicroBatcher({ batchSize: 4, windowMs: 5, maxQueue: 64, ...o }, onBatch);
+  return new MicroBatcher({ batchSize: 4, windowMs: 5, maxQueue: 64, maxWaitMs: Infinity, ...o }, onBatch);
 }
 
 /** Submits job `j` (tagsOf(j, rows)) and checks that it resolves with exactly its rows' probabilities, in order. */
@@ -262,6 +263,59 @@ test('a full queue rejects at once (QueueFullError, with the numbers); the queue
   );
 });
 
+/** A model whose every forward takes at least `ms` of wall time (a busy wait, as a real forward blocks the event loop). */
+class SlowModel extends FakeModel {
+  constructor(
+    name: string,
+    log: Call[],
+    private readonly ms: number,
+  ) {
+    super(name, log);
+  }
+
+  override forward(ids: Int32Array, rows: number): Float32Array {
+    const until = performance.now() + this.ms;
+    while (performance.now() < until);
+    return super.forward(ids, rows);
+  }
+}
+
+test('a request the queue would not reach within maxWaitMs is refused at once (OverloadedError); an empty queue admits again', async () => {
+  const log: Call[] = [];
+  // 4 rows a forward, each forward at least 8 ms: a backlog drains at 2 ms a row or slower. A lone row waits
+  // for the 300 ms window, so that it stays queued while the test looks.
+  const m = new SlowModel('a', log, 8);
+  const b = batcher({ batchSize: 4, windowMs: 300, maxQueue: 64, maxWaitMs: 1 });
+  assert.equal(b.expectedWaitMs(1), 0, 'no drain rate before a backlog was measured');
+  // Twelve rows at once: three full forwards; the two with rows waiting behind them measure the drain.
+  await Promise.all([0, 1, 2].map((j) => expectOwn(b, m, j, 4)));
+  assert.ok(b.expectedWaitMs(1) >= 2, `one row is expected to take a forward's share (${b.expectedWaitMs(1)} ms)`);
+  assert.equal(b.refusal(1), undefined, 'an empty queue admits, whatever the rate');
+  const queued = expectOwn(b, m, 3, 1); // waits for the window
+  assert.equal(b.queuedRows, 1);
+  const refused = b.refusal(1);
+  assert.ok(refused instanceof OverloadedError, 'one row behind one queued row would wait longer than 1 ms');
+  assert.equal(refused.maxWaitMs, 1);
+  assert.equal(refused.expectedMs, b.expectedWaitMs(1));
+  await assert.rejects(b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT), (e) => e instanceof OverloadedError);
+  assert.equal(b.queuedRows, 1, 'the refused row is not queued');
+  await queued;
+  await b.idle();
+  assert.equal(b.refusal(1), undefined, 'the queue drained: admitted again');
+  await expectOwn(b, m, 5, 4);
+  assert.deepEqual(
+    log.flatMap((c) => c.tags),
+    [0, 1, 2, 3, 5].flatMap((j) => tagsOf(j, j === 3 ? 1 : 4)),
+    'the refused row is never forwarded',
+  );
+  // With room for the measured drain, the same queue admits.
+  const roomy = batcher({ batchSize: 4, windowMs: 300, maxQueue: 64, maxWaitMs: 10_000 });
+  await Promise.all([0, 1, 2].map((j) => expectOwn(roomy, m, 10 + j, 4)));
+  const waiting = expectOwn(roomy, m, 13, 1);
+  assert.equal(roomy.refusal(4), undefined);
+  await Promise.all([waiting, expectOwn(roomy, m, 14, 3)]);
+});
+
 test('a request of more rows than the queue holds is refused at once (TooManyRowsError), even on an empty queue', async () => {
   const log: Call[] = [];
   const m = new FakeModel('a', log);
@@ -420,7 +474,7 @@ test('no timer is left behind once every submit has settled', async () => {
 test("a k-class model: each row's k probabilities reach its request, whatever the batch mixed", async () => {
   const log: Call[] = [];
   const model = new FakeModel('k3', log, undefined, 3);
-  const b = new MicroBatcher({ batchSize: 4, windowMs: 5, maxQueue: 100 });
+  const b = new MicroBatcher({ batchSize: 4, windowMs: 5, maxQueue: 100, maxWaitMs: Infinity });
   const jobs = [3, 1, 5, 2].map((rows, j) => ({ rows, tags: tagsOf(j, rows) }));
   const results = await Promise.all(jobs.map((j) => b.submit(model, idsOf(j.tags), j.rows, NO_TIMEOUT)));
   results.forEach((r, j) => {

@@ -23,6 +23,7 @@ interface ServeBenchFlags extends DataFlags {
   duration: number;
   rounds: number;
   soak: number;
+  overload: number;
   json?: boolean;
 }
 
@@ -44,6 +45,12 @@ export function registerBenchServe(bench: Command, ctx: CliContext): void {
       nonNegativeInt,
       D.soakSeconds,
     )
+    .option(
+      '--overload <s>',
+      `then a server with --timeout ${D.overloadTimeoutMs} offered ${D.overloadFactor}× the reviews/s measured for this many seconds, and half of it for ${D.recoverySeconds} s after (0: none)`,
+      nonNegativeInt,
+      D.overloadSeconds,
+    )
     .option('--json', 'print every figure as JSON');
   addDataOptions(cmd).action((flags: ServeBenchFlags, command: Command) => serveBenchCommand(ctx, command, flags));
 }
@@ -57,8 +64,8 @@ async function serveBenchCommand(ctx: CliContext, command: Command, flags: Serve
   const result = await runServeBench(
     backend,
     data.test,
-    () => startServe(ctx, command, modelDir),
-    { ...D, modelDir, durationSeconds: flags.duration, rounds: flags.rounds, soakSeconds: flags.soak },
+    (serveFlags) => startServe(ctx, command, modelDir, serveFlags),
+    { ...D, modelDir, durationSeconds: flags.duration, rounds: flags.rounds, soakSeconds: flags.soak, overloadSeconds: flags.overload },
     (m) => status.update(m, true),
   );
   status.clear();
@@ -82,10 +89,10 @@ const SERVE_START_MS = 180_000;
 const SERVE_STOP_MS = 60_000;
 
 /**
- * Starts `rnn serve --model DIR --port 0` as a child with this run's global flags and environment; resolves
+ * Starts `rnn serve --model DIR --port 0 [FLAGS]` as a child with this run's global flags and environment; resolves
  * once it prints its startup line. Its stderr is kept (the tail names the reason when it fails to start).
  */
-function startServe(ctx: CliContext, command: Command, modelDir: string): Promise<ServerHandle> {
+function startServe(ctx: CliContext, command: Command, modelDir: string, serveFlags: string[] = []): Promise<ServerHandle> {
   const g = globalFlags(command);
   const args = [
     path.join(packageRoot(), 'bin', 'rnn'),
@@ -102,6 +109,7 @@ function startServe(ctx: CliContext, command: Command, modelDir: string): Promis
     '0',
     '--log-level',
     'warn',
+    ...serveFlags,
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: ctx.processEnv });
   let stdout = '';

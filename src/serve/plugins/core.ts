@@ -32,12 +32,29 @@ export interface CoreOptions {
   load: (dir: string) => Promise<ServedModel>;
 }
 
+/**
+ * A request is admitted when the queue ahead of it is expected to drain within half of its --timeout: the
+ * other half is the margin for the estimate (the drain rate is an average and the load changes) and for the
+ * time the request spends outside the queue (read, encoded, answered).
+ */
+export function admissionWaitMs(timeoutMs: number): number {
+  return timeoutMs / 2;
+}
+
 export const core = fp<CoreOptions>(
   async (app, { options, resolveDir, load }) => {
-    const batcher = new MicroBatcher({ batchSize: options.batchSize, windowMs: options.batchWindowMs, maxQueue: options.maxQueue }, (r) => {
-      metrics.batchRows.observe(r.rows);
-      metrics.batchSeconds.observe(r.seconds);
-    });
+    const batcher = new MicroBatcher(
+      {
+        batchSize: options.batchSize,
+        windowMs: options.batchWindowMs,
+        maxQueue: options.maxQueue,
+        maxWaitMs: admissionWaitMs(options.timeoutMs),
+      },
+      (r) => {
+        metrics.batchRows.observe(r.rows);
+        metrics.batchSeconds.observe(r.seconds);
+      },
+    );
     const metrics = new ServeMetrics(() => batcher.queuedRows, options.batchSize);
     const report = (e: HostEvent): void => {
       metrics.modelLoads.inc({ result: e.event === 'model-loaded' ? 'ok' : 'failed' });

@@ -2,6 +2,11 @@
  * POST /v1/predict: each text's prediction, or with `"explain": true` its explanation, as `rnn predict --json`
  * (`--explain --json`) prints it. The texts are encoded here, their forward rows go through the batcher,
  * and the answer names the model that produced it (a reload mid-request does not change it).
+ *
+ * Admission: before its body is read, a request is refused (503) when the batcher would refuse even one row
+ * now (the queue is full, or would not drain within half of --timeout): under overload a refusal then costs
+ * the headers only, not the body's parse, validation and encoding. Once encoded, its rows are checked again
+ * with their real count. An admitted request's deadline counts from its arrival.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
@@ -14,14 +19,20 @@ import { ERROR_REPLIES, Explanation, predictBody, PredictReply, Prediction } fro
 export const predictRoute: FastifyPluginAsyncTypebox = async (app) => {
   const o = app.serveOptions;
   const schema = { body: predictBody(o), response: { 200: PredictReply, ...ERROR_REPLIES } };
-  app.post('/predict', { schema }, async (req) => {
+  const onRequest = async (): Promise<void> => {
+    const refused = app.batcher.refusal(1);
+    if (refused) throw refused;
+  };
+  app.post('/predict', { schema, onRequest }, async (req, reply) => {
     const { texts, explain = false } = req.body;
     req.textCount = texts.length;
     const served = app.modelHost.acquire();
     try {
+      // --timeout counts from the request's arrival (reading and encoding it took some of it).
+      const deadline = { timeoutMs: o.timeoutMs, since: () => reply.elapsedTime };
       const predictions = explain
-        ? await explainTexts(app.batcher, served, texts, o.timeoutMs)
-        : await predictTexts(app.batcher, served, texts, o.timeoutMs);
+        ? await explainTexts(app.batcher, served, texts, deadline)
+        : await predictTexts(app.batcher, served, texts, deadline);
       app.metrics.predicted(texts.length);
       return { predictions, model: served.stamp };
     } finally {
@@ -30,15 +41,21 @@ export const predictRoute: FastifyPluginAsyncTypebox = async (app) => {
   });
 };
 
+/** A request's --timeout, and the milliseconds since it arrived. */
+interface Deadline {
+  timeoutMs: number;
+  since: () => number;
+}
+
 /** One forward row per text. */
 async function predictTexts(
   batcher: MicroBatcher,
   served: ServedModel,
   texts: string[],
-  timeoutMs: number,
+  d: Deadline,
 ): Promise<Static<typeof Prediction>[]> {
   const encoded = encodeTexts(served.modelDir, texts);
-  const probs = await batcher.submit(served, encoded.x, texts.length, timeoutMs);
+  const probs = await batcher.submit(served, encoded.x, texts.length, d.timeoutMs, d.since());
   return predictionsOf(encoded, probs, served.maxlen, served.labels).map((p, i) => ({ text: texts[i]!, ...p }));
 }
 
@@ -47,7 +64,7 @@ async function explainTexts(
   batcher: MicroBatcher,
   served: ServedModel,
   texts: string[],
-  timeoutMs: number,
+  d: Deadline,
 ): Promise<Static<typeof Explanation>[]> {
   const maxlen = served.maxlen;
   const plans = texts.map((t) => planExplanation(served.modelDir, t, { labels: served.labels }));
@@ -58,7 +75,7 @@ async function explainTexts(
     ids.set(p.ids, at * maxlen);
     at += p.rows;
   }
-  const probs = await batcher.submit(served, ids, rows, timeoutMs);
+  const probs = await batcher.submit(served, ids, rows, d.timeoutMs, d.since());
   at = 0;
   const k = served.perRow;
   return plans.map((p, i) => {
