@@ -237,3 +237,27 @@ test('overload: while the queue would not drain within half of --timeout, POST /
   assert.equal(admitted.status, 400, 'the queue is empty: the request is admitted, and its body read');
   assert.equal((JSON.parse(admitted.body) as { code: string }).code, 'SERVE_BODY_NOT_JSON');
 });
+
+test('draining: a keep-alive connection idle when close() begins stays open, and a request sent on it then gets its answer (503 SERVE_SHUTTING_DOWN, Connection: close), not a reset', async (t) => {
+  const app = testApp(t);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as net.AddressInfo).port;
+  const socket = await connect(port);
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => (text += d));
+  const ended = once(socket, 'close');
+  socket.write('GET /healthz HTTP/1.1\r\nHost: rnn\r\n\r\n');
+  for (let i = 0; i < 200 && !text.includes('"alive"'); i++) await sleep(5);
+  assert.match(text, /^HTTP\/1\.1 200 /, 'the first request is answered; the connection is now idle, kept alive');
+  text = '';
+  const closed = app.close();
+  // Well within the 2 s an idle connection is kept during the drain: the client sends its next request.
+  await sleep(100);
+  socket.write('GET /healthz HTTP/1.1\r\nHost: rnn\r\n\r\n');
+  await ended;
+  assert.match(text, /^HTTP\/1\.1 503 /, `the request sent during the drain is answered (got ${JSON.stringify(text.slice(0, 80))})`);
+  assert.match(text, /\r\nconnection: close\r\n/i);
+  assert.match(text, /"code":"SERVE_SHUTTING_DOWN"/);
+  await closed;
+});
