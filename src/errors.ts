@@ -128,6 +128,7 @@ export const ERROR_CODES = {
   // rnn bench.
   BENCH_KERAS_FAILED: 'the Keras reference script failed',
   BENCH_SERVE_FAILED: 'the rnn serve under benchmark did not start',
+  BENCH_RUN_FAILED: 'a training run of the neighbour benchmark failed',
 
   // Not the user's doing.
   INTERNAL: 'a bug in rnn: rerun with --debug and report the output',

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { loadBackend, cpuThreads, describeKernels, type BackendOptions } from './index.js';
 import { readNativeStatus, type NativeStatus } from './native/setup.js';
 import { probeOnednn, ONEDNN_FIX } from '../kernels/index.js';
+import type { Threading } from '../kernels/threading.js';
 import { loadStderrCapture } from './native/stdio.js';
 
 /** Inputs of {@link diagnose}, resolved by the CLI. */
@@ -21,6 +22,8 @@ export interface DoctorOptions {
   onednnOpts: string | undefined;
   /** How to load the backend. */
   backend: BackendOptions;
+  /** The oneDNN kernels' OpenMP threading, as the CLI resolved and set it. */
+  threading: Threading;
 }
 
 /** The doctor's findings; `ok` is false when the native backend is not in use. */
@@ -36,6 +39,8 @@ export interface DoctorReport {
   recipeLayers: string;
   /** rnn's oneDNN addon: whether it is in use, why (not), and how to enable it. */
   onednnKernels: { active: boolean; reason: string; fix?: string };
+  /** How many threads the oneDNN kernels run on and how they wait (OpenMP's variables: the user's, else rnn's defaults). */
+  threading: Threading;
   onednn: { TF_ENABLE_ONEDNN_OPTS: string | null; meaning: string };
   /**
    * TensorFlow's start-up log lines: held by rnn's stdio shim and shown by TF_CPP_MIN_LOG_LEVEL (`held`), or
@@ -82,6 +87,7 @@ export async function diagnose(opts: DoctorOptions): Promise<DoctorReport> {
       reason: b.kernels.reason,
       fix: b.kernels.name === 'onednn' || probeOnednn().addon ? undefined : ONEDNN_FIX,
     },
+    threading: opts.threading,
     onednn: {
       TF_ENABLE_ONEDNN_OPTS: onednn ?? null,
       meaning:

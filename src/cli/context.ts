@@ -4,6 +4,7 @@ import type { CliEnv } from './env.js';
 import type { Io } from './render.js';
 import { loadBackend, resolveBackendOptions, type BackendOptions, type BackendPreference, type LoadedBackend } from '../backend/index.js';
 import type { KernelPreference } from '../kernels/index.js';
+import type { Threading } from '../kernels/threading.js';
 import { tfLogLevel } from '../backend/tf-log.js';
 
 /** What every command gets from main: streams and environment settings. */
@@ -23,6 +24,8 @@ export interface CliContext {
   stdinIsTTY: boolean;
   /** The arguments the CLI was run with (the training worker is started with the same). */
   argv: string[];
+  /** The oneDNN kernels' OpenMP threading: the user's variables and rnn's defaults, already in the environment. */
+  threading: Threading;
 }
 
 /** The global flags (`rnn --backend cpu train …`), as parsed for the command being run. */

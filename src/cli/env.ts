@@ -5,8 +5,10 @@
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_IMDB_URL } from '../data/index.js';
+import { cgroupQuota, type Cores } from '../kernels/threading.js';
 
 /** Settings taken from environment variables. */
 export interface CliEnv {
@@ -79,4 +81,24 @@ export function npmNodedir(env: NodeJS.ProcessEnv, npm: string[]): string | unde
   const r = spawnSync(cmd!, [...pre, 'config', 'get', 'nodedir'], { encoding: 'utf8', env });
   const v = r.status === 0 ? r.stdout.trim() : '';
   return v && v !== 'undefined' && v !== 'null' ? v : undefined;
+}
+
+/**
+ * The cores this process may use: its affinity mask (os.availableParallelism) and its cgroup's CPU quota
+ * (cgroup v2's cpu.max, else v1's cpu.cfs_quota_us), read from /sys/fs/cgroup; none where they are absent.
+ */
+export function availableCores(root = '/sys/fs/cgroup'): Cores {
+  const read = (file: string): string | undefined => {
+    try {
+      return readFileSync(path.join(root, file), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const cpuMax = read('cpu.max');
+  const quota =
+    cpuMax !== undefined
+      ? cgroupQuota({ cpuMax })
+      : cgroupQuota({ cfsQuota: read('cpu/cpu.cfs_quota_us'), cfsPeriod: read('cpu/cpu.cfs_period_us') });
+  return { affinity: os.availableParallelism?.() ?? os.cpus().length, ...(quota !== undefined && { quota }) };
 }

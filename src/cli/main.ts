@@ -3,7 +3,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ExitWith, Interrupted, isUserError, type ErrorCode, type ErrorJson } from '../errors.js';
-import { resolveCliEnv } from './env.js';
+import { availableCores, resolveCliEnv } from './env.js';
 import { packageVersion } from './version.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
@@ -12,9 +12,11 @@ import { registerData } from './commands/data.js';
 import { registerBench } from './commands/bench.js';
 import { registerBenchServe } from './commands/bench-serve.js';
 import { registerBenchClasses } from './commands/bench-classes.js';
+import { registerBenchNeighbour } from './commands/bench-neighbour.js';
 import { chalkFor, type Io } from './render.js';
 import type { CliContext } from './context.js';
 import { KERNEL_PREFERENCES } from '../kernels/index.js';
+import { resolveThreading, threadingEnv, type Threading } from '../kernels/threading.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerSetupNative } from './commands/setup-native.js';
 import { registerInfo } from './commands/info.js';
@@ -49,6 +51,7 @@ Environment:
   RNN_SERVE_TOKEN        bearer token rnn serve requires (same as --token)
   RNN_LIBTENSORFLOW      libtensorflow directory, .tar.gz or .whl for setup-native
   RNN_CACHE_DIR          cache for libtensorflow and compiled bindings (default ~/.cache/rnn)
+  OMP_WAIT_POLICY        the oneDNN kernels' OpenMP threads (also GOMP_SPINCOUNT, OMP_NUM_THREADS): rnn sets PASSIVE unless you set one
   NO_COLOR               no colours
 `;
 
@@ -82,6 +85,7 @@ export function buildProgram(ctx: CliContext): Command {
   const bench = registerBench(program, ctx);
   registerBenchServe(bench, ctx);
   registerBenchClasses(bench, ctx);
+  registerBenchNeighbour(bench, ctx);
   registerCompare(program, ctx);
   registerServe(program, ctx);
   registerExport(program, ctx);
@@ -132,12 +136,16 @@ function allCommands(cmd: Command): Command[] {
   return [cmd, ...cmd.commands.flatMap(allCommands)];
 }
 
-/** Runs the CLI and returns the exit code. */
+/**
+ * Runs the CLI and returns the exit code. `threading` is what `run` resolved and wrote into the environment
+ * before anything loaded the oneDNN addon; by default it is resolved from `env` (tests).
+ */
 export async function main(
   argv: string[],
   io: Io,
   env: NodeJS.ProcessEnv,
   stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+  threading: Threading = resolveThreading(env, availableCores()),
 ): Promise<number> {
   const cliEnv = resolveCliEnv(env);
   const colorAllowed = cliEnv.colorAllowed && !argv.includes('--no-color');
@@ -150,6 +158,7 @@ export async function main(
     stdin,
     stdinIsTTY: stdin.isTTY === true,
     argv,
+    threading,
   };
   const program = buildProgram(ctx);
   // Stack traces with --debug, also for errors that come before the flags are parsed.
@@ -204,6 +213,10 @@ export async function run(): Promise<void> {
   const argv = process.argv.slice(2);
   // TensorFlow reads this when its library loads: keep its C++ INFO lines off stderr unless --debug or the user set it.
   if (!argv.includes('--debug') && resolveCliEnv(process.env).tfLogLevel === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
-  const code = await main(argv, { out: process.stdout, err: process.stderr }, process.env);
+  // OpenMP (under the oneDNN addon) reads these when the addon loads, which no command has done yet; what the
+  // user left unset gets rnn's default (src/kernels/threading.ts), also for the processes rnn starts.
+  const threading = resolveThreading(process.env, availableCores());
+  Object.assign(process.env, threadingEnv(threading));
+  const code = await main(argv, { out: process.stdout, err: process.stderr }, process.env, process.stdin, threading);
   process.stdout.write('', () => process.exit(code));
 }

@@ -6,9 +6,12 @@ import * as path from 'node:path';
 import { runCli, IMDB_TARBALL, REQUIRE_NATIVE, REQUIRE_ONEDNN, ROOT, tempDir } from '../helpers.js';
 import { loadBackend } from '../../src/backend/index.js';
 import { probeOnednn } from '../../src/kernels/index.js';
+import { describeThreading, resolveThreading, type Threading } from '../../src/kernels/threading.js';
+import { availableCores } from '../../src/cli/env.js';
 import { renderBench } from '../../src/cli/render-bench.js';
 import type { BenchRow } from '../../src/bench/index.js';
 import { SERVE_BENCH_TARGETS, type ServeBenchResult } from '../../src/bench/serve.js';
+import type { NeighbourMeasurement, NeighbourRow } from '../../src/bench/neighbour.js';
 
 // The benchmark through the CLI at a small size: its rows and the settings it reports. The figures belong to
 // `npm run bench`, not to tests (they move with whatever else the machine runs); what the columns measured does
@@ -36,12 +39,15 @@ test('rnn bench measures stock, fused and (when built) oneDNN for each cell, eac
     { env: { RNN_IMDB_URL: IMDB_TARBALL } },
   );
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { machine: string; rows: BenchRow[]; keras?: unknown };
-  assert.deepEqual(Object.keys(out), ['machine', 'rows'], 'no Keras columns without --keras-python');
+  const out = JSON.parse(r.stdout) as { machine: string; threading: Threading; rows: BenchRow[]; keras?: unknown };
+  assert.deepEqual(Object.keys(out), ['machine', 'threading', 'rows'], 'no Keras columns without --keras-python');
+  // The threading the child resolved from the environment it was given (the runner's OMP_WAIT_POLICY among it).
+  const threading = resolveThreading({ ...process.env, RNN_IMDB_URL: IMDB_TARBALL }, availableCores());
+  assert.deepEqual(out.threading, threading);
   assert.equal(
     out.machine,
     `${os.cpus()[0]!.model.trim()} × ${os.availableParallelism()}, backend tensorflow (TensorFlow ${backend.tfVersion}), ` +
-      `oneDNN kernels: ${addon ? addon.onednnVersion : `no (${backend.kernels.reason})`}, batch 16, maxlen 256`,
+      `oneDNN kernels: ${addon ? `${addon.onednnVersion} on ${describeThreading(threading)}` : `no (${backend.kernels.reason})`}, batch 16, maxlen 256`,
   );
   const impls = ['stock', 'fused', ...(addon ? ['onednn'] : [])];
   assert.deepEqual(
@@ -190,4 +196,24 @@ test('rnn bench serve --json: latency, throughput rounds and the targets, the se
   assert.equal(round.serve.non2xx, 0);
   assert.deepEqual(out.targets, { ...SERVE_BENCH_TARGETS });
   assert.equal(out.serverExitCode, 0);
+});
+
+// `rnn bench neighbour` at its smallest: one cell, one round, 64 reviews, no Keras. Its figures belong to the
+// bench (docs/benchmarks.md); here: each column is a real `rnn train` run, in the plan's order, summarized.
+test('rnn bench neighbour trains the cell idle, beside a busy neighbour, and with OpenMP’s default wait', async (t) => {
+  if (!REQUIRE_NATIVE) return t.skip('runs with the native backend (CI)');
+  const r = await runCli(['bench', 'neighbour', '--cells', 'gru', '--reviews', '64', '--batch-size', '32', '--rounds', '1', '--json'], {
+    env: { RNN_IMDB_URL: IMDB_TARBALL },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { machine: string; threading: Threading; rows: NeighbourRow[]; runs: NeighbourMeasurement[] };
+  assert.deepEqual(Object.keys(out), ['machine', 'threading', 'rows', 'runs']);
+  assert.deepEqual(
+    out.runs.map((m) => m.column),
+    ['rnnIdle', 'rnnNeighbour', 'rnnNeighbourSpin'],
+  );
+  for (const m of out.runs) assert.ok(Number.isFinite(m.samplesPerSec) && m.samplesPerSec > 0, JSON.stringify(m));
+  assert.deepEqual(Object.keys(out.rows[0]!.columns), ['rnnIdle', 'rnnNeighbour', 'rnnNeighbourSpin']);
+  assert.equal(out.rows[0]!.kept, out.runs[1]!.samplesPerSec / out.runs[0]!.samplesPerSec);
+  assert.match(out.machine, /; 64 reviews, 1 epoch, batch 32; neighbour: a shell busy loop; median \(range\) of 1 alternated round$/);
 });

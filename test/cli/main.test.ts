@@ -8,6 +8,7 @@ import type { DoctorReport } from '../../src/backend/doctor.js';
 import type { ErrorCode } from '../../src/errors.js';
 import { main } from '../../src/cli/main.js';
 import { PassThrough, Readable } from 'node:stream';
+import { skipOnednn } from '../onednn-helpers.js';
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
@@ -172,3 +173,31 @@ test('rnn doctor with pure JS forced explains and exits 1', async () => {
   assert.match(r.stdout, /backend\s+✗ cpu \(@tensorflow\/tfjs\): pure JS was requested/);
   assert.match(r.stderr, /^error: the native TensorFlow backend is not available: /);
 });
+
+// rnn's threading default reaches OpenMP: the CLI writes it into the environment before the addon (and with it
+// libgomp, which reads it once) loads. OMP_DISPLAY_ENV=verbose makes libgomp print what it read; its spin count
+// tells the policies apart (0 passive, 300,000 unset, 30,000,000,000 active). A value the user set wins.
+test(
+  "rnn doctor: OpenMP waits passively by rnn's default, or as the user's OMP_WAIT_POLICY says, and doctor says which",
+  { skip: skipOnednn },
+  async () => {
+    const unset = { OMP_WAIT_POLICY: undefined, GOMP_SPINCOUNT: undefined, OMP_NUM_THREADS: undefined, OMP_DISPLAY_ENV: 'verbose' };
+    for (const [env, value, spin, source] of [
+      [unset, 'PASSIVE', '0', 'rnn'],
+      [{ ...unset, OMP_WAIT_POLICY: 'ACTIVE' }, 'ACTIVE', '30000000000', 'user'],
+    ] as const) {
+      const r = await runCli(['doctor', '--json'], { env });
+      assert.match(r.stderr, new RegExp(`GOMP_SPINCOUNT = '${spin}'`), 'what libgomp read');
+      const report = JSON.parse(r.stdout) as DoctorReport;
+      assert.deepEqual(report.threading.settings[0], { name: 'OMP_WAIT_POLICY', value, source });
+      const human = await runCli(['doctor'], { env });
+      assert.match(
+        human.stdout,
+        new RegExp(
+          `^  kernel threads +\\d+ threads? \\(.*OMP_WAIT_POLICY=${value} \\(${source === 'rnn' ? "rnn's default" : 'set by you'}\\)`,
+          'm',
+        ),
+      );
+    }
+  },
+);

@@ -17,6 +17,7 @@ import { addDataOptions, loadDataForCli, type DataFlags } from '../data-options.
 import { StatusLine } from '../progress.js';
 import { describeMachine } from '../render.js';
 import { renderBench } from '../render-bench.js';
+import { describeThreading } from '../../kernels/threading.js';
 
 interface BenchFlags extends DataFlags {
   cells: CellType[];
@@ -68,8 +69,12 @@ export function registerBench(program: Command, ctx: CliContext): Command {
     )
     .option('--json', 'print the rows as JSON')
     // `rnn bench --serve` from before `rnn bench serve`: a usage error that names the command.
-    .addOption(new Option('--serve').hideHelp());
+    .addOption(new Option('--serve').hideHelp())
+    .addOption(new Option('--neighbour').hideHelp());
   cmd.on('option:serve', () => cmd.error('error: `rnn bench --serve` is now `rnn bench serve`: run that, with the same flags'));
+  cmd.on('option:neighbour', () =>
+    cmd.error('error: the neighbour benchmark is `rnn bench neighbour`: run that (`rnn bench neighbour --help`)'),
+  );
   addDataOptions(cmd).action((flags: BenchFlags, command: Command) => benchCommand(ctx, command, flags));
   return bench;
 }
@@ -97,8 +102,10 @@ async function benchCommand(ctx: CliContext, command: Command, flags: BenchFlags
   status.clear();
   const k = backend.kernels;
   const machine =
-    `${describeMachine(backend)}, oneDNN kernels: ${k.name === 'onednn' ? k.addon.onednnVersion : `no (${k.reason})`}, batch ${batchSize}, maxlen ${maxlen}` +
+    `${describeMachine(backend)}, oneDNN kernels: ${k.name === 'onednn' ? `${k.addon.onednnVersion} on ${describeThreading(ctx.threading)}` : `no (${k.reason})`}, batch ${batchSize}, maxlen ${maxlen}` +
     (flags.preset === 'lesson' ? '' : `, preset ${describePresets([flags.preset])}`) +
     (classes === 2 ? '' : `, ${classes} classes (Dense(${classes}, softmax))`);
-  ctx.io.out.write(flags.json ? JSON.stringify({ machine, rows, keras }, null, 2) + '\n' : renderBench(rows, machine, keras));
+  ctx.io.out.write(
+    flags.json ? JSON.stringify({ machine, threading: ctx.threading, rows, keras }, null, 2) + '\n' : renderBench(rows, machine, keras),
+  );
 }

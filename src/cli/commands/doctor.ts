@@ -3,6 +3,7 @@ import { diagnose, type DoctorReport } from '../../backend/doctor.js';
 import { UserError } from '../../errors.js';
 import { backendOptions, showLoadLog, type CliContext } from '../context.js';
 import { keyValues } from '../table.js';
+import { describeThreading } from '../../kernels/threading.js';
 import type { ChalkInstance } from 'chalk';
 
 export function registerDoctor(program: Command, ctx: CliContext): void {
@@ -18,6 +19,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
         cacheDir: ctx.env.cacheDir,
         onednnOpts: ctx.env.onednnOpts,
         backend: { ...backendOptions(ctx, command), requireNative: false },
+        threading: ctx.threading,
       });
       showLoadLog(ctx, report.tfLog.lines);
       ctx.io.out.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report, ctx.chalkOut));
@@ -62,6 +64,7 @@ export function renderDoctor(r: DoctorReport, c: ChalkInstance): string {
         ? `${c.green('✓')} ${r.onednnKernels.reason}`
         : `${c.yellow('✗')} ${r.onednnKernels.reason}${r.onednnKernels.fix ? `. ${r.onednnKernels.fix}` : ''}`,
     ],
+    ['kernel threads', describeThreading(r.threading)],
     ['TF oneDNN', `TF_ENABLE_ONEDNN_OPTS=${r.onednn.TF_ENABLE_ONEDNN_OPTS ?? ''} (${r.onednn.meaning})`],
     ['TF start-up log', tfLogRow(r.tfLog, c)],
     ['data cache', r.dirs.data],
