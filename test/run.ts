@@ -1,7 +1,7 @@
 /**
  * The test runner behind `npm test` and `npm run test:unit`.
  *
- *   node dist/test/run.js [--lane unit|all] [--concurrency N] [FILTER…]
+ *   node dist/test/run.js [--lane unit|all] [--concurrency N] [--record] [FILTER…]
  *
  * Before any test runs it finds the IMDB archive the tests read (test/imdb.ts: RNN_TEST_IMDB, the copy beside
  * the checkout, or the official archive fetched once into rnn's download cache); without one it prints one
@@ -9,9 +9,9 @@
  * test/imdb.ts, test/models.ts), removed at the end.
  *
  * Lanes: `unit` runs the `*.test.js` files (no training run, no browser, no Keras, no npm install); `all` adds
- * the `*.e2e.test.js` files. The end-to-end files run one at a time on one queue (they train on both cores),
- * the unit files beside them on another (--concurrency: how many unit files at once; default 2 in the unit lane,
- * 1 beside the end-to-end queue). FILTER keeps the files whose path contains one of its words.
+ * the `*.e2e.test.js` files. The files run on one queue, --concurrency at a time (default: the cores and one
+ * more), each on one thread, the longest first by test/timings.json (test/schedule.ts); `--record` rewrites
+ * that file from a run without failures. FILTER keeps the files whose path contains one of its words.
  */
 import { promises as fsp, readdirSync } from 'node:fs';
 import * as os from 'node:os';
@@ -21,18 +21,23 @@ import { spec } from 'node:test/reporters';
 import { resolveCliEnv } from '../src/cli/env.js';
 import { findTestImdb, imdbReviews, TestImdbError } from './imdb.js';
 import { ROOT } from './helpers.js';
+import { longestFirst, recordTimings, type Timings } from './schedule.js';
 
+/** The threading every test file runs with, unless the variable is set (see main). */
+const TEST_THREADING = { OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '1', TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' };
 const E2E = /\.e2e\.test\.js$/;
 const TEST = /\.test\.js$/;
 
 interface Args {
   lane: 'unit' | 'all';
   concurrency: number;
+  /** Write each file's seconds to TIMINGS after a run without failures. */
+  record: boolean;
   filters: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { lane: 'all', concurrency: 0, filters: [] };
+  const a: Args = { lane: 'all', concurrency: 0, record: false, filters: [] };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i]!;
     if (v === '--lane') {
@@ -42,10 +47,10 @@ function parseArgs(argv: string[]): Args {
     } else if (v === '--concurrency') {
       a.concurrency = Number(argv[++i]);
       if (!Number.isInteger(a.concurrency) || a.concurrency < 1) throw new Error('--concurrency takes a whole number of at least 1');
-    } else a.filters.push(v);
+    } else if (v === '--record') a.record = true;
+    else a.filters.push(v);
   }
-  // Two cores: the unit lane runs two files at a time; with the end-to-end queue beside it, one.
-  if (a.concurrency === 0) a.concurrency = a.lane === 'unit' ? 2 : 1;
+  if (a.concurrency === 0) a.concurrency = os.availableParallelism() + 1;
   return a;
 }
 
@@ -57,16 +62,32 @@ function testFiles(dir: string): string[] {
     .sort();
 }
 
+const DIST_TEST = path.join(ROOT, 'dist', 'test');
+const TIMINGS = path.join(ROOT, 'test', 'timings.json');
+
+async function readTimings(): Promise<Timings> {
+  try {
+    return JSON.parse(await fsp.readFile(TIMINGS, 'utf8')) as Timings;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw e;
+  }
+}
+
 /** Runs `files` `concurrency` at a time; resolves with the failures and each file's wall time. */
 function runQueue(files: string[], concurrency: number): Promise<QueueResult> {
   const failed: string[] = [];
   const seconds = new Map<string, number>();
+  const ends = new Map<string, number>();
   const counts = { passed: 0, skipped: 0 };
-  if (files.length === 0) return Promise.resolve({ failed, seconds, counts });
+  if (files.length === 0) return Promise.resolve({ failed, seconds, ends, counts });
   const stream = run({ files, concurrency });
   // A file is a test of its own (named by its path) around its tests.
   stream.on('test:complete', (d) => {
-    if (d.file && d.name === d.file) seconds.set(d.file, (d.details.duration_ms ?? 0) / 1000);
+    if (d.file && d.name === d.file) {
+      seconds.set(d.file, (d.details.duration_ms ?? 0) / 1000);
+      ends.set(d.file, performance.now() / 1000);
+    }
   });
   // The tests inside files (node 20's own summary counts the files, and may call a file with failures passed).
   stream.on('test:pass', (d) => {
@@ -82,13 +103,14 @@ function runQueue(files: string[], concurrency: number): Promise<QueueResult> {
     const out = stream.compose(new spec());
     out.pipe(process.stdout, { end: false }).on('error', reject);
     // After the reporter's last line, so that rnn's summary comes last.
-    out.on('end', () => resolve({ failed, seconds, counts }));
+    out.on('end', () => resolve({ failed, seconds, ends, counts }));
   });
 }
 
 interface QueueResult {
   failed: string[];
   seconds: Map<string, number>;
+  ends: Map<string, number>;
   counts: { passed: number; skipped: number };
 }
 
@@ -114,26 +136,37 @@ async function main(): Promise<number> {
   try {
     // run() starts each file in a child process with this process's environment.
     Object.assign(process.env, { RNN_TEST_IMDB: imdb.file, RNN_TEST_IMDB_SHA256: imdb.sha256, RNN_TEST_CACHE: cache });
-    // The two queues' files run side by side, and oneDNN's OpenMP threads spin at every barrier while they wait:
-    // beside another process that computes, each loses most of its speed. Passive waiting changes no result
-    // and took a pair of training files from 123 s to 73 s (docs/testing.md). A value the user set wins.
-    process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+    // Files run side by side, one more than there are cores (one is often waiting on a child process), and each
+    // computes on one thread: TensorFlow's and oneDNN's thread pools sized to the machine would make every file
+    // contend with the others at each barrier, and a file's own threads mostly wait on each other at the
+    // suite's small sizes (docs/testing.md has the figures). Passive waiting for what still waits. Results do
+    // not depend on it; the two-thread paths are tested explicitly (the addon's halves). A value the user set wins.
+    for (const [name, value] of Object.entries(TEST_THREADING)) process.env[name] ??= value;
     await imdbReviews(imdb.file, cache); // decoded once, before the files that read it start side by side
-    const all = testFiles(path.join(ROOT, 'dist', 'test')).filter(
-      (f) => args.filters.length === 0 || args.filters.some((w) => path.relative(ROOT, f).includes(w)),
+    const every = testFiles(DIST_TEST);
+    const all = every.filter((f) => args.filters.length === 0 || args.filters.some((w) => path.relative(ROOT, f).includes(w)));
+    const files = args.lane === 'all' ? all : all.filter((f) => !E2E.test(f));
+    const estimates = await readTimings();
+    const ordered = longestFirst(DIST_TEST, files, estimates);
+    const e2eCount = files.filter((f) => E2E.test(f)).length;
+    process.stderr.write(
+      `${args.lane} lane: ${files.length - e2eCount} unit files${args.lane === 'all' ? `, ${e2eCount} end-to-end files` : ''}, ${args.concurrency} at a time\n`,
     );
-    const e2e = args.lane === 'all' ? all.filter((f) => E2E.test(f)) : [];
-    const unit = all.filter((f) => !E2E.test(f));
-    process.stderr.write(`${args.lane} lane: ${unit.length} unit files${args.lane === 'all' ? `, ${e2e.length} end-to-end files` : ''}\n`);
-    const results = await Promise.all([runQueue(e2e, 1), runQueue(unit, args.concurrency)]);
-    const failed = results.flatMap((r) => r.failed);
-    const seconds = new Map(results.flatMap((r) => [...r.seconds]));
+    const result = await runQueue(ordered, args.concurrency);
+    const failed = result.failed;
+    const seconds = result.seconds;
+    if (process.env.RNN_TEST_TIMES) {
+      const t0s = t0 / 1000;
+      const rows = [...seconds].map(([f, s]) => ({ file: path.relative(ROOT, f), seconds: s, end: result.ends.get(f)! - t0s }));
+      await fsp.writeFile(process.env.RNN_TEST_TIMES, JSON.stringify(rows, null, 1));
+    }
+    if (args.record && failed.length === 0)
+      await fsp.writeFile(TIMINGS, `${JSON.stringify(recordTimings(DIST_TEST, every, estimates, seconds), null, 2)}\n`);
     const slowest = [...seconds].sort((a, b) => b[1] - a[1]).slice(0, 12);
     process.stderr.write(
       `\nslowest files:\n${slowest.map(([f, s]) => `  ${s.toFixed(1).padStart(6)} s  ${path.relative(ROOT, f)}`).join('\n')}\n`,
     );
-    const passed = results.reduce((n, r) => n + r.counts.passed, 0);
-    const skipped = results.reduce((n, r) => n + r.counts.skipped, 0);
+    const { passed, skipped } = result.counts;
     process.stderr.write(
       `${all.length} files in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${passed} tests passed, ${failed.length} failed, ${skipped} skipped\n`,
     );
