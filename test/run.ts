@@ -168,7 +168,7 @@ async function main(): Promise<number> {
     );
     const { passed, skipped } = result.counts;
     process.stderr.write(
-      `${all.length} files in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${passed} tests passed, ${failed.length} failed, ${skipped} skipped\n`,
+      `${files.length} files in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${passed} tests passed, ${failed.length} failed, ${skipped} skipped\n`,
     );
     if (failed.length) {
       process.stderr.write(`\n${failed.length} failed:\n${failed.map((f) => `  ${f}`).join('\n')}\n`);

@@ -39,9 +39,9 @@ async function moments(model: LayersModel): Promise<{ names: string[]; values: F
 
 // Without a clip, and with one (--clip-norm) small enough to act on most of these steps; a bidirectional, pooled
 // topology too (its reference, trainOnBatch, runs the fused layers' tfjs ops, which return the output sequence; they
-// equal stock tfjs-layers: test/models/fused.test.ts). Mean pooling:
+// equal stock tfjs-layers: test/models/fused.e2e.test.ts). Mean pooling:
 // with max pooling a float difference can move a maximum to another step, and the runs part (measured: loss
-// 1e-4 apart by the sixth step), which is no error of either; its single steps are checked in topologies.test.ts.
+// 1e-4 apart by the sixth step), which is no error of either; its single steps are checked in topologies.e2e.test.ts.
 const parityCases: Array<{ cell: CellType; clipNorm: number | null; topology?: Topology }> = [
   ...CELLS.map((cell) => ({ cell, clipNorm: null })),
   ...CELLS.map((cell) => ({ cell, clipNorm: 0.05 })),
