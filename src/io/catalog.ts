@@ -9,6 +9,7 @@ import { readJsonIfExists, recoverReplacedDir, writeJsonAtomic } from '../util/f
 import type { CheckpointMeta } from './checkpoint.js';
 import { readJsonFile } from './read.js';
 import type { ModelMetrics } from '../eval/classes.js';
+import { readLanguageModelMetadata, type LanguageModelMetadata } from './lm-dir.js';
 import { checkMetadata, HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
 
 export const EVAL_RECORD = 'eval.json';
@@ -17,7 +18,7 @@ export const EVAL_RECORD = 'eval.json';
 export interface EvalRecord {
   evaluatedAt: string;
   /** Where the test reviews came from, how many were scored, and what they were (absent before rnn said). */
-  data: { path: string; reviews: number; scope?: 'test split' | 'held-out rows' | 'training data' };
+  data: { path: string; reviews: number; scope?: 'test split' | 'held-out rows' | 'training data' | 'pretraining text' };
   /** A binary model's metrics or a k-class model's (accuracy, macro- and weighted-F1, per-class figures, …). */
   metrics: ModelMetrics;
   samplesPerSec: number;
@@ -80,6 +81,41 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
   };
 }
 
+/** A language model directory (`rnn pretrain`) as `rnn info` and `rnn list` describe it. */
+export interface LanguageModelInfo {
+  dir: string;
+  metadata: LanguageModelMetadata;
+  files: { name: string; bytes: number }[];
+}
+
+async function filesOf(abs: string): Promise<{ name: string; bytes: number }[]> {
+  const files: { name: string; bytes: number }[] = [];
+  for (const name of (await fsp.readdir(abs)).sort()) {
+    const s = await fsp.stat(path.join(abs, name));
+    if (s.isFile()) files.push({ name, bytes: s.size });
+  }
+  return files;
+}
+
+/** Whether a directory's metadata.json says it is a language model. */
+async function isLanguageModel(abs: string): Promise<boolean> {
+  const meta = await readJsonIfExists<{ kind?: unknown }>(path.join(abs, 'metadata.json')).catch(() => undefined);
+  return meta?.kind === 'language-model';
+}
+
+export async function readLanguageModelInfo(dir: string): Promise<LanguageModelInfo> {
+  const abs = path.resolve(dir);
+  return { dir: abs, metadata: await readLanguageModelMetadata(abs), files: await filesOf(abs) };
+}
+
+/** `rnn info`'s reading: a classifier's {@link ModelInfo} or a language model's. */
+export async function readAnyModelInfo(dir: string): Promise<{ classifier: ModelInfo } | { languageModel: LanguageModelInfo }> {
+  const abs = path.resolve(dir);
+  await recoverReplacedDir(abs);
+  if (await isLanguageModel(abs)) return { languageModel: await readLanguageModelInfo(abs) };
+  return { classifier: await readModelInfo(abs) };
+}
+
 /** One row of `rnn list`. */
 export interface ModelListing {
   /** Path relative to the models directory. */
@@ -88,10 +124,12 @@ export interface ModelListing {
   /** True for the model `models/latest` points at. */
   latest: boolean;
   info?: ModelInfo;
+  /** A language model's, instead of {@link info}. */
+  languageModel?: LanguageModelInfo;
   /** Why the directory could not be read as a model. */
   error?: string;
   /** For an interrupted training run's checkpoint: where it stopped. */
-  checkpoint?: { cell: string; epoch: number; epochs: number; createdAt: string };
+  checkpoint?: { cell: string; epoch: number; epochs: number; createdAt: string; command: 'train' | 'pretrain' };
 }
 
 /**
@@ -127,14 +165,21 @@ export async function listModels(modelsDir: string): Promise<ModelListing[]> {
           name: path.relative(root, sub),
           dir: sub,
           latest: false,
-          checkpoint: { cell: ckpt.options.cell, epoch: ckpt.state.epoch, epochs: ckpt.options.epochs, createdAt: ckpt.createdAt },
+          checkpoint: {
+            cell: ckpt.options.cell,
+            epoch: ckpt.state.epoch,
+            epochs: ckpt.options.epochs,
+            createdAt: ckpt.createdAt,
+            command: ckpt.kind === 'pretrain' ? 'pretrain' : 'train',
+          },
         });
         continue;
       }
       if (hasMeta || hasModel) {
         const row: ModelListing = { name: path.relative(root, sub), dir: sub, latest: sub === latest };
         try {
-          row.info = await readModelInfo(sub);
+          if (await isLanguageModel(sub)) row.languageModel = await readLanguageModelInfo(sub);
+          else row.info = await readModelInfo(sub);
         } catch (err) {
           row.error = (err as Error).message;
         }
@@ -145,6 +190,7 @@ export async function listModels(modelsDir: string): Promise<ModelListing[]> {
     }
   };
   await visit(root, 1);
-  const created = (r: ModelListing): string => r.info?.metadata.createdAt ?? r.checkpoint?.createdAt ?? '';
+  const created = (r: ModelListing): string =>
+    r.info?.metadata.createdAt ?? r.languageModel?.metadata.createdAt ?? r.checkpoint?.createdAt ?? '';
   return found.sort((a, b) => created(b).localeCompare(created(a)) || a.name.localeCompare(b.name));
 }
