@@ -4,6 +4,7 @@
 // output layer's share of a step is (step − body) / step. Run after `npm run build`, under the exclusive lock:
 //
 //   flock /tmp/rnn-quiet.lock node bench/lm-output.mjs path/to/aclImdb_v1.tar.gz [CELL [STEPS [BATCH [BPTT [VOCAB]]]]]
+import { performance } from 'node:perf_hooks';
 import { loadBackend } from '../dist/src/backend/index.js';
 import { loadData } from '../dist/src/data/index.js';
 import { buildLanguageModel, lmLayers } from '../dist/src/models/lm.js';
