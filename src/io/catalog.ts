@@ -10,6 +10,7 @@ import type { CheckpointMeta } from './checkpoint.js';
 import { readJsonFile } from './read.js';
 import type { ModelMetrics } from '../eval/classes.js';
 import { readLanguageModelMetadata, type LanguageModelMetadata } from './lm-dir.js';
+import { refuseLanguageModel } from './model-dir.js';
 import { checkMetadata, HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
 
 export const EVAL_RECORD = 'eval.json';
@@ -49,6 +50,7 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
   const st = await fsp.stat(abs).catch(() => undefined);
   if (!st?.isDirectory())
     throw new UserError('MODEL_NOT_FOUND', `model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
+  await refuseLanguageModel(abs);
   const fix = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
   const metadata = await readJsonFile<ModelMetadata>(path.join(abs, 'metadata.json'), fix);
   if (metadata?.formatVersion !== METADATA_FORMAT_VERSION || typeof metadata.cell !== 'string' || !Array.isArray(metadata.history)) {
