@@ -79,7 +79,7 @@ module.exports = {
       comment: 'The model-directory code (src/io) reads and writes what training produces: its types and options, never the loop',
       severity: 'error',
       from: { path: '^src/io/' },
-      to: { path: '^src/train/', pathNot: '^src/train/(options|types|control)\\.ts$' },
+      to: { path: '^src/train/', pathNot: '^src/train/(options|types|control|pretrain-options)\\.ts$' },
     },
     {
       name: 'browser-page-imports',

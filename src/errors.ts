@@ -58,6 +58,11 @@ export const ERROR_CODES = {
   MODEL_WEIGHTS_NOT_FINITE: 'the weights contain NaN or infinite values',
   MODEL_TOKENIZER_INVALID: 'a tokenizer JSON is not a Keras Tokenizer rnn reads',
   MODEL_TOKENIZER_MISMATCH: 'the tokenizer is not the one the model was trained with (hash or vocabulary size differs)',
+  MODEL_IS_LANGUAGE_MODEL: 'the directory is a language model (rnn pretrain), where a sentiment classifier is needed',
+
+  // Language models (rnn pretrain, rnn train --init).
+  INIT_NOT_LANGUAGE_MODEL: '--init names a directory that is not a language model rnn pretrain saved',
+  INIT_MISMATCH: "the language model's cell, sizes or vocabulary differ from the classifier's options",
 
   // Training and its checkpoints.
   CHECKPOINT_NOT_FOUND: 'the --resume directory is not a training checkpoint',
@@ -68,6 +73,7 @@ export const ERROR_CODES = {
   EVAL_HELDOUT_CHANGED: 'the rows the model held out for testing cannot be drawn again from its data',
   EVAL_ON_TRAINING_DATA: 'the data is what the model was trained on, with no rows held out',
   EVAL_LABELS_MISMATCH: 'the data has other labels than the model predicts',
+  EVAL_ON_PRETRAINING_TEXT: "the test reviews are among the texts the model's language model was pretrained on (--allow-test-text)",
 
   // Writing files (model directories, checkpoints, exports).
   IO_NO_SPACE: 'a file could not be written: no space left on its file system (or over quota); what was there is unchanged',

@@ -6,6 +6,7 @@ import { ExitWith, Interrupted, isUserError, type ErrorCode, type ErrorJson } fr
 import { availableCores, resolveCliEnv } from './env.js';
 import { packageVersion } from './version.js';
 import { registerTrain } from './commands/train.js';
+import { registerPretrain } from './commands/pretrain.js';
 import { registerEval } from './commands/eval.js';
 import { registerPredict } from './commands/predict.js';
 import { registerData } from './commands/data.js';
@@ -79,6 +80,7 @@ export function buildProgram(ctx: CliContext): Command {
     })
     .exitOverride();
   registerTrain(program, ctx);
+  registerPretrain(program, ctx);
   registerEval(program, ctx);
   registerPredict(program, ctx);
   registerData(program, ctx);

@@ -23,7 +23,8 @@ import { describeKernels, PURE_JS_SLOWDOWN, type LoadedBackend } from '../backen
 import { BINARY_LABELS, isBinaryLabels, type DataSourceInfo, type LabelSet } from '../data/index.js';
 import { checkLabelCounts, stratifies } from '../data/split.js';
 import type { RunEnvironment } from '../io/run.js';
-import { UserError } from '../errors.js';
+import { ExitWith, Interrupted, UserError } from '../errors.js';
+import { superviseWorker } from './worker.js';
 import { fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl, monitor, lrSchedule, momentum } from './options.js';
 import type { CliContext } from './context.js';
 import { bar, type StatusLine } from './progress.js';
@@ -262,8 +263,12 @@ export function warnIfTfjsFallback(ctx: CliContext, status: StatusLine, backend:
 
 /** metadata.json's record of the backend, kernels and versions of this process. */
 export function runEnvironment(backend: LoadedBackend, source: DataSourceInfo): RunEnvironment {
+  return { source, ...backendRecord(backend) };
+}
+
+/** metadata.json's record of the backend, kernels and versions of this process (without the data). */
+export function backendRecord(backend: LoadedBackend): Pick<RunEnvironment, 'backend' | 'versions'> {
   return {
-    source,
     backend: { name: backend.name, tensorflow: backend.tfVersion, recurrentKernels: describeKernels(backend.tf, backend.kernels) },
     versions: { rnn: packageVersion(), tfjs: backend.tfjsVersion, node: process.versions.node },
   };
@@ -285,4 +290,38 @@ export function trainingProgress(ctx: CliContext, status: StatusLine, options: T
       if (json) ctx.io.out.write(JSON.stringify(e) + '\n');
     },
   };
+}
+
+/**
+ * The supervisor's part of `rnn train` and `rnn pretrain` (src/cli/worker.ts says why the work runs in a worker):
+ * the first SIGINT/SIGTERM asks the worker to stop after its batch and save a checkpoint, the second kills it.
+ */
+export async function superviseTraining(ctx: CliContext, status: StatusLine): Promise<never> {
+  const { code, stops } = await superviseWorker(ctx, (sig, n, child) => {
+    if (sig === 'SIGHUP') return;
+    if (n === 1 && child.connected) {
+      status.log(
+        ctx.chalkErr.yellow(
+          `${sig}: stopping after this batch and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C again' : 'another signal'} quits at once, without one)`,
+        ),
+      );
+      child.send({ stop: sig });
+    } else {
+      child.kill('SIGKILL');
+    }
+  });
+  if (stops > 1) throw new Interrupted('stopped at once, without a checkpoint; the model directory was not changed');
+  throw new ExitWith(code);
+}
+
+/** A resumed run keeps the options of the interrupted one: any option given on the command line but `keep` is an error. */
+export function refuseWithResume(cmd: Command, keep: readonly string[]): void {
+  const given = cmd.options.filter((o) => o.long && !keep.includes(o.long) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
+  if (given.length > 0) {
+    throw new UserError(
+      'OPTION_CONFLICT',
+      `${given.map((o) => o.long).join(', ')} cannot be combined with --resume`,
+      'A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume',
+    );
+  }
 }

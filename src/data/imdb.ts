@@ -7,6 +7,18 @@ import { cleanReview, MAX_REVIEW_BYTES, type LoadedData, type Review, type Split
 import { BINARY_LABELS, IMDB_RATING_LABELS, isBinaryLabels, labelIndexer, labelSetOf, type ImdbTarget, type LabelSet } from './labels.js';
 
 const ENTRY = /(?:^|\/)(train|test)\/(pos|neg)\/(\d+)_(\d+)\.txt$/;
+/** The official archive's unlabeled reviews (`train/unsup/<id>_0.txt`): read only when asked for (`rnn pretrain`). */
+const UNSUP = /(?:^|\/)train\/unsup\/(\d+)_(\d+)\.txt$/;
+
+/** What else an aclImdb reader collects: the unlabeled reviews of `train/unsup/` (in file-number order). */
+export interface ImdbExtras {
+  unsup?: boolean;
+}
+
+/** Unlabeled reviews in file-number order, whatever the archive or file system order. */
+function unsupTexts(found: { num: number; text: string }[]): string[] {
+  return found.sort((a, b) => a.num - b.num).map((u) => u.text);
+}
 const decoder = new TextDecoder('utf-8');
 
 interface Raw extends Review {
@@ -105,8 +117,10 @@ export function unsafeEntry(entryPath: string, type: string, linkpath?: string):
 export async function readImdbTarball(
   file: string,
   splits: readonly Split[],
-): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; bytes: number }> {
+  extras: ImdbExtras = {},
+): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; bytes: number; unsup?: string[] }> {
   const raws: Raw[] = [];
+  const unsup: { num: number; text: string }[] = [];
   const hash = createHash('sha256');
   let bytes = 0;
   let unsafe: string | undefined;
@@ -121,7 +135,9 @@ export async function readImdbTarball(
           parser.abort(new Error(`unsafe entry: ${unsafe}`));
           return;
         }
-        const keep = entry.type === 'File' && ENTRY.test(entry.path) && splits.includes(ENTRY.exec(entry.path)![1] as Split);
+        const unlabeled = extras.unsup === true && entry.type === 'File' ? UNSUP.exec(entry.path) : null;
+        const keep =
+          unlabeled !== null || (entry.type === 'File' && ENTRY.test(entry.path) && splits.includes(ENTRY.exec(entry.path)![1] as Split));
         if (!keep) {
           entry.resume();
           return;
@@ -134,6 +150,10 @@ export async function readImdbTarball(
         const chunks: Buffer[] = [];
         entry.on('data', (c: Buffer) => chunks.push(c));
         entry.on('end', () => {
+          if (unlabeled) {
+            unsup.push({ num: Number(unlabeled[1]), text: cleanReview(decoder.decode(Buffer.concat(chunks))) });
+            return;
+          }
           const r = toRaw(entry.path, Buffer.concat(chunks));
           if (r) raws.push(r);
         });
@@ -167,14 +187,20 @@ export async function readImdbTarball(
     parser.on('close', () => resolve());
     input.pipe(parser);
   });
-  return { ...finish(raws, file, splits), sha256: hash.digest('hex'), bytes };
+  return {
+    ...finish(raws, file, splits),
+    sha256: hash.digest('hex'),
+    bytes,
+    ...(extras.unsup && { unsup: unsupTexts(unsup) }),
+  };
 }
 
 /** Reads an extracted aclImdb directory (the directory itself or one that contains `aclImdb/`). */
 export async function readImdbDir(
   dir: string,
   splits: readonly Split[],
-): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; root: string }> {
+  extras: ImdbExtras = {},
+): Promise<Pick<LoadedData, 'train' | 'test'> & { sha256: string; root: string; unsup?: string[] }> {
   let root = dir;
   if (!(await isDir(path.join(root, 'train'))) && !(await isDir(path.join(root, 'test'))) && (await isDir(path.join(dir, 'aclImdb')))) {
     root = path.join(dir, 'aclImdb');
@@ -195,7 +221,23 @@ export async function readImdbDir(
       }
     }
   }
-  return { ...finish(raws, dir, splits), sha256: listing.digest('hex'), root };
+  const unsup: { num: number; text: string }[] = [];
+  if (extras.unsup) {
+    const sub = path.join(root, 'train', 'unsup');
+    for (const f of (await fsp.readdir(sub).catch(() => [] as string[])).sort()) {
+      const m = UNSUP.exec(`train/unsup/${f}`);
+      if (!m) continue;
+      const body = await readReviewFile(path.join(sub, f));
+      listing.update(`train/unsup/${f}\0${body.length}\n`);
+      unsup.push({ num: Number(m[1]), text: cleanReview(decoder.decode(body)) });
+    }
+  }
+  return {
+    ...finish(raws, dir, splits),
+    sha256: listing.digest('hex'),
+    root,
+    ...(extras.unsup && { unsup: unsupTexts(unsup) }),
+  };
 }
 
 function tooLarge(what: string, bytes: number): UserError {

@@ -60,6 +60,8 @@ export interface LoadDataOptions extends CsvOptions {
   pin?: ExpectedFile & { url: string };
   /** aclImdb: label the reviews by their polarity (default) or their rating (`--target`); a CSV's label column is its target. */
   target?: ImdbTarget;
+  /** aclImdb: also read the unlabeled reviews of `train/unsup/` when the source has them (`LoadedData.unsup`). */
+  unsup?: boolean;
 }
 
 /** What the source records of the target: nothing for polarity, so a binary dataset's record is what it always was. */
@@ -87,7 +89,7 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
     step(got.fromCache ? `using the cached ${got.file}` : `downloaded ${got.meta.bytes} bytes to ${got.file}`);
     let r: Awaited<ReturnType<typeof readImdbTarball>>;
     try {
-      r = await readImdbTarball(got.file, opts.splits);
+      r = await readImdbTarball(got.file, opts.splits, { unsup: opts.unsup });
     } catch (e) {
       await discardCached(got.file); // never reuse a download that does not read
       throw e;
@@ -104,6 +106,7 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
     return {
       source: { kind: 'tarball', path: got.file, url: spec, sha256: r.sha256, bytes: r.bytes, ...targetOf(target) },
       ...labeled(r, spec),
+      ...(r.unsup && { unsup: r.unsup }),
     };
   }
   const file = path.resolve(spec.startsWith('file://') ? new URL(spec).pathname : spec);
@@ -117,8 +120,12 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   }
   if (st.isDirectory()) {
     step(`reading ${file}`);
-    const r = await readImdbDir(file, opts.splits);
-    return { source: { kind: 'dir', path: r.root, sha256: r.sha256, ...targetOf(target) }, ...labeled(r, file) };
+    const r = await readImdbDir(file, opts.splits, { unsup: opts.unsup });
+    return {
+      source: { kind: 'dir', path: r.root, sha256: r.sha256, ...targetOf(target) },
+      ...labeled(r, file),
+      ...(r.unsup && { unsup: r.unsup }),
+    };
   }
   if (/\.csv$/i.test(file)) {
     if (target !== 'polarity') {
@@ -140,7 +147,7 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   }
   if (/\.(tar\.gz|tgz)$/i.test(file)) {
     step(`reading ${file}`);
-    const r = await readImdbTarball(file, opts.splits);
+    const r = await readImdbTarball(file, opts.splits, { unsup: opts.unsup });
     const wrong = opts.data === undefined ? checkImdbCounts(r, opts.splits) : undefined;
     if (wrong)
       throw new UserError(
@@ -148,7 +155,11 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
         `${file} (RNN_IMDB_URL) is not the complete IMDB dataset: ${wrong}`,
         'Set RNN_IMDB_URL to a complete copy of aclImdb_v1.tar.gz, or pass --data',
       );
-    return { source: { kind: 'tarball', path: file, sha256: r.sha256, bytes: r.bytes, ...targetOf(target) }, ...labeled(r, file) };
+    return {
+      source: { kind: 'tarball', path: file, sha256: r.sha256, bytes: r.bytes, ...targetOf(target) },
+      ...labeled(r, file),
+      ...(r.unsup && { unsup: r.unsup }),
+    };
   }
   throw new UserError(
     'DATA_FORMAT_UNKNOWN',

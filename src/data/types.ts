@@ -52,6 +52,8 @@ export interface LoadedData {
   labels: LabelSet;
   train: Review[];
   test: Review[];
+  /** aclImdb's unlabeled reviews (`train/unsup/`), when asked for and present. */
+  unsup?: string[];
 }
 
 /**

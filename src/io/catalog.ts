@@ -9,6 +9,8 @@ import { readJsonIfExists, recoverReplacedDir, writeJsonAtomic } from '../util/f
 import type { CheckpointMeta } from './checkpoint.js';
 import { parseJson, readJsonFile, readText } from './read.js';
 import type { ModelMetrics } from '../eval/classes.js';
+import { readLanguageModelMetadata, type LanguageModelMetadata } from './lm-dir.js';
+import { refuseLanguageModel } from './model-dir.js';
 import { checkMetadata, HISTORY_SVG, LAST_CHECKPOINT, METADATA_FORMAT_VERSION, type ModelMetadata } from './model-dir.js';
 
 export const EVAL_RECORD = 'eval.json';
@@ -17,7 +19,7 @@ export const EVAL_RECORD = 'eval.json';
 export interface EvalRecord {
   evaluatedAt: string;
   /** Where the test reviews came from, how many were scored, and what they were (absent before rnn said). */
-  data: { path: string; reviews: number; scope?: 'test split' | 'held-out rows' | 'training data' };
+  data: { path: string; reviews: number; scope?: 'test split' | 'held-out rows' | 'training data' | 'pretraining text' };
   /** A binary model's metrics or a k-class model's (accuracy, macro- and weighted-F1, per-class figures, …). */
   metrics: ModelMetrics;
   samplesPerSec: number;
@@ -65,6 +67,7 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
   const st = await fsp.stat(abs).catch(() => undefined);
   if (!st?.isDirectory())
     throw new UserError('MODEL_NOT_FOUND', `model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
+  await refuseLanguageModel(abs);
   const fix = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
   const metadata = await readJsonFile<ModelMetadata>(path.join(abs, 'metadata.json'), fix);
   if (metadata?.formatVersion !== METADATA_FORMAT_VERSION || typeof metadata.cell !== 'string' || !Array.isArray(metadata.history)) {
@@ -92,6 +95,41 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
   };
 }
 
+/** A language model directory (`rnn pretrain`) as `rnn info` and `rnn list` describe it. */
+export interface LanguageModelInfo {
+  dir: string;
+  metadata: LanguageModelMetadata;
+  files: { name: string; bytes: number }[];
+}
+
+async function filesOf(abs: string): Promise<{ name: string; bytes: number }[]> {
+  const files: { name: string; bytes: number }[] = [];
+  for (const name of (await fsp.readdir(abs)).sort()) {
+    const s = await fsp.stat(path.join(abs, name));
+    if (s.isFile()) files.push({ name, bytes: s.size });
+  }
+  return files;
+}
+
+/** Whether a directory's metadata.json says it is a language model. */
+async function isLanguageModel(abs: string): Promise<boolean> {
+  const meta = await readJsonIfExists<{ kind?: unknown }>(path.join(abs, 'metadata.json')).catch(() => undefined);
+  return meta?.kind === 'language-model';
+}
+
+export async function readLanguageModelInfo(dir: string): Promise<LanguageModelInfo> {
+  const abs = path.resolve(dir);
+  return { dir: abs, metadata: await readLanguageModelMetadata(abs), files: await filesOf(abs) };
+}
+
+/** `rnn info`'s reading: a classifier's {@link ModelInfo} or a language model's. */
+export async function readAnyModelInfo(dir: string): Promise<{ classifier: ModelInfo } | { languageModel: LanguageModelInfo }> {
+  const abs = path.resolve(dir);
+  await recoverReplacedDir(abs);
+  if (await isLanguageModel(abs)) return { languageModel: await readLanguageModelInfo(abs) };
+  return { classifier: await readModelInfo(abs) };
+}
+
 /** One row of `rnn list`. */
 export interface ModelListing {
   /** Path relative to the models directory. */
@@ -100,10 +138,12 @@ export interface ModelListing {
   /** True for the model `models/latest` points at. */
   latest: boolean;
   info?: ModelInfo;
+  /** A language model's, instead of {@link info}. */
+  languageModel?: LanguageModelInfo;
   /** Why the directory could not be read as a model. */
   error?: string;
   /** For an interrupted training run's checkpoint: where it stopped. */
-  checkpoint?: { cell: string; epoch: number; epochs: number; createdAt: string };
+  checkpoint?: { cell: string; epoch: number; epochs: number; createdAt: string; command: 'train' | 'pretrain' };
 }
 
 /**
@@ -139,14 +179,21 @@ export async function listModels(modelsDir: string): Promise<ModelListing[]> {
           name: path.relative(root, sub),
           dir: sub,
           latest: false,
-          checkpoint: { cell: ckpt.options.cell, epoch: ckpt.state.epoch, epochs: ckpt.options.epochs, createdAt: ckpt.createdAt },
+          checkpoint: {
+            cell: ckpt.options.cell,
+            epoch: ckpt.state.epoch,
+            epochs: ckpt.options.epochs,
+            createdAt: ckpt.createdAt,
+            command: ckpt.kind === 'pretrain' ? 'pretrain' : 'train',
+          },
         });
         continue;
       }
       if (hasMeta || hasModel) {
         const row: ModelListing = { name: path.relative(root, sub), dir: sub, latest: sub === latest };
         try {
-          row.info = await readModelInfo(sub);
+          if (await isLanguageModel(sub)) row.languageModel = await readLanguageModelInfo(sub);
+          else row.info = await readModelInfo(sub);
         } catch (err) {
           row.error = (err as Error).message;
         }
@@ -157,6 +204,7 @@ export async function listModels(modelsDir: string): Promise<ModelListing[]> {
     }
   };
   await visit(root, 1);
-  const created = (r: ModelListing): string => r.info?.metadata.createdAt ?? r.checkpoint?.createdAt ?? '';
+  const created = (r: ModelListing): string =>
+    r.info?.metadata.createdAt ?? r.languageModel?.metadata.createdAt ?? r.checkpoint?.createdAt ?? '';
   return found.sort((a, b) => created(b).localeCompare(created(a)) || a.name.localeCompare(b.name));
 }

@@ -11,8 +11,9 @@ import { UserError } from '../errors.js';
 import { FileRefused, readBoundedFile, replaceDir, tempSibling, writingTo } from '../util/fs.js';
 import { MAX_JSON_BYTES } from './read.js';
 import type { DataFlags, DataSourceInfo } from '../data/index.js';
+import type { TextSourceInfo } from '../data/texts.js';
 import type { TrainOptions } from '../train/options.js';
-import type { TrainCheckpoint } from '../train/types.js';
+import type { EpochLog, TrainCheckpoint } from '../train/types.js';
 
 export const CHECKPOINT_FORMAT_VERSION = 1;
 
@@ -31,31 +32,36 @@ interface TensorEntry {
   length: number;
 }
 
-/** checkpoint.json. */
-export interface CheckpointMeta {
+/** Which command wrote a checkpoint: `rnn train` (absent, as before) or `rnn pretrain`. */
+export type CheckpointKind = 'train' | 'pretrain';
+
+/** checkpoint.json: of `rnn train` (options `O` = TrainOptions, epoch logs `H` = EpochLog) or of `rnn pretrain` (`kind`). */
+export interface CheckpointMeta<O = TrainOptions, H = EpochLog> {
   formatVersion: number;
   createdAt: string;
+  /** `pretrain` for `rnn pretrain`'s checkpoints; absent for `rnn train`'s. */
+  kind?: 'pretrain';
   /** The options of the interrupted run (a resumed run uses exactly these). */
-  options: TrainOptions;
+  options: O;
   /** The model directory the finished run will write. */
   out: string;
   /** The data flags given (no `data`: the default dataset) and what they gave, so a resume reads the same reviews. */
   data: {
-    flags: DataFlags;
-    source: DataSourceInfo;
+    flags: DataFlags & { allowTestText?: boolean };
+    source: DataSourceInfo | TextSourceInfo;
   };
   /** The training position and everything else of {@link TrainCheckpoint} but the arrays. */
-  state: Omit<TrainCheckpoint, 'weights' | 'optimizer' | 'bestWeights' | 'average'> & { averageUpdates?: number };
+  state: Omit<TrainCheckpoint<H>, 'weights' | 'optimizer' | 'bestWeights' | 'average'> & { averageUpdates?: number };
   tensors: TensorEntry[];
 }
 
-export async function saveCheckpoint(
+export async function saveCheckpoint<O, H>(
   dir: string,
-  meta: Omit<CheckpointMeta, 'formatVersion' | 'createdAt' | 'state' | 'tensors'>,
-  ckpt: TrainCheckpoint,
+  meta: Omit<CheckpointMeta<O, H>, 'formatVersion' | 'createdAt' | 'state' | 'tensors'>,
+  ckpt: TrainCheckpoint<H>,
 ): Promise<void> {
   const { weights, optimizer, bestWeights, average, ...rest } = ckpt;
-  const state: CheckpointMeta['state'] = average ? { ...rest, averageUpdates: average.updates } : rest;
+  const state: CheckpointMeta<O, H>['state'] = average ? { ...rest, averageUpdates: average.updates } : rest;
   const tensors: TensorEntry[] = [];
   const parts: Uint8Array[] = [];
   let offset = 0;
@@ -68,7 +74,13 @@ export async function saveCheckpoint(
   optimizer.forEach((w) => add('optimizer', w.data, { name: w.name, shape: w.shape, dtype: w.dtype }));
   bestWeights?.forEach((w) => add('best', w));
   average?.weights.forEach((w) => add('average', w));
-  const full: CheckpointMeta = { formatVersion: CHECKPOINT_FORMAT_VERSION, createdAt: new Date().toISOString(), ...meta, state, tensors };
+  const full: CheckpointMeta<O, H> = {
+    formatVersion: CHECKPOINT_FORMAT_VERSION,
+    createdAt: new Date().toISOString(),
+    ...meta,
+    state,
+    tensors,
+  };
   const target = path.resolve(dir);
   await writingTo(
     target,
@@ -106,9 +118,19 @@ export function migrateCheckpoint(meta: CheckpointMeta): CheckpointMeta {
   return { ...meta, options };
 }
 
+/** A checkpoint of `rnn train`. */
 export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMeta; checkpoint: TrainCheckpoint }> {
+  const { meta, checkpoint } = await loadCheckpointOf<TrainOptions, EpochLog>(dir, 'train');
+  return { meta: migrateCheckpoint(meta), checkpoint };
+}
+
+/** A checkpoint of `rnn train` or `rnn pretrain` (`kind`): one of the other command is refused, naming the command to resume it with. */
+export async function loadCheckpointOf<O, H>(
+  dir: string,
+  kind: CheckpointKind,
+): Promise<{ meta: CheckpointMeta<O, H>; checkpoint: TrainCheckpoint<H> }> {
   const abs = path.resolve(dir);
-  const fix = 'Pass --resume the .checkpoint directory an interrupted `rnn train` named, or start again without --resume';
+  const fix = `Pass --resume the .checkpoint directory an interrupted \`rnn ${kind}\` named, or start again without --resume`;
   let metaText: string;
   try {
     metaText = (await readBoundedFile(path.join(abs, 'checkpoint.json'), MAX_JSON_BYTES)).toString('utf8');
@@ -116,9 +138,9 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
     if (e instanceof FileRefused) throw new UserError('CHECKPOINT_INVALID', e.message, fix);
     throw new UserError('CHECKPOINT_NOT_FOUND', `${abs} is not a training checkpoint (no checkpoint.json)`, fix);
   }
-  let meta: CheckpointMeta;
+  let meta: CheckpointMeta<O, H>;
   try {
-    meta = JSON.parse(metaText) as CheckpointMeta;
+    meta = JSON.parse(metaText) as CheckpointMeta<O, H>;
   } catch (e) {
     throw new UserError('CHECKPOINT_INVALID', `${path.join(abs, 'checkpoint.json')} is not valid JSON (${(e as Error).message})`, fix);
   }
@@ -132,8 +154,16 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
   // Every field of the type rnn writes, and every tensor's place, shape and size consistent: else one clear line.
   const bad = (why: string) =>
     new UserError('CHECKPOINT_INVALID', `${path.join(abs, 'checkpoint.json')} is not an rnn checkpoint: ${why}`, fix);
-  const { CheckpointJson, schemaProblem } = await import('./schemas.js'); // TypeBox loads when a checkpoint is read
-  const problem = schemaProblem(CheckpointJson, meta);
+  const written: CheckpointKind = meta.kind === 'pretrain' ? 'pretrain' : 'train';
+  if (written !== kind) {
+    throw new UserError(
+      'CHECKPOINT_INVALID',
+      `${abs} is a checkpoint of \`rnn ${written}\`, not of \`rnn ${kind}\``,
+      `Resume it with \`rnn ${written} --resume ${dir}\``,
+    );
+  }
+  const { CheckpointJson, PretrainCheckpointJson, schemaProblem } = await import('./schemas.js'); // TypeBox loads when a checkpoint is read
+  const problem = schemaProblem(kind === 'pretrain' ? PretrainCheckpointJson : CheckpointJson, meta);
   if (problem) throw bad(problem);
   const wrong = meta.tensors.findIndex(
     (t) =>
@@ -158,7 +188,7 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: CheckpointMet
   const best = of('best');
   const { averageUpdates, ...state } = meta.state;
   return {
-    meta: migrateCheckpoint(meta),
+    meta,
     checkpoint: {
       ...state,
       weights: of('weights').map((t) => view(t) as Float32Array),

@@ -31,6 +31,7 @@ import { kernelsFor, type RecurrentImpl } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
 import { learningCurvesSvg } from '../report/curves.js';
 import { parseJson, readText } from './read.js';
+import type { InitRecord } from './lm-record.js';
 
 export const METADATA_FORMAT_VERSION = 1;
 
@@ -60,6 +61,8 @@ export interface ModelMetadata {
     /** SHA-256 of tokenizer.json, so a tokenizer from another model is caught. */
     tokenizerSha256: string;
   };
+  /** The language model a classifier started from (`rnn train --init`; absent: trained from scratch). */
+  init?: InitRecord;
   /** Where a model imported with `rnn import` came from (absent for models rnn trained). */
   imported?: {
     from: 'keras';
@@ -158,7 +161,8 @@ export function tokenizerFile(tokenizer: Tokenizer): { text: string; sha256: str
   return { text, sha256: sha256(text) };
 }
 
-async function writeModelFiles(tf: TF, dir: string, model: LayersModel): Promise<void> {
+/** Writes model.json and weights.bin of `model` into `dir` (the tfjs layers format; also a language model's). */
+export async function writeModelFiles(tf: TF, dir: string, model: LayersModel): Promise<void> {
   await model.save(
     tf.io.withSaveHandler(async (artifacts: io.ModelArtifacts) => {
       const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
@@ -181,6 +185,8 @@ async function writeModelFiles(tf: TF, dir: string, model: LayersModel): Promise
 export interface SaveExtras {
   /** The last epoch's weights (model.weights order) when the model holds an earlier, better epoch: saved under `last/`. */
   lastWeights?: Float32Array[];
+  /** Other files to write into the directory (name → bytes), e.g. the language model's text fingerprints. */
+  files?: Record<string, Uint8Array>;
 }
 
 /**
@@ -224,6 +230,7 @@ async function saveStaged(
     const full: ModelMetadata = { ...metadata, preprocessing: { ...metadata.preprocessing, tokenizerSha256: tok.sha256 } };
     await fsp.writeFile(path.join(staged, 'tokenizer.json'), tok.text);
     await fsp.writeFile(path.join(staged, 'metadata.json'), JSON.stringify(full, null, 2) + '\n');
+    for (const [name, bytes] of Object.entries(extras.files ?? {})) await fsp.writeFile(path.join(staged, name), bytes);
     if (full.history.length > 0 && full.dataset) {
       const w = full.weights;
       const title =
@@ -356,18 +363,9 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
   if (!st?.isDirectory())
     throw new UserError('MODEL_NOT_FOUND', `model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
   const retrain = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
+  await refuseLanguageModel(abs);
   const modelFile = path.join(abs, 'model.json');
-  const modelJson = parseJson<io.ModelJSON>(await readText(modelFile, retrain), modelFile, retrain);
-  if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
-    throw new UserError('MODEL_JSON_INVALID', `${modelFile} is not a tfjs layers model (no modelTopology or weightsManifest)`, retrain);
-  }
-  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, (manifest) => readWeights(abs, manifest, retrain));
-  let model: LayersModel;
-  try {
-    model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
-  } catch (e) {
-    throw new UserError('MODEL_JSON_INVALID', `${modelFile} could not be loaded: ${(e as Error).message.split('\n')[0]}`, retrain);
-  }
+  const model = await readLayersModel(tf, abs, retrain);
   const tokFile = path.join(abs, 'tokenizer.json');
   const tokText = await readText(tokFile, retrain);
   const tokenizer = Tokenizer.fromJSON(parseJson(tokText, tokFile, retrain, 'MODEL_TOKENIZER_INVALID'), { file: tokFile, fix: retrain });
@@ -409,6 +407,39 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
   const kernels = kernelsFor(layers, run.kernels);
   if (layers === 'fused') fuseRecurrentLayers(tf, model, kernels);
   return { dir: abs, model, kernels, tokenizer, metadata };
+}
+
+/**
+ * model.json and its weights, checked (see {@link readWeights}), loaded with stock tfjs-layers. Every problem is a
+ * UserError naming the file, with `retrain` as the fix.
+ */
+export async function readLayersModel(tf: TF, abs: string, retrain: string): Promise<LayersModel> {
+  const modelFile = path.join(abs, 'model.json');
+  const modelJson = parseJson<io.ModelJSON>(await readText(modelFile, retrain), modelFile, retrain);
+  if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
+    throw new UserError('MODEL_JSON_INVALID', `${modelFile} is not a tfjs layers model (no modelTopology or weightsManifest)`, retrain);
+  }
+  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, (manifest) => readWeights(abs, manifest, retrain));
+  try {
+    return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (e) {
+    throw new UserError('MODEL_JSON_INVALID', `${modelFile} could not be loaded: ${(e as Error).message.split('\n')[0]}`, retrain);
+  }
+}
+
+/** A language model directory (`rnn pretrain`) where a classifier is expected: MODEL_IS_LANGUAGE_MODEL, saying what to do with it. */
+export async function refuseLanguageModel(abs: string): Promise<void> {
+  const meta = await fsp.readFile(path.join(abs, 'metadata.json'), 'utf8').then(
+    (t) => JSON.parse(t) as { kind?: unknown },
+    () => undefined,
+  );
+  if (meta?.kind === 'language-model') {
+    throw new UserError(
+      'MODEL_IS_LANGUAGE_MODEL',
+      `${abs} is a language model (rnn pretrain), not a sentiment classifier`,
+      `Train a classifier from it with \`rnn train --cell CELL --init ${abs}\` and pass that model`,
+    );
+  }
 }
 
 /** `models/latest`: a symlink to the newest model, replaced atomically. */

@@ -17,6 +17,7 @@ import {
   type UnsavedMetadata,
 } from './model-dir.js';
 import { checkpointDirFor, saveCheckpoint } from './checkpoint.js';
+import { INIT_FINGERPRINTS, type InitRecord } from './lm-record.js';
 
 /** What metadata.json records about where a run happened. */
 export interface RunEnvironment {
@@ -26,6 +27,8 @@ export interface RunEnvironment {
   /** The backend, and what the recurrent layers ran on (`describeKernels`). */
   backend: { name: string; tensorflow?: string; recurrentKernels: string };
   versions: ModelMetadata['versions'];
+  /** The language model the run started from (`--init`), and its text fingerprints to keep beside the model. */
+  init?: { record: InitRecord; fingerprintFile: Uint8Array };
 }
 
 export interface SavedRun {
@@ -54,6 +57,7 @@ export function trainingMetadata(result: TrainResult, env: RunEnvironment): Unsa
     cell: o.cell,
     labels: result.labels,
     ...(result.classWeights && { classWeights: result.classWeights }),
+    ...(env.init && { init: env.init.record }),
     hyperParameters: o,
     preprocessing: preprocessingOf(o),
     dataset: {
@@ -117,6 +121,7 @@ export async function saveTrainingRun(
   try {
     const metadata = await saveModelDir(tf, dir, result.model, result.tokenizer, trainingMetadata(result, env), {
       lastWeights: result.lastWeights,
+      ...(env.init && { files: { [INIT_FINGERPRINTS]: env.init.fingerprintFile } }),
     });
     if (resumedFrom) await fsp.rm(resumedFrom, { recursive: true, force: true });
     return { metadata, dir };

@@ -18,6 +18,13 @@ const Size = (maximum: number) => Type.Integer({ minimum: 1, maximum });
 const Num = Type.Number();
 const NullableNum = Type.Union([Type.Number(), Type.Null()]);
 
+const LrScheduleJson = Type.Union([
+  Type.Object({ kind: Type.Literal('constant') }),
+  Type.Object({ kind: Type.Literal('plateau'), factor: Num, patience: Count, minLr: Num }),
+  Type.Object({ kind: Type.Literal('exponential'), gamma: Num }),
+  Type.Object({ kind: Type.Literal('cosine'), minLr: Num }),
+]);
+
 const EpochLog = Type.Object({
   epoch: Count,
   loss: Num,
@@ -54,17 +61,14 @@ const TrainOptions = Type.Object({
   monitor: literals(MONITORS),
   restoreBest: Type.Boolean(),
   earlyStopping: Type.Optional(Count),
-  lrSchedule: Type.Union([
-    Type.Object({ kind: Type.Literal('constant') }),
-    Type.Object({ kind: Type.Literal('plateau'), factor: Num, patience: Count, minLr: Num }),
-    Type.Object({ kind: Type.Literal('exponential'), gamma: Num }),
-    Type.Object({ kind: Type.Literal('cosine'), minLr: Num }),
-  ]),
+  lrSchedule: LrScheduleJson,
   ema: Type.Optional(NullableNum),
   wordDropout: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
   clipNorm: Type.Optional(NullableNum),
   classes: Type.Optional(Size(2 ** 16)),
   classWeight: Type.Optional(Type.Union([Type.Literal('balanced'), Type.Array(Num)])),
+  init: Type.Optional(Type.String()),
+  initLrScale: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
 });
 
 const DataSource = Type.Object({
@@ -75,48 +79,121 @@ const DataSource = Type.Object({
   bytes: Type.Optional(Count),
 });
 
-/** checkpoint.json (src/io/checkpoint.ts). */
-export const CheckpointJson = Type.Object({
+/** PretrainOptions (src/train/pretrain.ts): what a pretraining checkpoint resumes with, and a language model's metadata records. */
+const PretrainOptionsJson = Type.Object({
+  cell: literals(CELLS),
+  vocabSize: Size(2 ** 24),
+  embeddingDim: Size(2 ** 16),
+  units: Size(2 ** 16),
+  oovToken: Type.Union([Type.String(), Type.Null()]),
+  layers: literals(['fused', 'stock']),
+  epochs: Size(1_000_000),
+  batchSize: Size(2 ** 20),
+  bptt: Size(2 ** 20),
+  lr: Type.Number({ exclusiveMinimum: 0 }),
+  lrSchedule: LrScheduleJson,
+  clipNorm: NullableNum,
+  softmax: literals(['sampled', 'full']),
+  samples: Size(2 ** 24),
+  wordDropout: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+  validationSplit: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+  seed: Num,
+  limit: Type.Optional(Size(2 ** 31)),
+});
+
+/** One epoch of pretraining (LmEpochLog, src/train/pretrain.ts). */
+const LmEpochLogJson = Type.Object({
+  epoch: Count,
+  loss: Num,
+  val_loss: Type.Optional(Num),
+  val_perplexity: Type.Optional(Num),
+  val_acc: Type.Optional(Num),
+  lr: Num,
+  best: Type.Boolean(),
+  seconds: Num,
+  tokensPerSec: Num,
+});
+
+/** checkpoint.json (src/io/checkpoint.ts) of a run of `options` whose epochs log `epochLog`. */
+const checkpointJson = (options: TSchema, epochLog: TSchema) =>
+  Type.Object({
+    formatVersion: Type.Number(),
+    createdAt: Type.String(),
+    kind: Type.Optional(Type.Literal('pretrain')),
+    options,
+    out: Type.String(),
+    data: Type.Object({
+      flags: Type.Object({
+        data: Type.Optional(Type.String()),
+        textColumn: Type.Optional(Type.String()),
+        labelColumn: Type.Optional(Type.String()),
+        testSplit: Type.Optional(Num),
+        splitColumn: Type.Optional(Type.String()),
+        target: Type.Optional(Type.String()),
+        labels: Type.Optional(Type.Array(Type.String())),
+        allowTestText: Type.Optional(Type.Boolean()),
+      }),
+      source: DataSource,
+    }),
+    state: Type.Object({
+      epoch: Size(1_000_000),
+      batch: Count,
+      order: Type.Array(Count),
+      rngState: Num,
+      sums: Type.Object({ loss: Num, acc: Num, seen: Num }),
+      epochTrainSeconds: Num,
+      history: Type.Array(epochLog),
+      tracker: Type.Object({ best: NullableNum, bestEpoch: Count, wait: Count }),
+      scheduler: Type.Object({ current: Num, wait: Count }),
+      trainOnlySeconds: Num,
+      trainedSamples: Num,
+      averageUpdates: Type.Optional(Count),
+    }),
+    tensors: Type.Array(
+      Type.Object({
+        group: literals(['weights', 'optimizer', 'best', 'average']),
+        name: Type.Optional(Type.String()),
+        shape: Type.Optional(Type.Array(Count)),
+        dtype: literals(['float32', 'int32']),
+        offset: Count,
+        length: Count,
+      }),
+    ),
+  });
+
+/** checkpoint.json of `rnn train`. */
+export const CheckpointJson = checkpointJson(TrainOptions, EpochLog);
+/** checkpoint.json of `rnn pretrain`. */
+export const PretrainCheckpointJson = checkpointJson(PretrainOptionsJson, LmEpochLogJson);
+
+/** A language model directory's metadata.json (src/io/lm-dir.ts), as far as rnn reads it back. */
+export const LanguageModelMetadataJson = Type.Object({
   formatVersion: Type.Number(),
+  kind: Type.Literal('language-model'),
   createdAt: Type.String(),
-  options: TrainOptions,
-  out: Type.String(),
-  data: Type.Object({
-    flags: Type.Object({
-      data: Type.Optional(Type.String()),
-      textColumn: Type.Optional(Type.String()),
-      labelColumn: Type.Optional(Type.String()),
-      testSplit: Type.Optional(Num),
-      splitColumn: Type.Optional(Type.String()),
-      target: Type.Optional(Type.String()),
-      labels: Type.Optional(Type.Array(Type.String())),
-    }),
-    source: DataSource,
+  cell: literals(CELLS),
+  options: PretrainOptionsJson,
+  preprocessing: Type.Object({
+    numWords: Type.Union([Size(2 ** 24), Type.Null()]),
+    oovToken: Type.Union([Type.String(), Type.Null()]),
+    tokenizerSha256: Type.String(),
   }),
-  state: Type.Object({
-    epoch: Size(1_000_000),
-    batch: Count,
-    order: Type.Array(Count),
-    rngState: Num,
-    sums: Type.Object({ loss: Num, acc: Num, seen: Num }),
-    epochTrainSeconds: Num,
-    history: Type.Array(EpochLog),
-    tracker: Type.Object({ best: NullableNum, bestEpoch: Count, wait: Count }),
-    scheduler: Type.Object({ current: Num, wait: Count }),
-    trainOnlySeconds: Num,
-    trainedSamples: Num,
-    averageUpdates: Type.Optional(Count),
+  texts: Type.Object({
+    kind: Type.String(),
+    path: Type.String(),
+    sha256: Type.String(),
+    includesTest: Type.Boolean(),
+    parts: Type.Record(Type.String(), Count),
+    texts: Count,
+    fingerprintsSha256: Type.String(),
   }),
-  tensors: Type.Array(
-    Type.Object({
-      group: literals(['weights', 'optimizer', 'best', 'average']),
-      name: Type.Optional(Type.String()),
-      shape: Type.Optional(Type.Array(Count)),
-      dtype: literals(['float32', 'int32']),
-      offset: Count,
-      length: Count,
-    }),
-  ),
+  params: Type.Object({ total: Count, trainable: Count }),
+  history: Type.Array(LmEpochLogJson),
+  weights: Type.Object({ epoch: Count, bestEpoch: Count }),
+  weightsSha256: Type.String(),
+  samplesPerSec: Type.Optional(Num),
+  backend: Type.Object({ name: Type.String() }),
+  versions: Type.Record(Type.String(), Type.String()),
 });
 
 /** metadata.json (src/io/model-dir.ts), as far as rnn reads it back. */
@@ -133,6 +210,14 @@ export const MetadataJson = Type.Object({
     oovToken: Type.Union([Type.String(), Type.Null()]),
     tokenizerSha256: Type.String(),
   }),
+  init: Type.Optional(
+    Type.Object({
+      path: Type.String(),
+      weightsSha256: Type.String(),
+      tokenizerSha256: Type.String(),
+      texts: Type.Object({ kind: Type.String(), path: Type.String(), sha256: Type.String(), includesTest: Type.Boolean() }),
+    }),
+  ),
   imported: Type.Optional(
     Type.Object({
       from: Type.String(),

@@ -71,11 +71,7 @@ export interface LayerSummary {
 export function buildModel(tf: TF, o: ModelOptions, kernels: Kernels): LayersModel {
   // In a tidy: tfjs-layers' LSTM bias initializer (unitForgetBias) leaves 4 intermediate tensors behind
   // (a tidy keeps variables, so the weights stay).
-  let model: LayersModel | undefined;
-  tf.tidy(() => {
-    model = withoutOrthogonalWarning(() => build(tf, o));
-  });
-  if (!model) throw new Error('unreachable: the model is built synchronously');
+  const model = buildQuietly(tf, () => build(tf, o));
   if (o.layers === 'fused') fuseRecurrentLayers(tf, model, kernels);
   return model;
 }
@@ -163,22 +159,54 @@ function poolingOf(layer: Layer): Pooling | undefined {
   return cls === POOLING_LAYER.max ? 'max' : cls === POOLING_LAYER.mean ? 'mean' : undefined;
 }
 
+/**
+ * The lesson's Embedding layer (Keras's uniform ±0.05 initializer, seeded), taking sequences of `inputLength`
+ * ids: the same layer, name and initial weights in a classifier and in a language model of the same seed.
+ */
+export function embeddingLayer(tf: TF, o: Pick<ModelOptions, 'vocabSize' | 'embeddingDim' | 'seed'>, inputLength: number) {
+  return tf.layers.embedding({
+    inputDim: o.vocabSize,
+    outputDim: o.embeddingDim,
+    inputLength,
+    embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: o.seed + 1 }),
+    name: 'embedding',
+  });
+}
+
+/**
+ * The lesson's recurrent layer of `o.cell` (Keras's sigmoid recurrent activation, LSTM's unit forget bias,
+ * seeded initializers), returning its output sequence or its last state: the same layer, name and initial
+ * weights in a classifier and in a language model of the same seed.
+ */
+export function recurrentLayer(tf: TF, o: Pick<ModelOptions, 'cell' | 'units' | 'seed'>, returnSequences: boolean) {
+  const common = {
+    units: o.units,
+    returnSequences,
+    kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 2 }),
+    recurrentInitializer: tf.initializers.orthogonal({ seed: o.seed + 3 }),
+  };
+  return o.cell === 'lstm'
+    ? tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid', unitForgetBias: true, name: 'lstm' })
+    : o.cell === 'gru'
+      ? tf.layers.gru({ ...common, recurrentActivation: 'sigmoid', name: 'gru' })
+      : tf.layers.simpleRNN({ ...common, name: 'simple_rnn' });
+}
+
+/** Builds `layers` into a model inside a tidy, without tfjs's orthogonal-initializer warning (see {@link buildModel}). */
+export function buildQuietly(tf: TF, make: () => LayersModel): LayersModel {
+  let model: LayersModel | undefined;
+  tf.tidy(() => {
+    model = withoutOrthogonalWarning(make);
+  });
+  if (!model) throw new Error('unreachable: the model is built synchronously');
+  return model;
+}
+
 function build(tf: TF, options: ModelOptions): LayersModel {
   const o = { ...MODEL_DEFAULTS, ...options };
   const classes = o.classes ?? BINARY_CLASSES;
   if (!Number.isInteger(classes) || classes < BINARY_CLASSES) throw new Error(`a model tells apart 2 or more classes, not ${classes}`);
-  const common = {
-    units: o.units,
-    returnSequences: o.pooling !== 'last',
-    kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 2 }),
-    recurrentInitializer: tf.initializers.orthogonal({ seed: o.seed + 3 }),
-  };
-  const cell =
-    o.cell === 'lstm'
-      ? tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid', unitForgetBias: true, name: 'lstm' })
-      : o.cell === 'gru'
-        ? tf.layers.gru({ ...common, recurrentActivation: 'sigmoid', name: 'gru' })
-        : tf.layers.simpleRNN({ ...common, name: 'simple_rnn' });
+  const cell = recurrentLayer(tf, o, o.pooling !== 'last');
   const rnn = o.bidirectional ? tf.layers.bidirectional({ layer: cell, mergeMode: 'concat', name: 'bidirectional' }) : cell;
   const pooling =
     o.pooling === 'max'
@@ -189,13 +217,7 @@ function build(tf: TF, options: ModelOptions): LayersModel {
   const model = tf.sequential({
     name: `imdb_${o.cell}`,
     layers: [
-      tf.layers.embedding({
-        inputDim: o.vocabSize,
-        outputDim: o.embeddingDim,
-        inputLength: o.maxlen,
-        embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: o.seed + 1 }),
-        name: 'embedding',
-      }),
+      embeddingLayer(tf, o, o.maxlen),
       rnn,
       ...pooling,
       tf.layers.dense({

@@ -29,10 +29,8 @@ import { lossFor, OnednnStep, onednnTrainable } from './onednn-step.js';
 import { TfjsStep } from './tfjs-step.js';
 import type { Stepper } from './stepper.js';
 import { trainClasses, type TrainOptions } from './options.js';
-import type { EpochLog, OptimizerWeight, TrainCallbacks, TrainCheckpoint, TrainResult } from './types.js';
-
-type NamedTensor = { name: string; tensor: Tensor };
-type TfjsOptimizer = { getWeights(): Promise<NamedTensor[]>; setWeights(w: NamedTensor[]): Promise<void> };
+import type { EpochLog, InitFrom, TrainCallbacks, TrainCheckpoint, TrainResult } from './types.js';
+import { optimizerState, restoreOptimizer } from './optimizer-state.js';
 
 function seconds(since: number): number {
   return (performance.now() - since) / 1000;
@@ -53,7 +51,14 @@ interface PreparedData {
  * src/data/split.ts), fits the tokenizer on all the reviews used (the Keras lesson's `fit_on_texts` before
  * `fit(validation_split=…)`) and encodes both splits.
  */
-function prepareData(reviews: readonly Review[], o: TrainOptions, rand: Rng, cb: TrainCallbacks, labels: LabelSet): PreparedData {
+function prepareData(
+  reviews: readonly Review[],
+  o: TrainOptions,
+  rand: Rng,
+  cb: TrainCallbacks,
+  labels: LabelSet,
+  fitted?: Tokenizer,
+): PreparedData {
   const all = o.dedupe ? dropRepeats(reviews) : [...reviews];
   shuffleInPlace(all, rand);
   const used = o.limit !== undefined ? all.slice(0, o.limit) : all;
@@ -63,9 +68,11 @@ function prepareData(reviews: readonly Review[], o: TrainOptions, rand: Rng, cb:
     labels,
     `the ${used.length} training reviews${o.limit !== undefined ? ' (--limit)' : ''}`,
   );
-  cb.onStep?.(`tokenizing ${used.length} reviews (Keras Tokenizer, num_words=${o.vocabSize}, maxlen=${o.maxlen})`);
-  const tokenizer = new Tokenizer({ numWords: o.vocabSize, oovToken: o.oovToken });
-  tokenizer.fitOnTexts(used.map((r) => r.text));
+  cb.onStep?.(
+    `tokenizing ${used.length} reviews (Keras Tokenizer, num_words=${o.vocabSize}, maxlen=${o.maxlen}${fitted ? ", the language model's vocabulary" : ''})`,
+  );
+  // With --init the language model's tokenizer: its ids are the rows of the embedding the classifier takes.
+  const tokenizer = fitted ?? new Tokenizer({ numWords: o.vocabSize, oovToken: o.oovToken }).fitOnTexts(used.map((r) => r.text));
   const encoded = (set: Review[]) =>
     encode(
       tokenizer,
@@ -112,8 +119,46 @@ function compileModel(run: Runtime, o: TrainOptions): LayersModel {
  */
 async function createStepper(tf: TF, kernels: Kernels, model: LayersModel, o: TrainOptions, classWeights?: number[]): Promise<Stepper> {
   if (kernels.name === 'onednn' && onednnTrainable(model, o.cell))
-    return OnednnStep.create(tf, kernels.addon, o.cell, o.maxlen, model, classWeights);
+    return OnednnStep.create(tf, kernels.addon, o.cell, o.maxlen, model, classWeights, o.initLrScale ?? 1);
+  if ((o.initLrScale ?? 1) !== 1) {
+    throw new UserError(
+      'OPTION_NOT_APPLICABLE',
+      "--init-lr-scale needs the whole training step on rnn's oneDNN kernels (the lesson model, fused layers, the oneDNN addon)",
+      'Leave --init-lr-scale out, or run with the oneDNN kernels (`rnn doctor` says why they are missing)',
+    );
+  }
   return new TfjsStep(tf, model, o.maxlen, classWeights);
+}
+
+function initMismatch(init: InitFrom, why: string): UserError {
+  return new UserError(
+    'INIT_MISMATCH',
+    `the language model ${init.dir} does not fit this classifier: ${why}`,
+    "Train with the language model's shapes (leave --cell, --units, --embedding-dim, --vocab-size and --oov-token at its values), or pretrain one with these",
+  );
+}
+
+/** Checks a language model fits the classifier `o` builds: same cell, units, embedding size, vocabulary and oov token, one direction. */
+export function checkInitFits(o: TrainOptions, init: InitFrom): void {
+  const lm = init.options;
+  for (const k of ['cell', 'units', 'embeddingDim', 'vocabSize', 'oovToken'] as const) {
+    if (lm[k] !== o[k]) throw initMismatch(init, `its ${k} is ${String(lm[k])}, the classifier's ${String(o[k])}`);
+  }
+  if (init.tokenizer.options.numWords !== o.vocabSize)
+    throw initMismatch(
+      init,
+      `its tokenizer keeps ${init.tokenizer.options.numWords ?? 'all'} words, the classifier's embedding takes ${o.vocabSize}`,
+    );
+  if (o.bidirectional) throw initMismatch(init, 'it reads one direction, and --bidirectional asks for two');
+}
+
+/** Sets the classifier's embedding and recurrent layer to the language model's (exact copies). */
+function initFrom(model: LayersModel, init: InitFrom): void {
+  const body = (m: LayersModel) => m.layers.filter((l) => l.getClassName() !== 'InputLayer').slice(0, 2);
+  const [emb, rec] = body(model);
+  const [lmEmb, lmRec] = body(init.model);
+  emb!.setWeights(lmEmb!.getWeights());
+  rec!.setWeights(lmRec!.getWeights());
 }
 
 /**
@@ -213,15 +258,12 @@ async function resumeState(tf: TF, model: LayersModel, o: TrainOptions, ckpt: Tr
   const saved = ckpt.weights.map((w, i) => tf.tensor(w, model.weights[i]!.shape as number[]));
   model.setWeights(saved);
   tf.dispose(saved);
-  const named = ckpt.optimizer.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
-  try {
-    await (model.optimizer as unknown as TfjsOptimizer).setWeights(named);
-  } catch (e) {
-    // Adam's state of another model (names or shapes that are not this model's).
-    throw checkpointUnfit(`its optimizer state: ${(e as Error).message.split('\n')[0]}`);
-  } finally {
-    tf.dispose(named.map((w) => w.tensor));
-  }
+  await restoreOptimizer(
+    tf,
+    model.optimizer,
+    ckpt.optimizer,
+    'Pass --resume the .checkpoint directory an interrupted `rnn train` named, or start again without --resume',
+  );
   const s = freshState(o, mulberry32(ckpt.rngState), n);
   s.order = Int32Array.from(ckpt.order);
   s.history = [...ckpt.history];
@@ -262,13 +304,7 @@ async function checkpointOf(r: Run, epoch: number, batch: number): Promise<Train
   const { model, stepper, s, average } = r;
   stepper.syncWeights();
   await stepper.syncOptimizer();
-  const optimizer: OptimizerWeight[] = await Promise.all(
-    (await (model.optimizer as unknown as TfjsOptimizer).getWeights()).map(async (w) => {
-      const data = (await w.tensor.data()).slice() as Float32Array | Int32Array;
-      if (w.name === 'iter') w.tensor.dispose(); // a fresh scalar; the moments are the optimizer's own variables
-      return { name: w.name, shape: w.tensor.shape, dtype: w.tensor.dtype as 'float32' | 'int32', data };
-    }),
-  );
+  const optimizer = await optimizerState(model.optimizer);
   return {
     epoch,
     batch,
@@ -419,18 +455,22 @@ export async function train(
   cb: TrainCallbacks = {},
   resume?: TrainCheckpoint,
   labels: LabelSet = BINARY_LABELS,
+  init?: InitFrom,
 ): Promise<TrainResult> {
   const { tf } = runtime;
+  if ((o.init !== undefined) !== (init !== undefined)) throw new Error('options.init and the language model given disagree');
+  if (init) checkInitFits(o, init);
   if (trainClasses(o) !== Math.max(2, labels.names.length)) {
     throw new Error(`${labels.names.length} labels, but the options train ${trainClasses(o)} classes`);
   }
   const t0 = performance.now();
   const rand = mulberry32(o.seed);
-  const data = prepareData(reviews, o, rand, cb, labels);
+  const data = prepareData(reviews, o, rand, cb, labels, init?.tokenizer);
   const tokenizeSeconds = seconds(t0);
   const classWeights = classWeightsOf(o, data);
   const kernels = kernelsFor(o.layers, runtime.kernels);
   const model = compileModel({ tf, kernels }, o);
+  if (init) initFrom(model, init);
   cb.onModel?.(model);
 
   const n = data.train.y.length;

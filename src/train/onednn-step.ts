@@ -104,6 +104,8 @@ export class OnednnStep implements Stepper {
     moments: Float32Array[] | undefined,
     /** Keras's class_weight: each review's loss times its class's weight (undefined: none). */
     private readonly classWeight: Float64Array | undefined,
+    /** The learning rate of the embedding and recurrent layer as a multiple of the head's (`--init-lr-scale`; 1: one rate). */
+    private readonly bodyLrScale = 1,
   ) {
     const vars = model.trainableWeights;
     const pack = (arrays: Float32Array[]) => packParams(arrays, topology);
@@ -137,6 +139,7 @@ export class OnednnStep implements Stepper {
     maxlen: number,
     model: LayersModel,
     classWeight?: readonly number[],
+    bodyLrScale = 1,
   ): Promise<OnednnStep> {
     if (!onednnTrainable(model, cell))
       throw new Error(
@@ -152,7 +155,7 @@ export class OnednnStep implements Stepper {
     const arrays = moments.length === 2 * n ? moments.map((w) => (w.tensor.dataSync() as Float32Array).slice()) : undefined;
     saved.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
     const weights = classWeight && Float64Array.from(classWeight);
-    return new OnednnStep(tf, addon, cell, maxlen, model, adam, topologyOf(model, cell)!, arrays, weights);
+    return new OnednnStep(tf, addon, cell, maxlen, model, adam, topologyOf(model, cell)!, arrays, weights, bodyLrScale);
   }
 
   /** One training step at rate `lr` on `ids` [B·maxlen] and labels `y` [B]; returns the batch's loss and accuracy before the update. */
@@ -168,8 +171,20 @@ export class OnednnStep implements Stepper {
     const c1 = Math.fround(1 - this.accBeta1);
     const c2 = Math.fround(1 - this.accBeta2);
     const a = this.adam;
+    // Packed order: embeddings, kernel, recurrent kernel, bias (the body), then the dense kernel and bias (the head).
     this.params.forEach((p, i) =>
-      this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, this.learningRate, a.beta1, a.beta2, a.epsilon, c1, c2),
+      this.addon.adam(
+        p,
+        this.grads[i]!,
+        this.m[i]!,
+        this.v[i]!,
+        i < 4 ? this.learningRate * this.bodyLrScale : this.learningRate,
+        a.beta1,
+        a.beta2,
+        a.epsilon,
+        c1,
+        c2,
+      ),
     );
     this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
     this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));

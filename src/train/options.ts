@@ -75,6 +75,13 @@ export interface TrainOptions {
    * `compute_class_weight`); or one weight per class. Absent: none.
    */
   classWeight?: ClassWeight;
+  /**
+   * The language model directory (`rnn pretrain`) the run starts from (`rnn train --init`): its tokenizer, embedding
+   * and recurrent weights. Absent: trained from scratch.
+   */
+  init?: string;
+  /** With `init`: the embedding's and recurrent layer's learning rate as a multiple of `lr` (the head's); absent: 1. */
+  initLrScale?: number;
 }
 
 /** {@link TrainOptions.classWeight}: `balanced`, or one weight per class index. */
@@ -167,5 +174,7 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     clipNorm: o.clipNorm === undefined ? d.clipNorm : o.clipNorm,
     ...(o.classes !== undefined && o.classes !== BINARY_CLASSES && { classes: o.classes }),
     ...(o.classWeight !== undefined && { classWeight: o.classWeight }),
+    ...(o.init !== undefined && { init: o.init }),
+    ...(o.init !== undefined && o.initLrScale !== undefined && o.initLrScale !== 1 && { initLrScale: o.initLrScale }),
   };
 }

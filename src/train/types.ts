@@ -5,6 +5,18 @@ import type { Kernels } from '../kernels/index.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import type { TrainOptions } from './options.js';
 
+/**
+ * What `rnn train --init` starts a classifier from: a language model's tokenizer, its options (the shapes to
+ * check) and the model whose embedding and recurrent layer's weights the classifier takes.
+ */
+export interface InitFrom {
+  /** The directory, for messages. */
+  dir: string;
+  tokenizer: Tokenizer;
+  options: { cell: string; vocabSize: number; embeddingDim: number; units: number; oovToken: string | null };
+  model: LayersModel;
+}
+
 /** Metrics of one epoch, Keras's history names. */
 export interface EpochLog {
   epoch: number;
@@ -54,8 +66,11 @@ export interface OptimizerWeight {
   data: Float32Array | Int32Array;
 }
 
-/** Everything needed to continue an interrupted training run exactly (`train`'s `resume`). */
-export interface TrainCheckpoint {
+/**
+ * Everything needed to continue an interrupted training run exactly (`train`'s `resume`); `rnn pretrain`'s
+ * checkpoints are the same with its own epoch logs (`H`), its windows for reviews and no weight average.
+ */
+export interface TrainCheckpoint<H = EpochLog> {
   /** Epoch in progress (1-based) and the batches of it already trained. */
   epoch: number;
   batch: number;
@@ -65,7 +80,7 @@ export interface TrainCheckpoint {
   /** Running sums of the epoch so far (loss and accuracy weighted by batch size). */
   sums: { loss: number; acc: number; seen: number };
   epochTrainSeconds: number;
-  history: EpochLog[];
+  history: H[];
   tracker: { best: number | null; bestEpoch: number; wait: number };
   scheduler: { current: number; wait: number };
   trainOnlySeconds: number;

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { RecurrentImpl } from '../../models/index.js';
 import { evaluateModel, testSubset } from '../../predict/score.js';
 import { overlapMask } from '../../data/duplicates.js';
+import { textsAmong } from '../../data/texts.js';
+import { INIT_FINGERPRINTS, readInitFingerprints } from '../../io/lm-dir.js';
 import { PREDICT_BATCH_SIZE } from '../../predict/index.js';
 import { labelsOf, loadModelDir, resolveModelDir, type ModelMetadata } from '../../io/model-dir.js';
 import { holdOutTest } from '../../data/split.js';
@@ -82,6 +84,21 @@ export function registerEval(program: Command, ctx: CliContext): void {
       );
     }
     const reviews = testSubset(data.test, flags.limit);
+    const pretraining = await pretrainingOverlap(m.dir, m.metadata, reviews, flags.allowTrainingData === true);
+    if (pretraining?.unchecked) {
+      status.log(
+        ctx.chalkErr.yellow(
+          `warning: ${m.dir} started from a language model, but its text fingerprints (${INIT_FINGERPRINTS}) are missing: whether it read these test reviews is unknown`,
+        ),
+      );
+    } else if (pretraining && pretraining.reviews > 0) {
+      status.log(
+        ctx.chalkErr.yellow(
+          `warning: ${count(pretraining.reviews)} of the ${count(reviews.length)} test reviews are among the texts the model's language model was pretrained on${pretraining.includesTest ? ' (--allow-test-text)' : ''}${flags.excludeOverlap ? '; --exclude-overlap leaves them out too' : '; --exclude-overlap scores without them'}`,
+        ),
+      );
+    }
+    const evalScope: EvalScope = pretraining?.includesTest && pretraining.reviews > 0 ? 'pretraining text' : scope;
     status.note(ctx.chalkErr.dim(`scoring ${reviews.length} reviews with ${m.dir} (${m.metadata.cell})`));
     const r = evaluateModel(
       backend.tf,
@@ -90,7 +107,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
       labels,
       flags.batchSize ?? PREDICT_BATCH_SIZE,
       (done, total) => status.update(`predicting ${bar(done, total)} ${done}/${total}`),
-      flags.excludeOverlap ? overlapMask(reviews, data.train) : undefined,
+      flags.excludeOverlap ? orMasks(overlapMask(reviews, data.train), pretraining?.mask) : undefined,
     );
     status.clear();
     m.model.dispose();
@@ -98,7 +115,10 @@ export function registerEval(program: Command, ctx: CliContext): void {
       model: m.dir,
       cell: m.metadata.cell,
       ...(isBinaryLabels(labels) ? {} : { labels: labels.names }),
-      data: { ...data.source, reviews: reviews.length, scope },
+      data: { ...data.source, reviews: reviews.length, scope: evalScope },
+      ...(pretraining && {
+        pretraining: { languageModel: m.metadata.init!.path, reviews: pretraining.unchecked ? null : pretraining.reviews },
+      }),
       ...r.metrics,
       ...(r.without
         ? { withoutOverlap: { reviews: reviews.length - r.without.excluded, excluded: r.without.excluded, ...r.without.metrics } }
@@ -109,7 +129,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     try {
       await writeEvalRecord(m.dir, {
         evaluatedAt: new Date().toISOString(),
-        data: { path: data.source.path, reviews: reviews.length, scope },
+        data: { path: data.source.path, reviews: reviews.length, scope: evalScope },
         metrics: r.metrics,
         samplesPerSec: r.samplesPerSec,
       });
@@ -173,13 +193,50 @@ function testReviewsFor(
   return { data, scope: 'training data' };
 }
 
-/** What the scored reviews are: a test split, the rows training held out of a CSV, or (allowed) training data. */
-type EvalScope = 'test split' | 'held-out rows' | 'training data';
+/**
+ * The leak guard for pretraining, beside the one for training data above: which test reviews are among the texts
+ * the model's language model read (`rnn train --init`; by their fingerprints, kept beside the model). Test reviews
+ * it was pretrained on with `--allow-test-text` are refused unless `allowTraining`, as training data is; any other
+ * overlap (a review posted twice) is reported. Undefined for a model trained from scratch.
+ */
+async function pretrainingOverlap(
+  dir: string,
+  metadata: ModelMetadata,
+  reviews: readonly { text: string }[],
+  allowTraining: boolean,
+): Promise<{ reviews: number; mask?: boolean[]; includesTest: boolean; unchecked?: true } | undefined> {
+  const init = metadata.init;
+  if (!init) return undefined;
+  const fp = await readInitFingerprints(dir);
+  if (!fp) return { reviews: 0, includesTest: init.texts.includesTest, unchecked: true };
+  const mask = textsAmong(
+    reviews.map((r) => r.text),
+    fp,
+  );
+  const n = mask.filter(Boolean).length;
+  if (n > 0 && init.texts.includesTest && !allowTraining) {
+    throw new UserError(
+      'EVAL_ON_PRETRAINING_TEXT',
+      `${n} of the ${reviews.length} test reviews are among the texts the model's language model (${init.path}) was pretrained on with --allow-test-text`,
+      'Evaluate a model whose language model never read the test reviews (rnn pretrain without --allow-test-text), or pass --allow-training-data to score them anyway',
+    );
+  }
+  return { reviews: n, mask, includesTest: init.texts.includesTest };
+}
+
+function orMasks(a: boolean[], b?: boolean[]): boolean[] {
+  return b ? a.map((x, i) => x || b[i]!) : a;
+}
+
+/** What the scored reviews are: a test split, the rows training held out of a CSV, or (allowed) training data or pretraining text. */
+type EvalScope = 'test split' | 'held-out rows' | 'training data' | 'pretraining text';
 
 function describeData(d: { path: string; reviews: number; scope: EvalScope }): string {
   if (d.scope === 'held-out rows') return `${count(d.reviews)} held-out test reviews of ${d.path} (rows its training never saw)`;
   if (d.scope === 'training data')
     return `${count(d.reviews)} reviews of ${d.path}: TRAINING DATA, the model was trained on them (--allow-training-data)`;
+  if (d.scope === 'pretraining text')
+    return `${count(d.reviews)} test reviews from ${d.path}: PRETRAINING TEXT, its language model read some of them (--allow-training-data)`;
   return `${count(d.reviews)} test reviews from ${d.path}`;
 }
 

@@ -4,7 +4,7 @@ import { isClassMetrics } from '../../eval/classes.js';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import * as path from 'node:path';
-import { listModels, readModelInfo, type ModelInfo, type ModelListing } from '../../io/catalog.js';
+import { listModels, readAnyModelInfo, type LanguageModelInfo, type ModelInfo, type ModelListing } from '../../io/catalog.js';
 import { resolveModelDir } from '../../io/model-dir.js';
 import { describeRecipe } from '../../train/control.js';
 import type { CliContext } from '../context.js';
@@ -20,7 +20,14 @@ export function registerInfo(program: Command, ctx: CliContext): void {
     .option('--model <dir>', 'model directory (default models/latest)')
     .option('--json', 'print metadata, last evaluation and files as JSON')
     .action(async (flags: { model?: string; json?: boolean }) => {
-      const info = await readModelInfo(await resolveModelDir(ctx.env.modelsDir, flags.model));
+      const read = await readAnyModelInfo(await resolveModelDir(ctx.env.modelsDir, flags.model));
+      if ('languageModel' in read) {
+        ctx.io.out.write(
+          flags.json ? JSON.stringify(read.languageModel, null, 2) + '\n' : renderLanguageModelInfo(read.languageModel, ctx.chalkOut),
+        );
+        return;
+      }
+      const info = read.classifier;
       ctx.io.out.write(flags.json ? JSON.stringify(info, null, 2) + '\n' : renderInfo(info, ctx.chalkOut));
     });
   program
@@ -130,7 +137,63 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
   return keyValues(rows) + '\n' + renderHistory(m.history, c, w ? { epoch: w.bestEpoch, monitor: w.monitor } : undefined);
 }
 
+/** A language model: its shapes, texts, held-out perplexity against the unigram model's, and how it was trained. */
+export function renderLanguageModelInfo(info: LanguageModelInfo, c: ChalkInstance): string {
+  const m = info.metadata;
+  const o = m.options;
+  const t = m.texts;
+  const kept = m.history[m.weights.epoch - 1];
+  const parts = Object.entries(t.parts)
+    .map(([k, v]) => `${k} ${count(v)}`)
+    .join(', ');
+  const rows: [string, string][] = [
+    ['language model', info.dir],
+    [
+      'shapes',
+      `${describeArchitecture(m.cell, o)} · embedding ${o.embeddingDim} · vocabulary ${count(o.vocabSize)} · ${count(m.params.total)} parameters`,
+    ],
+    [
+      'texts',
+      `${t.path} (${t.kind}; ${parts}) · ${count(t.texts)} used${t.available !== t.texts ? ` of ${count(t.available)}` : ''}: ${count(t.trainTexts)} training / ${count(t.heldOutTexts)} held out · ${count(t.trainTokens)} training tokens`,
+    ],
+    ...(t.includesTest
+      ? ([['warning', c.yellow('the labeled test reviews are among the texts (--allow-test-text)')]] as [string, string][])
+      : []),
+    [
+      'perplexity',
+      `${decimal(kept?.val_perplexity, 1)} held out (epoch ${m.weights.epoch}) · unigram ${decimal(m.unigramPerplexity, 1)} · next-word accuracy ${pct(kept?.val_acc)}`,
+    ],
+    ['output', m.output],
+    [
+      'trained',
+      `${m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · ${m.history.length} epoch(s) · ${duration(m.timings.secondsPerEpoch)}/epoch · ${decimal(m.tokensPerSec, 0)} tokens/s · ${m.backend.recurrentKernels}`,
+    ],
+    [
+      'training',
+      `batch ${o.batchSize} windows of ${o.bptt} steps, ${describeRecipe({ ...o, wordDropout: 0 })}, input word dropout ${o.wordDropout}, seed ${o.seed}`,
+    ],
+    ['use', `rnn train --cell ${m.cell} --init ${info.dir}`],
+    ['files', info.files.map((f) => `${f.name} (${bytes(f.bytes)})`).join(', ')],
+  ];
+  return keyValues(rows);
+}
+
 function listingJson(r: ModelListing): object {
+  const lm = r.languageModel?.metadata;
+  if (lm) {
+    const kept = lm.history[lm.weights.epoch - 1];
+    return {
+      name: r.name,
+      dir: r.dir,
+      latest: r.latest,
+      kind: 'language-model',
+      cell: lm.cell,
+      params: lm.params.total,
+      epochs: lm.history.length,
+      perplexity: kept?.val_perplexity ?? null,
+      createdAt: lm.createdAt,
+    };
+  }
   const m = r.info?.metadata;
   return {
     name: r.name,
@@ -166,10 +229,25 @@ export function renderList(rows: ModelListing[], c: ChalkInstance): string {
   const name = (r: ModelListing): string => r.name + (r.latest ? ' *' : '');
   const cells = (r: ModelListing): string[] => {
     const m = r.info?.metadata;
+    const lm = r.languageModel?.metadata;
+    if (lm) {
+      const kept = lm.history[lm.weights.epoch - 1];
+      return [
+        name(r),
+        `${lm.cell} · language model`,
+        count(lm.params.total),
+        String(lm.history.length),
+        kept?.val_perplexity !== undefined ? `ppl ${decimal(kept.val_perplexity, 1)}` : '–',
+        '–',
+        lm.createdAt.slice(0, 16).replace('T', ' '),
+      ];
+    }
     if (!m) {
       const k = r.checkpoint;
       const note = k
-        ? c.yellow(`interrupted ${k.cell} training (epoch ${k.epoch} of ${k.epochs}): rnn train --resume ${r.dir}`)
+        ? c.yellow(
+            `interrupted ${k.cell} ${k.command === 'pretrain' ? 'pretraining' : 'training'} (epoch ${k.epoch} of ${k.epochs}): rnn ${k.command} --resume ${r.dir}`,
+          )
         : c.red(`unreadable: ${r.error}`);
       return [name(r), note];
     }

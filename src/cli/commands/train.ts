@@ -7,7 +7,7 @@ import { saveTrainingRun } from '../../io/run.js';
 import { loadCheckpoint } from '../../io/checkpoint.js';
 import { pointLatest } from '../../io/model-dir.js';
 import { CELLS, type CellType } from '../../cells.js';
-import { ExitWith, Interrupted, UserError } from '../../errors.js';
+import { Interrupted, UserError } from '../../errors.js';
 import { loadRuntime, type CliContext } from '../context.js';
 import { cell } from '../options.js';
 import {
@@ -18,16 +18,25 @@ import {
   warnIfPureJs,
   warnIfTfjsFallback,
   presetOption,
+  refuseWithResume,
+  superviseTraining,
   type TrainingFlags,
 } from '../training.js';
 import { addDataOptions, addHoldOutOptions, holdOutForCli, loadDataForCli, type DataFlags } from '../data-options.js';
 import { withLabels } from '../training.js';
-import { superviseWorker, supervisorMessages } from '../worker.js';
+import { supervisorMessages } from '../worker.js';
 import { StatusLine } from '../progress.js';
-import { decimal } from '../format.js';
+import { count, decimal } from '../format.js';
+import { positiveFloat } from '../options.js';
+import { loadLanguageModelDir } from '../../io/lm-dir.js';
+import type { RunEnvironment } from '../../io/run.js';
+import type { InitFrom } from '../../train/types.js';
+import type { TF } from '../../backend/index.js';
 
 interface TrainFlags extends DataFlags, TrainingFlags {
   cell?: CellType;
+  init?: string;
+  initLrScale?: number;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -47,18 +56,10 @@ async function runSettings(
   expectSha?: string;
 }> {
   if (!flags.resume) {
-    const options = trainOptionsFromFlags(flags, flags.cell!);
+    const options = initOptions(flags);
     return { options, out: path.resolve(flags.out ?? path.join(ctx.env.modelsDir, options.cell)), dataFlags: flags };
   }
-  const keep = ['--resume', '--data', '--text-column', '--label-column', '--json'];
-  const given = cmd.options.filter((o) => o.long && !keep.includes(o.long) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
-  if (given.length > 0) {
-    throw new UserError(
-      'OPTION_CONFLICT',
-      `${given.map((o) => o.long).join(', ')} cannot be combined with --resume`,
-      'A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume',
-    );
-  }
+  refuseWithResume(cmd, ['--resume', '--data', '--text-column', '--label-column', '--json']);
   const { meta, checkpoint } = await loadCheckpoint(flags.resume);
   status.log(
     ctx.chalkErr.dim(
@@ -88,7 +89,16 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       '--resume <checkpoint>',
       'continue an interrupted run from its checkpoint (DIR.checkpoint, named when it stopped); its options and data are reused',
     )
-    .option('--json', 'one JSON object per epoch on stdout, then one for the saved model');
+    .option('--json', 'one JSON object per epoch on stdout, then one for the saved model')
+    .option(
+      '--init <dir>',
+      "start from a language model (rnn pretrain): its tokenizer, embedding and recurrent weights; its shapes must be the classifier's",
+    )
+    .option(
+      '--init-lr-scale <f>',
+      "with --init: the embedding's and recurrent layer's learning rate as a multiple of --lr (default 1)",
+      positiveFloat,
+    );
   addHoldOutOptions(addDataOptions(addTrainingOptions(cmd))).action(async (flags: TrainFlags, command: Command) => {
     if (!flags.resume && !flags.cell) {
       // Commander's own words and code for a missing required option (--cell is required only without --resume).
@@ -98,7 +108,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     // The process that receives Ctrl-C never runs TensorFlow (see worker.ts); the worker does. Options that do
     // not fit together are refused here, before a worker starts.
     if (!ctx.env.worker) {
-      if (!flags.resume) trainOptionsFromFlags(flags, flags.cell!);
+      if (!flags.resume) initOptions(flags);
       return superviseTraining(ctx, status);
     }
     let stop = false;
@@ -111,23 +121,38 @@ export function registerTrain(program: Command, ctx: CliContext): void {
   });
 }
 
-/** The supervisor's part of `rnn train`: the first SIGINT/SIGTERM asks the worker to stop, the second kills it. */
-async function superviseTraining(ctx: CliContext, status: StatusLine): Promise<never> {
-  const { code, stops } = await superviseWorker(ctx, (sig, n, child) => {
-    if (sig === 'SIGHUP') return;
-    if (n === 1 && child.connected) {
-      status.log(
-        ctx.chalkErr.yellow(
-          `${sig}: stopping after this batch and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C again' : 'another signal'} quits at once, without one)`,
-        ),
-      );
-      child.send({ stop: sig });
-    } else {
-      child.kill('SIGKILL');
-    }
-  });
-  if (stops > 1) throw new Interrupted('stopped at once, without a checkpoint; the model directory was not changed');
-  throw new ExitWith(code);
+/** The options of a new run: the training flags, and `--init` (an absolute path) with its learning-rate scale. */
+function initOptions(flags: TrainFlags): TrainOptions {
+  if (flags.initLrScale !== undefined && flags.init === undefined) {
+    throw new UserError(
+      'OPTION_CONFLICT',
+      '--init-lr-scale applies to a run started with --init',
+      'Pass --init DIR, or leave --init-lr-scale out',
+    );
+  }
+  return trainOptionsFromFlags(
+    { ...flags, ...(flags.init !== undefined && { init: path.resolve(flags.init) }) } as TrainingFlags,
+    flags.cell!,
+  );
+}
+
+/** The language model `--init` names, loaded and checked, with what metadata.json records of it. */
+async function loadInit(tf: TF, dir: string): Promise<{ from: InitFrom; env: NonNullable<RunEnvironment['init']> }> {
+  const lm = await loadLanguageModelDir(tf, dir);
+  const m = lm.metadata;
+  return {
+    from: { dir: lm.dir, tokenizer: lm.tokenizer, options: m.options, model: lm.model },
+    env: {
+      record: {
+        path: lm.dir,
+        weightsSha256: m.weightsSha256,
+        tokenizerSha256: m.preprocessing.tokenizerSha256,
+        texts: m.texts,
+        ...(m.history[m.weights.epoch - 1]?.val_perplexity !== undefined && { perplexity: m.history[m.weights.epoch - 1]!.val_perplexity }),
+      },
+      fingerprintFile: lm.fingerprintFile,
+    },
+  };
 }
 
 /** The worker's part of `rnn train`: settings, data, training (stopping when `shouldStop`), save, report. */
@@ -156,6 +181,17 @@ async function trainCommand(
   }
   const data = holdOutForCli(ctx, status, loaded, dataFlags, options.seed);
   const runOptions = withLabels(options, data.labels, resume !== undefined);
+  const init = options.init !== undefined ? await loadInit(backend.tf, options.init) : undefined;
+  if (init) {
+    const t = init.env.record.texts;
+    status.log(
+      ctx.chalkErr.dim(
+        `starting from the language model ${init.from.dir} (${count(t.texts)} texts of ${t.path}${init.env.record.perplexity !== undefined ? `, held-out perplexity ${decimal(init.env.record.perplexity, 1)}` : ''})`,
+      ),
+    );
+    if (t.includesTest)
+      status.log(ctx.chalkErr.yellow('warning: the language model was pretrained on labeled test reviews (--allow-test-text)'));
+  }
   const result = await train(
     backend,
     data.train,
@@ -163,9 +199,12 @@ async function trainCommand(
     { ...trainingProgress(ctx, status, runOptions, flags.json === true), shouldStop },
     resume?.checkpoint,
     data.labels,
+    init?.from,
   );
+  init?.from.model.dispose();
   const env = {
     ...runEnvironment(backend, data.source),
+    ...(init && { init: init.env }),
     dataFlags: {
       data: dataFlags.data,
       textColumn: dataFlags.textColumn,

@@ -1,0 +1,233 @@
+/**
+ * `rnn pretrain` and `rnn train --init` end to end on real IMDB reviews, at small sizes (a few seconds each):
+ * the language model directory that `rnn info` and `rnn list` show; a classifier started from it that records it,
+ * saves and loads in stock tfjs; `rnn eval`'s leak guard for texts the language model read; Ctrl-C and --resume;
+ * and the bad inputs, each one `error:` line with its code and exit 1.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import * as tfn from '@tensorflow/tfjs';
+import { IMDB_TARBALL, ROOT, imdbWorkspace, jsonErrorOf, runCli, type CliResult } from '../helpers.js';
+
+let native = false;
+let work = '';
+let env: NodeJS.ProcessEnv = {};
+before(async () => {
+  ({ native, work, env } = await imdbWorkspace('rnn-pretrain-'));
+});
+
+const small = ['--vocab-size', '1000', '--units', '32', '--embedding-dim', '16'];
+const lmArgs = (out: string, extra: string[] = []) => [
+  'pretrain',
+  '--cell',
+  'gru',
+  '--data',
+  IMDB_TARBALL,
+  '--limit',
+  '600',
+  ...small,
+  '--epochs',
+  '2',
+  '--seed',
+  '42',
+  '--json',
+  '--out',
+  out,
+  ...extra,
+];
+const clf = (out: string, lm: string, extra: string[] = []) => [
+  'train',
+  '--cell',
+  'gru',
+  '--init',
+  lm,
+  '--limit',
+  '400',
+  '--maxlen',
+  '100',
+  ...small,
+  '--epochs',
+  '1',
+  '--seed',
+  '1',
+  '--out',
+  out,
+  ...extra,
+];
+
+const lines = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** The one error line of a failed command: exit 1, `error: …` last on stderr, and (with --json) its code. */
+function oneError(r: CliResult): string {
+  assert.equal(r.code, 1, r.stderr);
+  return jsonErrorOf(r.stderr).code;
+}
+
+test('pretrain → info/list → train --init → stock tfjs loads it → eval reports the overlap; non-LM and mismatched --init fail with one line', async (t) => {
+  if (!native) return t.skip('the native backend is needed to train');
+  const lm = path.join(work, 'models', 'lm');
+  const p = await runCli(lmArgs(lm), { env });
+  assert.equal(p.code, 0, p.stderr);
+  const [e1, e2, done] = lines(p.stdout) as [Record<string, number>, Record<string, number>, Record<string, unknown>];
+  assert.ok(e2.loss! < e1.loss!, 'the loss falls');
+  assert.equal(done.kind, 'language-model');
+  assert.ok(
+    (e2.val_perplexity as number) < (done.unigramPerplexity as number),
+    `perplexity ${e2.val_perplexity} beats the unigram's ${done.unigramPerplexity}`,
+  );
+  const meta = JSON.parse(await fsp.readFile(path.join(lm, 'metadata.json'), 'utf8'));
+  assert.equal(meta.kind, 'language-model');
+  assert.equal(meta.texts.sha256.length, 64);
+  assert.equal(meta.texts.texts, 600);
+  assert.equal(meta.texts.includesTest, false);
+  assert.ok((await fsp.stat(path.join(lm, 'texts.fp'))).size > 0);
+
+  const info = await runCli(['info', '--model', lm], { env });
+  assert.equal(info.code, 0, info.stderr);
+  assert.match(info.stdout, /language model/);
+  assert.match(info.stdout, /perplexity/);
+  const list = await runCli(['list', '--json'], { env });
+  assert.equal(list.code, 0, list.stderr);
+  assert.ok((JSON.parse(list.stdout) as { kind?: string }[]).some((r) => r.kind === 'language-model'));
+
+  // A language model is no classifier.
+  assert.equal(oneError(await runCli(['eval', '--model', lm, '--limit', '50', '--json'], { env })), 'MODEL_IS_LANGUAGE_MODEL');
+
+  const ft = path.join(work, 'models', 'ft');
+  const tr = await runCli(clf(ft, lm), { env });
+  assert.equal(tr.code, 0, tr.stderr);
+  const fm = JSON.parse(await fsp.readFile(path.join(ft, 'metadata.json'), 'utf8'));
+  assert.equal(fm.init.path, lm);
+  assert.equal(fm.init.weightsSha256, meta.weightsSha256);
+  assert.equal(fm.init.texts.sha256, meta.texts.sha256);
+  assert.equal(fm.hyperParameters.init, lm);
+  assert.equal(await fsp.readFile(path.join(ft, 'tokenizer.json'), 'utf8'), await fsp.readFile(path.join(lm, 'tokenizer.json'), 'utf8'));
+  // Stock tfjs loads the fine-tuned model and predicts with it.
+  const model = await tfn.loadLayersModel(tfn.io.fromMemory(await artifacts(ft)));
+  const out = model.predict(tfn.zeros([2, 100], 'int32')) as tfn.Tensor;
+  assert.deepEqual(out.shape, [2, 1]);
+  model.dispose();
+
+  const ev = await runCli(['eval', '--model', ft, '--json'], { env });
+  assert.equal(ev.code, 0, ev.stderr);
+  const er = JSON.parse(ev.stdout);
+  assert.equal(er.pretraining.languageModel, lm);
+  assert.equal(typeof er.pretraining.reviews, 'number');
+  assert.equal(er.data.scope, 'test split');
+
+  // Bad --init: a classifier, a missing directory, other shapes.
+  assert.equal(oneError(await runCli(clf(path.join(work, 'models', 'x'), ft, ['--json']), { env })), 'INIT_NOT_LANGUAGE_MODEL');
+  assert.equal(
+    oneError(await runCli(clf(path.join(work, 'models', 'x'), path.join(work, 'nope'), ['--json']), { env })),
+    'INIT_NOT_LANGUAGE_MODEL',
+  );
+  const mismatch = await runCli(clf(path.join(work, 'models', 'x'), lm, ['--units', '48', '--json']), { env });
+  assert.equal(oneError(mismatch), 'INIT_MISMATCH');
+  assert.match(jsonErrorOf(mismatch.stderr).message, /units is 32, the classifier's 48/);
+  const human = await runCli(clf(path.join(work, 'models', 'x'), lm, ['--units', '48']), { env });
+  assert.equal(human.code, 1);
+  assert.deepEqual(
+    human.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('error:')).length,
+    1,
+  );
+});
+
+async function artifacts(dir: string): Promise<tfn.io.ModelArtifacts> {
+  const mj = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
+  const w = await fsp.readFile(path.join(dir, 'weights.bin'));
+  return {
+    modelTopology: mj.modelTopology,
+    weightSpecs: mj.weightsManifest[0].weights,
+    weightData: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength),
+  };
+}
+
+test('leak guard: a language model pretrained with --allow-test-text makes rnn eval refuse the test set unless --allow-training-data', async (t) => {
+  if (!native) return t.skip('the native backend is needed to train');
+  const lm = path.join(work, 'models', 'lm-test');
+  const p = await runCli(lmArgs(lm, ['--allow-test-text', '--epochs', '1']), { env });
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stderr, /--allow-test-text/);
+  const meta = JSON.parse(await fsp.readFile(path.join(lm, 'metadata.json'), 'utf8'));
+  assert.equal(meta.texts.includesTest, true);
+  const ft = path.join(work, 'models', 'ft-test');
+  const tr = await runCli(clf(ft, lm), { env });
+  assert.equal(tr.code, 0, tr.stderr);
+  const refused = await runCli(['eval', '--model', ft, '--json'], { env });
+  assert.equal(oneError(refused), 'EVAL_ON_PRETRAINING_TEXT');
+  const allowed = await runCli(['eval', '--model', ft, '--json', '--allow-training-data'], { env });
+  assert.equal(allowed.code, 0, allowed.stderr);
+  const r = JSON.parse(allowed.stdout);
+  assert.equal(r.data.scope, 'pretraining text');
+  assert.ok(r.pretraining.reviews > 100, `${r.pretraining.reviews} test reviews among the language model's texts`);
+});
+
+test('bad input: an empty text file is one DATA_EMPTY line; pretrain without --cell is refused', async () => {
+  const empty = path.join(work, 'empty.txt');
+  await fsp.writeFile(empty, '\n\n');
+  assert.equal(oneError(await runCli(['pretrain', '--cell', 'lstm', '--data', empty, '--json'], { env })), 'DATA_EMPTY');
+  const r = await runCli(['pretrain', '--data', empty], { env });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--cell/);
+});
+
+/** Runs pretrain and sends SIGINT 300 ms after the first epoch's JSON line. */
+function runAndSignal(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rnn'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!sent && stdout.includes('\n')) {
+        sent = true;
+        setTimeout(() => child.kill('SIGINT'), 300);
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+test('Ctrl-C saves a checkpoint and exits 130; --resume reaches the uninterrupted run', async (t) => {
+  if (!native) return t.skip('the native backend is needed to train');
+  const full = path.join(work, 'models', 'lm-full');
+  const a = await runCli(lmArgs(full, ['--limit', '1200']), { env });
+  assert.equal(a.code, 0, a.stderr);
+  const cut = path.join(work, 'models', 'lm-cut');
+  const b = await runAndSignal(lmArgs(cut, ['--limit', '1200']));
+  assert.equal(b.code, 130, b.stderr);
+  assert.match(b.stderr, /checkpoint saved to .*lm-cut\.checkpoint/);
+  await assert.rejects(fsp.stat(cut));
+  const list = await runCli(['list'], { env });
+  assert.match(list.stdout, /interrupted gru pretraining .*rnn pretrain --resume/);
+  // A pretraining checkpoint is not rnn train's.
+  assert.equal(oneError(await runCli(['train', '--resume', `${cut}.checkpoint`, '--json'], { env })), 'CHECKPOINT_INVALID');
+  const c = await runCli(['pretrain', '--resume', `${cut}.checkpoint`, '--json'], { env });
+  assert.equal(c.code, 0, c.stderr);
+  await assert.rejects(fsp.stat(`${cut}.checkpoint`));
+  const want = lines(a.stdout)[1]!;
+  const got = lines(c.stdout)[0]!;
+  assert.equal(got.epoch, 2);
+  assert.ok(Math.abs((got.val_loss as number) - (want.val_loss as number)) < 1e-4, `held-out loss ${got.val_loss} vs ${want.val_loss}`);
+  const wa = await fsp.readFile(path.join(full, 'weights.bin'));
+  const wb = await fsp.readFile(path.join(cut, 'weights.bin'));
+  const fa = new Float32Array(wa.buffer, wa.byteOffset, wa.byteLength / 4);
+  const fb = new Float32Array(wb.buffer, wb.byteOffset, wb.byteLength / 4);
+  let worst = 0;
+  for (let i = 0; i < fa.length; i++) worst = Math.max(worst, Math.abs(fa[i]! - fb[i]!));
+  assert.ok(worst < 1e-4, `weights differ by up to ${worst}`);
+});
