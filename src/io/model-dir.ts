@@ -429,10 +429,11 @@ export async function readLayersModel(tf: TF, abs: string, retrain: string): Pro
 
 /** A language model directory (`rnn pretrain`) where a classifier is expected: MODEL_IS_LANGUAGE_MODEL, saying what to do with it. */
 export async function refuseLanguageModel(abs: string): Promise<void> {
-  const meta = await fsp.readFile(path.join(abs, 'metadata.json'), 'utf8').then(
-    (t) => JSON.parse(t) as { kind?: unknown },
-    () => undefined,
-  );
+  // A metadata.json that is missing or not JSON is no language model: the reader that follows names the problem.
+  const meta = await fsp
+    .readFile(path.join(abs, 'metadata.json'), 'utf8')
+    .then((t) => JSON.parse(t) as { kind?: unknown } | null)
+    .catch(() => undefined);
   if (meta?.kind === 'language-model') {
     throw new UserError(
       'MODEL_IS_LANGUAGE_MODEL',

@@ -26,6 +26,7 @@ test('rnn --help lists the commands and examples', async () => {
   const commands = [...section.matchAll(/^  (\S+)/gm)].map((m) => m[1]);
   assert.deepEqual(commands, [
     'train',
+    'pretrain',
     'eval',
     'predict',
     'data|download',
