@@ -16,7 +16,7 @@ import { fingerprintBytes, fingerprintsOf, type LoadedTexts } from '../data/text
 import type { DataFlags } from '../data/index.js';
 import { summarize } from '../models/index.js';
 import { checkpointDirFor, saveCheckpoint } from './checkpoint.js';
-import { readBoundedFile, recoverReplacedDir, removeStaleTempSiblings, replaceDir, tempSibling, writingTo } from '../util/fs.js';
+import { readBoundedFile, recoverReplacedDir, writeDirStaged, writingTo } from '../util/fs.js';
 import type { LmEpochLog, PretrainOptions, PretrainResult } from '../train/pretrain-options.js';
 import { METADATA_FORMAT_VERSION, readLayersModel, tokenizerFile, writeModelFiles } from './model-dir.js';
 import { parseJson, readText } from './read.js';
@@ -78,13 +78,8 @@ export async function saveLanguageModelDir(
   const target = path.resolve(dir);
   return writingTo(
     target,
-    async () => {
-      await fsp.mkdir(path.dirname(target), { recursive: true });
-      await recoverReplacedDir(target);
-      await removeStaleTempSiblings(target);
-      const staged = tempSibling(target);
-      await fsp.mkdir(staged);
-      try {
+    () =>
+      writeDirStaged(target, async (staged) => {
         await writeModelFiles(tf, staged, model);
         const tok = tokenizerFile(tokenizer);
         const fp = fingerprintBytes(fingerprints);
@@ -97,12 +92,8 @@ export async function saveLanguageModelDir(
         await fsp.writeFile(path.join(staged, 'tokenizer.json'), tok.text);
         await fsp.writeFile(path.join(staged, TEXT_FINGERPRINTS), fp);
         await fsp.writeFile(path.join(staged, 'metadata.json'), JSON.stringify(full, null, 2) + '\n');
-        await replaceDir(staged, target);
         return full;
-      } finally {
-        await fsp.rm(staged, { recursive: true, force: true });
-      }
-    },
+      }),
     `the model that was in ${target} is unchanged`,
   );
 }

@@ -14,15 +14,7 @@ import type { Kernels } from '../kernels/index.js';
 import { UserError } from '../errors.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { jsonExcerpt } from '../util/json.js';
-import {
-  FileRefused,
-  readBoundedFile,
-  recoverReplacedDir,
-  removeStaleTempSiblings,
-  replaceDir,
-  tempSibling,
-  writingTo,
-} from '../util/fs.js';
+import { FileRefused, readBoundedFile, recoverReplacedDir, tempSibling, writeDirStaged, writingTo } from '../util/fs.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { TrainOptions } from '../train/options.js';
 import type { EpochLog } from '../train/types.js';
@@ -219,12 +211,7 @@ async function saveStaged(
   metadata: UnsavedMetadata,
   extras: SaveExtras,
 ): Promise<ModelMetadata> {
-  await fsp.mkdir(path.dirname(target), { recursive: true });
-  await recoverReplacedDir(target);
-  await removeStaleTempSiblings(target);
-  const staged = tempSibling(target);
-  await fsp.mkdir(staged);
-  try {
+  return writeDirStaged(target, async (staged) => {
     await writeModelFiles(tf, staged, model);
     const tok = tokenizerFile(tokenizer);
     const full: ModelMetadata = { ...metadata, preprocessing: { ...metadata.preprocessing, tokenizerSha256: tok.sha256 } };
@@ -255,11 +242,8 @@ async function saveStaged(
       await fsp.writeFile(path.join(last, 'tokenizer.json'), tok.text);
       await fsp.writeFile(path.join(last, 'metadata.json'), JSON.stringify(lastMeta, null, 2) + '\n');
     }
-    await replaceDir(staged, target);
     return full;
-  } finally {
-    await fsp.rm(staged, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The most weight bytes rnn loads (the best preset's model has 19 MB; a manifest asking for more is not one of rnn's). */

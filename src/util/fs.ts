@@ -133,6 +133,26 @@ export async function replaceDir(staged: string, target: string): Promise<void> 
 }
 
 /**
+ * Writes directory `target` whole: `fill` writes into a staged sibling, which then replaces `target` ({@link
+ * replaceDir}); what an interrupted earlier write left is recovered or removed first, and on failure the staged
+ * copy is removed and `target` stays as it was. Returns what `fill` returns.
+ */
+export async function writeDirStaged<T>(target: string, fill: (staged: string) => Promise<T>): Promise<T> {
+  await fsp.mkdir(path.dirname(target), { recursive: true });
+  await recoverReplacedDir(target);
+  await removeStaleTempSiblings(target);
+  const staged = tempSibling(target);
+  await fsp.mkdir(staged);
+  try {
+    const result = await fill(staged);
+    await replaceDir(staged, target);
+    return result;
+  } finally {
+    await fsp.rm(staged, { recursive: true, force: true });
+  }
+}
+
+/**
  * Finishes what a crash interrupted in {@link replaceDir}: if it died between its two renames, `target` is
  * missing and the previous directory sits aside (`.<name>.tmp-<pid>-<id>-old`); that one is renamed back.
  * Returns true when it recovered something.
