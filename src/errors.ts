@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   EVAL_HELDOUT_CHANGED: 'the rows the model held out for testing cannot be drawn again from its data',
   EVAL_ON_TRAINING_DATA: 'the data is what the model was trained on, with no rows held out',
   EVAL_LABELS_MISMATCH: 'the data has other labels than the model predicts',
+  EVAL_DATA_MISSING: 'the CSV the model was trained on is gone, and eval was given no --data',
   EVAL_ON_PRETRAINING_TEXT: "the test reviews are among the texts the model's language model was pretrained on (--allow-test-text)",
 
   // Writing files (model directories, checkpoints, exports).

@@ -88,6 +88,19 @@ test('a split column: train on the rows marked train, eval scores those marked t
   assert.deepEqual([h.method, h.column, h.trainRows, h.testRows], ['column', 'split', 2400, 600]);
   const e = await evalJson(['--model', dir, '--data', csvSplit]);
   assert.deepEqual([e.data.reviews, e.data.scope], [600, 'held-out rows']);
+  // Without --data, eval reads the file the model was trained on: the same rows, the same figures.
+  const plain = await runCli(['eval', '--model', dir, '--json'], { env });
+  assert.equal(plain.code, 0, plain.stderr);
+  const p = JSON.parse(plain.stdout);
+  assert.deepEqual([p.data.path, p.data.reviews, p.data.scope, p.accuracy, p.loss], [csvSplit, 600, 'held-out rows', e.accuracy, e.loss]);
+  // Gone: an error, not IMDB's test split under the same two labels.
+  await fsp.rename(csvSplit, `${csvSplit}.moved`);
+  const gone = await runCli(['eval', '--model', dir], { env });
+  assert.deepEqual([gone.code, gone.stdout], [1, '']);
+  assert.equal(
+    gone.stderr,
+    `error: ${dir} was trained on ${csvSplit}, which is no longer there. Pass --data with the file its test rows came from, or other labeled reviews to score\n`,
+  );
 });
 
 test('--test-split 0 says so loudly; eval then refuses the training data, and labels it with --allow-training-data', async () => {

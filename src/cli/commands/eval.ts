@@ -13,7 +13,7 @@ import type { Metrics } from '../../eval/metrics.js';
 import { isClassMetrics, type ClassMetrics } from '../../eval/classes.js';
 import { confusionMatrixSvg } from '../../report/confusion.js';
 import { isBinaryLabels, type LabelSet } from '../../data/labels.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { exists, writeFileAtomic } from '../../util/fs.js';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
 import { loadRuntime, type CliContext } from '../context.js';
@@ -52,10 +52,13 @@ export function registerEval(program: Command, ctx: CliContext): void {
     const m = await loadModelDir(backend, dir, flags.layers);
     const heldOut = m.metadata.dataset?.heldOut;
     const labels = labelsOf(m.metadata);
+    const trainedOn = flags.data === undefined ? await trainedDataOf(m.dir, m.metadata.dataset) : undefined;
+    if (trainedOn) status.note(ctx.chalkErr.dim(`reading ${trainedOn}, the data ${m.dir} was trained on (--data reads other data)`));
     const loaded = await loadDataForCli(
       ctx,
       {
         ...flags,
+        data: flags.data ?? trainedOn,
         splitColumn: heldOut?.column,
         // The data read as the model was trained: the same target, and its labels as the class indices (a binary
         // model of positive and negative reviews takes any of the sentiment pairs, as training did).
@@ -164,6 +167,23 @@ export function registerEval(program: Command, ctx: CliContext): void {
  * training held out, drawn again and checked; if it held none out, nothing unless `allowTraining`, and then
  * every row, labelled. Any other data, or a model whose training data is not recorded (imported): its test split.
  */
+/**
+ * What `rnn eval` reads without --data: the file or directory the model was trained on, while it is still there.
+ * A CSV that is gone is an error, because IMDB would be other reviews under the same labels; a downloaded or
+ * missing aclImdb leaves the default IMDB (the same test split). Undefined: the default dataset.
+ */
+async function trainedDataOf(dir: string, trained: ModelMetadata['dataset']): Promise<string | undefined> {
+  if (!trained) return undefined; // imported from Keras: no record of its data
+  if (trained.url) return undefined; // downloaded: the default source and its cache, as before
+  if (await exists(trained.path)) return trained.path;
+  if (trained.kind !== 'csv') return undefined;
+  throw new UserError(
+    'EVAL_DATA_MISSING',
+    `${dir} was trained on ${trained.path}, which is no longer there`,
+    'Pass --data with the file its test rows came from, or other labeled reviews to score',
+  );
+}
+
 function testReviewsFor(
   trained: ModelMetadata['dataset'],
   data: LoadedData,
