@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { FileRefused, readBoundedFile, replaceDir, tempSibling, writingTo } from '../util/fs.js';
+import { FileRefused, readBoundedFile, writeDirStaged, writingTo } from '../util/fs.js';
 import { MAX_JSON_BYTES } from './read.js';
 import type { DataFlags, DataSourceInfo } from '../data/index.js';
 import type { TextSourceInfo } from '../data/texts.js';
@@ -84,18 +84,11 @@ export async function saveCheckpoint<O, H>(
   const target = path.resolve(dir);
   await writingTo(
     target,
-    async () => {
-      await fsp.mkdir(path.dirname(target), { recursive: true });
-      const staged = tempSibling(target);
-      await fsp.mkdir(staged);
-      try {
+    () =>
+      writeDirStaged(target, async (staged) => {
         await fsp.writeFile(path.join(staged, 'state.bin'), Buffer.concat(parts));
         await fsp.writeFile(path.join(staged, 'checkpoint.json'), JSON.stringify(full) + '\n');
-        await replaceDir(staged, target);
-      } finally {
-        await fsp.rm(staged, { recursive: true, force: true });
-      }
-    },
+      }),
     `no checkpoint was saved, and the model directory ${meta.out} is unchanged`,
   );
 }

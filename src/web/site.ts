@@ -19,7 +19,7 @@ import { UserError } from '../errors.js';
 import { labelsOf, loadModelDir, tokenizerFile } from '../io/model-dir.js';
 import { readModelInfo, type EvalRecord, type ModelInfo } from '../io/catalog.js';
 import { describeRecipe } from '../train/control.js';
-import { exists, recoverReplacedDir, replaceDir, tempSibling, writingTo } from '../util/fs.js';
+import { exists, recoverReplacedDir, writeDirStaged, writingTo } from '../util/fs.js';
 import { quantizeWeights, type Quantization, type WeightSpec } from './quantize.js';
 import { pageHtml, type BinaryTest, type ClassesTest, type ModelCard } from './html.js';
 
@@ -198,7 +198,7 @@ export async function exportWebSite(run: Runtime, o: WebExportOptions): Promise<
   return writingTo(out, () => writeSite(m, info, o.quantize, card, tfjs, out), `the export that was in ${out} is unchanged`);
 }
 
-/** Writes the site to a staged sibling of `out` and renames it into place. */
+/** Writes the site to a staged sibling of `out` and renames it into place ({@link writeDirStaged}). */
 async function writeSite(
   m: Awaited<ReturnType<typeof loadModelDir>>,
   info: Awaited<ReturnType<typeof readModelInfo>>,
@@ -208,12 +208,8 @@ async function writeSite(
   out: string,
 ): Promise<WebExport> {
   const o = { quantize };
-  await fsp.mkdir(path.dirname(out), { recursive: true });
-  const staged = tempSibling(out);
-  // Not recursive: on a read-only file system a recursive mkdir reports ENOENT instead of EROFS.
-  await fsp.mkdir(staged);
-  await fsp.mkdir(path.join(staged, SITE_MODEL_DIR));
-  try {
+  return writeDirStaged(out, async (staged) => {
+    await fsp.mkdir(path.join(staged, SITE_MODEL_DIR));
     const modelJson = JSON.parse(await fsp.readFile(path.join(m.dir, 'model.json'), 'utf8')) as {
       weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
     } & Record<string, unknown>;
@@ -258,11 +254,8 @@ async function writeSite(
     await fsp.writeFile(path.join(staged, 'index.html'), pageHtml(card));
     await fsp.writeFile(path.join(staged, MARKER), JSON.stringify({ exportedFrom: path.basename(m.dir), quantize: o.quantize }) + '\n');
     const files = await listFiles(staged);
-    await replaceDir(staged, out);
     return { dir: out, quantize: o.quantize, files, totalBytes: files.reduce((s, f) => s + f.bytes, 0), card };
-  } finally {
-    await fsp.rm(staged, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Every file under `dir` with its size, paths relative to `dir` with `/`, sorted. */
