@@ -37,11 +37,20 @@ export function parseKerasTokenizer(text: string): KerasTokenizerJson {
   };
 }
 
+/**
+ * Keras's text_to_word_sequence: `str.translate` maps every filter character to `split` at once (an inserted
+ * `split` is not filtered again), then split on it, empty strings dropped.
+ */
+export function kerasWords(text: string, filters: string, lower: boolean, split: string): string[] {
+  const s = lower ? text.toLowerCase() : text;
+  const filtered = new Set(filters);
+  const translated = Array.from(s, (ch) => (filtered.has(ch) ? split : ch)).join('');
+  return translated.split(split).filter((w) => w.length > 0);
+}
+
 /** Keras's texts_to_sequences for one text, and the counts rnn reports beside a prediction. */
 export function kerasSequence(t: KerasTokenizerJson, text: string): { ids: number[]; words: number; unknown: number } {
-  let s = t.lower ? text.toLowerCase() : text;
-  for (const ch of t.filters) s = s.split(ch).join(t.split);
-  const words = s.split(t.split).filter((w) => w.length > 0);
+  const words = kerasWords(text, t.filters, t.lower, t.split);
   const oov = t.oovToken === null ? undefined : t.wordIndex.get(t.oovToken);
   const ids: number[] = [];
   let unknown = 0;

@@ -36,14 +36,37 @@ export function resolveTokenizerOptions(o: Partial<TokenizerOptions> = {}): Toke
 
 /** Keras `text_to_word_sequence`. */
 export function textToWordSequence(text: string, filters = KERAS_FILTERS, lower = true, split = ' '): string[] {
-  let t = lower ? text.toLowerCase() : text;
+  const t = lower ? text.toLowerCase() : text;
+  const separators = separatorRuns(filters, split);
+  if (separators) {
+    // Replacing each filter by the one-character split and dropping the empty strings between separators is
+    // splitting on runs of filters and split (2.5-4x faster on IMDB's reviews than replacing character by character).
+    const words = t.split(separators);
+    if (words[0] === '') words.shift();
+    if (words.length > 0 && words[words.length - 1] === '') words.pop();
+    return words;
+  }
+  let replaced = t;
   if (filters.length > 0) {
     const set = new Set(filters);
-    let out = '';
-    for (const ch of t) out += set.has(ch) ? split : ch;
-    t = out;
+    replaced = '';
+    for (const ch of t) replaced += set.has(ch) ? split : ch;
   }
-  return t.split(split).filter((w) => w.length > 0);
+  return replaced.split(split).filter((w) => w.length > 0);
+}
+
+const SEPARATOR_RUNS = new Map<string, RegExp | null>();
+
+/** A RegExp matching runs of `filters` and `split` (code points), when `split` is one code point; else null. */
+function separatorRuns(filters: string, split: string): RegExp | null {
+  const key = `${filters}\0${split}`;
+  let re = SEPARATOR_RUNS.get(key);
+  if (re === undefined) {
+    const chars = [...new Set([...filters, ...split])];
+    re = [...split].length === 1 ? new RegExp(`[${chars.map((c) => c.replace(/[\\\][^-]/g, '\\$&')).join('')}]+`, 'u') : null;
+    SEPARATOR_RUNS.set(key, re);
+  }
+  return re;
 }
 
 /** Per-text result of {@link Tokenizer.textsToSequencesWithStats}. */

@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Tokenizer, KERAS_FILTERS } from '../../src/text/tokenizer.js';
+import { Tokenizer, KERAS_FILTERS, textToWordSequence } from '../../src/text/tokenizer.js';
 import { padSequences, PAD_SIDES } from '../../src/text/pad.js';
-import { kerasPad, kerasSequence, parseKerasTokenizer } from '../reference.js';
+import { kerasPad, kerasSequence, kerasWords, parseKerasTokenizer } from '../reference.js';
 import { propertyOptions, reviewText } from '../properties.js';
 
 /** A tokenizer's options as Keras takes them (num_words None or 2..60; 0 is Keras's "no limit" too, tested apart). */
@@ -89,6 +89,26 @@ test('every filter character, in runs and mixed with words, separates words and 
         parts.map(([w]) => w.toLowerCase()),
       );
       for (const w of words) for (const ch of KERAS_FILTERS) assert.ok(!w.includes(ch));
+    }),
+    propertyOptions(),
+  );
+});
+
+test('any filters and split (regex syntax, letters, astral characters, several characters) split as the Keras reference does', () => {
+  const char = fc.oneof(
+    fc.constantFrom(...KERAS_FILTERS, '\\', ']', '[', '^', '-', '$', '.', '|', 'a', 'E', 'é', '🎬', ' '),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+  );
+  const filters = fc.array(char, { maxLength: 12 }).map((a) => a.join(''));
+  // Several characters, some of them common in the reviews alone ('is' splits "isn't", not "this").
+  const several = fc.oneof(
+    fc.constantFrom('is', 'a ', ' !', '!!', 'br', '<br'),
+    fc.array(char, { minLength: 2, maxLength: 3 }).map((a) => a.join('')),
+  );
+  const split = fc.oneof(char, several);
+  fc.assert(
+    fc.property(reviewText(), filters, fc.boolean(), split, (text, f, lower, sp) => {
+      assert.deepEqual(textToWordSequence(text, f, lower, sp), kerasWords(text, f, lower, sp));
     }),
     propertyOptions(),
   );
