@@ -287,7 +287,7 @@ async function runCli(c: Command[], dirs: CaseDirs): Promise<{ results: CommandR
 }
 
 /** The in-process worker, restarted when it dies, hangs or grows. */
-class Worker {
+export class Worker {
   private child?: ChildProcess;
   private ready?: Promise<void>;
   private next = 0;
@@ -452,8 +452,18 @@ async function runCase(
   return { findings, outcome, cli };
 }
 
-export async function fuzzTarget(args: FuzzArgs, target: Target, corpus: Corpus, log: (s: string) => void): Promise<TargetReport> {
-  const worker = new Worker();
+/**
+ * Runs `target`'s cases. `shared` is a worker that earlier targets used (the campaign's: TensorFlow loads once
+ * for every target, not once per target); without it the target starts its own and stops it when done.
+ */
+export async function fuzzTarget(
+  args: FuzzArgs,
+  target: Target,
+  corpus: Corpus,
+  log: (s: string) => void,
+  shared?: Worker,
+): Promise<TargetReport> {
+  const worker = shared ?? new Worker();
   const report: TargetReport = { target: target.name, reads: target.reads, cases: 0, cliCases: 0, seconds: 0, findings: [], outcomes: {} };
   const t0 = performance.now();
   try {
@@ -471,7 +481,7 @@ export async function fuzzTarget(args: FuzzArgs, target: Target, corpus: Corpus,
       }
     }
   } finally {
-    worker.stop();
+    if (!shared) worker.stop();
     await rmCase(path.join(args.out, 'cases', target.name));
   }
   report.seconds = (performance.now() - t0) / 1000;
@@ -483,24 +493,30 @@ export async function runCampaign(args: FuzzArgs, log: (s: string) => void): Pro
   if (!HAS_STRACE) log('strace is not installed: the CLI replays check writes by snapshots of the case folder only');
   const corpus = await buildCorpus(args.corpus ?? path.join(args.out, 'corpus'), log);
   const reports: TargetReport[] = [];
-  for (const name of args.targets) {
-    log(`${name}: ${args.caseNo !== undefined ? `case ${args.caseNo}` : `${args.time} s`}, seed ${args.seed}`);
-    const report =
-      name === 'http'
-        ? await fuzzHttp(args, corpus, log)
-        : await fuzzTarget(
-            args,
-            FILE_TARGETS.find((t) => t.name === name)!,
-            corpus,
-            log,
-          );
-    log(
-      `${name}: ${report.cases} cases (${report.cliCases} on the CLI) in ${report.seconds.toFixed(0)} s, ${report.findings.length} finding(s) of ${new Set(report.findings.map(signature)).size} kind(s); ` +
-        Object.entries(report.outcomes)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join(', '),
-    );
-    reports.push(report);
+  const worker = new Worker();
+  try {
+    for (const name of args.targets) {
+      log(`${name}: ${args.caseNo !== undefined ? `case ${args.caseNo}` : `${args.time} s`}, seed ${args.seed}`);
+      const report =
+        name === 'http'
+          ? await fuzzHttp(args, corpus, log)
+          : await fuzzTarget(
+              args,
+              FILE_TARGETS.find((t) => t.name === name)!,
+              corpus,
+              log,
+              worker,
+            );
+      log(
+        `${name}: ${report.cases} cases (${report.cliCases} on the CLI) in ${report.seconds.toFixed(0)} s, ${report.findings.length} finding(s) of ${new Set(report.findings.map(signature)).size} kind(s); ` +
+          Object.entries(report.outcomes)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', '),
+      );
+      reports.push(report);
+    }
+  } finally {
+    worker.stop();
   }
   await fsp.writeFile(path.join(args.out, 'summary.json'), JSON.stringify(reports, null, 2) + '\n');
   return reports;

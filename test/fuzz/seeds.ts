@@ -56,7 +56,8 @@ export async function buildCorpus(dir: string, log: (line: string) => void): Pro
   await fsp.mkdir(dir, { recursive: true });
   const env = { RNN_MODELS_DIR: path.join(dir, 'models'), RNN_DATA_DIR: path.join(dir, 'data') };
   log(`seed corpus: reading real reviews from ${IMDB_TARBALL}`);
-  const { train, test } = await imdbReviews(IMDB_TARBALL, path.join(dir, 'cache'));
+  // A test run's decoded copy when there is one (the runner's cache), else decoded here once.
+  const { train, test } = await imdbReviews(IMDB_TARBALL, process.env.RNN_TEST_CACHE ?? path.join(dir, 'cache'));
   // Reviews spread over the archive (both labels, several ratings).
   const pick = (rs: typeof train, n: number) => Array.from({ length: n }, (_, i) => rs[Math.floor((i * rs.length) / n)]!);
   const sample = pick(train, 300);

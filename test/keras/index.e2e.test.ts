@@ -12,7 +12,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
+import { createInterface } from 'node:readline';
 import * as path from 'node:path';
 import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
 import { BINARY_LABELS, loadData, type Review } from '../../src/data/index.js';
@@ -26,7 +28,7 @@ import { encodeTexts } from '../../src/predict/encode.js';
 import { predictTexts } from '../../src/predict/index.js';
 import { train } from '../../src/train/index.js';
 import { resolveTrainOptions } from '../../src/train/options.js';
-import { imdb, IMDB_TARBALL, REQUIRE_NATIVE, ROOT, imdbWorkspace, kerasPredict, skipKeras } from '../helpers.js';
+import { imdb, IMDB_TARBALL, KERAS_PYTHON, REQUIRE_NATIVE, ROOT, imdbWorkspace, skipKeras } from '../helpers.js';
 import { smallModel } from '../models.js';
 import { writeThreeClassCsv } from '../three-class.js';
 
@@ -44,7 +46,42 @@ before(async () => {
   // 300 real test reviews, positives and negatives interleaved.
   texts = test.slice(0, 150).flatMap((r: Review, i: number) => [r.text, test[test.length - 1 - i]!.text]);
 });
-after(() => fsp.rm(work, { recursive: true, force: true }));
+after(async () => {
+  python?.stdin.end();
+  await fsp.rm(work, { recursive: true, force: true });
+});
+
+/**
+ * One Python for the file's Keras predictions (test/fixtures/keras/predict.py --serve, Keras's NumPy backend):
+ * starting Python and importing Keras costs seconds of CPU, paid once instead of once per model.
+ */
+let python: ChildProcessWithoutNullStreams | undefined;
+const answers: Array<(line: string) => void> = [];
+let kerasStderr = '';
+
+/** Keras's own predictions of id rows (as helpers.ts's kerasPredict gives them), from the file's one Python. */
+function kerasPredict(file: string, ids: number[][]): Promise<{ predictions: number[]; classes: number; keras: string; backend: string }> {
+  if (!KERAS_PYTHON) throw new Error('RNN_KERAS_PYTHON is not set: the Keras bridge tests need a Python with Keras 3');
+  if (!python) {
+    const child = spawn(KERAS_PYTHON, [path.join(FIXTURES, 'predict.py'), '--serve'], { env: { ...process.env, KERAS_BACKEND: 'numpy' } });
+    child.stderr.on('data', (d) => (kerasStderr = (kerasStderr + d).slice(-4000)));
+    createInterface({ input: child.stdout }).on('line', (line) => answers.shift()?.(line));
+    child.on('close', (code) => {
+      for (const answer of answers.splice(0)) answer(JSON.stringify({ error: `Keras exited ${code}: ${kerasStderr}` }));
+    });
+    python = child;
+  }
+  const child = python;
+  return new Promise((resolve, reject) => {
+    answers.push((line) => {
+      const r = JSON.parse(line) as { predictions: number[] | number[][]; keras: string; backend: string; error?: string };
+      if (r.error) return reject(new Error(`Keras failed on ${file}: ${r.error}`));
+      const rows = r.predictions.every(Array.isArray) ? (r.predictions as number[][]) : undefined;
+      resolve({ ...r, predictions: rows ? rows.flat() : (r.predictions as number[]), classes: rows ? (rows[0]?.length ?? 0) : 1 });
+    });
+    child.stdin.write(JSON.stringify({ file, ids }) + '\n');
+  });
+}
 
 /** Largest |a − b| over two equal-length lists. */
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
