@@ -96,6 +96,38 @@ export async function ask(page: Page, text: string, timeout = 60_000): Promise<S
   }));
 }
 
+/** What the page shows for a review as soon as its verdict is there, before its explanation. */
+export type Verdict = Pick<Shown, 'label' | 'probability' | 'classes'>;
+
+/**
+ * Types (fills) each of `texts` and reads its verdict as soon as the page shows it; typing the next one then
+ * cancels the explanation under way, as a newer text does. The explanation of `texts[explain]` is waited for
+ * (as {@link ask} does), so one explanation still runs to the end on the page's backend.
+ */
+export async function verdicts(page: Page, texts: readonly string[], explain = 0, timeout = 60_000): Promise<Verdict[]> {
+  const out: Verdict[] = [];
+  for (const [i, text] of texts.entries()) {
+    await page.fill('#review', text);
+    const shown = await page.waitForFunction(
+      (t) =>
+        document.getElementById('result')!.dataset.verdictFor === t && {
+          label: document.getElementById('verdict')!.dataset.label!,
+          probability: Number(document.getElementById('probability')!.dataset.value),
+          classes: [...document.querySelectorAll<HTMLElement>('#classes li')].map((li) => ({
+            label: li.dataset.label!,
+            value: Number(li.dataset.value),
+          })),
+        },
+      text,
+      { timeout },
+    );
+    out.push((await shown.jsonValue()) as Verdict);
+    await shown.dispose();
+    if (i === explain) await page.waitForFunction((t) => document.getElementById('result')!.dataset.text === t, text, { timeout });
+  }
+  return out;
+}
+
 /** An explanation's word as `rnn predict --explain --json` gives it. */
 export interface JsonWord {
   word: string;
