@@ -335,21 +335,38 @@ async function readWeights(
 }
 
 /**
- * Loads and cross-checks a model directory; every problem is a UserError naming the file. The model is
- * loaded with stock tfjs-layers, then (unless `layers` is `stock`) its recurrent layer runs the fused op on
- * the run's kernels.
+ * A model directory's files, read and cross-checked without TensorFlow ({@link readModelDir}): everything
+ * {@link loadModelDir} checks except what needs tfjs to build the model.
  */
-export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentImpl = 'fused'): Promise<ModelDir> {
-  const { tf } = run;
+export interface ModelFiles {
+  /** The directory as given (named in the fix of a later problem) and its absolute path. */
+  given: string;
+  dir: string;
+  layers: LayersModelFiles;
+  tokenizer: Tokenizer;
+  metadata: ModelMetadata;
+}
+
+/** model.json, parsed and checked, and its weights, read and checked ({@link readWeights}). */
+export interface LayersModelFiles {
+  modelJson: io.ModelJSON;
+  weights: [io.WeightsManifestEntry[], ArrayBuffer];
+}
+
+/**
+ * Reads and cross-checks a model directory without loading TensorFlow, so a command can report a missing or
+ * broken model before paying for it; every problem is a UserError naming the file. {@link loadModelFiles} builds
+ * the model from what it read.
+ */
+export async function readModelDir(dir: string): Promise<ModelFiles> {
   const abs = path.resolve(dir);
   await recoverReplacedDir(abs); // a save that crashed between its two renames
   const st = await fsp.stat(abs).catch(() => undefined);
   if (!st?.isDirectory())
     throw new UserError('MODEL_NOT_FOUND', `model directory ${abs} does not exist`, 'Train one with `rnn train` or pass --model DIR');
-  const retrain = `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
+  const retrain = retrainFix(dir);
   await refuseLanguageModel(abs);
-  const modelFile = path.join(abs, 'model.json');
-  const model = await readLayersModel(tf, abs, retrain);
+  const layers = await readLayersModelFiles(abs, retrain);
   const tokFile = path.join(abs, 'tokenizer.json');
   const tokText = await readText(tokFile, retrain);
   const tokenizer = Tokenizer.fromJSON(parseJson(tokText, tokFile, retrain, 'MODEL_TOKENIZER_INVALID'), { file: tokFile, fix: retrain });
@@ -371,6 +388,24 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
       'Copy the tokenizer.json that was saved with the model, or retrain',
     );
   }
+  return { given: dir, dir: abs, layers, tokenizer, metadata };
+}
+
+function retrainFix(dir: string): string {
+  return `Retrain with \`rnn train --out ${dir}\` or pass --model with a complete model directory`;
+}
+
+/**
+ * Builds the model {@link readModelDir} read and checks it against the tokenizer and metadata. It is loaded with
+ * stock tfjs-layers, then (unless `layers` is `stock`) its recurrent layer runs the fused op on the run's kernels.
+ */
+export async function loadModelFiles(run: Runtime, files: ModelFiles, layers: RecurrentImpl = 'fused'): Promise<ModelDir> {
+  const { tf } = run;
+  const { dir: abs, tokenizer, metadata } = files;
+  const retrain = retrainFix(files.given);
+  const modelFile = path.join(abs, 'model.json');
+  const tokFile = path.join(abs, 'tokenizer.json');
+  const model = await layersModelOf(tf, files.layers, modelFile, retrain);
   const inputShape = model.inputs[0]?.shape;
   if (inputShape && inputShape[1] !== null && inputShape[1] !== metadata.preprocessing.maxlen) {
     throw new UserError(
@@ -394,21 +429,38 @@ export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentI
 }
 
 /**
- * model.json and its weights, checked (see {@link readWeights}), loaded with stock tfjs-layers. Every problem is a
- * UserError naming the file, with `retrain` as the fix.
+ * Loads and cross-checks a model directory ({@link readModelDir}, then {@link loadModelFiles}); every problem is a
+ * UserError naming the file.
  */
-export async function readLayersModel(tf: TF, abs: string, retrain: string): Promise<LayersModel> {
+export async function loadModelDir(run: Runtime, dir: string, layers: RecurrentImpl = 'fused'): Promise<ModelDir> {
+  return loadModelFiles(run, await readModelDir(dir), layers);
+}
+
+/** model.json and its weights, read and checked without TensorFlow (see {@link readWeights}). */
+export async function readLayersModelFiles(abs: string, retrain: string): Promise<LayersModelFiles> {
   const modelFile = path.join(abs, 'model.json');
   const modelJson = parseJson<io.ModelJSON>(await readText(modelFile, retrain), modelFile, retrain);
   if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
     throw new UserError('MODEL_JSON_INVALID', `${modelFile} is not a tfjs layers model (no modelTopology or weightsManifest)`, retrain);
   }
-  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, (manifest) => readWeights(abs, manifest, retrain));
+  return { modelJson, weights: await readWeights(abs, modelJson.weightsManifest, retrain) };
+}
+
+async function layersModelOf(tf: TF, files: LayersModelFiles, modelFile: string, retrain: string): Promise<LayersModel> {
+  const artifacts = await tf.io.getModelArtifactsForJSON(files.modelJson, () => Promise.resolve(files.weights));
   try {
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (e) {
     throw new UserError('MODEL_JSON_INVALID', `${modelFile} could not be loaded: ${(e as Error).message.split('\n')[0]}`, retrain);
   }
+}
+
+/**
+ * model.json and its weights, checked (see {@link readWeights}), loaded with stock tfjs-layers. Every problem is a
+ * UserError naming the file, with `retrain` as the fix.
+ */
+export async function readLayersModel(tf: TF, abs: string, retrain: string): Promise<LayersModel> {
+  return layersModelOf(tf, await readLayersModelFiles(abs, retrain), path.join(abs, 'model.json'), retrain);
 }
 
 /** A language model directory (`rnn pretrain`) where a classifier is expected: MODEL_IS_LANGUAGE_MODEL, saying what to do with it. */

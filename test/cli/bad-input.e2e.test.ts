@@ -330,13 +330,28 @@ const cases: Array<{ name: string; code: ErrorCode; args: () => string[]; stderr
   },
 ];
 
+/**
+ * Each file's mtime and SHA-256. A file is hashed again only when its inode, size, mtime or ctime changed since
+ * it was last hashed: any write changes its ctime, which no process can set back (the 50 MB CSV is not read twice
+ * per test).
+ */
+const hashes = new Map<string, { stat: string; hash: string }>();
 function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const f = path.join(d, e.name);
       if (e.isDirectory()) walk(f);
-      else if (e.isFile()) out.set(f, `${statSync(f).mtimeMs}:${createHash('sha256').update(readFileSync(f)).digest('hex')}`);
+      else if (e.isFile()) {
+        const st = statSync(f, { bigint: true });
+        const stat = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+        let known = hashes.get(f);
+        if (known?.stat !== stat) {
+          known = { stat, hash: createHash('sha256').update(readFileSync(f)).digest('hex') };
+          hashes.set(f, known);
+        }
+        out.set(f, `${Number(st.mtimeNs) / 1e6}:${known.hash}`);
+      }
     }
   };
   walk(dir);

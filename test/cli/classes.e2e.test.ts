@@ -22,6 +22,8 @@ let env: NodeJS.ProcessEnv = {};
 let csv = '';
 let model = '';
 let texts: string[] = [];
+/** `rnn predict --model <three> --json` over `texts`, once: the first test checks it, the serve test compares with it. */
+let predicted: Awaited<ReturnType<typeof runCli>>;
 
 before(async () => {
   run = await loadBackend({ requireNative: REQUIRE_NATIVE });
@@ -31,6 +33,7 @@ before(async () => {
   model = path.join(work, 'models', 'three');
   await trainedModel([...SMALL_MODEL, '--cell', 'gru', '--limit', '4000', '--epochs', '2', '--seed', '5', '--data', csv], model, env);
   texts = (await threeClassRows({ split: 'test', every: 500 })).map((r) => r.text);
+  predicted = await runCli(['predict', '--model', model, '--json'], { env, input: texts.join('\n') + '\n' });
 });
 after(() => fsp.rm(work, { recursive: true, force: true }));
 
@@ -47,7 +50,7 @@ test("rnn train on three labels: Dense(3, softmax), the labels in metadata.json,
   const topology = JSON.parse(await fsp.readFile(path.join(model, 'model.json'), 'utf8')).modelTopology;
   const dense = topology.config.layers.at(-1).config;
   assert.deepEqual([dense.units, dense.activation], [3, 'softmax']);
-  const r = await runCli(['predict', '--model', model, '--json'], { env, input: texts.join('\n') + '\n' });
+  const r = predicted;
   assert.equal(r.code, 0, r.stderr);
   const preds = jsonLines(r.stdout);
   const stock = await stockPredictions(run.tf, model, texts);
@@ -157,9 +160,10 @@ test('rnn serve: /v1/predict answers as predict --json, /v1/model lists the labe
         predictions: Record<string, unknown>[];
       };
     const served = await post({ texts: texts.slice(0, 5) });
-    const cli = jsonLines(
-      (await runCli(['predict', '--model', model, '--json'], { env, input: texts.slice(0, 5).join('\n') + '\n' })).stdout,
-    );
+    // rnn predict --json over the same five reviews (the first five of its run over all of them: one row at a time,
+    // its batches do not change a row's figures).
+    assert.equal(predicted.code, 0, predicted.stderr);
+    const cli = jsonLines(predicted.stdout).slice(0, 5);
     served.predictions.forEach((p, i) => {
       assert.deepEqual(Object.keys(p), ['text', ...Object.keys(cli[i]!).filter((k) => k !== 'text')]);
       assert.equal(p.label, cli[i]!.label);

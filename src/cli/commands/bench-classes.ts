@@ -48,8 +48,8 @@ export function registerBenchClasses(bench: Command, ctx: CliContext): void {
     .option('--json', 'print every figure as JSON');
   addDataOptions(cmd).action(async (flags: ClassesBenchFlags, command: Command) => {
     const status = new StatusLine(ctx.io.err);
+    const data = await loadDataForCli(ctx, flags, ['train'], status); // before TensorFlow loads: bad data fails at once
     const backend = await loadRuntime(ctx, command);
-    const data = await loadDataForCli(ctx, flags, ['train'], status);
     const { vocabSize, embeddingDim, maxlen, units, bidirectional, pooling } = resolveTrainOptions({ cell: 'lstm', preset: flags.preset });
     const rows: ClassesBenchResult[] = [];
     for (const cell of flags.cells) {

@@ -59,8 +59,8 @@ export function registerBenchServe(bench: Command, ctx: CliContext): void {
 async function serveBenchCommand(ctx: CliContext, command: Command, flags: ServeBenchFlags): Promise<void> {
   const status = new StatusLine(ctx.io.err);
   const modelDir = await resolveModelDir(ctx.env.modelsDir, flags.model);
+  const data = await loadDataForCli(ctx, flags, ['test'], status); // before TensorFlow loads: bad data fails at once
   const backend = await loadRuntime(ctx, command);
-  const data = await loadDataForCli(ctx, flags, ['test'], status);
   const result = await runServeBench(
     backend,
     data.test,

@@ -81,8 +81,8 @@ export function registerBench(program: Command, ctx: CliContext): Command {
 
 async function benchCommand(ctx: CliContext, command: Command, flags: BenchFlags): Promise<void> {
   const status = new StatusLine(ctx.io.err);
+  const data = await loadDataForCli(ctx, flags, ['train'], status); // before TensorFlow loads: bad data fails at once
   const backend = await loadRuntime(ctx, command);
-  const data = await loadDataForCli(ctx, flags, ['train'], status);
   const { vocabSize, embeddingDim, maxlen, units, bidirectional, pooling } = resolveTrainOptions({ cell: 'lstm', preset: flags.preset });
   const model = { vocabSize, embeddingDim, maxlen, units, bidirectional, pooling };
   const { batchSize, trainBatches, predictBatches, warmup, classes } = flags;

@@ -56,13 +56,10 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .option('--markdown', 'print the report as Markdown')
     .action(async (flags: CompareFlags, command: Command) => {
       const status = new StatusLine(ctx.io.err);
-      const backend = await loadRuntime(ctx, command);
       const shared = trainOptionsFromFlags(flags, flags.cells[0]!); // the seed every row shares
-      warnIfPureJs(ctx, status, backend, shared.layers);
-      for (const preset of flags.presets)
-        warnIfTfjsFallback(ctx, status, backend, trainOptionsFromFlags({ ...flags, preset }, flags.cells[0]!));
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
       // A CSV: every cell trains on the same rows and is scored on the same held-out rows (the shared seed's).
+      // The data is read and checked before TensorFlow loads (about a second).
       const data = holdOutForCli(ctx, status, await loadDataForCli(ctx, flags, ['train', 'test'], status), flags, shared.seed);
       if (data.test.length === 0)
         throw new UserError(
@@ -70,6 +67,10 @@ export function registerCompare(program: Command, ctx: CliContext): void {
           'the data has no test reviews',
           'Pass --data with a test split (aclImdb), or hold out CSV rows with --test-split above 0',
         );
+      const backend = await loadRuntime(ctx, command);
+      warnIfPureJs(ctx, status, backend, shared.layers);
+      for (const preset of flags.presets)
+        warnIfTfjsFallback(ctx, status, backend, trainOptionsFromFlags({ ...flags, preset }, flags.cells[0]!));
       const test = testSubset(data.test, flags.testLimit);
       const c = ctx.chalkErr;
       const report = await compareCells(

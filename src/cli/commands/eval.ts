@@ -5,7 +5,7 @@ import { overlapMask } from '../../data/duplicates.js';
 import { textsAmong } from '../../data/texts.js';
 import { INIT_FINGERPRINTS, readInitFingerprints } from '../../io/lm-dir.js';
 import { PREDICT_BATCH_SIZE } from '../../predict/index.js';
-import { labelsOf, loadModelDir, resolveModelDir, type ModelMetadata } from '../../io/model-dir.js';
+import { labelsOf, loadModelFiles, readModelDir, resolveModelDir, type ModelMetadata } from '../../io/model-dir.js';
 import { holdOutTest } from '../../data/split.js';
 import type { LoadedData } from '../../data/index.js';
 import { CONFUSION_SVG, writeEvalRecord } from '../../io/catalog.js';
@@ -47,9 +47,9 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option('--json', 'print the results as JSON');
   addDataOptions(cmd).action(async (flags: EvalFlags, command: Command) => {
     const status = new StatusLine(ctx.io.err);
-    const backend = await loadRuntime(ctx, command);
+    // The model's files and the data are read and checked before TensorFlow loads (about a second).
     const dir = await resolveModelDir(ctx.env.modelsDir, flags.model);
-    const m = await loadModelDir(backend, dir, flags.layers);
+    const m = await readModelDir(dir);
     const heldOut = m.metadata.dataset?.heldOut;
     const labels = labelsOf(m.metadata);
     const trainedOn = flags.data === undefined ? await trainedDataOf(m.dir, m.metadata.dataset) : undefined;
@@ -102,10 +102,12 @@ export function registerEval(program: Command, ctx: CliContext): void {
       );
     }
     const evalScope: EvalScope = pretraining?.includesTest && pretraining.reviews > 0 ? 'pretraining text' : scope;
+    const backend = await loadRuntime(ctx, command);
+    const model = await loadModelFiles(backend, m, flags.layers);
     status.note(ctx.chalkErr.dim(`scoring ${reviews.length} reviews with ${m.dir} (${m.metadata.cell})`));
     const r = evaluateModel(
       backend.tf,
-      m,
+      model,
       reviews,
       labels,
       flags.batchSize ?? PREDICT_BATCH_SIZE,
@@ -113,7 +115,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
       flags.excludeOverlap ? orMasks(overlapMask(reviews, data.train), pretraining?.mask) : undefined,
     );
     status.clear();
-    m.model.dispose();
+    model.model.dispose();
     const result = {
       model: m.dir,
       cell: m.metadata.cell,

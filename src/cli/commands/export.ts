@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
-import { resolveModelDir } from '../../io/model-dir.js';
+import { readModelDir, resolveModelDir } from '../../io/model-dir.js';
 import { exportKeras, type KerasExport } from '../../keras/index.js';
 import { exportWebSite, type WebExport } from '../../web/site.js';
 import { QUANTIZATIONS, type Quantization } from '../../web/quantize.js';
@@ -51,6 +51,8 @@ export function registerExport(program: Command, ctx: CliContext): void {
         );
       }
       const model = await resolveModelDir(ctx.env.modelsDir, flags.model);
+      // A missing or broken model is reported before TensorFlow loads (about a second); the export reads it again.
+      await readModelDir(model);
       const runtime = await loadRuntime(ctx, command);
       if (keras) {
         const k = await exportKeras(runtime, { model, out: keras });

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import type { RecurrentImpl } from '../../models/index.js';
 import { predictTexts, PREDICT_BATCH_SIZE } from '../../predict/index.js';
 import type { Prediction } from '../../predict/encode.js';
-import { labelsOf, loadModelDir, resolveModelDir } from '../../io/model-dir.js';
+import { labelsOf, loadModelFiles, readModelDir, resolveModelDir } from '../../io/model-dir.js';
 import { BINARY_LABELS } from '../../data/labels.js';
 import { readCsvTexts } from '../../data/csv.js';
 import { explainText } from '../../explain/index.js';
@@ -85,10 +85,12 @@ export function registerPredict(program: Command, ctx: CliContext): void {
       const it = (source as AsyncIterable<string>)[Symbol.asyncIterator]?.() ?? (source as string[])[Symbol.iterator]();
       const first = await it.next();
       if (first.done) throw new UserError('PREDICT_INPUT_EMPTY', 'the input held no reviews', 'Give at least one non-empty line');
-      const backend = await loadRuntime(ctx, command);
-      const m = await loadModelDir(backend, await resolveModelDir(ctx.env.modelsDir, flags.model), flags.layers);
-      const labels = labelsOf(m.metadata).names;
+      // The model's files and the options they decide are checked before TensorFlow loads (about a second).
+      const files = await readModelDir(await resolveModelDir(ctx.env.modelsDir, flags.model));
+      const labels = labelsOf(files.metadata).names;
       const choice = { labels, target: explainedClass(labels, flags.class) };
+      const backend = await loadRuntime(ctx, command);
+      const m = await loadModelFiles(backend, files, flags.layers);
       let chunk: string[] = [first.value];
       const flush = (): void => {
         if (chunk.length === 0) return;

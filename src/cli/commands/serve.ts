@@ -86,10 +86,10 @@ async function serveCommand(ctx: CliContext, command: Command, flags: ServeFlags
     logLevel: flags.logLevel,
     layers: flags.layers,
   };
-  const runtime = await loadRuntime(ctx, command);
   const modelsDir = ctx.env.modelsDir;
-  // Fail before listening when there is no model at all.
+  // Fail before loading TensorFlow and listening when there is no model at all.
   await resolveModelDir(modelsDir, flags.model);
+  const runtime = await loadRuntime(ctx, command);
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   let reload: (() => void) | undefined;

@@ -167,11 +167,8 @@ async function trainCommand(
   if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
     throw new UserError('OPTION_INVALID', 'models/latest is reserved for the pointer to the newest model', 'Pass another --out');
   }
-  // The data first: a dataset that does not read stops the run before TensorFlow loads.
+  // The data first: a dataset that does not read or does not fit stops the run before TensorFlow loads (about a second).
   const loaded = await loadDataForCli(ctx, dataFlags, ['train'], status);
-  const backend = await loadRuntime(ctx, cmd);
-  warnIfPureJs(ctx, status, backend, options.layers);
-  warnIfTfjsFallback(ctx, status, backend, options);
   if (expectSha !== undefined && loaded.source.sha256 !== expectSha) {
     throw new UserError(
       'CHECKPOINT_DATA_MISMATCH',
@@ -181,6 +178,9 @@ async function trainCommand(
   }
   const data = holdOutForCli(ctx, status, loaded, dataFlags, options.seed);
   const runOptions = withLabels(options, data.labels, resume !== undefined);
+  const backend = await loadRuntime(ctx, cmd);
+  warnIfPureJs(ctx, status, backend, options.layers);
+  warnIfTfjsFallback(ctx, status, backend, options);
   const init = options.init !== undefined ? await loadInit(backend.tf, options.init) : undefined;
   if (init) {
     const t = init.env.record.texts;
