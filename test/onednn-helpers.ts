@@ -99,17 +99,33 @@ export function ratingClass(r: Review, classes: 3 | 8): number {
   return rating <= 2 ? 0 : rating >= 9 ? 2 : 1;
 }
 
+const encodedReviews = new WeakMap<readonly Review[], Int32Array>();
+
+/**
+ * `reviews` encoded as `rnn train` encodes them (a tokenizer of {@link SIZE}'s vocabulary fitted on them, padded
+ * and cut to its maxlen), once per array: fitting and encoding 800 reviews costs about 2 CPU-s, and the files
+ * ask for the same reviews' batches in test after test.
+ */
+function encodedReviewIds(reviews: readonly Review[]): Int32Array {
+  let x = encodedReviews.get(reviews);
+  if (!x) {
+    const tok = new Tokenizer({ numWords: SIZE.vocabSize }).fitOnTexts(reviews.map((r) => r.text));
+    x = encode(
+      tok,
+      reviews.map((r) => r.text),
+      { maxlen: SIZE.maxlen, padding: 'pre', truncating: 'pre' },
+    ).x;
+    encodedReviews.set(reviews, x);
+  }
+  return x;
+}
+
 /** Real review batches of 32 (every third one short, 16), encoded like rnn train does; labels by `label` (default the review's own, 0/1). */
 export function batches(
   reviews: readonly Review[],
   label: (r: Review) => number = (r) => r.label,
 ): Array<{ ids: Int32Array; y: Float32Array }> {
-  const tok = new Tokenizer({ numWords: SIZE.vocabSize }).fitOnTexts(reviews.map((r) => r.text));
-  const { x } = encode(
-    tok,
-    reviews.map((r) => r.text),
-    { maxlen: SIZE.maxlen, padding: 'pre', truncating: 'pre' },
-  );
+  const x = encodedReviewIds(reviews);
   const out: Array<{ ids: Int32Array; y: Float32Array }> = [];
   for (let start = 0, k = 0; start < 400; start += k % 3 === 2 ? 16 : 32, k++) {
     const size = k % 3 === 2 ? 16 : 32;

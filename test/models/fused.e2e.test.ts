@@ -11,7 +11,7 @@
  * `buildModel` with fused layers equal the stock ones on real reviews and at the edges, on each kernel variant:
  * the ops return the whole output sequence and run the backward layer on the input reversed in time.
  */
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Tensor, Tensor3D, LayersModel, SymbolicTensor, Variable, Scalar } from '@tensorflow/tfjs';
 import { describeKernels, loadBackend, type TF } from '../../src/backend/index.js';
@@ -86,22 +86,29 @@ function stockApply(model: LayersModel): (x: Tensor) => Tensor {
   };
 }
 
-/** Output, d(sum(output · w))/d input and /d every weight. */
+/**
+ * Output (with no gradient tape running: the inference path), then d(sum(output · w))/d input and /d every
+ * weight from one training forward and backward (the input held in a variable beside the weights).
+ */
 function outputsAndGrads(
   model: LayersModel,
   x: Tensor3D,
   apply: (x: Tensor) => Tensor = (xx) => model.apply(xx) as Tensor,
 ): { y: number[]; dx: number[]; dws: number[][] } {
-  return tf.tidy(() => {
-    const w = tf.randomUniform([1, model.outputs[0]!.shape[1] as number], -1, 1, 'float32', 3);
-    const f = (xx: Tensor) => tf.sum(tf.mul(apply(xx), w));
-    const y = [...apply(x).dataSync()];
-    const dx = [...tf.grad(f)(x).dataSync()];
-    const vars = model.trainableWeights.map((v) => (v as unknown as { val: Variable }).val);
-    const { grads } = tf.variableGrads(() => f(x) as Scalar, vars);
-    const dws = vars.map((v) => [...grads[v.name]!.dataSync()]);
-    return { y, dx, dws };
-  });
+  const input = tf.variable(x);
+  try {
+    return tf.tidy(() => {
+      const w = tf.randomUniform([1, model.outputs[0]!.shape[1] as number], -1, 1, 'float32', 3);
+      const y = [...apply(x).dataSync()];
+      const vars = model.trainableWeights.map((v) => (v as unknown as { val: Variable }).val);
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(apply(input), w)) as Scalar, [input, ...vars]);
+      const dx = [...grads[input.name]!.dataSync()];
+      const dws = vars.map((v) => [...grads[v.name]!.dataSync()]);
+      return { y, dx, dws };
+    });
+  } finally {
+    input.dispose();
+  }
 }
 
 function maxAbsDiff(a: number[], b: number[]): number {
@@ -272,9 +279,13 @@ const VARIANTS = [
   },
 ] as const;
 
+/** The tokenizer `rnn train` would fit on the reviews, once per vocabulary size (fitting 800 reviews costs about 1.3 CPU-s). */
+const tokenizers = new Map<number, Tokenizer>();
+
 /** The first `rows` real reviews (positive and negative in turn), encoded as `rnn train` encodes them. */
 function realBatch(r: { rows: number; maxlen: number; vocabSize: number }): { ids: Int32Array; y: Float32Array } {
-  const tok = new Tokenizer({ numWords: r.vocabSize }).fitOnTexts(reviews.map((x) => x.text));
+  let tok = tokenizers.get(r.vocabSize);
+  if (!tok) tokenizers.set(r.vocabSize, (tok = new Tokenizer({ numWords: r.vocabSize }).fitOnTexts(reviews.map((x) => x.text))));
   const used = reviews.slice(0, r.rows);
   const { x } = encode(
     tok,
@@ -295,19 +306,40 @@ function recurrentOf(model: LayersModel): LayersModel['layers'] {
   return rec.forwardLayer ? [rec.forwardLayer, rec.backwardLayer!] : [model.layers[1]!];
 }
 
-/** A stock model and the same weights in a fused one, both from buildModel. */
+/**
+ * A stock model (with its predictions and gradients per batch, filled in by {@link checkParity}), built once per
+ * backend, cell, topology and size: the TensorFlow-kernel and oneDNN variants compare with the same reference
+ * instead of building it and running stock tfjs-layers' forward and backward again (the stock half of each
+ * comparison was 40% of these tests' CPU). The weights never change; the models are disposed after the tests.
+ */
+interface Reference {
+  stock: LayersModel;
+  results: Map<string, { p: Float32Array; grads: Float32Array[] }>;
+}
+const references = new Map<string, Reference>();
+after(() => {
+  for (const r of references.values()) r.stock.dispose();
+  references.clear();
+});
+
+/** The stock model and the same weights in a fused one, both from buildModel (the stock one shared: {@link Reference}). */
 function recipePair(
   cell: CellType,
   t: Topology,
   size: { maxlen: number; vocabSize: number },
   kernels: Kernels,
-): { stock: LayersModel; fused: LayersModel } {
+): { stock: Reference; fused: LayersModel } {
   const o = { ...MODEL_DEFAULTS, ...SIZE, ...t, ...size, cell, seed: 3 };
-  const stock = buildModel(tf, { ...o, layers: 'stock' }, tfjsKernels('reference'));
+  const key = JSON.stringify([tf.getBackend(), cell, t, size]);
+  let stock = references.get(key);
+  if (!stock) {
+    stock = { stock: buildModel(tf, { ...o, layers: 'stock' }, tfjsKernels('reference')), results: new Map() };
+    references.set(key, stock);
+  }
   const fused = buildModel(tf, { ...o, layers: 'fused' }, kernels);
-  fused.setWeights(stock.getWeights());
+  fused.setWeights(stock.stock.getWeights());
   for (const l of recurrentOf(fused)) assert.ok(Object.hasOwn(l, 'call'), `${l.name} is fused`);
-  for (const l of recurrentOf(stock)) assert.ok(!Object.hasOwn(l, 'call'), `${l.name} is stock`);
+  for (const l of recurrentOf(stock.stock)) assert.ok(!Object.hasOwn(l, 'call'), `${l.name} is stock`);
   return { stock, fused };
 }
 
@@ -331,9 +363,13 @@ function predictionsAndGrads(
   });
 }
 
-/** The fused model's predictions and gradients = the stock model's: within 1e-4, and 1e-3 of each gradient's largest entry. */
-function checkParity(what: string, stock: LayersModel, fused: LayersModel, ids: Int32Array, y: Float32Array, maxlen: number): void {
-  const want = predictionsAndGrads(stock, ids, y, maxlen);
+/**
+ * The fused model's predictions and gradients = the stock model's: within 1e-4, and 1e-3 of each gradient's largest
+ * entry. The stock model's are computed on the first call for `what` and kept in the reference.
+ */
+function checkParity(what: string, stock: Reference, fused: LayersModel, ids: Int32Array, y: Float32Array, maxlen: number): void {
+  let want = stock.results.get(what);
+  if (!want) stock.results.set(what, (want = predictionsAndGrads(stock.stock, ids, y, maxlen)));
   const before = tf.memory().numTensors;
   const got = predictionsAndGrads(fused, ids, y, maxlen);
   assert.equal(tf.memory().numTensors, before, `${what}: the fused forward and backward leave no tensors behind`);
@@ -363,7 +399,6 @@ for (const v of VARIANTS) {
             const real = recipePair(cell, t, v.real, kernels);
             const b = realBatch(v.real);
             checkParity(`${v.real.rows} real reviews`, real.stock, real.fused, b.ids, b.y, v.real.maxlen);
-            real.stock.dispose();
             real.fused.dispose();
             const T = 13;
             const edge = recipePair(cell, t, { maxlen: T, vocabSize: v.real.vocabSize }, kernels);
@@ -379,7 +414,6 @@ for (const v of VARIANTS) {
                 T,
               );
             }
-            edge.stock.dispose();
             edge.fused.dispose();
           } finally {
             await tf.setBackend(previous);
