@@ -227,10 +227,17 @@ test('rnn bench serve --json: latency, throughput rounds and the targets, the se
 // bench (docs/benchmarks.md); here: each column is a real `rnn train` run, in the plan's order, summarized.
 test('rnn bench neighbour trains the cell idle, beside a busy neighbour, and with OpenMP’s default wait', async (t) => {
   if (!REQUIRE_NATIVE) return t.skip('runs with the native backend (CI)');
+  // The user's models: a model of their own is models/latest, and stays so after the bench's training runs.
+  const models = await tempDir('rnn-bench-neighbour-models-');
+  t.after(() => fsp.rm(models, { recursive: true, force: true }));
+  await fsp.mkdir(path.join(models, 'mine'));
+  await fsp.symlink('mine', path.join(models, 'latest'));
   const r = await runCli(['bench', 'neighbour', '--cells', 'gru', '--reviews', '64', '--batch-size', '32', '--rounds', '1', '--json'], {
-    env: { RNN_IMDB_URL: IMDB_TARBALL },
+    env: { RNN_IMDB_URL: IMDB_TARBALL, RNN_MODELS_DIR: models },
   });
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(await fsp.readlink(path.join(models, 'latest')), 'mine', "the bench's runs leave models/latest as it was");
+  assert.deepEqual(await fsp.readdir(models), ['latest', 'mine']);
   const out = JSON.parse(r.stdout) as { machine: string; threading: Threading; rows: NeighbourRow[]; runs: NeighbourMeasurement[] };
   assert.deepEqual(Object.keys(out), ['machine', 'threading', 'rows', 'runs']);
   assert.deepEqual(

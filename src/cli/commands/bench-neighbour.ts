@@ -84,7 +84,8 @@ async function neighbourBenchCommand(ctx: CliContext, flags: NeighbourBenchFlags
           ? { python: flags.kerasPython, script: path.join(packageRoot(), 'bench', 'keras_fit_reference.py') }
           : undefined,
         pin: flags.pin,
-        env: ctx.processEnv,
+        // Its training runs point their own models/latest, in the bench's folder: the user's stays as it was.
+        env: { ...ctx.processEnv, RNN_MODELS_DIR: dir },
         userEnv,
       },
       (m) => status.update(m, true),
