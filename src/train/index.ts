@@ -130,7 +130,7 @@ async function createStepper(tf: TF, kernels: Kernels, model: LayersModel, o: Tr
   return new TfjsStep(tf, model, o.maxlen, classWeights);
 }
 
-function initMismatch(init: InitFrom, why: string): UserError {
+function initMismatch(init: Pick<InitFrom, 'dir'>, why: string): UserError {
   return new UserError(
     'INIT_MISMATCH',
     `the language model ${init.dir} does not fit this classifier: ${why}`,
@@ -138,18 +138,26 @@ function initMismatch(init: InitFrom, why: string): UserError {
   );
 }
 
-/** Checks a language model fits the classifier `o` builds: same cell, units, embedding size, vocabulary and oov token, one direction. */
-export function checkInitFits(o: TrainOptions, init: InitFrom): void {
+/**
+ * Checks the options a language model was pretrained with fit the classifier `o` builds: same cell, units,
+ * embedding size, vocabulary and oov token, one direction (metadata.json alone: before anything is loaded).
+ */
+export function checkInitOptions(o: TrainOptions, init: Pick<InitFrom, 'dir' | 'options'>): void {
   const lm = init.options;
   for (const k of ['cell', 'units', 'embeddingDim', 'vocabSize', 'oovToken'] as const) {
     if (lm[k] !== o[k]) throw initMismatch(init, `its ${k} is ${String(lm[k])}, the classifier's ${String(o[k])}`);
   }
+  if (o.bidirectional) throw initMismatch(init, 'it reads one direction, and --bidirectional asks for two');
+}
+
+/** Checks a language model fits the classifier `o` builds: its options ({@link checkInitOptions}) and its tokenizer. */
+export function checkInitFits(o: TrainOptions, init: InitFrom): void {
+  checkInitOptions(o, init);
   if (init.tokenizer.options.numWords !== o.vocabSize)
     throw initMismatch(
       init,
       `its tokenizer keeps ${init.tokenizer.options.numWords ?? 'all'} words, the classifier's embedding takes ${o.vocabSize}`,
     );
-  if (o.bidirectional) throw initMismatch(init, 'it reads one direction, and --bidirectional asks for two');
 }
 
 /** Sets the classifier's embedding and recurrent layer to the language model's (exact copies). */

@@ -145,6 +145,10 @@ test('pretrain → info/list → train --init → stock tfjs loads it → eval r
   const mismatch = await runCli(clf(path.join(work, 'models', 'x'), lm, ['--units', '48', '--json']), { env });
   assert.equal(oneError(mismatch), 'INIT_MISMATCH');
   assert.match(jsonErrorOf(mismatch.stderr).message, /units is 32, the classifier's 48/);
+  // Checked from metadata.json before any data is read: a missing dataset is not what it reports.
+  const missing = ['--data', path.join(work, 'no-such.csv'), '--json'];
+  assert.equal(oneError(await runCli(clf(path.join(work, 'models', 'x'), lm, ['--units', '48', ...missing]), { env })), 'INIT_MISMATCH');
+  assert.equal(oneError(await runCli(clf(path.join(work, 'models', 'x'), ft, missing), { env })), 'INIT_NOT_LANGUAGE_MODEL');
   const human = await runCli(clf(path.join(work, 'models', 'x'), lm, ['--units', '48']), { env });
   assert.equal(human.code, 1);
   assert.deepEqual(

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
-import { train } from '../../train/index.js';
+import { checkInitOptions, train } from '../../train/index.js';
 import type { TrainOptions } from '../../train/options.js';
 import type { TrainCheckpoint } from '../../train/types.js';
 import { saveTrainingRun } from '../../io/run.js';
@@ -28,7 +28,7 @@ import { supervisorMessages } from '../worker.js';
 import { StatusLine } from '../progress.js';
 import { count, decimal } from '../format.js';
 import { positiveFloat } from '../options.js';
-import { loadLanguageModelDir } from '../../io/lm-dir.js';
+import { loadLanguageModelDir, readLanguageModelMetadata } from '../../io/lm-dir.js';
 import type { RunEnvironment } from '../../io/run.js';
 import type { InitFrom } from '../../train/types.js';
 import type { TF } from '../../backend/index.js';
@@ -167,7 +167,12 @@ async function trainCommand(
   if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
     throw new UserError('OPTION_INVALID', 'models/latest is reserved for the pointer to the newest model', 'Pass another --out');
   }
-  // The data first: a dataset that does not read or does not fit stops the run before TensorFlow loads (about a second).
+  // --init's language model by its metadata, then the data: a directory or a dataset that does not read or does not
+  // fit stops the run before the data is read (seconds for IMDB) and before TensorFlow loads (about a second).
+  if (options.init !== undefined) {
+    const lm = await readLanguageModelMetadata(options.init);
+    checkInitOptions(options, { dir: path.resolve(options.init), options: lm.options });
+  }
   const loaded = await loadDataForCli(ctx, dataFlags, ['train'], status);
   if (expectSha !== undefined && loaded.source.sha256 !== expectSha) {
     throw new UserError(
