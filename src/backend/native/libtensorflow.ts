@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import type yauzl from 'yauzl';
 import { UserError } from '../../errors.js';
-import { exists, linkOrCopyTree, replaceDir, tempSibling, writeJsonAtomic, readJsonIfExists } from '../../util/fs.js';
+import { exists, linkOrCopyTree, replaceDir, tempSibling, writeDirStaged, writeJsonAtomic, readJsonIfExists } from '../../util/fs.js';
 import { run, type OutputSink } from '../../util/proc.js';
 
 /** The wheel whose shared libraries we verified against tfjs-node 4.22.0 (4034 of 4043 specs pass). */
@@ -361,11 +361,15 @@ function lastLine(output: string): string {
 
 /**
  * Places libtensorflow into tfjs-node's `deps/` (hard links where possible), under the file names
- * its install script checks and its binding links against.
+ * its install script checks and its binding links against. The new `deps/` is filled beside the old one and
+ * renamed over it, so that an rnn process starting meanwhile finds one or the other: removing it first left
+ * it missing while the tree was linked again, and such a process failed to load libtensorflow.
  */
 export async function stageIntoTfjsNode(lib: Libtensorflow, tfjsNodeDir: string): Promise<void> {
-  const deps = path.join(tfjsNodeDir, 'deps');
-  await fsp.rm(deps, { recursive: true, force: true });
+  await writeDirStaged(path.join(tfjsNodeDir, 'deps'), (staged) => fillDeps(lib, staged));
+}
+
+async function fillDeps(lib: Libtensorflow, deps: string): Promise<void> {
   const libOut = path.join(deps, 'lib');
   await linkOrCopyTree(lib.libDir, libOut);
   await linkOrCopyTree(lib.includeDir, path.join(deps, 'include'));

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { setupNative, readNativeStatus, type NativeSetupOptions } from '../../../src/backend/native/setup.js';
+import { stageIntoTfjsNode } from '../../../src/backend/native/libtensorflow.js';
 import { tempDir } from '../../helpers.js';
 import type { ErrorCode } from '../../../src/errors.js';
 
@@ -118,3 +119,34 @@ for (const c of cases) {
     await fsp.rm(dir, { recursive: true, force: true });
   });
 }
+
+test('placing libtensorflow fills a new deps/ beside the old one: a placement that fails leaves the old deps/ whole, one that succeeds replaces it', async () => {
+  const dir = await tempDir();
+  const tfjsNode = path.join(dir, 'tfjs-node');
+  const oldLib = path.join(tfjsNode, 'deps', 'lib', 'libtensorflow.so.2');
+  await fsp.mkdir(path.dirname(oldLib), { recursive: true });
+  await fsp.writeFile(oldLib, 'old');
+  /** A libtensorflow of these files (empty include folder). */
+  const lib = async (name: string, files: string[]) => {
+    const root = path.join(dir, name);
+    await fsp.mkdir(path.join(root, 'lib'), { recursive: true });
+    await fsp.mkdir(path.join(root, 'include'), { recursive: true });
+    for (const f of files) await fsp.writeFile(path.join(root, 'lib', f), name);
+    return { libDir: path.join(root, 'lib'), includeDir: path.join(root, 'include'), source: name, cached: false };
+  };
+  // No libtensorflow_framework: refused after the new tree was linked.
+  const broken = await lib('broken', ['libtensorflow_cc.so.2']);
+  await assert.rejects(
+    stageIntoTfjsNode(broken, tfjsNode),
+    (e: unknown) => (e as { code?: string }).code === 'NATIVE_LIBTENSORFLOW_INVALID',
+  );
+  assert.equal(await fsp.readFile(oldLib, 'utf8'), 'old', 'the old deps/ is whole');
+  assert.deepEqual(await fsp.readdir(tfjsNode), ['deps'], 'nothing staged is left beside it');
+  const good = await lib('good', ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2']);
+  await stageIntoTfjsNode(good, tfjsNode);
+  const placed = await fsp.readdir(path.join(tfjsNode, 'deps', 'lib'));
+  assert.ok(placed.includes('libtensorflow_cc.so.2') && placed.includes('libtensorflow_framework.so.2'), placed.join(', '));
+  assert.equal(await fsp.readFile(oldLib, 'utf8'), 'good', 'its aliases name the new library');
+  assert.deepEqual(await fsp.readdir(tfjsNode), ['deps']);
+  await fsp.rm(dir, { recursive: true, force: true });
+});
