@@ -29,7 +29,7 @@ import { lossFor, OnednnStep, onednnTrainable } from './onednn-step.js';
 import { TfjsStep } from './tfjs-step.js';
 import type { Stepper } from './stepper.js';
 import { trainClasses, type TrainOptions } from './options.js';
-import type { EpochLog, InitFrom, TrainCallbacks, TrainCheckpoint, TrainResult } from './types.js';
+import type { EpochLog, InitFrom, OptimizerWeight, TrainCallbacks, TrainCheckpoint, TrainResult } from './types.js';
 import { optimizerState, restoreOptimizer } from './optimizer-state.js';
 
 function seconds(since: number): number {
@@ -307,12 +307,31 @@ interface Run {
   s: LoopState;
 }
 
-/** The state after `batch` batches of `epoch`, as plain arrays (nothing to dispose); the stepper's state is written into the model first. */
-async function checkpointOf(r: Run, epoch: number, batch: number): Promise<TrainCheckpoint> {
-  const { model, stepper, s, average } = r;
-  stepper.syncWeights();
-  await stepper.syncOptimizer();
-  const optimizer = await optimizerState(model.optimizer);
+/** What a checkpoint saves of a training or pretraining loop besides the weights and the optimizer. */
+export interface CheckpointedLoop<H> {
+  rand: Rng;
+  order: Int32Array;
+  history: H[];
+  tracker: BestTracker;
+  scheduler: LrScheduler;
+  sums: { loss: number; acc: number; seen: number };
+  priorEpochSeconds: number;
+  trainOnlySeconds: number;
+  bestWeights?: Tensor[];
+}
+
+/**
+ * The state of loop `s` after `batch` batches of `epoch`, with `trained` samples (or tokens) so far, the model's
+ * weights and the optimizer's state, as plain arrays (nothing to dispose). Shared by `rnn train` and `rnn pretrain`.
+ */
+export function loopCheckpoint<H>(
+  s: CheckpointedLoop<H>,
+  epoch: number,
+  batch: number,
+  trained: number,
+  model: LayersModel,
+  optimizer: OptimizerWeight[],
+): TrainCheckpoint<H> {
   return {
     epoch,
     batch,
@@ -324,10 +343,21 @@ async function checkpointOf(r: Run, epoch: number, batch: number): Promise<Train
     tracker: s.tracker.snapshot(),
     scheduler: s.scheduler.snapshot(),
     trainOnlySeconds: s.trainOnlySeconds,
-    trainedSamples: s.trainedSamples,
+    trainedSamples: trained,
     weights: model.getWeights().map((w) => (w.dataSync() as Float32Array).slice()),
     optimizer,
     bestWeights: s.bestWeights?.map((w) => (w.dataSync() as Float32Array).slice()),
+  };
+}
+
+/** The state after `batch` batches of `epoch` ({@link loopCheckpoint}); the stepper's state is written into the model first. */
+async function checkpointOf(r: Run, epoch: number, batch: number): Promise<TrainCheckpoint> {
+  const { model, stepper, s, average } = r;
+  stepper.syncWeights();
+  await stepper.syncOptimizer();
+  const optimizer = await optimizerState(model.optimizer);
+  return {
+    ...loopCheckpoint(s, epoch, batch, s.trainedSamples, model, optimizer),
     average: average && { updates: average.updates, weights: average.values.map((w) => w.slice()) },
   };
 }

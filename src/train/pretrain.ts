@@ -29,7 +29,7 @@ import { mulberry32, shuffleInPlace, type Rng } from '../util/random.js';
 import { BestTracker, LrScheduler } from './control.js';
 import { clippedAdam, type ClippedAdam } from './clip.js';
 import { optimizerState, restoreOptimizer } from './optimizer-state.js';
-import { checkCheckpointFits } from './index.js';
+import { checkCheckpointFits, loopCheckpoint } from './index.js';
 import type { LmEpochLog, PretrainCallbacks, PretrainCheckpoint, PretrainOptions, PretrainResult } from './pretrain-options.js';
 
 export * from './pretrain-options.js';
@@ -406,22 +406,7 @@ async function checkpointOf(
   epoch: number,
   batch: number,
 ): Promise<PretrainCheckpoint> {
-  return {
-    epoch,
-    batch,
-    order: [...s.order],
-    rngState: s.rand.state(),
-    sums: { ...s.sums },
-    epochTrainSeconds: s.priorEpochSeconds,
-    history: [...s.history],
-    tracker: s.tracker.snapshot(),
-    scheduler: s.scheduler.snapshot(),
-    trainOnlySeconds: s.trainOnlySeconds,
-    trainedSamples: s.trainedTokens,
-    weights: model.getWeights().map((w) => (w.dataSync() as Float32Array).slice()),
-    optimizer: await optimizerState(optimizer),
-    bestWeights: s.bestWeights?.map((w) => (w.dataSync() as Float32Array).slice()),
-  };
+  return loopCheckpoint(s, epoch, batch, s.trainedTokens, model, await optimizerState(optimizer));
 }
 
 async function resumeInto(
