@@ -103,6 +103,7 @@ export async function loadDataForCli(
     defaultSource: ctx.env.imdbSource,
     splits,
     dataDir: ctx.env.dataDir,
+    reviewCache: ctx.env.reviewCacheDir,
     textColumn: flags.textColumn,
     labelColumn: flags.labelColumn,
     splitColumn: flags.splitColumn,

@@ -18,8 +18,10 @@ export interface CliEnv {
   dataDir: string;
   /** Models directory (RNN_MODELS_DIR, default `./models`). */
   modelsDir: string;
-  /** Cache for libtensorflow and compiled bindings (RNN_CACHE_DIR, default `$XDG_CACHE_HOME/rnn` or `~/.cache/rnn`). */
+  /** Cache for libtensorflow, compiled bindings and decoded reviews (RNN_CACHE_DIR, default `$XDG_CACHE_HOME/rnn` or `~/.cache/rnn`). */
   cacheDir: string;
+  /** The decoded reviews of aclImdb archives read before: `reviews/` in {@link CliEnv.cacheDir} (src/data/review-cache.ts). */
+  reviewCacheDir: string;
   /** RNN_REQUIRE_NATIVE=1: fail instead of falling back to pure-JS tfjs. */
   requireNative: boolean;
   /** TF_ENABLE_ONEDNN_OPTS as set (undefined when unset). */
@@ -53,12 +55,14 @@ export function packageRoot(): string {
 
 export function resolveCliEnv(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): CliEnv {
   const cacheBase = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  const cacheDir = path.resolve(cwd, env.RNN_CACHE_DIR || path.join(cacheBase, 'rnn'));
   const truthy = (v: string | undefined): boolean => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
   return {
     projectDir: packageRoot(),
     dataDir: path.resolve(cwd, env.RNN_DATA_DIR || 'data'),
     modelsDir: path.resolve(cwd, env.RNN_MODELS_DIR || 'models'),
-    cacheDir: path.resolve(cwd, env.RNN_CACHE_DIR || path.join(cacheBase, 'rnn')),
+    cacheDir,
+    reviewCacheDir: path.join(cacheDir, 'reviews'),
     requireNative: truthy(env.RNN_REQUIRE_NATIVE),
     onednnOpts: env.TF_ENABLE_ONEDNN_OPTS,
     libtensorflow: env.RNN_LIBTENSORFLOW || undefined,

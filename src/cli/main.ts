@@ -51,7 +51,7 @@ Environment:
   RNN_REQUIRE_NATIVE=1   fail instead of falling back to pure-JS tfjs
   RNN_SERVE_TOKEN        bearer token rnn serve requires (same as --token)
   RNN_LIBTENSORFLOW      libtensorflow directory, .tar.gz or .whl for setup-native
-  RNN_CACHE_DIR          cache for libtensorflow and compiled bindings (default ~/.cache/rnn)
+  RNN_CACHE_DIR          cache for libtensorflow, compiled bindings and decoded reviews (default ~/.cache/rnn)
   OMP_WAIT_POLICY        the oneDNN kernels' OpenMP threads (also GOMP_SPINCOUNT, OMP_NUM_THREADS): rnn sets PASSIVE unless you set one
   NO_COLOR               no colours
 `;

@@ -2,7 +2,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { labelImdb, readImdbDir, readImdbTarball } from './imdb.js';
+import { labelImdb, readImdbDir } from './imdb.js';
+import { readImdbTarballCached } from './review-cache.js';
 import type { ImdbTarget } from './labels.js';
 import { readCsv, type CsvOptions } from './csv.js';
 import { cachedDownload, discardCached, type DownloadProgress, type ExpectedFile } from './download.js';
@@ -52,6 +53,8 @@ export interface LoadDataOptions extends CsvOptions {
   splits: readonly Split[];
   /** Download cache directory. */
   dataDir: string;
+  /** Where an aclImdb archive's decoded reviews are cached (src/data/review-cache.ts); undefined reads the archive every time. */
+  reviewCache?: string;
   /** Download progress. */
   onDownload?: DownloadProgress;
   /** One line per step (download, read). */
@@ -87,9 +90,10 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
     const pin = opts.pin ?? OFFICIAL_IMDB;
     const got = await cachedDownload(spec, opts.dataDir, opts.onDownload, spec === pin.url ? pin : undefined);
     step(got.fromCache ? `using the cached ${got.file}` : `downloaded ${got.meta.bytes} bytes to ${got.file}`);
-    let r: Awaited<ReturnType<typeof readImdbTarball>>;
+    let r: Awaited<ReturnType<typeof readImdbTarballCached>>;
     try {
-      r = await readImdbTarball(got.file, opts.splits, { unsup: opts.unsup });
+      r = await readImdbTarballCached(got.file, opts.splits, { unsup: opts.unsup }, opts.reviewCache);
+      if (r.fromCache) step(`its reviews decoded before, from ${opts.reviewCache}`);
     } catch (e) {
       await discardCached(got.file); // never reuse a download that does not read
       throw e;
@@ -147,7 +151,8 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   }
   if (/\.(tar\.gz|tgz)$/i.test(file)) {
     step(`reading ${file}`);
-    const r = await readImdbTarball(file, opts.splits, { unsup: opts.unsup });
+    const r = await readImdbTarballCached(file, opts.splits, { unsup: opts.unsup }, opts.reviewCache);
+    if (r.fromCache) step(`its reviews decoded before, from ${opts.reviewCache}`);
     const wrong = opts.data === undefined ? checkImdbCounts(r, opts.splits) : undefined;
     if (wrong)
       throw new UserError(

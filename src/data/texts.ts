@@ -36,7 +36,10 @@ export interface LoadedTexts {
 }
 
 /** What {@link loadTexts} reads. */
-export interface TextLoadOptions extends Pick<LoadDataOptions, 'defaultSource' | 'dataDir' | 'onDownload' | 'onStep' | 'pin'> {
+export interface TextLoadOptions extends Pick<
+  LoadDataOptions,
+  'defaultSource' | 'dataDir' | 'reviewCache' | 'onDownload' | 'onStep' | 'pin'
+> {
   /** `--data`: a text file, a CSV, an aclImdb directory or tarball (path or URL); undefined: the default dataset. */
   data?: string;
   /** CSV only: the text column (default: the usual names). */
@@ -99,6 +102,7 @@ export async function loadTexts(o: TextLoadOptions): Promise<LoadedTexts> {
     data: o.data,
     defaultSource: o.defaultSource,
     dataDir: o.dataDir,
+    reviewCache: o.reviewCache,
     splits: o.allowTestText ? ['train', 'test'] : ['train'],
     onStep: o.onStep,
     onDownload: o.onDownload,

@@ -45,7 +45,8 @@ const STATS = {
 
 test('rnn data prints counts per split and label, lengths and the share truncated at maxlen', async () => {
   const work = await tempDir();
-  const env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_DATA_DIR: path.join(work, 'data') };
+  const cache = path.join(work, 'cache');
+  const env = { RNN_IMDB_URL: IMDB_TARBALL, RNN_DATA_DIR: path.join(work, 'data'), RNN_CACHE_DIR: cache };
   const r = await runCli(['data', '--json'], { env });
   assert.equal(r.code, 0, r.stderr);
   const sha256 = await imdbSha256();
@@ -53,8 +54,18 @@ test('rnn data prints counts per split and label, lengths and the share truncate
     source: { kind: 'tarball', path: IMDB_TARBALL, sha256, bytes: statSync(IMDB_TARBALL).size },
     ...STATS,
   });
+  // The archive's decoded reviews, cached (src/data/review-cache.ts): the second run reads them, statistics and all.
+  const reviews = path.join(cache, 'reviews');
+  const inodes = async () =>
+    Promise.all((await fsp.readdir(reviews)).sort().map(async (n) => `${n} ${(await fsp.stat(path.join(reviews, n))).ino}`));
+  const cached = await inodes();
+  assert.deepEqual(
+    cached.map((l) => l.replace(/-[0-9a-f]{12}\./, '-READER.').replace(/ \d+$/, '')),
+    [`${sha256}-READER.test.v8`, `${sha256}-READER.train.v8`],
+  );
   const human = await runCli(['data', '--maxlen', '500'], { env });
   assert.equal(human.code, 0, human.stderr);
+  assert.deepEqual(await inodes(), cached, 'read from the cache, not written again');
   assert.equal(
     human.stdout,
     `source  ${IMDB_TARBALL} (tarball, sha256 ${sha256.slice(0, 16)}…)\n` +

@@ -159,6 +159,7 @@ async function pretrainCommand(
     allowTestText: dataFlags.allowTestText === true,
     defaultSource: ctx.env.imdbSource,
     dataDir: ctx.env.dataDir,
+    reviewCache: ctx.env.reviewCacheDir,
     onStep: (m) => status.note(c.dim(m)),
     onDownload: (got, total) => status.update(`downloading ${bar(got, total ?? 0)}`),
   });
