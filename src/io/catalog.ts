@@ -35,7 +35,7 @@ export async function readEvalRecord(dir: string): Promise<EvalRecord | undefine
   if (!(await fsp.lstat(file).catch(() => undefined))) return undefined;
   const fix = `Run \`rnn eval --model ${dir}\` again to rewrite it, or delete it`;
   const record = parseJson<unknown>(await readText(file, fix, 'MODEL_EVAL_INVALID'), file, fix, 'MODEL_EVAL_INVALID');
-  // The schemas (TypeBox) load when a record is read, not at every command's start-up.
+  // The schemas (and Ajv) load when a record is read, not at every command's start-up.
   const { EvalJson, schemaProblem } = await import('./schemas.js');
   const problem = schemaProblem(EvalJson, record);
   if (problem) throw new UserError('MODEL_EVAL_INVALID', `${file} is not an evaluation rnn eval wrote: ${problem}`, fix);

@@ -155,7 +155,7 @@ export async function loadCheckpointOf<O, H>(
       `Resume it with \`rnn ${written} --resume ${dir}\``,
     );
   }
-  const { CheckpointJson, PretrainCheckpointJson, schemaProblem } = await import('./schemas.js'); // TypeBox loads when a checkpoint is read
+  const { CheckpointJson, PretrainCheckpointJson, schemaProblem } = await import('./schemas.js'); // Ajv loads when a checkpoint is read
   const problem = schemaProblem(kind === 'pretrain' ? PretrainCheckpointJson : CheckpointJson, meta);
   if (problem) throw bad(problem);
   const wrong = meta.tensors.findIndex(

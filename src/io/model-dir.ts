@@ -100,7 +100,7 @@ export function labelsOf(metadata: Pick<ModelMetadata, 'labels'>): LabelSet {
  * MODEL_METADATA_INVALID naming the field (not a TypeError where the field is first used).
  */
 export async function checkMetadata(metadata: unknown, file: string, fix: string): Promise<void> {
-  // The schemas (TypeBox) load when a model is read, not at every command's start-up.
+  // The schemas (and Ajv) load when a model is read, not at every command's start-up.
   const { MetadataJson, schemaProblem } = await import('./schemas.js');
   const problem = schemaProblem(MetadataJson, metadata);
   if (problem) throw new UserError('MODEL_METADATA_INVALID', `${file} is not an rnn metadata file: ${problem}`, fix);

@@ -1,12 +1,12 @@
 /**
- * The shapes of the JSON files rnn reads back (metadata.json, checkpoint.json, eval.json), as TypeBox schemas checked
+ * The shapes of the JSON files rnn reads back (metadata.json, checkpoint.json, eval.json), as JSON Schema (built
+ * with TypeBox's names and checked by Ajv: src/io/json-schema.ts, which says why not TypeBox itself) checked
  * when the file is read: a field of another type (a mutated or hand-edited file) is one clear error naming
  * the field, not a TypeError wherever the field is first used ("s.replace is not a function", "shape.forEach
  * is not a function": findings of the fuzz campaign, test/fuzz). Fields are optional where an older rnn did
  * not write them; sizes are bounded where an absurd one would only fill memory.
  */
-import { Type, type TSchema } from 'typebox';
-import { Value } from 'typebox/value';
+import { Type, type TSchema } from './json-schema.js';
 import { CELLS, POOLINGS } from '../cells.js';
 import { PAD_SIDES } from '../text/pad.js';
 import { MONITORS } from '../train/control.js';
@@ -294,12 +294,4 @@ export const EvalJson = Type.Object({
   samplesPerSec: NullableNum,
 });
 
-/** Why `value` is not of `schema`: the first wrong field and what it must be; undefined when it is. */
-export function schemaProblem(schema: TSchema, value: unknown): string | undefined {
-  if (Value.Check(schema, value)) return undefined;
-  const errors = Value.Errors(schema, value);
-  // The deepest path is the field itself (a union also reports its parent).
-  const first = errors.reduce((a, e) => (e.instancePath.length > a.instancePath.length ? e : a), errors[0]!);
-  const field = first.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'the whole file';
-  return `${field} ${first.message}`;
-}
+export { schemaProblem } from './json-schema.js';
