@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Tokenizer, KERAS_FILTERS, textToWordSequence } from '../../src/text/tokenizer.js';
+import { Tokenizer, KERAS_FILTERS, textToWordSequence, flatObjectEntries, carefulEntries } from '../../src/text/tokenizer.js';
 import { padSequences, PAD_SIDES } from '../../src/text/pad.js';
 import { kerasPad, kerasSequence, kerasWords, parseKerasTokenizer } from '../reference.js';
 import { propertyOptions, reviewText } from '../properties.js';
@@ -165,4 +165,51 @@ test('pad_sequences: every row is maxlen long, padded and cut on the sides asked
     }),
     propertyOptions(),
   );
+});
+
+/** JSON text of `entries` as an object, keys in the order given (repeats kept), with the whitespace chosen. */
+function objectText(entries: Array<[string, unknown]>, gaps: string[]): string {
+  const g = (i: number) => gaps[i % gaps.length] ?? '';
+  return `${g(0)}{${entries.map(([k, v], i) => `${g(i + 1)}${JSON.stringify(k)}${g(i + 2)}:${g(i + 3)}${JSON.stringify(v)}`).join(',')}${g(1)}}${g(2)}`;
+}
+
+test("tokenizer.json's word maps read in one pass give what JSON.parse and the careful scan give, or leave it to them", () => {
+  const key = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'grapheme' }),
+    fc.nat().map(String),
+    fc.constantFrom('10', '1990', '0', '01', '4294967295', '-1', '"', '\\', '\u0000é'),
+  );
+  const value = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string(), fc.boolean(), fc.constant(null));
+  const gaps = fc.array(fc.constantFrom('', ' ', '\n', '\t', ' \r\n '), { minLength: 1, maxLength: 4 });
+  fc.assert(
+    fc.property(fc.array(fc.tuple(key, value), { maxLength: 30 }), gaps, (entries, ws) => {
+      const text = objectText(entries, ws);
+      const fast = flatObjectEntries(text);
+      assert.ok(fast !== undefined, `a flat object is read in one pass: ${text}`);
+      assert.deepEqual(new Map(fast), new Map(carefulEntries(text)));
+      assert.deepEqual(
+        fast.map(([k]) => k),
+        entries.map(([k]) => k),
+        'every key in the order written',
+      );
+    }),
+    propertyOptions(),
+  );
+  // Anything else is left to the careful path, which explains it.
+  for (const text of [
+    '[1]',
+    '{"a": {"b": 1}}',
+    '{"a": [1]}',
+    '{"a": 1,}',
+    '{"a": 01}',
+    '{"a": 1} x',
+    '{"a": "\u001f"}',
+    '{"a" 1}',
+    'null',
+    '{"a": tru}',
+    '',
+  ]) {
+    assert.equal(flatObjectEntries(text), undefined, text);
+  }
 });
