@@ -1,5 +1,6 @@
-/** Shared test helpers: run the real CLI as a child process, temp dirs, repository paths. */
+/** Shared test helpers: run the real CLI (in this process or as a child process), temp dirs, repository paths. */
 import { spawn } from 'node:child_process';
+import { Readable, Writable } from 'node:stream';
 import { mkdtemp } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -28,11 +29,79 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `bin/rnn` with the given arguments; NO_COLOR unless the caller's env says otherwise. */
-export function runCli(
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {},
-): Promise<CliResult> {
+/** How {@link runCli} runs a command. */
+export interface RunCliOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  input?: string;
+  /** Kill the process after this long (spawned runs only: a timeout means a process). */
+  timeoutMs?: number;
+  /** Run `bin/rnn` as a process even where the test's own process would do (see {@link runCli}). */
+  spawn?: boolean;
+}
+
+/**
+ * The commands {@link runCli} runs in the test's own process: each spawned `rnn` costs ~0.3 CPU-s to start
+ * and ~0.8 more to load TensorFlow, which the test's process has loaded once (docs/testing.md). `serve`,
+ * `bench`, `doctor` and `setup-native` always run as processes (servers, processes of their own, machine
+ * probes), as does any command given a global flag first (`--backend`, `--kernels`, `--debug`: they
+ * choose what a process loads).
+ */
+const IN_PROCESS = new Set(['train', 'pretrain', 'eval', 'predict', 'data', 'compare', 'export', 'import', 'info', 'list']);
+
+/** Variables a command reads from the environment it is given (src/cli/env.ts): any other (NODE_OPTIONS, TF_*, OMP_*) is read by a process as it starts. */
+const IN_PROCESS_VARIABLE = /^(?:RNN_(?!WORKER$|TEST_)[A-Z_]+|NO_COLOR)$/;
+
+/**
+ * Runs rnn with the given arguments; NO_COLOR unless the caller's env says otherwise. Commands of
+ * {@link IN_PROCESS} run through the CLI's `main` in this process (what `bin/rnn` runs after setting its
+ * environment, src/cli/main.ts `processSettings`), one at a time, with their own stdout, stderr and stdin;
+ * others, and any run given `spawn`, a `cwd`, a timeout or a variable only a starting process reads, or
+ * all runs when RNN_TEST_SPAWN=1, as a child process. A test that needs what only a process shows (the exit of bin/rnn, TensorFlow's own lines on
+ * stderr, signals) passes `spawn: true`.
+ */
+export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliResult> {
+  const inProcess =
+    opts.spawn !== true &&
+    process.env.RNN_TEST_SPAWN !== '1' &&
+    IN_PROCESS.has(args[0] ?? '') &&
+    Object.keys(opts.env ?? {}).every((k) => IN_PROCESS_VARIABLE.test(k)) &&
+    opts.cwd === undefined &&
+    opts.timeoutMs === undefined &&
+    process.cwd() === ROOT;
+  return inProcess ? runInProcess(args, opts) : spawnCli(args, opts);
+}
+
+/** In-process runs one after another: commands share TensorFlow's engine and the process's signal listeners. */
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+function runInProcess(args: string[], opts: RunCliOptions): Promise<CliResult> {
+  const once = async (): Promise<CliResult> => {
+    const { main, processSettings } = await import('../src/cli/main.js');
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env };
+    const { set, threading } = processSettings(args, env);
+    Object.assign(env, set);
+    let stdout = '';
+    let stderr = '';
+    const sink = (add: (s: string) => void) =>
+      new Writable({
+        write(chunk: Buffer | string, _enc, done) {
+          add(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+          done();
+        },
+      });
+    const out = sink((s) => (stdout += s));
+    const err = sink((s) => (stderr += s));
+    const code = await main(args, { out, err }, env, Readable.from([opts.input ?? '']), threading);
+    return { code, stdout, stderr };
+  };
+  const result = inProcessQueue.then(once, once);
+  inProcessQueue = result.catch(() => undefined);
+  return result;
+}
+
+/** Runs `bin/rnn` as a child process. */
+function spawnCli(args: string[], opts: RunCliOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rnn'), ...args], {
       cwd: opts.cwd ?? ROOT,

@@ -211,14 +211,25 @@ export async function main(
 }
 
 /** Entry point for bin/rnn: the one place the process exits, and the one that sets its environment. */
-export async function run(): Promise<void> {
-  const argv = process.argv.slice(2);
+/**
+ * The variables `run` sets in its process's environment before `main`, and the threading they give: what a
+ * caller of `main` in a process of its own sets too (the tests' in-process runs, test/helpers.ts).
+ */
+export function processSettings(argv: readonly string[], env: NodeJS.ProcessEnv): { set: Record<string, string>; threading: Threading } {
+  const set: Record<string, string> = {};
   // TensorFlow reads this when its library loads: keep its C++ INFO lines off stderr unless --debug or the user set it.
-  if (!argv.includes('--debug') && resolveCliEnv(process.env).tfLogLevel === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
+  if (!argv.includes('--debug') && resolveCliEnv(env).tfLogLevel === undefined) set.TF_CPP_MIN_LOG_LEVEL = '2';
   // OpenMP (under the oneDNN addon) reads these when the addon loads, which no command has done yet; what the
   // user left unset gets rnn's default (src/kernels/threading.ts), also for the processes rnn starts.
-  const threading = resolveThreading(process.env, availableCores());
-  Object.assign(process.env, threadingEnv(threading));
+  const threading = resolveThreading(env, availableCores());
+  Object.assign(set, threadingEnv(threading));
+  return { set, threading };
+}
+
+export async function run(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const { set, threading } = processSettings(argv, process.env);
+  Object.assign(process.env, set);
   const code = await main(argv, { out: process.stdout, err: process.stderr }, process.env, process.stdin, threading);
   process.stdout.write('', () => process.exit(code));
 }

@@ -7,8 +7,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { IMDB_TARBALL, REQUIRE_NATIVE, ROOT, runCli, tempDir } from '../helpers.js';
+import { IMDB_TARBALL, REQUIRE_NATIVE, ROOT, runCli as runCliAnyhow, tempDir, type RunCliOptions } from '../helpers.js';
 import { loadBackend } from '../../src/backend/index.js';
+
+/** TensorFlow writes its own lines to its process's stderr: each command here is a process of its own. */
+const runCli = (args: string[], opts: RunCliOptions = {}) => runCliAnyhow(args, { ...opts, spawn: true });
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'keras');
 let work = '';
