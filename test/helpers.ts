@@ -49,7 +49,10 @@ export interface RunCliOptions {
  */
 const IN_PROCESS = new Set(['train', 'pretrain', 'eval', 'predict', 'data', 'compare', 'export', 'import', 'info', 'list']);
 
-/** Variables a command reads from the environment it is given (src/cli/env.ts): any other (NODE_OPTIONS, TF_*, OMP_*) is read by a process as it starts. */
+/**
+ * Variables a command reads from the environment it is given (src/cli/env.ts); any other (NODE_OPTIONS, TF_*,
+ * OMP_*, and the fault injection's RNN_TEST_*) is read by a process as it starts.
+ */
 const IN_PROCESS_VARIABLE = /^(?:RNN_(?!WORKER$|TEST_)[A-Z_]+|NO_COLOR)$/;
 
 /**
@@ -57,8 +60,8 @@ const IN_PROCESS_VARIABLE = /^(?:RNN_(?!WORKER$|TEST_)[A-Z_]+|NO_COLOR)$/;
  * {@link IN_PROCESS} run through the CLI's `main` in this process (what `bin/rnn` runs after setting its
  * environment, src/cli/main.ts `processSettings`), one at a time, with their own stdout, stderr and stdin;
  * others, and any run given `spawn`, a `cwd`, a timeout or a variable only a starting process reads, or
- * all runs when RNN_TEST_SPAWN=1, as a child process. A test that needs what only a process shows (the exit of bin/rnn, TensorFlow's own lines on
- * stderr, signals) passes `spawn: true`.
+ * all runs when RNN_TEST_SPAWN=1, as a child process. A test that needs what only a process shows (the exit
+ * of bin/rnn, TensorFlow's own lines on stderr, signals) passes `spawn: true`.
  */
 export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliResult> {
   const inProcess =

@@ -210,7 +210,6 @@ export async function main(
   }
 }
 
-/** Entry point for bin/rnn: the one place the process exits, and the one that sets its environment. */
 /**
  * The variables `run` sets in its process's environment before `main`, and the threading they give: what a
  * caller of `main` in a process of its own sets too (the tests' in-process runs, test/helpers.ts).
@@ -226,6 +225,7 @@ export function processSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
   return { set, threading };
 }
 
+/** Entry point for bin/rnn: the one place the process exits, and the one that sets its environment. */
 export async function run(): Promise<void> {
   const argv = process.argv.slice(2);
   const { set, threading } = processSettings(argv, process.env);

@@ -10,13 +10,13 @@
  * read back as what its name says is a miss, and written again. The cache is an optimisation: a directory that
  * cannot be written leaves the command reading the archive, as it would without one.
  */
-import { createReadStream, promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { readImdbTarball, type ImdbExtras } from './imdb.js';
 import type { Review, Split } from './types.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { hashFile, writeFileAtomic } from '../util/fs.js';
 
 /** What {@link readImdbTarball} returns. */
 export type TarballReviews = Awaited<ReturnType<typeof readImdbTarball>>;
@@ -50,17 +50,6 @@ interface Entry {
 
 function entryName(sha256: string, part: Part): string {
   return `${sha256}-${readerVersion()}.${part}.v8`;
-}
-
-/** The archive's SHA-256 and size, read as the reader would read it. */
-async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const c of createReadStream(file)) {
-    hash.update(c as Buffer);
-    bytes += (c as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
 }
 
 const isReview = (r: unknown): r is Review =>

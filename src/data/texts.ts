@@ -5,9 +5,10 @@
  * is reported (the leak guard). No tfjs.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
+import { hashFile } from '../util/fs.js';
 import { readCsvTexts } from './csv.js';
 import { loadData, type LoadDataOptions } from './index.js';
 import { cleanReview, type DataSourceInfo } from './types.js';
@@ -67,7 +68,7 @@ export async function loadTexts(o: TextLoadOptions): Promise<LoadedTexts> {
     return checked(texts, {
       kind: 'csv',
       path: local,
-      ...(await fileHash(local)),
+      ...(await hashFile(local)),
       ...(o.textColumn && { textColumn: o.textColumn }),
       parts: { lines: texts.length },
       includesTest: false,
@@ -129,16 +130,6 @@ function checked(raw: readonly string[], source: TextSourceInfo): LoadedTexts {
     );
   }
   return { texts, source };
-}
-
-async function fileHash(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const c of createReadStream(file)) {
-    hash.update(c as Buffer);
-    bytes += (c as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
 }
 
 /**

@@ -1,6 +1,6 @@
-import { promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
 
 /** The errors of a file system that refuses a write: full (or over quota), or mounted read-only. */
@@ -223,4 +223,15 @@ export async function linkOrCopyTree(src: string, dest: string): Promise<number>
     }
   }
   return files;
+}
+
+/** A file's SHA-256 (hex) and size in bytes, read as a stream. */
+export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const c of createReadStream(file)) {
+    hash.update(c as Buffer);
+    bytes += (c as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }
