@@ -1,6 +1,7 @@
 /** Shared test helpers: run the real CLI (in this process or as a child process), temp dirs, repository paths. */
 import { spawn } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -59,8 +60,8 @@ const IN_PROCESS_VARIABLE = /^(?:RNN_(?!WORKER$|TEST_)[A-Z_]+|NO_COLOR)$/;
  * Runs rnn with the given arguments; NO_COLOR unless the caller's env says otherwise. Commands of
  * {@link IN_PROCESS} run through the CLI's `main` in this process (what `bin/rnn` runs after setting its
  * environment, src/cli/main.ts `processSettings`), one at a time, with their own stdout, stderr and stdin;
- * others, and any run given `spawn`, a `cwd`, a timeout or a variable only a starting process reads, or
- * all runs when RNN_TEST_SPAWN=1, as a child process. A test that needs what only a process shows (the exit
+ * others, and any run given `spawn`, a `cwd`, a timeout or a variable only a starting process reads, any
+ * run while this process has a child process, and all runs when RNN_TEST_SPAWN=1, as a child process. A test that needs what only a process shows (the exit
  * of bin/rnn, TensorFlow's own lines on stderr, signals) passes `spawn: true`.
  */
 export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliResult> {
@@ -71,8 +72,24 @@ export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliRes
     Object.keys(opts.env ?? {}).every((k) => IN_PROCESS_VARIABLE.test(k)) &&
     opts.cwd === undefined &&
     opts.timeoutMs === undefined &&
-    process.cwd() === ROOT;
+    process.cwd() === ROOT &&
+    !hasChildProcess();
   return inProcess ? runInProcess(args, opts) : spawnCli(args, opts);
+}
+
+/**
+ * Whether this process has a child process, exited or not (Linux's /proc/self/task/<tid>/children; true when it
+ * cannot tell). TensorFlow 2.21's oneDNN kernels corrupt the heap when a signal the process handles lands while
+ * they run (src/cli/worker.ts): a child's exit is one (SIGCHLD), so no command runs TensorFlow in this process
+ * while a child of it (a server a test stopped, still shutting down) may exit. Such a run is a process.
+ */
+function hasChildProcess(): boolean {
+  try {
+    const tasks = path.join('/proc', String(process.pid), 'task');
+    return readdirSync(tasks).some((t) => readFileSync(path.join(tasks, t, 'children'), 'utf8').trim() !== '');
+  } catch {
+    return true;
+  }
 }
 
 /** In-process runs one after another: commands share TensorFlow's engine and the process's signal listeners. */
