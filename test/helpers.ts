@@ -61,8 +61,9 @@ const IN_PROCESS_VARIABLE = /^(?:RNN_(?!WORKER$|TEST_)[A-Z_]+|NO_COLOR)$/;
  * {@link IN_PROCESS} run through the CLI's `main` in this process (what `bin/rnn` runs after setting its
  * environment, src/cli/main.ts `processSettings`), one at a time, with their own stdout, stderr and stdin;
  * others, and any run given `spawn`, a `cwd`, a timeout or a variable only a starting process reads, any
- * run while this process has a child process, and all runs when RNN_TEST_SPAWN=1, as a child process. A test that needs what only a process shows (the exit
- * of bin/rnn, TensorFlow's own lines on stderr, signals) passes `spawn: true`.
+ * run while this process has a child process, and all runs when RNN_TEST_SPAWN=1, as a child process. A test
+ * that needs what only a process shows (the exit of bin/rnn, TensorFlow's own lines on stderr, signals)
+ * passes `spawn: true`.
  */
 export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliResult> {
   const inProcess =
