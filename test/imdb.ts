@@ -8,11 +8,12 @@
  * statistics the tests pin hold for both.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { readImdbTarball } from '../src/data/imdb.js';
+import { hashFile } from '../src/util/fs.js';
 import { cachedDownload, type DownloadProgress, type ExpectedFile } from '../src/data/download.js';
 import { OFFICIAL_IMDB, type Review } from '../src/data/index.js';
 
@@ -56,9 +57,7 @@ const FIX =
   'Set RNN_TEST_IMDB to a copy of aclImdb_v1.tar.gz (the official archive, https://ai.stanford.edu/~amaas/data/sentiment/), or run `npm test` once with internet access to fetch it into the download cache';
 
 export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return (await hashFile(file)).sha256;
 }
 
 /** Finds (or fetches once) the archive the tests read; throws a {@link TestImdbError} saying what to set. */
