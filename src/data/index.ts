@@ -85,15 +85,19 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   const step = opts.onStep ?? (() => {});
   const target = opts.target ?? 'polarity';
   const labeled = (r: Pick<LoadedData, 'train' | 'test'>, where: string) => labelImdb(r, target, where, opts.labels);
+  const readTarball = async (file: string) => {
+    const r = await readImdbTarballCached(file, opts.splits, { unsup: opts.unsup }, opts.reviewCache);
+    if (r.fromCache) step(`its reviews decoded before, from ${opts.reviewCache}`);
+    return r;
+  };
   if (isUrl(spec)) {
     step(`fetching ${spec} (cached in ${opts.dataDir})`);
     const pin = opts.pin ?? OFFICIAL_IMDB;
     const got = await cachedDownload(spec, opts.dataDir, opts.onDownload, spec === pin.url ? pin : undefined);
     step(got.fromCache ? `using the cached ${got.file}` : `downloaded ${got.meta.bytes} bytes to ${got.file}`);
-    let r: Awaited<ReturnType<typeof readImdbTarballCached>>;
+    let r: Awaited<ReturnType<typeof readTarball>>;
     try {
-      r = await readImdbTarballCached(got.file, opts.splits, { unsup: opts.unsup }, opts.reviewCache);
-      if (r.fromCache) step(`its reviews decoded before, from ${opts.reviewCache}`);
+      r = await readTarball(got.file);
     } catch (e) {
       await discardCached(got.file); // never reuse a download that does not read
       throw e;
@@ -151,8 +155,7 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
   }
   if (/\.(tar\.gz|tgz)$/i.test(file)) {
     step(`reading ${file}`);
-    const r = await readImdbTarballCached(file, opts.splits, { unsup: opts.unsup }, opts.reviewCache);
-    if (r.fromCache) step(`its reviews decoded before, from ${opts.reviewCache}`);
+    const r = await readTarball(file);
     const wrong = opts.data === undefined ? checkImdbCounts(r, opts.splits) : undefined;
     if (wrong)
       throw new UserError(

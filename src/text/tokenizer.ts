@@ -340,6 +340,8 @@ const WHITESPACE = /[ \t\n\r]*/y;
 const STRING = /"((?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*)"/y;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const LITERAL = /true|false|null/y;
+/** What a value that is not a string is: a number, or true, false or null. */
+const NOT_STRING = [NUMBER, LITERAL];
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const COLON = 0x3a;
@@ -370,7 +372,7 @@ export function flatObjectEntries<V>(text: string): Array<[string, V]> | undefin
       const v = string();
       return v === undefined ? undefined : { v };
     }
-    for (const re of [NUMBER, LITERAL]) {
+    for (const re of NOT_STRING) {
       re.lastIndex = at;
       const m = re.exec(text);
       if (m) {
