@@ -73,8 +73,7 @@ export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliRes
     Object.keys(opts.env ?? {}).every((k) => IN_PROCESS_VARIABLE.test(k)) &&
     opts.cwd === undefined &&
     opts.timeoutMs === undefined &&
-    process.cwd() === ROOT &&
-    !hasChildProcess();
+    process.cwd() === ROOT;
   return inProcess ? runInProcess(args, opts) : spawnCli(args, opts);
 }
 
@@ -98,6 +97,8 @@ let inProcessQueue: Promise<unknown> = Promise.resolve();
 
 function runInProcess(args: string[], opts: RunCliOptions): Promise<CliResult> {
   const once = async (): Promise<CliResult> => {
+    // Checked when the run starts (it may have waited for others), not when it was asked for.
+    if (hasChildProcess()) return spawnCli(args, opts);
     const { main, processSettings } = await import('../src/cli/main.js');
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env };
     const { set, threading } = processSettings(args, env);
