@@ -17,7 +17,6 @@ import {
   resolvePretrainOptions,
   sampledSoftmaxLoss,
   windowBatch,
-  windowCount,
 } from '../dist/src/train/pretrain.js';
 import { mulberry32 } from '../dist/src/util/random.js';
 
@@ -32,7 +31,7 @@ const data = prepareTexts(
   o,
   rand,
 );
-const n = windowCount(data.train, o.bptt);
+const n = data.trainWindows.count;
 
 function measure(kind) {
   const model = buildLanguageModel(tf, o, run.kernels);
@@ -42,7 +41,7 @@ function measure(kind) {
   const times = [];
   for (let s = 0; s < +steps + 3; s++) {
     const ids = Array.from({ length: o.batchSize }, () => Math.floor(rand() * n));
-    const { x, y } = windowBatch(data.train, o.bptt, ids);
+    const { x, y } = windowBatch(data.trainWindows, o.bptt, ids);
     const cands = logUniformSample(o.samples, o.vocabSize, rand);
     const t0 = performance.now();
     const loss = tf.tidy(() => {

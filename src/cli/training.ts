@@ -1,6 +1,7 @@
 /**
  * What `rnn train` and `rnn compare` share: the training flags (their help generated from TRAIN_DEFAULTS),
- * how they become TrainOptions, the progress lines, and what metadata.json records of the run's backend.
+ * how they become TrainOptions, the progress lines, what metadata.json records of the run's backend, and the
+ * language model `--init` starts from.
  */
 import { Option, type Command } from 'commander';
 import {
@@ -23,12 +24,15 @@ import { describeKernels, PURE_JS_SLOWDOWN, type LoadedBackend } from '../backen
 import { BINARY_LABELS, isBinaryLabels, type DataSourceInfo, type LabelSet } from '../data/index.js';
 import { checkLabelCounts, stratifies } from '../data/split.js';
 import type { RunEnvironment } from '../io/run.js';
+import { loadLanguageModelDir } from '../io/lm-dir.js';
+import type { InitFrom } from '../train/types.js';
+import type { TF } from '../backend/index.js';
 import { ExitWith, Interrupted, UserError } from '../errors.js';
 import { superviseWorker } from './worker.js';
 import { fraction, positiveFloat, positiveInt, nonNegativeInt, recurrentImpl, monitor, lrSchedule, momentum } from './options.js';
 import type { CliContext } from './context.js';
 import { bar, type StatusLine } from './progress.js';
-import { decimal, duration, learningRate } from './format.js';
+import { count, decimal, duration, learningRate } from './format.js';
 import { renderSummary } from './render-model.js';
 import { packageVersion } from './version.js';
 
@@ -324,4 +328,35 @@ export function refuseWithResume(cmd: Command, keep: readonly string[]): void {
       'A resumed run keeps the options of the interrupted one: drop them, or start a new run without --resume',
     );
   }
+}
+
+/** The language model `--init` names, loaded and checked, with what metadata.json records of it. */
+export async function loadInit(tf: TF, dir: string): Promise<{ from: InitFrom; env: NonNullable<RunEnvironment['init']> }> {
+  const lm = await loadLanguageModelDir(tf, dir);
+  const m = lm.metadata;
+  return {
+    from: { dir: lm.dir, tokenizer: lm.tokenizer, options: m.options, model: lm.model },
+    env: {
+      record: {
+        path: lm.dir,
+        weightsSha256: m.weightsSha256,
+        tokenizerSha256: m.preprocessing.tokenizerSha256,
+        texts: m.texts,
+        ...(m.history[m.weights.epoch - 1]?.val_perplexity !== undefined && { perplexity: m.history[m.weights.epoch - 1]!.val_perplexity }),
+      },
+      fingerprintFile: lm.fingerprintFile,
+    },
+  };
+}
+
+/** The line saying which language model a run starts from, and a warning when it read labeled test reviews. */
+export function logInit(ctx: CliContext, status: StatusLine, init: Awaited<ReturnType<typeof loadInit>>): void {
+  const r = init.env.record;
+  status.log(
+    ctx.chalkErr.dim(
+      `starting from the language model ${init.from.dir} (${count(r.texts.texts)} texts of ${r.texts.path}${r.perplexity !== undefined ? `, held-out perplexity ${decimal(r.perplexity, 1)}` : ''})`,
+    ),
+  );
+  if (r.texts.includesTest)
+    status.log(ctx.chalkErr.yellow('warning: the language model was pretrained on labeled test reviews (--allow-test-text)'));
 }

@@ -2,7 +2,8 @@
  * `rnn compare`: the Keras lesson as one run. Each cell is trained on the same split with the same seed
  * and options, saved, and scored on the same test reviews; the report (also written as report.json) has
  * one row per cell plus test accuracy by review length (where a plain RNN's short memory shows). With
- * presets (src/train/options.ts), every cell is trained once per preset: the lesson beside the recipe.
+ * presets (src/train/options.ts), every cell is trained once per preset: the lesson beside the recipe. With a
+ * language model (`init`), its cell is trained twice per preset: from scratch, and from the language model.
  */
 import * as path from 'node:path';
 import type { Runtime } from '../backend/index.js';
@@ -10,7 +11,7 @@ import type { Review } from '../data/index.js';
 import type { CellType } from '../cells.js';
 import { train } from '../train/index.js';
 import { resolveTrainOptions, type PresetName, type TrainOptions } from '../train/options.js';
-import type { EpochLog, TrainCallbacks } from '../train/types.js';
+import type { EpochLog, InitFrom, TrainCallbacks } from '../train/types.js';
 import { saveTrainingRun, type RunEnvironment } from '../io/run.js';
 import { metricsOf, scoreReviews } from '../predict/score.js';
 import { accuracyByLength, lengthBounds, type LengthBucket } from '../eval/metrics.js';
@@ -32,13 +33,17 @@ export interface CompareOptions {
   evalBatchSize: number;
   /** The reviews' labels (three or more: every row is a k-class model; default the binary ones). */
   labels?: LabelSet;
+  /** A language model (`rnn pretrain`): its cell gets a second row per preset, started from it; `env` is what that row's metadata records of it. */
+  init?: { from: InitFrom; env: NonNullable<RunEnvironment['init']> };
 }
 
 export interface CompareRow {
   cell: CellType;
   preset: PresetName;
-  /** The row's name: the cell, followed by the preset when it is not the lesson (`gru best`). */
+  /** The row's name: the cell, followed by the preset when it is not the lesson (`gru best`), and `init` when it started from the language model. */
   name: string;
+  /** Whether the row started from the language model (`--init`). */
+  init: boolean;
   /** Every option the row trained with. */
   options: TrainOptions;
   dir: string;
@@ -91,16 +96,25 @@ export async function compareCells(
   let counts = { train: 0, validation: 0 };
   const labels = o.labels ?? BINARY_LABELS;
   const classes = labels.names.length > 2 ? { classes: labels.names.length } : {};
-  const runs = o.presets.flatMap((preset) => o.cells.map((cell) => resolveTrainOptions({ ...o.train, ...classes, cell, preset })));
+  const { init: _init, ...shared } = o.train; // which rows start from a language model is o.init's to say
+  const runs = o.presets.flatMap((preset) =>
+    o.cells.flatMap((cell) => {
+      const scratch = resolveTrainOptions({ ...shared, ...classes, cell, preset });
+      return o.init?.from.options.cell === cell
+        ? [scratch, resolveTrainOptions({ ...o.train, ...classes, cell, preset, init: o.init.from.dir })]
+        : [scratch];
+    }),
+  );
   // one set of length buckets for every row: those of the longest maxlen
   const bounds = lengthBounds(Math.max(...runs.map((r) => r.maxlen)));
   for (const [i, options] of runs.entries()) {
     const { cell, preset } = options;
-    const name = preset === 'lesson' ? cell : `${cell} ${preset}`;
+    const init = options.init !== undefined ? o.init : undefined;
+    const name = [cell, ...(preset === 'lesson' ? [] : [preset]), ...(init ? ['init'] : [])].join(' ');
     const trainCb = cb.onCell?.(name, i, runs.length, options) ?? {};
-    const dir = path.join(o.outDir, name.replace(' ', '-'));
-    const result = await train(run, reviews, options, trainCb, undefined, labels);
-    const { metadata } = await saveTrainingRun(tf, result, dir, env);
+    const dir = path.join(o.outDir, name.replaceAll(' ', '-'));
+    const result = await train(run, reviews, options, trainCb, undefined, labels, init?.from);
+    const { metadata } = await saveTrainingRun(tf, result, dir, init ? { ...env, init: init.env } : env);
     if (!metadata) throw new Error('rnn compare does not interrupt training runs'); // it passes no shouldStop
     try {
       counts = result.counts;
@@ -127,6 +141,7 @@ export async function compareCells(
         cell,
         preset,
         name,
+        init: init !== undefined,
         options,
         dir,
         params: metadata.params.total,

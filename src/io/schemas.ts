@@ -90,6 +90,8 @@ const PretrainOptionsJson = Type.Object({
   epochs: Size(1_000_000),
   batchSize: Size(2 ** 20),
   bptt: Size(2 ** 20),
+  /** Absent in language models saved before it existed: `stream`. */
+  layout: Type.Optional(literals(['rows', 'stream'])),
   lr: Type.Number({ exclusiveMinimum: 0 }),
   lrSchedule: LrScheduleJson,
   clipNorm: NullableNum,

@@ -38,11 +38,13 @@ function seconds(since: number): number {
   return (performance.now() - since) / 1000;
 }
 
-/** The texts as the model sees them: the split, the tokenizer, and both streams of ids. */
+/** The texts as the model sees them: the split, the tokenizer, both streams of ids and both sets of windows. */
 interface LmData {
   tokenizer: Tokenizer;
   train: Int32Array;
   heldOut: Int32Array;
+  trainWindows: Windows;
+  heldOutWindows: Windows;
   trainTexts: number;
   heldOutTexts: number;
   /** The fingerprints of every text used (training and held out). */
@@ -50,8 +52,7 @@ interface LmData {
 }
 
 /** Each text's ids then 0, end to end. */
-function streamOf(tokenizer: Tokenizer, texts: readonly string[]): Int32Array {
-  const parts = texts.map((t) => tokenizer.textToSequenceWithStats(t).ids);
+function streamOf(parts: readonly Int32Array[]): Int32Array {
   const out = new Int32Array(parts.reduce((s, p) => s + p.length + 1, 0));
   let at = 0;
   for (const p of parts) {
@@ -59,6 +60,45 @@ function streamOf(tokenizer: Tokenizer, texts: readonly string[]): Int32Array {
     at += p.length + 1; // the 0 after each text
   }
   return out;
+}
+
+/**
+ * The windows a layout cuts: `count` windows of `bptt` + 1 ids, window i starting at `i · stride` of `ids`.
+ * `stream`: the stream at stride `bptt` (the last id of one window is the first of the next), every target
+ * predicted, the 0 between texts included. `rows`: each text as the classifier reads it — its last `bptt`
+ * words pre-padded with 0 (Keras's pad_sequences, `pre`) — and the words before them in rows of `bptt` ending
+ * where the next begins, the first pre-padded; the targets that are padding (0) are not predicted.
+ */
+export interface Windows {
+  ids: Int32Array;
+  stride: number;
+  count: number;
+  /** Targets equal to 0 are padding, left out of the loss. */
+  skipZeroTargets: boolean;
+}
+
+export function streamWindows(stream: Int32Array, bptt: number): Windows {
+  return { ids: stream, stride: bptt, count: Math.max(0, Math.floor((stream.length - 1) / bptt)), skipZeroTargets: false };
+}
+
+export function rowWindows(parts: readonly Int32Array[], bptt: number): Windows {
+  const len = bptt + 1;
+  const rowsOf = (n: number): number => Math.max(1, Math.ceil(n / bptt));
+  const count = parts.reduce((s, p) => s + (p.length > 0 ? rowsOf(p.length) : 0), 0);
+  const ids = new Int32Array(count * len);
+  let row = 0;
+  for (const p of parts) {
+    if (p.length === 0) continue;
+    // Rows end at the text's end (its last target is a 0: padding) and step back by bptt; each holds the
+    // `len` ids before its end, pre-padded where the text starts.
+    for (let end = p.length + 1; end > 1; end -= bptt) {
+      const start = Math.max(0, end - len);
+      const slice = p.subarray(start, Math.min(end, p.length));
+      ids.set(slice, row * len + (len - (end - start)));
+      row++;
+    }
+  }
+  return { ids, stride: len, count, skipZeroTargets: true };
 }
 
 export function prepareTexts(texts: readonly string[], o: PretrainOptions, rand: Rng): LmData {
@@ -70,32 +110,43 @@ export function prepareTexts(texts: readonly string[], o: PretrainOptions, rand:
   const held = used.slice(used.length - nHeld);
   const tokenizer = new Tokenizer({ numWords: o.vocabSize, oovToken: o.oovToken });
   tokenizer.fitOnTexts(train);
+  const idsOf = (t: string): Int32Array => Int32Array.from(tokenizer.textToSequenceWithStats(t).ids);
+  const trainIds = train.map(idsOf);
+  const heldIds = held.map(idsOf);
+  const [trainStream, heldStream] = [streamOf(trainIds), streamOf(heldIds)];
+  const windows = (ids: Int32Array[], stream: Int32Array): Windows =>
+    o.layout === 'rows' ? rowWindows(ids, o.bptt) : streamWindows(stream, o.bptt);
   return {
     fingerprints: textFingerprints(used),
     tokenizer,
-    train: streamOf(tokenizer, train),
-    heldOut: streamOf(tokenizer, held),
+    train: trainStream,
+    heldOut: heldStream,
+    trainWindows: windows(trainIds, trainStream),
+    heldOutWindows: windows(heldIds, heldStream),
     trainTexts: train.length,
     heldOutTexts: held.length,
   };
 }
 
-/** Windows of `bptt` + 1 ids at stride `bptt` (the last id of one is the first of the next). */
-export function windowCount(stream: Int32Array, bptt: number): number {
-  return Math.max(0, Math.floor((stream.length - 1) / bptt));
-}
-
-/** Inputs [B·T] and targets [B·T] of the windows `ids` of `stream`. */
-export function windowBatch(stream: Int32Array, bptt: number, ids: ArrayLike<number>): { x: Int32Array; y: Int32Array } {
+/**
+ * Inputs [B·T] and targets [B·T] of the windows `ids`, and the positions whose targets are predicted (all of
+ * them, or, where {@link Windows.skipZeroTargets}, those whose target is not padding).
+ */
+export function windowBatch(w: Windows, bptt: number, ids: ArrayLike<number>): { x: Int32Array; y: Int32Array; keep?: Int32Array } {
   const B = ids.length;
   const x = new Int32Array(B * bptt);
   const y = new Int32Array(B * bptt);
   for (let i = 0; i < B; i++) {
-    const start = ids[i]! * bptt;
-    x.set(stream.subarray(start, start + bptt), i * bptt);
-    y.set(stream.subarray(start + 1, start + bptt + 1), i * bptt);
+    const start = ids[i]! * w.stride;
+    x.set(w.ids.subarray(start, start + bptt), i * bptt);
+    y.set(w.ids.subarray(start + 1, start + bptt + 1), i * bptt);
   }
-  return { x, y };
+  if (!w.skipZeroTargets) return { x, y };
+  let kept = 0;
+  for (const t of y) if (t !== 0) kept++;
+  const keep = new Int32Array(kept);
+  for (let i = 0, k = 0; i < y.length; i++) if (y[i] !== 0) keep[k++] = i;
+  return { x, y: y.filter((t) => t !== 0), keep };
 }
 
 /** Replaces each input id by 0 with probability p (in place). */
@@ -150,6 +201,11 @@ function hidden(tf: TF, model: LayersModel, x: Tensor2D): Tensor2D {
   return tf.reshape(h, [-1, h.shape[2]!]) as Tensor2D;
 }
 
+/** The rows of H whose targets are predicted (all without `keep`). */
+function kept(tf: TF, H: Tensor2D, keep?: Int32Array): Tensor2D {
+  return keep ? tf.gather(H, tf.tensor1d(keep, 'int32')) : H;
+}
+
 /** The output layer's kernel [U, V] and bias [V]. */
 function outputWeights(model: LayersModel): { kernel: Tensor2D; bias: Tensor1D } {
   const [kernel, bias] = lmLayers(model).output.trainableWeights.map((w) => w.read()) as [Tensor2D, Tensor1D];
@@ -185,18 +241,25 @@ export function fullSoftmaxLoss(tf: TF, H: Tensor2D, y: Tensor1D, kernel: Tensor
   return tf.losses.softmaxCrossEntropy(tf.oneHot(y, V), logits) as Scalar;
 }
 
+/** Positions of one batch of the held-out perplexity: the default batch of windows (64 × 64). */
+const HELD_OUT_POSITIONS = 4096;
+
 /** Held-out cross-entropy per word (nats) and top-1 accuracy, full softmax, in batches of windows. */
-export function heldOutLoss(tf: TF, model: LayersModel, stream: Int32Array, bptt: number, batch: number): { loss: number; acc: number } {
-  const n = windowCount(stream, bptt);
+export function heldOutLoss(tf: TF, model: LayersModel, w: Windows, bptt: number, batch: number): { loss: number; acc: number } {
+  const n = w.count;
+  // The full softmax's logits are [positions, V] floats, several copies at once: at most HELD_OUT_POSITIONS
+  // positions a batch (a batch of 32 rows of 256 steps would hold 328 MB per copy).
+  batch = Math.max(1, Math.min(batch, Math.floor(HELD_OUT_POSITIONS / bptt)));
   if (n === 0) return { loss: NaN, acc: NaN };
   let nll = 0;
   let right = 0;
   let count = 0;
   for (let start = 0; start < n; start += batch) {
     const ids = Array.from({ length: Math.min(batch, n - start) }, (_, i) => start + i);
-    const { x, y } = windowBatch(stream, bptt, ids);
+    const { x, y, keep } = windowBatch(w, bptt, ids);
+    if (y.length === 0) continue;
     const [sum, hit] = tf.tidy(() => {
-      const H = hidden(tf, model, tf.tensor2d(x, [ids.length, bptt], 'int32'));
+      const H = kept(tf, hidden(tf, model, tf.tensor2d(x, [ids.length, bptt], 'int32')), keep);
       const { kernel, bias } = outputWeights(model);
       const logp = tf.logSoftmax(tf.add(tf.matMul(H, kernel), bias) as Tensor2D);
       const yt = tf.tensor1d(y, 'int32');
@@ -249,15 +312,22 @@ export async function pretrain(
   const model = buildLanguageModel(tf, { ...o }, kernels);
   cb.onModel?.(model);
   const optimizer = clippedAdam(tf, o.lr, o.clipNorm);
-  const n = windowCount(data.train, o.bptt);
+  const n = data.trainWindows.count;
   if (n < 1) throw new Error(`the training texts make no window of ${o.bptt + 1} ids`);
-  const unigram = unigramPerplexity(data.train, data.heldOut, o.vocabSize);
+  const unigram =
+    o.layout === 'rows'
+      ? unigramPerplexity(
+          data.train.filter((t) => t !== 0),
+          data.heldOut.filter((t) => t !== 0),
+          o.vocabSize,
+        )
+      : unigramPerplexity(data.train, data.heldOut, o.vocabSize);
   if (!resume) setUnigramBias(tf, model, data.train, o.vocabSize);
   const s: LoopState = {
     rand,
     order: Int32Array.from({ length: n }, (_, i) => i),
     history: [],
-    tracker: new BestTracker(data.heldOut.length > o.bptt ? 'val_loss' : 'loss'),
+    tracker: new BestTracker(data.heldOutWindows.count > 0 ? 'val_loss' : 'loss'),
     scheduler: new LrScheduler(o.lrSchedule, o.lr, o.epochs),
     sums: { loss: 0, acc: 0, seen: 0 },
     priorEpochSeconds: 0,
@@ -317,10 +387,10 @@ export async function pretrain(
         return finish(await checkpointOf(model, optimizer, s, epoch, b));
       }
       const ids = s.order.subarray(b * o.batchSize, Math.min(n, (b + 1) * o.batchSize));
-      const { x, y } = windowBatch(data.train, o.bptt, ids);
+      const { x, y, keep } = windowBatch(data.trainWindows, o.bptt, ids);
       dropInputWords(x, o.wordDropout, s.rand);
       const cands = o.softmax === 'sampled' ? logUniformSample(o.samples, V, s.rand) : undefined;
-      const loss = step(tf, model, optimizer, vars, x, y, ids.length, o, cands);
+      const loss = y.length > 0 ? step(tf, model, optimizer, vars, x, y, keep, ids.length, o, cands) : 0;
       s.sums.loss += loss * y.length;
       s.sums.seen += y.length;
       const tps = s.sums.seen / clock();
@@ -331,7 +401,7 @@ export async function pretrain(
         batches,
         loss: s.sums.loss / s.sums.seen,
         tokensPerSec: tps,
-        etaSeconds: ((batches - b - 1) * o.batchSize * o.bptt) / tps,
+        etaSeconds: (batches - b - 1) * (clock() / (b + 1 - (resumed ? s.start.batch : 0))),
       });
     }
     const trainSeconds = clock();
@@ -345,9 +415,9 @@ export async function pretrain(
       seconds: 0,
       tokensPerSec: s.sums.seen / trainSeconds,
     };
-    if (data.heldOut.length > o.bptt) {
+    if (data.heldOutWindows.count > 0) {
       cb.onStep?.(`held-out perplexity over ${data.heldOut.length} tokens (full softmax)`);
-      const v = heldOutLoss(tf, model, data.heldOut, o.bptt, o.batchSize);
+      const v = heldOutLoss(tf, model, data.heldOutWindows, o.bptt, o.batchSize);
       Object.assign(log, { val_loss: v.loss, val_perplexity: Math.exp(v.loss), val_acc: v.acc });
     }
     log.best = s.tracker.update(epoch, log.val_loss ?? log.loss);
@@ -371,6 +441,7 @@ function step(
   vars: import('@tensorflow/tfjs').Variable[],
   x: Int32Array,
   y: Int32Array,
+  keep: Int32Array | undefined,
   B: number,
   o: PretrainOptions,
   cands?: Int32Array,
@@ -386,7 +457,7 @@ function step(
     };
     return optimizer.minimize(
       () => {
-        const H = hidden(tf, model, xt);
+        const H = kept(tf, hidden(tf, model, xt), keep);
         const { kernel, bias } = outputWeights(model);
         return extra ? sampledSoftmaxLoss(tf, H, yt, kernel, bias, extra.c, extra.lc, extra.ly) : fullSoftmaxLoss(tf, H, yt, kernel, bias);
       },

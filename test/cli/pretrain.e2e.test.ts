@@ -160,6 +160,47 @@ test('pretrain → info/list → train --init → stock tfjs loads it → eval r
   );
 });
 
+test("rnn compare --init: the language model's cell from scratch and from it, on one split, the second recording it; a cell list without it fails with one line", async (t) => {
+  if (!native) return t.skip('the native backend is needed to train');
+  const { dir: lm, p } = await languageModel();
+  assert.equal(p.code, 0, p.stderr);
+  const out = path.join(work, 'models', 'cmp-init');
+  const args = clf(out, lm, ['--test-limit', '200', '--json']).filter((a) => a !== 'train' && a !== '--cell' && a !== 'gru');
+  const r = await runCli(['compare', ...args], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as {
+    data: { trainReviews: number; testReviews: number };
+    rows: { name: string; init: boolean; dir: string; test: { accuracy: number } }[];
+  };
+  assert.deepEqual(
+    report.rows.map((x) => [x.name, x.init]),
+    [
+      ['gru', false],
+      ['gru init', true],
+    ],
+  );
+  assert.equal(report.data.testReviews, 200);
+  const [scratch, init] = await Promise.all(
+    report.rows.map(async (x) => JSON.parse(await fsp.readFile(path.join(x.dir, 'metadata.json'), 'utf8'))),
+  );
+  assert.equal(scratch.init, undefined);
+  assert.equal(init.init.path, lm);
+  assert.equal(init.hyperParameters.init, lm);
+  assert.equal(
+    await fsp.readFile(path.join(report.rows[1]!.dir, 'tokenizer.json'), 'utf8'),
+    await fsp.readFile(path.join(lm, 'tokenizer.json'), 'utf8'),
+  );
+  assert.notEqual(
+    await fsp.readFile(path.join(report.rows[0]!.dir, 'tokenizer.json'), 'utf8'),
+    await fsp.readFile(path.join(lm, 'tokenizer.json'), 'utf8'),
+  );
+  // Both rows read the same training reviews (one split by the shared seed).
+  for (const k of ['trainReviews', 'validationReviews', 'sha256']) assert.equal(scratch.dataset[k], init.dataset[k], k);
+  const bad = await runCli(['compare', ...args, '--cells', 'lstm'], { env });
+  assert.equal(oneError(bad), 'INIT_MISMATCH');
+  assert.match(jsonErrorOf(bad.stderr).message, /is a gru, and --cells lstm leaves it out/);
+});
+
 async function artifacts(dir: string): Promise<tfn.io.ModelArtifacts> {
   const mj = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
   const w = await fsp.readFile(path.join(dir, 'weights.bin'));

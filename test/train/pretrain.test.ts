@@ -17,8 +17,9 @@ import {
   resolvePretrainOptions,
   sampledSoftmaxLoss,
   unigramPerplexity,
+  rowWindows,
+  streamWindows,
   windowBatch,
-  windowCount,
 } from '../../src/train/pretrain.js';
 import { TRAIN_DEFAULTS, resolveTrainOptions } from '../../src/train/options.js';
 import { checkInitFits, train } from '../../src/train/index.js';
@@ -39,14 +40,31 @@ before(async () => {
 test("the language model's shapes default to rnn train's own (one home: TRAIN_DEFAULTS)", () => {
   for (const k of ['vocabSize', 'embeddingDim', 'units', 'oovToken', 'layers'] as const)
     assert.equal(PRETRAIN_DEFAULTS[k], TRAIN_DEFAULTS[k], k);
+  // Rows as the classifier reads them: its maxlen steps.
+  assert.equal(PRETRAIN_DEFAULTS.layout, 'rows');
+  assert.equal(PRETRAIN_DEFAULTS.bptt, TRAIN_DEFAULTS.maxlen);
 });
 
-test('windows: bptt + 1 ids at stride bptt, targets shifted by one', () => {
+test('stream windows: bptt + 1 ids at stride bptt, targets shifted by one, every target kept', () => {
   const stream = Int32Array.from({ length: 11 }, (_, i) => i);
-  assert.equal(windowCount(stream, 3), 3);
-  const { x, y } = windowBatch(stream, 3, [2, 0]);
+  const w = streamWindows(stream, 3);
+  assert.equal(w.count, 3);
+  const { x, y, keep } = windowBatch(w, 3, [2, 0]);
   assert.deepEqual([...x], [6, 7, 8, 0, 1, 2]);
   assert.deepEqual([...y], [7, 8, 9, 1, 2, 3]);
+  assert.equal(keep, undefined);
+});
+
+test("row windows: a text's last bptt words pre-padded as pad_sequences does, earlier words in rows before it, padding targets left out", () => {
+  const texts = [Int32Array.of(5, 6), Int32Array.of(1, 2, 3, 4, 5, 6, 7), Int32Array.of()];
+  const w = rowWindows(texts, 3);
+  assert.equal(w.count, 1 + 3);
+  const { x, y, keep } = windowBatch(w, 3, [0, 1, 2, 3]);
+  // The classifier's row of each text is its last window's input: [0 5 6] and [5 6 7], as padSequences(maxlen 3) gives.
+  assert.deepEqual([...x], [0, 5, 6, /* */ 5, 6, 7, /* */ 2, 3, 4, /* */ 0, 0, 1]);
+  // Targets: the next word (a text's first word from the padding before it); the text's end and padding are not predicted.
+  assert.deepEqual([...y], [5, 6, 6, 7, 3, 4, 5, 1, 2]);
+  assert.deepEqual([...keep!], [0, 1, 3, 4, 6, 7, 8, 10, 11]);
 });
 
 test("the log-uniform sampler's probabilities sum to 1 and its draws follow them", () => {
@@ -165,5 +183,35 @@ test("on real reviews the loss falls and the held-out perplexity beats the unigr
     () => checkInitFits(resolveTrainOptions({ cell: 'gru', seed: 1, vocabSize: 10000, units: 32, embeddingDim: 16, init: '/lm' }), init),
     (e: unknown) => e instanceof UserError && e.code === 'INIT_MISMATCH' && /vocabSize/.test(e.message),
   );
+  lm.model.dispose();
+});
+
+test("the stream layout (texts end to end, windows of 64): on real reviews the loss falls and the held-out perplexity beats the unigram model's", async () => {
+  const o = resolvePretrainOptions({
+    cell: 'gru',
+    seed: 42,
+    limit: 1500,
+    vocabSize: 2000,
+    units: 32,
+    embeddingDim: 16,
+    epochs: 2,
+    validationSplit: 0.05,
+    layout: 'stream',
+    bptt: 64,
+    batchSize: 64,
+  });
+  const lm = await pretrain(
+    run,
+    reviews.map((r) => r.text),
+    o,
+  );
+  const h = lm.history;
+  assert.ok(h[1]!.loss < h[0]!.loss, `training loss ${h[0]!.loss} → ${h[1]!.loss}`);
+  assert.ok(
+    h[1]!.val_perplexity! < 0.9 * lm.unigramPerplexity,
+    `perplexity ${h[1]!.val_perplexity} against the unigram's ${lm.unigramPerplexity}`,
+  );
+  // Every window of 64 steps, the 0 between texts among its targets.
+  assert.equal(lm.counts.windows, Math.floor((lm.counts.trainTokens - 1) / 64));
   lm.model.dispose();
 });

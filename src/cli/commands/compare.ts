@@ -23,14 +23,20 @@ import {
   describePresets,
   warnIfPureJs,
   warnIfTfjsFallback,
+  loadInit,
+  logInit,
   type TrainingFlags,
 } from '../training.js';
+import { checkInitOptions } from '../../train/index.js';
+import { readLanguageModelMetadata } from '../../io/lm-dir.js';
 import { StatusLine, bar } from '../progress.js';
 import { count, decimal, duration, percent } from '../format.js';
 import { col, markdownTable, textTable, type Column } from '../table.js';
 
 interface CompareFlags extends DataFlags, TrainingFlags {
-  cells: CellType[];
+  /** Undefined: every cell, or with --init the language model's. */
+  cells?: CellType[];
+  init?: string;
   presets: PresetName[];
   testLimit?: number;
   out?: string;
@@ -42,7 +48,11 @@ export function registerCompare(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('compare')
     .description('train and score several cells on the same split and seed, and print one table (plus report.json and report.md)')
-    .option('--cells <list>', `cells to compare, comma-separated (default ${CELLS.join(',')})`, cellList, [...CELLS])
+    .option('--cells <list>', `cells to compare, comma-separated (default ${CELLS.join(',')}; with --init the language model's)`, cellList)
+    .option(
+      '--init <dir>',
+      "a language model (rnn pretrain): its cell is trained from scratch and from it, side by side (its shapes must be the classifier's)",
+    )
     .option(
       '--presets <list>',
       `train every cell with each of these presets, comma-separated: ${describePresets()} (default lesson)`,
@@ -56,7 +66,21 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .option('--markdown', 'print the report as Markdown')
     .action(async (flags: CompareFlags, command: Command) => {
       const status = new StatusLine(ctx.io.err);
-      const shared = trainOptionsFromFlags(flags, flags.cells[0]!); // the seed every row shares
+      // --init's language model by its metadata: one that does not fit stops the run before the data is read.
+      const lm = flags.init !== undefined ? await readLanguageModelMetadata(flags.init) : undefined;
+      const cells = flags.cells ?? (lm ? [lm.options.cell] : [...CELLS]);
+      if (lm) {
+        const dir = path.resolve(flags.init!);
+        if (!cells.includes(lm.options.cell))
+          throw new UserError(
+            'INIT_MISMATCH',
+            `the language model ${dir} is a ${lm.options.cell}, and --cells ${cells.join(',')} leaves it out`,
+            `Add ${lm.options.cell} to --cells, or leave --cells out`,
+          );
+        for (const preset of flags.presets)
+          checkInitOptions(trainOptionsFromFlags({ ...flags, preset }, lm.options.cell), { dir, options: lm.options });
+      }
+      const shared = trainOptionsFromFlags(flags, cells[0]!); // the seed every row shares
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
       // A CSV: every cell trains on the same rows and is scored on the same held-out rows (the shared seed's).
       // The data is read and checked before TensorFlow loads (about a second).
@@ -69,21 +93,23 @@ export function registerCompare(program: Command, ctx: CliContext): void {
         );
       const backend = await loadRuntime(ctx, command);
       warnIfPureJs(ctx, status, backend, shared.layers);
-      for (const preset of flags.presets)
-        warnIfTfjsFallback(ctx, status, backend, trainOptionsFromFlags({ ...flags, preset }, flags.cells[0]!));
+      for (const preset of flags.presets) warnIfTfjsFallback(ctx, status, backend, trainOptionsFromFlags({ ...flags, preset }, cells[0]!));
       const test = testSubset(data.test, flags.testLimit);
+      const init = flags.init !== undefined ? await loadInit(backend.tf, flags.init) : undefined;
+      if (init) logInit(ctx, status, init);
       const c = ctx.chalkErr;
       const report = await compareCells(
         backend,
         data.train,
         test,
         {
-          cells: flags.cells,
+          cells,
           presets: flags.presets,
           train: { ...trainOverrides(flags), seed: shared.seed },
           outDir,
           evalBatchSize: PREDICT_BATCH_SIZE,
           labels: data.labels,
+          ...(init && { init }),
         },
         runEnvironment(backend, data.source),
         {
@@ -98,6 +124,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
             ),
         },
       );
+      init?.from.model.dispose();
       await writeFileAtomic(report.files.markdown, compareMarkdown(report));
       status.clear();
       if (flags.json) ctx.io.out.write(JSON.stringify(report, null, 2) + '\n');
@@ -150,7 +177,12 @@ function reportSetting(r: Pick<CompareReport, 'data' | 'options' | 'rows'>, sep:
   return (
     `${o.epochs} epochs, batch ${o.batchSize}, maxlen ${o.maxlen}, seed ${o.seed}${sep}${describeRecipe(o)}${sep}` +
     (o.restoreBest ? `best epoch by ${o.monitor} kept` : 'last epoch kept') +
-    presets.map((p) => `${sep}preset ${describePresets([p])}`).join('')
+    presets.map((p) => `${sep}preset ${describePresets([p])}`).join('') +
+    r.rows
+      .filter((x) => x.init)
+      .slice(0, 1)
+      .map((x) => `${sep}init: started from the language model ${x.options.init}`)
+      .join('')
   );
 }
 

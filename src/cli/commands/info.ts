@@ -170,7 +170,7 @@ export function renderLanguageModelInfo(info: LanguageModelInfo, c: ChalkInstanc
     ],
     [
       'training',
-      `batch ${o.batchSize} windows of ${o.bptt} steps, ${describeRecipe({ ...o, wordDropout: 0 })}, input word dropout ${o.wordDropout}, seed ${o.seed}`,
+      `batch ${o.batchSize} ${o.layout === 'rows' ? 'rows (texts pre-padded, as the classifier reads them)' : 'windows of one stream'} of ${o.bptt} steps, ${describeRecipe({ ...o, wordDropout: 0 })}, input word dropout ${o.wordDropout}, seed ${o.seed}`,
     ],
     ['use', `rnn train --cell ${m.cell} --init ${info.dir}`],
     ['files', info.files.map((f) => `${f.name} (${bytes(f.bytes)})`).join(', ')],

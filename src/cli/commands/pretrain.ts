@@ -38,6 +38,7 @@ interface PretrainFlags {
   epochs?: number;
   batchSize?: number;
   bptt?: number;
+  layout?: 'rows' | 'stream';
   lr?: number;
   lrSchedule?: LrSchedule;
   clipNorm?: number | false;
@@ -72,7 +73,17 @@ export function registerPretrain(program: Command, ctx: CliContext): void {
     .option('--json', 'one JSON object per epoch on stdout, then one for the saved language model')
     .option('--epochs <n>', `passes over the training texts (default ${D.epochs})`, positiveInt)
     .option('--batch-size <n>', `windows per step (default ${D.batchSize})`, positiveInt)
-    .option('--bptt <n>', `steps of a window: back-propagation is truncated there (default ${D.bptt})`, positiveInt)
+    .option(
+      '--bptt <n>',
+      `steps of a window, where back-propagation is truncated; with --layout rows the classifier's --maxlen (default ${D.bptt})`,
+      positiveInt,
+    )
+    .addOption(
+      new Option(
+        '--layout <how>',
+        `texts as windows: rows (each text pre-padded as the classifier reads it) or stream (texts end to end) (default ${D.layout})`,
+      ).choices(['rows', 'stream']),
+    )
     .option('--lr <rate>', `adam learning rate (default ${D.lr})`, positiveFloat)
     .option('--lr-schedule <spec>', `learning rate per epoch, as rnn train's (default ${describeSchedule(D.lrSchedule)})`, lrSchedule)
     .option('--clip-norm <c>', `clip the gradients to this global norm (default ${D.clipNorm})`, positiveFloat)
@@ -138,7 +149,8 @@ async function pretrainCommand(
   if (flags.resume) {
     refuseWithResume(cmd, ['--resume', '--data', '--json']);
     const { meta, checkpoint } = await loadCheckpointOf<PretrainOptions, LmEpochLog>(flags.resume, 'pretrain');
-    options = meta.options;
+    // A checkpoint written before --layout existed laid its texts out as one stream.
+    options = { ...meta.options, layout: meta.options.layout ?? 'stream' };
     out = meta.out;
     dataFlags = flags.data ? { ...meta.data.flags, data: flags.data } : meta.data.flags;
     resume = { checkpoint, dir: path.resolve(flags.resume), sha256: meta.data.source.sha256 };

@@ -20,18 +20,17 @@ import {
   presetOption,
   refuseWithResume,
   superviseTraining,
+  loadInit,
+  logInit,
   type TrainingFlags,
 } from '../training.js';
 import { addDataOptions, addHoldOutOptions, holdOutForCli, loadDataForCli, type DataFlags } from '../data-options.js';
 import { withLabels } from '../training.js';
 import { supervisorMessages } from '../worker.js';
 import { StatusLine } from '../progress.js';
-import { count, decimal } from '../format.js';
+import { decimal } from '../format.js';
 import { positiveFloat } from '../options.js';
-import { loadLanguageModelDir, readLanguageModelMetadata } from '../../io/lm-dir.js';
-import type { RunEnvironment } from '../../io/run.js';
-import type { InitFrom } from '../../train/types.js';
-import type { TF } from '../../backend/index.js';
+import { readLanguageModelMetadata } from '../../io/lm-dir.js';
 
 interface TrainFlags extends DataFlags, TrainingFlags {
   cell?: CellType;
@@ -136,25 +135,6 @@ function initOptions(flags: TrainFlags): TrainOptions {
   );
 }
 
-/** The language model `--init` names, loaded and checked, with what metadata.json records of it. */
-async function loadInit(tf: TF, dir: string): Promise<{ from: InitFrom; env: NonNullable<RunEnvironment['init']> }> {
-  const lm = await loadLanguageModelDir(tf, dir);
-  const m = lm.metadata;
-  return {
-    from: { dir: lm.dir, tokenizer: lm.tokenizer, options: m.options, model: lm.model },
-    env: {
-      record: {
-        path: lm.dir,
-        weightsSha256: m.weightsSha256,
-        tokenizerSha256: m.preprocessing.tokenizerSha256,
-        texts: m.texts,
-        ...(m.history[m.weights.epoch - 1]?.val_perplexity !== undefined && { perplexity: m.history[m.weights.epoch - 1]!.val_perplexity }),
-      },
-      fingerprintFile: lm.fingerprintFile,
-    },
-  };
-}
-
 /** The worker's part of `rnn train`: settings, data, training (stopping when `shouldStop`), save, report. */
 async function trainCommand(
   ctx: CliContext,
@@ -187,16 +167,7 @@ async function trainCommand(
   warnIfPureJs(ctx, status, backend, options.layers);
   warnIfTfjsFallback(ctx, status, backend, options);
   const init = options.init !== undefined ? await loadInit(backend.tf, options.init) : undefined;
-  if (init) {
-    const t = init.env.record.texts;
-    status.log(
-      ctx.chalkErr.dim(
-        `starting from the language model ${init.from.dir} (${count(t.texts)} texts of ${t.path}${init.env.record.perplexity !== undefined ? `, held-out perplexity ${decimal(init.env.record.perplexity, 1)}` : ''})`,
-      ),
-    );
-    if (t.includesTest)
-      status.log(ctx.chalkErr.yellow('warning: the language model was pretrained on labeled test reviews (--allow-test-text)'));
-  }
+  if (init) logInit(ctx, status, init);
   const result = await train(
     backend,
     data.train,

@@ -34,6 +34,7 @@ const report: CompareReport = {
     {
       cell: 'simplernn',
       preset: 'lesson',
+      init: false,
       name: 'simplernn',
       options: { ...options, cell: 'simplernn' },
       dir: '/m/simplernn',
@@ -57,6 +58,7 @@ const report: CompareReport = {
     {
       cell: 'gru',
       preset: 'lesson',
+      init: false,
       name: 'gru',
       options: { ...options, cell: 'gru' },
       dir: '/m/gru',

@@ -1,0 +1,71 @@
+// The learning curve of bench/few-labels.sh's log as a standalone SVG: test accuracy against labeled reviews
+// (log scale), from scratch and from the language model, each seed a dot and the mean a line.
+//
+//   node bench/few-labels-plot.mjs few-labels.log "title" > curve.svg
+import { readFileSync } from 'node:fs';
+import { niceTicks } from '../dist/src/report/curves.js';
+
+const [file, title = 'LSTM on IMDB: test accuracy by labeled reviews'] = process.argv.slice(2);
+const ALL = 25_000; // "all": the 25,000 labeled training reviews
+const runs = readFileSync(file, 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => l.trim().split(/\s+/))
+  .filter((f) => f.length >= 5)
+  .map(([n, seed, arm, , test]) => ({ n: n === 'all' ? ALL : Number(n), seed, arm, test: Number(test) }));
+const arms = [
+  { arm: 'scratch', name: 'from scratch', color: '#1f77b4' },
+  { arm: 'init', name: 'from the language model', color: '#d62728' },
+];
+const sizes = [...new Set(runs.map((r) => r.n))].sort((a, b) => a - b);
+const [W, H] = [720, 420];
+const P = { top: 56, bottom: 56, left: 64, right: 24 };
+const ticks = niceTicks(Math.min(...runs.map((r) => r.test)), Math.max(...runs.map((r) => r.test)));
+const [lo, hi] = [ticks[0], ticks[ticks.length - 1]];
+const lx = (n) => Math.log10(n);
+const [x0, x1] = [lx(sizes[0]) - 0.1, lx(sizes[sizes.length - 1]) + 0.1];
+const sx = (n) => P.left + ((lx(n) - x0) / (x1 - x0)) * (W - P.left - P.right);
+const sy = (v) => P.top + (1 - (v - lo) / (hi - lo)) * (H - P.top - P.bottom);
+const out = [
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
+  `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+  `<text x="${W / 2}" y="28" text-anchor="middle" font-size="15" font-weight="bold" fill="#222">${title}</text>`,
+];
+for (const t of ticks) {
+  out.push(`<line x1="${P.left}" x2="${W - P.right}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#e5e5e5"/>`);
+  out.push(
+    `<text x="${P.left - 6}" y="${sy(t).toFixed(1)}" dy="4" text-anchor="end" font-size="11" fill="#444">${Number((t * 100).toPrecision(4))}%</text>`,
+  );
+}
+for (const n of sizes) {
+  const label = n === ALL ? 'all (22,500)' : n.toLocaleString('en-US');
+  out.push(`<text x="${sx(n).toFixed(1)}" y="${H - P.bottom + 18}" text-anchor="middle" font-size="11" fill="#444">${label}</text>`);
+}
+out.push(
+  `<text x="${(P.left + W - P.right) / 2}" y="${H - 14}" text-anchor="middle" font-size="12" fill="#444">labeled reviews (90% train, 10% validate; log scale)</text>`,
+);
+out.push(`<rect x="${P.left}" y="${P.top}" width="${W - P.left - P.right}" height="${H - P.top - P.bottom}" fill="none" stroke="#444"/>`);
+arms.forEach(({ arm, name, color }, i) => {
+  const mine = runs.filter((r) => r.arm === arm);
+  const means = sizes.flatMap((n) => {
+    const at = mine.filter((r) => r.n === n);
+    return at.length ? [[n, at.reduce((s, r) => s + r.test, 0) / at.length]] : [];
+  });
+  out.push(
+    `<path d="${means.map(([n, v], k) => `${k ? 'L' : 'M'}${sx(n).toFixed(1)} ${sy(v).toFixed(1)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`,
+  );
+  for (const r of mine)
+    out.push(`<circle cx="${sx(r.n).toFixed(1)}" cy="${sy(r.test).toFixed(1)}" r="3" fill="${color}" fill-opacity="0.5"/>`);
+  for (const [n, v] of means)
+    out.push(
+      `<text x="${(sx(n) + 6).toFixed(1)}" y="${(sy(v) + (i ? 14 : -6)).toFixed(1)}" font-size="11" fill="${color}">${(v * 100).toFixed(1)}%</text>`,
+    );
+  out.push(
+    `<line x1="${P.left + 16}" x2="${P.left + 40}" y1="${P.top + 18 + i * 18}" y2="${P.top + 18 + i * 18}" stroke="${color}" stroke-width="2"/>`,
+  );
+  out.push(
+    `<text x="${P.left + 46}" y="${P.top + 22 + i * 18}" font-size="12" fill="#222">${name} (mean of seeds 42, 1, 2; dots: each seed)</text>`,
+  );
+});
+out.push('</svg>');
+process.stdout.write(out.join('\n') + '\n');
