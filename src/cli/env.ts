@@ -88,21 +88,44 @@ export function npmNodedir(env: NodeJS.ProcessEnv, npm: string[]): string | unde
 }
 
 /**
- * The cores this process may use: its affinity mask (os.availableParallelism) and its cgroup's CPU quota
- * (cgroup v2's cpu.max, else v1's cpu.cfs_quota_us), read from /sys/fs/cgroup; none where they are absent.
+ * The cores this process may use: its affinity mask (os.availableParallelism) and the tightest CPU quota of its
+ * cgroup and the cgroups above it (cgroup v2's cpu.max, else v1's cpu.cfs_quota_us / cpu.cfs_period_us), read
+ * from `root` (/sys/fs/cgroup) along the path /proc/self/cgroup names; none where they are absent. A container
+ * usually sees its own cgroup as the root, but a process in a nested cgroup (systemd slices, a CI runner's
+ * job group) has its quota below it.
  */
-export function availableCores(root = '/sys/fs/cgroup'): Cores {
+export function availableCores(root = '/sys/fs/cgroup', procCgroup = '/proc/self/cgroup'): Cores {
   const read = (file: string): string | undefined => {
     try {
-      return readFileSync(path.join(root, file), 'utf8');
+      return readFileSync(file, 'utf8');
     } catch {
       return undefined;
     }
   };
-  const cpuMax = read('cpu.max');
-  const quota =
-    cpuMax !== undefined
-      ? cgroupQuota({ cpuMax })
-      : cgroupQuota({ cfsQuota: read('cpu/cpu.cfs_quota_us'), cfsPeriod: read('cpu/cpu.cfs_period_us') });
+  const groups = cgroupPaths(read(procCgroup) ?? '');
+  // The cgroup's directory and every one above it, up to the root: the quota that binds is the smallest.
+  const upward = (dir: string, rel: string): string[] => {
+    const parts = rel.split('/').filter((p) => p !== '' && p !== '.' && p !== '..');
+    return parts.map((_, i) => path.join(dir, ...parts.slice(0, parts.length - i))).concat(dir);
+  };
+  const quotas = [
+    ...upward(root, groups.v2 ?? '/').map((d) => cgroupQuota({ cpuMax: read(path.join(d, 'cpu.max')) ?? 'max' })),
+    ...upward(path.join(root, 'cpu'), groups.cpu ?? '/').map((d) =>
+      cgroupQuota({ cfsQuota: read(path.join(d, 'cpu.cfs_quota_us')), cfsPeriod: read(path.join(d, 'cpu.cfs_period_us')) }),
+    ),
+  ].filter((q): q is number => q !== undefined);
+  const quota = quotas.length > 0 ? Math.min(...quotas) : undefined;
   return { affinity: os.availableParallelism?.() ?? os.cpus().length, ...(quota !== undefined && { quota }) };
+}
+
+/** The cgroup paths in /proc/self/cgroup's lines: v2's (`0::/path`) and v1's cpu controller's (`N:cpu,cpuacct:/path`). */
+export function cgroupPaths(text: string): { v2?: string; cpu?: string } {
+  const out: { v2?: string; cpu?: string } = {};
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === '') out.v2 = m[2]!;
+    else if (m[1]!.split(',').includes('cpu')) out.cpu = m[2]!;
+  }
+  return out;
 }

@@ -4,6 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { availableCores, cgroupPaths } from '../../src/cli/env.js';
 import {
   cgroupQuota,
   defaultThreads,
@@ -68,6 +72,45 @@ test('cgroupQuota reads cgroup v2 cpu.max and v1 cfs quota/period; no quota or n
   assert.equal(cgroupQuota({ cfsQuota: '-1\n', cfsPeriod: '100000\n' }), undefined);
   assert.equal(cgroupQuota({}), undefined);
   assert.equal(cgroupQuota({ cpuMax: 'garbage' }), undefined);
+});
+
+test("availableCores takes the tightest quota of the process's cgroup and those above it (v2 and v1), not only the root's", () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'rnn-cgroup-'));
+  const file = (rel: string, text: string) => {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), text);
+  };
+  try {
+    const proc = path.join(root, 'proc-cgroup');
+    assert.deepEqual(cgroupPaths('12:cpu,cpuacct:/ci/job\n0::/system.slice/runner.service\n1:name=systemd:/x\n'), {
+      cpu: '/ci/job',
+      v2: '/system.slice/runner.service',
+    });
+    // v2: no quota at the root, 1.5 cores on the slice, none on the service inside it.
+    file('proc-cgroup', '0::/system.slice/runner.service\n');
+    file('cpu.max', 'max 100000\n');
+    file('system.slice/cpu.max', '150000 100000\n');
+    file('system.slice/runner.service/cpu.max', 'max 100000\n');
+    assert.equal(availableCores(root, proc).quota, 1.5);
+    // A tighter one further down wins.
+    file('system.slice/runner.service/cpu.max', '50000 100000\n');
+    assert.equal(availableCores(root, proc).quota, 0.5);
+    // v1: the cpu controller's own path.
+    rmSync(path.join(root, 'cpu.max'));
+    rmSync(path.join(root, 'system.slice'), { recursive: true });
+    file('proc-cgroup', '4:cpu,cpuacct:/ci/job\n');
+    file('cpu/ci/cpu.cfs_quota_us', '100000\n');
+    file('cpu/ci/cpu.cfs_period_us', '100000\n');
+    file('cpu/ci/job/cpu.cfs_quota_us', '-1\n');
+    file('cpu/ci/job/cpu.cfs_period_us', '100000\n');
+    assert.equal(availableCores(root, proc).quota, 1);
+    // No quota anywhere, or no files at all: none.
+    file('cpu/ci/cpu.cfs_quota_us', '-1\n');
+    assert.equal(availableCores(root, proc).quota, undefined);
+    assert.equal(availableCores(path.join(root, 'absent'), path.join(root, 'absent')).quota, undefined);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('describeWait follows libgomp: a spin count wins, passive sleeps, unset spins 300,000 times', () => {
