@@ -4,10 +4,11 @@
  *
  * - The texts are shuffled with the seed; the last `validationSplit` of them are held out. The tokenizer is
  *   Keras's, fitted on the training texts only (the held-out perplexity is of texts the model never saw).
- * - Each text's ids, followed by id 0 (the padding id, which also marks "no word yet" in a pre-padded review),
- *   make one stream, cut into windows of `bptt` + 1 ids: truncated back-propagation through time over
- *   `bptt` steps, every window starting from a zero state (the fused recurrent ops take no initial state; a
- *   classifier starts its reviews from a zero state too). The windows are shuffled every epoch.
+ * - The texts' ids become windows of `bptt` + 1 ids ({@link Windows}): by default each text as the classifier
+ *   reads it (`rows`: its last `bptt` ids pre-padded with 0, padding targets not predicted), or all texts end
+ *   to end, each followed by id 0 (`stream`). Truncated back-propagation through time over `bptt` steps, every
+ *   window starting from a zero state (the fused recurrent ops take no initial state; a classifier starts its
+ *   reviews from a zero state too). The windows are shuffled every epoch.
  * - Input word dropout: each input id of a training window is replaced by 0 with probability `wordDropout`
  *   (the targets are kept), drawn from the run's seeded generator.
  * - The output layer is trained with a sampled softmax (Jean et al. 2015, as TensorFlow's
