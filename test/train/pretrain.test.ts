@@ -20,6 +20,8 @@ import {
   rowWindows,
   streamWindows,
   windowBatch,
+  type PretrainOptions,
+  type PretrainResult,
 } from '../../src/train/pretrain.js';
 import { TRAIN_DEFAULTS, resolveTrainOptions } from '../../src/train/options.js';
 import { checkInitFits, train } from '../../src/train/index.js';
@@ -104,8 +106,9 @@ test('unigram perplexity: a uniform stream over V ids has perplexity ~V; a skewe
   assert.ok(unigramPerplexity(skewed, skewed, 10) < 2);
 });
 
-test("on real reviews the loss falls and the held-out perplexity beats the unigram model's; a classifier from it holds exactly its tokenizer, embedding and recurrent weights", async () => {
-  const o = resolvePretrainOptions({
+/** A small language model on 1,500 real reviews, two epochs, with `o`'s options over these. */
+function smallLm(o: Partial<PretrainOptions> = {}) {
+  const options = resolvePretrainOptions({
     cell: 'gru',
     seed: 42,
     limit: 1500,
@@ -114,14 +117,20 @@ test("on real reviews the loss falls and the held-out perplexity beats the unigr
     embeddingDim: 16,
     epochs: 2,
     validationSplit: 0.05,
+    ...o,
   });
-  const batches: number[] = [];
-  const lm = await pretrain(
-    run,
-    reviews.map((r) => r.text),
-    o,
-    { onBatch: (p) => batches.push(p.loss) },
-  );
+  return {
+    o: options,
+    run: pretrain(
+      run,
+      reviews.map((r) => r.text),
+      options,
+    ),
+  };
+}
+
+/** The training and held-out losses fall over the two epochs; the held-out perplexity beats the unigram model's by 10%. */
+function assertLearns(lm: PretrainResult): void {
   const h = lm.history;
   assert.equal(h.length, 2);
   assert.ok(h[1]!.loss < h[0]!.loss, `training loss ${h[0]!.loss} → ${h[1]!.loss}`);
@@ -130,6 +139,13 @@ test("on real reviews the loss falls and the held-out perplexity beats the unigr
     h[1]!.val_perplexity! < 0.9 * lm.unigramPerplexity,
     `perplexity ${h[1]!.val_perplexity} against the unigram's ${lm.unigramPerplexity}`,
   );
+}
+
+test("on real reviews the loss falls and the held-out perplexity beats the unigram model's; a classifier from it holds exactly its tokenizer, embedding and recurrent weights", async () => {
+  const small = smallLm();
+  const o = small.o;
+  const lm = await small.run;
+  assertLearns(lm);
   assert.ok(
     lm.fingerprints.length <= 1500 && lm.fingerprints.length > 1490,
     `${lm.fingerprints.length} fingerprints of the 1,500 texts used`,
@@ -187,30 +203,8 @@ test("on real reviews the loss falls and the held-out perplexity beats the unigr
 });
 
 test("the stream layout (texts end to end, windows of 64): on real reviews the loss falls and the held-out perplexity beats the unigram model's", async () => {
-  const o = resolvePretrainOptions({
-    cell: 'gru',
-    seed: 42,
-    limit: 1500,
-    vocabSize: 2000,
-    units: 32,
-    embeddingDim: 16,
-    epochs: 2,
-    validationSplit: 0.05,
-    layout: 'stream',
-    bptt: 64,
-    batchSize: 64,
-  });
-  const lm = await pretrain(
-    run,
-    reviews.map((r) => r.text),
-    o,
-  );
-  const h = lm.history;
-  assert.ok(h[1]!.loss < h[0]!.loss, `training loss ${h[0]!.loss} → ${h[1]!.loss}`);
-  assert.ok(
-    h[1]!.val_perplexity! < 0.9 * lm.unigramPerplexity,
-    `perplexity ${h[1]!.val_perplexity} against the unigram's ${lm.unigramPerplexity}`,
-  );
+  const lm = await smallLm({ layout: 'stream', bptt: 64, batchSize: 64 }).run;
+  assertLearns(lm);
   // Every window of 64 steps, the 0 between texts among its targets.
   assert.equal(lm.counts.windows, Math.floor((lm.counts.trainTokens - 1) / 64));
   lm.model.dispose();
