@@ -224,6 +224,9 @@ test('leak guard: a language model pretrained with --allow-test-text makes rnn e
   assert.equal(tr.code, 0, tr.stderr);
   const refused = await runCli(['eval', '--model', ft, '--json'], { env });
   assert.equal(oneError(refused), 'EVAL_ON_PRETRAINING_TEXT');
+  // rnn compare scores test reviews too, and has no --allow-training-data: refused before any data is read.
+  const compared = ['compare', '--init', lm, '--limit', '400', '--maxlen', '100', ...small, '--epochs', '1', '--json'];
+  assert.equal(oneError(await runCli(compared, { env })), 'EVAL_ON_PRETRAINING_TEXT');
   const allowed = await runCli(['eval', '--model', ft, '--json', '--allow-training-data'], { env });
   assert.equal(allowed.code, 0, allowed.stderr);
   const r = JSON.parse(allowed.stdout);

@@ -78,7 +78,14 @@ export function registerCompare(program: Command, ctx: CliContext): void {
             `Add ${lm.options.cell} to --cells, or leave --cells out`,
           );
         for (const preset of flags.presets)
-          checkInitOptions(trainOptionsFromFlags({ ...flags, preset }, lm.options.cell), { dir, options: lm.options });
+          checkInitOptions(trainOptionsFromFlags({ ...flags, preset }, lm.options.cell), { dir, options: lm.options }); // rnn eval's leak guard refuses test reviews a language model read; compare scores test reviews and has no
+        // --allow-training-data, so a language model that read the labeled test reviews is refused here.
+        if (lm.texts.includesTest)
+          throw new UserError(
+            'EVAL_ON_PRETRAINING_TEXT',
+            `the language model ${dir} was pretrained on labeled test reviews (--allow-test-text), which rnn compare would score`,
+            'Pretrain without --allow-test-text, or train with rnn train --init and score with rnn eval --allow-training-data',
+          );
       }
       const shared = trainOptionsFromFlags(flags, cells[0]!); // the seed every row shares
       const outDir = path.resolve(flags.out ?? path.join(ctx.env.modelsDir, 'compare'));
