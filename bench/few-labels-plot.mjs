@@ -13,10 +13,14 @@ const runs = readFileSync(file, 'utf8')
   .map((l) => l.trim().split(/\s+/))
   .filter((f) => f.length >= 5)
   .map(([n, seed, arm, , test]) => ({ n: n === 'all' ? ALL : Number(n), seed, arm, test: Number(test) }));
-const arms = [
+// The arms the log has, in this order: bench/few-labels.sh writes `scratch` and `init`; runs from a second
+// language model may be added as `init8` (its epochs).
+const ARMS = [
   { arm: 'scratch', name: 'from scratch', color: '#1f77b4' },
-  { arm: 'init', name: 'from the language model', color: '#d62728' },
+  { arm: 'init', name: 'from the language model, 4 epochs', color: '#ff7f0e' },
+  { arm: 'init8', name: 'from the language model, 8 epochs (default)', color: '#d62728' },
 ];
+const arms = ARMS.filter((a) => runs.some((r) => r.arm === a.arm));
 const sizes = [...new Set(runs.map((r) => r.n))].sort((a, b) => a - b);
 const [W, H] = [720, 420];
 const P = { top: 56, bottom: 56, left: 64, right: 24 };
@@ -49,6 +53,20 @@ const meanOf = (arm, n) => {
   const at = runs.filter((r) => r.arm === arm && r.n === n);
   return at.length ? at.reduce((s, r) => s + r.test, 0) / at.length : undefined;
 };
+/**
+ * Where each mean's label goes: above its point for the highest mean at a size, below for the others, in order
+ * of their means and at least 12 px apart (close means would print over each other).
+ */
+const labelY = new Map();
+for (const n of sizes) {
+  const at = arms.flatMap((a) => (meanOf(a.arm, n) === undefined ? [] : [[a.arm, meanOf(a.arm, n)]])).sort((a, b) => b[1] - a[1]);
+  let below = -Infinity;
+  at.forEach(([arm, v], k) => {
+    const y = k === 0 ? sy(v) - 8 : Math.max(sy(v) + 16, below + 12);
+    if (k > 0) below = y;
+    labelY.set(`${arm} ${n}`, y);
+  });
+}
 arms.forEach(({ arm, name, color }, i) => {
   const mine = runs.filter((r) => r.arm === arm);
   const means = sizes.flatMap((n) => (meanOf(arm, n) === undefined ? [] : [[n, meanOf(arm, n)]]));
@@ -58,20 +76,20 @@ arms.forEach(({ arm, name, color }, i) => {
   for (const r of mine)
     out.push(`<circle cx="${sx(r.n).toFixed(1)}" cy="${sy(r.test).toFixed(1)}" r="3" fill="${color}" fill-opacity="0.5"/>`);
   for (const [n, v] of means) {
-    // Above the line for the higher of the two means at this size, below for the lower; left of the last point.
-    const other = meanOf(arms[1 - i].arm, n);
-    const above = other === undefined || v >= other;
     const last = n === sizes[sizes.length - 1];
+    const y = labelY.get(`${arm} ${n}`);
     out.push(
-      `<text x="${(sx(n) + (last ? -8 : 8)).toFixed(1)}" y="${(sy(v) + (above ? -8 : 16)).toFixed(1)}" text-anchor="${last ? 'end' : 'start'}" font-size="11" fill="${color}">${(v * 100).toFixed(1)}%</text>`,
+      `<text x="${(sx(n) + (last ? -8 : 8)).toFixed(1)}" y="${y.toFixed(1)}" text-anchor="${last ? 'end' : 'start'}" font-size="11" fill="${color}">${(v * 100).toFixed(1)}%</text>`,
     );
   }
-  out.push(
-    `<line x1="${P.left + 16}" x2="${P.left + 40}" y1="${P.top + 18 + i * 18}" y2="${P.top + 18 + i * 18}" stroke="${color}" stroke-width="2"/>`,
-  );
-  out.push(
-    `<text x="${P.left + 46}" y="${P.top + 22 + i * 18}" font-size="12" fill="#222">${name} (mean of seeds 42, 1, 2; dots: each seed)</text>`,
-  );
+  // The legend in the lower right, where the curves are not.
+  const lx0 = W - P.right - 330;
+  const ly0 = H - P.bottom - 18 * (arms.length - i) - 24;
+  out.push(`<line x1="${lx0}" x2="${lx0 + 24}" y1="${ly0}" y2="${ly0}" stroke="${color}" stroke-width="2"/>`);
+  out.push(`<text x="${lx0 + 30}" y="${ly0 + 4}" font-size="12" fill="#222">${name}</text>`);
 });
+out.push(
+  `<text x="${W - P.right - 330}" y="${H - P.bottom - 12}" font-size="11" fill="#444">lines: mean of seeds 42, 1, 2; dots: each seed</text>`,
+);
 out.push('</svg>');
 process.stdout.write(out.join('\n') + '\n');
