@@ -17,7 +17,7 @@ export interface Runner {
   backend: string;
   /** The wasm backend's SIMD and threads (wasm only; 0 threads: its build without threads). */
   wasm?: { simd: boolean; threads: number };
-  /** Whether rows run only their real steps from the precomputed padding state; else why not. */
+  /** Whether rows run only their real steps from the precomputed padding state, shared prefixes once; else why not. */
   shortcut: { used: true } | { used: false; reason: string };
   labels: string[];
   maxlen: number;

@@ -97,7 +97,7 @@ function describe(r: Runner, tfjs: string): string {
   const threads = r.wasm?.threads ? `${r.wasm.threads} thread${r.wasm.threads === 1 ? '' : 's'} (the threaded build)` : 'no threads';
   const wasm = r.wasm ? ` (SIMD ${r.wasm.simd ? 'on' : 'off'}, ${threads})` : '';
   const steps = r.shortcut.used
-    ? 'each review runs only its own steps, from the padding state computed when the model loaded'
+    ? 'each review runs only its own steps, from the padding state computed when the model loaded, and the rows of an explanation share the steps of their common first words'
     : `every review runs all ${r.maxlen} steps: ${r.shortcut.reason}`;
   return `TensorFlow.js ${tfjs} on its ${r.backend} backend${wasm}, in a Web Worker; ${steps}`;
 }

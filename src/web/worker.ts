@@ -3,10 +3,11 @@
  * The exported page's model, in a Web Worker (bundled by esbuild into worker.js): typing never waits for it.
  * It loads tfjs (tf.min.js) and its wasm backend (tf-backend-wasm.min.js, whose .wasm binaries sit beside
  * it), the model with stock `tf.loadLayersModel`, and answers each text with its verdict as soon as that is
- * computed, then its explanation, computed in chunks of rows between which a newer text cancels it.
+ * computed, then its explanation, computed in slices between which a newer text cancels it.
  *
  * Backends: the one the page asks for, else webgl, else wasm (SIMD when the browser has it, threads only when
- * the page is cross-origin isolated), else cpu. Rows run only their real steps (src/web/padding.ts).
+ * the page is cross-origin isolated), else cpu. Rows run only their real steps, shared prefixes once
+ * (src/web/padding.ts).
  */
 import type * as TFJS from '@tensorflow/tfjs';
 import { Tokenizer, type KerasTokenizerJson } from '../text/tokenizer.js';
@@ -22,8 +23,11 @@ interface WasmApi {
 }
 declare const tf: typeof TFJS & { wasm?: WasmApi };
 
-/** Occluded rows run per chunk: small enough that a newer text waits little, big enough to batch. */
-const CHUNK_ROWS = 32;
+/**
+ * How long the worker computes before it lets a newer text in (ms): short enough that a newer text waits
+ * little, long enough that yielding costs little.
+ */
+const SLICE_MS = 30;
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (m: FromWorker): void => scope.postMessage(m);
@@ -64,6 +68,9 @@ async function load(wanted: string | null, threads: number | null): Promise<{ lo
   const cores = navigator.hardwareConcurrency || 1;
   if (threads === 0 || (threads === null && cores < 4)) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   else if (threads) tf.wasm?.setThreadsCount(threads);
+  // webgl compiles a shader per op and input shape unless shapes are uniforms: an explanation's batch grows
+  // by a row or two at every step, so without this nearly every op of every step would compile one.
+  tf.env().set('WEBGL_USE_SHAPES_UNIFORMS', true);
   const backend = await chooseBackend(wanted);
   const [model, tokText, metaText] = await Promise.all([
     tf.loadLayersModel('model/model.json'),
@@ -94,11 +101,17 @@ async function load(wanted: string | null, threads: number | null): Promise<{ lo
 }
 
 let loaded: Loaded | undefined;
-/** The newest text not yet started; a chunked explanation stops when one arrives. */
+/** The newest text not yet started; an explanation under way stops at its next slice when one arrives. */
 let pending: { id: number; text: string } | undefined;
 let busy = false;
 
-const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+/** Lets the worker's queued messages run (a MessageChannel round trip: not clamped as nested timeouts are). */
+const channel = new MessageChannel();
+const nextTask = (): Promise<void> =>
+  new Promise((resolve) => {
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
 
 async function answer(l: Loaded, id: number, text: string): Promise<void> {
   const start = performance.now();
@@ -107,19 +120,26 @@ async function answer(l: Loaded, id: number, text: string): Promise<void> {
   const prediction = predictionsOf(encoded, l.forward.probabilities(encoded.x), l.m.metadata.preprocessing.maxlen, l.labels)[0]!;
   post({ type: 'verdict', id, prediction, ms: performance.now() - start });
   const plan = planExplanation(l.m, text, classes ? { labels: l.labels } : {});
-  const maxlen = l.m.metadata.preprocessing.maxlen;
-  const width = classes ? l.labels.length : 1;
-  const probs = new Float32Array(plan.rows * width);
-  for (let row = 0; row < plan.rows; row += CHUNK_ROWS) {
-    await nextTask(); // lets a newer text in
-    if (pending) {
-      post({ type: 'cancelled', id });
+  // The review and its occluded rows share their first ids: one run, in slices between which a newer text
+  // cancels it.
+  const run = l.forward.run(plan.ids);
+  let since = -Infinity;
+  for (;;) {
+    if (performance.now() - since >= SLICE_MS) {
+      await nextTask(); // lets a newer text in
+      if (pending) {
+        run.return(undefined as never); // frees its tensors
+        post({ type: 'cancelled', id });
+        return;
+      }
+      since = performance.now();
+    }
+    const r = run.next();
+    if (r.done) {
+      post({ type: 'explanation', id, explanation: plan.finish(r.value.outputs), ms: performance.now() - start });
       return;
     }
-    const end = Math.min(plan.rows, row + CHUNK_ROWS);
-    probs.set(l.forward.probabilities(plan.ids.subarray(row * maxlen, end * maxlen)), row * width);
   }
-  post({ type: 'explanation', id, explanation: plan.finish(probs), ms: performance.now() - start });
 }
 
 async function pump(): Promise<void> {
