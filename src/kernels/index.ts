@@ -38,6 +38,18 @@ export interface OnednnSequence {
     bias: Float32Array,
     training: boolean,
   ): Float32Array;
+  /**
+   * forwardIds for inference (training false), computed on libuv's thread pool: the event loop goes on while
+   * it runs (`rnn serve` reads and refuses requests meanwhile). Until its promise settles the sequence refuses
+   * every other call, and the arrays it reads must not change.
+   */
+  forwardIdsAsync(
+    ids: Int32Array,
+    embeddings: Float32Array,
+    kernel: Float32Array,
+    recurrentKernel: Float32Array,
+    bias: Float32Array,
+  ): Promise<Float32Array>;
   /** Backward after forwardIds: writes the dense embedding gradient into dEmbeddings [V·D]; returns [dKernel, dRecurrentKernel, dBias]. */
   backwardEmbedding(dy: Float32Array, generation: number, dEmbeddings: Float32Array): [Float32Array, Float32Array, Float32Array];
   /** Number of the last training forward. */
@@ -88,6 +100,8 @@ export interface OnednnAddon {
 
 /** What this version of rnn calls in the addon: a build from an older checkout lacks some. */
 const ADDON_EXPORTS = ['Sequence', 'adam', 'movingAverage', 'clipByGlobalNorm'] as const;
+/** The same for a Sequence's methods. */
+const SEQUENCE_METHODS = ['forward', 'backward', 'forwardIds', 'forwardIdsAsync', 'backwardEmbedding'] as const;
 
 /**
  * Sequences by shape, least recently used dropped beyond `max`: a Sequence holds its primitives and buffers
@@ -138,7 +152,11 @@ const require = createRequire(import.meta.url);
 export function probeOnednn(file: string = ADDON_FILE): OnednnStatus {
   try {
     const addon = require(file) as OnednnAddon;
-    const missing = ADDON_EXPORTS.filter((k) => typeof addon[k] !== 'function');
+    const methods = (addon.Sequence as { prototype?: Record<string, unknown> } | undefined)?.prototype ?? {};
+    const missing = [
+      ...ADDON_EXPORTS.filter((k) => typeof addon[k] !== 'function'),
+      ...SEQUENCE_METHODS.filter((k) => typeof methods[k] !== 'function').map((k) => `Sequence.${k}`),
+    ];
     if (missing.length > 0) return { error: `the oneDNN addon is out of date (built by an older rnn: no ${missing.join(', ')})` };
     return { addon };
   } catch (e) {

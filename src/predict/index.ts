@@ -42,6 +42,11 @@ export interface Predictor {
   /** Classes the model tells apart (2 for binary). */
   readonly classes: number;
   predict(ids: Int32Array): Float32Array;
+  /**
+   * The same off the event loop, where the kernels can (rnn's oneDNN kernels: libuv's thread pool); one call
+   * at a time, each awaited before the next.
+   */
+  predictAsync?(ids: Int32Array): Promise<Float32Array>;
 }
 
 /** Values a {@link Predictor} gives per row: 1 for a binary model (the probability of class 1), else one per class. */

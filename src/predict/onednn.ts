@@ -40,13 +40,30 @@ export class OnednnPredictor {
 
   /** Probabilities for ids [B·maxlen]: B of class 1 for a binary model, else B×classes row-major ({@link Predictor}). */
   predict(ids: Int32Array): Float32Array {
-    const B = ids.length / this.maxlen;
-    const [E, W, R, b, Wd, bd] = this.params;
+    const [E, W, R, b] = this.params;
+    return this.head(this.sequence(ids).forwardIds(ids, E, W, R, b, false), ids);
+  }
+
+  /** {@link predict} with the recurrent layer on libuv's thread pool ({@link OnednnSequence.forwardIdsAsync}). */
+  async predictAsync(ids: Int32Array): Promise<Float32Array> {
+    const [E, W, R, b] = this.params;
+    return this.head(await this.sequence(ids).forwardIdsAsync(ids, E, W, R, b), ids);
+  }
+
+  /** The inference sequence for ids [B·maxlen]. */
+  private sequence(ids: Int32Array): OnednnSequence {
+    const [, W, , , Wd, bd] = this.params;
     const features = Wd.length / bd.length;
     const units = features / directionsOf(this.topology);
     const inputDim = W.length / (features * GATES[this.cell]);
-    const s: OnednnSequence = this.sequences.get(this.cell, this.maxlen, B, inputDim, units, this.topology);
-    const h = s.forwardIds(ids, E, W, R, b, false);
+    return this.sequences.get(this.cell, this.maxlen, ids.length / this.maxlen, inputDim, units, this.topology);
+  }
+
+  /** The dense head on the recurrent layer's features h [B·features]. */
+  private head(h: Float32Array, ids: Int32Array): Float32Array {
+    const B = ids.length / this.maxlen;
+    const [, , , , Wd, bd] = this.params;
+    const features = Wd.length / bd.length;
     if (bd.length === 1) return Float32Array.from(denseSigmoid(h, B, features, Wd, bd));
     return Float32Array.from(denseLogSoftmax(h, B, features, Wd, bd), Math.exp);
   }

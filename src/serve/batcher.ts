@@ -62,7 +62,11 @@ export interface Forward {
   readonly maxlen: number;
   /** Probabilities a row gives: 1 for a binary model, k for k classes. */
   readonly perRow: number;
-  forward(ids: Int32Array, rows: number): Float32Array;
+  /**
+   * The probabilities of `rows` rows: at once, or a promise when the forward runs off the event loop (the
+   * batcher then starts no other forward until it settles).
+   */
+  forward(ids: Int32Array, rows: number): Float32Array | Promise<Float32Array>;
 }
 
 /** Options of a {@link MicroBatcher}. */
@@ -108,6 +112,8 @@ export class MicroBatcher {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
+  /** A forward off the event loop is running: the next one waits for it, and the batcher is not idle. */
+  private inFlight = false;
   private idleWaiters: (() => void)[] = [];
   /** Milliseconds per row while rows were waiting (a moving average); undefined until a forward ran with a backlog. */
   private msPerRow: number | undefined;
@@ -176,13 +182,13 @@ export class MicroBatcher {
 
   /** Resolves when nothing is queued (graceful shutdown). */
   idle(): Promise<void> {
-    if (this.queue.length === 0) return Promise.resolve();
+    if (this.queue.length === 0 && !this.inFlight) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Runs a forward on the next turn of the event loop when a batch is full or the oldest row has waited its window, else when it will have. */
   private schedule(): void {
-    if (this.scheduled || this.queue.length === 0) return;
+    if (this.scheduled || this.inFlight || this.queue.length === 0) return;
     const waited = performance.now() - this.queue[0]!.at;
     if (this.queued >= this.o.batchSize || waited >= this.o.windowMs) {
       if (this.timer) clearTimeout(this.timer);
@@ -223,25 +229,39 @@ export class MicroBatcher {
       at += p.rows;
     }
     const t0 = performance.now();
-    let probs: Float32Array;
+    const fail = (e: unknown): void => parts.forEach((p) => this.settle(p.job, e as Error));
+    let out: Float32Array | Promise<Float32Array>;
     try {
-      probs = model.forward(ids, rows);
+      out = model.forward(ids, rows);
     } catch (e) {
-      for (const p of parts) this.settle(p.job, e as Error);
+      fail(e);
       return this.next();
     }
+    if (!(out instanceof Promise)) {
+      this.finish(parts, rows, model.perRow, t0, out);
+      return this.next();
+    }
+    this.inFlight = true;
+    out
+      .then((probs) => this.finish(parts, rows, model.perRow, t0, probs), fail)
+      .finally(() => {
+        this.inFlight = false;
+        this.next();
+      });
+  }
+
+  /** Hands a forward's probabilities to its jobs, settling those it completes. */
+  private finish(parts: { job: Job; from: number; rows: number }[], rows: number, k: number, t0: number, probs: Float32Array): void {
     const end = performance.now();
     this.onBatch({ rows, seconds: (end - t0) / 1000 });
     this.measureDrain(rows, end);
-    at = 0;
-    const k = model.perRow;
+    let at = 0;
     for (const p of parts) {
       p.job.out.set(probs.subarray(at * k, (at + p.rows) * k), p.from * k);
       p.job.done += p.rows;
       at += p.rows;
       if (p.job.done === p.job.rows) this.settle(p.job);
     }
-    this.next();
   }
 
   /**
@@ -258,6 +278,7 @@ export class MicroBatcher {
   }
 
   private next(): void {
+    if (this.inFlight) return;
     if (this.queue.length === 0) this.notifyIdle();
     else this.schedule();
   }
@@ -282,7 +303,7 @@ export class MicroBatcher {
     }
     if (error) job.reject(error);
     else job.resolve(job.out);
-    if (this.queue.length === 0) this.notifyIdle();
+    if (this.queue.length === 0 && !this.inFlight) this.notifyIdle();
   }
 
   private notifyIdle(): void {

@@ -110,13 +110,21 @@ export class ServedModel {
     return probabilitiesPerRow(this.predictor.classes);
   }
 
-  /** Probabilities of `rows` rows of ids (at most the largest bucket), run at the bucket that holds them: {@link perRow} per row. */
-  forward(ids: Int32Array, rows: number): Float32Array {
+  /**
+   * Probabilities of `rows` rows of ids (at most the largest bucket), run at the bucket that holds them:
+   * {@link perRow} per row. Off the event loop where the kernels can (a promise then), so that the server
+   * reads, admits and refuses requests while a forward runs.
+   */
+  forward(ids: Int32Array, rows: number): Float32Array | Promise<Float32Array> {
     const b = bucketFor(this.buckets, rows);
-    if (b === rows) return this.predictor.predict(ids.subarray(0, rows * this.maxlen));
-    const padded = new Int32Array(b * this.maxlen);
-    padded.set(ids.subarray(0, rows * this.maxlen));
-    return this.predictor.predict(padded).subarray(0, rows * this.perRow);
+    let bucket = ids.subarray(0, rows * this.maxlen);
+    if (b !== rows) {
+      bucket = new Int32Array(b * this.maxlen);
+      bucket.set(ids.subarray(0, rows * this.maxlen));
+    }
+    const n = rows * this.perRow;
+    if (!this.predictor.predictAsync) return this.predictor.predict(bucket).subarray(0, n);
+    return this.predictor.predictAsync(bucket).then((p) => p.subarray(0, n));
   }
 
   /** A request starts using this model. */

@@ -133,6 +133,38 @@ test("shared padding trajectories: every edge gives the whole run's results", { 
   }
 });
 
+test(
+  'forwardIdsAsync: the inference forwardIds on the thread pool, the same outputs; the sequence refuses other calls until it settles',
+  { skip },
+  async () => {
+    const T = 40;
+    const B = 8;
+    const ids = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = b * 4; t < T; t++) ids[b * T + t] = 1 + ((b * 31 + t * 7) % 20);
+    for (const [cell, G] of [
+      ['LSTM', 4],
+      ['GRU', 3],
+      ['SimpleRNN', 1],
+    ] as const) {
+      const rand = (n: number, seed: number): Float32Array =>
+        Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 0.3);
+      const [D, U] = [5, 6];
+      const E = rand(21 * D, 1);
+      const w = [rand(D * G * U, 2), rand(U * G * U, 3), rand(G * U, 4)] as const;
+      for (const parts of [1, 2]) {
+        const s = new addon.Sequence(cell, T, B, D, U, parts);
+        const want = s.forwardIds(ids, E, ...w, false);
+        const pending = s.forwardIdsAsync(ids, E, ...w);
+        // It returned before computing: the sequence is still busy with it.
+        assert.throws(() => s.forwardIds(ids, E, ...w, false), /running a forwardIdsAsync/);
+        assert.throws(() => s.forwardIdsAsync(ids, E, ...w), /running a forwardIdsAsync/);
+        assert.deepEqual(await pending, want, `${cell}, ${parts} part(s)`);
+        assert.deepEqual(s.forwardIds(ids, E, ...w, false), want, 'usable again once settled');
+      }
+    }
+  },
+);
+
 test('a backward needs its own kind of training forward, and no inference forward in between', { skip }, () => {
   const s = new addon.Sequence('GRU', 3, 2, 4, 5);
   const [x, W, R, b] = [new Float32Array(2 * 3 * 4), new Float32Array(4 * 15), new Float32Array(5 * 15), new Float32Array(15)];

@@ -71,10 +71,10 @@ test('an addon built by an older rnn (git pull without npm install) is reported 
   // A CommonJS module stands in for the .node file: require loads either.
   await writeFile(
     path.join(dir, 'old.cjs'),
-    'module.exports = { Sequence: class {}, adam() {}, movingAverage() {}, onednnVersion: "2.6.3" };',
+    'module.exports = { Sequence: class { forward() {} backward() {} forwardIds() {} backwardEmbedding() {} }, adam() {}, movingAverage() {}, onednnVersion: "2.6.3" };',
   );
   assert.deepEqual(probeOnednn(path.join(dir, 'old.cjs')), {
-    error: 'the oneDNN addon is out of date (built by an older rnn: no clipByGlobalNorm)',
+    error: 'the oneDNN addon is out of date (built by an older rnn: no clipByGlobalNorm, Sequence.forwardIdsAsync)',
   });
 });
 

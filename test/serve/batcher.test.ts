@@ -72,7 +72,13 @@ function batcher(o: Partial<BatcherOptions>, onBatch?: (r: BatchReport) => void)
 }
 
 /** Submits job `j` (tagsOf(j, rows)) and checks that it resolves with exactly its rows' probabilities, in order. */
-async function expectOwn(b: MicroBatcher, model: FakeModel, j: number, rows: number, timeoutMs = NO_TIMEOUT): Promise<void> {
+async function expectOwn(
+  b: MicroBatcher,
+  model: Forward & { name: string },
+  j: number,
+  rows: number,
+  timeoutMs = NO_TIMEOUT,
+): Promise<void> {
   const tags = tagsOf(j, rows);
   const got = await b.submit(model, idsOf(tags), rows, timeoutMs);
   assert.ok(got instanceof Float32Array);
@@ -484,4 +490,68 @@ test("a k-class model: each row's k probabilities reach its request, whatever th
     );
   });
   assert.ok(log.length >= 3, 'rows of several requests shared forwards');
+});
+
+/** A model whose forwards run off the event loop: each is a promise this test settles when it likes. */
+class AsyncModel implements Forward {
+  readonly maxlen = MAXLEN;
+  readonly perRow = 1;
+  readonly running: { rows: number; finish: () => void; fail: (e: Error) => void }[] = [];
+  private readonly inner: FakeModel;
+  readonly name: string;
+
+  constructor(name: string, log: Call[]) {
+    this.name = name;
+    this.inner = new FakeModel(name, log);
+  }
+
+  forward(ids: Int32Array, rows: number): Promise<Float32Array> {
+    return new Promise((resolve, reject) =>
+      this.running.push({ rows, finish: () => resolve(this.inner.forward(ids, rows)), fail: reject }),
+    );
+  }
+}
+
+test('a forward off the event loop (a promise): requests are admitted and refused while it runs, the next forward waits for it, idle() too', async () => {
+  const log: Call[] = [];
+  const m = new AsyncModel('a', log);
+  const b = batcher({ batchSize: 4, windowMs: 0, maxQueue: 8 });
+  const first = expectOwn(b, m, 1, 4);
+  await tick();
+  assert.equal(m.running.length, 1, 'the first forward runs');
+  // While it runs the event loop is free: more requests queue, a full queue refuses at once.
+  const second = expectOwn(b, m, 2, 4);
+  const third = expectOwn(b, m, 3, 4);
+  await assert.rejects(
+    b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT),
+    isBatcherError(QueueFullError, { queuedRows: 8, maxQueue: 8 }, '8 rows are queued and the queue holds 8'),
+  );
+  await tick();
+  assert.equal(m.running.length, 1, 'no second forward while the first runs');
+  m.running[0]!.finish();
+  await first;
+  await tick();
+  assert.equal(m.running.length, 2, 'the next forward starts once the first has settled');
+  m.running[1]!.finish();
+  await second;
+  await tick();
+  assert.equal(b.queuedRows, 0, 'the last forward took the last rows');
+  let idle = false;
+  void b.idle().then(() => (idle = true));
+  await tick();
+  assert.equal(idle, false, 'not idle while a forward runs');
+  m.running[2]!.fail(new Error('boom'));
+  await assert.rejects(third, /boom/);
+  await tick();
+  assert.equal(idle, true, 'idle once the last forward settled');
+  assert.deepEqual(
+    m.running.map((r) => r.rows),
+    [4, 4, 4],
+    'three forwards, one after another',
+  );
+  assert.deepEqual(
+    log.map((c) => c.tags),
+    [tagsOf(1, 4), tagsOf(2, 4)],
+    'the first two answered',
+  );
 });

@@ -424,6 +424,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return DefineClass(env, "Sequence",
                        {InstanceMethod<&Sequence::Forward>("forward"), InstanceMethod<&Sequence::Backward>("backward"),
                         InstanceMethod<&Sequence::ForwardIds>("forwardIds"),
+                        InstanceMethod<&Sequence::ForwardIdsAsync>("forwardIdsAsync"),
                         InstanceMethod<&Sequence::BackwardEmbedding>("backwardEmbedding"),
                         InstanceAccessor<&Sequence::Generation>("generation"), InstanceAccessor<&Sequence::Parts>("parts"),
                         InstanceAccessor<&Sequence::Work>("work")});
@@ -548,28 +549,80 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // Builds and converts everything the parts' plans run (sequential), then runs each part (side by side).
   // row(b, t) → the D input floats of batch row b at step t; padRow: the input of a padding step.
   template <class Row>
-  Napi::Float32Array runForward(Napi::Env env, Row row, const float* padRow, const float* W, const float* R, const float* b, bool training) {
+  void computeForward(Row row, const float* padRow, const float* W, const float* R, const float* b, bool training) {
     version_++;
+    for (size_t i = 0; i < parts_.size(); i++) {
+      Part& p = parts_[i];
+      for (size_t k = 0; k < p.grid->chunks.size(); k++) prims(p.grid->chunks[k].T, p.height(k)).prepare(training, version_, W, R, converted_, streams_[i]);
+    }
+    bias_.assign(b, b + dirs_ * G_ * U_);
+    eachPart([&](Part& p, dnnl::stream& s) {
+      forwardPart(p, s, row, padRow, training);
+      pool(p);
+    });
+    pending_ = training;
+    if (training) generation_++;
+  }
+
+  // The last forward's pooled outputs [B*F], in batch order.
+  void copyFeatures(float* out) const {
+    for (const Part& p : parts_)
+      for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(out + p.rows[r] * F_, p.feat.data() + r * F_, F_ * sizeof(float));
+  }
+
+  template <class Row>
+  Napi::Float32Array runForward(Napi::Env env, Row row, const float* padRow, const float* W, const float* R, const float* b, bool training) {
     try {
-      for (size_t i = 0; i < parts_.size(); i++) {
-        Part& p = parts_[i];
-        for (size_t k = 0; k < p.grid->chunks.size(); k++) prims(p.grid->chunks[k].T, p.height(k)).prepare(training, version_, W, R, converted_, streams_[i]);
-      }
-      bias_.assign(b, b + dirs_ * G_ * U_);
-      eachPart([&](Part& p, dnnl::stream& s) {
-        forwardPart(p, s, row, padRow, training);
-        pool(p);
-      });
+      computeForward(row, padRow, W, R, b, training);
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());
     }
-    pending_ = training;
-    if (training) generation_++;
     auto h = Napi::Float32Array::New(env, B_ * F_);
-    for (const Part& p : parts_)
-      for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(h.Data() + p.rows[r] * F_, p.feat.data() + r * F_, F_ * sizeof(float));
+    copyFeatures(h.Data());
     return h;
   }
+
+  // An inference forwardIds on libuv's thread pool (forwardIdsAsync): the event loop goes on meanwhile. It keeps
+  // the sequence and the arrays it reads alive until it settles; the sequence refuses other work until then.
+  class ForwardWorker : public Napi::AsyncWorker {
+   public:
+    ForwardWorker(Napi::Env env, Sequence* s, Napi::Object self, const Napi::Float32Array& E, const Napi::Float32Array& W,
+                  const Napi::Float32Array& R, const Napi::Float32Array& b)
+        : Napi::AsyncWorker(env, "rnn:forwardIdsAsync"),
+          s_(s),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          e_(E.Data()),
+          w_(W.Data()),
+          r_(R.Data()),
+          b_(b.Data()) {
+      keep_.push_back(Napi::Persistent(self));
+      for (const Napi::Object& o : {Napi::Object(E), Napi::Object(W), Napi::Object(R), Napi::Object(b)}) keep_.push_back(Napi::Persistent(o));
+    }
+    Napi::Promise promise() const { return deferred_.Promise(); }
+    void Execute() override {
+      try {
+        s_->computeIdsForward(e_, w_, r_, b_, false);
+      } catch (const std::exception& e) {
+        SetError(std::string("oneDNN: ") + e.what());
+      }
+    }
+    void OnOK() override {
+      auto h = Napi::Float32Array::New(Env(), s_->B_ * s_->F_);
+      s_->copyFeatures(h.Data());
+      s_->busy_ = false;
+      deferred_.Resolve(h);
+    }
+    void OnError(const Napi::Error& e) override {
+      s_->busy_ = false;
+      deferred_.Reject(e.Value());
+    }
+
+   private:
+    Sequence* s_;
+    Napi::Promise::Deferred deferred_;
+    std::vector<Napi::ObjectReference> keep_;
+    const float *e_, *w_, *r_, *b_;
+  };
 
   // Whether rows share their leading padding steps; see plan(). Not in two directions: the backward one ends
   // in the padding. Not under max pooling: its gradient goes to every step equal to the maximum (tfjs's rule),
@@ -784,6 +837,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
 
   // forward(x [B*T*D], W [dirs*D*G*U], R [dirs*U*G*U], b [dirs*G*U], training) → the pooled outputs [B*F] (F = dirs*U)
   Napi::Value Forward(const Napi::CallbackInfo& info) {
+    refuseWhileBusy(info.Env());
     auto x = arg(info, 0, B_ * T_ * D_, "x");
     auto W = arg(info, 1, dirs_ * D_ * G_ * U_, "kernel");
     auto R = arg(info, 2, dirs_ * U_ * G_ * U_, "recurrentKernel");
@@ -801,11 +855,14 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
         info.Env(), [&](dim row, dim t) { return xs + (row * T_ + t) * D_; }, nullptr, W.Data(), R.Data(), b.Data(), training);
   }
 
-  // forwardIds(ids [B*T] int32, embeddings [V*D], W, R, b, training) → the pooled outputs [B*F]: the embedding lookup is
-  // done here, straight into the time-major input (the ids are kept for backwardEmbedding). Rows that begin
-  // with id 0 (Keras's 'pre' padding) share their state until their review begins, and only run from there.
-  Napi::Value ForwardIds(const Napi::CallbackInfo& info) {
+  struct IdsArgs {
+    Napi::Float32Array E, W, R, b;
+  };
+
+  // Checks forwardIds' arguments, keeps the ids (ids_) and plans the parts' rows around their padding.
+  IdsArgs prepareIds(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    refuseWhileBusy(env);
     if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
       throw Napi::TypeError::New(env, "ids must be an Int32Array");
     auto ids = info[0].As<Napi::Int32Array>();
@@ -820,7 +877,6 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     auto W = arg(info, 2, dirs_ * D_ * G_ * U_, "kernel");
     auto R = arg(info, 3, dirs_ * U_ * G_ * U_, "recurrentKernel");
     auto b = arg(info, 4, dirs_ * G_ * U_, "bias");
-    bool training = info.Length() > 5 && info[5].ToBoolean();
     const int32_t* id = ids.Data();
     for (dim i = 0; i < B_ * T_; i++)
       if (id[i] < 0 || id[i] >= V) throw Napi::RangeError::New(env, "token id " + std::to_string(id[i]) + " is outside the embedding (size " + std::to_string(V) + ")");
@@ -838,13 +894,49 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       for (size_t r = 0; r < p.rows.size(); r++) p.rows[r] = order[r * parts_.size() + i];
       plan(p, pad);
     }
-    const float* e = E.Data();
-    return runForward(
-        env, [&](dim row, dim t) { return e + static_cast<int64_t>(id[row * T_ + t]) * D_; }, e, W.Data(), R.Data(), b.Data(), training);
+    return {E, W, R, b};
+  }
+
+  // The forward over the ids prepareIds kept, rows of the embeddings e [V*D].
+  void computeIdsForward(const float* e, const float* W, const float* R, const float* b, bool training) {
+    const int32_t* id = ids_.data();
+    computeForward([&](dim row, dim t) { return e + static_cast<int64_t>(id[row * T_ + t]) * D_; }, e, W, R, b, training);
+  }
+
+  void refuseWhileBusy(Napi::Env env) const {
+    if (busy_) throw Napi::Error::New(env, "this sequence is running a forwardIdsAsync; wait for its promise");
+  }
+
+  // forwardIds(ids [B*T] int32, embeddings [V*D], W, R, b, training) → the pooled outputs [B*F]: the embedding lookup is
+  // done here, straight into the time-major input (the ids are kept for backwardEmbedding). Rows that begin
+  // with id 0 (Keras's 'pre' padding) share their state until their review begins, and only run from there.
+  Napi::Value ForwardIds(const Napi::CallbackInfo& info) {
+    IdsArgs a = prepareIds(info);
+    bool training = info.Length() > 5 && info[5].ToBoolean();
+    try {
+      computeIdsForward(a.E.Data(), a.W.Data(), a.R.Data(), a.b.Data(), training);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
+    }
+    auto h = Napi::Float32Array::New(info.Env(), B_ * F_);
+    copyFeatures(h.Data());
+    return h;
+  }
+
+  // forwardIdsAsync(ids, embeddings, W, R, b) → a promise of forwardIds' outputs for inference, computed on
+  // libuv's thread pool (see ForwardWorker).
+  Napi::Value ForwardIdsAsync(const Napi::CallbackInfo& info) {
+    IdsArgs a = prepareIds(info);
+    auto* worker = new ForwardWorker(info.Env(), this, info.This().As<Napi::Object>(), a.E, a.W, a.R, a.b);
+    busy_ = true;
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
   }
 
   // Runs the backward for dy = dL/dh_T; returns [dW, dR, db] summed over the parts.
   Napi::Array runBackward(const Napi::CallbackInfo& info) {
+    refuseWhileBusy(info.Env());
     Napi::Env env = info.Env();
     auto dy = arg(info, 0, B_ * F_, "dy");
     double gen = info.Length() > 1 ? info[1].As<Napi::Number>().DoubleValue() : -1;
@@ -906,6 +998,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // token's row: the dense gradient tfjs's gather computes, without materializing the [B, T, D] one; the
   // padding row's steps add to row 0).
   Napi::Value BackwardEmbedding(const Napi::CallbackInfo& info) {
+    refuseWhileBusy(info.Env());
     Napi::Env env = info.Env();
     if (!idsValid_) throw Napi::Error::New(env, "backwardEmbedding needs a forwardIds");
     if (info.Length() < 3 || !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
@@ -942,6 +1035,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   bool pending_ = false, idsValid_ = false;
   uint64_t generation_ = 0, version_ = 0;
   std::vector<int32_t> ids_;
+  // a forwardIdsAsync is running: its buffers are in use
+  bool busy_ = false;
 };
 
 // adam(param, grad, m, v, lr, beta1, beta2, epsilon, oneMinusAccBeta1, oneMinusAccBeta2): one in-place pass
