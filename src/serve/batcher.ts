@@ -243,7 +243,8 @@ export class MicroBatcher {
     }
     this.inFlight = true;
     out
-      .then((probs) => this.finish(parts, rows, model.perRow, t0, probs), fail)
+      .then((probs) => this.finish(parts, rows, model.perRow, t0, probs))
+      .catch(fail)
       .finally(() => {
         this.inFlight = false;
         this.next();

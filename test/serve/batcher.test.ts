@@ -512,6 +512,11 @@ class AsyncModel implements Forward {
   }
 }
 
+/** Turns of the event loop until `done` holds (at most 20): how many a promise chain takes is not the test's business. */
+async function turnsUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 20 && !done(); i++) await tick();
+}
+
 test('a forward off the event loop (a promise): requests are admitted and refused while it runs, the next forward waits for it, idle() too', async () => {
   const log: Call[] = [];
   const m = new AsyncModel('a', log);
@@ -526,23 +531,24 @@ test('a forward off the event loop (a promise): requests are admitted and refuse
     b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT),
     isBatcherError(QueueFullError, { queuedRows: 8, maxQueue: 8 }, '8 rows are queued and the queue holds 8'),
   );
-  await tick();
+  await turnsUntil(() => m.running.length > 1);
   assert.equal(m.running.length, 1, 'no second forward while the first runs');
   m.running[0]!.finish();
   await first;
-  await tick();
+  await turnsUntil(() => m.running.length === 2);
   assert.equal(m.running.length, 2, 'the next forward starts once the first has settled');
   m.running[1]!.finish();
   await second;
-  await tick();
+  await turnsUntil(() => m.running.length === 3);
+  assert.equal(m.running.length, 3);
   assert.equal(b.queuedRows, 0, 'the last forward took the last rows');
   let idle = false;
   void b.idle().then(() => (idle = true));
-  await tick();
+  await turnsUntil(() => idle);
   assert.equal(idle, false, 'not idle while a forward runs');
   m.running[2]!.fail(new Error('boom'));
   await assert.rejects(third, /boom/);
-  await tick();
+  await turnsUntil(() => idle);
   assert.equal(idle, true, 'idle once the last forward settled');
   assert.deepEqual(
     m.running.map((r) => r.rows),
