@@ -55,6 +55,10 @@ test('rnn export --web DIR --quantize uint8: the site, file by file, its total, 
     lines[2 + files.length],
     `open it: rnn serve --web ${out} (then http://127.0.0.1:8080/), or host the directory on any static web server`,
   );
+  assert.equal(
+    lines[3 + files.length],
+    "(wasm threads need the two headers in _headers, which Netlify and Cloudflare Pages read; elsewhere set them in the server's configuration)",
+  );
   const json = await runCli(['export', '--web', out, '--json'], { env });
   assert.equal(json.code, 0, json.stderr);
   const site = JSON.parse(json.stdout);

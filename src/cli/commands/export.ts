@@ -71,7 +71,8 @@ export function renderExport(site: WebExport, model: string, given: string): str
   return (
     `exported ${model} to ${site.dir} (${weights}): ${bytes(site.totalBytes)} in ${site.files.length} files\n` +
     textTable([col('file'), col('size', 'right')], rows) +
-    `open it: rnn serve --web ${path.normalize(given)} (then http://127.0.0.1:8080/), or host the directory on any static web server\n`
+    `open it: rnn serve --web ${path.normalize(given)} (then http://127.0.0.1:8080/), or host the directory on any static web server\n` +
+    `(wasm threads need the two headers in _headers, which Netlify and Cloudflare Pages read; elsewhere set them in the server's configuration)\n`
   );
 }
 
