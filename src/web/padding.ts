@@ -4,11 +4,11 @@
  * A review padded at the front ('pre') runs `maxlen - length` steps on the padding id before its own: those
  * steps see the same input for every review, so the recurrent state after k of them is the same for every
  * review of the model. {@link paddedForward} computes it once for every k (one pass of an all-padding row, step
- * by step through each layer's cell), and each row starts from the state after its padding.
+ * by step through each recurrent layer), and each row starts from the state after its padding.
  *
  * Rows that begin alike share more than their padding: an explanation's rows are one review with one word
  * left out each, so the row without word i has the review's own ids up to i. The rows run step by step through
- * each layer's cell, and at every step rows whose ids so far are the same are one row of the batch (a prefix
+ * each recurrent layer, and at every step rows whose ids so far are the same are one row of the batch (a prefix
  * tree, split where their ids part): a review of n words and its n occluded rows cost about n²/2 row-steps
  * instead of (n + 1) · maxlen, and nothing is computed for the padding.
  *
@@ -18,7 +18,7 @@
  * padding comes after the review: those run the whole padded sequence, as `model.predict` does, and say why.
  *
  * Stock tfjs only (the page's `tf`, or tfjs-node's in the tests): the model is the one `tf.loadLayersModel`
- * reads, untouched; only its layers' cells are called.
+ * reads, untouched; the steps read its layers' weights and use their activations ({@link Step}).
  */
 import type * as TFJS from '@tensorflow/tfjs';
 
