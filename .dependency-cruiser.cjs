@@ -85,11 +85,11 @@ module.exports = {
       name: 'browser-page-imports',
       comment:
         "The page's scripts (src/web/page.ts and its worker src/web/worker.ts, bundled for the browser) and what they import stay free of Node and of tfjs's Node build: " +
-        "only the tokenizer, padding, encoding and occlusion modules, the page's padding shortcut and messages, the error classes (src/errors.ts: pure), and tfjs types (tfjs itself is the site's tf.min.js)",
+        "only the tokenizer, padding, encoding and occlusion modules, the page's padding shortcut and messages, the error classes (src/errors.ts: pure), the cells' names and gates (src/cells.ts: pure), and tfjs types (tfjs itself is the site's tf.min.js)",
       severity: 'error',
       from: { path: '^src/(web/(page|worker|padding|messages)|predict/encode|explain/occlusion|data/types|text/[^/]+)\\.ts$' },
       to: {
-        pathNot: '^src/(web/(padding|messages)|predict/encode|explain/occlusion|data/types|text/[^/]+|errors)\\.ts$',
+        pathNot: '^src/(web/(padding|messages)|predict/encode|explain/occlusion|data/types|text/[^/]+|errors|cells)\\.ts$',
         dependencyTypesNot: ['type-only'],
       },
     },

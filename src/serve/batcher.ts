@@ -180,9 +180,14 @@ export class MicroBatcher {
     });
   }
 
-  /** Resolves when nothing is queued (graceful shutdown). */
+  /** Nothing queued and no forward running. */
+  private get isIdle(): boolean {
+    return this.queue.length === 0 && !this.inFlight;
+  }
+
+  /** Resolves when nothing is queued and no forward runs (graceful shutdown). */
   idle(): Promise<void> {
-    if (this.queue.length === 0 && !this.inFlight) return Promise.resolve();
+    if (this.isIdle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -279,8 +284,7 @@ export class MicroBatcher {
   }
 
   private next(): void {
-    if (this.inFlight) return;
-    if (this.queue.length === 0) this.notifyIdle();
+    if (this.isIdle) this.notifyIdle();
     else this.schedule();
   }
 
@@ -304,7 +308,7 @@ export class MicroBatcher {
     }
     if (error) job.reject(error);
     else job.resolve(job.out);
-    if (this.queue.length === 0 && !this.inFlight) this.notifyIdle();
+    if (this.isIdle) this.notifyIdle();
   }
 
   private notifyIdle(): void {

@@ -21,6 +21,7 @@
  * reads, untouched; the steps read its layers' weights and use their activations ({@link Step}).
  */
 import type * as TFJS from '@tensorflow/tfjs';
+import { GATES, cellOfLayerClass } from '../cells.js';
 
 /** What of tfjs is used (the page's global `tf`, or tfjs-node's in the tests). */
 type TF = Pick<
@@ -86,7 +87,6 @@ export interface PaddingOf {
   value?: number;
 }
 
-const RECURRENT = new Set(['SimpleRNN', 'LSTM', 'GRU']);
 /** Layers after the last recurrent one that act on each row alone. */
 const HEAD = new Set(['Dense', 'Dropout', 'Activation']);
 /** Layers that are the identity when predicting. */
@@ -115,7 +115,7 @@ function planOf(model: TFJS.LayersModel, pad: PaddingOf): Plan | string {
     const c = configOf(l);
     if (l.getClassName() === 'Bidirectional') return 'a bidirectional layer reads the padding after the review';
     if (/Pooling1D$/.test(l.getClassName())) return "the model pools over time, padding steps' outputs included";
-    if (!RECURRENT.has(l.getClassName())) return `the model has a ${l.getClassName()} layer`;
+    if (!cellOfLayerClass(l.getClassName())) return `the model has a ${l.getClassName()} layer`;
     if (c.go_backwards ?? c.goBackwards) return 'a recurrent layer reads backwards (the padding last)';
     if (c.stateful) return 'a recurrent layer is stateful';
     recurrent.push(l as Plan['recurrent'][number]);
@@ -155,12 +155,9 @@ interface Step {
   dispose(): void;
 }
 
-/** How many gates each cell's kernels hold, side by side. */
-const GATES: Record<string, number> = { SimpleRNN: 1, GRU: 3, LSTM: 4 };
-
 function stepOf(tf: TF, layer: Plan['recurrent'][number]): Step {
-  const kind = layer.getClassName();
-  const gates = GATES[kind]!;
+  const cell = cellOfLayerClass(layer.getClassName())!; // planOf kept recurrent layers of rnn's cells only
+  const gates = GATES[cell];
   const [kernel, recurrentKernel, bias] = layer.getWeights() as [Tensor, Tensor, Tensor?];
   const units = recurrentKernel.shape[0]!;
   const w = tf.split(kernel, gates, 1);
@@ -174,12 +171,12 @@ function stepOf(tf: TF, layer: Plan['recurrent'][number]): Step {
   const rec = (x: Tensor): Tensor => layer.cell.recurrentActivation!.apply(x);
   const gate = (g: number, px: Tensor[], h: Tensor): Tensor => tf.add(px[g]!, tf.matMul(h, u[g]!));
   const next: Step['next'] =
-    kind === 'LSTM'
+    cell === 'lstm'
       ? (px, [h, c]) => {
           const c2 = tf.add(tf.mul(rec(gate(1, px, h!)), c!), tf.mul(rec(gate(0, px, h!)), act(gate(2, px, h!))));
           return [tf.mul(rec(gate(3, px, h!)), act(c2)), c2];
         }
-      : kind === 'GRU'
+      : cell === 'gru'
         ? (px, [h]) => {
             const z = rec(gate(0, px, h!));
             const r = rec(gate(1, px, h!));
@@ -188,7 +185,7 @@ function stepOf(tf: TF, layer: Plan['recurrent'][number]): Step {
           }
         : (px, [h]) => [act(gate(0, px, h!))];
   return {
-    states: kind === 'LSTM' ? 2 : 1,
+    states: cell === 'lstm' ? 2 : 1,
     units,
     project: (x) => w.map((wg, g) => (b[g] ? tf.add(tf.matMul(x, wg), b[g]!) : tf.matMul(x, wg))),
     next,

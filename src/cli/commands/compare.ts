@@ -78,7 +78,8 @@ export function registerCompare(program: Command, ctx: CliContext): void {
             `Add ${lm.options.cell} to --cells, or leave --cells out`,
           );
         for (const preset of flags.presets)
-          checkInitOptions(trainOptionsFromFlags({ ...flags, preset }, lm.options.cell), { dir, options: lm.options }); // rnn eval's leak guard refuses test reviews a language model read; compare scores test reviews and has no
+          checkInitOptions(trainOptionsFromFlags({ ...flags, preset }, lm.options.cell), { dir, options: lm.options });
+        // rnn eval's leak guard refuses test reviews a language model read; compare scores test reviews and has no
         // --allow-training-data, so a language model that read the labeled test reviews is refused here.
         if (lm.texts.includesTest)
           throw new UserError(

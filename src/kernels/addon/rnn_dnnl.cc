@@ -565,21 +565,22 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   }
 
   // The last forward's pooled outputs [B*F], in batch order.
-  void copyFeatures(float* out) const {
+  Napi::Float32Array features(Napi::Env env) const {
+    auto h = Napi::Float32Array::New(env, B_ * F_);
     for (const Part& p : parts_)
-      for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(out + p.rows[r] * F_, p.feat.data() + r * F_, F_ * sizeof(float));
+      for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(h.Data() + p.rows[r] * F_, p.feat.data() + r * F_, F_ * sizeof(float));
+    return h;
   }
 
-  template <class Row>
-  Napi::Float32Array runForward(Napi::Env env, Row row, const float* padRow, const float* W, const float* R, const float* b, bool training) {
+  // Runs compute() (a computeForward) and returns its features, a oneDNN failure as a JavaScript error.
+  template <class Compute>
+  Napi::Float32Array runForward(Napi::Env env, Compute compute) {
     try {
-      computeForward(row, padRow, W, R, b, training);
+      compute();
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());
     }
-    auto h = Napi::Float32Array::New(env, B_ * F_);
-    copyFeatures(h.Data());
-    return h;
+    return features(env);
   }
 
   // An inference forwardIds on libuv's thread pool (forwardIdsAsync): the event loop goes on meanwhile. It keeps
@@ -607,10 +608,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       }
     }
     void OnOK() override {
-      auto h = Napi::Float32Array::New(Env(), s_->B_ * s_->F_);
-      s_->copyFeatures(h.Data());
       s_->busy_ = false;
-      deferred_.Resolve(h);
+      deferred_.Resolve(s_->features(Env()));
     }
     void OnError(const Napi::Error& e) override {
       s_->busy_ = false;
@@ -851,8 +850,9 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       planWhole(p);
     }
     idsValid_ = false;
-    return runForward(
-        info.Env(), [&](dim row, dim t) { return xs + (row * T_ + t) * D_; }, nullptr, W.Data(), R.Data(), b.Data(), training);
+    return runForward(info.Env(), [&] {
+      computeForward([&](dim row, dim t) { return xs + (row * T_ + t) * D_; }, nullptr, W.Data(), R.Data(), b.Data(), training);
+    });
   }
 
   struct IdsArgs {
@@ -913,14 +913,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   Napi::Value ForwardIds(const Napi::CallbackInfo& info) {
     IdsArgs a = prepareIds(info);
     bool training = info.Length() > 5 && info[5].ToBoolean();
-    try {
-      computeIdsForward(a.E.Data(), a.W.Data(), a.R.Data(), a.b.Data(), training);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
-    }
-    auto h = Napi::Float32Array::New(info.Env(), B_ * F_);
-    copyFeatures(h.Data());
-    return h;
+    return runForward(info.Env(), [&] { computeIdsForward(a.E.Data(), a.W.Data(), a.R.Data(), a.b.Data(), training); });
   }
 
   // forwardIdsAsync(ids, embeddings, W, R, b) → a promise of forwardIds' outputs for inference, computed on
