@@ -39,17 +39,17 @@ export interface OnednnSequence {
     training: boolean,
   ): Float32Array;
   /**
-   * forwardIds for inference (training false), computed on libuv's thread pool: the event loop goes on while
-   * it runs (`rnn serve` reads and refuses requests meanwhile). Until its promise settles the sequence refuses
-   * every other call, and the arrays it reads must not change.
+   * forwardIds for inference with the input projection read from `table` ({@link OnednnAddon.inputTable} of
+   * the same weights) instead of computed: per step only the recurrent product and the gates. Left to right,
+   * rows share their padding steps exactly, whatever the pooling.
    */
-  forwardIdsAsync(
-    ids: Int32Array,
-    embeddings: Float32Array,
-    kernel: Float32Array,
-    recurrentKernel: Float32Array,
-    bias: Float32Array,
-  ): Promise<Float32Array>;
+  forwardTable(ids: Int32Array, table: Float32Array, recurrentKernel: Float32Array): Float32Array;
+  /**
+   * forwardTable computed on libuv's thread pool: the event loop goes on while it runs (`rnn serve` reads and
+   * refuses requests meanwhile). Until its promise settles the sequence refuses every other call, and the
+   * arrays it reads must not change.
+   */
+  forwardTableAsync(ids: Int32Array, table: Float32Array, recurrentKernel: Float32Array): Promise<Float32Array>;
   /** Backward after forwardIds: writes the dense embedding gradient into dEmbeddings [V·D]; returns [dKernel, dRecurrentKernel, dBias]. */
   backwardEmbedding(dy: Float32Array, generation: number, dEmbeddings: Float32Array): [Float32Array, Float32Array, Float32Array];
   /** Number of the last training forward. */
@@ -77,6 +77,11 @@ export interface OnednnAddon {
     chunk?: number,
     topology?: Topology,
   ) => OnednnSequence;
+  /**
+   * The recurrent layer's input projection of every id: embeddings [V·D] times the kernel [dirs·D·G·U] plus the
+   * bias [dirs·G·U], as [dirs·V·G·U] (per direction, row v = embeddings[v]·W + b).
+   */
+  inputTable(embeddings: Float32Array, kernel: Float32Array, bias: Float32Array, directions: number): Float32Array;
   /** oneDNN version the addon runs on, e.g. `2.6.3`. */
   onednnVersion: string;
   /** One in-place pass of tfjs's Adam over a parameter tensor (see src/kernels/addon/rnn_dnnl.cc). */
@@ -99,9 +104,9 @@ export interface OnednnAddon {
 }
 
 /** What this version of rnn calls in the addon: a build from an older checkout lacks some. */
-const ADDON_EXPORTS = ['Sequence', 'adam', 'movingAverage', 'clipByGlobalNorm'] as const;
+const ADDON_EXPORTS = ['Sequence', 'inputTable', 'adam', 'movingAverage', 'clipByGlobalNorm'] as const;
 /** The same for a Sequence's methods. */
-const SEQUENCE_METHODS = ['forward', 'backward', 'forwardIds', 'forwardIdsAsync', 'backwardEmbedding'] as const;
+const SEQUENCE_METHODS = ['forward', 'backward', 'forwardIds', 'forwardTable', 'forwardTableAsync', 'backwardEmbedding'] as const;
 
 /**
  * Sequences by shape, least recently used dropped beyond `max`: a Sequence holds its primitives and buffers

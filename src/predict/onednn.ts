@@ -1,26 +1,31 @@
 /**
  * The prediction of the lesson model (or of the recipe's topologies: src/kernels/lesson.ts) whole on rnn's
- * oneDNN kernels: the embedding lookup goes straight into the recurrent layer's input (tfjs would read the
- * gathered [B, T, D] input out of TensorFlow to hand it to the addon), then the inference kernels (pooling
- * included), then the dense layer on the host. In one direction (last state or mean) rows that begin with
- * padding share their padding steps ({@link OnednnSequence.forwardIds}).
+ * oneDNN kernels. The recurrent layer's input projection (embedding · kernel + bias) depends only on the
+ * token id, so it is computed once for the whole vocabulary ({@link OnednnAddon.inputTable}) and every step
+ * reads its row; a step is then the recurrent product and the gates ({@link OnednnSequence.forwardTable}).
+ * Rows that begin with padding share their padding steps; the dense layer runs on the host.
  */
 import type { LayersModel } from '@tensorflow/tfjs';
 import { SequenceCache, type OnednnAddon, type OnednnSequence } from '../kernels/index.js';
-import { denseLogSoftmax, denseSigmoid, directionsOf, packParams, type LessonParams, type Topology } from '../kernels/lesson.js';
-import { GATES, type CellType } from '../cells.js';
+import { denseLogSoftmax, denseSigmoid, directionsOf, packParams, type Topology } from '../kernels/lesson.js';
+import type { CellType } from '../cells.js';
 
 /** Inference sequences a predictor keeps (one per batch shape: full batches and the last short one). */
 const SEQUENCES = 4;
 
 export class OnednnPredictor {
-  private readonly params: LessonParams;
+  /** The input projection of every id ([directions·V·G·U], ~20 MB for the lesson's LSTM). */
+  private readonly table: Float32Array;
+  private readonly recurrentKernel: Float32Array;
+  private readonly dense: { kernel: Float32Array; bias: Float32Array };
+  private readonly inputDim: number;
   /** Classes of the model's head (2: Dense(1, sigmoid), one probability per row; k ≥ 3: Dense(k, softmax), k per row). */
   readonly classes: number;
 
   /**
-   * Takes a copy of `model`'s weights as they are now. `sequences` (primitives and buffers, ~75 MB at
-   * batch 256, freed when collected) may be shared by predictors made one after another, e.g. per epoch.
+   * Computes the input table from `model`'s weights as they are now (later changes to the model do not reach
+   * it). `sequences` (buffers, a few MB at batch 256, freed when collected) may be shared by predictors made
+   * one after another, e.g. per epoch.
    */
   constructor(
     addon: OnednnAddon,
@@ -30,39 +35,37 @@ export class OnednnPredictor {
     private readonly topology: Topology,
     private readonly sequences: SequenceCache = predictorSequences(addon),
   ) {
-    this.params = packParams(
+    const [E, W, R, b, Wd, bd] = packParams(
       model.trainableWeights.map((w) => w.read().dataSync() as Float32Array),
       topology,
     );
-    const outputs = this.params[5].length;
-    this.classes = outputs === 1 ? 2 : outputs;
+    this.table = addon.inputTable(E, W, b, directionsOf(topology));
+    this.inputDim = W.length / b.length;
+    this.recurrentKernel = R;
+    this.dense = { kernel: Wd, bias: bd };
+    this.classes = bd.length === 1 ? 2 : bd.length;
   }
 
   /** Probabilities for ids [B·maxlen]: B of class 1 for a binary model, else B×classes row-major ({@link Predictor}). */
   predict(ids: Int32Array): Float32Array {
-    const [E, W, R, b] = this.params;
-    return this.head(this.sequence(ids).forwardIds(ids, E, W, R, b, false), ids);
+    return this.head(this.sequence(ids).forwardTable(ids, this.table, this.recurrentKernel), ids);
   }
 
-  /** {@link predict} with the recurrent layer on libuv's thread pool ({@link OnednnSequence.forwardIdsAsync}). */
+  /** {@link predict} with the recurrent layer on libuv's thread pool ({@link OnednnSequence.forwardTableAsync}). */
   async predictAsync(ids: Int32Array): Promise<Float32Array> {
-    const [E, W, R, b] = this.params;
-    return this.head(await this.sequence(ids).forwardIdsAsync(ids, E, W, R, b), ids);
+    return this.head(await this.sequence(ids).forwardTableAsync(ids, this.table, this.recurrentKernel), ids);
   }
 
   /** The inference sequence for ids [B·maxlen]. */
   private sequence(ids: Int32Array): OnednnSequence {
-    const [, W, , , Wd, bd] = this.params;
-    const features = Wd.length / bd.length;
-    const units = features / directionsOf(this.topology);
-    const inputDim = W.length / (features * GATES[this.cell]);
-    return this.sequences.get(this.cell, this.maxlen, ids.length / this.maxlen, inputDim, units, this.topology);
+    const units = this.dense.kernel.length / this.dense.bias.length / directionsOf(this.topology);
+    return this.sequences.get(this.cell, this.maxlen, ids.length / this.maxlen, this.inputDim, units, this.topology);
   }
 
   /** The dense head on the recurrent layer's features h [B·features]. */
   private head(h: Float32Array, ids: Int32Array): Float32Array {
     const B = ids.length / this.maxlen;
-    const [, , , , Wd, bd] = this.params;
+    const { kernel: Wd, bias: bd } = this.dense;
     const features = Wd.length / bd.length;
     if (bd.length === 1) return Float32Array.from(denseSigmoid(h, B, features, Wd, bd));
     return Float32Array.from(denseLogSoftmax(h, B, features, Wd, bd), Math.exp);

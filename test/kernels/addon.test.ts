@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { encode } from '../../src/predict/index.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import type { Review } from '../../src/data/index.js';
-import { addon, interleavedReviews, skipOnednn as skip } from '../onednn-helpers.js';
+import { addon, interleavedReviews, skipOnednn as skip, TOPOLOGIES } from '../onednn-helpers.js';
 import type { Pooling } from '../../src/cells.js';
 
 /**
@@ -133,37 +133,139 @@ test("shared padding trajectories: every edge gives the whole run's results", { 
   }
 });
 
+/**
+ * forwardTable's and forwardIds' inference outputs for one shape, topology and ids (weights from `seed`), with
+ * the share of the steps forwardTable ran.
+ */
+function tableAndIds(
+  cell: 'SimpleRNN' | 'LSTM' | 'GRU',
+  T: number,
+  ids: Int32Array,
+  [D, U]: [number, number],
+  topology: { bidirectional: boolean; pooling: Pooling },
+  parts?: number,
+  seed = 1,
+) {
+  const G = { SimpleRNN: 1, LSTM: 4, GRU: 3 }[cell];
+  const dirs = topology.bidirectional ? 2 : 1;
+  const B = ids.length / T;
+  const V = Math.max(...ids) + 1;
+  // weights of Glorot's scale: with larger ones 128 units turn chaotic and any rounding grows without bound
+  const scale = Math.min(0.5, 1.2 / Math.sqrt(U));
+  const rand = (n: number, k: number): Float32Array =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin((seed * 10 + k) * 1000 + i * 12.9898) * scale);
+  const [E, W, R, b] = [rand(V * D, 1), rand(dirs * D * G * U, 2), rand(dirs * U * G * U, 3), rand(dirs * G * U, 4)];
+  // forwardIds with a chunk of T runs every row through every step: the reference
+  const whole = new addon.Sequence(cell, T, B, D, U, parts, T, topology);
+  const s = new addon.Sequence(cell, T, B, D, U, parts, undefined, topology);
+  const table = addon.inputTable(E, W, b, dirs);
+  return { want: whole.forwardIds(ids, E, W, R, b, false), got: s.forwardTable(ids, table, R), work: s.work, s, table, R };
+}
+
+test("inputTable: every id's embedding · kernel + bias, per direction", { skip }, () => {
+  const [V, D, GU] = [5, 3, 8];
+  const E = Float32Array.from({ length: V * D }, (_, i) => Math.sin(i));
+  const W = Float32Array.from({ length: 2 * D * GU }, (_, i) => Math.cos(i));
+  const b = Float32Array.from({ length: 2 * GU }, (_, i) => i / 10);
+  const t = addon.inputTable(E, W, b, 2);
+  assert.equal(t.length, 2 * V * GU);
+  let worst = 0;
+  for (let d = 0; d < 2; d++)
+    for (let v = 0; v < V; v++)
+      for (let j = 0; j < GU; j++) {
+        let want = b[d * GU + j]!;
+        for (let k = 0; k < D; k++) want += E[v * D + k]! * W[d * D * GU + k * GU + j]!;
+        worst = Math.max(worst, Math.abs(t[(d * V + v) * GU + j]! - want));
+      }
+  assert.ok(worst < 1e-5, `largest difference ${worst}`);
+  assert.throws(() => addon.inputTable(E, W, b, 3), /directions 1 or 2/);
+  assert.throws(() => addon.inputTable(E.subarray(1), W, b, 2), /embeddings has 14 elements, not rows of 3/);
+});
+
 test(
-  'forwardIdsAsync: the inference forwardIds on the thread pool, the same outputs; the sequence refuses other calls until it settles',
+  "forwardTable = forwardIds' inference on every cell, pooling and direction, at every padding edge, one or two halves",
+  { skip },
+  () => {
+    // leading padding per row (steps); the other steps get ids 1…
+    const cases: Array<[string, number, number | undefined, number[]]> = [
+      ['mixed padding, two halves', 23, 2, [0, 23, 3, 9, 14, 20, 22, 6, 11]],
+      ['mixed padding, one half', 23, 1, [0, 23, 3, 9, 14, 20, 22, 6, 11]],
+      ['every row entirely padding', 12, 2, [12, 12, 12, 12, 12]],
+      ['no padding anywhere', 12, 2, [0, 0, 0, 0, 0]],
+      ['one row, padded', 17, 1, [9]],
+      ['rows begin at the last step', 16, 2, [15, 15, 14, 0, 15, 13]],
+    ];
+    for (const [name, T, parts, pads] of cases) {
+      const ids = new Int32Array(pads.length * T);
+      pads.forEach((p, b) => {
+        for (let t = p; t < T; t++) ids[b * T + t] = 1 + ((b * 31 + t * 7) % 10);
+      });
+      for (const topology of TOPOLOGIES)
+        for (const cell of ['SimpleRNN', 'LSTM', 'GRU'] as const)
+          // 21 units: one 16-wide vector of gates and 5 more one at a time
+          for (const sizes of [
+            [5, 6],
+            [4, 21],
+          ] as Array<[number, number]>) {
+            const { want, got } = tableAndIds(cell, T, ids, sizes, topology, parts);
+            const e = maxDiff(want, got);
+            assert.ok(e < 1e-5, `${name}, ${cell}, ${JSON.stringify(topology)}, units ${sizes[1]}: largest difference ${e}`);
+          }
+    }
+  },
+);
+
+test(
+  "forwardTable on real 64 × 256 batches: the lesson's sizes, within 1e-5 of forwardIds, padding steps shared at every step",
+  { skip },
+  () => {
+    const tok = new Tokenizer({ numWords: 10000 }).fitOnTexts(reviews.map((r) => r.text));
+    const { x } = encode(
+      tok,
+      reviews.slice(0, 64).map((r) => r.text),
+      { maxlen: 256, padding: 'pre', truncating: 'pre' },
+    );
+    for (const cell of ['SimpleRNN', 'LSTM', 'GRU'] as const) {
+      const { want, got, work } = tableAndIds(cell, 256, x, [100, 128], { bidirectional: false, pooling: 'last' }, undefined, 3);
+      assert.ok(maxDiff(want, got) < 1e-5, `${cell}: largest difference ${maxDiff(want, got)}`);
+      // forwardIds' chunks of 16 ran ~3/4 of the steps here; exact sharing runs fewer
+      assert.ok(work > 0.4 && work < 0.75, `${cell}: ran ${work} of the steps`);
+    }
+  },
+);
+
+test(
+  'forwardTableAsync: forwardTable on the thread pool, the same outputs; the sequence refuses other calls until it settles',
   { skip },
   async () => {
     const T = 40;
     const B = 8;
     const ids = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let t = b * 4; t < T; t++) ids[b * T + t] = 1 + ((b * 31 + t * 7) % 20);
-    for (const [cell, G] of [
-      ['LSTM', 4],
-      ['GRU', 3],
-      ['SimpleRNN', 1],
-    ] as const) {
-      const rand = (n: number, seed: number): Float32Array =>
-        Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 0.3);
-      const [D, U] = [5, 6];
-      const E = rand(21 * D, 1);
-      const w = [rand(D * G * U, 2), rand(U * G * U, 3), rand(G * U, 4)] as const;
+    for (const cell of ['LSTM', 'GRU', 'SimpleRNN'] as const)
       for (const parts of [1, 2]) {
-        const s = new addon.Sequence(cell, T, B, D, U, parts);
-        const want = s.forwardIds(ids, E, ...w, false);
-        const pending = s.forwardIdsAsync(ids, E, ...w);
+        const { got, s, table, R } = tableAndIds(cell, T, ids, [5, 6], { bidirectional: false, pooling: 'last' }, parts);
+        const pending = s.forwardTableAsync(ids, table, R);
         // It returned before computing: the sequence is still busy with it.
-        assert.throws(() => s.forwardIds(ids, E, ...w, false), /running a forwardIdsAsync/);
-        assert.throws(() => s.forwardIdsAsync(ids, E, ...w), /running a forwardIdsAsync/);
-        assert.deepEqual(await pending, want, `${cell}, ${parts} part(s)`);
-        assert.deepEqual(s.forwardIds(ids, E, ...w, false), want, 'usable again once settled');
+        assert.throws(() => s.forwardTable(ids, table, R), /running a forwardTableAsync/);
+        assert.throws(() => s.forwardTableAsync(ids, table, R), /running a forwardTableAsync/);
+        assert.deepEqual(await pending, got, `${cell}, ${parts} part(s)`);
+        assert.deepEqual(s.forwardTable(ids, table, R), got, 'usable again once settled');
       }
-    }
   },
 );
+
+test('forwardTable checks its table and ids, and leaves no training forward for a backward', { skip }, () => {
+  const s = new addon.Sequence('LSTM', 2, 1, 3, 2);
+  const [E, W, R, b] = [new Float32Array(15).fill(0.1), new Float32Array(3 * 8), new Float32Array(2 * 8), new Float32Array(8)];
+  const table = addon.inputTable(E, W, b, 1);
+  assert.throws(() => s.forwardTable(Int32Array.from([0, 5]), table, R), /token id 5 is outside the table \(size 5\)/);
+  assert.throws(() => s.forwardTable(Int32Array.from([0, 1]), table.subarray(1), R), /table has 39 elements, not a positive multiple of 8/);
+  assert.throws(() => s.forwardTable(Int32Array.from([0, 1]), table, R.subarray(1)), /recurrentKernel has 15 elements, expected 16/);
+  s.forwardIds(Int32Array.from([0, 4]), E, W, R, b, true);
+  s.forwardTable(Int32Array.from([0, 4]), table, R);
+  assert.throws(() => s.backwardEmbedding(new Float32Array(2), s.generation, new Float32Array(15)), /backward needs the saved activations/);
+});
 
 test('a backward needs its own kind of training forward, and no inference forward in between', { skip }, () => {
   const s = new addon.Sequence('GRU', 3, 2, 4, 5);

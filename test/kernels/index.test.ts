@@ -74,7 +74,8 @@ test('an addon built by an older rnn (git pull without npm install) is reported 
     'module.exports = { Sequence: class { forward() {} backward() {} forwardIds() {} backwardEmbedding() {} }, adam() {}, movingAverage() {}, onednnVersion: "2.6.3" };',
   );
   assert.deepEqual(probeOnednn(path.join(dir, 'old.cjs')), {
-    error: 'the oneDNN addon is out of date (built by an older rnn: no clipByGlobalNorm, Sequence.forwardIdsAsync)',
+    error:
+      'the oneDNN addon is out of date (built by an older rnn: no inputTable, clipByGlobalNorm, Sequence.forwardTable, Sequence.forwardTableAsync)',
   });
 });
 
