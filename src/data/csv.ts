@@ -4,7 +4,7 @@ import { Transform } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse';
 import { UserError } from '../errors.js';
-import { cleanReview, type Review, type Split } from './types.js';
+import { cleanReview, type CsvColumns, type Review, type Split } from './types.js';
 import { binaryLabelOf, labelIndexer, labelSetOf, type LabelSet } from './labels.js';
 
 /** Options of {@link readCsv}. */
@@ -180,7 +180,7 @@ async function parseCsvFile(
 export async function readCsv(
   file: string,
   opts: CsvOptions = {},
-): Promise<{ reviews: Review[]; labels: LabelSet; sha256: string; bytes: number }> {
+): Promise<{ reviews: Review[]; labels: LabelSet; sha256: string; bytes: number; columns: CsvColumns }> {
   const reviews: Review[] = [];
   /** Each review's label cell (trimmed) and row, mapped to class indices once the label set is known. */
   const raw: string[] = [];
@@ -194,6 +194,7 @@ export async function readCsv(
   let textIdx = -1;
   let labelIdx = -1;
   let splitIdx = -1;
+  let columns: CsvColumns = { text: '', label: '' };
   let line = 0;
   try {
     for await (const row of parser as AsyncIterable<string[]>) {
@@ -201,6 +202,7 @@ export async function readCsv(
       if (line === 1) {
         textIdx = pickColumn(row, opts.textColumn, TEXT_COLUMNS, 'text', '--text-column', file);
         labelIdx = pickColumn(row, opts.labelColumn, LABEL_COLUMNS, 'label', '--label-column', file);
+        columns = { text: row[textIdx]!.trim(), label: row[labelIdx]!.trim() };
         if (opts.splitColumn !== undefined) {
           const has = row.some((h) => h.trim().toLowerCase() === opts.splitColumn!.trim().toLowerCase());
           if (has || !opts.splitColumnOptional) splitIdx = pickColumn(row, opts.splitColumn, [], 'split', '--split-column', file);
@@ -250,7 +252,7 @@ export async function readCsv(
     }
     r.label = label;
   });
-  return { reviews, labels, sha256: hash.digest('hex'), bytes };
+  return { reviews, labels, sha256: hash.digest('hex'), bytes, columns };
 }
 
 /** Streams just the text column of a CSV (for `rnn predict --file x.csv`); labels are not needed. */

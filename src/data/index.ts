@@ -147,7 +147,7 @@ export async function loadData(opts: LoadDataOptions): Promise<LoadedData> {
     const r = await readCsv(file, opts);
     const first = opts.splits[0] ?? 'train';
     return {
-      source: { kind: 'csv', path: file, sha256: r.sha256, bytes: r.bytes },
+      source: { kind: 'csv', path: file, sha256: r.sha256, bytes: r.bytes, columns: r.columns },
       labels: r.labels,
       train: first === 'train' ? r.reviews : [],
       test: first === 'test' ? r.reviews : [],

@@ -43,6 +43,14 @@ export interface DataSourceInfo {
   heldOut?: HeldOut;
   /** aclImdb read with `--target rating` (absent: its polarity, the default). */
   target?: Exclude<ImdbTarget, 'polarity'>;
+  /** A CSV's columns that were read, as its header names them (what `rnn eval` reads again from that file). */
+  columns?: CsvColumns;
+}
+
+/** The header names of a CSV's text and label columns. */
+export interface CsvColumns {
+  text: string;
+  label: string;
 }
 
 /** Reviews per split plus where they came from and what their labels are. */

@@ -238,6 +238,7 @@ export const MetadataJson = Type.Object({
       validationReviews: Count,
       truncatedShare: Num,
       repeatsDropped: Type.Optional(Count),
+      columns: Type.Optional(Type.Object({ text: Type.String(), label: Type.String() })),
     }),
   ),
   labels: Type.Optional(Type.Object({ names: Type.Array(Type.String(), { minItems: 2 }), numeric: Type.Boolean() })),

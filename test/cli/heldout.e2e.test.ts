@@ -30,7 +30,7 @@ before(async () => {
   await fsp.writeFile(csv, 'review,sentiment\n' + rows.map((r) => `${q(r.text)},${label(r.label)}\n`).join(''));
   await fsp.writeFile(
     csvSplit,
-    'review,sentiment,split\n' + rows.map((r, i) => `${q(r.text)},${label(r.label)},${i % 5 === 0 ? 'test' : 'train'}\n`).join(''),
+    'notes,verdict,split\n' + rows.map((r, i) => `${q(r.text)},${label(r.label)},${i % 5 === 0 ? 'test' : 'train'}\n`).join(''),
   );
 });
 
@@ -81,11 +81,22 @@ test('train on a CSV holds out a seeded 20% and records it; eval scores exactly 
   assert.equal((await evalJson(['--model', a, '--data', csv, '--limit', '100'])).data.reviews, 100);
 });
 
-test('a split column: train on the rows marked train, eval scores those marked test', async () => {
+test('a split column and columns of its own names: train on the rows marked train, eval scores those marked test, reading the columns training read', async () => {
   const dir = path.join(work, 'models', 'col');
-  await trainSmallModel(env, dir, 3, ['--data', csvSplit, '--split-column', 'split']);
-  const h = (await meta(dir)).dataset.heldOut;
+  await trainSmallModel(env, dir, 3, [
+    '--data',
+    csvSplit,
+    '--split-column',
+    'split',
+    '--text-column',
+    'notes',
+    '--label-column',
+    'verdict',
+  ]);
+  const { heldOut: h, columns } = (await meta(dir)).dataset;
   assert.deepEqual([h.method, h.column, h.trainRows, h.testRows], ['column', 'split', 2400, 600]);
+  assert.deepEqual(columns, { text: 'notes', label: 'verdict' });
+  // The file trained on is read through the recorded columns, with --data or without; another file's are found as ever.
   const e = await evalJson(['--model', dir, '--data', csvSplit]);
   assert.deepEqual([e.data.reviews, e.data.scope], [600, 'held-out rows']);
   // Without --data, eval reads the file the model was trained on: the same rows, the same figures.
@@ -93,6 +104,9 @@ test('a split column: train on the rows marked train, eval scores those marked t
   assert.equal(plain.code, 0, plain.stderr);
   const p = JSON.parse(plain.stdout);
   assert.deepEqual([p.data.path, p.data.reviews, p.data.scope, p.accuracy, p.loss], [csvSplit, 600, 'held-out rows', e.accuracy, e.loss]);
+  // Another CSV, whose columns are review and sentiment, is read through those.
+  const other = await evalJson(['--model', dir, '--data', csv, '--limit', '100']);
+  assert.deepEqual([other.data.reviews, other.data.scope], [100, 'test split']);
   // Gone: an error, not IMDB's test split under the same two labels.
   await fsp.rename(csvSplit, `${csvSplit}.moved`);
   const gone = await runCli(['eval', '--model', dir], { env });

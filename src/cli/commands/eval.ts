@@ -54,11 +54,16 @@ export function registerEval(program: Command, ctx: CliContext): void {
     const labels = labelsOf(m.metadata);
     const trainedOn = flags.data === undefined ? await trainedDataOf(m.dir, m.metadata.dataset) : undefined;
     if (trainedOn) status.note(ctx.chalkErr.dim(`reading ${trainedOn}, the data ${m.dir} was trained on (--data reads other data)`));
+    const source = flags.data ?? trainedOn;
+    // The CSV the model was trained on is read through the columns training read (other files: as given, or found).
+    const columns = source !== undefined && path.resolve(source) === m.metadata.dataset?.path ? m.metadata.dataset.columns : undefined;
     const loaded = await loadDataForCli(
       ctx,
       {
         ...flags,
-        data: flags.data ?? trainedOn,
+        data: source,
+        textColumn: flags.textColumn ?? columns?.text,
+        labelColumn: flags.labelColumn ?? columns?.label,
         splitColumn: heldOut?.column,
         // The data read as the model was trained: the same target, and its labels as the class indices (a binary
         // model of positive and negative reviews takes any of the sentiment pairs, as training did).
