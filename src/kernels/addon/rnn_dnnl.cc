@@ -775,22 +775,29 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return features(env);
   }
 
+  // forwardTable's arguments: the table of `rows` ids' input projections and the recurrent kernel.
+  struct TableArgs {
+    Napi::Float32Array table, R;
+    dim rows;
+  };
+
   // A forwardTable on libuv's thread pool (forwardTableAsync): the event loop goes on meanwhile. It keeps the
   // sequence and the arrays it reads alive until it settles; the sequence refuses other work until then.
   class ForwardWorker : public Napi::AsyncWorker {
    public:
-    ForwardWorker(Napi::Env env, Sequence* s, Napi::Object self, const Napi::Float32Array& table, const Napi::Float32Array& R)
+    ForwardWorker(Napi::Env env, Sequence* s, Napi::Object self, const TableArgs& a)
         : Napi::AsyncWorker(env, "rnn:forwardTableAsync"),
           s_(s),
           deferred_(Napi::Promise::Deferred::New(env)),
-          table_(table.Data()),
-          r_(R.Data()) {
-      for (const Napi::Object& o : {self, Napi::Object(table), Napi::Object(R)}) keep_.push_back(Napi::Persistent(o));
+          table_(a.table.Data()),
+          r_(a.R.Data()),
+          rows_(a.rows) {
+      for (const Napi::Object& o : {self, Napi::Object(a.table), Napi::Object(a.R)}) keep_.push_back(Napi::Persistent(o));
     }
     Napi::Promise promise() const { return deferred_.Promise(); }
     void Execute() override {
       try {
-        s_->computeTableForward(table_, r_);
+        s_->computeTableForward(table_, rows_, r_);
       } catch (const std::exception& e) {
         SetError(std::string("oneDNN: ") + e.what());
       }
@@ -809,6 +816,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     Napi::Promise::Deferred deferred_;
     std::vector<Napi::ObjectReference> keep_;
     const float *table_, *r_;
+    dim rows_;
   };
 
   // Whether rows share their leading padding steps; see plan(). Not in two directions: the backward one ends
@@ -1098,9 +1106,6 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return {E, W, R, b};
   }
 
-  struct TableArgs {
-    Napi::Float32Array table, R;
-  };
 
   // Checks forwardTable's arguments (ids, an inputTable [dirs*V*G*U], the recurrent kernel) and keeps the ids.
   TableArgs prepareTable(const Napi::CallbackInfo& info) {
@@ -1113,9 +1118,9 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       throw Napi::RangeError::New(env, "table has " + std::to_string(table.ElementLength()) + " elements, not a positive multiple of " + std::to_string(row) +
                                            " (directions × gates × units)");
     auto R = arg(info, 2, dirs_ * U_ * G_ * U_, "recurrentKernel");
-    tableRows_ = static_cast<dim>(table.ElementLength() / row);
-    keepIds(env, ids, tableRows_, "table");
-    return {table, R};
+    const dim rows = static_cast<dim>(table.ElementLength() / row);
+    keepIds(env, ids, rows, "table");
+    return {table, R, rows};
   }
 
   // Copies row `from`'s state (h, c, pooled so far) of a table run into row `to`.
@@ -1130,9 +1135,9 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // rows that have begun are always the last ones. Left to right, rows share their padding steps exactly: one
   // run row, just before the begun ones, carries the padding trajectory, and a row that begins at step t takes
   // its state (and what has been pooled of it) there. Right to left every row runs every step.
-  void tableDirection(Part& p, dim d, const float* table, const float* R) {
+  void tableDirection(Part& p, dim d, const float* table, dim rows, const float* R) {
     const dim n = static_cast<dim>(p.rows.size()), GU = G_ * U_;
-    const float* tab = table + d * tableRows_ * GU;
+    const float* tab = table + d * rows * GU;
     const float* Rd = R + d * U_ * GU;
     fit(p.th, n * U_);
     std::fill(p.th.begin(), p.th.begin() + n * U_, 0.0f);
@@ -1191,12 +1196,12 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   }
 
   // The inference forward over the ids prepareTable kept (see tableDirection), each part on one thread.
-  void computeTableForward(const float* table, const float* R) {
+  void computeTableForward(const float* table, dim rows, const float* R) {
     pending_ = false;  // no backward after it: it keeps no activations
     eachPart([&](Part& p, dnnl::stream&) {
       fit(p.feat, p.rows.size() * F_);
       p.ran = 0;
-      for (dim d = 0; d < dirs_; d++) tableDirection(p, d, table, R);
+      for (dim d = 0; d < dirs_; d++) tableDirection(p, d, table, rows, R);
       p.ran /= dirs_;
     });
   }
@@ -1224,14 +1229,14 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   // input projections read from the table.
   Napi::Value ForwardTable(const Napi::CallbackInfo& info) {
     TableArgs a = prepareTable(info);
-    return runForward(info.Env(), [&] { computeTableForward(a.table.Data(), a.R.Data()); });
+    return runForward(info.Env(), [&] { computeTableForward(a.table.Data(), a.rows, a.R.Data()); });
   }
 
   // forwardTableAsync(ids, table, R) → a promise of forwardTable's outputs, computed on libuv's thread pool (see
   // ForwardWorker).
   Napi::Value ForwardTableAsync(const Napi::CallbackInfo& info) {
     TableArgs a = prepareTable(info);
-    auto* worker = new ForwardWorker(info.Env(), this, info.This().As<Napi::Object>(), a.table, a.R);
+    auto* worker = new ForwardWorker(info.Env(), this, info.This().As<Napi::Object>(), a);
     busy_ = true;
     Napi::Promise promise = worker->promise();
     worker->Queue();
@@ -1340,7 +1345,6 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   uint64_t generation_ = 0, version_ = 0;
   std::vector<int32_t> ids_;
   std::vector<dim> pad_;  // leading padding steps of each row of ids_
-  dim tableRows_ = 0;     // V of the last forwardTable's table
   // a forwardTableAsync is running: its buffers are in use
   bool busy_ = false;
 };
