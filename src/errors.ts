@@ -113,7 +113,7 @@ export const ERROR_CODES = {
   SERVE_NOT_FOUND: 'no such path (404)',
   SERVE_METHOD_NOT_ALLOWED: 'the path does not take that method (405)',
   SERVE_QUEUE_FULL: 'the queue is full (503, Retry-After)',
-  SERVE_OVERLOADED: 'the queue would not reach the request within half of --timeout: refused at once (503, Retry-After)',
+  SERVE_OVERLOADED: 'the request would take longer than half of --timeout: refused at once (503, Retry-After)',
   SERVE_TIMEOUT: 'the prediction did not finish within --timeout (503, Retry-After)',
   SERVE_NOT_READY: 'no model is loaded yet (503, Retry-After)',
   SERVE_SHUTTING_DOWN: 'the server is shutting down (503, Retry-After)',

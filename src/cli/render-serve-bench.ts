@@ -172,6 +172,7 @@ function overloadRow(name: string, rate: string, sum: OverloadSummary, unanswere
     ms(sum.refused.p50Ms),
     ms(sum.refused.p99Ms),
     count(sum.late),
+    count(sum.lateAtServer),
     count(unanswered),
     codes || '–',
   ];
@@ -190,6 +191,7 @@ function overload(o: Overload): string {
       col('p50 ms', 'right'),
       col('p99 ms', 'right'),
       col('late', 'right'),
+      col('at server', 'right'),
       col('unanswered', 'right'),
       col('refusals'),
     ],
@@ -204,12 +206,15 @@ function overload(o: Overload): string {
     ],
   );
   const late = o.summary.late + o.recovery.summary.late;
+  const lateAtServer = o.summary.lateAtServer + o.recovery.summary.lateAtServer;
   const unanswered = o.unanswered + o.recovery.unanswered;
   return (
     `\nOverload: rnn serve --timeout ${o.timeoutMs} offered ${o.factor}× the median reviews/s above (${decimal(o.capacityPerSec, 0)}: ` +
-    `${decimal(o.targetPerSec, 0)} requests/s asked for), then half of it; late: admitted and answered after ${o.timeoutMs} ms\n\n` +
+    `${decimal(o.targetPerSec, 0)} requests/s asked for), then half of it; late: admitted and answered after ${o.timeoutMs} ms ` +
+    `by the client's clock (at server: by the server's, from the moment it read the request)\n\n` +
     table +
-    `\ntargets: none late (${count(late)} ${mark(late === 0)}), none unanswered (${count(unanswered)} ${mark(unanswered === 0)}); ` +
+    `\ntargets: none late (${count(late)} ${mark(late === 0)}; at the server ${count(lateAtServer)} ${mark(lateAtServer === 0)}), ` +
+    `none unanswered (${count(unanswered)} ${mark(unanswered === 0)}); ` +
     `every request admitted again ${decimal(o.recovery.recoverySeconds, 2)} s after the overload ended\n` +
     (o.serverExitCode !== 0 ? `note: the overloaded rnn serve exited with code ${o.serverExitCode} after SIGTERM (0 expected)\n` : '')
   );

@@ -1,51 +1,55 @@
 /**
  * Micro-batching: the forward rows of concurrent requests are coalesced into one forward pass, up to a
- * batch size, or when the first row has waited a short window. Forwards run one at a time on the event
- * loop (they are synchronous); requests that arrive during one are queued and go together into the next.
- * A row's result does not depend on its neighbours: each row of a forward is computed on its own.
+ * batch size, or when the first row has waited a short window. Forwards run one at a time (on the event loop,
+ * or off it when the model's forward returns a promise); requests that arrive during one are queued and go
+ * together into the next. A row's result does not depend on its neighbours: each row of a forward is computed
+ * on its own.
  *
- * The queue is bounded in rows: a request that does not fit is refused at once ({@link QueueFullError}, or
- * {@link TooManyRowsError} when it could never fit), so memory never grows with load. It is also bounded in
- * time: the batcher measures how fast the queue drains while rows wait (milliseconds per row, a moving
- * average over forwards run with a backlog), and a request whose rows would wait longer than `maxWaitMs`
- * behind a non-empty queue is refused at once ({@link OverloadedError}) rather than admitted to miss its deadline.
- * Each request also has a deadline; a request still queued at its deadline is dropped ({@link DeadlineError}:
- * only when the drain slowed down after it was admitted). The batcher knows nothing of HTTP: the server maps
- * these errors to statuses and advice.
+ * Admission. The queue is bounded in rows: a request that does not fit is refused at once (queue full, or too
+ * many rows when it could never fit), so memory never grows with load. It is also bounded in time: a request
+ * is refused at once (overloaded) when the time it is expected to take exceeds `maxWaitMs`, rather than
+ * admitted to miss its deadline. That time counts whole forwards, since a row's result comes when its
+ * forward ends: what is left of the forward running, then one forward per batch of the rows queued ahead of
+ * it and its own, each as long as a full forward is expected to take while the queue drains (the time from
+ * one forward's end to the next's, over full forwards run with a backlog: the forward and the event loop's
+ * other work in between; smoothed with its deviation as TCP smooths round trips; a partial forward is not
+ * scaled up, since its fixed costs would inflate the estimate and shrink the next batches further), and at
+ * least as long as the forward running has taken so far. Rows that fit in the next forward are always
+ * admitted, so the forward time keeps being measured and admission resumes as soon as an overload has drained,
+ * and so is a request on an empty queue, whatever its size (--max-queue bounds that).
+ * {@link MicroBatcher.refusal} says why as a value (refusing thousands of requests a second costs no Error and
+ * no stack trace); {@link RefusedError} carries it when a submit is refused. Each request also has a deadline:
+ * one whose rows are not done by then is dropped ({@link DeadlineError}: only when the drain slowed down
+ * after it was admitted). The batcher knows nothing of HTTP: the server maps refusals and errors to statuses
+ * and advice.
  */
 
-/** The queue has no room for a request's rows now (it may have later). */
-export class QueueFullError extends Error {
-  constructor(
-    /** Rows waiting when the request came. */
-    readonly queuedRows: number,
-    readonly maxQueue: number,
-  ) {
-    super(`${queuedRows} rows are queued and the queue holds ${maxQueue}`);
-    this.name = 'QueueFullError';
+/** Why a request is not admitted now. */
+export type Refusal =
+  /** The queue has no room for its rows now (it may have later). */
+  | { readonly kind: 'queue-full'; readonly queuedRows: number; readonly maxQueue: number }
+  /** It needs more rows than the whole queue holds: it can never be queued. */
+  | { readonly kind: 'too-many-rows'; readonly rows: number; readonly maxQueue: number }
+  /** It would take longer than a request may wait (`expectedMs`: how long it is expected to take). */
+  | { readonly kind: 'overloaded'; readonly expectedMs: number; readonly maxWaitMs: number };
+
+/** What a refusal says, in words. */
+function refusalMessage(r: Refusal): string {
+  switch (r.kind) {
+    case 'queue-full':
+      return `${r.queuedRows} rows are queued and the queue holds ${r.maxQueue}`;
+    case 'too-many-rows':
+      return `the request needs ${r.rows} forward rows and the queue holds at most ${r.maxQueue}`;
+    case 'overloaded':
+      return `the request would take about ${Math.round(r.expectedMs)} ms and one may wait ${r.maxWaitMs} ms`;
   }
 }
 
-/** A request needs more rows than the whole queue holds: it can never be queued. */
-export class TooManyRowsError extends Error {
-  constructor(
-    readonly rows: number,
-    readonly maxQueue: number,
-  ) {
-    super(`the request needs ${rows} forward rows and the queue holds at most ${maxQueue}`);
-    this.name = 'TooManyRowsError';
-  }
-}
-
-/** The rows queued now would take longer to drain than a request may wait: it is refused rather than answered late. */
-export class OverloadedError extends Error {
-  constructor(
-    /** How long the queue ahead (and the request's own rows) should take, in milliseconds. */
-    readonly expectedMs: number,
-    readonly maxWaitMs: number,
-  ) {
-    super(`the queue ahead would take about ${Math.round(expectedMs)} ms and a request may wait ${maxWaitMs} ms`);
-    this.name = 'OverloadedError';
+/** A submit the batcher refused; `refusal` says why. */
+export class RefusedError extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusalMessage(refusal));
+    this.name = 'RefusedError';
   }
 }
 
@@ -67,6 +71,8 @@ export interface Forward {
    * batcher then starts no other forward until it settles).
    */
   forward(ids: Int32Array, rows: number): Float32Array | Promise<Float32Array>;
+  /** Its forwards return promises (they run off the event loop). */
+  readonly offLoop?: boolean;
 }
 
 /** Options of a {@link MicroBatcher}. */
@@ -77,12 +83,9 @@ export interface BatcherOptions {
   windowMs: number;
   /** Most rows waiting. */
   maxQueue: number;
-  /** Longest a request's rows may be expected to wait behind the queue to be admitted (milliseconds; Infinity: no bound). */
+  /** Longest a request may be expected to take to be admitted (milliseconds; Infinity: no bound). */
   maxWaitMs: number;
 }
-
-/** Weight of the newest forward in the drain-rate average (about the last 10 forwards count). */
-const DRAIN_EWMA = 0.2;
 
 /** What the batcher reports after each forward (for metrics). */
 export interface BatchReport {
@@ -115,8 +118,13 @@ export class MicroBatcher {
   /** A forward off the event loop is running: the next one waits for it, and the batcher is not idle. */
   private inFlight = false;
   private idleWaiters: (() => void)[] = [];
-  /** Milliseconds per row while rows were waiting (a moving average); undefined until a forward ran with a backlog. */
-  private msPerRow: number | undefined;
+  /**
+   * How long a full forward takes while the queue drains (ms): a smoothed mean and mean deviation of the
+   * measured ones, as TCP smooths round-trip times (RFC 6298); undefined until one ran with a backlog.
+   */
+  private forwardTime: { mean: number; deviation: number } | undefined;
+  /** When the forward running began (performance.now()). */
+  private forwardStart = 0;
   /** When the last forward ended, and whether rows were still waiting then. */
   private lastEnd = 0;
   private backlog = false;
@@ -131,35 +139,47 @@ export class MicroBatcher {
     return this.queued;
   }
 
-  /** How long `rows` more rows are expected to wait for their results (milliseconds; 0 before any backlog was measured). */
+  /**
+   * How long a request of `rows` rows is expected to take now (milliseconds): what is left of the forward
+   * running, then one forward per batch of the rows queued and its own.
+   */
   expectedWaitMs(rows: number): number {
-    return (this.queued + rows) * (this.msPerRow ?? 0);
+    // The forward running has taken `elapsed` so far: a forward takes at least that long now. This is what
+    // the estimate knows first when the load jumps (the first forwards of an overload run longer than the
+    // ones measured before it, and every request read meanwhile asks).
+    const elapsed = this.inFlight ? performance.now() - this.forwardStart : 0;
+    const forwardMs = Math.max(this.forwardMs, elapsed);
+    const running = this.inFlight ? forwardMs - elapsed : 0;
+    const forwards = Math.ceil((this.queued + rows) / this.o.batchSize);
+    return running + forwards * forwardMs;
   }
 
   /**
-   * Why a request of `rows` rows would be refused now ({@link TooManyRowsError}, {@link QueueFullError},
-   * {@link OverloadedError}), or undefined when it would be admitted. The server asks with one row before it
-   * reads a request's body, so that refusing costs next to nothing under overload.
+   * Why a request of `rows` rows would be refused now, or undefined when it would be admitted. The server asks
+   * with one row before it reads a request's body, so that refusing costs next to nothing under overload.
    */
-  refusal(rows: number): Error | undefined {
-    if (rows > this.o.maxQueue) return new TooManyRowsError(rows, this.o.maxQueue);
-    if (this.queued + rows > this.o.maxQueue) return new QueueFullError(this.queued, this.o.maxQueue);
-    // On an empty queue a request waits for its own forward only: it is never refused for time (and so
-    // admission resumes as soon as an overload's queue has drained, whatever the last measured rate).
-    const expected = this.expectedWaitMs(rows);
-    if (this.queued > 0 && expected > this.o.maxWaitMs) return new OverloadedError(expected, this.o.maxWaitMs);
+  refusal(rows: number): Refusal | undefined {
+    if (rows > this.o.maxQueue) return { kind: 'too-many-rows', rows, maxQueue: this.o.maxQueue };
+    if (this.queued + rows > this.o.maxQueue) return { kind: 'queue-full', queuedRows: this.queued, maxQueue: this.o.maxQueue };
+    // Never refused for time: rows that fit in the next forward (they wait for the forward running and their
+    // own at most, and the next forward is full, so the forward time is measured anew whatever it was: admission
+    // never stalls on an estimate that is out of date), and a request on an empty queue (it waits for its own
+    // forwards only: refusing it would refuse it however often it came; --max-queue bounds its size).
+    if (this.queued === 0 || this.queued + rows <= this.o.batchSize) return undefined;
+    const expectedMs = this.expectedWaitMs(rows);
+    if (expectedMs > this.o.maxWaitMs) return { kind: 'overloaded', expectedMs, maxWaitMs: this.o.maxWaitMs };
     return undefined;
   }
 
   /**
-   * Probabilities of `rows` rows of `ids` on `model`; rejects at once with {@link refusal}'s error when the
-   * rows are not admitted, with {@link DeadlineError} when the result is not ready within `timeoutMs` of the
+   * Probabilities of `rows` rows of `ids` on `model`; rejects at once with a {@link RefusedError} when the rows
+   * are not admitted, with {@link DeadlineError} when the result is not ready within `timeoutMs` of the
    * request's start (`elapsedMs` before this submit), and with the forward's own error when it throws.
    */
   submit(model: Forward, ids: Int32Array, rows: number, timeoutMs: number, elapsedMs = 0): Promise<Float32Array> {
     if (rows === 0) return Promise.resolve(new Float32Array(0));
     const refused = this.refusal(rows);
-    if (refused) return Promise.reject(refused);
+    if (refused) return Promise.reject(new RefusedError(refused));
     return new Promise((resolve, reject) => {
       const job: Job = {
         model,
@@ -176,7 +196,7 @@ export class MicroBatcher {
       };
       this.queue.push(job);
       this.queued += rows;
-      this.schedule();
+      this.schedule('submit');
     });
   }
 
@@ -191,15 +211,26 @@ export class MicroBatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Runs a forward on the next turn of the event loop when a batch is full or the oldest row has waited its window, else when it will have. */
-  private schedule(): void {
+  /**
+   * Runs a forward when a batch is full or the oldest row has waited its window, else when it will have. A
+   * forward that runs off the event loop starts at once when it is due (after a submit with a window of 0,
+   * on the next turn, so that the requests read in the same turn join it): under load a turn of the event
+   * loop is the longest wait there is (it reads and answers every request that came meanwhile, hundreds of
+   * milliseconds under overload). One on the loop starts on the next turn, so that the loop reads requests
+   * between forwards.
+   */
+  private schedule(after: 'submit' | 'forward on the loop' | 'forward off the loop'): void {
     if (this.scheduled || this.inFlight || this.queue.length === 0) return;
     const waited = performance.now() - this.queue[0]!.at;
-    if (this.queued >= this.o.batchSize || waited >= this.o.windowMs) {
+    const full = this.queued >= this.o.batchSize;
+    if (full || waited >= this.o.windowMs) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       this.scheduled = true;
-      setImmediate(() => this.forwardHead());
+      const offLoop = this.queue[0]!.model.offLoop === true;
+      const now = offLoop && (after === 'forward off the loop' || (after === 'submit' && (full || this.o.windowMs > 0)));
+      if (now) this.forwardHead();
+      else setImmediate(() => this.forwardHead());
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -234,6 +265,7 @@ export class MicroBatcher {
       at += p.rows;
     }
     const t0 = performance.now();
+    this.forwardStart = t0;
     const fail = (e: unknown): void => parts.forEach((p) => this.settle(p.job, e as Error));
     let out: Float32Array | Promise<Float32Array>;
     try {
@@ -252,7 +284,7 @@ export class MicroBatcher {
       .catch(fail)
       .finally(() => {
         this.inFlight = false;
-        this.next();
+        this.next(true);
       });
   }
 
@@ -271,21 +303,37 @@ export class MicroBatcher {
   }
 
   /**
-   * The drain rate: when rows were already waiting as the last forward ended, the time from then to the end of
-   * this one (the forward, the window, and the event loop's other work in between) over its rows.
+   * What a full forward is expected to take (ms): its smoothed time plus four mean deviations, as TCP's
+   * retransmission timeout is (RFC 6298). Under overload a forward's time varies threefold from one to the
+   * next (how long its end waits for the event loop varies), so a mean alone admits requests that then miss
+   * their deadline. Before a full forward ran with a backlog, half of `maxWaitMs`: two batches beyond the
+   * next are admitted until the first measure (a sudden overload's first forwards are its slowest).
+   */
+  private get forwardMs(): number {
+    const t = this.forwardTime;
+    return t ? t.mean + 4 * t.deviation : this.o.maxWaitMs / 2;
+  }
+
+  /**
+   * A full forward's time: when rows were already waiting as the last forward ended and this one was full,
+   * the time from then to its end (the forward, and the event loop's other work in between).
    */
   private measureDrain(rows: number, end: number): void {
-    if (this.backlog) {
-      const sample = (end - this.lastEnd) / rows;
-      this.msPerRow = this.msPerRow === undefined ? sample : this.msPerRow + DRAIN_EWMA * (sample - this.msPerRow);
+    if (this.backlog && rows === this.o.batchSize) {
+      const sample = end - this.lastEnd;
+      const t = this.forwardTime;
+      this.forwardTime = t
+        ? { deviation: 0.75 * t.deviation + 0.25 * Math.abs(t.mean - sample), mean: 0.875 * t.mean + 0.125 * sample }
+        : { mean: sample, deviation: sample / 2 };
     }
     this.lastEnd = end;
     this.backlog = this.queued > 0;
   }
 
-  private next(): void {
+  /** After a forward: `offLoop` when it ran off the event loop. */
+  private next(offLoop = false): void {
     if (this.isIdle) this.notifyIdle();
-    else this.schedule();
+    else this.schedule(offLoop ? 'forward off the loop' : 'forward on the loop');
   }
 
   /** Jobs whose rows are all handed to forwards leave the queue (their results come from those forwards). */

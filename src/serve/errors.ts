@@ -6,7 +6,7 @@
  */
 import type { FastifySchemaValidationError } from 'fastify';
 import { UserError, type ErrorCode } from '../errors.js';
-import { DeadlineError, OverloadedError, QueueFullError, TooManyRowsError } from './batcher.js';
+import { DeadlineError, RefusedError, type Refusal } from './batcher.js';
 import { NoModelError } from './host.js';
 
 /** The codes of errors answered over HTTP. */
@@ -48,8 +48,49 @@ export interface AnswerLimits {
   bodyLimit: number;
 }
 
+/**
+ * The answer to a refusal of the batcher's: built from the value, without an Error, since under overload the
+ * server refuses thousands of requests a second before reading their bodies.
+ */
+export function refusalAnswer(r: Refusal): ErrorAnswer {
+  const answer = (status: number, code: ServeErrorCode, what: string, fix: string, headers: Record<string, string>): ErrorAnswer => ({
+    status,
+    code,
+    line: `${what}. ${fix}`,
+    headers,
+    bug: false,
+  });
+  switch (r.kind) {
+    case 'queue-full':
+      return answer(
+        503,
+        'SERVE_QUEUE_FULL',
+        `the server is busy: ${r.queuedRows} rows are queued and the queue holds ${r.maxQueue}`,
+        'Retry after a second, or run more instances behind a load balancer',
+        RETRY,
+      );
+    case 'overloaded':
+      return answer(
+        503,
+        'SERVE_OVERLOADED',
+        `the server is overloaded: this request would take about ${Math.round(r.expectedMs)} ms and it admits what it can answer within ${r.maxWaitMs} ms`,
+        'Retry after the Retry-After seconds, or run more instances behind a load balancer',
+        { 'retry-after': String(Math.max(1, Math.ceil(r.expectedMs / 1000))) },
+      );
+    case 'too-many-rows':
+      return answer(
+        413,
+        'SERVE_TOO_MANY_ROWS',
+        `the request needs ${r.rows} forward rows and the queue holds at most ${r.maxQueue}`,
+        'Send fewer texts per request (an explained text needs one row per word), or start rnn serve with a larger --max-queue',
+        {},
+      );
+  }
+}
+
 /** The answer to an error: a {@link ServeError} as it is, the batcher's, the host's and fastify's errors mapped to a code and a sentence, anything else a 500. */
 export function answerOf(err: unknown, limits: AnswerLimits): ErrorAnswer {
+  if (err instanceof RefusedError) return refusalAnswer(err.refusal);
   const e = serveErrorOf(err, limits);
   if (e) return { status: e.statusCode, code: e.code, line: e.line, headers: e.headers, bug: false };
   return {
@@ -63,32 +104,6 @@ export function answerOf(err: unknown, limits: AnswerLimits): ErrorAnswer {
 
 function serveErrorOf(err: unknown, limits: AnswerLimits): ServeError | undefined {
   if (err instanceof ServeError) return err;
-  if (err instanceof QueueFullError) {
-    return new ServeError(
-      'SERVE_QUEUE_FULL',
-      503,
-      `the server is busy: ${err.queuedRows} rows are queued and the queue holds ${err.maxQueue}`,
-      'Retry after a second, or run more instances behind a load balancer',
-      RETRY,
-    );
-  }
-  if (err instanceof OverloadedError) {
-    return new ServeError(
-      'SERVE_OVERLOADED',
-      503,
-      `the server is overloaded: the queue would take about ${Math.round(err.expectedMs)} ms to reach this request and it admits what it can answer within ${err.maxWaitMs} ms`,
-      'Retry after the Retry-After seconds, or run more instances behind a load balancer',
-      { 'retry-after': String(Math.max(1, Math.ceil(err.expectedMs / 1000))) },
-    );
-  }
-  if (err instanceof TooManyRowsError) {
-    return new ServeError(
-      'SERVE_TOO_MANY_ROWS',
-      413,
-      `the request needs ${err.rows} forward rows and the queue holds at most ${err.maxQueue}`,
-      'Send fewer texts per request (an explained text needs one row per word), or start rnn serve with a larger --max-queue',
-    );
-  }
   if (err instanceof DeadlineError) {
     return new ServeError(
       'SERVE_TIMEOUT',

@@ -127,6 +127,11 @@ export class ServedModel {
     return this.predictor.predictAsync(bucket).then((p) => p.subarray(0, n));
   }
 
+  /** Its forwards run off the event loop (rnn's oneDNN kernels). */
+  get offLoop(): boolean {
+    return this.predictor.predictAsync !== undefined;
+  }
+
   /** A request starts using this model. */
   acquire(): this {
     this.refs++;

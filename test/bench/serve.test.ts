@@ -7,6 +7,7 @@ import {
   metricValue,
   percentile,
   recoverySeconds,
+  serverTiming,
   summarizeOverload,
   wordCount,
   type Answered,
@@ -238,11 +239,11 @@ test('targets missed are marked ✗; the soak table and a non-zero exit of the s
   assert.ok(unread.includes('target: RSS growth ≤ 5% (– ✗)'));
 });
 
-test('an overload run sorted: 2xx admitted (late past --timeout), 503 refused by code, SERVE_TIMEOUT late; recovery ends at the last answer that was not a timely 2xx', () => {
+test("an overload run sorted: 2xx admitted (late past --timeout by the client's clock, and by the server's), 503 refused by code, SERVE_TIMEOUT late on both; recovery ends at the last answer that was not a timely 2xx", () => {
   const answers: Answered[] = [
     { at: 10, status: 200, ms: 40 },
-    { at: 20, status: 200, ms: 60 },
-    { at: 30, status: 200, ms: 510 }, // admitted, answered late
+    { at: 20, status: 200, ms: 60, serverMs: 501 }, // late at the server (a client nearer to it than this one)
+    { at: 30, status: 200, ms: 510, serverMs: 300 }, // admitted, answered late: it waited unread or unsent
     { at: 40, status: 503, code: 'SERVE_OVERLOADED', ms: 2 },
     { at: 50, status: 503, code: 'SERVE_OVERLOADED', ms: 4 },
     { at: 60, status: 503, code: 'SERVE_QUEUE_FULL', ms: 3 },
@@ -255,6 +256,7 @@ test('an overload run sorted: 2xx admitted (late past --timeout), 503 refused by
     admitted: { count: 4, p50Ms: 40, p99Ms: 510 },
     refused: { count: 3, p50Ms: 3, p99Ms: 4, codes: { SERVE_OVERLOADED: 2, SERVE_QUEUE_FULL: 1 } },
     late: 2,
+    lateAtServer: 2,
     other: 1,
   });
   assert.equal(recoverySeconds(answers, 500), 2);
@@ -267,8 +269,9 @@ test('an overload run sorted: 2xx admitted (late past --timeout), 503 refused by
 test('the overload as Markdown: both runs, the refusal codes, and the targets (none late, none unanswered) with the recovery time', () => {
   const summary = summarizeOverload(
     [
-      { at: 10, status: 200, ms: 40 },
-      { at: 20, status: 503, code: 'SERVE_OVERLOADED', ms: 2 },
+      { at: 10, status: 200, ms: 40, serverMs: 30 },
+      { at: 20, status: 503, code: 'SERVE_OVERLOADED', ms: 2, serverMs: 0.1 },
+      { at: 30, status: 200, ms: 700, serverMs: 450 },
     ],
     500,
   );
@@ -295,13 +298,22 @@ test('the overload as Markdown: both runs, the refusal codes, and the targets (n
   const text = renderServeBench(result({ overload }), 'M');
   assert.ok(
     text.endsWith(
-      '\nOverload: rnn serve --timeout 500 offered 4× the median reviews/s above (1650: 6600 requests/s asked for), then half of it; late: admitted and answered after 500 ms\n\n' +
-        '| run | offered/s | admitted | p50 ms | p99 ms | refused | p50 ms | p99 ms | late | unanswered | refusals |\n' +
-        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n' +
-        '| overload, 512 connections, 10 s | 6012 | 1 | 40.00 | 40.00 | 1 | 2.00 | 2.00 | 0 | 0 | SERVE_OVERLOADED 1 |\n' +
-        '| after, 64 connections, 5 s | 825 | 1 | 9.00 | 9.00 | 0 | – | – | 0 | 1 | – |\n' +
-        '\ntargets: none late (0 ✓), none unanswered (1 ✗); every request admitted again 0.25 s after the overload ended\n',
+      '\nOverload: rnn serve --timeout 500 offered 4× the median reviews/s above (1650: 6600 requests/s asked for), then half of it; late: admitted and answered after 500 ms ' +
+        "by the client's clock (at server: by the server's, from the moment it read the request)\n\n" +
+        '| run | offered/s | admitted | p50 ms | p99 ms | refused | p50 ms | p99 ms | late | at server | unanswered | refusals |\n' +
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n' +
+        '| overload, 512 connections, 10 s | 6012 | 2 | 40.00 | 700.00 | 1 | 2.00 | 2.00 | 1 | 0 | 0 | SERVE_OVERLOADED 1 |\n' +
+        '| after, 64 connections, 5 s | 825 | 1 | 9.00 | 9.00 | 0 | – | – | 0 | 0 | 1 | – |\n' +
+        '\ntargets: none late (1 ✗; at the server 0 ✓), none unanswered (1 ✗); every request admitted again 0.25 s after the overload ended\n',
     ),
     text,
   );
+});
+
+test('serverTiming: the total of a Server-Timing header, whatever else it holds', () => {
+  assert.equal(serverTiming('total;dur=12.5'), 12.5);
+  assert.equal(serverTiming('db;dur=3, total;desc="all";dur=7'), 7);
+  assert.equal(serverTiming(['db;dur=3', 'total;dur=4']), 4);
+  assert.equal(serverTiming('subtotal;dur=3'), undefined);
+  assert.equal(serverTiming(undefined), undefined);
 });

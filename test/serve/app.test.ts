@@ -195,13 +195,12 @@ function request(
   });
 }
 
-test('overload: while the queue would not drain within half of --timeout, POST /v1/predict gets 503 SERVE_OVERLOADED before its body is read; the connection stays usable, the probes answer, and a drained queue admits again', async (t) => {
-  // --timeout 2: a request is admitted when the queue ahead drains within 1 ms.
+test('overload: while a request would take longer than half of --timeout, POST /v1/predict gets 503 SERVE_OVERLOADED before its body is read, with Server-Timing; the connection stays usable, the probes answer, and a drained queue admits again', async (t) => {
+  // --timeout 2: a request is admitted when it should be answered within 1 ms.
   const app = testApp(t, { timeoutMs: 2, batchSize: 4, batchWindowMs: 300 });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as net.AddressInfo).port;
-  // A model whose forwards take 8 ms: three full ones in a row measure a drain of 2 ms a row or slower, then a
-  // lone row waits for the 300 ms window.
+  // A model whose forwards take 8 ms: two full ones in a row measure a forward of 8 ms or more.
   const slow: Forward = {
     maxlen: 1,
     perRow: 1,
@@ -211,8 +210,19 @@ test('overload: while the queue would not drain within half of --timeout, POST /
       return new Float32Array(rows);
     },
   };
-  await Promise.all([0, 1, 2].map(() => app.batcher.submit(slow, new Int32Array(4), 4, 5000)));
-  const waiting = app.batcher.submit(slow, new Int32Array(1), 1, 5000);
+  await Promise.all([0, 1].map(() => app.batcher.submit(slow, new Int32Array(4), 4, 5000)));
+  // Then a forward off the event loop that runs until released, and a full batch queued behind it: one more
+  // row would wait for both.
+  let release = (): void => {};
+  const held: Forward = {
+    maxlen: 1,
+    perRow: 1,
+    offLoop: true,
+    forward: (_ids, rows) => new Promise((resolve) => (release = () => resolve(new Float32Array(rows)))),
+  };
+  const running = app.batcher.submit(held, new Int32Array(4), 4, 5000);
+  const waiting = app.batcher.submit(slow, new Int32Array(4), 4, 5000);
+  assert.equal(app.batcher.queuedRows, 4);
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => agent.destroy());
@@ -224,14 +234,16 @@ test('overload: while the queue would not drain within half of --timeout, POST /
   assert.equal(answer.code, 'SERVE_OVERLOADED');
   assert.match(
     answer.error,
-    /^the server is overloaded: the queue would take about \d+ ms to reach this request and it admits what it can answer within 1 ms\. Retry after the Retry-After seconds, or run more instances behind a load balancer$/,
+    /^the server is overloaded: this request would take about \d+ ms and it admits what it can answer within 1 ms\. Retry after the Retry-After seconds, or run more instances behind a load balancer$/,
   );
+  assert.match(String(refused.headers['server-timing']), /^total;dur=\d+\.\d$/);
   assert.notEqual(refused.headers.connection, 'close');
   const health = await request(agent, port, { method: 'GET', path: '/healthz' });
   assert.equal(health.status, 200);
   assert.ok(health.reused, 'the refused request left its connection usable (its body was read off and dropped)');
 
-  await waiting;
+  release();
+  await Promise.all([running, waiting]);
   await app.batcher.idle();
   const admitted = await request(agent, port, { method: 'POST', path: '/v1/predict', body: 'not json' });
   assert.equal(admitted.status, 400, 'the queue is empty: the request is admitted, and its body read');

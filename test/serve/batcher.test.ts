@@ -13,11 +13,10 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import {
   DeadlineError,
   MicroBatcher,
-  OverloadedError,
-  QueueFullError,
-  TooManyRowsError,
+  RefusedError,
   type BatchReport,
   type BatcherOptions,
+  type Refusal,
   type Forward,
 } from '../../src/serve/batcher.js';
 
@@ -86,6 +85,11 @@ async function expectOwn(
 }
 
 /** A rejection with the batcher's own error of `type`, carrying `fields`, its message saying nothing of HTTP or of the CLI. */
+/** A {@link RefusedError} with this refusal and message. */
+function isRefused(refusal: Refusal, message: string): (e: unknown) => boolean {
+  return (e) => isBatcherError(RefusedError, {}, message)(e) && (assert.deepEqual((e as RefusedError).refusal, refusal), true);
+}
+
 function isBatcherError<T extends Error>(
   type: abstract new (...args: never[]) => T,
   fields: Partial<T>,
@@ -242,7 +246,7 @@ test('jobs of two models, several bigger than a batch: every forward holds rows 
   }
 });
 
-test('a full queue rejects at once (QueueFullError, with the numbers); the queue recovers', async () => {
+test('a full queue rejects at once (queue-full, with the numbers); the queue recovers', async () => {
   const log: Call[] = [];
   const m = new FakeModel('a', log);
   const b = batcher({ batchSize: 8, windowMs: 10, maxQueue: 4 });
@@ -250,14 +254,14 @@ test('a full queue rejects at once (QueueFullError, with the numbers); the queue
   assert.equal(b.queuedRows, 3);
   await assert.rejects(
     b.submit(m, idsOf(tagsOf(2, 2)), 2, NO_TIMEOUT),
-    isBatcherError(QueueFullError, { queuedRows: 3, maxQueue: 4 }, '3 rows are queued and the queue holds 4'),
+    isRefused({ kind: 'queue-full', queuedRows: 3, maxQueue: 4 }, '3 rows are queued and the queue holds 4'),
   );
   assert.equal(b.queuedRows, 3, 'the refused rows are not queued');
   const fits = expectOwn(b, m, 3, 1); // exactly fills the queue
   assert.equal(b.queuedRows, 4);
   await assert.rejects(
     b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT),
-    isBatcherError(QueueFullError, { queuedRows: 4, maxQueue: 4 }, '4 rows are queued and the queue holds 4'),
+    isRefused({ kind: 'queue-full', queuedRows: 4, maxQueue: 4 }, '4 rows are queued and the queue holds 4'),
   );
   await Promise.all([first, fits]);
   assert.equal(b.queuedRows, 0);
@@ -274,7 +278,7 @@ class SlowModel extends FakeModel {
   constructor(
     name: string,
     log: Call[],
-    private readonly ms: number,
+    protected ms: number,
   ) {
     super(name, log);
   }
@@ -286,24 +290,42 @@ class SlowModel extends FakeModel {
   }
 }
 
-test('a request the queue would not reach within maxWaitMs is refused at once (OverloadedError); an empty queue admits again', async () => {
+test('a request expected to take longer than maxWaitMs is refused at once (overloaded); the estimate counts whole forwards; rows that fit in the next forward are admitted', async () => {
   const log: Call[] = [];
   // 4 rows a forward, each forward at least 8 ms: a backlog drains at 2 ms a row or slower. A lone row waits
   // for the 300 ms window, so that it stays queued while the test looks.
   const m = new SlowModel('a', log, 8);
   const b = batcher({ batchSize: 4, windowMs: 300, maxQueue: 64, maxWaitMs: 1 });
-  assert.equal(b.expectedWaitMs(1), 0, 'no drain rate before a backlog was measured');
-  // Twelve rows at once: three full forwards; the two with rows waiting behind them measure the drain.
-  await Promise.all([0, 1, 2].map((j) => expectOwn(b, m, j, 4)));
-  assert.ok(b.expectedWaitMs(1) >= 2, `one row is expected to take a forward's share (${b.expectedWaitMs(1)} ms)`);
-  assert.equal(b.refusal(1), undefined, 'an empty queue admits, whatever the rate');
+  assert.equal(b.expectedWaitMs(1), 0.5, 'before a full forward was measured, one takes half of maxWaitMs');
+  assert.equal(b.expectedWaitMs(9), 1.5, 'nine rows: three forwards');
+  // Eight rows at once (two forwards: 1 ms, admitted); the second, with rows waiting as the first ended, measures.
+  const measuring = [0, 1].map((j) => expectOwn(b, m, j, 4));
+  await assert.rejects(
+    b.submit(m, idsOf(tagsOf(2, 8)), 8, NO_TIMEOUT),
+    (e) => e instanceof RefusedError,
+    'two forwards more would take 2 ms',
+  );
+  await Promise.all(measuring);
+  const forward = b.expectedWaitMs(1);
+  assert.ok(forward >= 8, `one row waits for a whole forward of 4 rows (${forward} ms)`);
+  assert.equal(b.expectedWaitMs(4), forward, 'four rows: the same one forward');
+  assert.equal(b.expectedWaitMs(5), 2 * forward, 'five rows: two forwards');
+  assert.equal(b.refusal(4), undefined, 'rows that fit in the next forward are admitted, whatever the estimate');
+  assert.equal(b.refusal(9), undefined, 'an empty queue admits a request of any size (--max-queue bounds it), whatever the estimate');
   const queued = expectOwn(b, m, 3, 1); // waits for the window
   assert.equal(b.queuedRows, 1);
-  const refused = b.refusal(1);
-  assert.ok(refused instanceof OverloadedError, 'one row behind one queued row would wait longer than 1 ms');
-  assert.equal(refused.maxWaitMs, 1);
-  assert.equal(refused.expectedMs, b.expectedWaitMs(1));
-  await assert.rejects(b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT), (e) => e instanceof OverloadedError);
+  assert.equal(b.expectedWaitMs(3), forward, 'the queued row and three more: one forward');
+  assert.equal(b.refusal(3), undefined, 'they fit in the next forward');
+  const refused = b.refusal(4);
+  assert.deepEqual(
+    refused,
+    { kind: 'overloaded', expectedMs: 2 * forward, maxWaitMs: 1 },
+    'four rows behind one queued row need two forwards: longer than 1 ms',
+  );
+  await assert.rejects(
+    b.submit(m, idsOf(tagsOf(4, 4)), 4, NO_TIMEOUT),
+    isRefused(refused!, `the request would take about ${Math.round(2 * forward)} ms and one may wait 1 ms`),
+  );
   assert.equal(b.queuedRows, 1, 'the refused row is not queued');
   await queued;
   await b.idle();
@@ -311,24 +333,51 @@ test('a request the queue would not reach within maxWaitMs is refused at once (O
   await expectOwn(b, m, 5, 4);
   assert.deepEqual(
     log.flatMap((c) => c.tags),
-    [0, 1, 2, 3, 5].flatMap((j) => tagsOf(j, j === 3 ? 1 : 4)),
-    'the refused row is never forwarded',
+    [0, 1, 3, 5].flatMap((j) => tagsOf(j, j === 3 ? 1 : 4)),
+    'the refused rows are never forwarded',
   );
   // With room for the measured drain, the same queue admits.
   const roomy = batcher({ batchSize: 4, windowMs: 300, maxQueue: 64, maxWaitMs: 10_000 });
-  await Promise.all([0, 1, 2].map((j) => expectOwn(roomy, m, 10 + j, 4)));
+  await Promise.all([0, 1].map((j) => expectOwn(roomy, m, 10 + j, 4)));
   const waiting = expectOwn(roomy, m, 13, 1);
   assert.equal(roomy.refusal(4), undefined);
   await Promise.all([waiting, expectOwn(roomy, m, 14, 3)]);
 });
 
-test('a request of more rows than the queue holds is refused at once (TooManyRowsError), even on an empty queue', async () => {
+test('only full forwards run with a backlog measure the forward time: a partial one (its fixed costs over fewer rows) leaves it as it was', async () => {
+  const log: Call[] = [];
+  // A full forward of 4 rows takes 8 ms; the 1-row forward below takes 40 ms. Scaled up to a batch, that one
+  // would say 160 ms a forward and raise the estimate by about 30 ms.
+  let ms = 8;
+  const m = new (class extends SlowModel {
+    override forward(ids: Int32Array, rows: number): Float32Array {
+      this.ms = rows === 1 ? 40 : ms;
+      return super.forward(ids, rows);
+    }
+  })('a', log, ms);
+  const b = batcher({ batchSize: 4, windowMs: 0, maxQueue: 64, maxWaitMs: Infinity });
+  // Two full forwards: the second ran with a backlog and measured the forward time.
+  await Promise.all([expectOwn(b, m, 0, 4), expectOwn(b, m, 1, 4)]);
+  const forward = b.expectedWaitMs(1);
+  assert.ok(forward >= 3 * 8, `a first measure m (8 ms or more) is expected as m + 4 × m/2, as TCP's first timeout (${forward} ms)`);
+  // A full forward, then one of 1 row that waited for it (a backlog): the full one counts, the partial one not.
+  ms = 0;
+  await Promise.all([expectOwn(b, m, 2, 4), expectOwn(b, m, 3, 1)]);
+  assert.deepEqual(
+    log.map((c) => c.rows),
+    [4, 4, 4, 1],
+  );
+  const after = b.expectedWaitMs(1);
+  assert.ok(after <= forward + 15, `about one full forward still (${after} ms; ${forward} before)`);
+});
+
+test('a request of more rows than the queue holds is refused at once (too-many-rows), even on an empty queue', async () => {
   const log: Call[] = [];
   const m = new FakeModel('a', log);
   const b = batcher({ batchSize: 4, windowMs: 5, maxQueue: 6 });
   await assert.rejects(
     b.submit(m, idsOf(tagsOf(1, 7)), 7, NO_TIMEOUT),
-    isBatcherError(TooManyRowsError, { rows: 7, maxQueue: 6 }, 'the request needs 7 forward rows and the queue holds at most 6'),
+    isRefused({ kind: 'too-many-rows', rows: 7, maxQueue: 6 }, 'the request needs 7 forward rows and the queue holds at most 6'),
   );
   assert.equal(b.queuedRows, 0);
   await expectOwn(b, m, 2, 6); // maxQueue rows fit
@@ -496,6 +545,7 @@ test("a k-class model: each row's k probabilities reach its request, whatever th
 class AsyncModel implements Forward {
   readonly maxlen = MAXLEN;
   readonly perRow = 1;
+  readonly offLoop = true;
   readonly running: { rows: number; finish: () => void; fail: (e: Error) => void }[] = [];
   private readonly inner: FakeModel;
   readonly name: string;
@@ -517,6 +567,54 @@ async function turnsUntil(done: () => boolean): Promise<void> {
   for (let i = 0; i < 20 && !done(); i++) await tick();
 }
 
+test('a forward off the event loop starts without waiting for a turn of the loop: when a submit fills a batch, and when the forward before it ends', async () => {
+  const log: Call[] = [];
+  const m = new AsyncModel('a', log);
+  const b = batcher({ batchSize: 4, windowMs: 50, maxQueue: 64 });
+  let turned = false;
+  setImmediate(() => (turned = true));
+  const first = expectOwn(b, m, 1, 4);
+  assert.equal(m.running.length, 1, 'a full batch starts within the submit');
+  const second = expectOwn(b, m, 2, 4);
+  m.running[0]!.finish();
+  await first;
+  for (let i = 0; i < 10 && m.running.length < 2; i++) await Promise.resolve();
+  assert.equal(m.running.length, 2, 'the queued batch starts as the forward before it settles');
+  assert.equal(turned, false, 'no turn of the event loop in between');
+  m.running[1]!.finish();
+  await second;
+});
+
+test('while a forward runs off the event loop, a request is expected to wait for what is left of it too', async () => {
+  const log: Call[] = [];
+  const m = new AsyncModel('a', log);
+  const b = batcher({ batchSize: 4, windowMs: 0, maxQueue: 64 });
+  // Three forwards of 4 rows, each finished 20 ms after it starts: the two with a backlog measure the drain.
+  const measured = [0, 1, 2].map((j) => expectOwn(b, m, j, 4));
+  for (let i = 0; i < 3; i++) {
+    await turnsUntil(() => m.running.length > i);
+    await sleep(20);
+    m.running[i]!.finish();
+  }
+  await Promise.all(measured);
+  const forward = b.expectedWaitMs(1);
+  assert.ok(forward >= 20, `a forward takes 20 ms or more (${forward} ms)`);
+  const running = expectOwn(b, m, 3, 4);
+  await turnsUntil(() => m.running.length > 3);
+  const queued = expectOwn(b, m, 4, 1);
+  const expected = b.expectedWaitMs(1);
+  assert.ok(
+    expected > forward && expected <= 2 * forward,
+    `what is left of the forward running, then its own (${expected} ms of ${forward})`,
+  );
+  await sleep(forward + 10); // a timer may fire a millisecond early by performance.now()
+  assert.ok(b.expectedWaitMs(1) >= forward + 5, 'past its expected end, the forward running says how long a forward takes now');
+  m.running[3]!.finish();
+  await turnsUntil(() => m.running.length > 4);
+  m.running[4]!.finish();
+  await Promise.all([running, queued]);
+});
+
 test('a forward off the event loop (a promise): requests are admitted and refused while it runs, the next forward waits for it, idle() too', async () => {
   const log: Call[] = [];
   const m = new AsyncModel('a', log);
@@ -529,7 +627,7 @@ test('a forward off the event loop (a promise): requests are admitted and refuse
   const third = expectOwn(b, m, 3, 4);
   await assert.rejects(
     b.submit(m, idsOf(tagsOf(4, 1)), 1, NO_TIMEOUT),
-    isBatcherError(QueueFullError, { queuedRows: 8, maxQueue: 8 }, '8 rows are queued and the queue holds 8'),
+    isRefused({ kind: 'queue-full', queuedRows: 8, maxQueue: 8 }, '8 rows are queued and the queue holds 8'),
   );
   await turnsUntil(() => m.running.length > 1);
   assert.equal(m.running.length, 1, 'no second forward while the first runs');

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeadlineError, QueueFullError, TooManyRowsError } from '../../src/serve/batcher.js';
-import { answerOf, ServeError } from '../../src/serve/errors.js';
+import { DeadlineError, RefusedError } from '../../src/serve/batcher.js';
+import { answerOf, refusalAnswer, ServeError } from '../../src/serve/errors.js';
 import { NoModelError } from '../../src/serve/host.js';
 
 const LIMITS = { bodyLimit: 1024 };
@@ -15,7 +15,7 @@ const RETRY = { 'retry-after': '1' };
 const CASES: Array<{ name: string; error: unknown; answer: ReturnType<typeof answerOf> }> = [
   {
     name: 'a full queue',
-    error: new QueueFullError(7, 8),
+    error: new RefusedError({ kind: 'queue-full', queuedRows: 7, maxQueue: 8 }),
     answer: {
       status: 503,
       code: 'SERVE_QUEUE_FULL',
@@ -26,12 +26,23 @@ const CASES: Array<{ name: string; error: unknown; answer: ReturnType<typeof ans
   },
   {
     name: 'more rows than the queue holds',
-    error: new TooManyRowsError(9000, 4096),
+    error: new RefusedError({ kind: 'too-many-rows', rows: 9000, maxQueue: 4096 }),
     answer: {
       status: 413,
       code: 'SERVE_TOO_MANY_ROWS',
       line: 'the request needs 9000 forward rows and the queue holds at most 4096. Send fewer texts per request (an explained text needs one row per word), or start rnn serve with a larger --max-queue',
       headers: {},
+      bug: false,
+    },
+  },
+  {
+    name: 'an overload (Retry-After: the expected seconds, at least 1)',
+    error: new RefusedError({ kind: 'overloaded', expectedMs: 2400.4, maxWaitMs: 250 }),
+    answer: {
+      status: 503,
+      code: 'SERVE_OVERLOADED',
+      line: 'the server is overloaded: this request would take about 2400 ms and it admits what it can answer within 250 ms. Retry after the Retry-After seconds, or run more instances behind a load balancer',
+      headers: { 'retry-after': '3' },
       bug: false,
     },
   },
@@ -91,3 +102,9 @@ for (const c of CASES) {
     assert.deepEqual(answerOf(c.error, LIMITS), c.answer);
   });
 }
+
+test('refusalAnswer: a refusal answered from its value (before a body is read) is the answer to the same refusal as an error', () => {
+  for (const c of CASES) {
+    if (c.error instanceof RefusedError) assert.deepEqual(refusalAnswer(c.error.refusal), c.answer, c.name);
+  }
+});

@@ -1,7 +1,13 @@
 /** Every error answered as one JSON line with its code ({@link answerOf}); a 500 is a bug, and logged. */
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
-import { answerOf } from '../errors.js';
+import { answerOf, type ErrorAnswer } from '../errors.js';
+
+/** Sends an error's answer: its status, headers and `{"error": "<line>", "code": "<code>"}`. */
+export function sendAnswer(reply: FastifyReply, a: ErrorAnswer): FastifyReply {
+  return reply.code(a.status).headers(a.headers).send({ error: a.line, code: a.code });
+}
 
 /**
  * How much of a refused body (413: past --body-limit) is read and dropped before the answer, and for how long
@@ -39,7 +45,7 @@ export const errorAnswers = fp(
       const a = answerOf(err, app.serveOptions);
       if (a.bug) req.log.error({ err }, 'internal error');
       if (a.status === 413 && !(await discardBody(req.raw, LINGER_BYTES, LINGER_MS))) reply.header('connection', 'close');
-      return reply.code(a.status).headers(a.headers).send({ error: a.line, code: a.code });
+      return sendAnswer(reply, a);
     });
   },
   { name: 'rnn-error-answers', dependencies: ['rnn-core'] },

@@ -4,24 +4,29 @@
  * and the answer names the model that produced it (a reload mid-request does not change it).
  *
  * Admission: before its body is read, a request is refused (503) when the batcher would refuse even one row
- * now (the queue is full, or would not drain within half of --timeout): under overload a refusal then costs
- * the headers only, not the body's parse, validation and encoding. Once encoded, its rows are checked again
- * with their real count. An admitted request's deadline counts from its arrival.
+ * now (the queue is full, or the request would take longer than half of --timeout): under overload a refusal
+ * then costs the headers only, not the body's parse, validation and encoding, and it is answered from the
+ * refusal's value (no Error, no stack trace, no error handler). Once encoded, its rows are checked again with
+ * their real count. An admitted request's deadline counts from its arrival.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import { encodeTexts, predictionsOf } from '../../predict/encode.js';
 import { explanationJson, planExplanation } from '../../explain/occlusion.js';
 import type { MicroBatcher } from '../batcher.js';
+import { refusalAnswer } from '../errors.js';
+import { sendAnswer } from '../plugins/error-answers.js';
 import type { ServedModel } from '../served-model.js';
 import { ERROR_REPLIES, Explanation, predictBody, PredictReply, Prediction } from '../schemas.js';
 
 export const predictRoute: FastifyPluginAsyncTypebox = async (app) => {
   const o = app.serveOptions;
   const schema = { body: predictBody(o), response: { 200: PredictReply, ...ERROR_REPLIES } };
-  const onRequest = async (): Promise<void> => {
+  // fastify's way to answer from a hook: send, and return the reply so that nothing after it runs.
+  const onRequest = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const refused = app.batcher.refusal(1);
-    if (refused) throw refused;
+    return refused ? sendAnswer(reply, refusalAnswer(refused)) : undefined;
   };
   app.post('/predict', { schema, onRequest }, async (req, reply) => {
     const { texts, explain = false } = req.body;
