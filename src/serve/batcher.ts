@@ -73,6 +73,8 @@ export interface Forward {
   forward(ids: Int32Array, rows: number): Float32Array | Promise<Float32Array>;
   /** Its forwards return promises (they run off the event loop). */
   readonly offLoop?: boolean;
+  /** How long a full forward took when the model was loaded, on an idle server (ms): the first estimate, until one is measured here. */
+  readonly forwardMs?: number;
 }
 
 /** Options of a {@link MicroBatcher}. */
@@ -85,6 +87,11 @@ export interface BatcherOptions {
   maxQueue: number;
   /** Longest a request may be expected to take to be admitted (milliseconds; Infinity: no bound). */
   maxWaitMs: number;
+}
+
+/** A first measure of a forward's time here, as RFC 6298 takes a first round trip: mean m, deviation m/2. */
+function firstMeasure(ms: number): { mean: number; deviation: number } {
+  return { mean: ms, deviation: ms / 2 };
 }
 
 /** What the batcher reports after each forward (for metrics). */
@@ -180,6 +187,11 @@ export class MicroBatcher {
     if (rows === 0) return Promise.resolve(new Float32Array(0));
     const refused = this.refusal(rows);
     if (refused) return Promise.reject(new RefusedError(refused));
+    // The model's own measure of a full forward (the next ones here smooth it away). It was taken on an idle
+    // server, not under the load a queue means, so its deviation is taken as large as itself (RFC 6298 takes
+    // half of a first measure): a forward is expected to take five times it until one is measured here.
+    if (this.forwardTime === undefined && model.forwardMs !== undefined)
+      this.forwardTime = { mean: model.forwardMs, deviation: model.forwardMs };
     return new Promise((resolve, reject) => {
       const job: Job = {
         model,
@@ -306,8 +318,9 @@ export class MicroBatcher {
    * What a full forward is expected to take (ms): its smoothed time plus four mean deviations, as TCP's
    * retransmission timeout is (RFC 6298). Under overload a forward's time varies threefold from one to the
    * next (how long its end waits for the event loop varies), so a mean alone admits requests that then miss
-   * their deadline. Before a full forward ran with a backlog, half of `maxWaitMs`: two batches beyond the
-   * next are admitted until the first measure (a sudden overload's first forwards are its slowest).
+   * their deadline. Its first value is the model's own (a full forward at load, five times it: see submit)
+   * or the first full forward with a backlog (three times it, as RFC 6298 takes a first round trip); before
+   * either, half of `maxWaitMs`.
    */
   private get forwardMs(): number {
     const t = this.forwardTime;
@@ -324,7 +337,7 @@ export class MicroBatcher {
       const t = this.forwardTime;
       this.forwardTime = t
         ? { deviation: 0.75 * t.deviation + 0.25 * Math.abs(t.mean - sample), mean: 0.875 * t.mean + 0.125 * sample }
-        : { mean: sample, deviation: sample / 2 };
+        : firstMeasure(sample);
     }
     this.lastEnd = end;
     this.backlog = this.queued > 0;

@@ -344,6 +344,17 @@ test('a request expected to take longer than maxWaitMs is refused at once (overl
   await Promise.all([waiting, expectOwn(roomy, m, 14, 3)]);
 });
 
+test("a model's own measure of a full forward (taken idle) is the first estimate, with a deviation as large as itself (five times it), until forwards here measure", async () => {
+  const log: Call[] = [];
+  const m = Object.assign(new FakeModel('a', log), { forwardMs: 10 });
+  const b = batcher({ batchSize: 4, windowMs: 300, maxQueue: 64, maxWaitMs: 1000 });
+  assert.equal(b.expectedWaitMs(5), 1000, 'nothing known: half of maxWaitMs a forward');
+  const queued = expectOwn(b, m, 1, 1); // waits for the window
+  assert.equal(b.expectedWaitMs(3), 50, "the queued row and three more: one forward, the model's 10 ms counted as 10 + 4 × 10");
+  assert.equal(b.expectedWaitMs(4), 100, 'and four more: two forwards');
+  await queued;
+});
+
 test('only full forwards run with a backlog measure the forward time: a partial one (its fixed costs over fewer rows) leaves it as it was', async () => {
   const log: Call[] = [];
   // A full forward of 4 rows takes 8 ms; the 1-row forward below takes 40 ms. Scaled up to a batch, that one

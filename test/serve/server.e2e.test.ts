@@ -373,6 +373,20 @@ test('/readyz is 503 until the model is loaded and warmed up; /healthz answers f
   assert.equal(ready.body.status, 'ready');
 });
 
+test("loading times one full forward of rows without padding (the batcher's first estimate of a forward); forwards run off the event loop on the oneDNN kernels", async (t) => {
+  const m = await ServedModel.load(run, dirA, SERVE_DEFAULTS.batchSize, SERVE_DEFAULTS.layers);
+  try {
+    assert.ok(Number.isFinite(m.forwardMs) && m.forwardMs > 0, `${m.forwardMs} ms`);
+    assert.equal(m.offLoop, run.kernels.name === 'onednn', "its forwards run off the event loop on rnn's oneDNN kernels only");
+    const warm = performance.now();
+    await m.forward(new Int32Array(SERVE_DEFAULTS.batchSize * m.maxlen).fill(1), SERVE_DEFAULTS.batchSize);
+    const again = performance.now() - warm;
+    t.diagnostic(`a full forward: ${m.forwardMs.toFixed(1)} ms at load, ${again.toFixed(1)} ms after`);
+  } finally {
+    m.retire();
+  }
+});
+
 test('GET /v1/model: cell, hyperparameters, kernels, creation time, test metrics when evaluated', async (t) => {
   const s = await serve(t);
   await s.ready;
