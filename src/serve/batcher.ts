@@ -155,7 +155,7 @@ export class MicroBatcher {
     // the estimate knows first when the load jumps (the first forwards of an overload run longer than the
     // ones measured before it, and every request read meanwhile asks).
     const elapsed = this.inFlight ? performance.now() - this.forwardStart : 0;
-    const forwardMs = Math.max(this.forwardMs, elapsed);
+    const forwardMs = Math.max(this.expectedForwardMs, elapsed);
     const running = this.inFlight ? forwardMs - elapsed : 0;
     const forwards = Math.ceil((this.queued + rows) / this.o.batchSize);
     return running + forwards * forwardMs;
@@ -322,7 +322,7 @@ export class MicroBatcher {
    * or the first full forward with a backlog (three times it, as RFC 6298 takes a first round trip); before
    * either, half of `maxWaitMs`.
    */
-  private get forwardMs(): number {
+  private get expectedForwardMs(): number {
     const t = this.forwardTime;
     return t ? t.mean + 4 * t.deviation : this.o.maxWaitMs / 2;
   }

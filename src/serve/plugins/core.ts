@@ -34,9 +34,9 @@ export interface CoreOptions {
 
 /**
  * A request is admitted when it is expected to take at most half of its --timeout (the forward running and
- * the forwards ahead of it and its own): the other half is the margin for the estimate (the drain rate is an
- * average and the load changes) and for the time the request spends outside the queue (read, encoded,
- * answered).
+ * the forwards ahead of it and its own): the other half is the margin for the estimate (a forward's time is
+ * a smoothed measure and the load changes) and for the time the request spends outside the queue (read,
+ * encoded, answered).
  */
 export function admissionWaitMs(timeoutMs: number): number {
   return timeoutMs / 2;
