@@ -244,6 +244,7 @@ test("an overload run sorted: 2xx admitted (late past --timeout by the client's 
     { at: 10, status: 200, ms: 40 },
     { at: 20, status: 200, ms: 60, serverMs: 501 }, // late at the server (a client nearer to it than this one)
     { at: 30, status: 200, ms: 510, serverMs: 300 }, // admitted, answered late: it waited unread or unsent
+    { at: 35, status: 200, ms: 520 }, // late, and no Server-Timing: late at the server too, for all anyone knows
     { at: 40, status: 503, code: 'SERVE_OVERLOADED', ms: 2 },
     { at: 50, status: 503, code: 'SERVE_OVERLOADED', ms: 4 },
     { at: 60, status: 503, code: 'SERVE_QUEUE_FULL', ms: 3 },
@@ -253,10 +254,10 @@ test("an overload run sorted: 2xx admitted (late past --timeout by the client's 
   ];
   const s = summarizeOverload(answers, 500);
   assert.deepEqual(s, {
-    admitted: { count: 4, p50Ms: 40, p99Ms: 510 },
+    admitted: { count: 5, p50Ms: 60, p99Ms: 520 },
     refused: { count: 3, p50Ms: 3, p99Ms: 4, codes: { SERVE_OVERLOADED: 2, SERVE_QUEUE_FULL: 1 } },
-    late: 2,
-    lateAtServer: 2,
+    late: 3,
+    lateAtServer: 3,
     other: 1,
   });
   assert.equal(recoverySeconds(answers, 500), 2);
