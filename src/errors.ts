@@ -173,17 +173,27 @@ export class UserError extends Error {
 
   /** What failed, without a trailing full stop. */
   get what(): string {
-    return this.message.trim().replace(/\.+$/, '');
+    return whatOf(this.message);
   }
 
   /** The one-line rendering used on stderr (without the `error: ` prefix). */
   get line(): string {
-    return `${this.what}. ${this.fix}`;
+    return errorLine(this.message, this.fix);
   }
 
   toJSON(): ErrorJson {
     return { code: this.code, message: this.what, fix: this.fix };
   }
+}
+
+/** What failed, without a trailing full stop. */
+function whatOf(message: string): string {
+  return message.trim().replace(/\.+$/, '');
+}
+
+/** An error's one line, `<what failed>. <how to fix>`: a {@link UserError}'s, and any answer built without one. */
+export function errorLine(what: string, fix: string): string {
+  return `${whatOf(what)}. ${fix}`;
 }
 
 export function isUserError(e: unknown): e is UserError {

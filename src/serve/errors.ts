@@ -5,7 +5,7 @@
  * `schemaErrorFormatter`, which turns the first schema violation into a sentence.
  */
 import type { FastifySchemaValidationError } from 'fastify';
-import { UserError, type ErrorCode } from '../errors.js';
+import { errorLine, UserError, type ErrorCode } from '../errors.js';
 import { DeadlineError, RefusedError, type Refusal } from './batcher.js';
 import { NoModelError } from './host.js';
 
@@ -56,7 +56,7 @@ export function refusalAnswer(r: Refusal): ErrorAnswer {
   const answer = (status: number, code: ServeErrorCode, what: string, fix: string, headers: Record<string, string>): ErrorAnswer => ({
     status,
     code,
-    line: `${what}. ${fix}`,
+    line: errorLine(what, fix),
     headers,
     bug: false,
   });

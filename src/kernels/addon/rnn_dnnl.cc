@@ -1106,7 +1106,6 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return {E, W, R, b};
   }
 
-
   // Checks forwardTable's arguments (ids, an inputTable [dirs*V*G*U], the recurrent kernel) and keeps the ids.
   TableArgs prepareTable(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
