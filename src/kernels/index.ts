@@ -12,12 +12,13 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { LAYER_CLASS, type CellType, type LayerClass } from '../cells.js';
-import { LESSON_TOPOLOGY, type Topology } from './lesson.js';
+import { LESSON_TOPOLOGY, type SequenceTopology } from './lesson.js';
 
 /**
  * A whole-sequence recurrent layer of one shape (cell, T, B, D, U) and topology, with its primitives and
  * buffers. Its output is F = dirs·U features per row: h_T (the lesson's), or for a bidirectional layer the
- * forward h_{T−1} and backward h_0 concatenated, or the maximum or mean over time of the output sequence.
+ * forward h_{T−1} and backward h_0 concatenated, or the maximum or mean over time of the output sequence;
+ * under `sequence` pooling, T·F per row: every step's outputs (the features and their gradients below are then [B·T·F]).
  * Weights of a bidirectional layer are the forward direction's then the backward direction's, each in tfjs layout.
  */
 export interface OnednnSequence {
@@ -75,7 +76,7 @@ export interface OnednnAddon {
     U: number,
     parts?: number,
     chunk?: number,
-    topology?: Topology,
+    topology?: SequenceTopology,
   ) => OnednnSequence;
   /**
    * The recurrent layer's input projection of every id: embeddings [V·D] times the kernel [dirs·D·G·U] plus the
@@ -121,7 +122,7 @@ export class SequenceCache {
     private readonly max: number,
   ) {}
 
-  get(cell: CellType, T: number, B: number, D: number, U: number, topology: Topology = LESSON_TOPOLOGY): OnednnSequence {
+  get(cell: CellType, T: number, B: number, D: number, U: number, topology: SequenceTopology = LESSON_TOPOLOGY): OnednnSequence {
     const key = `${cell}:${T}:${B}:${D}:${U}:${topology.bidirectional ? 'bi' : 'uni'}:${topology.pooling}`;
     let s = this.sequences.get(key);
     if (s) {

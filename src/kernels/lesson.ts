@@ -16,6 +16,15 @@ export interface Topology {
   pooling: Pooling;
 }
 
+/**
+ * What a whole-sequence recurrent layer of the addon returns: a classifier's {@link Topology} (features [B, F]), or
+ * every step's outputs [B, T, F] (`sequence`: tfjs-layers' returnSequences, what a language model reads).
+ */
+export type SequenceTopology = Topology | { bidirectional: boolean; pooling: 'sequence' };
+
+/** Every step's outputs, one direction. */
+export const SEQUENCE_OUTPUTS: SequenceTopology = Object.freeze({ bidirectional: false, pooling: 'sequence' });
+
 /** The lesson's topology. */
 export const LESSON_TOPOLOGY: Topology = Object.freeze({ bidirectional: false, pooling: 'last' });
 

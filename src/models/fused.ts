@@ -11,7 +11,7 @@
  * Grad kernels), and SimpleRNN's per-step ops are TensorFlow ops called by name; on other backends
  * everything is tfjs ops. With rnn's oneDNN kernels (the {@link Kernels} value given to
  * {@link fuseRecurrentLayers}), the whole sequence is one call into the addon each way instead, on any
- * backend, for a layer returning its last state.
+ * backend, returning the last state or every step's output.
  *
  * Each op returns the last state [B, U] or, built with `{ sequences: true }`, every step's output [B, T, U]
  * (returnSequences); a goBackwards layer runs it on its input reversed in time, as tfjs-layers does. So
@@ -55,13 +55,9 @@ const OPS: Record<CellType, (tf: TF, o: OpOptions) => Op> = {
   },
 };
 
-/**
- * The op a layer runs on `kernels`. {@link onednnOp} returns only the last state, so a layer returning its
- * output sequence runs the tfjs op even with the oneDNN kernels (such a model normally runs whole on them
- * instead: src/train/onednn-step.ts, src/predict/onednn.ts).
- */
+/** The op a layer runs on `kernels`. */
 function makeOp(tf: TF, cell: CellType, kernels: Kernels, o: OpOptions): Op {
-  return kernels.name === 'onednn' && !o.sequences ? onednnOp(tf, kernels.addon, cell) : OPS[cell](tf, o);
+  return kernels.name === 'onednn' ? onednnOp(tf, kernels.addon, cell, o) : OPS[cell](tf, o);
 }
 
 /** Whether a layer's configuration is one the fused ops compute exactly. */

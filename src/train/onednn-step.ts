@@ -79,7 +79,6 @@ export class OnednnStep implements Stepper {
   private readonly grads: Float32Array[];
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
-  private readonly names: string[];
   private readonly sequences: SequenceCache;
   private readonly D: number;
   private readonly U: number;
@@ -111,7 +110,6 @@ export class OnednnStep implements Stepper {
     const pack = (arrays: Float32Array[]) => packParams(arrays, topology);
     this.params = pack(vars.map((w) => w.read().dataSync() as Float32Array));
     this.grads = this.params.map((p) => new Float32Array(p.length));
-    this.names = vars.map((w) => (w as unknown as { val?: { name: string } }).val?.name ?? w.name);
     this.m = moments ? pack(moments.slice(0, vars.length)) : this.params.map((p) => new Float32Array(p.length));
     this.v = moments ? pack(moments.slice(vars.length)) : this.params.map((p) => new Float32Array(p.length));
     this.D = vars[1]!.shape[0] as number;
@@ -149,11 +147,7 @@ export class OnednnStep implements Stepper {
     if (classWeight && classWeight.length !== classes)
       throw new Error(`${classWeight.length} class weights were given for a model of ${classes} classes`);
     const adam = model.optimizer as unknown as AdamLike;
-    const saved = await adam.getWeights();
-    const moments = saved.filter((w) => w.name !== 'iter');
-    const n = model.trainableWeights.length;
-    const arrays = moments.length === 2 * n ? moments.map((w) => (w.tensor.dataSync() as Float32Array).slice()) : undefined;
-    saved.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
+    const arrays = await adamMoments(model, adam);
     const weights = classWeight && Float64Array.from(classWeight);
     return new OnednnStep(tf, addon, cell, maxlen, model, adam, topologyOf(model, cell)!, arrays, weights, bodyLrScale);
   }
@@ -324,21 +318,50 @@ export class OnednnStep implements Stepper {
 
   /** Writes Adam's moments, step count and learning rate into the model's tfjs optimizer (before a checkpoint). */
   async syncOptimizer(): Promise<void> {
-    const tf = this.tf;
-    const shapes = this.model.trainableWeights.map((w) => w.shape as number[]);
-    const named: NamedTensor[] = [
-      { name: 'iter', tensor: tf.scalar(this.iterations, 'int32') },
-      ...unpackParams(this.m, this.topology).map((m, i) => ({ name: `${this.names[i]}/m`, tensor: tf.tensor(m.slice(), shapes[i]) })),
-      ...unpackParams(this.v, this.topology).map((v, i) => ({ name: `${this.names[i]}/v`, tensor: tf.tensor(v.slice(), shapes[i]) })),
-    ];
-    // tfjs's setWeights replaces its moment variables without disposing the old ones.
-    const internal = this.adam as unknown as {
-      accumulatedFirstMoment?: Array<{ variable: Tensor }>;
-      accumulatedSecondMoment?: Array<{ variable: Tensor }>;
-    };
-    for (const list of [internal.accumulatedFirstMoment, internal.accumulatedSecondMoment]) list?.forEach((x) => x.variable.dispose());
-    this.adam.learningRate = this.learningRate;
-    await this.adam.setWeights(named);
-    tf.dispose(named.map((w) => w.tensor));
+    await setAdamState(this.tf, this.model, this.adam, {
+      iterations: this.iterations,
+      learningRate: this.learningRate,
+      m: unpackParams(this.m, this.topology),
+      v: unpackParams(this.v, this.topology),
+    });
   }
+}
+
+/**
+ * The moments tfjs's Adam `adam` holds for `model`'s trainable weights (first moments, then second, in the
+ * weights' order; copies), or undefined before its first step.
+ */
+export async function adamMoments(model: LayersModel, adam: AdamLike): Promise<Float32Array[] | undefined> {
+  const saved = await adam.getWeights();
+  const moments = saved.filter((w) => w.name !== 'iter');
+  const n = model.trainableWeights.length;
+  const arrays = moments.length === 2 * n ? moments.map((w) => (w.tensor.dataSync() as Float32Array).slice()) : undefined;
+  saved.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
+  return arrays;
+}
+
+/** Writes Adam's state (moments in the model's trainable-weight order, step count, learning rate) into tfjs's Adam `adam`. */
+export async function setAdamState(
+  tf: TF,
+  model: LayersModel,
+  adam: AdamLike,
+  state: { iterations: number; learningRate: number; m: readonly Float32Array[]; v: readonly Float32Array[] },
+): Promise<void> {
+  const shapes = model.trainableWeights.map((w) => w.shape as number[]);
+  // the names tfjs's Adam keeps the moments under: `<variable name>/m`, `<variable name>/v`
+  const names = model.trainableWeights.map((w) => (w as unknown as { val?: { name: string } }).val?.name ?? w.name);
+  const named: NamedTensor[] = [
+    { name: 'iter', tensor: tf.scalar(state.iterations, 'int32') },
+    ...state.m.map((m, i) => ({ name: `${names[i]}/m`, tensor: tf.tensor(m.slice(), shapes[i]) })),
+    ...state.v.map((v, i) => ({ name: `${names[i]}/v`, tensor: tf.tensor(v.slice(), shapes[i]) })),
+  ];
+  // tfjs's setWeights replaces its moment variables without disposing the old ones.
+  const internal = adam as unknown as {
+    accumulatedFirstMoment?: Array<{ variable: Tensor }>;
+    accumulatedSecondMoment?: Array<{ variable: Tensor }>;
+  };
+  for (const list of [internal.accumulatedFirstMoment, internal.accumulatedSecondMoment]) list?.forEach((x) => x.variable.dispose());
+  adam.learningRate = state.learningRate;
+  await adam.setWeights(named);
+  tf.dispose(named.map((w) => w.tensor));
 }

@@ -18,6 +18,9 @@
  * - The output bias starts at the log unigram probabilities of the training tokens.
  * - Adam with the global-norm clip (src/train/clip.ts), the learning-rate schedules, best-epoch tracking and
  *   checkpoints of `rnn train` (src/train/control.ts, src/train/optimizer-state.ts, src/io/checkpoint.ts).
+ * - With rnn's oneDNN kernels (and the fused layers) a step runs the embedding, the recurrent layer, the clip
+ *   and Adam in the addon ({@link LmOnednnStep}); otherwise tfjs's `minimize` over the model. Same loss, same
+ *   update.
  * Prints nothing; returns the model and what metadata.json records.
  */
 import type { LayersModel, Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
@@ -31,6 +34,8 @@ import { BestTracker, LrScheduler } from './control.js';
 import { clippedAdam, type ClippedAdam } from './clip.js';
 import { optimizerState, restoreOptimizer } from './optimizer-state.js';
 import { checkCheckpointFits, loopCheckpoint } from './index.js';
+import { LmOnednnStep, type OutputLoss } from './lm-step.js';
+import type { AdamLike } from './onednn-step.js';
 import type { LmEpochLog, PretrainCallbacks, PretrainCheckpoint, PretrainOptions, PretrainResult } from './pretrain-options.js';
 
 export * from './pretrain-options.js';
@@ -337,9 +342,14 @@ export async function pretrain(
     start: { epoch: 1, batch: 0, resumed: false },
   };
   if (resume) await resumeInto(tf, model, optimizer, resume, s, n);
+  const fast =
+    kernels.name === 'onednn' && o.layers === 'fused'
+      ? await LmOnednnStep.create(tf, kernels.addon, o.cell, model, optimizer as unknown as AdamLike)
+      : undefined;
   const V = o.vocabSize;
   const tTrain = performance.now();
   const finish = (interrupted?: PretrainCheckpoint): PretrainResult => {
+    fast?.syncWeights();
     let weightsEpoch = s.history.length;
     if (!interrupted && s.bestWeights && s.tracker.bestEpoch !== s.history.length) {
       model.setWeights(s.bestWeights);
@@ -385,13 +395,21 @@ export async function pretrain(
       if (cb.shouldStop) await new Promise((resolve) => setImmediate(resolve));
       if (cb.shouldStop?.()) {
         s.priorEpochSeconds = clock();
+        fast?.syncWeights();
+        await fast?.syncOptimizer();
         return finish(await checkpointOf(model, optimizer, s, epoch, b));
       }
       const ids = s.order.subarray(b * o.batchSize, Math.min(n, (b + 1) * o.batchSize));
       const { x, y, keep } = windowBatch(data.trainWindows, o.bptt, ids);
       dropInputWords(x, o.wordDropout, s.rand);
       const cands = o.softmax === 'sampled' ? logUniformSample(o.samples, V, s.rand) : undefined;
-      const loss = y.length > 0 ? step(tf, model, optimizer, vars, x, y, keep, ids.length, o, cands) : 0;
+      const lossOf = outputLoss(tf, y, o, cands);
+      const loss =
+        y.length === 0
+          ? 0
+          : fast
+            ? fast.step(x, ids.length, keep, lossOf, lr)
+            : step(tf, model, optimizer, vars, x, ids.length, keep, o, lossOf);
       s.sums.loss += loss * y.length;
       s.sums.seen += y.length;
       const tps = s.sums.seen / clock();
@@ -416,6 +434,7 @@ export async function pretrain(
       seconds: 0,
       tokensPerSec: s.sums.seen / trainSeconds,
     };
+    fast?.syncWeights();
     if (data.heldOutWindows.count > 0) {
       cb.onStep?.(`held-out perplexity over ${data.heldOut.length} tokens (full softmax)`);
       const v = heldOutLoss(tf, model, data.heldOutWindows, o.bptt, o.batchSize);
@@ -434,41 +453,48 @@ export async function pretrain(
   return finish();
 }
 
-/** One Adam step on a batch; returns the batch's mean loss. */
+/**
+ * The training loss of a batch's targets `y` given the outputs at their positions: the sampled softmax over the
+ * candidates `cands`, or the full softmax without them.
+ */
+export function outputLoss(tf: TF, y: Int32Array, o: Pick<PretrainOptions, 'samples' | 'vocabSize'>, cands?: Int32Array): OutputLoss {
+  const V = o.vocabSize;
+  return (H, kernel, bias) => {
+    const yt = tf.tensor1d(y, 'int32');
+    if (!cands) return fullSoftmaxLoss(tf, H, yt, kernel, bias);
+    const c = tf.tensor1d(cands, 'int32');
+    const lc = tf.tensor1d(Float32Array.from(cands, (k) => Math.log(o.samples) + logUniformLogProb(k, V)));
+    const ly = tf.tensor1d(Float32Array.from(y, (k) => Math.log(o.samples) + logUniformLogProb(k, V)));
+    return sampledSoftmaxLoss(tf, H, yt, kernel, bias, c, lc, ly);
+  };
+}
+
+/** One Adam step of tfjs's optimizer over the model on a batch; returns the batch's mean loss. */
 function step(
   tf: TF,
   model: LayersModel,
   optimizer: ClippedAdam,
   vars: import('@tensorflow/tfjs').Variable[],
   x: Int32Array,
-  y: Int32Array,
-  keep: Int32Array | undefined,
   B: number,
-  o: PretrainOptions,
-  cands?: Int32Array,
+  keep: Int32Array | undefined,
+  o: Pick<PretrainOptions, 'bptt'>,
+  loss: OutputLoss,
 ): number {
-  const V = o.vocabSize;
-  const loss: Scalar = tf.tidy(() => {
+  const value: Scalar = tf.tidy(() => {
     const xt = tf.tensor2d(x, [B, o.bptt], 'int32');
-    const yt = tf.tensor1d(y, 'int32');
-    const extra = cands && {
-      c: tf.tensor1d(cands, 'int32'),
-      lc: tf.tensor1d(Float32Array.from(cands, (k) => Math.log(o.samples) + logUniformLogProb(k, V))),
-      ly: tf.tensor1d(Float32Array.from(y, (k) => Math.log(o.samples) + logUniformLogProb(k, V))),
-    };
     return optimizer.minimize(
       () => {
-        const H = kept(tf, hidden(tf, model, xt), keep);
         const { kernel, bias } = outputWeights(model);
-        return extra ? sampledSoftmaxLoss(tf, H, yt, kernel, bias, extra.c, extra.lc, extra.ly) : fullSoftmaxLoss(tf, H, yt, kernel, bias);
+        return loss(kept(tf, hidden(tf, model, xt), keep), kernel, bias);
       },
       true,
       vars,
     )!;
   });
-  const value = loss.dataSync()[0]!;
-  loss.dispose();
-  return value;
+  const out = value.dataSync()[0]!;
+  value.dispose();
+  return out;
 }
 
 async function checkpointOf(

@@ -12,10 +12,11 @@ import { addon, interleavedReviews, skipOnednn as skip, TOPOLOGIES } from '../on
 import type { Pooling } from '../../src/cells.js';
 
 /**
- * The poolings whose rows share their padding steps: the last state and the mean. Max pooling runs whole
- * sequences (its gradient goes to every step tied with the maximum; see sharesPadding() in rnn_dnnl.cc).
+ * The poolings whose rows share their padding steps: the last state, the mean, and every step's outputs (the
+ * language model's). Max pooling runs whole sequences (its gradient goes to every step tied with the maximum;
+ * see sharesPadding() in rnn_dnnl.cc).
  */
-const SHARED: Pooling[] = ['last', 'mean'];
+const SHARED: Array<Pooling | 'sequence'> = ['last', 'mean', 'sequence'];
 
 let reviews: Review[] = [];
 
@@ -36,7 +37,7 @@ function idsRun(
   ids: Int32Array,
   parts?: number,
   chunk?: number,
-  pooling: Pooling = 'last',
+  pooling: Pooling | 'sequence' = 'last',
 ) {
   const G = { SimpleRNN: 1, LSTM: 4, GRU: 3 }[cell];
   const V = Math.max(...ids) + 1;
@@ -49,7 +50,7 @@ function idsRun(
   const work = s.work;
   const h = s.forwardIds(ids, E, ...w, true);
   const dE = new Float32Array(V * D);
-  const grads = s.backwardEmbedding(rand(B * U, 5, 1), s.generation, dE);
+  const grads = s.backwardEmbedding(rand(B * U * (pooling === 'sequence' ? T : 1), 5, 1), s.generation, dE);
   return { work, parts: s.parts, out: [infer, h, dE, ...grads] };
 }
 
@@ -373,7 +374,7 @@ test(
     }
     assert.throws(
       () => new addon.Sequence('GRU', T, B, D, U, undefined, undefined, { bidirectional: false, pooling: 'sum' as 'max' }),
-      /pooling must be last, max or mean, not sum/,
+      /pooling must be last, max, mean or sequence, not sum/,
     );
   },
 );

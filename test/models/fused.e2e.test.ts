@@ -50,9 +50,10 @@ const skipFor = (kernels: (typeof KERNELS)[number]): string | false => (kernels 
 const kernelsFor = (kernels: (typeof KERNELS)[number]): Kernels =>
   kernels === 'onednn' ? { name: 'onednn', addon: onednn.addon!, reason: 'tests' } : tfjsKernels('tests');
 
-function layerFor(cell: CellType, units: number, seed: number) {
+function layerFor(cell: CellType, units: number, seed: number, returnSequences = false) {
   const common = {
     units,
+    returnSequences,
     kernelInitializer: tf.initializers.glorotUniform({ seed }),
     recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
     biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: seed + 2 }),
@@ -64,9 +65,9 @@ function layerFor(cell: CellType, units: number, seed: number) {
       : tf.layers.simpleRNN(common);
 }
 
-function modelFor(cell: CellType, T: number, D: number, U: number): LayersModel {
+function modelFor(cell: CellType, T: number, D: number, U: number, returnSequences = false): LayersModel {
   const input = tf.input({ shape: [T, D] });
-  return tf.model({ inputs: input, outputs: layerFor(cell, U, 7).apply(input) as SymbolicTensor });
+  return tf.model({ inputs: input, outputs: layerFor(cell, U, 7, returnSequences).apply(input) as SymbolicTensor });
 }
 
 /**
@@ -82,7 +83,8 @@ function stockApply(model: LayersModel): (x: Tensor) => Tensor {
     };
     const states = Array.isArray(layer.cell.stateSize) ? layer.cell.stateSize.length : 1;
     const zeros = Array.from({ length: states }, () => tf.zeros([B, layer.cell.units]));
-    return layer.cell.call([tf.reshape(x, [B, D]), ...zeros], {})[0]!;
+    const h = layer.cell.call([tf.reshape(x, [B, D]), ...zeros], {})[0]!;
+    return model.outputs[0]!.shape.length === 3 ? tf.expandDims(h, 1) : h;
   };
 }
 
@@ -98,7 +100,7 @@ function outputsAndGrads(
   const input = tf.variable(x);
   try {
     return tf.tidy(() => {
-      const w = tf.randomUniform([1, model.outputs[0]!.shape[1] as number], -1, 1, 'float32', 3);
+      const w = tf.randomUniform([1, ...(model.outputs[0]!.shape.slice(1) as number[])], -1, 1, 'float32', 3);
       const y = [...apply(x).dataSync()];
       const vars = model.trainableWeights.map((v) => (v as unknown as { val: Variable }).val);
       const { grads } = tf.variableGrads(() => tf.sum(tf.mul(apply(input), w)) as Scalar, [input, ...vars]);
@@ -141,36 +143,38 @@ for (const kernels of KERNELS) {
   for (const backend of ['loaded', 'cpu'] as const) {
     for (const cell of CELLS) {
       for (const [B, T, D, U] of shapes) {
-        test(
-          `${cell} fused (${kernels} kernels) = stock on ${backend} backend: batch ${B}, ${T} steps, ${D} → ${U}`,
-          { skip: skipFor(kernels) },
-          async () => {
-            const previous = tf.getBackend();
-            if (backend === 'cpu') await tf.setBackend('cpu');
-            try {
-              const stock = modelFor(cell, T, D, U);
-              const fused = modelFor(cell, T, D, U);
-              fused.setWeights(stock.getWeights());
-              assert.ok(fusable(fused.layers[1]!));
-              assert.equal(fuseRecurrentLayers(tf, fused, kernelsFor(kernels)).length, 1);
-              const x = tf.randomNormal([B, T, D], 0, 1, 'float32', B * 100 + T) as Tensor3D;
-              const a = outputsAndGrads(stock, x, stockApply(stock));
-              const before = tf.memory().numTensors;
-              const b = outputsAndGrads(fused, x);
-              assert.equal(tf.memory().numTensors, before, 'the fused forward and backward leave no tensors behind');
-              assert.ok(maxAbsDiff(a.y, b.y) < 1e-5, `output differs by ${maxAbsDiff(a.y, b.y)}`);
-              assert.ok(maxAbsDiff(a.dx, b.dx) < 1e-4, `input gradient differs by ${maxAbsDiff(a.dx, b.dx)}`);
-              a.dws.forEach((g, i) =>
-                assert.ok(maxAbsDiff(g, b.dws[i]!) < 1e-4, `weight ${i} gradient differs by ${maxAbsDiff(g, b.dws[i]!)}`),
-              );
-              x.dispose();
-              stock.dispose();
-              fused.dispose();
-            } finally {
-              await tf.setBackend(previous);
-            }
-          },
-        );
+        for (const sequences of [false, true]) {
+          test(
+            `${cell} fused (${kernels} kernels) = stock on ${backend} backend: batch ${B}, ${T} steps, ${D} → ${U}${sequences ? ", every step's output" : ''}`,
+            { skip: skipFor(kernels) },
+            async () => {
+              const previous = tf.getBackend();
+              if (backend === 'cpu') await tf.setBackend('cpu');
+              try {
+                const stock = modelFor(cell, T, D, U, sequences);
+                const fused = modelFor(cell, T, D, U, sequences);
+                fused.setWeights(stock.getWeights());
+                assert.ok(fusable(fused.layers[1]!));
+                assert.equal(fuseRecurrentLayers(tf, fused, kernelsFor(kernels)).length, 1);
+                const x = tf.randomNormal([B, T, D], 0, 1, 'float32', B * 100 + T) as Tensor3D;
+                const a = outputsAndGrads(stock, x, stockApply(stock));
+                const before = tf.memory().numTensors;
+                const b = outputsAndGrads(fused, x);
+                assert.equal(tf.memory().numTensors, before, 'the fused forward and backward leave no tensors behind');
+                assert.ok(maxAbsDiff(a.y, b.y) < 1e-5, `output differs by ${maxAbsDiff(a.y, b.y)}`);
+                assert.ok(maxAbsDiff(a.dx, b.dx) < 1e-4, `input gradient differs by ${maxAbsDiff(a.dx, b.dx)}`);
+                a.dws.forEach((g, i) =>
+                  assert.ok(maxAbsDiff(g, b.dws[i]!) < 1e-4, `weight ${i} gradient differs by ${maxAbsDiff(g, b.dws[i]!)}`),
+                );
+                x.dispose();
+                stock.dispose();
+                fused.dispose();
+              } finally {
+                await tf.setBackend(previous);
+              }
+            },
+          );
+        }
       }
     }
   }

@@ -29,6 +29,8 @@ import { mulberry32 } from '../../src/util/random.js';
 import { UserError } from '../../src/errors.js';
 import type { Review } from '../../src/data/index.js';
 import { REQUIRE_NATIVE, imdb } from '../helpers.js';
+import { skipOnednn } from '../onednn-helpers.js';
+import { tfjsKernels } from '../../src/kernels/index.js';
 
 let tf: TF;
 let run: Runtime;
@@ -209,3 +211,52 @@ test("the stream layout (texts end to end, windows of 64): on real reviews the l
   assert.equal(lm.counts.windows, Math.floor((lm.counts.trainTokens - 1) / 64));
   lm.model.dispose();
 });
+
+test(
+  "with rnn's oneDNN kernels a step (embedding, recurrent layer, clip and Adam in the addon) computes what tfjs's step computes, for every cell and both softmaxes",
+  { skip: skipOnednn },
+  async () => {
+    assert.equal(run.kernels.name, 'onednn');
+    const texts = reviews.slice(0, 240).map((r) => r.text);
+    for (const [cell, softmax] of [
+      ['lstm', 'sampled'],
+      ['gru', 'sampled'],
+      ['simplernn', 'full'],
+    ] as const) {
+      const o = resolvePretrainOptions({
+        cell,
+        seed: 7,
+        vocabSize: 500,
+        units: 12,
+        embeddingDim: 8,
+        bptt: 40,
+        batchSize: 16,
+        epochs: 2,
+        softmax,
+        samples: 64,
+        wordDropout: 0.1,
+        validationSplit: 0.1,
+        clipNorm: 0.1, // below these models' gradient norms: every step is clipped
+      });
+      const onednn = await pretrain(run, texts, o);
+      const tfjs = await pretrain({ ...run, kernels: tfjsKernels('tests') }, texts, o);
+      assert.equal(onednn.kernels.name, 'onednn');
+      assert.equal(tfjs.kernels.name, 'tfjs');
+      // Every number a run reports, and the weights it keeps: float32 sums in another order (the loss's, and the clip's
+      // norm in double precision) over two epochs of Adam steps.
+      onednn.history.forEach((h, i) => {
+        const t = tfjs.history[i]!;
+        for (const k of ['loss', 'val_loss'] as const)
+          assert.ok(Math.abs(h[k]! - t[k]!) < 1e-4 * t[k]!, `${cell}, epoch ${i + 1}: ${k} ${h[k]} against tfjs's ${t[k]}`);
+      });
+      const a = onednn.model.getWeights().map((w) => Array.from(w.dataSync()));
+      const b = tfjs.model.getWeights().map((w) => Array.from(w.dataSync()));
+      a.forEach((w, i) => {
+        const d = w.reduce((m, v, j) => Math.max(m, Math.abs(v - b[i]![j]!)), 0);
+        assert.ok(d < 1e-5, `${cell}: weight ${i} differs by ${d}`);
+      });
+      onednn.model.dispose();
+      tfjs.model.dispose();
+    }
+  },
+);

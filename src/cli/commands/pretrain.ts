@@ -25,7 +25,6 @@ import { count, decimal, duration, learningRate } from '../format.js';
 import { renderSummary } from '../render-model.js';
 import type { RecurrentImpl } from '../../models/index.js';
 import { describeKernels } from '../../backend/index.js';
-import { tfjsKernels } from '../../kernels/index.js';
 
 interface PretrainFlags {
   cell?: CellType;
@@ -220,9 +219,8 @@ async function pretrainCommand(
     },
     resume?.checkpoint,
   );
-  // A layer returning its output sequence runs the fused tfjs op (TensorFlow's block kernels on the native backend), not the oneDNN one.
   const record = backendRecord(backend);
-  record.backend.recurrentKernels = describeKernels(backend.tf, tfjsKernels('sequence outputs'));
+  record.backend.recurrentKernels = describeKernels(backend.tf, result.kernels);
   const env = { ...record, texts, dataFlags };
   const saved = await savePretrainRun(backend.tf, result, out, env, resume?.dir);
   if (saved.checkpoint || !saved.metadata) {

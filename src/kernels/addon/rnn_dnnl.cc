@@ -25,7 +25,10 @@
 // tfjs-layers with an Embedding that has no mask). The gradient of `max` goes to every step equal to the
 // maximum, as tfjs's max gradient does. Bidirectional and max-pooled shapes run the whole sequence (no
 // shared padding trajectory: see sharesPadding()); a one-direction mean-pooled layer shares it, its pool
-// reading the padding row's outputs for the steps where a row has not begun (below).
+// reading the padding row's outputs for the steps where a row has not begun (below). `sequence` pools
+// nothing: the outputs are every step's [B, T, F] (return_sequences=True, what `rnn pretrain`'s language
+// model reads), and in one direction rows share their padding steps as under `mean` (a row not yet begun
+// returns the padding row's outputs there, and their gradients are summed into the padding row's).
 //
 // Padding (forwardIds): with Keras's 'pre' padding a short review begins with id 0, and until its first word
 // every such row has the same input and the same zero start, hence the same state. The rows are sorted by
@@ -72,7 +75,7 @@ using dt = dnnl::memory::data_type;
 namespace {
 
 enum class Cell { SimpleRNN, LSTM, GRU };
-enum class Pool { Last, Max, Mean };
+enum class Pool { Last, Max, Mean, Sequence };
 
 int gatesOf(Cell c) { return c == Cell::LSTM ? 4 : c == Cell::GRU ? 3 : 1; }
 
@@ -417,7 +420,7 @@ struct Part {
     return w;
   }
   std::vector<float> dW, dR, db, zeros, dDst;
-  std::vector<float> feat;  // the pooled outputs of the last forward [rows, F], in this part's row order
+  std::vector<float> feat;  // the pooled outputs of the last forward [rows, O], in this part's row order
   dim ran = 0;              // steps × rows the last forward ran
   // forwardTable's: states h (and c), recurrent products, the GRU's r·h, pooled sums or maxima, each run row's table row
   std::vector<float> th, tc, tz, trh;
@@ -653,9 +656,11 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
       if (pool == "last") pool_ = Pool::Last;
       else if (pool == "max") pool_ = Pool::Max;
       else if (pool == "mean") pool_ = Pool::Mean;
-      else throw Napi::TypeError::New(env, "Sequence: pooling must be last, max or mean, not " + pool);
+      else if (pool == "sequence") pool_ = Pool::Sequence;
+      else throw Napi::TypeError::New(env, "Sequence: pooling must be last, max, mean or sequence, not " + pool);
     }
     F_ = dirs_ * U_;
+    O_ = pool_ == Pool::Sequence ? T_ * F_ : F_;
     oneThread_ = parts > 1;
     const dim first = (B_ + parts - 1) / parts;
     parts_.resize(parts);
@@ -756,11 +761,11 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     if (training) generation_++;
   }
 
-  // The last forward's pooled outputs [B*F], in batch order.
+  // The last forward's pooled outputs [B*O], in batch order.
   Napi::Float32Array features(Napi::Env env) const {
-    auto h = Napi::Float32Array::New(env, B_ * F_);
+    auto h = Napi::Float32Array::New(env, B_ * O_);
     for (const Part& p : parts_)
-      for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(h.Data() + p.rows[r] * F_, p.feat.data() + r * F_, F_ * sizeof(float));
+      for (size_t r = 0; r < p.rows.size(); r++) std::memcpy(h.Data() + p.rows[r] * O_, p.feat.data() + r * O_, O_ * sizeof(float));
     return h;
   }
 
@@ -834,11 +839,19 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     return c.dst.data() + (t * p.height(k) + std::min(r, p.n[k])) * F_;
   }
 
-  // The pooled outputs of a part's last forward, into p.feat [rows, F] (the part's row order).
+  // The pooled outputs of a part's last forward, into p.feat [rows, O] (the part's row order).
   void pool(Part& p) {
     const dim n = static_cast<dim>(p.rows.size());
-    fit(p.feat, static_cast<size_t>(n * F_));
+    fit(p.feat, static_cast<size_t>(n * O_));
     float* out = p.feat.data();
+    if (pool_ == Pool::Sequence) {  // every step's outputs [T, F] per row (a row not yet begun: the padding row's)
+      for (dim r = 0; r < n; r++)
+        for (size_t k = 0; k < p.grid->chunks.size(); k++) {
+          const Chunk& c = p.grid->chunks[k];
+          for (dim t = 0; t < c.T; t++) std::memcpy(out + (r * T_ + c.a + t) * F_, outputAt(p, k, t, r), F_ * sizeof(float));
+        }
+      return;
+    }
     if (pool_ == Pool::Last && sharesPadding()) {  // the last chunk's h_T (its first n rows: no padding row runs there)
       std::memcpy(out, p.grid->chunks.back().hT.data(), n * U_ * sizeof(float));
       return;
@@ -871,10 +884,10 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     }
   }
 
-  // dL/d(outputs) [c.T, height, F] of chunk k of a max- or mean-pooled part from dL/d(pooled) dy (the batch's
-  // [B, F]), into p.dDst: each row's share at its own steps, and, for the rows that have not begun, at the
+  // dL/d(outputs) [c.T, height, F] of chunk k of a max-, mean- or sequence-pooled part from dL/d(pooled) dy (the
+  // batch's [B, O]), into p.dDst: each row's share at its own steps, and, for the rows that have not begun, at the
   // padding row's steps (summed there). The share of `max` goes to every step equal to the maximum (tfjs's
-  // max gradient); of `mean`, 1/T to every step.
+  // max gradient); of `mean`, 1/T to every step; `sequence` has each step's own.
   void poolGrad(Part& p, size_t k, const float* dy) {
     const Chunk& c = p.grid->chunks[k];
     const dim n = static_cast<dim>(p.rows.size()), h = p.height(k);
@@ -882,13 +895,16 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
     std::memset(d, 0, c.T * h * F_ * sizeof(float));
     const float T = static_cast<float>(T_);
     for (dim r = 0; r < n; r++) {
-      const float* g = dy + p.rows[r] * F_;
-      const float* f = p.feat.data() + r * F_;
+      const float* g = dy + p.rows[r] * O_;
+      const float* f = p.feat.data() + r * O_;
       const dim row = std::min(r, p.n[k]);
       for (dim t = 0; t < c.T; t++) {
         const float* x = c.dst.data() + (t * h + row) * F_;
         float* dx = d + (t * h + row) * F_;
-        if (pool_ == Pool::Max) {
+        if (pool_ == Pool::Sequence) {
+          const float* gt = g + (c.a + t) * F_;
+          for (dim j = 0; j < F_; j++) dx[j] += gt[j];
+        } else if (pool_ == Pool::Max) {
           for (dim j = 0; j < F_; j++)
             if (x[j] == f[j]) dx[j] += g[j];
         } else {
@@ -1110,6 +1126,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   TableArgs prepareTable(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     refuseWhileBusy(env);
+    if (pool_ == Pool::Sequence) throw Napi::Error::New(env, "forwardTable pools its outputs; a sequence-pooled Sequence runs forwardIds");
     auto ids = idsArg(info);
     auto table = floats(info, 1, "table (an inputTable)");
     const size_t row = static_cast<size_t>(dirs_ * G_ * U_);
@@ -1246,7 +1263,7 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   Napi::Array runBackward(const Napi::CallbackInfo& info) {
     refuseWhileBusy(info.Env());
     Napi::Env env = info.Env();
-    auto dy = arg(info, 0, B_ * F_, "dy");
+    auto dy = arg(info, 0, B_ * O_, "dy");
     double gen = info.Length() > 1 ? info[1].As<Napi::Number>().DoubleValue() : -1;
     if (!pending_ || gen != static_cast<double>(generation_))
       throw Napi::Error::New(env, "backward needs the saved activations of its own training forward, which a later forward replaced");
@@ -1333,7 +1350,8 @@ class Sequence : public Napi::ObjectWrap<Sequence> {
   std::vector<dnnl::stream> streams_;
   Cell cell_ = Cell::SimpleRNN;
   dim T_ = 0, B_ = 0, D_ = 0, U_ = 0, G_ = 1, chunk_ = kChunk;
-  dim dirs_ = 1, F_ = 0;  // directions; features per row (dirs_ · U_)
+  dim dirs_ = 1, F_ = 0;  // directions; features per row and step (dirs_ · U_)
+  dim O_ = 0;            // outputs per row: F_, or T_ · F_ under `sequence` pooling
   Pool pool_ = Pool::Last;
   bool oneThread_ = false;
   std::vector<Part> parts_;
