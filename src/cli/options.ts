@@ -73,9 +73,10 @@ export function monitor(value: string): Monitor {
   return value as Monitor;
 }
 
-const SCHEDULE_USAGE = 'Expected constant, plateau[:FACTOR[:PATIENCE]], exponential[:GAMMA] or cosine (e.g. plateau:0.5:1).';
+const SCHEDULE_USAGE =
+  'Expected constant, plateau[:FACTOR[:PATIENCE]], exponential[:GAMMA], cosine or slanted[:CUT_FRAC[:RATIO]] (e.g. plateau:0.5:1).';
 
-/** `--lr-schedule`: constant | plateau[:FACTOR[:PATIENCE]] | exponential[:GAMMA] | cosine. */
+/** `--lr-schedule`: constant | plateau[:FACTOR[:PATIENCE]] | exponential[:GAMMA] | cosine | slanted[:CUT_FRAC[:RATIO]]. */
 export function lrSchedule(value: string): LrSchedule {
   const [kind, ...args] = value.trim().toLowerCase().split(':');
   const num = (s: string | undefined, ok: (n: number) => boolean): number | undefined => {
@@ -103,6 +104,11 @@ export function lrSchedule(value: string): LrSchedule {
     case 'exponential':
       if (args.length > 1) break;
       return { kind, gamma: num(args[0], factorOk) ?? LR_SCHEDULE_DEFAULTS.exponential.gamma };
+    case 'slanted': {
+      if (args.length > 2) break;
+      const d = LR_SCHEDULE_DEFAULTS.slanted;
+      return { kind, cutFrac: num(args[0], factorOk) ?? d.cutFrac, ratio: num(args[1], (n) => n >= 1) ?? d.ratio };
+    }
   }
   throw new InvalidArgumentError(SCHEDULE_USAGE);
 }

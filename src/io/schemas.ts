@@ -69,6 +69,7 @@ const TrainOptions = Type.Object({
   classWeight: Type.Optional(Type.Union([Type.Literal('balanced'), Type.Array(Num)])),
   init: Type.Optional(Type.String()),
   initLrScale: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  gradualUnfreezing: Type.Optional(Type.Literal(true)),
 });
 
 const DataSource = Type.Object({

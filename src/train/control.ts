@@ -7,7 +7,7 @@
 export const MONITORS = ['val_acc', 'val_loss', 'acc', 'loss'] as const;
 export type Monitor = (typeof MONITORS)[number];
 
-/** Learning-rate schedules (per epoch). */
+/** Learning-rate schedules (per epoch, but `slanted`: per step). */
 export type LrSchedule =
   | { kind: 'constant' }
   /** Keras ReduceLROnPlateau: multiply by `factor` after `patience` epochs without improvement, not below `minLr`. */
@@ -15,15 +15,22 @@ export type LrSchedule =
   /** lr · gamma^(epoch-1). */
   | { kind: 'exponential'; gamma: number }
   /** Cosine decay from lr (first epoch) towards `minLr` (reached after the last epoch). */
-  | { kind: 'cosine'; minLr: number };
+  | { kind: 'cosine'; minLr: number }
+  /**
+   * Slanted triangular (Howard & Ruder 2018, ULMFiT), per step: a linear rise from lr/`ratio` to lr over the first
+   * `cutFrac` of the run's steps, then a linear fall back to lr/`ratio` at its last step.
+   */
+  | { kind: 'slanted'; cutFrac: number; ratio: number };
 
 export const LR_SCHEDULE_DEFAULTS = {
   plateau: { factor: 0.5, patience: 1, minLr: 1e-6 },
   exponential: { gamma: 0.5 },
   cosine: { minLr: 0 },
+  // ULMFiT's: cut_frac 0.1, ratio 32
+  slanted: { cutFrac: 0.1, ratio: 32 },
 } as const;
 
-/** `constant`, `plateau[:FACTOR[:PATIENCE]]`, `exponential[:GAMMA]` or `cosine`, as written on the command line. */
+/** `constant`, `plateau[:FACTOR[:PATIENCE]]`, `exponential[:GAMMA]`, `cosine` or `slanted[:CUT_FRAC[:RATIO]]`, as written on the command line. */
 export function describeSchedule(s: LrSchedule): string {
   switch (s.kind) {
     case 'constant':
@@ -34,6 +41,8 @@ export function describeSchedule(s: LrSchedule): string {
       return `exponential:${s.gamma}`;
     case 'cosine':
       return 'cosine';
+    case 'slanted':
+      return `slanted:${s.cutFrac}:${s.ratio}`;
   }
 }
 
@@ -94,7 +103,7 @@ export class BestTracker {
   }
 }
 
-/** Learning rate for each epoch: `lrFor(epoch)` before the epoch, `afterEpoch(improved)` after it. */
+/** Learning rate for each step: `lrAt(epoch, step, steps)` before the step, `afterEpoch(improved)` after each epoch. */
 export class LrScheduler {
   private current: number;
   private wait = 0;
@@ -117,8 +126,11 @@ export class LrScheduler {
     this.wait = s.wait;
   }
 
-  /** The rate for epoch `epoch` (1-based). */
-  lrFor(epoch: number): number {
+  /**
+   * The rate of step `step` (0-based) of the `steps` an epoch has, in epoch `epoch` (1-based): the epoch's rate,
+   * or for `slanted` the step's place in the whole run.
+   */
+  lrAt(epoch: number, step: number, steps: number): number {
     const s = this.schedule;
     switch (s.kind) {
       case 'constant':
@@ -128,6 +140,13 @@ export class LrScheduler {
         return this.base * s.gamma ** (epoch - 1);
       case 'cosine':
         return s.minLr + ((this.base - s.minLr) * (1 + Math.cos((Math.PI * (epoch - 1)) / this.epochs))) / 2;
+      case 'slanted': {
+        const total = this.epochs * steps;
+        const t = (epoch - 1) * steps + step;
+        const cut = Math.max(1, Math.floor(total * s.cutFrac));
+        const p = t < cut ? t / cut : 1 - (t - cut) / Math.max(1, total - 1 - cut);
+        return (this.base * (1 + p * (s.ratio - 1))) / s.ratio;
+      }
     }
   }
 

@@ -28,7 +28,7 @@ import { dropWords } from './augment.js';
 import { lossFor, OnednnStep, onednnTrainable } from './onednn-step.js';
 import { TfjsStep } from './tfjs-step.js';
 import type { Stepper } from './stepper.js';
-import { trainClasses, type TrainOptions } from './options.js';
+import { layerRates, trainClasses, type TrainOptions } from './options.js';
 import type { EpochLog, InitFrom, OptimizerWeight, TrainCallbacks, TrainCheckpoint, TrainResult } from './types.js';
 import { optimizerState, restoreOptimizer } from './optimizer-state.js';
 
@@ -119,12 +119,13 @@ function compileModel(run: Runtime, o: TrainOptions): LayersModel {
  */
 async function createStepper(tf: TF, kernels: Kernels, model: LayersModel, o: TrainOptions, classWeights?: number[]): Promise<Stepper> {
   if (kernels.name === 'onednn' && onednnTrainable(model, o.cell))
-    return OnednnStep.create(tf, kernels.addon, o.cell, o.maxlen, model, classWeights, o.initLrScale ?? 1);
-  if ((o.initLrScale ?? 1) !== 1) {
+    return OnednnStep.create(tf, kernels.addon, o.cell, o.maxlen, model, classWeights);
+  if ((o.initLrScale ?? 1) !== 1 || o.gradualUnfreezing) {
+    const flag = o.gradualUnfreezing ? '--gradual-unfreezing' : '--init-lr-scale';
     throw new UserError(
       'OPTION_NOT_APPLICABLE',
-      "--init-lr-scale needs the whole training step on rnn's oneDNN kernels (the lesson model, fused layers, the oneDNN addon)",
-      'Leave --init-lr-scale out, or run with the oneDNN kernels (`rnn doctor` says why they are missing)',
+      `${flag} needs the whole training step on rnn's oneDNN kernels (the lesson model, fused layers, the oneDNN addon)`,
+      `Leave ${flag} out, or run with the oneDNN kernels (\`rnn doctor\` says why they are missing)`,
     );
   }
   return new TfjsStep(tf, model, o.maxlen, classWeights);
@@ -367,7 +368,7 @@ async function checkpointOf(r: Run, epoch: number, batch: number): Promise<Train
  * the epoch's clock (seconds since it began, a resumed run's earlier part included), or the checkpoint
  * when `shouldStop` asked to stop there.
  */
-async function trainBatches(r: Run, epoch: number, lr: number): Promise<{ clock: () => number } | { interrupted: TrainCheckpoint }> {
+async function trainBatches(r: Run, epoch: number): Promise<{ clock: () => number; lr: number } | { interrupted: TrainCheckpoint }> {
   const { o, data, stepper, average, cb, s } = r;
   const tEpoch = performance.now();
   const resumed = s.start.resumed && epoch === s.start.epoch;
@@ -397,7 +398,7 @@ async function trainBatches(r: Run, epoch: number, lr: number): Promise<{ clock:
     }
     // Checkpoints keep rand's state, so a resumed run drops the same words.
     dropWords(xb, o.maxlen, o.wordDropout, s.rand, o.padding);
-    const { loss, acc } = await stepper.step(xb, yb, lr);
+    const { loss, acc } = await stepper.step(xb, yb, s.scheduler.lrAt(epoch, b, batches), layerRates(o, epoch));
     average?.update(stepper.weights());
     s.sums.loss += loss * size;
     s.sums.acc += acc * size;
@@ -414,7 +415,8 @@ async function trainBatches(r: Run, epoch: number, lr: number): Promise<{ clock:
       etaSeconds: (n - s.sums.seen) / sps,
     });
   }
-  return { clock };
+  // the epoch's rate, as its log records it: its first step's
+  return { clock, lr: s.scheduler.lrAt(epoch, 0, batches) };
 }
 
 /**
@@ -535,11 +537,10 @@ export async function train(
   };
   const tTrain = performance.now();
   for (let epoch = s.start.epoch; epoch <= o.epochs; epoch++) {
-    const lr = s.scheduler.lrFor(epoch);
-    const trained = await trainBatches(r, epoch, lr);
+    const trained = await trainBatches(r, epoch);
     if ('interrupted' in trained) return finish(r, { tokenize: tokenizeSeconds, t0, tTrain }, { interrupted: trained.interrupted });
     stepper.syncWeights();
-    const log = endEpoch(r, epoch, lr, trained.clock());
+    const log = endEpoch(r, epoch, trained.lr, trained.clock());
     log.seconds = trained.clock();
     s.history.push(log);
     cb.onEpoch?.(log);

@@ -28,6 +28,7 @@ import { BINARY_CLASSES, classesOf, topologyOf, setTrainableWeights } from '../m
 import type { CellType } from '../cells.js';
 import { LOSS_EPSILON } from './loss.js';
 import type { Stepper, StepResult } from './stepper.js';
+import { ONE_RATE, type LayerRates } from './options.js';
 
 /** A named tensor as tfjs optimizers take and return them. */
 export interface NamedTensor {
@@ -103,8 +104,6 @@ export class OnednnStep implements Stepper {
     moments: Float32Array[] | undefined,
     /** Keras's class_weight: each review's loss times its class's weight (undefined: none). */
     private readonly classWeight: Float64Array | undefined,
-    /** The learning rate of the embedding and recurrent layer as a multiple of the head's (`--init-lr-scale`; 1: one rate). */
-    private readonly bodyLrScale = 1,
   ) {
     const vars = model.trainableWeights;
     const pack = (arrays: Float32Array[]) => packParams(arrays, topology);
@@ -137,7 +136,6 @@ export class OnednnStep implements Stepper {
     maxlen: number,
     model: LayersModel,
     classWeight?: readonly number[],
-    bodyLrScale = 1,
   ): Promise<OnednnStep> {
     if (!onednnTrainable(model, cell))
       throw new Error(
@@ -149,37 +147,31 @@ export class OnednnStep implements Stepper {
     const adam = model.optimizer as unknown as AdamLike;
     const arrays = await adamMoments(model, adam);
     const weights = classWeight && Float64Array.from(classWeight);
-    return new OnednnStep(tf, addon, cell, maxlen, model, adam, topologyOf(model, cell)!, arrays, weights, bodyLrScale);
+    return new OnednnStep(tf, addon, cell, maxlen, model, adam, topologyOf(model, cell)!, arrays, weights);
   }
 
-  /** One training step at rate `lr` on `ids` [B·maxlen] and labels `y` [B]; returns the batch's loss and accuracy before the update. */
-  async step(ids: Int32Array, y: Float32Array, lr: number): Promise<StepResult> {
-    return this.stepNow(ids, y, lr);
+  /**
+   * One training step at rate `lr` (each layer group at `lr` times its rate; a rate of 0 leaves the group and its
+   * moments as they are) on `ids` [B·maxlen] and labels `y` [B]; returns the batch's loss and accuracy before the update.
+   */
+  async step(ids: Int32Array, y: Float32Array, lr: number, rates: LayerRates = ONE_RATE): Promise<StepResult> {
+    return this.stepNow(ids, y, lr, rates);
   }
 
   /** {@link step}, synchronously (for benchmarks). */
-  stepNow(ids: Int32Array, y: Float32Array, lr: number): StepResult {
+  stepNow(ids: Int32Array, y: Float32Array, lr: number, rates: LayerRates = ONE_RATE): StepResult {
     this.learningRate = lr;
     const { loss, acc } = this.gradients(ids, y);
     const gradNorm = typeof this.adam.clipNorm === 'number' ? this.addon.clipByGlobalNorm(this.grads, this.adam.clipNorm) : undefined;
     const c1 = Math.fround(1 - this.accBeta1);
     const c2 = Math.fround(1 - this.accBeta2);
     const a = this.adam;
-    // Packed order: embeddings, kernel, recurrent kernel, bias (the body), then the dense kernel and bias (the head).
-    this.params.forEach((p, i) =>
-      this.addon.adam(
-        p,
-        this.grads[i]!,
-        this.m[i]!,
-        this.v[i]!,
-        i < 4 ? this.learningRate * this.bodyLrScale : this.learningRate,
-        a.beta1,
-        a.beta2,
-        a.epsilon,
-        c1,
-        c2,
-      ),
-    );
+    // Packed order: embeddings, kernel, recurrent kernel, bias (the recurrent layer), then the dense kernel and bias (the head).
+    this.params.forEach((p, i) => {
+      const rate = i === 0 ? rates.embedding : i < 4 ? rates.recurrent : rates.head;
+      if (rate === 0) return;
+      this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, this.learningRate * rate, a.beta1, a.beta2, a.epsilon, c1, c2);
+    });
     this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
     this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
     this.iterations++;

@@ -82,6 +82,35 @@ export interface TrainOptions {
   init?: string;
   /** With `init`: the embedding's and recurrent layer's learning rate as a multiple of `lr` (the head's); absent: 1. */
   initLrScale?: number;
+  /**
+   * With `init`: gradual unfreezing (Howard & Ruder 2018): epoch 1 trains the head alone, epoch 2 the recurrent
+   * layer too, later epochs every layer ({@link layerRates}); absent: every layer from the start.
+   */
+  gradualUnfreezing?: true;
+}
+
+/** Learning-rate multipliers of a model's layer groups in one step: 0 freezes a group (no update, Adam's moments untouched). */
+export interface LayerRates {
+  embedding: number;
+  /** The recurrent layer (both directions). */
+  recurrent: number;
+  /** The dense layer. */
+  head: number;
+}
+
+/** Every layer at the run's rate. */
+export const ONE_RATE: LayerRates = Object.freeze({ embedding: 1, recurrent: 1, head: 1 });
+
+/** The layer rates of epoch `epoch` (1-based): `initLrScale` for the body, and gradual unfreezing's frozen layers. */
+export function layerRates(o: Pick<TrainOptions, 'initLrScale' | 'gradualUnfreezing'>, epoch: number): LayerRates {
+  const body = o.initLrScale ?? 1;
+  const thawed = o.gradualUnfreezing ? epoch - 1 : 2; // layers below the head that train: 0, 1 (recurrent), 2 (and embedding)
+  return { embedding: thawed >= 2 ? body : 0, recurrent: thawed >= 1 ? body : 0, head: 1 };
+}
+
+/** Whether every layer trains at the run's rate. */
+export function oneRate(r: LayerRates): boolean {
+  return r.embedding === 1 && r.recurrent === 1 && r.head === 1;
 }
 
 /** {@link TrainOptions.classWeight}: `balanced`, or one weight per class index. */
@@ -176,5 +205,6 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     ...(o.classWeight !== undefined && { classWeight: o.classWeight }),
     ...(o.init !== undefined && { init: o.init }),
     ...(o.init !== undefined && o.initLrScale !== undefined && o.initLrScale !== 1 && { initLrScale: o.initLrScale }),
+    ...(o.init !== undefined && o.gradualUnfreezing && { gradualUnfreezing: true as const }),
   };
 }

@@ -381,8 +381,8 @@ export async function pretrain(
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: import('@tensorflow/tfjs').Variable }).val);
   const batches = Math.ceil(n / o.batchSize);
   for (let epoch = s.start.epoch; epoch <= o.epochs; epoch++) {
-    const lr = s.scheduler.lrFor(epoch);
-    (optimizer as unknown as { learningRate: number }).learningRate = lr;
+    // the epoch's rate, as its log records it: its first step's
+    const lr = s.scheduler.lrAt(epoch, 0, batches);
     const resumed = s.start.resumed && epoch === s.start.epoch;
     if (!resumed) {
       shuffleInPlace(s.order, s.rand);
@@ -404,11 +404,13 @@ export async function pretrain(
       dropInputWords(x, o.wordDropout, s.rand);
       const cands = o.softmax === 'sampled' ? logUniformSample(o.samples, V, s.rand) : undefined;
       const lossOf = outputLoss(tf, y, o, cands);
+      const stepLr = s.scheduler.lrAt(epoch, b, batches);
+      (optimizer as unknown as { learningRate: number }).learningRate = stepLr;
       const loss =
         y.length === 0
           ? 0
           : fast
-            ? fast.step(x, ids.length, keep, lossOf, lr)
+            ? fast.step(x, ids.length, keep, lossOf, stepLr)
             : step(tf, model, optimizer, vars, x, ids.length, keep, o, lossOf);
       s.sums.loss += loss * y.length;
       s.sums.seen += y.length;

@@ -5,6 +5,8 @@
  * src/train/onednn-step.ts).
  */
 
+import type { LayerRates } from './options.js';
+
 /** Loss and accuracy of one training batch (before the update, as trainOnBatch reports them). */
 export interface StepResult {
   loss: number;
@@ -21,8 +23,11 @@ export interface Stepper {
    * and writes them into the model on {@link syncWeights} (oneDNN).
    */
   readonly trainsInModel: boolean;
-  /** One gradient step at learning rate `lr` on ids [B·maxlen] and labels [B] (0/1 for a binary model, else class indices 0..k−1). */
-  step(ids: Int32Array, labels: Float32Array, lr: number): Promise<StepResult>;
+  /**
+   * One gradient step at learning rate `lr` on ids [B·maxlen] and labels [B] (0/1 for a binary model, else class
+   * indices 0..k−1), each layer group at `lr` times its rate (default: all 1; only the oneDNN step takes others).
+   */
+  step(ids: Int32Array, labels: Float32Array, lr: number, rates?: LayerRates): Promise<StepResult>;
   /** The trainable weights as they are now, in model.trainableWeights order (read, do not keep). */
   weights(): Float32Array[];
   /** Writes the trained weights into the model (before validation, checkpoints and saving). */

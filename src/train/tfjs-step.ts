@@ -2,6 +2,7 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import type { Stepper, StepResult } from './stepper.js';
+import { oneRate, type LayerRates } from './options.js';
 
 export class TfjsStep implements Stepper {
   readonly kind = 'tfjs';
@@ -19,7 +20,8 @@ export class TfjsStep implements Stepper {
     private readonly classWeight?: readonly number[],
   ) {}
 
-  async step(ids: Int32Array, labels: Float32Array, lr: number): Promise<StepResult> {
+  async step(ids: Int32Array, labels: Float32Array, lr: number, rates?: LayerRates): Promise<StepResult> {
+    if (rates && !oneRate(rates)) throw new Error('the tfjs step trains every layer at one rate');
     (this.model.optimizer as unknown as { learningRate: number }).learningRate = lr;
     const xs = this.tf.tensor2d(ids, [labels.length, this.maxlen], 'int32');
     const ys = this.tf.tensor2d(labels, [labels.length, 1]);

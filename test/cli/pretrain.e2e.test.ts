@@ -114,9 +114,10 @@ test('pretrain → info/list → train --init → stock tfjs loads it → eval r
   assert.equal(oneError(await runCli(['eval', '--model', lm, '--limit', '50', '--json'], { env })), 'MODEL_IS_LANGUAGE_MODEL');
 
   const ft = path.join(work, 'models', 'ft');
-  const tr = await runCli(clf(ft, lm), { env });
+  const tr = await runCli(clf(ft, lm, ['--gradual-unfreezing']), { env });
   assert.equal(tr.code, 0, tr.stderr);
   const fm = JSON.parse(await fsp.readFile(path.join(ft, 'metadata.json'), 'utf8'));
+  assert.equal(fm.hyperParameters.gradualUnfreezing, true);
   assert.equal(fm.init.path, lm);
   assert.equal(fm.init.weightsSha256, meta.weightsSha256);
   assert.equal(fm.init.texts.sha256, meta.texts.sha256);
@@ -234,13 +235,18 @@ test('leak guard: a language model pretrained with --allow-test-text makes rnn e
   assert.ok(r.pretraining.reviews > 100, `${r.pretraining.reviews} test reviews among the language model's texts`);
 });
 
-test('bad input: an empty text file is one DATA_EMPTY line; pretrain without --cell is refused', async () => {
+test('bad input: an empty text file is one DATA_EMPTY line; pretrain without --cell, and train with --gradual-unfreezing or --init-lr-scale but no --init, are refused', async () => {
   const empty = path.join(work, 'empty.txt');
   await fsp.writeFile(empty, '\n\n');
   assert.equal(oneError(await runCli(['pretrain', '--cell', 'lstm', '--data', empty, '--json'], { env })), 'DATA_EMPTY');
   const r = await runCli(['pretrain', '--data', empty], { env });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--cell/);
+  for (const flag of [['--gradual-unfreezing'], ['--init-lr-scale', '0.5']]) {
+    const c = await runCli(['train', '--cell', 'gru', '--data', empty, ...flag, '--json'], { env });
+    assert.equal(oneError(c), 'OPTION_CONFLICT');
+    assert.match(c.stderr, new RegExp(`${flag[0]} applies to a run started with --init`));
+  }
 });
 
 /** Runs pretrain and sends SIGINT 300 ms after the first epoch's JSON line. */

@@ -57,13 +57,29 @@ for (const c of scheduleCases) {
     const s = new LrScheduler(c.schedule, 1e-3, c.lrs.length);
     const got: number[] = [];
     c.improved.forEach((imp, i) => {
-      got.push(s.lrFor(i + 1));
+      got.push(s.lrAt(i + 1, 0, 1));
       s.afterEpoch(imp);
     });
     got.forEach((v, i) => assert.ok(Math.abs(v - c.lrs[i]!) < 1e-11, `epoch ${i + 1}: ${v} vs ${c.lrs[i]}`));
     assert.equal(describeSchedule(c.schedule), c.spec);
   });
 }
+
+test('LrScheduler slanted (ULMFiT): per step, a linear rise to lr over the first cut_frac of the run, then a linear fall to lr/ratio at its last step', () => {
+  const s = new LrScheduler({ kind: 'slanted', cutFrac: 0.1, ratio: 32 }, 1e-3, 4);
+  const steps = 25; // 4 epochs of 25 steps: 100 steps, the peak at step 10
+  const all = Array.from({ length: 4 }, (_, e) => Array.from({ length: steps }, (_, b) => s.lrAt(e + 1, b, steps))).flat();
+  const near = (a: number, b: number) => Math.abs(a - b) < 1e-15;
+  assert.ok(near(all[0]!, 1e-3 / 32), `first step ${all[0]}`);
+  assert.ok(near(all[10]!, 1e-3), `peak ${all[10]}`);
+  assert.ok(near(all[5]!, (1e-3 * (1 + 0.5 * 31)) / 32), `half-way up ${all[5]}`);
+  assert.ok(near(all[99]!, 1e-3 / 32), `last step ${all[99]}`);
+  for (let t = 1; t <= 10; t++) assert.ok(all[t]! > all[t - 1]!, `rising at ${t}`);
+  for (let t = 11; t < 100; t++) assert.ok(all[t]! < all[t - 1]!, `falling at ${t}`);
+  s.afterEpoch(false); // no plateau logic
+  assert.ok(near(s.lrAt(2, 0, steps), all[25]!));
+  assert.equal(describeSchedule({ kind: 'slanted', cutFrac: 0.1, ratio: 32 }), 'slanted:0.1:32');
+});
 
 const recipeCases: { name: string; o: Parameters<typeof describeRecipe>[0]; want: string }[] = [
   {

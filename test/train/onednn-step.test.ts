@@ -12,6 +12,7 @@ import { loadBackend, type TF } from '../../src/backend/index.js';
 import { CELLS, type CellType } from '../../src/cells.js';
 import type { Topology } from '../../src/models/index.js';
 import { OnednnStep, onednnTrainable } from '../../src/train/onednn-step.js';
+import { layerRates, ONE_RATE, type LayerRates } from '../../src/train/options.js';
 import type { Review } from '../../src/data/index.js';
 import { REQUIRE_NATIVE } from '../helpers.js';
 import { addon, batches, interleavedReviews, lessonModel, maxAbsDiff, onednnKernels, SIZE, skipOnednn as skip } from '../onednn-helpers.js';
@@ -153,4 +154,57 @@ test('OnednnStep takes only the lesson model of its cell: Embedding → fused-co
       await assert.rejects(OnednnStep.create(tf, addon, cell, 10, m), /the oneDNN step trains the (lstm|gru) lesson model/, name);
     m.dispose();
   }
+});
+
+test(
+  'layer rates: a group at rate 0 keeps its weights and moments exactly; at rate r it moves r times as far (first Adam step); the head is the same',
+  { skip },
+  async () => {
+    const [b] = batches(reviews);
+    const start = lessonModel(tf, 'lstm', onednnKernels, null);
+    const runWith = async (rates: LayerRates) => {
+      const model = lessonModel(tf, 'lstm', onednnKernels, null);
+      model.setWeights(start.getWeights());
+      const step = await OnednnStep.create(tf, addon, 'lstm', SIZE.maxlen, model);
+      await step.step(b!.ids, b!.y, 1e-2, rates);
+      step.syncWeights();
+      await step.syncOptimizer();
+      const m = await moments(model);
+      const w = model.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+      model.dispose();
+      return { w, m: m.values };
+    };
+    const w0 = start.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+    const full = await runWith(ONE_RATE);
+    const frozen = await runWith({ embedding: 0, recurrent: 0, head: 1 });
+    const half = await runWith({ embedding: 0.5, recurrent: 0.5, head: 1 });
+    // model order: embeddings, kernel, recurrent kernel, bias, dense kernel, dense bias; moments m then v
+    for (const i of [0, 1, 2, 3]) {
+      assert.deepEqual(frozen.w[i], w0[i], `frozen weight ${i} moved`);
+      assert.ok(frozen.m[i]!.every((v) => v === 0) && frozen.m[6 + i]!.every((v) => v === 0), `frozen weight ${i}'s moments moved`);
+      const d = half.w[i]!.reduce((m, v, j) => Math.max(m, Math.abs(v - w0[i]![j]! - (full.w[i]![j]! - w0[i]![j]!) / 2)), 0);
+      assert.ok(d < 1e-6, `weight ${i} at rate 0.5: off half the full step by ${d}`);
+      assert.ok(
+        full.w[i]!.some((v, j) => v !== w0[i]![j]),
+        `weight ${i} moves at rate 1`,
+      );
+    }
+    for (const i of [4, 5]) {
+      assert.deepEqual(frozen.w[i], full.w[i], `head weight ${i}`);
+      assert.deepEqual(half.w[i], full.w[i], `head weight ${i}`);
+    }
+    start.dispose();
+  },
+);
+
+test('layerRates: --init-lr-scale for the body; gradual unfreezing thaws the recurrent layer in epoch 2 and the embedding in epoch 3', () => {
+  assert.deepEqual(layerRates({}, 1), ONE_RATE);
+  assert.deepEqual(layerRates({ initLrScale: 0.3 }, 1), { embedding: 0.3, recurrent: 0.3, head: 1 });
+  const g = [1, 2, 3, 9].map((e) => layerRates({ gradualUnfreezing: true, initLrScale: 0.5 }, e));
+  assert.deepEqual(g, [
+    { embedding: 0, recurrent: 0, head: 1 },
+    { embedding: 0, recurrent: 0.5, head: 1 },
+    { embedding: 0.5, recurrent: 0.5, head: 1 },
+    { embedding: 0.5, recurrent: 0.5, head: 1 },
+  ]);
 });

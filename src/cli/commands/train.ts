@@ -36,6 +36,7 @@ interface TrainFlags extends DataFlags, TrainingFlags {
   cell?: CellType;
   init?: string;
   initLrScale?: number;
+  gradualUnfreezing?: boolean;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -97,6 +98,10 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       '--init-lr-scale <f>',
       "with --init: the embedding's and recurrent layer's learning rate as a multiple of --lr (default 1)",
       positiveFloat,
+    )
+    .option(
+      '--gradual-unfreezing',
+      'with --init: epoch 1 trains the dense layer alone, epoch 2 the recurrent layer too, later epochs every layer (ULMFiT)',
     );
   addHoldOutOptions(addDataOptions(addTrainingOptions(cmd))).action(async (flags: TrainFlags, command: Command) => {
     if (!flags.resume && !flags.cell) {
@@ -122,12 +127,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
 
 /** The options of a new run: the training flags, and `--init` (an absolute path) with its learning-rate scale. */
 function initOptions(flags: TrainFlags): TrainOptions {
-  if (flags.initLrScale !== undefined && flags.init === undefined) {
-    throw new UserError(
-      'OPTION_CONFLICT',
-      '--init-lr-scale applies to a run started with --init',
-      'Pass --init DIR, or leave --init-lr-scale out',
-    );
+  for (const [given, flag] of [
+    [flags.initLrScale !== undefined, '--init-lr-scale'],
+    [flags.gradualUnfreezing, '--gradual-unfreezing'],
+  ] as const) {
+    if (given && flags.init === undefined)
+      throw new UserError('OPTION_CONFLICT', `${flag} applies to a run started with --init`, `Pass --init DIR, or leave ${flag} out`);
   }
   return trainOptionsFromFlags(
     { ...flags, ...(flags.init !== undefined && { init: path.resolve(flags.init) }) } as TrainingFlags,
