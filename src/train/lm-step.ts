@@ -7,8 +7,8 @@
  *   the classifier's do, and the embedding gradient is a scatter-add into the used rows;
  * - the output layer and its loss (the sampled or full softmax of src/train/pretrain.ts, the same functions) run
  *   as tfjs ops, differentiated by tfjs with respect to the outputs, the output kernel and bias only;
- * - the global-norm clip and Adam are one pass per parameter tensor in the addon (tfjs runs ~12 ops per tensor
- *   over the 1M-element embedding and the 1.28M-element output kernel), with tfjs's float32 formula.
+ * - the global-norm clip and Adam are one pass per parameter tensor in the addon (src/train/addon-adam.ts; tfjs
+ *   runs ~12 ops per tensor over the 1M-element embedding and the 1.28M-element output kernel).
  *
  * The parameters and Adam's moments live here while an epoch runs; {@link LmOnednnStep.syncWeights} writes them into
  * the model and {@link LmOnednnStep.syncOptimizer} into its tfjs Adam (before the held-out perplexity, a
@@ -17,57 +17,38 @@
 import type { LayersModel, Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import { SequenceCache, type OnednnAddon } from '../kernels/index.js';
-import { LESSON_TOPOLOGY, SEQUENCE_OUTPUTS, packParams, unpackParams, type LessonParams } from '../kernels/lesson.js';
+import { LESSON_TOPOLOGY, SEQUENCE_OUTPUTS } from '../kernels/lesson.js';
 import { setTrainableWeights } from '../models/index.js';
 import type { CellType } from '../cells.js';
-import { adamMoments, setAdamState, type AdamLike } from './onednn-step.js';
+import { AddonAdam, type AdamLike } from './addon-adam.js';
 
 /** The output layer's loss (mean over the predicted positions) of the features H [N, U] it is given, the kernel [U, V] and bias [V]. */
 export type OutputLoss = (H: Tensor2D, kernel: Tensor2D, bias: Tensor1D) => Scalar;
 
 export class LmOnednnStep {
-  /** Embeddings [V·D], kernel, recurrent kernel, bias (tfjs layout), output kernel [U·V], output bias [V]: the model's trainable-weight order. */
-  private readonly params: LessonParams;
-  private readonly grads: Float32Array[];
-  private readonly m: Float32Array[];
-  private readonly v: Float32Array[];
   private readonly sequences: SequenceCache;
   private readonly D: number;
   private readonly U: number;
   private readonly V: number;
-  private iterations: number;
-  private accBeta1: number;
-  private accBeta2: number;
-  private learningRate: number;
 
   private constructor(
     private readonly tf: TF,
     private readonly addon: OnednnAddon,
     private readonly cell: CellType,
     private readonly model: LayersModel,
-    private readonly adam: AdamLike,
-    moments: Float32Array[] | undefined,
+    /** Embeddings [V·D], kernel, recurrent kernel, bias (tfjs layout), output kernel [U·V], output bias [V] (the model's order); their gradients and Adam's state. */
+    private readonly state: AddonAdam,
   ) {
     const vars = model.trainableWeights;
-    const pack = (arrays: Float32Array[]) => packParams(arrays, LESSON_TOPOLOGY);
-    this.params = pack(vars.map((w) => w.read().dataSync() as Float32Array));
-    this.grads = this.params.map((p) => new Float32Array(p.length));
-    this.m = moments ? pack(moments.slice(0, vars.length)) : this.params.map((p) => new Float32Array(p.length));
-    this.v = moments ? pack(moments.slice(vars.length)) : this.params.map((p) => new Float32Array(p.length));
     [this.V, this.D] = vars[0]!.shape as [number, number];
     this.U = vars[2]!.shape[0] as number;
-    this.iterations = adam.iterations;
-    // tfjs keeps β^(t) as float32 variables, multiplied by β after every step (setWeights: β^(iterations+1)).
-    this.accBeta1 = Math.fround(Math.pow(Math.fround(adam.beta1), this.iterations + 1));
-    this.accBeta2 = Math.fround(Math.pow(Math.fround(adam.beta2), this.iterations + 1));
-    this.learningRate = adam.learningRate;
     this.sequences = new SequenceCache(addon, 2); // the batch size, the last short batch
   }
 
   /** Takes a language model's weights (src/models/lm.ts) and its tfjs Adam's state as they are now. */
   static async create(tf: TF, addon: OnednnAddon, cell: CellType, model: LayersModel, adam: AdamLike): Promise<LmOnednnStep> {
     if (model.trainableWeights.length !== 6) throw new Error('the oneDNN language-model step trains Embedding → recurrent layer → Dense');
-    return new LmOnednnStep(tf, addon, cell, model, adam, await adamMoments(model, adam));
+    return new LmOnednnStep(tf, addon, cell, model, await AddonAdam.of(model, adam, LESSON_TOPOLOGY));
   }
 
   /**
@@ -77,7 +58,8 @@ export class LmOnednnStep {
   step(x: Int32Array, B: number, keep: Int32Array | undefined, loss: OutputLoss, lr: number): number {
     const tf = this.tf;
     const T = x.length / B;
-    const [E, W, R, b, K, bo] = this.params;
+    const [E, W, R, b, K, bo] = this.state.params;
+    const grads = this.state.grads;
     const s = this.sequences.get(this.cell, T, B, this.D, this.U, SEQUENCE_OUTPUTS);
     const h = s.forwardIds(x, E, W, R, b, true);
     const generation = s.generation;
@@ -91,44 +73,26 @@ export class LmOnednnStep {
       const f = (Ht: Tensor2D, k: Tensor2D, bb: Tensor1D): Scalar => loss(keep ? tf.gather(Ht, tf.tensor1d(keep, 'int32')) : Ht, k, bb);
       const out = tf.valueAndGrads(f as (...t: Tensor[]) => Scalar)([H, kernel, bias]);
       const [gH, gK, gb] = out.grads.map((g) => g.dataSync() as Float32Array);
-      this.grads[4]!.set(gK!);
-      this.grads[5]!.set(gb!);
+      grads[4]!.set(gK!);
+      grads[5]!.set(gb!);
       dh = gH!;
       value = out.value.dataSync()[0]!;
     });
-    const [gW, gR, gb] = s.backwardEmbedding(dh, generation, this.grads[0]!);
-    this.grads[1] = gW;
-    this.grads[2] = gR;
-    this.grads[3] = gb;
-    this.update(lr);
+    const [gW, gR, gb] = s.backwardEmbedding(dh, generation, grads[0]!);
+    grads[1] = gW;
+    grads[2] = gR;
+    grads[3] = gb;
+    this.state.update(this.addon, lr);
     return value;
-  }
-
-  /** The clip (when the optimizer has one) and Adam over every parameter tensor. */
-  private update(lr: number): void {
-    const a = this.adam;
-    this.learningRate = lr;
-    if (typeof a.clipNorm === 'number') this.addon.clipByGlobalNorm(this.grads, a.clipNorm);
-    const c1 = Math.fround(1 - this.accBeta1);
-    const c2 = Math.fround(1 - this.accBeta2);
-    this.params.forEach((p, i) => this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, lr, a.beta1, a.beta2, a.epsilon, c1, c2));
-    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
-    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
-    this.iterations++;
   }
 
   /** Writes the parameters into the model (before the held-out perplexity, a checkpoint, or the end). */
   syncWeights(): void {
-    setTrainableWeights(this.tf, this.model, unpackParams(this.params, LESSON_TOPOLOGY));
+    setTrainableWeights(this.tf, this.model, this.state.weights());
   }
 
   /** Writes Adam's moments, step count and learning rate into the model's tfjs optimizer (before a checkpoint). */
   async syncOptimizer(): Promise<void> {
-    await setAdamState(this.tf, this.model, this.adam, {
-      iterations: this.iterations,
-      learningRate: this.learningRate,
-      m: unpackParams(this.m, LESSON_TOPOLOGY),
-      v: unpackParams(this.v, LESSON_TOPOLOGY),
-    });
+    await this.state.syncOptimizer(this.tf, this.model);
   }
 }

@@ -20,34 +20,16 @@
  * checkpoints and saving), under the names tfjs's Adam uses, so checkpoints and resumed runs do not depend on
  * which step produced them.
  */
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel } from '@tensorflow/tfjs';
 import type { TF } from '../backend/index.js';
 import { SequenceCache, type OnednnAddon } from '../kernels/index.js';
-import { denseLogSoftmax, denseSigmoid, packParams, unpackParams, type LessonParams, type Topology } from '../kernels/lesson.js';
+import { denseLogSoftmax, denseSigmoid, unpackParams, type LessonParams, type Topology } from '../kernels/lesson.js';
 import { BINARY_CLASSES, classesOf, topologyOf, setTrainableWeights } from '../models/index.js';
 import type { CellType } from '../cells.js';
 import { LOSS_EPSILON } from './loss.js';
 import type { Stepper, StepResult } from './stepper.js';
 import { ONE_RATE, type LayerRates } from './options.js';
-
-/** A named tensor as tfjs optimizers take and return them. */
-export interface NamedTensor {
-  name: string;
-  tensor: Tensor;
-}
-
-/** The slice of tfjs's AdamOptimizer used here. */
-export interface AdamLike {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  iterations: number;
-  /** The global-norm gradient clip of `clippedAdam` (absent or null: none). */
-  clipNorm?: number | null;
-  getWeights(): Promise<NamedTensor[]>;
-  setWeights(w: NamedTensor[]): Promise<void>;
-}
+import { AddonAdam, type AdamLike } from './addon-adam.js';
 
 /** tfjs-layers' epsilon(): BCE clips probabilities to [ε, 1 − ε]. */
 const BCE_EPSILON = LOSS_EPSILON;
@@ -75,11 +57,8 @@ export function onednnTrainable(model: LayersModel, cell: CellType): boolean {
 export class OnednnStep implements Stepper {
   readonly kind = 'onednn';
   readonly trainsInModel = false;
-  /** Parameters packed for the addon (src/kernels/lesson.ts): embeddings, kernel, recurrent kernel, bias (both directions each), dense kernel, dense bias. */
-  private readonly params: LessonParams;
-  private readonly grads: Float32Array[];
-  private readonly m: Float32Array[];
-  private readonly v: Float32Array[];
+  /** Parameters packed for the addon (src/kernels/lesson.ts): embeddings, kernel, recurrent kernel, bias (both directions each), dense kernel, dense bias; their gradients and Adam's state. */
+  private readonly state: AddonAdam;
   private readonly sequences: SequenceCache;
   private readonly D: number;
   private readonly U: number;
@@ -87,11 +66,6 @@ export class OnednnStep implements Stepper {
   private readonly F: number;
   /** Classes of the head: 2 (Dense(1, sigmoid)) or k ≥ 3 (Dense(k, softmax)). */
   readonly classes: number;
-  private iterations: number;
-  private accBeta1: number;
-  private accBeta2: number;
-  /** Adam's learning rate (the one of the last step). */
-  private learningRate: number;
 
   private constructor(
     private readonly tf: TF,
@@ -99,28 +73,18 @@ export class OnednnStep implements Stepper {
     private readonly cell: CellType,
     private readonly maxlen: number,
     private readonly model: LayersModel,
-    private readonly adam: AdamLike,
     private readonly topology: Topology,
-    moments: Float32Array[] | undefined,
+    state: AddonAdam,
     /** Keras's class_weight: each review's loss times its class's weight (undefined: none). */
     private readonly classWeight: Float64Array | undefined,
   ) {
     const vars = model.trainableWeights;
-    const pack = (arrays: Float32Array[]) => packParams(arrays, topology);
-    this.params = pack(vars.map((w) => w.read().dataSync() as Float32Array));
-    this.grads = this.params.map((p) => new Float32Array(p.length));
-    this.m = moments ? pack(moments.slice(0, vars.length)) : this.params.map((p) => new Float32Array(p.length));
-    this.v = moments ? pack(moments.slice(vars.length)) : this.params.map((p) => new Float32Array(p.length));
+    this.state = state;
     this.D = vars[1]!.shape[0] as number;
     this.U = vars[2]!.shape[0] as number;
-    const outputs = this.params[5].length;
+    const outputs = state.params[5].length;
     this.classes = outputs === 1 ? BINARY_CLASSES : outputs;
-    this.F = this.params[4].length / outputs;
-    this.iterations = adam.iterations;
-    // tfjs keeps β^(t) as float32 variables, multiplied by β after every step (setWeights: β^(iterations+1)).
-    this.accBeta1 = Math.fround(Math.pow(Math.fround(adam.beta1), this.iterations + 1));
-    this.accBeta2 = Math.fround(Math.pow(Math.fround(adam.beta2), this.iterations + 1));
-    this.learningRate = adam.learningRate;
+    this.F = state.params[4].length / outputs;
     this.sequences = new SequenceCache(addon, 4); // the batch size, the last short batch
   }
 
@@ -144,10 +108,9 @@ export class OnednnStep implements Stepper {
     const classes = classesOf(model)!;
     if (classWeight && classWeight.length !== classes)
       throw new Error(`${classWeight.length} class weights were given for a model of ${classes} classes`);
-    const adam = model.optimizer as unknown as AdamLike;
-    const arrays = await adamMoments(model, adam);
-    const weights = classWeight && Float64Array.from(classWeight);
-    return new OnednnStep(tf, addon, cell, maxlen, model, adam, topologyOf(model, cell)!, arrays, weights);
+    const topology = topologyOf(model, cell)!;
+    const state = await AddonAdam.of(model, model.optimizer as unknown as AdamLike, topology);
+    return new OnednnStep(tf, addon, cell, maxlen, model, topology, state, classWeight && Float64Array.from(classWeight));
   }
 
   /**
@@ -160,21 +123,9 @@ export class OnednnStep implements Stepper {
 
   /** {@link step}, synchronously (for benchmarks). */
   stepNow(ids: Int32Array, y: Float32Array, lr: number, rates: LayerRates = ONE_RATE): StepResult {
-    this.learningRate = lr;
     const { loss, acc } = this.gradients(ids, y);
-    const gradNorm = typeof this.adam.clipNorm === 'number' ? this.addon.clipByGlobalNorm(this.grads, this.adam.clipNorm) : undefined;
-    const c1 = Math.fround(1 - this.accBeta1);
-    const c2 = Math.fround(1 - this.accBeta2);
-    const a = this.adam;
     // Packed order: embeddings, kernel, recurrent kernel, bias (the recurrent layer), then the dense kernel and bias (the head).
-    this.params.forEach((p, i) => {
-      const rate = i === 0 ? rates.embedding : i < 4 ? rates.recurrent : rates.head;
-      if (rate === 0) return;
-      this.addon.adam(p, this.grads[i]!, this.m[i]!, this.v[i]!, this.learningRate * rate, a.beta1, a.beta2, a.epsilon, c1, c2);
-    });
-    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(a.beta1));
-    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(a.beta2));
-    this.iterations++;
+    const gradNorm = this.state.update(this.addon, lr, (i) => (i === 0 ? rates.embedding : i < 4 ? rates.recurrent : rates.head));
     return { loss, acc, ...(gradNorm !== undefined && { gradNorm }) };
   }
 
@@ -186,17 +137,18 @@ export class OnednnStep implements Stepper {
    */
   gradients(ids: Int32Array, y: Float32Array): { loss: number; acc: number; grads: Float32Array[] } {
     const B = y.length;
-    const [E, W, R, b] = this.params;
-    const gE = this.grads[0]!;
+    const [E, W, R, b] = this.state.params;
+    const grads = this.state.grads;
+    const gE = grads[0]!;
     const s = this.sequences.get(this.cell, this.maxlen, B, this.D, this.U, this.topology);
     const h = s.forwardIds(ids, E, W, R, b, true);
     const generation = s.generation;
     const { loss, correct, dh } = this.classes === BINARY_CLASSES ? this.sigmoidHead(h, y) : this.softmaxHead(h, y);
     const [gW, gR, gb] = s.backwardEmbedding(dh, generation, gE);
-    this.grads[1] = gW;
-    this.grads[2] = gR;
-    this.grads[3] = gb;
-    return { loss: loss / B, acc: correct / B, grads: unpackParams(this.grads, this.topology) };
+    grads[1] = gW;
+    grads[2] = gR;
+    grads[3] = gb;
+    return { loss: loss / B, acc: correct / B, grads: unpackParams(grads, this.topology) };
   }
 
   /**
@@ -207,8 +159,8 @@ export class OnednnStep implements Stepper {
   private sigmoidHead(h: Float32Array, y: Float32Array): { loss: number; correct: number; dh: Float32Array } {
     const B = y.length;
     const F = this.F;
-    const [, , , , Wd, bd] = this.params;
-    const [, , , , gWd, gbd] = this.grads as LessonParams;
+    const [, , , , Wd, bd] = this.state.params;
+    const [, , , , gWd, gbd] = this.state.grads as LessonParams;
     const cw = this.classWeight;
     const probs = denseSigmoid(h, B, F, Wd, bd);
     const dz = new Float32Array(B);
@@ -253,8 +205,8 @@ export class OnednnStep implements Stepper {
     const B = y.length;
     const F = this.F;
     const k = this.classes;
-    const [, , , , Wd, bd] = this.params;
-    const [, , , , gWd, gbd] = this.grads as LessonParams;
+    const [, , , , Wd, bd] = this.state.params;
+    const [, , , , gWd, gbd] = this.state.grads as LessonParams;
     const cw = this.classWeight;
     const logp = denseLogSoftmax(h, B, F, Wd, bd);
     const dz = new Float64Array(B * k);
@@ -300,7 +252,7 @@ export class OnednnStep implements Stepper {
 
   /** The parameters as they are now, in the model's trainable-weight order (views of the step's own arrays: read, do not keep). */
   weights(): Float32Array[] {
-    return unpackParams(this.params, this.topology);
+    return this.state.weights();
   }
 
   /** Writes the parameters into the model (before validation and saving). */
@@ -310,50 +262,6 @@ export class OnednnStep implements Stepper {
 
   /** Writes Adam's moments, step count and learning rate into the model's tfjs optimizer (before a checkpoint). */
   async syncOptimizer(): Promise<void> {
-    await setAdamState(this.tf, this.model, this.adam, {
-      iterations: this.iterations,
-      learningRate: this.learningRate,
-      m: unpackParams(this.m, this.topology),
-      v: unpackParams(this.v, this.topology),
-    });
+    await this.state.syncOptimizer(this.tf, this.model);
   }
-}
-
-/**
- * The moments tfjs's Adam `adam` holds for `model`'s trainable weights (first moments, then second, in the
- * weights' order; copies), or undefined before its first step.
- */
-export async function adamMoments(model: LayersModel, adam: AdamLike): Promise<Float32Array[] | undefined> {
-  const saved = await adam.getWeights();
-  const moments = saved.filter((w) => w.name !== 'iter');
-  const n = model.trainableWeights.length;
-  const arrays = moments.length === 2 * n ? moments.map((w) => (w.tensor.dataSync() as Float32Array).slice()) : undefined;
-  saved.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
-  return arrays;
-}
-
-/** Writes Adam's state (moments in the model's trainable-weight order, step count, learning rate) into tfjs's Adam `adam`. */
-export async function setAdamState(
-  tf: TF,
-  model: LayersModel,
-  adam: AdamLike,
-  state: { iterations: number; learningRate: number; m: readonly Float32Array[]; v: readonly Float32Array[] },
-): Promise<void> {
-  const shapes = model.trainableWeights.map((w) => w.shape as number[]);
-  // the names tfjs's Adam keeps the moments under: `<variable name>/m`, `<variable name>/v`
-  const names = model.trainableWeights.map((w) => (w as unknown as { val?: { name: string } }).val?.name ?? w.name);
-  const named: NamedTensor[] = [
-    { name: 'iter', tensor: tf.scalar(state.iterations, 'int32') },
-    ...state.m.map((m, i) => ({ name: `${names[i]}/m`, tensor: tf.tensor(m.slice(), shapes[i]) })),
-    ...state.v.map((v, i) => ({ name: `${names[i]}/v`, tensor: tf.tensor(v.slice(), shapes[i]) })),
-  ];
-  // tfjs's setWeights replaces its moment variables without disposing the old ones.
-  const internal = adam as unknown as {
-    accumulatedFirstMoment?: Array<{ variable: Tensor }>;
-    accumulatedSecondMoment?: Array<{ variable: Tensor }>;
-  };
-  for (const list of [internal.accumulatedFirstMoment, internal.accumulatedSecondMoment]) list?.forEach((x) => x.variable.dispose());
-  adam.learningRate = state.learningRate;
-  await adam.setWeights(named);
-  tf.dispose(named.map((w) => w.tensor));
 }

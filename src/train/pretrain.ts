@@ -35,7 +35,7 @@ import { clippedAdam, type ClippedAdam } from './clip.js';
 import { optimizerState, restoreOptimizer } from './optimizer-state.js';
 import { checkCheckpointFits, loopCheckpoint } from './index.js';
 import { LmOnednnStep, type OutputLoss } from './lm-step.js';
-import type { AdamLike } from './onednn-step.js';
+import type { AdamLike } from './addon-adam.js';
 import type { LmEpochLog, PretrainCallbacks, PretrainCheckpoint, PretrainOptions, PretrainResult } from './pretrain-options.js';
 
 export * from './pretrain-options.js';
