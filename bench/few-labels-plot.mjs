@@ -1,7 +1,7 @@
 // The learning curve of bench/few-labels.sh's log as a standalone SVG: test accuracy against labeled reviews
 // (log scale), from scratch and from the language model, each seed a dot and the mean a line.
 //
-//   node bench/few-labels-plot.mjs few-labels.log "title" > curve.svg
+//   node bench/few-labels-plot.mjs docs/pretraining-runs.txt "title" > docs/pretraining-curve.svg
 import { readFileSync } from 'node:fs';
 import { niceTicks } from '../dist/src/report/curves.js';
 
@@ -10,15 +10,18 @@ const ALL = 22_500; // "all": the 25,000 labeled training reviews less the 10% v
 const runs = readFileSync(file, 'utf8')
   .trim()
   .split('\n')
+  .filter((l) => !l.startsWith('#'))
   .map((l) => l.trim().split(/\s+/))
   .filter((f) => f.length >= 5)
   .map(([n, seed, arm, , test]) => ({ n: n === 'all' ? ALL : Number(n), seed, arm, test: Number(test) }));
-// The arms the log has, in this order: bench/few-labels.sh writes `scratch` and `init`; runs from a second
-// language model may be added as `init8` (its epochs).
+// The arms the log has, in this order: bench/few-labels.sh writes `scratch`, `init` and `init-gu`; docs/pretraining-runs.txt
+// names `init` by the language model's epochs (init4, init8, init20), `-gu` with gradual unfreezing.
 const ARMS = [
   { arm: 'scratch', name: 'from scratch', color: '#1f77b4' },
-  { arm: 'init', name: 'from the language model, 4 epochs', color: '#ff7f0e' },
-  { arm: 'init8', name: 'from the language model, 8 epochs (default)', color: '#d62728' },
+  { arm: 'init4', name: 'from the language model, 4 epochs', color: '#ff7f0e' },
+  { arm: 'init8', name: 'from the language model, 8 epochs', color: '#d62728' },
+  { arm: 'init8-gu', name: '8 epochs, gradual unfreezing', color: '#9467bd' },
+  { arm: 'init20', name: '20 epochs (default), gradual unfreezing', color: '#2ca02c' },
 ];
 const arms = ARMS.filter((a) => runs.some((r) => r.arm === a.arm));
 const sizes = [...new Set(runs.map((r) => r.n))].sort((a, b) => a - b);

@@ -117,7 +117,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement of --monitor', positiveInt)
     .option(
       '--lr-schedule <spec>',
-      `learning rate per epoch: cosine (decays from --lr towards 0 over --epochs), constant (Keras fit), plateau[:FACTOR[:PATIENCE]] (default 0.5:1) or exponential[:GAMMA] (default 0.5) (default ${describeSchedule(D.lrSchedule)})`,
+      `learning rate per epoch: cosine (decays from --lr towards 0 over --epochs), constant (Keras fit), plateau[:FACTOR[:PATIENCE]] (default 0.5:1), exponential[:GAMMA] (default 0.5) or slanted[:CUT_FRAC[:RATIO]] (per step: up over the first CUT_FRAC of the run's steps, down to --lr/RATIO at the last; ULMFiT's 0.1:32) (default ${describeSchedule(D.lrSchedule)})`,
       lrSchedule,
     )
     .option(

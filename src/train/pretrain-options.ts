@@ -56,7 +56,7 @@ export const PRETRAIN_DEFAULTS = Object.freeze({
   units: TRAIN_DEFAULTS.units,
   oovToken: TRAIN_DEFAULTS.oovToken,
   layers: TRAIN_DEFAULTS.layers,
-  epochs: 8,
+  epochs: 20,
   batchSize: 32,
   bptt: TRAIN_DEFAULTS.maxlen,
   layout: 'rows',

@@ -84,7 +84,11 @@ export function registerPretrain(program: Command, ctx: CliContext): void {
       ).choices(['rows', 'stream']),
     )
     .option('--lr <rate>', `adam learning rate (default ${D.lr})`, positiveFloat)
-    .option('--lr-schedule <spec>', `learning rate per epoch, as rnn train's (default ${describeSchedule(D.lrSchedule)})`, lrSchedule)
+    .option(
+      '--lr-schedule <spec>',
+      `learning rate per epoch (slanted: per step), as rnn train's (default ${describeSchedule(D.lrSchedule)})`,
+      lrSchedule,
+    )
     .option('--clip-norm <c>', `clip the gradients to this global norm (default ${D.clipNorm})`, positiveFloat)
     .option('--no-clip-norm', 'do not clip the gradients')
     .addOption(
