@@ -23,6 +23,7 @@ const LrScheduleJson = Type.Union([
   Type.Object({ kind: Type.Literal('plateau'), factor: Num, patience: Count, minLr: Num }),
   Type.Object({ kind: Type.Literal('exponential'), gamma: Num }),
   Type.Object({ kind: Type.Literal('cosine'), minLr: Num }),
+  Type.Object({ kind: Type.Literal('slanted'), cutFrac: Num, ratio: Num }),
 ]);
 
 const EpochLog = Type.Object({
@@ -38,7 +39,7 @@ const EpochLog = Type.Object({
 });
 
 /** TrainOptions (src/train/options.ts): what a checkpoint resumes with, and metadata.json's hyperParameters. */
-const TrainOptions = Type.Object({
+export const TrainOptionsJson = Type.Object({
   cell: literals(CELLS),
   preset: Type.Optional(Type.String()),
   epochs: Size(1_000_000),
@@ -165,7 +166,7 @@ const checkpointJson = (options: TSchema, epochLog: TSchema) =>
   });
 
 /** checkpoint.json of `rnn train`. */
-export const CheckpointJson = checkpointJson(TrainOptions, EpochLog);
+export const CheckpointJson = checkpointJson(TrainOptionsJson, EpochLog);
 /** checkpoint.json of `rnn pretrain`. */
 export const PretrainCheckpointJson = checkpointJson(PretrainOptionsJson, LmEpochLogJson);
 
@@ -204,7 +205,7 @@ export const MetadataJson = Type.Object({
   formatVersion: Type.Number(),
   createdAt: Type.String(),
   cell: literals(CELLS),
-  hyperParameters: Type.Optional(Type.Partial(TrainOptions)),
+  hyperParameters: Type.Optional(Type.Partial(TrainOptionsJson)),
   preprocessing: Type.Object({
     numWords: Type.Union([Size(2 ** 24), Type.Null()]),
     maxlen: Size(2 ** 20),

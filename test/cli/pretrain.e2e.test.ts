@@ -118,6 +118,12 @@ test('pretrain → info/list → train --init → stock tfjs loads it → eval r
   assert.equal(tr.code, 0, tr.stderr);
   const fm = JSON.parse(await fsp.readFile(path.join(ft, 'metadata.json'), 'utf8'));
   assert.equal(fm.hyperParameters.gradualUnfreezing, true);
+  const fi = await runCli(['info', '--model', ft], { env });
+  assert.equal(fi.code, 0, fi.stderr);
+  assert.match(
+    fi.stdout,
+    new RegExp(`pretrained +from the language model ${lm.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, gradual unfreezing`),
+  );
   assert.equal(fm.init.path, lm);
   assert.equal(fm.init.weightsSha256, meta.weightsSha256);
   assert.equal(fm.init.texts.sha256, meta.texts.sha256);

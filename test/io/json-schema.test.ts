@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import * as TypeBox from 'typebox';
 import { Value } from 'typebox/value';
 import { Type, schemaProblem, type TSchema } from '../../src/io/json-schema.js';
-import { CheckpointJson, EvalJson, LanguageModelMetadataJson, MetadataJson } from '../../src/io/schemas.js';
+import { CheckpointJson, EvalJson, LanguageModelMetadataJson, MetadataJson, TrainOptionsJson } from '../../src/io/schemas.js';
+import { lrSchedule } from '../../src/cli/options.js';
+import { resolveTrainOptions } from '../../src/train/options.js';
 
 /** JSON Schema as JSON, with TypeBox's `Record` (patternProperties "^.*$") spelled as additionalProperties. */
 function normal(s: unknown): unknown {
@@ -101,4 +103,19 @@ test("on rnn's own schemas, Ajv accepts and refuses what TypeBox's checker does"
   for (const [name, schema] of Object.entries(schemas))
     for (const v of samples)
       assert.equal(schemaProblem(schema, v) === undefined, Value.Check(schema as never, v), `${name} on ${JSON.stringify(v)}`);
+});
+
+test('every schedule --lr-schedule parses, and --init with its layer rates, are options a checkpoint and metadata.json hold', () => {
+  for (const spec of ['constant', 'cosine', 'plateau:0.2:3', 'exponential:0.9', 'slanted', 'slanted:0.2:10']) {
+    const o = resolveTrainOptions({
+      cell: 'lstm',
+      seed: 1,
+      lrSchedule: lrSchedule(spec),
+      init: '/lm',
+      initLrScale: 0.5,
+      gradualUnfreezing: true,
+    });
+    const json = JSON.parse(JSON.stringify(o));
+    assert.equal(schemaProblem(TrainOptionsJson, json), undefined, spec);
+  }
 });

@@ -107,6 +107,14 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
       'training',
       `batch ${h.batchSize}, ${describeRecipe(h)}, validation split ${h.validationSplit}, seed ${h.seed}${h.earlyStopping ? `, early stopping ${h.earlyStopping}` : ''}`,
     ],
+    ...(h.init
+      ? [
+          [
+            'pretrained',
+            `from the language model ${h.init}${h.initLrScale ? `, its layers at ${h.initLrScale} × lr` : ''}${h.gradualUnfreezing ? ', gradual unfreezing' : ''}`,
+          ] as [string, string],
+        ]
+      : []),
   ];
   // A model imported from Keras: where it came from instead of how it was trained (rnn does not know).
   const i = m.imported;
