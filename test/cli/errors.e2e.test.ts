@@ -106,7 +106,7 @@ const cases: Array<{
     code: 'OPTION_INVALID',
     args: () => ['train', '--cell', 'lstm', '--lr-schedule', 'step'],
     stderr: () =>
-      "error: option '--lr-schedule <spec>' argument 'step' is invalid. Expected constant, plateau[:FACTOR[:PATIENCE]], exponential[:GAMMA] or cosine (e.g. plateau:0.5:1)." +
+      "error: option '--lr-schedule <spec>' argument 'step' is invalid. Expected constant, plateau[:FACTOR[:PATIENCE]], exponential[:GAMMA], cosine or slanted[:CUT_FRAC[:RATIO]] (e.g. plateau:0.5:1)." +
       usage,
   },
   {
