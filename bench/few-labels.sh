@@ -5,10 +5,12 @@
 # test reviews. The few-label recipe (--epochs 15 --lr 3e-3, from the language model also --gradual-unfreezing:
 # the arm `init-gu`) was chosen by validation accuracy at 1,000 labels; all labels use rnn train's defaults.
 # One line per run on stdout: labels seed arm val_acc test_acc epoch. ARMS and SIZES choose the runs (defaults:
-# every arm, every size).
+# every arm, every size); TRAIN_ARGS adds flags to every rnn train (its runs' names then end in TAG); TEST=0
+# leaves the test reviews unread (a `-` for test_acc: choosing by validation).
 #
 #   bench/few-labels.sh path/to/aclImdb_v1.tar.gz models/lm [WORKDIR] > few-labels.log
 #   ARMS="init-gu" SIZES="1000" bench/few-labels.sh path/to/aclImdb_v1.tar.gz models/lm
+#   ARMS=init SIZES=all TRAIN_ARGS="--maxlen 400" TAG=-len400 bench/few-labels.sh path/to/aclImdb_v1.tar.gz models/lm
 #   node bench/few-labels-plot.mjs few-labels.log > curve.svg
 set -euo pipefail
 D=$1
@@ -19,16 +21,20 @@ R=$(dirname "$0")/../bin/rnn
 export RNN_MODELS_DIR=$W/models RNN_DATA_DIR=$W/data
 run() { # labels seed arm [train args...]
   local n=$1 s=$2 arm=$3; shift 3
-  local name=$n-$arm-s$s
+  local name=$n-$arm$TAG-s$s
   local init=(); [ "$arm" != scratch ] && init=(--init "$LM")
   [ "$arm" = init-gu ] && init+=(--gradual-unfreezing)
   local limit=(); [ "$n" != all ] && limit=(--limit "$n")
-  "$R" train --cell lstm --data "$D" --seed "$s" "${limit[@]}" "${init[@]}" --out "$W/models/$name" "$@" > "$W/$name.out" 2> "$W/$name.err"
-  "$R" eval --model "$W/models/$name" --data "$D" --json > "$W/$name.eval.json" 2> "$W/$name.eval.err"
-  echo "$n $s $arm $(node -e "const m=require('$W/models/$name/metadata.json'); const e=require('$W/$name.eval.json'); console.log(m.history[m.weights.epoch-1].val_acc, e.accuracy, m.weights.epoch)")"
+  "$R" train --cell lstm --data "$D" --seed "$s" "${limit[@]}" "${init[@]}" --out "$W/models/$name" "$@" $TRAIN_ARGS > "$W/$name.out" 2> "$W/$name.err"
+  if [ "$TEST" = 0 ]; then echo '{"accuracy":"-"}' > "$W/$name.eval.json"
+  else "$R" eval --model "$W/models/$name" --data "$D" --json > "$W/$name.eval.json" 2> "$W/$name.eval.err"; fi
+  echo "$n $s $arm$TAG $(node -e "const m=require('$W/models/$name/metadata.json'); const e=require('$W/$name.eval.json'); console.log(m.history[m.weights.epoch-1].val_acc, e.accuracy, m.weights.epoch)")"
 }
 ARMS=${ARMS:-scratch init init-gu}
 SIZES=${SIZES:-250 1000 5000 all}
+TRAIN_ARGS=${TRAIN_ARGS:-}
+TAG=${TAG:-}
+TEST=${TEST:-1}
 for n in $SIZES; do
   for s in 42 1 2; do
     for arm in $ARMS; do
