@@ -24,10 +24,12 @@ const ARMS = [
   { arm: 'init20', name: '20 epochs (default), gradual unfreezing', color: '#2ca02c' },
 ];
 const arms = ARMS.filter((a) => runs.some((r) => r.arm === a.arm));
-const sizes = [...new Set(runs.map((r) => r.n))].sort((a, b) => a - b);
+// Only the runs of the arms drawn set the axes (screens by validation have no test accuracy: '-').
+const shown = runs.filter((r) => arms.some((a) => a.arm === r.arm));
+const sizes = [...new Set(shown.map((r) => r.n))].sort((a, b) => a - b);
 const [W, H] = [720, 420];
 const P = { top: 56, bottom: 56, left: 64, right: 24 };
-const ticks = niceTicks(Math.min(...runs.map((r) => r.test)), Math.max(...runs.map((r) => r.test)));
+const ticks = niceTicks(Math.min(...shown.map((r) => r.test)), Math.max(...shown.map((r) => r.test)));
 const [lo, hi] = [ticks[0], ticks[ticks.length - 1]];
 const lx = (n) => Math.log10(n);
 const [x0, x1] = [lx(sizes[0]) - 0.1, lx(sizes[sizes.length - 1]) + 0.1];

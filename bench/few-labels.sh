@@ -6,7 +6,7 @@
 # the arm `init-gu`) was chosen by validation accuracy at 1,000 labels; all labels use rnn train's defaults.
 # One line per run on stdout: labels seed arm val_acc test_acc epoch. ARMS and SIZES choose the runs (defaults:
 # every arm, every size); TRAIN_ARGS adds flags to every rnn train (its runs' names then end in TAG); TEST=0
-# leaves the test reviews unread (a `-` for test_acc: choosing by validation).
+# leaves the test reviews unread (a `-` for test_acc: choosing by validation); SEEDS replaces 42 1 2.
 #
 #   bench/few-labels.sh path/to/aclImdb_v1.tar.gz models/lm [WORKDIR] > few-labels.log
 #   ARMS="init-gu" SIZES="1000" bench/few-labels.sh path/to/aclImdb_v1.tar.gz models/lm
@@ -35,8 +35,9 @@ SIZES=${SIZES:-250 1000 5000 all}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 TAG=${TAG:-}
 TEST=${TEST:-1}
+SEEDS=${SEEDS:-42 1 2}
 for n in $SIZES; do
-  for s in 42 1 2; do
+  for s in $SEEDS; do
     for arm in $ARMS; do
       if [ "$n" = all ]; then
         [ "$arm" = init-gu ] || run all $s $arm # all labels: the defaults (gradual unfreezing lost on validation there)
