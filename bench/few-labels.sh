@@ -3,14 +3,15 @@
 # LSTM classifiers on the first N labeled training reviews of the seeded shuffle (--limit N: 90% to train,
 # 10% to validate) for N = 250, 1,000, 5,000, and on all of them, seeds 42, 1 and 2, each scored on the 25,000
 # test reviews. The few-label recipe (--epochs 15 --lr 3e-3, from the language model also --gradual-unfreezing:
-# the arm `init-gu`) was chosen by validation accuracy at 1,000 labels; all labels use rnn train's defaults.
+# the arm `init-gu`) was chosen by validation accuracy at 1,000 labels; all labels use rnn train's defaults (the
+# all-label recipe, `--maxlen 600 --epochs 4`, through TRAIN_ARGS below).
 # One line per run on stdout: labels seed arm val_acc test_acc epoch. ARMS and SIZES choose the runs (defaults:
 # every arm, every size); TRAIN_ARGS adds flags to every rnn train (its runs' names then end in TAG); TEST=0
 # leaves the test reviews unread (a `-` for test_acc: choosing by validation); SEEDS replaces 42 1 2.
 #
 #   bench/few-labels.sh path/to/aclImdb_v1.tar.gz models/lm [WORKDIR] > few-labels.log
 #   ARMS="init-gu" SIZES="1000" bench/few-labels.sh path/to/aclImdb_v1.tar.gz models/lm
-#   ARMS=init SIZES=all TRAIN_ARGS="--maxlen 400" TAG=-len400 bench/few-labels.sh path/to/aclImdb_v1.tar.gz models/lm
+#   ARMS=init SIZES=all TRAIN_ARGS="--maxlen 600 --epochs 4" TAG=-len600e4 bench/few-labels.sh path/to/aclImdb_v1.tar.gz models/lm
 #   node bench/few-labels-plot.mjs few-labels.log > curve.svg
 set -euo pipefail
 D=$1
