@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { findTestImdb, KNOWN_IMDB, TestImdbError } from './imdb.js';
-import { IMDB_TARBALL, imdbSha256, ROOT, tempDir } from './helpers.js';
+import { escapeRegExp, IMDB_TARBALL, imdbSha256, ROOT, tempDir } from './helpers.js';
 import { makeTarGz } from './tar-helpers.js';
 
 const FIX =
@@ -61,9 +61,7 @@ test('RNN_TEST_IMDB wins, and must be a known archive', async () => {
   await fsp.writeFile(other, ARCHIVE);
   await rejects(
     findTestImdb({ variable: other, shared: IMDB_TARBALL, dataDir: dir }),
-    new RegExp(
-      `^RNN_TEST_IMDB=${other.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not aclImdb_v1\\.tar\\.gz \\(its SHA-256 is ${PIN.sha256}\\)`,
-    ),
+    new RegExp(`^RNN_TEST_IMDB=${escapeRegExp(other)} is not aclImdb_v1\\.tar\\.gz \\(its SHA-256 is ${PIN.sha256}\\)`),
   );
 });
 
@@ -93,7 +91,7 @@ test('offline with no copy: one line saying what to set', async () => {
   await rejects(
     findTestImdb({ shared: path.join(dir, 'none'), dataDir: dir, download: { url: offline, ...PIN } }),
     new RegExp(
-      `^the tests need the IMDB archive, and there is no copy on this machine: could not download ${offline.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ECONNREFUSED`,
+      `^the tests need the IMDB archive, and there is no copy on this machine: could not download ${escapeRegExp(offline)}: ECONNREFUSED`,
     ),
   );
   assert.deepEqual(await fsp.readdir(dir), [], 'nothing is left behind');

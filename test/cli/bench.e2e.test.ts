@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli, IMDB_TARBALL, REQUIRE_NATIVE, REQUIRE_ONEDNN, ROOT, tempDir } from '../helpers.js';
+import { escapeRegExp, runCli, IMDB_TARBALL, REQUIRE_NATIVE, REQUIRE_ONEDNN, ROOT, tempDir } from '../helpers.js';
 import { loadBackend } from '../../src/backend/index.js';
 import { probeOnednn } from '../../src/kernels/index.js';
 import { describeThreading, resolveThreading, type Threading } from '../../src/kernels/threading.js';
@@ -206,10 +206,7 @@ test('rnn bench serve --json: latency, throughput rounds and the targets, the se
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as ServeBenchResult & { machine: string; targets: typeof SERVE_BENCH_TARGETS };
   assert.deepEqual(Object.keys(out), ['machine', 'model', 'settings', 'latency', 'throughput', 'serverExitCode', 'targets']);
-  assert.match(
-    out.machine,
-    new RegExp(` × \\d+, backend tensorflow \\(TensorFlow [\\d.]+\\), model ${model.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(lstm, `),
-  );
+  assert.match(out.machine, new RegExp(` × \\d+, backend tensorflow \\(TensorFlow [\\d.]+\\), model ${escapeRegExp(model)} \\(lstm, `));
   assert.match(out.machine, /, 1 s per run after 2 s of warm-up, pool of 2,000 IMDB test reviews, predict batch \d+$/);
   assert.deepEqual(
     out.latency.map((l) => l.connections),

@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { readCsv } from '../../src/data/csv.js';
 import { holdOutTest } from '../../src/data/split.js';
-import { IMDB_TARBALL, imdb, runCli, tempDir, type CliResult } from '../helpers.js';
+import { escapeRegExp, IMDB_TARBALL, imdb, runCli, tempDir, type CliResult } from '../helpers.js';
 import { SMALL_MODEL } from '../models.js';
 
 let work = '';
@@ -73,10 +73,7 @@ test('train on a CSV holds out a seeded 20% and records it; eval scores exactly 
   assert.equal(ea.data.scope, 'held-out rows');
   assert.deepEqual([eb.accuracy, eb.loss], [ea.accuracy, ea.loss], 'same seed, same rows, same model: same figures');
   const human = await runCli(['eval', '--model', a, '--data', csv], { env });
-  assert.match(
-    human.stdout,
-    new RegExp(`\n  data +600 held-out test reviews of ${csv.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(rows its training never saw\\)\n`),
-  );
+  assert.match(human.stdout, new RegExp(`\n  data +600 held-out test reviews of ${escapeRegExp(csv)} \\(rows its training never saw\\)\n`));
   // A subset (--limit) is drawn from the held-out rows only.
   assert.equal((await evalJson(['--model', a, '--data', csv, '--limit', '100'])).data.reviews, 100);
 });

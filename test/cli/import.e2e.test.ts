@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { IMDB_TARBALL, ROOT, runCli, tempDir } from '../helpers.js';
+import { escapeRegExp, IMDB_TARBALL, ROOT, runCli, tempDir } from '../helpers.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'keras');
 let work = '';
@@ -51,7 +51,7 @@ test('rnn import FILE.keras: models/NAME, models/latest, and every command takes
   assert.match(
     rows[2]!,
     new RegExp(
-      `^  imported       \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC from ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(Keras 3\\.15\\.1, saved \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\)$`,
+      `^  imported       \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC from ${escapeRegExp(file)} \\(Keras 3\\.15\\.1, saved \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\)$`,
     ),
   );
   assert.equal(rows[3], '  data           not recorded (a Keras archive does not say)');

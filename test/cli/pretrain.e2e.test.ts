@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tfn from '@tensorflow/tfjs';
-import { IMDB_TARBALL, ROOT, imdbWorkspace, jsonErrorOf, runCli, type CliResult } from '../helpers.js';
+import { escapeRegExp, IMDB_TARBALL, ROOT, imdbWorkspace, jsonErrorOf, runCli, type CliResult } from '../helpers.js';
 
 let native = false;
 let work = '';
@@ -120,10 +120,7 @@ test('pretrain → info/list → train --init → stock tfjs loads it → eval r
   assert.equal(fm.hyperParameters.gradualUnfreezing, true);
   const fi = await runCli(['info', '--model', ft], { env });
   assert.equal(fi.code, 0, fi.stderr);
-  assert.match(
-    fi.stdout,
-    new RegExp(`pretrained +from the language model ${lm.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, gradual unfreezing`),
-  );
+  assert.match(fi.stdout, new RegExp(`pretrained +from the language model ${escapeRegExp(lm)}, gradual unfreezing`));
   assert.equal(fm.init.path, lm);
   assert.equal(fm.init.weightsSha256, meta.weightsSha256);
   assert.equal(fm.init.texts.sha256, meta.texts.sha256);

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { runCli, imdb, imdbWorkspace, ROOT, REQUIRE_NATIVE, type CliResult } from '../helpers.js';
+import { escapeRegExp, runCli, imdb, imdbWorkspace, ROOT, REQUIRE_NATIVE, type CliResult } from '../helpers.js';
 import { trainedModel } from '../models.js';
 import { loadBackend } from '../../src/backend/index.js';
 import { labelsOf, loadModelDir } from '../../src/io/model-dir.js';
@@ -115,9 +115,7 @@ test("SIGINT saves a checkpoint and exits 130; --resume reaches the uninterrupte
   assert.equal(res.code, 0, res.stderr);
   assert.match(
     res.stderr,
-    new RegExp(
-      `^resuming gru \\(seed 4\\) at epoch 2, batch ${Number(m[2]) + 1}; the model goes to ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\n`,
-    ),
+    new RegExp(`^resuming gru \\(seed 4\\) at epoch 2, batch ${Number(m[2]) + 1}; the model goes to ${escapeRegExp(out)}\n`),
   );
   const got = res.stdout
     .trim()

@@ -8,7 +8,7 @@ import { loadData, cleanReview, OFFICIAL_IMDB, BINARY_LABELS, IMDB_RATING_LABELS
 import { imdbRating } from '../../src/data/imdb.js';
 import { readCsv, parseLabel, recordDelimiterOf } from '../../src/data/csv.js';
 import { UserError, type ErrorCode } from '../../src/errors.js';
-import { IMDB_TARBALL, imdb, imdbSha256, ROOT, tempDir } from '../helpers.js';
+import { escapeRegExp, IMDB_TARBALL, imdb, imdbSha256, ROOT, tempDir } from '../helpers.js';
 import { writeThreeClassCsv } from '../three-class.js';
 import { makeTarGz, type TarEntry } from '../tar-helpers.js';
 import { download } from '../../src/data/download.js';
@@ -234,7 +234,7 @@ test('a corrupt tarball is a clear error', async () => {
   await rejectsWith(
     loadData({ data: f, defaultSource: 'unused', splits: ['train'], dataDir: path.dirname(f) }),
     'DATA_ARCHIVE_INVALID',
-    new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable aclImdb tarball: `),
+    new RegExp(`^${escapeRegExp(f)} is not a readable aclImdb tarball: `),
     /^Download aclImdb_v1\.tar\.gz again/,
   );
 });
@@ -384,15 +384,12 @@ const httpErrors: Array<{ path: string; code: ErrorCode; what: (u: string) => st
   {
     path: '/short/aclImdb_v1.tar.gz',
     code: 'DATA_DOWNLOAD_INCOMPLETE',
-    what: (u) =>
-      new RegExp(
-        `^download of ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} (is incomplete: got 1000 of \\d+ bytes|broke off after 1000 bytes: .*)$`,
-      ),
+    what: (u) => new RegExp(`^download of ${escapeRegExp(u)} (is incomplete: got 1000 of \\d+ bytes|broke off after 1000 bytes: .*)$`),
   },
   {
     path: '/loop/aclImdb_v1.tar.gz',
     code: 'DATA_DOWNLOAD_FAILED',
-    what: (u) => new RegExp(`^could not download ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
+    what: (u) => new RegExp(`^could not download ${escapeRegExp(u)}: `),
   },
 ];
 for (const c of httpErrors) {
@@ -409,7 +406,7 @@ test('offline with no source: one error naming --data and RNN_IMDB_URL', async (
   await rejectsWith(
     loadData({ defaultSource: url, splits: ['train'], dataDir: await tempDir() }),
     'DATA_DOWNLOAD_FAILED',
-    new RegExp(`^could not download ${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
+    new RegExp(`^could not download ${escapeRegExp(url)}: `),
     /--data .*RNN_IMDB_URL/,
   );
 });
@@ -577,7 +574,7 @@ test('a 3-class CSV of real reviews: labels read from the column, in order; --la
   await rejectsWith(
     loadData({ ...opts, labels: ['negative', 'positive'] }),
     'DATA_CSV_LABEL_INVALID',
-    new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} row \\d+: label "neutral" is not one of --labels negative,positive$`),
+    new RegExp(`^${escapeRegExp(file)} row \\d+: label "neutral" is not one of --labels negative,positive$`),
   );
   await rejectsWith(
     loadData({ ...opts, target: 'rating' }),

@@ -12,7 +12,7 @@ import { readEvalRecord, writeEvalRecord, type EvalRecord } from '../../src/io/c
 import { computeMetrics } from '../../src/eval/metrics.js';
 import { computeClassMetrics } from '../../src/eval/classes.js';
 import { UserError } from '../../src/errors.js';
-import { tempDir } from '../helpers.js';
+import { escapeRegExp, tempDir } from '../helpers.js';
 
 const binary: EvalRecord = {
   evaluatedAt: '2026-12-06T10:00:00.000Z',
@@ -67,11 +67,7 @@ test('a broken eval.json is MODEL_EVAL_INVALID naming the file and the field', a
   await write({ ...binary, evaluatedAt: ['2026'] });
   await assert.rejects(
     readEvalRecord(dir),
-    invalid(
-      new RegExp(
-        `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not an evaluation rnn eval wrote: evaluatedAt .+\\. ${fix.replace(/[.*+?^${}()|[\]\\`]/g, '\\$&')}$`,
-      ),
-    ),
+    invalid(new RegExp(`^${escapeRegExp(file)} is not an evaluation rnn eval wrote: evaluatedAt .+\\. ${escapeRegExp(fix)}$`)),
   );
   await write({ ...binary, data: { path: 'x', reviews: 'six' } });
   await assert.rejects(readEvalRecord(dir), invalid(/wrote: data\.reviews /));

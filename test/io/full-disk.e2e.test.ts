@@ -17,7 +17,7 @@ import { stringify } from 'csv-stringify/sync';
 import { loadBackend, type LoadedBackend } from '../../src/backend/index.js';
 import { loadModelDir } from '../../src/io/model-dir.js';
 import { predictTexts } from '../../src/predict/index.js';
-import { REQUIRE_NATIVE, ROOT, imdb, runCli, tempDir } from '../helpers.js';
+import { escapeRegExp, REQUIRE_NATIVE, ROOT, imdb, runCli, tempDir } from '../helpers.js';
 
 /** Whether this process may mount (root, outside a restricted container). */
 function canMount(): boolean {
@@ -134,7 +134,7 @@ function assertOneError(stderr: string, code: string, target: string): void {
   assert.equal(errors.length, 1, stderr);
   const e = JSON.parse(lines.at(-1)!) as { error: { code: string; message: string } };
   assert.equal(e.error.code, code, stderr);
-  assert.match(e.error.message, new RegExp(`^cannot write ${target.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+  assert.match(e.error.message, new RegExp(`^cannot write ${escapeRegExp(target)}`));
   assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
 }
 
