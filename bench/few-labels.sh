@@ -4,7 +4,8 @@
 # 10% to validate) for N = 250, 1,000, 5,000, and on all of them, seeds 42, 1 and 2, each scored on the 25,000
 # test reviews. The few-label recipe (--epochs 15 --lr 3e-3, from the language model also --gradual-unfreezing:
 # the arm `init-gu`) was chosen by validation accuracy at 1,000 labels; all labels use rnn train's defaults (the
-# all-label recipe, `--maxlen 600 --epochs 4`, through TRAIN_ARGS below).
+# all-label recipe, `--maxlen 600 --epochs 4`, through TRAIN_ARGS below). The arm `init-gu-self` adds
+# self-training (`--unlabeled`: the training texts the run leaves unlabeled; ARMS=init-gu-self, few labels only).
 # One line per run on stdout: labels seed arm val_acc test_acc epoch. ARMS and SIZES choose the runs (defaults:
 # every arm, every size); TRAIN_ARGS adds flags to every rnn train (its runs' names then end in TAG); TEST=0
 # leaves the test reviews unread (a `-` for test_acc: choosing by validation); SEEDS replaces 42 1 2.
@@ -24,7 +25,8 @@ run() { # labels seed arm [train args...]
   local n=$1 s=$2 arm=$3; shift 3
   local name=$n-$arm$TAG-s$s
   local init=(); [ "$arm" != scratch ] && init=(--init "$LM")
-  [ "$arm" = init-gu ] && init+=(--gradual-unfreezing)
+  [ "$arm" = init-gu ] || [ "$arm" = init-gu-self ] && init+=(--gradual-unfreezing)
+  [ "$arm" = init-gu-self ] && init+=(--unlabeled "$D") # self-training on the training texts --limit leaves out
   local limit=(); [ "$n" != all ] && limit=(--limit "$n")
   "$R" train --cell lstm --data "$D" --seed "$s" "${limit[@]}" "${init[@]}" --out "$W/models/$name" "$@" $TRAIN_ARGS > "$W/$name.out" 2> "$W/$name.err"
   if [ "$TEST" = 0 ]; then echo '{"accuracy":"-"}' > "$W/$name.eval.json"
@@ -41,7 +43,7 @@ for n in $SIZES; do
   for s in $SEEDS; do
     for arm in $ARMS; do
       if [ "$n" = all ]; then
-        [ "$arm" = init-gu ] || run all $s $arm # all labels: the defaults (gradual unfreezing lost on validation there)
+        [ "$arm" = init-gu ] || [ "$arm" = init-gu-self ] || run all $s $arm # all labels: the defaults (gradual unfreezing lost on validation there; no text is left unlabeled)
       else
         run $n $s $arm --epochs 15 --lr 3e-3
       fi

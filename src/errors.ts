@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   // Language models (rnn pretrain, rnn train --init).
   INIT_NOT_LANGUAGE_MODEL: '--init names a directory that is not a language model rnn pretrain saved',
   INIT_MISMATCH: "the language model's cell, sizes or vocabulary differ from the classifier's options",
+  UNLABELED_ALL_LABELED: "every text of --unlabeled is among the run's labeled reviews: none is left to pseudo-label",
 
   // Training and its checkpoints.
   CHECKPOINT_NOT_FOUND: 'the --resume directory is not a training checkpoint',

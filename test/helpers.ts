@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -246,4 +246,72 @@ export async function kerasPredict(
  */
 export async function kerasConfigs(specs: readonly object[]): Promise<unknown[]> {
   return runKeras<unknown[]>('config.py', [], specs, `${specs.length} models' configs`);
+}
+
+/** A model directory's model.json and weights.bin as stock tfjs's `io.fromMemory` takes them (no rnn code reads them). */
+export async function modelArtifacts(dir: string): Promise<{ modelTopology: object; weightSpecs: object[]; weightData: ArrayBuffer }> {
+  const mj = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
+  const w = await readFile(path.join(dir, 'weights.bin'));
+  return {
+    modelTopology: mj.modelTopology,
+    weightSpecs: mj.weightsManifest[0].weights,
+    weightData: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength),
+  };
+}
+
+/** The JSON lines of a command's stdout (`--json`), other lines left out. */
+export function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The one error line of a failed command: exit 1, `error: …` last on stderr, and (with --json) its code. */
+export function oneError(r: CliResult): string {
+  if (r.code !== 1) throw new Error(`exit ${r.code}, not 1: ${r.stderr}`);
+  return jsonErrorOf(r.stderr).code;
+}
+
+/** Runs `rnn ARGS` and sends it SIGINT `delayMs` after its stdout first satisfies `when` (a Ctrl-C at a chosen point). */
+export function runAndInterrupt(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  when: (stdout: string) => boolean,
+  delayMs = 0,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rnn'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!sent && when(stdout)) {
+        sent = true;
+        setTimeout(() => child.kill('SIGINT'), delayMs);
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/**
+ * `rnn ARGS(dir)` writing `dir()`, run once, when a test first asks for it: the tests of a file that share a
+ * trained model share its run (the directories and environment are read then, after `before` set them).
+ */
+export function runOnce(
+  dir: () => string,
+  args: (dir: string) => string[],
+  env: () => NodeJS.ProcessEnv,
+): () => Promise<{ dir: string; p: CliResult }> {
+  let run: Promise<{ dir: string; p: CliResult }> | undefined;
+  return () =>
+    (run ??= (async () => {
+      const d = dir();
+      return { dir: d, p: await runCli(args(d), { env: env() }) };
+    })());
 }

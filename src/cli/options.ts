@@ -49,6 +49,13 @@ export function fraction(value: string): number {
   return n;
 }
 
+/** A share of something, above 0 and up to 1 (all of it). */
+export function share(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('Expected a number above 0, up to 1.');
+  return n;
+}
+
 export function momentum(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1)

@@ -25,6 +25,8 @@ import { BINARY_LABELS, isBinaryLabels, type DataSourceInfo, type LabelSet } fro
 import { checkLabelCounts, stratifies } from '../data/split.js';
 import type { RunEnvironment } from '../io/run.js';
 import { loadLanguageModelDir } from '../io/lm-dir.js';
+import { fingerprintBytes, loadTexts, textFingerprints, type TextSourceInfo } from '../data/texts.js';
+import * as path from 'node:path';
 import type { InitFrom } from '../train/types.js';
 import type { TF } from '../backend/index.js';
 import { ExitWith, Interrupted, UserError } from '../errors.js';
@@ -347,6 +349,36 @@ export async function loadInit(tf: TF, dir: string): Promise<{ from: InitFrom; e
       fingerprintFile: lm.fingerprintFile,
     },
   };
+}
+
+/** `--unlabeled`: a URL (http, https, file) as given, a path made absolute (the options record it, and a resumed run reads it again). */
+export function unlabeledSpec(spec: string): string {
+  return /^(https?|file):\/\//i.test(spec) ? spec : path.resolve(spec);
+}
+
+/**
+ * Self-training's unlabeled texts (`--unlabeled`): a text file, a CSV's text column (by its usual names), or an aclImdb source's
+ * training texts and unsup/ (never its test reviews), with their source and fingerprints (kept beside the model
+ * for `rnn eval`'s leak guard).
+ */
+export async function loadUnlabeled(
+  ctx: CliContext,
+  status: StatusLine,
+  spec: string,
+): Promise<{ texts: string[]; source: TextSourceInfo; fingerprintFile: Uint8Array }> {
+  const c = ctx.chalkErr;
+  const { texts, source } = await loadTexts({
+    data: spec,
+    allowTestText: false,
+    flag: '--unlabeled',
+    defaultSource: ctx.env.imdbSource,
+    dataDir: ctx.env.dataDir,
+    reviewCache: ctx.env.reviewCacheDir,
+    onStep: (m) => status.note(c.dim(m)),
+    onDownload: (got, total) => status.update(`downloading ${bar(got, total ?? 0)}`),
+  });
+  status.log(c.dim(`self-training: ${count(texts.length)} unlabeled texts from ${source.path}`));
+  return { texts, source, fingerprintFile: fingerprintBytes(textFingerprints(texts)) };
 }
 
 /** The line saying which language model a run starts from, and a warning when it read labeled test reviews. */

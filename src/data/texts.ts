@@ -47,6 +47,8 @@ export interface TextLoadOptions extends Pick<
   textColumn?: string;
   /** aclImdb: read the labeled test reviews too (never by default). */
   allowTestText: boolean;
+  /** The flag that named the source, for messages (default `--data`; `rnn train --unlabeled`). */
+  flag?: string;
 }
 
 /** The texts a language model learns from, cleaned as reviews are (`<br />` → space), empty ones dropped. */
@@ -58,14 +60,14 @@ export async function loadTexts(o: TextLoadOptions): Promise<LoadedTexts> {
     throw new UserError(
       'DATA_NOT_FOUND',
       `${spec} does not exist`,
-      'Pass --data with a text file (one text per line), a CSV, an aclImdb directory or aclImdb_v1.tar.gz',
+      `Pass ${o.flag ?? '--data'} with a text file (one text per line), a CSV, an aclImdb directory or aclImdb_v1.tar.gz`,
     );
   }
   if (local !== undefined && st?.isFile() && /\.csv$/i.test(local)) {
     o.onStep?.(`reading the texts of ${local}`);
     const texts: string[] = [];
     for await (const t of readCsvTexts(local, o.textColumn)) texts.push(t);
-    return checked(texts, {
+    return checked(o, texts, {
       kind: 'csv',
       path: local,
       ...(await hashFile(local)),
@@ -87,7 +89,7 @@ export async function loadTexts(o: TextLoadOptions): Promise<LoadedTexts> {
       throw new UserError('DATA_NOT_UTF8', `${local} is not UTF-8 text`, 'Convert it to UTF-8, one text per line');
     }
     const lines = text.split(/\r?\n/);
-    return checked(lines, {
+    return checked(o, lines, {
       kind: 'text',
       path: local,
       sha256: createHash('sha256').update(buf).digest('hex'),
@@ -113,20 +115,20 @@ export async function loadTexts(o: TextLoadOptions): Promise<LoadedTexts> {
   const unsup = d.unsup ?? [];
   const test = o.allowTestText ? d.test.map((r) => r.text) : [];
   const { heldOut: _h, target: _t, ...source } = d.source;
-  return checked([...d.train.map((r) => r.text), ...unsup, ...test], {
+  return checked(o, [...d.train.map((r) => r.text), ...unsup, ...test], {
     ...source,
     parts: { train: d.train.length, unsup: unsup.length, ...(o.allowTestText && { test: test.length }) },
     includesTest: o.allowTestText,
   });
 }
 
-function checked(raw: readonly string[], source: TextSourceInfo): LoadedTexts {
+function checked(o: Pick<TextLoadOptions, 'flag'>, raw: readonly string[], source: TextSourceInfo): LoadedTexts {
   const texts = raw.map((t) => cleanReview(t).trim()).filter((t) => t.length > 0);
   if (texts.length < 2) {
     throw new UserError(
       'DATA_EMPTY',
       `${source.path} holds ${texts.length === 0 ? 'no text' : 'one text only'}`,
-      'Pass --data with a text file of one text per line (at least two), a CSV with a text column, or an aclImdb source',
+      `Pass ${o.flag ?? '--data'} with a text file of one text per line (at least two), a CSV with a text column, or an aclImdb source`,
     );
   }
   return { texts, source };

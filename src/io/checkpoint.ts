@@ -49,6 +49,8 @@ export interface CheckpointMeta<O = TrainOptions, H = EpochLog> {
   data: {
     flags: DataFlags & { allowTestText?: boolean };
     source: DataSourceInfo | TextSourceInfo;
+    /** Self-training's unlabeled texts (`rnn train --unlabeled`), so a resume reads the same ones. */
+    unlabeled?: TextSourceInfo;
   };
   /** The training position and everything else of {@link TrainCheckpoint} but the arrays. */
   state: Omit<TrainCheckpoint<H>, 'weights' | 'optimizer' | 'bestWeights' | 'average'> & { averageUpdates?: number };

@@ -20,9 +20,9 @@ import { readBoundedFile, recoverReplacedDir, writeDirStaged, writingTo } from '
 import type { LmEpochLog, PretrainOptions, PretrainResult } from '../train/pretrain-options.js';
 import { METADATA_FORMAT_VERSION, readLayersModel, tokenizerFile, writeModelFiles } from './model-dir.js';
 import { parseJson, readText } from './read.js';
-import { INIT_FINGERPRINTS, type LanguageModelTexts } from './lm-record.js';
+import { INIT_FINGERPRINTS, UNLABELED_FINGERPRINTS, type LanguageModelTexts } from './lm-record.js';
 
-export { INIT_FINGERPRINTS, type InitRecord, type LanguageModelTexts } from './lm-record.js';
+export { INIT_FINGERPRINTS, UNLABELED_FINGERPRINTS, type InitRecord, type LanguageModelTexts } from './lm-record.js';
 
 /** The fingerprints of the texts a language model read (8 bytes each, sorted). */
 export const TEXT_FINGERPRINTS = 'texts.fp';
@@ -175,6 +175,12 @@ export async function loadLanguageModelDir(tf: TF, dir: string): Promise<Languag
 export async function readInitFingerprints(modelDir: string): Promise<BigUint64Array | undefined> {
   const bytes = await fsp.readFile(path.join(modelDir, INIT_FINGERPRINTS)).catch(() => undefined);
   return bytes && fingerprintsOf(bytes);
+}
+
+/** The fingerprints of a self-trained classifier's unlabeled texts ({@link UNLABELED_FINGERPRINTS}), or undefined when missing or cut short. */
+export async function readUnlabeledFingerprints(modelDir: string): Promise<BigUint64Array | undefined> {
+  const bytes = await fsp.readFile(path.join(modelDir, UNLABELED_FINGERPRINTS)).catch(() => undefined);
+  return bytes && bytes.byteLength % 8 === 0 ? fingerprintsOf(bytes) : undefined;
 }
 
 /** Saves a pretraining run: the language model directory when it finished, or its checkpoint beside `dir` when interrupted. */

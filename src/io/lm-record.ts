@@ -31,3 +31,6 @@ export interface InitRecord {
 
 /** The fingerprints of a language model's texts kept beside a classifier trained from it (`lm-texts.fp`), or undefined. */
 export const INIT_FINGERPRINTS = 'lm-texts.fp';
+
+/** The fingerprints of the unlabeled texts a self-trained classifier's teacher labeled (`rnn train --unlabeled`), kept beside it. */
+export const UNLABELED_FINGERPRINTS = 'unlabeled-texts.fp';

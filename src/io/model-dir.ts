@@ -17,7 +17,8 @@ import { jsonExcerpt } from '../util/json.js';
 import { FileRefused, readBoundedFile, recoverReplacedDir, tempSibling, writeDirStaged, writingTo } from '../util/fs.js';
 import type { DataSourceInfo } from '../data/index.js';
 import type { TrainOptions } from '../train/options.js';
-import type { EpochLog } from '../train/types.js';
+import type { EpochLog, SelfTrainingRecord } from '../train/types.js';
+import type { TextSourceInfo } from '../data/texts.js';
 import type { Monitor } from '../train/control.js';
 import { kernelsFor, type RecurrentImpl } from '../models/index.js';
 import { fuseRecurrentLayers } from '../models/fused.js';
@@ -55,6 +56,11 @@ export interface ModelMetadata {
   };
   /** The language model a classifier started from (`rnn train --init`; absent: trained from scratch). */
   init?: InitRecord;
+  /**
+   * Self-training (`rnn train --unlabeled`): the unlabeled texts, the teacher that labeled them and the
+   * pseudo-labels kept; the model, history and dataset counts are the student's (absent: one model).
+   */
+  selfTraining?: SelfTrainingRecord & { source: TextSourceInfo };
   /** Where a model imported with `rnn import` came from (absent for models rnn trained). */
   imported?: {
     from: 'keras';

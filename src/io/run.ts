@@ -17,7 +17,8 @@ import {
   type UnsavedMetadata,
 } from './model-dir.js';
 import { checkpointDirFor, saveCheckpoint } from './checkpoint.js';
-import { INIT_FINGERPRINTS, type InitRecord } from './lm-record.js';
+import { INIT_FINGERPRINTS, UNLABELED_FINGERPRINTS, type InitRecord } from './lm-record.js';
+import type { TextSourceInfo } from '../data/texts.js';
 
 /** What metadata.json records about where a run happened. */
 export interface RunEnvironment {
@@ -29,6 +30,8 @@ export interface RunEnvironment {
   versions: ModelMetadata['versions'];
   /** The language model the run started from (`--init`), and its text fingerprints to keep beside the model. */
   init?: { record: InitRecord; fingerprintFile: Uint8Array };
+  /** Self-training's unlabeled texts (`--unlabeled`), and their fingerprints to keep beside the model. */
+  unlabeled?: { source: TextSourceInfo; fingerprintFile: Uint8Array };
 }
 
 export interface SavedRun {
@@ -58,6 +61,7 @@ export function trainingMetadata(result: TrainResult, env: RunEnvironment): Unsa
     labels: result.labels,
     ...(result.classWeights && { classWeights: result.classWeights }),
     ...(env.init && { init: env.init.record }),
+    ...(result.selfTraining && env.unlabeled && { selfTraining: { source: env.unlabeled.source, ...result.selfTraining } }),
     hyperParameters: o,
     preprocessing: preprocessingOf(o),
     dataset: {
@@ -110,7 +114,11 @@ export async function saveTrainingRun(
     try {
       await saveCheckpoint(
         ckptDir,
-        { options: result.options, out: path.resolve(dir), data: { flags: env.dataFlags ?? {}, source: env.source } },
+        {
+          options: result.options,
+          out: path.resolve(dir),
+          data: { flags: env.dataFlags ?? {}, source: env.source, ...(env.unlabeled && { unlabeled: env.unlabeled.source }) },
+        },
         result.interrupted,
       );
     } finally {
@@ -121,7 +129,10 @@ export async function saveTrainingRun(
   try {
     const metadata = await saveModelDir(tf, dir, result.model, result.tokenizer, trainingMetadata(result, env), {
       lastWeights: result.lastWeights,
-      ...(env.init && { files: { [INIT_FINGERPRINTS]: env.init.fingerprintFile } }),
+      files: {
+        ...(env.init && { [INIT_FINGERPRINTS]: env.init.fingerprintFile }),
+        ...(env.unlabeled && { [UNLABELED_FINGERPRINTS]: env.unlabeled.fingerprintFile }),
+      },
     });
     if (resumedFrom) await fsp.rm(resumedFrom, { recursive: true, force: true });
     return { metadata, dir };

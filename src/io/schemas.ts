@@ -71,7 +71,20 @@ export const TrainOptionsJson = Type.Object({
   init: Type.Optional(Type.String()),
   initLrScale: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   gradualUnfreezing: Type.Optional(Type.Literal(true)),
+  unlabeled: Type.Optional(Type.String()),
+  pseudoShare: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  studentEpochs: Type.Optional(Size(1_000_000)),
 });
+
+/** What a self-training run records of its teacher and pseudo-labels (src/train/types.ts SelfTrainingRecord). */
+const selfTrainingFields = {
+  unlabeledTexts: Count,
+  pool: Count,
+  share: Num,
+  predicted: Type.Array(Count),
+  kept: Type.Array(Count),
+  teacher: Type.Object({ history: Type.Array(EpochLog), weightsEpoch: Count, bestEpoch: Count }),
+};
 
 const DataSource = Type.Object({
   kind: Type.String(),
@@ -138,6 +151,7 @@ const checkpointJson = (options: TSchema, epochLog: TSchema) =>
         allowTestText: Type.Optional(Type.Boolean()),
       }),
       source: DataSource,
+      unlabeled: Type.Optional(DataSource),
     }),
     state: Type.Object({
       epoch: Size(1_000_000),
@@ -152,6 +166,12 @@ const checkpointJson = (options: TSchema, epochLog: TSchema) =>
       trainOnlySeconds: Num,
       trainedSamples: Num,
       averageUpdates: Type.Optional(Count),
+      student: Type.Optional(
+        Type.Object({
+          picked: Type.Object({ index: Type.Array(Count), label: Type.Array(Count) }),
+          record: Type.Object(selfTrainingFields),
+        }),
+      ),
     }),
     tensors: Type.Array(
       Type.Object({
@@ -222,6 +242,7 @@ export const MetadataJson = Type.Object({
       texts: Type.Object({ kind: Type.String(), path: Type.String(), sha256: Type.String(), includesTest: Type.Boolean() }),
     }),
   ),
+  selfTraining: Type.Optional(Type.Object({ ...selfTrainingFields, source: DataSource })),
   imported: Type.Optional(
     Type.Object({
       from: Type.String(),

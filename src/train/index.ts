@@ -28,9 +28,10 @@ import { dropWords } from './augment.js';
 import { lossFor, OnednnStep, onednnTrainable } from './onednn-step.js';
 import { TfjsStep } from './tfjs-step.js';
 import type { Stepper } from './stepper.js';
-import { layerRates, trainClasses, type TrainOptions } from './options.js';
-import type { EpochLog, InitFrom, OptimizerWeight, TrainCallbacks, TrainCheckpoint, TrainResult } from './types.js';
+import { layerRates, SELF_TRAIN_DEFAULTS, trainClasses, type TrainOptions } from './options.js';
+import type { EpochLog, InitFrom, OptimizerWeight, SelfTrainingCheckpoint, TrainCallbacks, TrainCheckpoint, TrainResult } from './types.js';
 import { optimizerState, restoreOptimizer } from './optimizer-state.js';
+import { pickPseudoLabels, unlabeledPool, type PseudoLabels } from './self-train.js';
 
 function seconds(since: number): number {
   return (performance.now() - since) / 1000;
@@ -43,6 +44,8 @@ interface PreparedData {
   repeatsDropped: number;
   train: { x: Int32Array; y: Float32Array; truncated: number };
   validation: { x: Int32Array; y: Float32Array };
+  /** The texts of the reviews used (training and validation): self-training's pool leaves them out. */
+  usedTexts: string[];
 }
 
 /**
@@ -85,6 +88,7 @@ function prepareData(
     repeatsDropped: reviews.length - all.length,
     train: { x: xTrain.x, y: Float32Array.from(trainSet, (r) => r.label), truncated: xTrain.truncated },
     validation: { x: encoded(valSet).x, y: Float32Array.from(valSet, (r) => r.label) },
+    usedTexts: used.map((r) => r.text),
   };
 }
 
@@ -486,7 +490,9 @@ function endEpoch(r: Run, epoch: number, lr: number, trainSeconds: number): Epoc
  * Trains the lesson model. With `resume` (a {@link TrainResult.interrupted} saved by a run on the same
  * reviews and options) it continues exactly where that run stopped: same split, weights, optimizer state,
  * batch order and random-number state. `runtime.kernels` decides what the fused layers and the step run on.
- * `labels` are the reviews' label set (three or more stratify the validation split).
+ * `labels` are the reviews' label set (three or more stratify the validation split). With `unlabeled` (the
+ * texts of `o.unlabeled`) the model trained is the teacher of self-training (src/train/self-train.ts), and the
+ * model returned its student.
  */
 export async function train(
   runtime: Runtime,
@@ -496,9 +502,11 @@ export async function train(
   resume?: TrainCheckpoint,
   labels: LabelSet = BINARY_LABELS,
   init?: InitFrom,
+  unlabeled?: readonly string[],
 ): Promise<TrainResult> {
   const { tf } = runtime;
   if ((o.init !== undefined) !== (init !== undefined)) throw new Error('options.init and the language model given disagree');
+  if ((o.unlabeled !== undefined) !== (unlabeled !== undefined)) throw new Error('options.unlabeled and the texts given disagree');
   if (init) checkInitFits(o, init);
   if (trainClasses(o) !== Math.max(2, labels.names.length)) {
     throw new Error(`${labels.names.length} labels, but the options train ${trainClasses(o)} classes`);
@@ -509,16 +517,75 @@ export async function train(
   const tokenizeSeconds = seconds(t0);
   const classWeights = classWeightsOf(o, data);
   const kernels = kernelsFor(o.layers, runtime.kernels);
-  const model = compileModel({ tf, kernels }, o);
-  if (init) initFrom(model, init);
-  cb.onModel?.(model);
+  const phase = { tf, kernels, cb, labels, classWeights, init };
+  if (!unlabeled) return runEpochs(await startRun(phase, o, data, rand, resume), { tokenize: tokenizeSeconds, t0 });
+  // Self-training: the teacher (unless the checkpoint is the student's), its pseudo-labels, the student.
+  const pool = unlabeledPool(unlabeled, data.usedTexts);
+  if (pool.texts.length === 0) {
+    throw new UserError(
+      'UNLABELED_ALL_LABELED',
+      `all ${unlabeled.length} texts of ${o.unlabeled} are among the ${data.usedTexts.length} labeled reviews this run trains and validates on, so none is left to pseudo-label`,
+      'Pass --unlabeled with texts that have no labels (an aclImdb source gives the reviews --limit leaves out, and unsup/)',
+    );
+  }
+  const encodedPool = encode(data.tokenizer, pool.texts, o).x;
+  let student = resume?.student;
+  if (!student) {
+    const teacher = await runEpochs(await startRun(phase, o, data, rand, resume), { tokenize: tokenizeSeconds, t0 });
+    if (teacher.interrupted) return teacher;
+    cb.onStep?.(`self-training: the teacher labels ${pool.texts.length} unlabeled texts`);
+    const picked = pseudoLabelsOf(tf, teacher, encodedPool, o);
+    teacher.model.dispose();
+    student = {
+      picked: { index: picked.index, label: picked.label },
+      record: {
+        unlabeledTexts: unlabeled.length,
+        pool: pool.texts.length,
+        share: o.pseudoShare ?? SELF_TRAIN_DEFAULTS.pseudoShare,
+        predicted: picked.predicted,
+        kept: picked.kept,
+        teacher: { history: teacher.history, weightsEpoch: teacher.weightsEpoch, bestEpoch: teacher.bestEpoch },
+      },
+    };
+  }
+  checkPseudoLabels(student.picked, pool.texts.length, trainClasses(o));
+  const studentData = withPseudoLabels(data, encodedPool, student.picked, o.maxlen);
+  cb.onStudent?.(student.record);
+  const so: TrainOptions = { ...o, epochs: o.studentEpochs ?? SELF_TRAIN_DEFAULTS.studentEpochs };
+  const studentRun = await startRun(phase, so, studentData, mulberry32(studentSeed(o.seed)), resume?.student ? resume : undefined);
+  const result = await runEpochs(studentRun, { tokenize: tokenizeSeconds, t0 });
+  return {
+    ...result,
+    options: o,
+    counts: { ...result.counts, train: data.train.y.length },
+    truncatedShare: data.train.y.length > 0 ? data.train.truncated / data.train.y.length : 0,
+    selfTraining: student.record,
+    ...(result.interrupted && { interrupted: { ...result.interrupted, student } }),
+  };
+}
 
+/** What both phases of a run share: the runtime's parts, the callbacks, the labels, the class weights and the start. */
+interface Phase {
+  tf: TF;
+  kernels: Kernels;
+  cb: TrainCallbacks;
+  labels: LabelSet;
+  classWeights?: number[];
+  init?: InitFrom;
+}
+
+/** A model compiled for `o` (from the language model with `--init`), its step and loop state: fresh, or `resume`'s. */
+async function startRun(p: Phase, o: TrainOptions, data: PreparedData, rand: Rng, resume?: TrainCheckpoint): Promise<Run> {
+  const { tf, kernels, cb } = p;
+  const model = compileModel({ tf, kernels }, o);
+  if (p.init) initFrom(model, p.init);
+  cb.onModel?.(model);
   const n = data.train.y.length;
   const s = resume ? await resumeState(tf, model, o, resume, n) : freshState(o, rand, n);
-  const stepper = await createStepper(tf, kernels, model, o, classWeights);
+  const stepper = await createStepper(tf, kernels, model, o, p.classWeights);
   // The addon's averaging pass gives the JS one's bits: 0.15 ms instead of 1.8 for the lesson LSTM's 1.1M weights (2 cores).
   const pass = kernels.name === 'onednn' ? kernels.addon.movingAverage.bind(kernels.addon) : undefined;
-  const r: Run = {
+  return {
     tf,
     kernels,
     o,
@@ -526,8 +593,8 @@ export async function train(
     data,
     model,
     stepper,
-    classWeights,
-    labels,
+    classWeights: p.classWeights,
+    labels: p.labels,
     average:
       o.ema !== null
         ? WeightAverage.of(o.ema, resume?.average?.weights ?? stepper.weights(), resume?.average?.updates ?? 0, pass)
@@ -535,20 +602,68 @@ export async function train(
     sequences: kernels.name === 'onednn' ? predictorSequences(kernels.addon) : undefined,
     s,
   };
-  const tTrain = performance.now();
+}
+
+/** The epochs of run `r`, from where its state starts, to its result. */
+async function runEpochs(r: Run, t: { tokenize: number; t0: number }): Promise<TrainResult> {
+  const { s, o, cb, stepper } = r;
+  const times = { ...t, tTrain: performance.now() };
   for (let epoch = s.start.epoch; epoch <= o.epochs; epoch++) {
     const trained = await trainBatches(r, epoch);
-    if ('interrupted' in trained) return finish(r, { tokenize: tokenizeSeconds, t0, tTrain }, { interrupted: trained.interrupted });
+    if ('interrupted' in trained) return finish(r, times, { interrupted: trained.interrupted });
     stepper.syncWeights();
     const log = endEpoch(r, epoch, trained.lr, trained.clock());
     log.seconds = trained.clock();
     s.history.push(log);
     cb.onEpoch?.(log);
     if (o.earlyStopping !== undefined && s.tracker.wait >= o.earlyStopping && epoch < o.epochs) {
-      return finish(r, { tokenize: tokenizeSeconds, t0, tTrain }, { stoppedEarly: true });
+      return finish(r, times, { stoppedEarly: true });
     }
   }
-  return finish(r, { tokenize: tokenizeSeconds, t0, tTrain }, {});
+  return finish(r, times, {});
+}
+
+/** The student's generator is the run's seed mixed with this, so its shuffles and word drops are not the teacher's. */
+const STUDENT_STREAM = 0x5e1f_7a1d;
+
+function studentSeed(seed: number): number {
+  return (seed ^ STUDENT_STREAM) >>> 0;
+}
+
+/** The teacher's pseudo-labels of the pool (encoded as `o` pads): {@link pickPseudoLabels} of its predictions. */
+function pseudoLabelsOf(tf: TF, teacher: TrainResult, encodedPool: Int32Array, o: TrainOptions): PseudoLabels {
+  const predictor = createPredictor(tf, { model: teacher.model, cell: o.cell, kernels: teacher.kernels }, o.maxlen);
+  const probs = predictArrays(predictor, encodedPool, Math.max(o.batchSize, PREDICT_BATCH_SIZE));
+  return pickPseudoLabels(probs, trainClasses(o), o.pseudoShare ?? SELF_TRAIN_DEFAULTS.pseudoShare);
+}
+
+/** A checkpoint's pseudo-labels name texts of the pool and classes of the model (an edited one is refused). */
+function checkPseudoLabels(picked: SelfTrainingCheckpoint['picked'], pool: number, classes: number): void {
+  const fits =
+    picked.index.length === picked.label.length &&
+    picked.index.every((i) => Number.isInteger(i) && i >= 0 && i < pool) &&
+    picked.label.every((c) => Number.isInteger(c) && c >= 0 && c < classes);
+  if (!fits)
+    throw checkpointUnfit(`its pseudo-labels name texts that are not among the ${pool} unlabeled ones, or classes not among ${classes}`);
+}
+
+/** The run's data with the picked texts of the pool (rows of `encodedPool`) and their pseudo-labels after the training reviews. */
+function withPseudoLabels(
+  data: PreparedData,
+  encodedPool: Int32Array,
+  picked: SelfTrainingCheckpoint['picked'],
+  maxlen: number,
+): PreparedData {
+  const n = data.train.y.length;
+  const x = new Int32Array((n + picked.index.length) * maxlen);
+  x.set(data.train.x);
+  const y = new Float32Array(n + picked.index.length);
+  y.set(data.train.y);
+  picked.index.forEach((i, j) => {
+    x.set(encodedPool.subarray(i * maxlen, (i + 1) * maxlen), (n + j) * maxlen);
+    y[n + j] = picked.label[j]!;
+  });
+  return { ...data, train: { ...data.train, x, y } };
 }
 
 /**

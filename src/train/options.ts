@@ -87,7 +87,19 @@ export interface TrainOptions {
    * layer too, later epochs every layer ({@link layerRates}); absent: every layer from the start.
    */
   gradualUnfreezing?: true;
+  /**
+   * Self-training (src/train/self-train.ts): the source of the unlabeled texts (`rnn train --unlabeled`) that the
+   * model these options train (the teacher) labels for a second one (the student, saved). Absent: one model.
+   */
+  unlabeled?: string;
+  /** With `unlabeled`: the share of each class's pseudo-labels kept, most confident first (absent: {@link SELF_TRAIN_DEFAULTS}). */
+  pseudoShare?: number;
+  /** With `unlabeled`: the student's epochs (absent: {@link SELF_TRAIN_DEFAULTS}); its other options are the teacher's. */
+  studentEpochs?: number;
 }
+
+/** Self-training's defaults, chosen by validation accuracy at 1,000 labels (docs/experiments.md). */
+export const SELF_TRAIN_DEFAULTS = Object.freeze({ pseudoShare: 0.5, studentEpochs: 5 });
 
 /** Learning-rate multipliers of a model's layer groups in one step: 0 freezes a group (no update, Adam's moments untouched). */
 export interface LayerRates {
@@ -206,5 +218,10 @@ export function resolveTrainOptions(o: Partial<TrainOptions> & { cell: CellType 
     ...(o.init !== undefined && { init: o.init }),
     ...(o.init !== undefined && o.initLrScale !== undefined && o.initLrScale !== 1 && { initLrScale: o.initLrScale }),
     ...(o.init !== undefined && o.gradualUnfreezing && { gradualUnfreezing: true as const }),
+    ...(o.unlabeled !== undefined && {
+      unlabeled: o.unlabeled,
+      pseudoShare: o.pseudoShare ?? SELF_TRAIN_DEFAULTS.pseudoShare,
+      studentEpochs: o.studentEpochs ?? SELF_TRAIN_DEFAULTS.studentEpochs,
+    }),
   };
 }

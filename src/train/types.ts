@@ -56,6 +56,28 @@ export interface TrainCallbacks {
   onModel?: (model: LayersModel) => void;
   /** Asked before every batch: true ends training there with {@link TrainResult.interrupted} (e.g. on Ctrl-C). */
   shouldStop?: () => boolean;
+  /** Self-training: called when the student starts, with what the teacher labeled (its epochs came before). */
+  onStudent?: (r: SelfTrainingRecord) => void;
+}
+
+/** What a self-training run (`rnn train --unlabeled`) records of its teacher and pseudo-labels (metadata.json's `selfTraining`). */
+export interface SelfTrainingRecord {
+  /** Texts the unlabeled source gave, and those left once the run's labeled reviews are taken out (the pool). */
+  unlabeledTexts: number;
+  pool: number;
+  /** Share of each class's predictions kept. */
+  share: number;
+  /** Per class: pool texts the teacher predicted as it, and pseudo-labels kept. */
+  predicted: number[];
+  kept: number[];
+  /** The teacher's epochs and the one whose weights labeled the pool. */
+  teacher: { history: EpochLog[]; weightsEpoch: number; bestEpoch: number };
+}
+
+/** What a checkpoint of a self-training run's student adds: the pseudo-labels (indices into the pool, classes) and the record. */
+export interface SelfTrainingCheckpoint {
+  picked: { index: number[]; label: number[] };
+  record: SelfTrainingRecord;
 }
 
 /** Adam's state as `optimizer.getWeights()` gives it (iterations, then first and second moments), as plain arrays. */
@@ -93,6 +115,8 @@ export interface TrainCheckpoint<H = EpochLog> {
   bestWeights?: Float32Array[];
   /** The moving average of the trainable weights and its update count, when `ema` is on. */
   average?: { updates: number; weights: Float32Array[] };
+  /** Self-training: present when the student was training (absent: the teacher, or a run of one model). */
+  student?: SelfTrainingCheckpoint;
 }
 
 export interface TrainResult {
@@ -124,4 +148,6 @@ export interface TrainResult {
   interrupted?: TrainCheckpoint;
   /** What ran each training step: the lesson model whole on rnn's oneDNN kernels, or tfjs's trainOnBatch. */
   step: 'onednn' | 'tfjs';
+  /** Self-training (`options.unlabeled`): the teacher and its pseudo-labels; the model, history and counts are the student's (counts.train: labeled reviews). */
+  selfTraining?: SelfTrainingRecord;
 }

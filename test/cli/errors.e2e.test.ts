@@ -116,6 +116,12 @@ const cases: Array<{
     stderr: () => "error: option '--ema <momentum>' argument '1' is invalid. Expected a number between 0 and 1 (e.g. 0.995)." + usage,
   },
   {
+    name: '--pseudo-share 0',
+    code: 'OPTION_INVALID',
+    args: () => ['train', '--cell', 'lstm', '--unlabeled', 'texts.txt', '--pseudo-share', '0'],
+    stderr: () => "error: option '--pseudo-share <f>' argument '0' is invalid. Expected a number above 0, up to 1." + usage,
+  },
+  {
     name: '--clip-norm 0',
     code: 'OPTION_INVALID',
     args: () => ['train', '--cell', 'lstm', '--clip-norm', '0'],

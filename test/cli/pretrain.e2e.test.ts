@@ -6,11 +6,21 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tfn from '@tensorflow/tfjs';
-import { escapeRegExp, IMDB_TARBALL, ROOT, imdbWorkspace, jsonErrorOf, runCli, type CliResult } from '../helpers.js';
+import {
+  escapeRegExp,
+  IMDB_TARBALL,
+  imdbWorkspace,
+  jsonErrorOf,
+  jsonLines,
+  modelArtifacts,
+  oneError,
+  runAndInterrupt,
+  runCli,
+  runOnce,
+} from '../helpers.js';
 
 let native = false;
 let work = '';
@@ -62,33 +72,17 @@ const clf = (out: string, lm: string, extra: string[] = []) => [
  * The language model of the first test (`rnn pretrain` with {@link lmArgs} as they are), pretrained once: the
  * Ctrl-C test's uninterrupted run too, which its interrupted and resumed one must reach.
  */
-let lmRun: Promise<{ dir: string; p: CliResult }> | undefined;
-function languageModel(): Promise<{ dir: string; p: CliResult }> {
-  lmRun ??= (async () => {
-    const dir = path.join(work, 'models', 'lm');
-    return { dir, p: await runCli(lmArgs(dir), { env }) };
-  })();
-  return lmRun;
-}
-
-const lines = (s: string) =>
-  s
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-
-/** The one error line of a failed command: exit 1, `error: …` last on stderr, and (with --json) its code. */
-function oneError(r: CliResult): string {
-  assert.equal(r.code, 1, r.stderr);
-  return jsonErrorOf(r.stderr).code;
-}
+const languageModel = runOnce(
+  () => path.join(work, 'models', 'lm'),
+  (dir) => lmArgs(dir),
+  () => env,
+);
 
 test('pretrain → info/list → train --init → stock tfjs loads it → eval reports the overlap; non-LM and mismatched --init fail with one line', async (t) => {
   if (!native) return t.skip('the native backend is needed to train');
   const { dir: lm, p } = await languageModel();
   assert.equal(p.code, 0, p.stderr);
-  const [e1, e2, done] = lines(p.stdout) as [Record<string, number>, Record<string, number>, Record<string, unknown>];
+  const [e1, e2, done] = jsonLines(p.stdout) as [Record<string, number>, Record<string, number>, Record<string, unknown>];
   assert.ok(e2.loss! < e1.loss!, 'the loss falls');
   assert.equal(done.kind, 'language-model');
   assert.ok(
@@ -127,7 +121,7 @@ test('pretrain → info/list → train --init → stock tfjs loads it → eval r
   assert.equal(fm.hyperParameters.init, lm);
   assert.equal(await fsp.readFile(path.join(ft, 'tokenizer.json'), 'utf8'), await fsp.readFile(path.join(lm, 'tokenizer.json'), 'utf8'));
   // Stock tfjs loads the fine-tuned model and predicts with it.
-  const model = await tfn.loadLayersModel(tfn.io.fromMemory(await artifacts(ft)));
+  const model = await tfn.loadLayersModel(tfn.io.fromMemory(await modelArtifacts(ft)));
   const out = model.predict(tfn.zeros([2, 100], 'int32')) as tfn.Tensor;
   assert.deepEqual(out.shape, [2, 1]);
   model.dispose();
@@ -205,16 +199,6 @@ test("rnn compare --init: the language model's cell from scratch and from it, on
   assert.match(jsonErrorOf(bad.stderr).message, /is a gru, and --cells lstm leaves it out/);
 });
 
-async function artifacts(dir: string): Promise<tfn.io.ModelArtifacts> {
-  const mj = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
-  const w = await fsp.readFile(path.join(dir, 'weights.bin'));
-  return {
-    modelTopology: mj.modelTopology,
-    weightSpecs: mj.weightsManifest[0].weights,
-    weightData: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength),
-  };
-}
-
 test('leak guard: a language model pretrained with --allow-test-text makes rnn eval refuse the test set unless --allow-training-data', async (t) => {
   if (!native) return t.skip('the native backend is needed to train');
   const lm = path.join(work, 'models', 'lm-test');
@@ -252,32 +236,12 @@ test('bad input: an empty text file is one DATA_EMPTY line; pretrain without --c
   }
 });
 
-/** Runs pretrain and sends SIGINT 300 ms after the first epoch's JSON line. */
-function runAndSignal(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rnn'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    let sent = false;
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (!sent && stdout.includes('\n')) {
-        sent = true;
-        setTimeout(() => child.kill('SIGINT'), 300);
-      }
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
 test('Ctrl-C saves a checkpoint and exits 130; --resume reaches the uninterrupted run', async (t) => {
   if (!native) return t.skip('the native backend is needed to train');
   const { dir: full, p: a } = await languageModel();
   assert.equal(a.code, 0, a.stderr);
   const cut = path.join(work, 'models', 'lm-cut');
-  const b = await runAndSignal(lmArgs(cut));
+  const b = await runAndInterrupt(lmArgs(cut), env, (out) => out.includes('\n'), 300);
   assert.equal(b.code, 130, b.stderr);
   assert.match(b.stderr, /checkpoint saved to .*lm-cut\.checkpoint/);
   await assert.rejects(fsp.stat(cut));
@@ -288,8 +252,8 @@ test('Ctrl-C saves a checkpoint and exits 130; --resume reaches the uninterrupte
   const c = await runCli(['pretrain', '--resume', `${cut}.checkpoint`, '--json'], { env });
   assert.equal(c.code, 0, c.stderr);
   await assert.rejects(fsp.stat(`${cut}.checkpoint`));
-  const want = lines(a.stdout)[1]!;
-  const got = lines(c.stdout)[0]!;
+  const want = jsonLines(a.stdout)[1]!;
+  const got = jsonLines(c.stdout)[0]!;
   assert.equal(got.epoch, 2);
   assert.ok(Math.abs((got.val_loss as number) - (want.val_loss as number)) < 1e-4, `held-out loss ${got.val_loss} vs ${want.val_loss}`);
   const wa = await fsp.readFile(path.join(full, 'weights.bin'));

@@ -3,7 +3,7 @@ import type { RecurrentImpl } from '../../models/index.js';
 import { evaluateModel, testSubset } from '../../predict/score.js';
 import { overlapMask } from '../../data/duplicates.js';
 import { textsAmong } from '../../data/texts.js';
-import { INIT_FINGERPRINTS, readInitFingerprints } from '../../io/lm-dir.js';
+import { INIT_FINGERPRINTS, readInitFingerprints, readUnlabeledFingerprints, UNLABELED_FINGERPRINTS } from '../../io/lm-dir.js';
 import { PREDICT_BATCH_SIZE } from '../../predict/index.js';
 import { labelsOf, loadModelFiles, readModelDir, resolveModelDir, type ModelMetadata } from '../../io/model-dir.js';
 import { holdOutTest } from '../../data/split.js';
@@ -106,6 +106,20 @@ export function registerEval(program: Command, ctx: CliContext): void {
         ),
       );
     }
+    const unlabeled = await unlabeledOverlap(m.dir, m.metadata, reviews);
+    if (unlabeled?.unchecked) {
+      status.log(
+        ctx.chalkErr.yellow(
+          `warning: ${m.dir} was self-trained, but the fingerprints of its unlabeled texts (${UNLABELED_FINGERPRINTS}) are missing: whether they held these test reviews is unknown`,
+        ),
+      );
+    } else if (unlabeled && unlabeled.reviews > 0) {
+      status.log(
+        ctx.chalkErr.yellow(
+          `warning: ${count(unlabeled.reviews)} of the ${count(reviews.length)} test reviews are among the unlabeled texts the model was self-trained on (its teacher labeled them)${flags.excludeOverlap ? '; --exclude-overlap leaves them out too' : '; --exclude-overlap scores without them'}`,
+        ),
+      );
+    }
     const evalScope: EvalScope = pretraining?.includesTest && pretraining.reviews > 0 ? 'pretraining text' : scope;
     const backend = await loadRuntime(ctx, command);
     const model = await loadModelFiles(backend, m, flags.layers);
@@ -117,7 +131,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
       labels,
       flags.batchSize ?? PREDICT_BATCH_SIZE,
       (done, total) => status.update(`predicting ${bar(done, total)} ${done}/${total}`),
-      flags.excludeOverlap ? orMasks(overlapMask(reviews, data.train), pretraining?.mask) : undefined,
+      flags.excludeOverlap ? orMasks(orMasks(overlapMask(reviews, data.train), pretraining?.mask), unlabeled?.mask) : undefined,
     );
     status.clear();
     model.model.dispose();
@@ -128,6 +142,9 @@ export function registerEval(program: Command, ctx: CliContext): void {
       data: { ...data.source, reviews: reviews.length, scope: evalScope },
       ...(pretraining && {
         pretraining: { languageModel: m.metadata.init!.path, reviews: pretraining.unchecked ? null : pretraining.reviews },
+      }),
+      ...(unlabeled && {
+        selfTraining: { unlabeled: m.metadata.selfTraining!.source.path, reviews: unlabeled.unchecked ? null : unlabeled.reviews },
       }),
       ...r.metrics,
       ...(r.without
@@ -249,6 +266,26 @@ async function pretrainingOverlap(
     );
   }
   return { reviews: n, mask, includesTest: init.texts.includesTest };
+}
+
+/**
+ * The leak guard for self-training: which test reviews are among the unlabeled texts the model's teacher labeled
+ * (`rnn train --unlabeled`; by their fingerprints, kept beside the model). Reported, not refused: the model saw
+ * them with its teacher's labels, not theirs. Undefined for a model trained without unlabeled texts.
+ */
+async function unlabeledOverlap(
+  dir: string,
+  metadata: ModelMetadata,
+  reviews: readonly { text: string }[],
+): Promise<{ reviews: number; mask?: boolean[]; unchecked?: true } | undefined> {
+  if (!metadata.selfTraining) return undefined;
+  const fp = await readUnlabeledFingerprints(dir);
+  if (!fp) return { reviews: 0, unchecked: true };
+  const mask = textsAmong(
+    reviews.map((r) => r.text),
+    fp,
+  );
+  return { reviews: mask.filter(Boolean).length, mask };
 }
 
 function orMasks(a: boolean[], b?: boolean[]): boolean[] {

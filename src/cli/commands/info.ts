@@ -11,7 +11,7 @@ import type { CliContext } from '../context.js';
 import { col, keyValues, textTable } from '../table.js';
 import { bytes, count, decimal, duration, percent } from '../format.js';
 import { renderHistory } from '../render-history.js';
-import { describeArchitecture } from '../render-model.js';
+import { describeArchitecture, describeSelfTraining } from '../render-model.js';
 
 export function registerInfo(program: Command, ctx: CliContext): void {
   program
@@ -115,6 +115,7 @@ export function renderInfo(info: ModelInfo, c: ChalkInstance): string {
           ] as [string, string],
         ]
       : []),
+    ...(m.selfTraining ? [['self-trained', describeSelfTraining(m.selfTraining, labelsOf(m).names)] as [string, string]] : []),
   ];
   // A model imported from Keras: where it came from instead of how it was trained (rnn does not know).
   const i = m.imported;

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import { checkInitOptions, train } from '../../train/index.js';
-import type { TrainOptions } from '../../train/options.js';
-import type { TrainCheckpoint } from '../../train/types.js';
+import { SELF_TRAIN_DEFAULTS, type TrainOptions } from '../../train/options.js';
+import type { TrainCallbacks, TrainCheckpoint } from '../../train/types.js';
 import { saveTrainingRun } from '../../io/run.js';
 import { loadCheckpoint } from '../../io/checkpoint.js';
 import { pointLatest } from '../../io/model-dir.js';
 import { CELLS, type CellType } from '../../cells.js';
 import { Interrupted, UserError } from '../../errors.js';
 import { loadRuntime, type CliContext } from '../context.js';
-import { cell } from '../options.js';
+import { cell, positiveFloat, positiveInt, share } from '../options.js';
 import {
   addTrainingOptions,
   runEnvironment,
@@ -22,14 +22,16 @@ import {
   superviseTraining,
   loadInit,
   logInit,
+  loadUnlabeled,
+  unlabeledSpec,
   type TrainingFlags,
 } from '../training.js';
 import { addDataOptions, addHoldOutOptions, holdOutForCli, loadDataForCli, type DataFlags } from '../data-options.js';
 import { withLabels } from '../training.js';
 import { supervisorMessages } from '../worker.js';
 import { StatusLine } from '../progress.js';
+import { describeSelfTraining } from '../render-model.js';
 import { decimal } from '../format.js';
-import { positiveFloat } from '../options.js';
 import { readLanguageModelMetadata } from '../../io/lm-dir.js';
 
 interface TrainFlags extends DataFlags, TrainingFlags {
@@ -37,6 +39,9 @@ interface TrainFlags extends DataFlags, TrainingFlags {
   init?: string;
   initLrScale?: number;
   gradualUnfreezing?: boolean;
+  unlabeled?: string;
+  pseudoShare?: number;
+  studentEpochs?: number;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -54,6 +59,8 @@ async function runSettings(
   resume?: { checkpoint: TrainCheckpoint; dir: string };
   dataFlags: DataFlags;
   expectSha?: string;
+  /** With --resume of a self-training run: the SHA-256 of its unlabeled texts. */
+  expectUnlabeledSha?: string;
 }> {
   if (!flags.resume) {
     const options = initOptions(flags);
@@ -63,7 +70,7 @@ async function runSettings(
   const { meta, checkpoint } = await loadCheckpoint(flags.resume);
   status.log(
     ctx.chalkErr.dim(
-      `resuming ${meta.options.cell} (seed ${meta.options.seed}) at epoch ${checkpoint.epoch}, batch ${checkpoint.batch + 1}; the model goes to ${meta.out}`,
+      `resuming ${meta.options.cell} (seed ${meta.options.seed}) at ${checkpoint.student ? "the student's " : ''}epoch ${checkpoint.epoch}, batch ${checkpoint.batch + 1}; the model goes to ${meta.out}`,
     ),
   );
   return {
@@ -75,6 +82,7 @@ async function runSettings(
       ? { ...meta.data.flags, data: flags.data, textColumn: flags.textColumn, labelColumn: flags.labelColumn }
       : meta.data.flags,
     expectSha: meta.data.source.sha256,
+    expectUnlabeledSha: meta.data.unlabeled?.sha256,
   };
 }
 
@@ -102,6 +110,20 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option(
       '--gradual-unfreezing',
       'with --init: epoch 1 trains the dense layer alone, epoch 2 the recurrent layer too, later epochs every layer (ULMFiT)',
+    )
+    .option(
+      '--unlabeled <source>',
+      "self-training: texts without labels (a text file, one per line; a CSV's column named review, text, sentence or content; an aclImdb source's training texts and unsup/, never its test reviews); the model the other flags train labels them, and a second model, saved, trains on its most confident labels and the labeled reviews",
+    )
+    .option(
+      '--pseudo-share <f>',
+      `with --unlabeled: the share of each class's pseudo-labels kept, the most confident first, above 0 up to 1 (default ${SELF_TRAIN_DEFAULTS.pseudoShare})`,
+      share,
+    )
+    .option(
+      '--student-epochs <n>',
+      `with --unlabeled: the second model's epochs (default ${SELF_TRAIN_DEFAULTS.studentEpochs}); its other options are the first's`,
+      positiveInt,
     );
   addHoldOutOptions(addDataOptions(addTrainingOptions(cmd))).action(async (flags: TrainFlags, command: Command) => {
     if (!flags.resume && !flags.cell) {
@@ -125,6 +147,30 @@ export function registerTrain(program: Command, ctx: CliContext): void {
   });
 }
 
+/**
+ * Training progress (src/cli/training.ts): with self-training, the teacher's lines and then the student's, each
+ * named, and the line between them saying what the teacher labeled (on stdout too with --json).
+ */
+function progressOf(ctx: CliContext, status: StatusLine, o: TrainOptions, json: boolean, labels: readonly string[]): TrainCallbacks {
+  if (o.unlabeled === undefined) return trainingProgress(ctx, status, o, json);
+  const teacher = trainingProgress(ctx, status, o, json, 'teacher ');
+  const student = { ...trainingProgress(ctx, status, { ...o, epochs: o.studentEpochs! }, json, 'student '), onModel: undefined };
+  let now: TrainCallbacks = teacher;
+  return {
+    onStep: (m) => now.onStep?.(m),
+    onModel: (m) => now.onModel?.(m),
+    onBatch: (p) => now.onBatch?.(p),
+    onEpoch: (e) => now.onEpoch?.(e),
+    onStudent: (r) => {
+      now = student;
+      status.log(
+        `self-training: ${describeSelfTraining(r, labels)}; the student trains on them and the labeled reviews for ${o.studentEpochs} epochs`,
+      );
+      if (json) ctx.io.out.write(JSON.stringify({ selfTraining: r }) + '\n');
+    },
+  };
+}
+
 /** The options of a new run: the training flags, and `--init` (an absolute path) with its learning-rate scale. */
 function initOptions(flags: TrainFlags): TrainOptions {
   for (const [given, flag] of [
@@ -134,8 +180,19 @@ function initOptions(flags: TrainFlags): TrainOptions {
     if (given && flags.init === undefined)
       throw new UserError('OPTION_CONFLICT', `${flag} applies to a run started with --init`, `Pass --init DIR, or leave ${flag} out`);
   }
+  for (const [given, flag] of [
+    [flags.pseudoShare !== undefined, '--pseudo-share'],
+    [flags.studentEpochs !== undefined, '--student-epochs'],
+  ] as const) {
+    if (given && flags.unlabeled === undefined)
+      throw new UserError('OPTION_CONFLICT', `${flag} applies to self-training`, `Pass --unlabeled SOURCE, or leave ${flag} out`);
+  }
   return trainOptionsFromFlags(
-    { ...flags, ...(flags.init !== undefined && { init: path.resolve(flags.init) }) } as TrainingFlags,
+    {
+      ...flags,
+      ...(flags.init !== undefined && { init: path.resolve(flags.init) }),
+      ...(flags.unlabeled !== undefined && { unlabeled: unlabeledSpec(flags.unlabeled) }),
+    } as TrainingFlags,
     flags.cell!,
   );
 }
@@ -148,7 +205,7 @@ async function trainCommand(
   status: StatusLine,
   shouldStop: () => boolean,
 ): Promise<void> {
-  const { options, out, resume, dataFlags, expectSha } = await runSettings(ctx, cmd, flags, status);
+  const { options, out, resume, dataFlags, expectSha, expectUnlabeledSha } = await runSettings(ctx, cmd, flags, status);
   if (path.basename(out) === 'latest' && path.dirname(out) === ctx.env.modelsDir) {
     throw new UserError('OPTION_INVALID', 'models/latest is reserved for the pointer to the newest model', 'Pass another --out');
   }
@@ -167,6 +224,14 @@ async function trainCommand(
     );
   }
   const data = holdOutForCli(ctx, status, loaded, dataFlags, options.seed);
+  const unlabeled = options.unlabeled !== undefined ? await loadUnlabeled(ctx, status, options.unlabeled) : undefined;
+  if (unlabeled && expectUnlabeledSha !== undefined && unlabeled.source.sha256 !== expectUnlabeledSha) {
+    throw new UserError(
+      'CHECKPOINT_DATA_MISMATCH',
+      `the unlabeled texts (${unlabeled.source.path}) are not what the checkpoint was self-trained on (SHA-256 differs)`,
+      'Put back the --unlabeled texts of the interrupted run',
+    );
+  }
   const runOptions = withLabels(options, data.labels, resume !== undefined);
   const backend = await loadRuntime(ctx, cmd);
   warnIfPureJs(ctx, status, backend, options.layers);
@@ -177,15 +242,17 @@ async function trainCommand(
     backend,
     data.train,
     runOptions,
-    { ...trainingProgress(ctx, status, runOptions, flags.json === true), shouldStop },
+    { ...progressOf(ctx, status, runOptions, flags.json === true, data.labels.names), shouldStop },
     resume?.checkpoint,
     data.labels,
     init?.from,
+    unlabeled?.texts,
   );
   init?.from.model.dispose();
   const env = {
     ...runEnvironment(backend, data.source),
     ...(init && { init: init.env }),
+    ...(unlabeled && { unlabeled: { source: unlabeled.source, fingerprintFile: unlabeled.fingerprintFile } }),
     dataFlags: {
       data: dataFlags.data,
       textColumn: dataFlags.textColumn,
@@ -199,9 +266,12 @@ async function trainCommand(
   const { metadata: meta, checkpoint } = await saveTrainingRun(backend.tf, result, out, env, resume?.dir);
   if (checkpoint || !meta) {
     const at = result.interrupted!;
-    const batches = Math.ceil(result.counts.train / options.batchSize);
+    // The student trains on the labeled reviews and the pseudo-labels, for its own epochs.
+    const rows = result.counts.train + (at.student?.picked.index.length ?? 0);
+    const batches = Math.ceil(rows / options.batchSize);
+    const where = at.student ? `the student's epoch ${at.epoch} of ${options.studentEpochs}` : `epoch ${at.epoch} of ${options.epochs}`;
     throw new Interrupted(
-      `checkpoint saved to ${checkpoint} (epoch ${at.epoch} of ${options.epochs}, ${at.batch} of ${batches} batches done); ${out} was not changed. Resume with \`rnn train --resume ${checkpoint}\``,
+      `checkpoint saved to ${checkpoint} (${where}, ${at.batch} of ${batches} batches done); ${out} was not changed. Resume with \`rnn train --resume ${checkpoint}\``,
     );
   }
   if (result.stoppedEarly) status.log(`early stopping: ${options.monitor} did not improve for ${options.earlyStopping} epoch(s)`);
@@ -226,6 +296,7 @@ async function trainCommand(
         final: kept,
         last,
         stoppedEarly: result.stoppedEarly,
+        ...(result.selfTraining && { selfTraining: meta.selfTraining }),
         samplesPerSec: meta.samplesPerSec,
         seed: options.seed,
       }) + '\n',
@@ -235,7 +306,7 @@ async function trainCommand(
     const val = kept?.val_acc !== undefined ? `, val_acc ${decimal(kept.val_acc, 4)}` : '';
     const which = result.weightsEpoch === result.history.length ? '' : ` (epoch ${result.weightsEpoch} of ${result.history.length})`;
     ctx.io.out.write(
-      `saved ${options.cell} model${which} to ${out} (acc ${decimal(kept?.acc, 4)}${val}, ${decimal(meta.samplesPerSec, 1)} samples/s, seed ${options.seed})\n`,
+      `saved ${options.cell} model${which}${result.selfTraining ? ' (the student)' : ''} to ${out} (acc ${decimal(kept?.acc, 4)}${val}, ${decimal(meta.samplesPerSec, 1)} samples/s, seed ${options.seed})\n`,
     );
   }
 }
