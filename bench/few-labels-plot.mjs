@@ -15,13 +15,14 @@ const runs = readFileSync(file, 'utf8')
   .filter((f) => f.length >= 5)
   .map(([n, seed, arm, , test]) => ({ n: n === 'all' ? ALL : Number(n), seed, arm, test: Number(test) }));
 // The arms the log has, in this order: bench/few-labels.sh writes `scratch`, `init` and `init-gu`; docs/pretraining-runs.txt
-// names `init` by the language model's epochs (init4, init8, init20), `-gu` with gradual unfreezing.
+// names `init` by the language model's epochs (init4, init8, init20), `-gu` with gradual unfreezing, `-self` with --unlabeled.
 const ARMS = [
   { arm: 'scratch', name: 'from scratch', color: '#1f77b4' },
   { arm: 'init4', name: 'from the language model, 4 epochs', color: '#ff7f0e' },
   { arm: 'init8', name: 'from the language model, 8 epochs', color: '#d62728' },
   { arm: 'init8-gu', name: '8 epochs, gradual unfreezing', color: '#9467bd' },
   { arm: 'init20', name: '20 epochs (default), gradual unfreezing', color: '#2ca02c' },
+  { arm: 'init20-gu-self', name: 'the same, self-trained (--unlabeled)', color: '#8c564b' },
 ];
 const arms = ARMS.filter((a) => runs.some((r) => r.arm === a.arm));
 // Only the runs of the arms drawn set the axes (screens by validation have no test accuracy: '-').
