@@ -36,31 +36,28 @@ export function positiveMilliseconds(value: string): number {
   return n;
 }
 
-export function positiveFloat(value: string): number {
+/** `value` as a finite number that `ok` accepts, else commander's error saying it expected `expected`. */
+function numberWhere(value: string, ok: (n: number) => boolean, expected: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('Expected a number greater than 0.');
+  if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(`Expected ${expected}.`);
   return n;
 }
 
+export function positiveFloat(value: string): number {
+  return numberWhere(value, (n) => n > 0, 'a number greater than 0');
+}
+
 export function fraction(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1)
-    throw new InvalidArgumentError('Expected a number from 0 up to (not including) 1.');
-  return n;
+  return numberWhere(value, (n) => n >= 0 && n < 1, 'a number from 0 up to (not including) 1');
 }
 
 /** A share of something, above 0 and up to 1 (all of it). */
 export function share(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('Expected a number above 0, up to 1.');
-  return n;
+  return numberWhere(value, (n) => n > 0 && n <= 1, 'a number above 0, up to 1');
 }
 
 export function momentum(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1)
-    throw new InvalidArgumentError('Expected a number between 0 and 1 (e.g. 0.995).');
-  return n;
+  return numberWhere(value, (n) => n > 0 && n < 1, 'a number between 0 and 1 (e.g. 0.995)');
 }
 
 export function cell(value: string): CellType {

@@ -171,21 +171,20 @@ function progressOf(ctx: CliContext, status: StatusLine, o: TrainOptions, json: 
   };
 }
 
-/** The options of a new run: the training flags, and `--init` (an absolute path) with its learning-rate scale. */
+/**
+ * The options of a new run: the training flags, `--init` (an absolute path) and `--unlabeled` (a URL, or a path
+ * made absolute); a flag that refines one of them without it is an OPTION_CONFLICT.
+ */
 function initOptions(flags: TrainFlags): TrainOptions {
-  for (const [given, flag] of [
-    [flags.initLrScale !== undefined, '--init-lr-scale'],
-    [flags.gradualUnfreezing, '--gradual-unfreezing'],
+  const withInit = ['a run started with --init', '--init DIR', flags.init !== undefined] as const;
+  const withUnlabeled = ['self-training', '--unlabeled SOURCE', flags.unlabeled !== undefined] as const;
+  for (const [given, flag, [appliesTo, pass, present]] of [
+    [flags.initLrScale !== undefined, '--init-lr-scale', withInit],
+    [flags.gradualUnfreezing, '--gradual-unfreezing', withInit],
+    [flags.pseudoShare !== undefined, '--pseudo-share', withUnlabeled],
+    [flags.studentEpochs !== undefined, '--student-epochs', withUnlabeled],
   ] as const) {
-    if (given && flags.init === undefined)
-      throw new UserError('OPTION_CONFLICT', `${flag} applies to a run started with --init`, `Pass --init DIR, or leave ${flag} out`);
-  }
-  for (const [given, flag] of [
-    [flags.pseudoShare !== undefined, '--pseudo-share'],
-    [flags.studentEpochs !== undefined, '--student-epochs'],
-  ] as const) {
-    if (given && flags.unlabeled === undefined)
-      throw new UserError('OPTION_CONFLICT', `${flag} applies to self-training`, `Pass --unlabeled SOURCE, or leave ${flag} out`);
+    if (given && !present) throw new UserError('OPTION_CONFLICT', `${flag} applies to ${appliesTo}`, `Pass ${pass}, or leave ${flag} out`);
   }
   return trainOptionsFromFlags(
     {
